@@ -13,7 +13,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "feedback": 8002, "launch": 8003, "pricing": 8004}
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "catalog": 8001,
+    "feedback": 8002,
+    "launch": 8003,
+    "pricing": 8004,
+}
 _MIN_SECRET_LENGTH = 32
 
 
@@ -58,6 +64,8 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
     consumer_handler_timeout_s: float = Field(default=30.0, gt=0)
+    # Tansu holds a group join for half the session timeout, so keep it modest.
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
 
     log_level: str = "INFO"
 

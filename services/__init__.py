@@ -1,0 +1,1 @@
+"""ProductOps services: catalog, feedback, launch and pricing, each its own package."""

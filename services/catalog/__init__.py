@@ -1,0 +1,1 @@
+"""Catalog service: products, product types, completeness and lifecycle."""

@@ -1,0 +1,193 @@
+"""The composition root every service shares: `create_service_app(spec, settings)`.
+
+It builds the database, the outbox relay and the consumer inside the app's lifespan, and
+adds the common middleware, error handlers and `/healthz`, `/readyz`, `/metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData
+from starlette.responses import JSONResponse, Response
+
+from shared.auth import TokenSigner
+from shared.broker import ensure_topics, port_open
+from shared.consumer import EventConsumer, Handler
+from shared.db import Database
+from shared.errors import install_error_handlers
+from shared.events import dlq_topic, topic_of
+from shared.http import RequestContextMiddleware
+from shared.relay import OutboxRelay
+from shared.settings import Settings
+from shared.tables import metadata as kernel_metadata
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service: its name, tables, routes and the events it handles."""
+
+    name: str
+    title: str
+    metadata: MetaData
+    routers: Sequence[APIRouter]
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    consumes: Sequence[str] = ()
+    extra_topics: Sequence[str] = ()
+
+
+class Runtime:
+    """The live parts of one service process, kept in `app.state.runtime`."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.db = Database(settings.database_url(spec.name))
+        self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name)
+        self.consumer: EventConsumer | None = None
+        if spec.handlers:
+            self.consumer = EventConsumer(
+                group=spec.name,
+                topics=list(spec.consumes),
+                handlers=spec.handlers,
+                uow_factory=self.uow,
+                settings=settings,
+            )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def topics(self) -> list[str]:
+        own = [topic_of(self.spec.name), *self.spec.extra_topics]
+        return [*own, *self.spec.consumes, dlq_topic(self.spec.name)]
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on this service's database."""
+        return UnitOfWork(self.db, service=self.spec.name, on_commit=self.relay.notify)
+
+    async def start(self) -> None:
+        await self.db.create_all([kernel_metadata, self.spec.metadata])
+        self._tasks.append(asyncio.create_task(self._create_topics(), name="topics"))
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        if self.consumer is not None:
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.db.dispose()
+
+    async def _create_topics(self) -> None:
+        # The broker may come up after the service; keep trying without holding up startup.
+        delay = 0.2
+        while True:
+            try:
+                await ensure_topics(
+                    self.settings.bootstrap_servers,
+                    self.topics,
+                    partitions=self.settings.topic_partitions,
+                    timeout_s=10,
+                )
+                return
+            except Exception as exc:
+                log.warning("topic creation failed; retrying", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Database and broker reachable, outbox backlog and consumer lag."""
+        body: dict[str, Any] = {"service": self.spec.name}
+        ok = True
+        try:
+            async with asyncio.timeout(2):
+                await self.db.ping()
+            body["database"] = "ok"
+            body["outbox_backlog"] = await self.relay.backlog()
+        except Exception as exc:
+            ok = False
+            body["database"] = f"unreachable: {type(exc).__name__}"
+        broker_up = any(
+            port_open(host, int(port), timeout=0.5)
+            for host, _, port in (
+                s.rpartition(":") for s in self.settings.bootstrap_servers.split(",")
+            )
+        )
+        body["broker"] = "ok" if broker_up else "unreachable"
+        ok = ok and broker_up
+        body["relay"] = {
+            "published": self.relay.published_total,
+            "last_error": self.relay.last_error,
+        }
+        if self.consumer is not None:
+            body["consumer"] = {
+                "group": self.consumer.group,
+                "lag": self.consumer.total_lag,
+                "handled": self.consumer.handled,
+                "dead_lettered": self.consumer.dead_lettered,
+                "last_error": self.consumer.last_error,
+            }
+        body["status"] = "ready" if ok else "not ready"
+        return ok, body
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def install_probes(app: FastAPI, readiness: Any) -> None:
+    """`/healthz` (alive), `/readyz` (dependencies) and `/metrics` (Prometheus text)."""
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        ok, body = await readiness()
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    """A service's FastAPI app; its lifespan starts the relay and the consumer."""
+    runtime = Runtime(spec, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, version="1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
+    app.add_middleware(
+        RequestContextMiddleware, service=spec.name, max_body_bytes=settings.max_body_bytes
+    )
+    install_error_handlers(app)
+    install_probes(app, runtime.readiness)
+    for router in spec.routers:
+        app.include_router(router, prefix="/v1")
+    return app

@@ -1,0 +1,149 @@
+"""Domain errors and their RFC 9457 problem+json rendering.
+
+Every error a client can see leaves through `problem_response`; no traceback ever does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "https://productops.dev/problems/"
+
+
+class DomainError(Exception):
+    """A rule said no; carries the HTTP status it maps to and extra problem fields."""
+
+    status: int = 400
+    title: str = "Bad request"
+    slug: str = "bad-request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Invalid(DomainError):
+    status, title, slug = 422, "Invalid input", "invalid-input"
+
+
+class Unauthorized(DomainError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, title, slug = 403, "Forbidden", "missing-scope"
+
+
+class NotFound(DomainError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(DomainError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, title, slug = 412, "Precondition failed", "stale-version"
+
+
+class PayloadTooLarge(DomainError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class TooManyRequests(DomainError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+class UpstreamError(DomainError):
+    status, title, slug = 502, "Bad gateway", "upstream-unavailable"
+
+
+class UpstreamTimeout(DomainError):
+    status, title, slug = 504, "Gateway timeout", "upstream-timeout"
+
+
+def problem_body(
+    status: int, detail: str, *, title: str | None = None, slug: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {
+        "type": _TYPE_BASE + (slug or phrase.lower().replace(" ", "-")),
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    title: str | None = None,
+    slug: str | None = None,
+    **extra: Any,
+) -> Response:
+    body = problem_body(status, detail, title=title, slug=slug, **extra)
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's error list reduced to `{loc, msg}` with JSON-safe locations."""
+    return [
+        {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", ""))}
+        for err in errors
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as problem+json: validation, domain, HTTP and unexpected."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> Response:
+        extra = dict(exc.extra)
+        headers = extra.pop("headers", None)
+        return problem_response(
+            exc.status, exc.detail, title=exc.title, slug=exc.slug, headers=headers, **extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        errors = validation_errors(exc.errors())
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+        return problem_response(
+            422,
+            detail or "invalid request",
+            title="Invalid input",
+            slug="invalid-input",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem_response(exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(500, "an unexpected error occurred; it has been logged")

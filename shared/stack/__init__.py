@@ -1,0 +1,1 @@
+"""The `productops` command: run the whole stack, serve one component, tail events."""

@@ -1,0 +1,69 @@
+"""The `productops` command line: `up`, `serve NAME`, `events tail TOPIC`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from aiokafka.errors import KafkaError
+
+from shared.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="productops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run the broker, every service and the gateway")
+    up.add_argument(
+        "--ready-timeout", type=float, default=60.0, metavar="S", help="start-up limit (60)"
+    )
+
+    serve = commands.add_parser("serve", help="run one service or the gateway in this process")
+    serve.add_argument("name", help="a registered service name, or 'gateway'")
+
+    events = commands.add_parser("events", help="look at the events on the broker")
+    event_commands = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
+    tail = event_commands.add_parser("tail", help="print a topic's events as they arrive")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event")
+    tail.add_argument("--bootstrap", metavar="HOST:PORT", help="default: from the settings")
+    tail.add_argument("--max", type=int, metavar="N", help="stop after N events")
+    tail.add_argument("--timeout", type=float, metavar="S", help="stop after S s without events")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the command; the return value is the exit code."""
+    args = _parser().parse_args(argv)
+    # Imports are local so each command loads only what it needs (e.g. `serve` skips httpx).
+    if args.command == "up":
+        from shared.stack.supervisor import Supervisor
+
+        return Supervisor(Settings(), ready_timeout_s=args.ready_timeout).run()
+    if args.command == "serve":
+        from shared.stack.serve import serve
+
+        try:
+            serve(args.name)
+        except LookupError as exc:
+            print(f"productops: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    from shared.stack.tail import TailOptions, run_tail
+
+    options = TailOptions(
+        topic=args.topic,
+        bootstrap=args.bootstrap or Settings().bootstrap_servers,
+        from_beginning=args.from_beginning,
+        max_events=args.max,
+        timeout_s=args.timeout,
+    )
+    try:
+        return run_tail(options)
+    except KafkaError as exc:
+        print(
+            f"productops: cannot tail {args.topic} on {options.bootstrap}: {exc}", file=sys.stderr
+        )
+        return 1

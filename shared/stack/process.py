@@ -1,0 +1,127 @@
+"""One supervised child process: spawn into its own process group, stop, restart delay."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+class Backoff:
+    """Restart delay: 0.5 s doubling up to 30 s, back to 0.5 s after 60 s of healthy running."""
+
+    def __init__(self, first_s: float = 0.5, cap_s: float = 30.0, healthy_s: float = 60.0) -> None:
+        self._first_s = first_s
+        self._cap_s = cap_s
+        self._healthy_s = healthy_s
+        self._next_s = first_s
+
+    def delay(self, uptime_s: float) -> float:
+        """The wait before the next restart of something that ran for `uptime_s`."""
+        if uptime_s >= self._healthy_s:
+            self._next_s = self._first_s
+        delay, self._next_s = self._next_s, min(self._next_s * 2, self._cap_s)
+        return delay
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the child if the supervisor itself dies."""
+    if sys.platform != "linux":
+        return None
+    # Resolved before fork: the hook runs between fork and exec and must stay trivial.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ChildProcess:
+    """A component's process, logging to its own file and restartable after it exits."""
+
+    def __init__(self, name: str, command: list[str], *, log_path: Path, env: dict[str, str]):
+        self.name = name
+        self.command = command
+        self.log_path = log_path
+        self.env = env
+        self.backoff = Backoff()
+        self.restart_at: float | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def uptime_s(self) -> float:
+        return time.monotonic() - self._started_at
+
+    def start(self) -> None:
+        """Spawn the process in a new session, so a terminal's Ctrl-C reaches only the parent."""
+        self.restart_at = None
+        with self.log_path.open("ab") as out:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            out.write(f"--- productops: starting {self.name} at {stamp} ---\n".encode())
+            out.flush()
+            self._process = subprocess.Popen(  # noqa: S603 - argv list, no shell
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent_hook(),  # the parent is single-threaded
+            )
+        self._started_at = time.monotonic()
+
+    def exit_code(self) -> int | None:
+        """The exit code once the process has ended (and been reaped), else None."""
+        return self._process.poll() if self._process else None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def terminate(self) -> None:
+        """Ask the whole process group to stop (SIGTERM)."""
+        if self.running():
+            self._signal_group(signal.SIGTERM)
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until the process has ended; True if it did within the timeout."""
+        if self._process is None:
+            return True
+        try:
+            self._process.wait(max(timeout_s, 0.0))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL the process group, including anything the child left behind."""
+        self._signal_group(signal.SIGKILL)
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(5.0)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the child's log file, for error reports."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(max(log.seek(0, os.SEEK_END) - 16_384, 0))
+                text = log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        if self._process is not None:
+            # The child leads its own process group (new session), so its pid is the group id.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, sig)

@@ -1,0 +1,81 @@
+"""The kernel's own tables, created in every service's database beside its domain tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import JSON
+
+from shared.db import new_metadata
+
+metadata = new_metadata()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+# Columns follow Debezium's outbox layout, so change-data capture can replace the relay later.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("topic", String(255), nullable=False),
+    Column("key", String(255), nullable=True),
+    Column("type", String(255), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("headers", JsonType, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+)
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.seq,
+    sqlite_where=outbox.c.published_at.is_(None),
+    postgresql_where=outbox.c.published_at.is_(None),
+)
+Index("ix_outbox_published_at", outbox.c.published_at)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("type", String(255), nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+# The highest `sequence` applied per (consumer, source, subject): older events are stale.
+subject_position = Table(
+    "subject_position",
+    metadata,
+    Column("consumer", String(255), primary_key=True),
+    Column("source", String(255), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+)
+
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("principal", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,83 @@
+"""Fixtures every test shares: the real broker, PostgreSQL databases, tokens, app clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared.broker import EmbeddedBroker
+from shared.settings import Settings
+from tests.support import PG_ADMIN_DSN, TEST_SECRET, create_pg_database, drop_pg_database
+
+
+def _postgres_available() -> bool:
+    async def probe() -> bool:
+        try:
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        except (OSError, asyncpg.PostgresError):
+            return False
+        await conn.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+POSTGRES_UP = _postgres_available()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if POSTGRES_UP:
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(f"CI=true but PostgreSQL does not answer at {PG_ADMIN_DSN}")
+    skip = pytest.mark.skip(reason=f"PostgreSQL not reachable at {PG_ADMIN_DSN}")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """One real Kafka-protocol broker for the session."""
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each test that takes this runs twice: on a SQLite file and on a fresh PostgreSQL db."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+        return
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, broker: EmbeddedBroker) -> Callable[..., Settings]:
+    """Settings for a test: its own data dir, the session broker, a fixed JWT secret."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path,
+            "kafka_bootstrap": broker.bootstrap,
+            "jwt_secret": TEST_SECRET,
+            "admin_key": "admin-key-" + "k" * 40,
+            "relay_poll_s": 0.2,
+            "consumer_backoff_s": 0.01,
+            "topic_partitions": 3,
+            "consumer_session_timeout_ms": 6_000,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make

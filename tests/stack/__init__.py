@@ -1,0 +1,1 @@
+"""Tests of the `productops` command: tail, the supervisor, discovery."""

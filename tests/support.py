@@ -1,0 +1,70 @@
+"""Helpers for tests: tokens, in-process app clients, problem+json checks, PostgreSQL dbs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from shared.auth import SCOPES, TokenSigner
+
+TEST_SECRET = "test-secret-" + "x" * 40
+PG_ADMIN_DSN = os.environ.get("PRODUCTOPS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+ALL_SCOPES = frozenset(SCOPES)
+
+
+async def create_pg_database() -> str:
+    """A fresh, empty PostgreSQL database; returns its SQLAlchemy URL."""
+    name = f"po_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def token(scopes: str | frozenset[str], subject: str = "key-test", name: str = "tester") -> str:
+    """A valid access token with the given scopes (space-separated or a set)."""
+    wanted = frozenset(scopes.split()) if isinstance(scopes, str) else scopes
+    return TokenSigner(TEST_SECRET).issue(subject=subject, name=name, scopes=wanted)
+
+
+def auth(scopes: str | frozenset[str], subject: str = "key-test") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(scopes, subject)}"}
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan started, and an httpx client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def assert_problem(response: httpx.Response, status: int, *, detail_has: str = "") -> dict:
+    """The response is an RFC 9457 problem with this status; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"]
+    assert isinstance(body["detail"], str)
+    assert detail_has in body["detail"], body["detail"]
+    return body
