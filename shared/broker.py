@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
 
 
 def broker_binary() -> str:
@@ -39,6 +43,15 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
         return True
     return False
+
+
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the child if its parent dies."""
+    if sys.platform != "linux":
+        return None
+    # Resolved before fork: the hook runs between fork and exec and must stay trivial.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EmbeddedBroker:
@@ -66,6 +79,8 @@ class EmbeddedBroker:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # An embedded broker must not outlive whoever started it (a killed test run).
+            preexec_fn=die_with_parent_hook(),
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -76,6 +91,9 @@ class EmbeddedBroker:
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"broker did not listen on {self.port} within {timeout_s}s")
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): sockets stay open, nothing answers."""

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     launch_port: int = DEFAULT_PORTS["launch"]
     pricing_port: int = DEFAULT_PORTS["pricing"]
 
+    # Where the gateway reaches a component when it is not on `host` (e.g. compose names).
+    upstream_hosts: dict[str, str] = Field(default_factory=dict)
+
     broker_port: int = 9092
     kafka_bootstrap: str | None = None
     topic_partitions: int = Field(default=6, ge=1)
@@ -45,6 +48,8 @@ class Settings(BaseSettings):
     feedback_database_url: str | None = None
     launch_database_url: str | None = None
     pricing_database_url: str | None = None
+    # Database URLs of components without a field of their own above, by name.
+    database_urls: dict[str, str] = Field(default_factory=dict)
 
     admin_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None
@@ -82,11 +87,15 @@ class Settings(BaseSettings):
         return explicit if explicit is not None else _extra_port(component)
 
     def base_url(self, component: str) -> str:
-        return f"http://{self.host}:{self.port(component)}"
+        host = self.upstream_hosts.get(component, self.host)
+        if host == "0.0.0.0":  # noqa: S104 - listening everywhere; call it on loopback
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port(component)}"
 
     def database_url(self, component: str) -> str:
         """`PRODUCTOPS_<COMPONENT>_DATABASE_URL`, else a SQLite file in the data dir."""
         explicit = getattr(self, f"{component}_database_url", None)
+        explicit = explicit or self.database_urls.get(component)
         if explicit:
             return explicit
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{component}.db').resolve()}"

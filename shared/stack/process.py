@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
+from shared.broker import die_with_parent_hook
 
 
 class Backoff:
@@ -31,15 +28,6 @@ class Backoff:
             self._next_s = self._first_s
         delay, self._next_s = self._next_s, min(self._next_s * 2, self._cap_s)
         return delay
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """A pre-exec hook asking Linux to SIGTERM the child if the supervisor itself dies."""
-    if sys.platform != "linux":
-        return None
-    # Resolved before fork: the hook runs between fork and exec and must stay trivial.
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ChildProcess:
@@ -77,7 +65,7 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
                 env=self.env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent_hook(),  # the parent is single-threaded
+                preexec_fn=die_with_parent_hook(),  # the parent is single-threaded
             )
         self._started_at = time.monotonic()
 

@@ -24,13 +24,6 @@ class StartupError(Exception):
     """The stack could not be brought up; the message says what to look at."""
 
 
-class _Broker(EmbeddedBroker):
-    """The embedded broker, plus the liveness check a supervisor needs."""
-
-    def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-
 def serve_command(name: str) -> list[str]:
     """The default child command: `python -m shared.stack serve NAME`."""
     return [sys.executable, "-m", "shared.stack", "serve", name]
@@ -58,7 +51,7 @@ class Supervisor:
         self.data_dir = settings.data_dir.resolve()
         self.log_dir = self.data_dir / "logs"
         self.children: list[ChildProcess] = []
-        self.broker: _Broker | None = None
+        self.broker: EmbeddedBroker | None = None
         self._broker_backoff = Backoff()
         self._broker_restart_at: float | None = None
         self._broker_started_at = 0.0
@@ -93,7 +86,9 @@ class Supervisor:
         _ = self.settings.signing_secret, self.settings.bootstrap_admin_key
         self._check_ports_free()
         if self.settings.embedded_broker:
-            self.broker = _Broker(self.settings.broker_port, log_path=self.log_dir / "broker.log")
+            self.broker = EmbeddedBroker(
+                self.settings.broker_port, log_path=self.log_dir / "broker.log"
+            )
             self._start_broker()
         env = self._child_env()
         for name in self.components:

@@ -44,8 +44,13 @@ async def create_note(body: NoteIn, runtime: RuntimeDep, _: require("catalog:wri
     async with runtime.uow() as uow:
         await uow.session.execute(note.insert().values(id=body.id, text=body.text, version=1))
         uow.publish(
-            new_event(source="/sample", type="sample.note.created.v1", subject=body.id,
-                      data={"text": body.text}, sequence=1)
+            new_event(
+                source="/sample",
+                type="sample.note.created.v1",
+                subject=body.id,
+                data={"text": body.text},
+                sequence=1,
+            )
         )
     return {"id": body.id}
 
@@ -57,19 +62,28 @@ async def count_note(event: CloudEvent, uow: UnitOfWork) -> None:
     current = await uow.session.scalar(select(seen.c.count).where(seen.c.subject == event.subject))
     text = str(event.data.get("text", ""))
     if current is None:
-        await uow.session.execute(seen.insert().values(subject=event.subject, count=1,
-                                                       last_text=text))
+        await uow.session.execute(
+            seen.insert().values(subject=event.subject, count=1, last_text=text)
+        )
     else:
         await uow.session.execute(
-            update(seen).where(seen.c.subject == event.subject)
+            update(seen)
+            .where(seen.c.subject == event.subject)
             .values(count=current + 1, last_text=text)
         )
 
 
-def create_app(settings: Settings, *, consumes: list[str] | None = None,
-               handlers: dict[str, Handler] | None = None):
+def create_app(
+    settings: Settings,
+    *,
+    consumes: list[str] | None = None,
+    handlers: dict[str, Handler] | None = None,
+):
     spec = ServiceSpec(
-        name="sample", title="Sample", metadata=metadata, routers=[router],
+        name="sample",
+        title="Sample",
+        metadata=metadata,
+        routers=[router],
         handlers=handlers if handlers is not None else {"sample.note.created.v1": count_note},
         consumes=consumes or ["sample.events"],
     )

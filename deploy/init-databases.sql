@@ -1,0 +1,3 @@
+-- One database per component: services never share tables.
+CREATE DATABASE gateway;
+CREATE DATABASE catalog;

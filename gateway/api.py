@@ -1,0 +1,103 @@
+"""The gateway's own routes: exchanging an API key for a token, and managing API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import ADMIN, require
+from shared.pagination import Cursor, Limit, Page
+from gateway import keys
+from gateway.runtime import RuntimeDep, limit_by_client_ip, limited_caller
+
+auth_router = APIRouter(tags=["auth"])
+keys_router = APIRouter(tags=["api-keys"], dependencies=[Depends(limited_caller)])
+AdminDep = require(ADMIN)
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_key: str = Field(min_length=1, max_length=512)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    scope: str
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    scopes: list[str]
+
+
+class KeyCreated(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    api_key: str
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@auth_router.post(
+    "/auth/token", dependencies=[Depends(limit_by_client_ip)], response_model=TokenResponse
+)
+async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Response) -> TokenResponse:
+    """Exchange an API key for a bearer access token carrying the key's scopes.
+
+    A revoked key can no longer mint tokens; tokens minted before the revocation stay
+    valid until they expire (`expires_in`, the token TTL).
+    """
+    principal = await keys.authenticate(
+        db=runtime.db, bootstrap_key=runtime.settings.bootstrap_admin_key, key=body.api_key
+    )
+    signer = runtime.signer
+    token = signer.issue(subject=principal.subject, name=principal.name, scopes=principal.scopes)
+    response.headers["Cache-Control"] = "no-store"
+    return TokenResponse(
+        access_token=token, expires_in=signer.ttl_s, scope=" ".join(sorted(principal.scopes))
+    )
+
+
+@keys_router.post("/api-keys", status_code=201, response_model=KeyCreated)
+async def create_api_key(body: KeyCreate, runtime: RuntimeDep, caller: AdminDep) -> KeyCreated:
+    """Create an API key (admin). The full key is in this response only; store it now."""
+    created = await keys.create_key(
+        db=runtime.db, creator=caller, name=body.name, scopes=body.scopes
+    )
+    return KeyCreated(id=created.id, name=created.name, scopes=created.scopes, api_key=created.api_key)
+
+
+@keys_router.get("/api-keys", response_model=Page[KeyPublic])
+async def list_api_keys(
+    runtime: RuntimeDep, _: AdminDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[KeyPublic]:
+    """List API keys in creation order, revoked ones included; secrets are never shown."""
+    items, next_cursor = await keys.list_keys(db=runtime.db, limit=limit, cursor=cursor)
+    return Page[KeyPublic](
+        items=[KeyPublic.model_validate(item, from_attributes=True) for item in items],
+        next_cursor=next_cursor,
+    )
+
+
+@keys_router.delete("/api-keys/{key_id}", status_code=204)
+async def revoke_api_key(
+    key_id: Annotated[str, Path(max_length=64)], runtime: RuntimeDep, caller: AdminDep
+) -> Response:
+    """Revoke an API key (admin). It stops minting tokens at once; tokens it already
+    minted stay valid until they expire (the token TTL, `expires_in`)."""
+    await keys.revoke_key(db=runtime.db, key_id=key_id, revoked_by=caller.subject)
+    return Response(status_code=204)

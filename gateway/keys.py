@@ -1,0 +1,217 @@
+"""API keys: creation, listing, revocation, and the exchange of a key for a principal.
+
+A key reads `po_<id>_<secret>`. Only the SHA-256 of the secret is stored, so a leaked
+database yields no usable key. Secrets and whole keys are never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from shared.auth import ADMIN, SCOPES, Principal, hash_secret, secret_matches
+from shared.db import Database
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from shared.pagination import decode_cursor, encode_cursor
+from gateway.tables import api_key
+
+log = logging.getLogger(__name__)
+
+PREFIX = "po_"
+NAME_MAX = 100
+BOOTSTRAP_ADMIN = Principal(subject="bootstrap-admin", name="bootstrap admin", scopes=frozenset({ADMIN}))
+# One message for unknown, malformed and revoked keys: a caller learns nothing about which.
+INVALID_KEY = "the API key is not valid"
+_ID = re.compile(r"^[0-9a-f]{16}$")
+# Compared against when the id is unknown, so a miss costs about the same as a hit.
+_DUMMY_HASH = hash_secret(secrets.token_urlsafe(32))
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a listing shows of a key: never its secret or hash."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key, with the full key string that is shown only this once."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    api_key: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _split(key: str) -> tuple[str, str] | None:
+    if not key.startswith(PREFIX):
+        return None
+    key_id, sep, secret = key[len(PREFIX) :].partition("_")
+    if not sep or not secret or not _ID.match(key_id):
+        return None
+    return key_id, secret
+
+
+def _is_bootstrap(key: str, bootstrap_key: str) -> bool:
+    return hmac.compare_digest(key.encode(), bootstrap_key.encode())
+
+
+async def authenticate(*, db: Database, bootstrap_key: str, key: str) -> Principal:
+    """The principal an API key stands for; 401 for unknown, malformed or revoked keys."""
+    if _is_bootstrap(key, bootstrap_key):
+        return BOOTSTRAP_ADMIN
+    parts = _split(key)
+    row = None
+    if parts is not None:
+        async with db.reader() as session:
+            result = await session.execute(select(api_key).where(api_key.c.id == parts[0]))
+            row = result.first()
+    secret = parts[1] if parts is not None else key
+    matches = secret_matches(secret, row.secret_hash if row is not None else _DUMMY_HASH)
+    if row is None or not matches or row.revoked_at is not None:
+        raise Unauthorized(INVALID_KEY)
+    async with db.sessions() as session, session.begin():
+        # Guarded by `revoked_at IS NULL`: a revocation racing this exchange wins.
+        result = await session.execute(
+            update(api_key)
+            .where(api_key.c.id == row.id, api_key.c.revoked_at.is_(None))
+            .values(last_used_at=_now())
+        )
+    if result.rowcount != 1:
+        raise Unauthorized(INVALID_KEY)
+    return Principal(subject=row.id, name=row.name, scopes=frozenset(row.scopes))
+
+
+def _validated(name: str, scopes: list[str]) -> tuple[str, list[str]]:
+    errors: list[dict[str, Any]] = []
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        errors.append({"loc": ["body", "name"], "msg": f"must be 1 to {NAME_MAX} characters"})
+    unknown = sorted(set(scopes) - SCOPES)
+    if not scopes:
+        errors.append({"loc": ["body", "scopes"], "msg": "at least one scope is needed"})
+    elif unknown:
+        errors.append({"loc": ["body", "scopes"], "msg": f"unknown scopes: {', '.join(unknown)}"})
+    if errors:
+        raise Invalid("; ".join(e["msg"] for e in errors), errors=errors)
+    return name, sorted(set(scopes))
+
+
+async def create_key(
+    *, db: Database, creator: Principal, name: str, scopes: list[str]
+) -> CreatedKey:
+    """Create a key with some scopes; nobody but an admin grants a scope they lack."""
+    name, granted = _validated(name, scopes)
+    if ADMIN not in creator.scopes:
+        beyond = sorted(set(granted) - creator.scopes)
+        if beyond:
+            raise Forbidden(f"you cannot grant scopes you do not hold: {', '.join(beyond)}")
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            api_key.insert().values(
+                id=key_id,
+                name=name,
+                scopes=granted,
+                secret_hash=hash_secret(secret),
+                created_at=_now(),
+                created_by=creator.subject,
+            )
+        )
+    log.info("api key created", extra={"key_id": key_id, "created_by": creator.subject})
+    return CreatedKey(id=key_id, name=name, scopes=granted, api_key=f"{PREFIX}{key_id}_{secret}")
+
+
+def _position(cursor: str | None) -> tuple[datetime, str] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        created_at, key_id = position
+        return datetime.fromisoformat(created_at), str(key_id)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(
+            "the cursor is malformed; pass next_cursor unchanged",
+            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
+        ) from exc
+
+
+async def list_keys(
+    *, db: Database, limit: int, cursor: str | None
+) -> tuple[list[KeyInfo], str | None]:
+    """A page of keys in creation order, revoked ones included."""
+    query = select(
+        api_key.c.id,
+        api_key.c.name,
+        api_key.c.scopes,
+        api_key.c.created_at,
+        api_key.c.revoked_at,
+        api_key.c.last_used_at,
+    ).order_by(api_key.c.created_at, api_key.c.id)
+    position = _position(cursor)
+    if position is not None:
+        after, after_id = position
+        query = query.where(
+            or_(
+                api_key.c.created_at > after,
+                and_(api_key.c.created_at == after, api_key.c.id > after_id),
+            )
+        )
+    async with db.reader() as session:
+        rows = (await session.execute(query.limit(limit + 1))).all()
+    items = [
+        KeyInfo(
+            id=row.id,
+            name=row.name,
+            scopes=list(row.scopes),
+            created_at=_utc(row.created_at),  # type: ignore[arg-type]
+            revoked_at=_utc(row.revoked_at),
+            last_used_at=_utc(row.last_used_at),
+        )
+        for row in rows
+    ]
+    if len(items) <= limit:
+        return items, None
+    last = items[limit - 1]
+    return items[:limit], encode_cursor([last.created_at.isoformat(), last.id])
+
+
+async def revoke_key(*, db: Database, key_id: str, revoked_by: str) -> None:
+    """Revoke a key: 404 if unknown, 409 if already revoked."""
+    async with db.sessions() as session, session.begin():
+        result = await session.execute(
+            select(api_key.c.revoked_at).where(api_key.c.id == key_id).with_for_update()
+        )
+        row = result.first()
+        if row is None:
+            raise NotFound(f"no API key with id {key_id!r}")
+        if row.revoked_at is not None:
+            raise Conflict(f"the API key {key_id!r} is already revoked")
+        await session.execute(
+            update(api_key).where(api_key.c.id == key_id).values(revoked_at=_now())
+        )
+    log.info("api key revoked", extra={"key_id": key_id, "revoked_by": revoked_by})

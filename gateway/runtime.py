@@ -1,0 +1,106 @@
+"""The gateway's live parts (database, upstream clients, rate limiters) and their dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+
+from shared.auth import Principal, TokenSigner, current_principal
+from shared.db import Database
+from shared.settings import Settings
+from gateway.ratelimit import RateLimiter
+from gateway.tables import metadata
+
+_PROBE_TIMEOUT_S = 1.0
+
+
+class GatewayRuntime:
+    """What one gateway process holds, kept in `app.state.runtime`."""
+
+    def __init__(self, settings: Settings, services: Sequence[str]) -> None:
+        self.settings = settings
+        self.services = list(services)
+        self.db = Database(settings.database_url("gateway"))
+        self.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
+        self.upstreams: dict[str, httpx.AsyncClient] = {}
+        self.caller_limiter = RateLimiter(
+            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst
+        )
+        # Token exchanges are limited per client IP, which slows guessing of API keys.
+        self.login_limiter = RateLimiter(
+            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst
+        )
+
+    async def start(self) -> None:
+        await self.db.create_all([metadata])
+        timeout = httpx.Timeout(
+            self.settings.upstream_timeout_s, connect=min(1.0, self.settings.upstream_timeout_s)
+        )
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        for name in self.services:
+            # trust_env=False: an HTTP(S)_PROXY meant for the outside must not catch these calls.
+            self.upstreams[name] = httpx.AsyncClient(
+                base_url=self.settings.base_url(name),
+                timeout=timeout,
+                limits=limits,
+                trust_env=False,
+            )
+
+    async def stop(self) -> None:
+        for client in self.upstreams.values():
+            await client.aclose()
+        self.upstreams.clear()
+        await self.db.dispose()
+
+    async def _probe(self, client: httpx.AsyncClient) -> str:
+        try:
+            async with asyncio.timeout(_PROBE_TIMEOUT_S):
+                response = await client.get("/healthz", timeout=_PROBE_TIMEOUT_S)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            return f"unreachable: {type(exc).__name__}"
+        return "ok" if response.status_code == 200 else f"unhealthy: {response.status_code}"
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when the gateway's own database answers; upstream states are informative."""
+        body: dict[str, Any] = {"service": "gateway"}
+        ok = True
+        try:
+            async with asyncio.timeout(2):
+                await self.db.ping()
+            body["database"] = "ok"
+        except Exception as exc:
+            ok = False
+            body["database"] = f"unreachable: {type(exc).__name__}"
+        names = list(self.upstreams)
+        states = await asyncio.gather(*(self._probe(self.upstreams[n]) for n in names))
+        body["upstreams"] = dict(zip(names, states, strict=True))
+        body["status"] = "ready" if ok else "not ready"
+        return ok, body
+
+
+def get_runtime(request: Request) -> GatewayRuntime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]
+
+
+def limited_caller(
+    principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
+) -> Principal:
+    """The verified caller (401 otherwise), after taking a token from their bucket (429)."""
+    runtime.caller_limiter.hit(principal.subject)
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(limited_caller)]
+
+
+def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:
+    """429 when this client IP exchanges keys too often."""
+    host = request.client.host if request.client else "unknown"
+    runtime.login_limiter.hit(host, what="token requests")
