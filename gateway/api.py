@@ -8,13 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import ADMIN, require
-from shared.pagination import Cursor, Limit, Page
 from gateway import keys
 from gateway.runtime import RuntimeDep, limit_by_client_ip, limited_caller
+from shared.auth import ADMIN, require
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
-auth_router = APIRouter(tags=["auth"])
-keys_router = APIRouter(tags=["api-keys"], dependencies=[Depends(limited_caller)])
+# The prefix lives on the routers, not on `include_router`: FastAPI then keeps it in
+# `scope["route"].path`, which the request middleware uses as the metrics label.
+auth_router = APIRouter(prefix="/v1", tags=["auth"])
+keys_router = APIRouter(prefix="/v1", tags=["api-keys"], dependencies=[Depends(limited_caller)])
 AdminDep = require(ADMIN)
 
 
@@ -25,7 +27,7 @@ class TokenRequest(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
     expires_in: int
     scope: str
 
@@ -78,12 +80,14 @@ async def create_api_key(body: KeyCreate, runtime: RuntimeDep, caller: AdminDep)
     created = await keys.create_key(
         db=runtime.db, creator=caller, name=body.name, scopes=body.scopes
     )
-    return KeyCreated(id=created.id, name=created.name, scopes=created.scopes, api_key=created.api_key)
+    return KeyCreated(
+        id=created.id, name=created.name, scopes=created.scopes, api_key=created.api_key
+    )
 
 
 @keys_router.get("/api-keys", response_model=Page[KeyPublic])
 async def list_api_keys(
-    runtime: RuntimeDep, _: AdminDep, limit: Limit = 50, cursor: Cursor = None
+    runtime: RuntimeDep, _: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[KeyPublic]:
     """List API keys in creation order, revoked ones included; secrets are never shown."""
     items, next_cursor = await keys.list_keys(db=runtime.db, limit=limit, cursor=cursor)
@@ -97,7 +101,10 @@ async def list_api_keys(
 async def revoke_api_key(
     key_id: Annotated[str, Path(max_length=64)], runtime: RuntimeDep, caller: AdminDep
 ) -> Response:
-    """Revoke an API key (admin). It stops minting tokens at once; tokens it already
-    minted stay valid until they expire (the token TTL, `expires_in`)."""
+    """Revoke an API key (admin).
+
+    The key stops minting tokens at once; tokens it already minted stay valid until they
+    expire (the token TTL, `expires_in`).
+    """
     await keys.revoke_key(db=runtime.db, key_id=key_id, revoked_by=caller.subject)
     return Response(status_code=204)

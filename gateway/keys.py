@@ -16,17 +16,19 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from gateway.tables import api_key
 from shared.auth import ADMIN, SCOPES, Principal, hash_secret, secret_matches
 from shared.db import Database
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from shared.pagination import decode_cursor, encode_cursor
-from gateway.tables import api_key
 
 log = logging.getLogger(__name__)
 
 PREFIX = "po_"
 NAME_MAX = 100
-BOOTSTRAP_ADMIN = Principal(subject="bootstrap-admin", name="bootstrap admin", scopes=frozenset({ADMIN}))
+BOOTSTRAP_ADMIN = Principal(
+    subject="bootstrap-admin", name="bootstrap admin", scopes=frozenset({ADMIN})
+)
 # One message for unknown, malformed and revoked keys: a caller learns nothing about which.
 INVALID_KEY = "the API key is not valid"
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -117,7 +119,8 @@ def _validated(name: str, scopes: list[str]) -> tuple[str, list[str]]:
     elif unknown:
         errors.append({"loc": ["body", "scopes"], "msg": f"unknown scopes: {', '.join(unknown)}"})
     if errors:
-        raise Invalid("; ".join(e["msg"] for e in errors), errors=errors)
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+        raise Invalid(detail, errors=errors)
     return name, sorted(set(scopes))
 
 

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 
+from gateway.ratelimit import RateLimiter
+from gateway.tables import metadata
 from shared.auth import Principal, TokenSigner, current_principal
 from shared.db import Database
 from shared.settings import Settings
-from gateway.ratelimit import RateLimiter
-from gateway.tables import metadata
 
 _PROBE_TIMEOUT_S = 1.0
 
@@ -36,6 +36,8 @@ class GatewayRuntime:
         )
 
     async def start(self) -> None:
+        # Read (or generate) the bootstrap admin key now, so `admin.key` exists from start-up.
+        _ = self.settings.bootstrap_admin_key
         await self.db.create_all([metadata])
         timeout = httpx.Timeout(
             self.settings.upstream_timeout_s, connect=min(1.0, self.settings.upstream_timeout_s)
@@ -49,6 +51,9 @@ class GatewayRuntime:
                 limits=limits,
                 trust_env=False,
             )
+            # Send only what the caller sent: no Accept-Encoding it did not ask for.
+            for default in ("accept", "accept-encoding", "user-agent"):
+                del self.upstreams[name].headers[default]
 
     async def stop(self) -> None:
         for client in self.upstreams.values():
@@ -82,14 +87,16 @@ class GatewayRuntime:
         return ok, body
 
 
-def get_runtime(request: Request) -> GatewayRuntime:
+async def get_runtime(request: Request) -> GatewayRuntime:
     return request.app.state.runtime
 
 
 RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]
 
 
-def limited_caller(
+# Both limiters are async on purpose: FastAPI runs sync dependencies in a thread pool, and
+# the buckets are only safe to touch from the event loop.
+async def limited_caller(
     principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
 ) -> Principal:
     """The verified caller (401 otherwise), after taking a token from their bucket (429)."""
@@ -100,7 +107,7 @@ def limited_caller(
 CallerDep = Annotated[Principal, Depends(limited_caller)]
 
 
-def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:
+async def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:
     """429 when this client IP exchanges keys too often."""
     host = request.client.host if request.client else "unknown"
     runtime.login_limiter.hit(host, what="token requests")

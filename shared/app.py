@@ -36,7 +36,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """What makes one service: its name, tables, routes and the events it handles."""
+    """What makes one service: its name, tables, routes and the events it handles.
+
+    Routers carry their own `/v1` prefix (`APIRouter(prefix="/v1")`), so route templates in
+    metrics and logs are the public paths.
+    """
 
     name: str
     title: str
@@ -189,5 +193,5 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_probes(app, runtime.readiness)
     for router in spec.routers:
-        app.include_router(router, prefix="/v1")
+        app.include_router(router)
     return app

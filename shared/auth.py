@@ -97,7 +97,8 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_principal(request: Request) -> Principal:
+# Dependencies are async so FastAPI runs them on the event loop, not in its thread pool.
+async def current_principal(request: Request) -> Principal:
     """The verified caller; the app keeps its `TokenSigner` in `app.state.signer`."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -112,7 +113,7 @@ def require(scope: str) -> type[Principal]:
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope}")
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has(scope):
             raise Forbidden(f"this call needs the scope {scope}", required_scope=scope)
         return principal

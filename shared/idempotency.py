@@ -84,7 +84,7 @@ class Idempotency:
             ) from exc
 
 
-def _idempotency(
+async def _idempotency(
     principal: Annotated[Principal, Depends(current_principal)],
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Idempotency:

@@ -56,7 +56,12 @@ CONSUMER_LAG = Gauge(
     ["service", "topic", "partition"],
 )
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message` (terminal escape codes) to its records: not for JSON logs.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -97,8 +97,12 @@ class OutboxRelay:
                         await self._wake.wait()
                 self._wake.clear()
         finally:
-            await self._drop_producer()
-            await self._release_leadership()
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop the producer and give up the relay lock (PostgreSQL)."""
+        await self._drop_producer()
+        await self._release_leadership()
 
     async def drain(self) -> int:
         """Publish batches until none is left; returns how many events were published."""

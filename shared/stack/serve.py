@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from shared.observability import configure_logging
 from shared.settings import Settings
 from shared.stack.components import load_factory
 
@@ -11,6 +12,7 @@ from shared.stack.components import load_factory
 def serve(name: str) -> None:
     """Build the component's app from `Settings()` and serve it until SIGINT or SIGTERM."""
     settings = Settings()
+    configure_logging(name, settings.log_level)
     app = load_factory(name)(settings)
     config = uvicorn.Config(
         app,

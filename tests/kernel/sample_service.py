@@ -30,7 +30,7 @@ seen = Table(
     Column("last_text", String(200), nullable=False),
 )
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 class NoteIn(BaseModel):

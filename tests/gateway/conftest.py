@@ -1,0 +1,22 @@
+"""Gateway fixtures: a real upstream server, and a port where nothing listens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.gateway.upstream import echo_app, refusing_port, serving
+
+
+@pytest.fixture(scope="module")
+async def upstream_port() -> AsyncIterator[int]:
+    """The port of a live echo upstream, shared by a module's tests."""
+    async with serving(echo_app()) as port:
+        yield port
+
+
+@pytest.fixture
+async def dead_port() -> AsyncIterator[int]:
+    async with refusing_port() as port:
+        yield port

@@ -1,0 +1,341 @@
+"""Catalog and relay benchmark: prints figures, asserts nothing.
+
+    .venv/bin/python tests/perf/bench_catalog.py [--products 100000] [--creates 2000]
+                                                 [--events 20000] [--no-postgres]
+
+- product creates per second through the catalog's HTTP API (a real uvicorn process);
+- list and search p50/p99 with N products, on SQLite and on PostgreSQL;
+- the outbox relay's events per second next to raw aiokafka producing the same events to
+  the same broker in the same run (the raw limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import insert
+from uuid6 import uuid7
+
+from services.catalog.tables import product
+from shared.auth import TokenSigner
+from shared.broker import EmbeddedBroker, ensure_topics, free_port
+from shared.db import Database
+from shared.events import encode, kafka_headers, new_event
+from shared.relay import OutboxRelay, new_producer
+from shared.settings import Settings
+from shared.tables import metadata as kernel_metadata
+from shared.uow import UnitOfWork
+
+SECRET = "bench-secret-" + "b" * 40
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+BRANDS = [f"Brand{n:03d}" for n in range(200)]
+WORDS = ["kettle", "toaster", "blender", "grinder", "mixer", "lamp", "chair", "desk", "mug", "pan"]
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def line(label: str, samples: list[float]) -> None:
+    print(
+        f"  {label:<38} p50 {ms(pct(samples, 50))}   p99 {ms(pct(samples, 99))}   n={len(samples)}"
+    )
+
+
+class CatalogProcess:
+    """`productops serve catalog` as a real process on a free port."""
+
+    def __init__(self, data_dir: Path, database_url: str, bootstrap: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "PRODUCTOPS_DATA_DIR": str(data_dir),
+            "PRODUCTOPS_CATALOG_PORT": str(self.port),
+            "PRODUCTOPS_CATALOG_DATABASE_URL": database_url,
+            "PRODUCTOPS_KAFKA_BOOTSTRAP": bootstrap,
+            "PRODUCTOPS_JWT_SECRET": SECRET,
+            "PRODUCTOPS_LOG_LEVEL": "WARNING",
+        }
+        self.log = (data_dir / "catalog.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.stack", "serve", "catalog"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait_ready(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError("catalog did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+async def timed(n: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> list[float]:
+    """Run `call(i)` for i in range(n) with `concurrency` workers; per-call latencies."""
+    latencies: list[float] = []
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            started = time.perf_counter()
+            await call(i)
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+async def bench_creates(base: str, headers: dict[str, str], n: int, concurrency: int) -> None:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        response = await client.post(
+            "/v1/product-types",
+            json={"code": "bench", "name": "Bench", "required_attributes": ["colour", "size"]},
+        )
+        assert response.status_code in (201, 409), response.text
+        run = uuid.uuid4().hex[:6]
+
+        async def create(i: int) -> None:
+            r = await client.post(
+                "/v1/products",
+                json={
+                    "sku": f"API-{run}-{i}",
+                    "name": f"{random.choice(WORDS)} {i}",
+                    "product_type": "bench",
+                    "brand": random.choice(BRANDS),
+                    "attributes": {"colour": "red"},
+                    "cost": {"amount": "9.99", "currency": "EUR"},
+                },
+            )
+            assert r.status_code == 201, r.text
+
+        started = time.perf_counter()
+        latencies = await timed(n, concurrency, create)
+        elapsed = time.perf_counter() - started
+    print(f"  creates through the API ({concurrency} concurrent)   {n / elapsed:8.0f} /s")
+    line("create latency", latencies)
+
+
+async def seed(database_url: str, count: int) -> None:
+    """Insert products straight into the catalog's tables (the API path is measured above)."""
+    db = Database(database_url)
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(count):
+        rows.append(
+            {
+                "id": str(uuid7()),
+                "sku": f"SEED-{i:07d}",
+                "name": f"{WORDS[i % 10]} model {i}",
+                "product_type": "bench",
+                "brand": BRANDS[i % len(BRANDS)],
+                "vendor": None,
+                "description": None,
+                "attributes": {"colour": "red", "size": str(i % 5)},
+                "cost_amount": None,
+                "cost_currency": None,
+                "lifecycle": ["draft", "incoming", "active", "discontinued"][i % 4],
+                "completeness_score": 80,
+                "completeness_missing": ["description"],
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": "bench",
+            }
+        )
+    started = time.perf_counter()
+    async with db.engine.begin() as conn:
+        for start in range(0, count, 5000):
+            await conn.execute(insert(product), rows[start : start + 5000])
+    await db.dispose()
+    print(f"  seeded {count} products directly in {time.perf_counter() - started:.1f} s")
+
+
+async def bench_reads(base: str, headers: dict[str, str], samples: int) -> None:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+
+        async def get(path: str, params: dict[str, str | int]) -> dict:
+            r = await client.get(path, params=params)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        cases: dict[str, Callable[[int], dict[str, str | int]]] = {
+            "list first page (limit 50)": lambda i: {"limit": 50},
+            "filter brand": lambda i: {"brand": BRANDS[i % len(BRANDS)], "limit": 50},
+            "filter lifecycle + type": lambda i: {"lifecycle": "active", "product_type": "bench"},
+            "search q (substring, 1 word)": lambda i: {"q": WORDS[i % 10], "limit": 50},
+            "search q (rare: one sku)": lambda i: {"q": f"SEED-{(i * 7919) % 100000:07d}"},
+        }
+        for label, params in cases.items():
+            for i in range(5):  # warm-up
+                await get("/v1/products", params(i))
+            latencies = []
+            for i in range(samples):
+                started = time.perf_counter()
+                await get("/v1/products", params(i))
+                latencies.append(time.perf_counter() - started)
+            line(label, latencies)
+
+        # Walk 40 pages deep with the cursor: keyset pagination keeps every page cheap.
+        latencies = []
+        cursor = None
+        for _ in range(40):
+            params: dict[str, str | int] = {"limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            started = time.perf_counter()
+            body = await get("/v1/products", params)
+            latencies.append(time.perf_counter() - started)
+            cursor = body["next_cursor"]
+        line("cursor walk, pages of 200", latencies)
+
+
+async def bench_backend(
+    label: str, database_url: str, broker: EmbeddedBroker, args: argparse.Namespace
+) -> None:
+    print(f"\n== catalog on {label}")
+    with tempfile.TemporaryDirectory() as tmp:
+        service = CatalogProcess(Path(tmp), database_url, broker.bootstrap)
+        try:
+            await service.wait_ready()
+            headers = {
+                "Authorization": "Bearer "
+                + TokenSigner(SECRET).issue(
+                    subject="bench", name="bench", scopes=frozenset({"admin"})
+                )
+            }
+            await bench_creates(service.url, headers, args.creates, args.concurrency)
+            await seed(database_url, args.products)
+            await bench_reads(service.url, headers, args.samples)
+        finally:
+            service.stop()
+
+
+async def bench_relay(broker: EmbeddedBroker, events: int) -> None:
+    print(f"\n== outbox relay vs raw aiokafka, {events} events, same broker, same run")
+    topic = f"bench.{uuid.uuid4().hex[:6]}"
+    await ensure_topics(broker.bootstrap, [topic], partitions=6)
+    payloads = [
+        new_event(
+            source="/bench",
+            type="bench.thing.happened.v1",
+            subject=f"p{i % 1000}",
+            data={"n": i, "text": "x" * 200},
+        )
+        for i in range(events)
+    ]
+    settings = Settings(kafka_bootstrap=broker.bootstrap, jwt_secret=SECRET)
+
+    producer = new_producer(settings)
+    await producer.start()
+    started = time.perf_counter()
+    futures = [
+        await producer.send(topic, value=encode(e), key=e.subject.encode(), headers=kafka_headers())
+        for e in payloads
+    ]
+    await asyncio.gather(*futures)
+    raw = events / (time.perf_counter() - started)
+    await producer.stop()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{tmp}/relay.db")
+        await db.create_all([kernel_metadata])
+        relay = OutboxRelay(db=db, settings=settings, service="bench")
+        for start in range(0, events, 1000):
+            async with UnitOfWork(db, service="bench", on_commit=lambda: None) as uow:
+                for event in payloads[start : start + 1000]:
+                    uow.publish(event, topic=topic)
+        started = time.perf_counter()
+        published = await relay.drain()
+        relayed = published / (time.perf_counter() - started)
+        assert published == events
+        assert await relay.backlog() == 0
+        await relay.close()
+        await db.dispose()
+    print(f"  raw aiokafka (acks=all, linger 2 ms)     {raw:9.0f} events/s")
+    print(
+        f"  outbox relay (SQLite, batches of {settings.relay_batch_size})  "
+        f"{relayed:9.0f} events/s   = {relayed / raw:.2f} x raw"
+    )
+
+
+async def postgres_url() -> str | None:
+    try:
+        conn = await asyncpg.connect(PG_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    name = f"po_bench_{uuid.uuid4().hex[:8]}"
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_postgres(url: str) -> None:
+    conn = await asyncpg.connect(PG_DSN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await conn.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(
+        f"catalog benchmark: {args.products} products, {args.creates} API creates, "
+        f"{os.cpu_count()} cores"
+    )
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        await bench_backend("SQLite", f"sqlite+aiosqlite:///{tmp}/catalog.db", broker, args)
+        if not args.no_postgres:
+            url = await postgres_url()
+            if url is None:
+                print("\n== PostgreSQL not reachable: skipped")
+            else:
+                try:
+                    await bench_backend("PostgreSQL", url, broker, args)
+                finally:
+                    await drop_postgres(url)
+        await bench_relay(broker, args.events)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--creates", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--no-postgres", action="store_true")
+    asyncio.run(main(parser.parse_args()))
