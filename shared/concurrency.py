@@ -15,7 +15,7 @@ def _parse_if_match(
     if if_match is None or if_match.strip() == "*":
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Invalid(
             "If-Match must be the resource version, e.g. If-Match: 3",
             errors=[{"loc": ["header", "If-Match"], "msg": "not a version number"}],

@@ -75,6 +75,23 @@ class UpstreamTimeout(DomainError):
     status, title, slug = 504, "Gateway timeout", "upstream-timeout"
 
 
+# Errors raised by the framework (404, 405, 413...) get the same type and title as ours.
+_BY_STATUS: dict[int, type[DomainError]] = {
+    cls.status: cls
+    for cls in (
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        PayloadTooLarge,
+        TooManyRequests,
+        UpstreamError,
+        UpstreamTimeout,
+    )
+}
+
+
 def problem_body(
     status: int, detail: str, *, title: str | None = None, slug: str | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -141,7 +158,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return problem_response(exc.status_code, detail, headers=exc.headers)
+        known = _BY_STATUS.get(exc.status_code)
+        return problem_response(
+            exc.status_code,
+            detail,
+            headers=exc.headers,
+            title=known.title if known else None,
+            slug=known.slug if known else None,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -42,7 +42,11 @@ class CloudEvent(BaseModel):
 
     @property
     def sequence_number(self) -> int | None:
-        return int(self.sequence) if self.sequence and self.sequence.isdigit() else None
+        return (
+            int(self.sequence)
+            if self.sequence and self.sequence.isascii() and self.sequence.isdigit()
+            else None
+        )
 
 
 class EventPayload(BaseModel):

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import problem_response
@@ -21,8 +22,10 @@ log = logging.getLogger("productops.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    # FastAPI's body reader re-raises HTTPException but turns anything else into a 400.
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -68,7 +71,12 @@ class RequestContextMiddleware:
 
         try:
             length = _header(scope, b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            if (
+                length is not None
+                and length.isascii()
+                and length.isdigit()
+                and int(length) > self.max_body_bytes
+            ):
                 await self._too_large(scope, receive, send_with_ids)
                 return
             try:
@@ -77,6 +85,15 @@ class RequestContextMiddleware:
                 if response_started:
                     raise
                 await self._too_large(scope, receive, send_with_ids)
+            except Exception:
+                if response_started:
+                    raise
+                # Starlette's error middleware sits outside this one: its 500 would carry no
+                # ids and its log line no request_id. Answer here, inside the request context.
+                log.exception("unhandled error", extra={"path": scope["path"]})
+                await problem_response(500, "an unexpected error occurred; it has been logged")(
+                    scope, receive, send_with_ids
+                )
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -105,7 +122,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_body_bytes)
             return message
 
         return capped_receive

@@ -237,7 +237,8 @@ class OutboxRelay:
             return True
         conn = await self._db.engine.connect()
         got = await conn.scalar(
-            text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": f"relay:{self._service}"}
+            text("SELECT pg_try_advisory_lock(hashtext(:name))"),
+            {"name": f"relay:{self._service}"},
         )
         await conn.commit()
         if got:
@@ -248,9 +249,16 @@ class OutboxRelay:
 
     async def _release_leadership(self) -> None:
         conn, self._leader_conn = self._leader_conn, None
-        if conn is not None:
+        if conn is None:
+            return
+        try:
+            # A session-level lock outlives close(): the connection only goes back to the pool.
+            await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            await conn.commit()
+            await conn.close()
+        except Exception:
             with contextlib.suppress(Exception):
-                await conn.close()
+                await conn.invalidate()
 
     async def _maybe_prune(self) -> None:
         now = time.monotonic()

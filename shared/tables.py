@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     String,
@@ -16,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import JSON
 
 from shared.db import new_metadata
+from shared.types import UtcDateTime
 
 metadata = new_metadata()
 
@@ -34,8 +34,8 @@ outbox = Table(
     Column("type", String(255), nullable=False),
     Column("payload", Text, nullable=False),
     Column("headers", JsonType, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
 )
@@ -56,7 +56,7 @@ inbox = Table(
     Column("topic", String(255), nullable=False),
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime, nullable=False),
 )
 
 # The highest `sequence` applied per (consumer, source, subject): older events are stale.
@@ -77,5 +77,5 @@ idempotency_key = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status", Integer, nullable=False),
     Column("body", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
