@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, String, Table
+from sqlalchemy import Column, Index, String, Table
 
 from shared.db import new_metadata
 from shared.tables import JsonType
+from shared.types import UtcDateTime
 
 metadata = new_metadata()
 
@@ -17,10 +18,10 @@ api_key = Table(
     Column("name", String(100), nullable=False),
     Column("scopes", JsonType, nullable=False),
     Column("secret_hash", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(100), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
 )
 # Keyset pagination walks keys in creation order.
 Index("ix_api_key_created_at_id", api_key.c.created_at, api_key.c.id)

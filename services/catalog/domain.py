@@ -164,6 +164,17 @@ def _attributes_of(fields: Mapping[str, object]) -> Mapping[str, object]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _same(old: object, new: object) -> bool:
+    """JSON equality: Python's True == 1 would hide a change from 1 to true."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(_same(old[key], new[key]) for key in old)
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return len(old) == len(new) and all(map(_same, old, new))
+    return old == new
+
+
 def diff_fields(before: Mapping[str, object], after: Mapping[str, object]) -> list[FieldChange]:
     """List the changed fields, attributes per key as attributes.<key>, sorted by field."""
     changes: list[FieldChange] = []
@@ -171,12 +182,12 @@ def diff_fields(before: Mapping[str, object], after: Mapping[str, object]) -> li
         if field == "attributes":
             continue
         old, new = before.get(field), after.get(field)
-        if old != new:
+        if not _same(old, new):
             changes.append(FieldChange(field, old, new))
     old_attrs, new_attrs = _attributes_of(before), _attributes_of(after)
     for key in old_attrs.keys() | new_attrs.keys():
         old, new = old_attrs.get(key), new_attrs.get(key)
-        if old != new:
+        if not _same(old, new):
             changes.append(FieldChange(f"attributes.{key}", old, new))
     return sorted(changes, key=lambda change: change.field)
 

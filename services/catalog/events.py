@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 from pydantic import ConfigDict, Field, JsonValue
 
 from services.catalog.domain import Lifecycle
-from services.catalog.schemas import Completeness, Money
+from services.catalog.schemas import CompletenessPublic, Money
 from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
 
 SOURCE = "/catalog"
@@ -36,7 +37,7 @@ class ProductCreated(EventPayload):
     description: str | None
     cost: Money | None
     lifecycle: Lifecycle
-    completeness: Completeness
+    completeness: CompletenessPublic
     version: int
     created_at: datetime
 
@@ -55,7 +56,7 @@ class ProductUpdated(EventPayload):
     sku: str
     version: int
     changes: list[FieldChanged]
-    completeness: Completeness
+    completeness: CompletenessPublic
 
 
 @registry.register("catalog.product.lifecycle_changed.v1")

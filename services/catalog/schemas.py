@@ -82,7 +82,7 @@ class Money(BaseModel):
     currency: Currency
 
 
-class Completeness(BaseModel):
+class CompletenessPublic(BaseModel):
     score: int = Field(ge=0, le=100)
     missing: list[str]
 
@@ -189,7 +189,7 @@ class ProductPublic(BaseModel):
     description: str | None
     cost: Money | None
     lifecycle: Lifecycle
-    completeness: Completeness
+    completeness: CompletenessPublic
     version: int
     created_at: datetime
     updated_at: datetime
@@ -229,7 +229,7 @@ def product_public(row: Any) -> ProductPublic:
         description=row.description,
         cost=money_of(row.cost_amount, row.cost_currency),
         lifecycle=Lifecycle(row.lifecycle),
-        completeness=Completeness(
+        completeness=CompletenessPublic(
             score=row.completeness_score, missing=list(row.completeness_missing)
         ),
         version=row.version,

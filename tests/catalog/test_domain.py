@@ -359,6 +359,14 @@ def test_diff_fields_attributes_missing_or_none_on_one_side() -> None:
     ]
 
 
+def test_diff_fields_tells_booleans_from_numbers() -> None:
+    before = {"attributes": {"waterproof": 1, "dims": {"flat": 0}, "tags": [1]}}
+    after = {"attributes": {"waterproof": True, "dims": {"flat": False}, "tags": [True]}}
+    fields = [change.field for change in diff_fields(before, after)]
+    assert fields == ["attributes.dims", "attributes.tags", "attributes.waterproof"]
+    assert diff_fields({"attributes": {"n": 1}}, {"attributes": {"n": 1.0}}) == []
+
+
 def test_diff_fields_sorted_by_field_name_across_kinds() -> None:
     before = {"name": "a", "brand": "x", "attributes": {"z": 1, "b": 1}}
     after = {"name": "b", "brand": "y", "attributes": {"z": 2, "b": 2}}

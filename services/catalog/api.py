@@ -1,0 +1,177 @@
+"""The catalog's HTTP routes: parse, call a use case, shape the response."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from services.catalog import service
+from services.catalog.domain import Lifecycle
+from services.catalog.schemas import (
+    ChangePublic,
+    LifecycleChange,
+    ProductCreate,
+    ProductPublic,
+    ProductTypeCreate,
+    ProductTypePublic,
+    ProductUpdate,
+    change_public,
+    product_public,
+    product_type_public,
+)
+from shared.app import RuntimeDep
+from shared.auth import require
+from shared.concurrency import IfMatch, etag
+from shared.idempotency import IdempotencyDep
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+Reader = require("catalog:read")
+Writer = require("catalog:write")
+Filter = Annotated[str | None, Query(max_length=200)]
+
+
+@router.post(
+    "/product-types", status_code=status.HTTP_201_CREATED, response_model=ProductTypePublic
+)
+async def create_product_type(
+    body: ProductTypeCreate, runtime: RuntimeDep, idem: IdempotencyDep, _: Writer
+) -> Response | ProductTypePublic:
+    """Create a product type and the attributes its products must fill in."""
+    async with runtime.uow() as uow:
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        created = product_type_public(await service.create_product_type(uow=uow, data=body))
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    return created
+
+
+@router.get("/product-types", response_model=Page[ProductTypePublic])
+async def list_product_types(
+    runtime: RuntimeDep, _: Reader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[ProductTypePublic]:
+    """List product types by code."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await service.list_product_types(
+            session=session, limit=limit, cursor=cursor
+        )
+    return Page(items=[product_type_public(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/product-types/{code}", response_model=ProductTypePublic)
+async def get_product_type(code: str, runtime: RuntimeDep, _: Reader) -> ProductTypePublic:
+    """One product type."""
+    async with runtime.db.reader() as session:
+        row = await service.get_product_type(session=session, code=code)
+    return product_type_public(row)
+
+
+@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductPublic)
+async def create_product(
+    body: ProductCreate,
+    runtime: RuntimeDep,
+    idem: IdempotencyDep,
+    actor: Writer,
+    response: Response,
+) -> Response | ProductPublic:
+    """Create a product in `draft`; its completeness follows its product type."""
+    async with runtime.uow() as uow:
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        created = product_public(await service.create_product(uow=uow, data=body, actor=actor))
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    response.headers["Location"] = f"/v1/products/{created.id}"
+    return _describe(response, created)
+
+
+@router.get("/products", response_model=Page[ProductPublic])
+async def list_products(
+    runtime: RuntimeDep,
+    _: Reader,
+    q: Annotated[str | None, Query(max_length=200, description="in name, SKU or brand")] = None,
+    product_type: Filter = None,
+    brand: Filter = None,
+    lifecycle: Lifecycle | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ProductPublic]:
+    """List products in creation order; `q` searches name, SKU and brand, ignoring case."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await service.list_products(
+            session=session,
+            q=q,
+            product_type=product_type,
+            brand=brand,
+            lifecycle=lifecycle,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page(items=[product_public(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/products/{product_id}", response_model=ProductPublic)
+async def get_product(
+    product_id: str, runtime: RuntimeDep, _: Reader, response: Response
+) -> ProductPublic:
+    """One product; the ETag is its version, for `If-Match` on updates."""
+    async with runtime.db.reader() as session:
+        row = await service.get_product(session=session, product_id=product_id)
+    return _describe(response, product_public(row))
+
+
+@router.patch("/products/{product_id}", response_model=ProductPublic)
+async def update_product(
+    product_id: str,
+    body: ProductUpdate,
+    runtime: RuntimeDep,
+    actor: Writer,
+    if_match: IfMatch,
+    response: Response,
+) -> ProductPublic:
+    """Change some fields (`attributes` is a merge patch); 412 when `If-Match` is stale."""
+    async with runtime.uow() as uow:
+        row = await service.update_product(
+            uow=uow, product_id=product_id, data=body, expected_version=if_match, actor=actor
+        )
+    return _describe(response, product_public(row))
+
+
+@router.post("/products/{product_id}/lifecycle", response_model=ProductPublic)
+async def change_lifecycle(
+    product_id: str,
+    body: LifecycleChange,
+    runtime: RuntimeDep,
+    actor: Writer,
+    if_match: IfMatch,
+    response: Response,
+) -> ProductPublic:
+    """Move a product to another lifecycle state; 409 if the rules forbid the move."""
+    async with runtime.uow() as uow:
+        row = await service.change_lifecycle(
+            uow=uow, product_id=product_id, to=body.to, expected_version=if_match, actor=actor
+        )
+    return _describe(response, product_public(row))
+
+
+@router.get("/products/{product_id}/history", response_model=Page[ChangePublic])
+async def product_history(
+    product_id: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ChangePublic]:
+    """A product's field-level changes, oldest first: old and new value, who and when."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await service.list_changes(
+            session=session, product_id=product_id, limit=limit, cursor=cursor
+        )
+    return Page(items=[change_public(row) for row in rows], next_cursor=next_cursor)
+
+
+def _describe(response: Response, product: ProductPublic) -> ProductPublic:
+    """Tag the response with the product's version, for `If-Match` on the next update."""
+    response.headers["ETag"] = etag(product.version)
+    return product

@@ -1,0 +1,62 @@
+"""Catalog app fixtures: each test gets a fresh database, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.catalog.app import create_app
+from shared.settings import Settings
+from tests.support import auth, running
+
+READ = auth("catalog:read")
+WRITE = auth("catalog:write")
+BOTH = auth("catalog:read catalog:write")
+
+
+@pytest.fixture
+def app(make_settings: Callable[..., Settings], database_url: str) -> FastAPI:
+    return create_app(make_settings(catalog_database_url=database_url))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as http:
+        yield http
+
+
+async def make_type(
+    client: httpx.AsyncClient,
+    code: str = "kettle",
+    required: tuple[str, ...] = ("color", "capacity_l"),
+) -> dict[str, Any]:
+    resp = await client.post(
+        "/v1/product-types",
+        json={"code": code, "name": code.title(), "required_attributes": list(required)},
+        headers=WRITE,
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def product_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sku": "KT-1000",
+        "name": "Steel kettle",
+        "product_type": "kettle",
+        "brand": "Boilwell",
+        "attributes": {"color": "silver"},
+        "cost": {"amount": "19.99", "currency": "EUR"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_product(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    resp = await client.post("/v1/products", json=product_body(**overrides), headers=WRITE)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
