@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -142,6 +143,7 @@ class Runtime:
                 "lag": self.consumer.total_lag,
                 "handled": self.consumer.handled,
                 "dead_lettered": self.consumer.dead_lettered,
+                "seconds_since_progress": round(time.monotonic() - self.consumer.last_progress, 1),
                 "last_error": self.consumer.last_error,
             }
         body["status"] = "ready" if ok else "not ready"

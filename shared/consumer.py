@@ -89,6 +89,10 @@ async def advance_position(uow: UnitOfWork, *, consumer: str, event: CloudEvent)
     return True
 
 
+class ConsumerStalled(RuntimeError):
+    """Raised to rebuild a consumer whose lag stopped falling."""
+
+
 def _tp_of(label: str) -> TopicPartition:
     topic, _, partition = label.rpartition("/")
     return TopicPartition(topic, int(partition))
@@ -177,6 +181,7 @@ class EventConsumer:
     async def _poll_forever(self) -> None:
         consumer = self._consumer
         assert consumer is not None
+        self.last_progress = time.monotonic()
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=200)
             for tp, records in batches.items():
@@ -185,6 +190,16 @@ class EventConsumer:
                     self.last_progress = time.monotonic()
                 await self._commit(tp, records[-1].offset + 1)
             await self._update_lag()
+            self._check_progress()
+
+    def _check_progress(self) -> None:
+        """Events wait but nothing arrives: the client is stuck (aiokafka #1154, #983)."""
+        if self.total_lag == 0:
+            self.last_progress = time.monotonic()
+            return
+        stalled_s = time.monotonic() - self.last_progress
+        if stalled_s > self._settings.consumer_stall_s:
+            raise ConsumerStalled(f"lag {self.total_lag} with no progress for {stalled_s:.0f}s")
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         consumer = self._consumer

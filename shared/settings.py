@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
     consumer_handler_timeout_s: float = Field(default=30.0, gt=0)
+    consumer_stall_s: float = Field(default=60.0, gt=0)
     # Tansu holds a group join for half the session timeout, so keep it modest.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
 
