@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -174,26 +174,50 @@ def install_probes(app: FastAPI, readiness: Any) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
-    """A service's FastAPI app; its lifespan starts the relay and the consumer."""
-    runtime = Runtime(spec, settings)
+class Component(Protocol):
+    """What an app's lifespan drives: a service runtime, or the gateway's."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]: ...
+
+
+def new_app(
+    *, name: str, title: str, settings: Settings, component: Component, signer: TokenSigner
+) -> FastAPI:
+    """A FastAPI app with the kernel's middleware, problem+json errors and probes; its
+    lifespan starts and stops `component`."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+        await component.start()
         try:
             yield
         finally:
-            await runtime.stop()
+            await component.stop()
 
-    app = FastAPI(title=spec.title, version="1.0", lifespan=lifespan)
-    app.state.runtime = runtime
-    app.state.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
+    app = FastAPI(title=title, version="1.0", lifespan=lifespan)
+    app.state.runtime = component
+    app.state.signer = signer
     app.add_middleware(
-        RequestContextMiddleware, service=spec.name, max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes
     )
     install_error_handlers(app)
-    install_probes(app, runtime.readiness)
+    install_probes(app, component.readiness)
+    return app
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    """A service's FastAPI app; its lifespan starts the relay and the consumer."""
+    app = new_app(
+        name=spec.name,
+        title=spec.title,
+        settings=settings,
+        component=Runtime(spec, settings),
+        signer=TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s),
+    )
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -13,7 +13,7 @@ import pytest
 
 from shared.broker import EmbeddedBroker
 from shared.settings import Settings
-from tests.support import PG_ADMIN_DSN, TEST_SECRET, create_pg_database, drop_pg_database
+from tests.support import PG_ADMIN_DSN, TEST_SECRET, pg_database
 
 
 def _postgres_available() -> bool:
@@ -55,11 +55,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
         return
-    url = await create_pg_database()
-    try:
+    async with pg_database() as url:
         yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -36,6 +38,26 @@ async def drop_pg_database(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def pg_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for the block, dropped after it."""
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 30) -> None:
+    """Wait, in a bounded loop, until `check` holds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout_s}s")
 
 
 def token(scopes: str | frozenset[str], subject: str = "key-test", name: str = "tester") -> str:

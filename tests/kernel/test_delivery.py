@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 import orjson
 import pytest
@@ -16,21 +15,11 @@ from shared.broker import EmbeddedBroker, ensure_topics
 from shared.events import CONTENT_TYPE, decode, encode, kafka_headers, new_event
 from shared.tables import inbox, outbox
 from tests.kernel.sample_service import create_app, seen
-from tests.support import auth, running
+from tests.support import auth, eventually, running
 
 pytestmark = pytest.mark.broker
 
 WRITE = auth("catalog:write")
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 30) -> None:
-    """Wait, in a bounded loop, until `check` holds."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout_s}s")
 
 
 async def read_topic(

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +19,7 @@ from shared.events import new_event
 from shared.relay import OutboxRelay
 from shared.tables import metadata, outbox
 from shared.uow import UnitOfWork
-from tests.support import create_pg_database, drop_pg_database
+from tests.support import eventually, pg_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 
@@ -28,16 +28,6 @@ SERVICE = "pgrelay"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 30) -> None:
-    """Wait, in a bounded loop, until `check` holds."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout_s}s")
 
 
 async def read_keys(bootstrap: str, topic: str, count: int, timeout_s: float = 30) -> list[str]:
@@ -58,11 +48,8 @@ async def read_keys(bootstrap: str, topic: str, count: int, timeout_s: float = 3
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    url = await create_pg_database()
-    try:
+    async with pg_database() as url:
         yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture
