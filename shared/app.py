@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
@@ -50,6 +50,10 @@ class ServiceSpec:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     consumes: Sequence[str] = ()
     extra_topics: Sequence[str] = ()
+    # Long-running jobs of the service (schedulers, workers), run beside the relay.
+    background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    # Extra readiness facts (e.g. a worker's lag), merged into the `/readyz` body.
+    reports: Sequence[Callable[[Runtime], Awaitable[dict[str, Any]]]] = ()
 
 
 class Runtime:
@@ -86,6 +90,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
+        for job in self.spec.background:
+            self._tasks.append(asyncio.create_task(job(self), name=job.__name__))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -146,6 +152,11 @@ class Runtime:
                 "seconds_since_progress": round(time.monotonic() - self.consumer.last_progress, 1),
                 "last_error": self.consumer.last_error,
             }
+        for report in self.spec.reports:
+            try:
+                body.update(await report(self))
+            except Exception as exc:
+                body[report.__name__] = f"failed: {type(exc).__name__}"
         body["status"] = "ready" if ok else "not ready"
         return ok, body
 
