@@ -17,7 +17,8 @@ from shared.settings import Settings
 def _handler(ready: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/healthz" or (self.path == "/readyz" and ready):
+            # A fake gateway serves a dashboard, so the banner names it.
+            if self.path in ("/healthz", "/dashboard") or (self.path == "/readyz" and ready):
                 status = HTTPStatus.OK
             elif self.path == "/readyz":
                 status = HTTPStatus.SERVICE_UNAVAILABLE
