@@ -65,7 +65,7 @@ class Runtime:
         self.db = Database(settings.database_url(spec.name))
         self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name)
         self.consumer: EventConsumer | None = None
-        if spec.handlers:
+        if spec.handlers and settings.run_consumers:
             self.consumer = EventConsumer(
                 group=spec.name,
                 topics=list(spec.consumes),
@@ -87,7 +87,8 @@ class Runtime:
     async def start(self) -> None:
         await self.db.create_all([kernel_metadata, self.spec.metadata])
         self._tasks.append(asyncio.create_task(self._create_topics(), name="topics"))
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        if self.settings.run_relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
         for job in self.spec.background:

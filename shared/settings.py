@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     relay_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
 
+    # One image, several roles: a process may serve the API without consuming (or relaying).
+    run_consumers: bool = True
+    run_relay: bool = True
+
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
     consumer_handler_timeout_s: float = Field(default=30.0, gt=0)

@@ -47,3 +47,14 @@ async def test_background_jobs_run_with_the_app_and_stop_with_it(make_settings) 
         assert body["worker"]["ticks"] >= 3
         assert body["broken"] == "failed: RuntimeError"
     assert stopped.is_set(), "the job is cancelled when the app stops"
+
+
+async def test_an_api_only_process_runs_neither_consumer_nor_relay(make_settings) -> None:
+    from tests.kernel.sample_service import create_app
+
+    app = create_app(make_settings(run_consumers=False, run_relay=False))
+    async with running(app) as client:
+        body = (await client.get("/readyz")).json()
+        assert "consumer" not in body
+        names = {task.get_name() for task in asyncio.all_tasks()}
+        assert not {"relay", "consumer"} & names

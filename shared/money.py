@@ -1,0 +1,129 @@
+"""Money as exact decimals: ISO 4217 currencies with their minor units, parsing and text.
+
+Money is never a float. Amounts travel as decimal strings (`"19.99"`), are parsed straight
+from the text (a JSON number has already been through a float), and are written back
+without an exponent. The currency decides how many decimals an amount may have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+
+# ISO 4217 code -> minor units (digits after the decimal point). A deliberate subset: the
+# currencies a store is likely to price in; adding one is a one-line change.
+CURRENCIES: Mapping[str, int] = MappingProxyType(
+    {
+        "AED": 2,
+        "AUD": 2,
+        "BGN": 2,
+        "BHD": 3,
+        "BRL": 2,
+        "CAD": 2,
+        "CHF": 2,
+        "CLP": 0,
+        "CNY": 2,
+        "CZK": 2,
+        "DKK": 2,
+        "EUR": 2,
+        "GBP": 2,
+        "HKD": 2,
+        "HUF": 2,
+        "IDR": 2,
+        "ILS": 2,
+        "INR": 2,
+        "ISK": 0,
+        "JOD": 3,
+        "JPY": 0,
+        "KRW": 0,
+        "KWD": 3,
+        "MXN": 2,
+        "MYR": 2,
+        "NOK": 2,
+        "NZD": 2,
+        "OMR": 3,
+        "PHP": 2,
+        "PLN": 2,
+        "RON": 2,
+        "SAR": 2,
+        "SEK": 2,
+        "SGD": 2,
+        "THB": 2,
+        "TND": 3,
+        "TRY": 2,
+        "TWD": 2,
+        "USD": 2,
+        "VND": 0,
+        "ZAR": 2,
+    }
+)
+
+# Storage is NUMERIC(18, 4) (shared.types.Amount): 12 integer digits keep clear of it.
+MAX_INTEGER_DIGITS = 12
+MAX_DECIMALS = 4
+# [0-9], not \d: \d also matches other scripts' digits, which Decimal would accept.
+# Decimals are limited after parsing, so "1.23456" gets a message about decimals.
+_AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})?")
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,4})?$"
+
+
+def minor_units(currency: str) -> int:
+    """Decimals of the currency; ValueError for a code not in `CURRENCIES`."""
+    try:
+        return CURRENCIES[currency]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown currency {currency!r}: use an ISO 4217 code such as EUR, USD or JPY"
+        ) from None
+
+
+def decimals_of(amount: Decimal) -> int:
+    """Significant decimals: 19.90 has 1, 20 has 0."""
+    exponent = amount.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def parse_amount(value: object, *, max_decimals: int = MAX_DECIMALS) -> Decimal:
+    """A non-negative decimal from its text; ValueError for anything else.
+
+    Refuses numbers (floats), signs, exponents, NaN, Infinity, whitespace and more than
+    `max_decimals` significant decimals.
+    """
+    if isinstance(value, Decimal) and value.is_finite() and value >= 0:
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise ValueError('amount must be a decimal string such as "19.99", not a number')
+    # fullmatch: "$" would accept a trailing newline.
+    if not _AMOUNT.fullmatch(text):
+        raise ValueError(
+            'amount must be a non-negative decimal string such as "19.99" '
+            f"(digits and at most one '.', at most {MAX_INTEGER_DIGITS} before it)"
+        )
+    amount = Decimal(text)
+    if decimals_of(amount) > max_decimals:
+        raise ValueError(f"amount has more than {max_decimals} decimals")
+    return amount
+
+
+def check_scale(amount: Decimal, currency: str) -> Decimal:
+    """The amount, if the currency can express it (JPY has no cents); else ValueError."""
+    digits = minor_units(currency)
+    if decimals_of(amount) > digits:
+        unit = "no decimals" if digits == 0 else f"at most {digits} decimals"
+        raise ValueError(f"{currency} amounts have {unit}; got {format(amount, 'f')}")
+    return amount
+
+
+def format_amount(amount: Decimal, currency: str | None = None) -> str:
+    """Canonical text: no exponent; the currency's decimals, more only when significant.
+
+    Without a known currency, at least 2 decimals (as the catalog writes costs).
+    """
+    digits = CURRENCIES.get(currency or "", 2)
+    whole, _, fraction = format(amount, "f").partition(".")
+    fraction = fraction.rstrip("0").ljust(digits, "0")
+    return f"{whole}.{fraction}" if fraction else whole
