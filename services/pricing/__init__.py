@@ -1,0 +1,1 @@
+"""The pricing service: price lists, guarded proposals, four-eyes approval, publishing."""

@@ -1,0 +1,335 @@
+"""The pricing HTTP routes: parse, call a use case, shape the response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import AwareDatetime
+
+from services.pricing import queries, service
+from services.pricing.domain import Clock, PriceKind, PriceStatus
+from services.pricing.publishing import Scheduler
+from services.pricing.schemas import (
+    Approval,
+    EffectivePricePublic,
+    HistoryEntryPublic,
+    MetricsPublic,
+    PriceCreate,
+    PriceListCreate,
+    PriceListPublic,
+    PriceListUpdate,
+    PricePublic,
+    Rejection,
+    Withdrawal,
+    effective_public,
+    figures_public,
+    history_public,
+    price_list_public,
+    price_public,
+)
+from shared.app import RuntimeDep
+from shared.auth import require
+from shared.concurrency import IfMatch, etag
+from shared.idempotency import IdempotencyDep
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+
+router = APIRouter(prefix="/v1", tags=["pricing"])
+
+Reader = require("pricing:read")
+Writer = require("pricing:write")
+Approver = require("pricing:approve")
+Reference = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What the routes need besides the kernel's runtime: the clock and the scheduler."""
+
+    clock: Clock
+    scheduler: Scheduler
+
+
+def _pricing(request: Request) -> Pricing:
+    return request.app.state.pricing
+
+
+PricingDep = Annotated[Pricing, Depends(_pricing)]
+
+
+# --- price lists --------------------------------------------------------------------------------
+
+
+@router.post("/price-lists", status_code=status.HTTP_201_CREATED, response_model=PriceListPublic)
+async def create_price_list(
+    body: PriceListCreate,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    idem: IdempotencyDep,
+    actor: Writer,
+    response: Response,
+) -> Response | PriceListPublic:
+    """Create a price list: its currency (ISO 4217), channel and guardrails."""
+    async with runtime.uow() as uow:
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        row = await service.create_price_list(uow=uow, data=body, actor=actor, now=pricing.clock())
+        created = price_list_public(row)
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    response.headers["Location"] = f"/v1/price-lists/{created.code}"
+    response.headers["ETag"] = etag(created.version)
+    return created
+
+
+@router.get("/price-lists", response_model=Page[PriceListPublic])
+async def list_price_lists(
+    runtime: RuntimeDep,
+    _: Reader,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[PriceListPublic]:
+    """List price lists by code, optionally of one channel."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await queries.list_price_lists(
+            session=session, channel=channel, limit=limit, cursor=cursor
+        )
+    return Page(items=[price_list_public(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/price-lists/{code}", response_model=PriceListPublic)
+async def get_price_list(
+    code: str, runtime: RuntimeDep, _: Reader, response: Response
+) -> PriceListPublic:
+    """One price list; the ETag is its version, for `If-Match` on updates."""
+    async with runtime.db.reader() as session:
+        row = await queries.get_price_list(session=session, code=code)
+    response.headers["ETag"] = etag(row.version)
+    return price_list_public(row)
+
+
+@router.patch("/price-lists/{code}", response_model=PriceListPublic)
+async def update_price_list(
+    code: str,
+    body: PriceListUpdate,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    _: Writer,
+    if_match: IfMatch,
+    response: Response,
+) -> PriceListPublic:
+    """Change the channel or replace the guardrails; 412 when `If-Match` is stale."""
+    async with runtime.uow() as uow:
+        row = await service.update_price_list(
+            uow=uow, code=code, data=body, expected_version=if_match, now=pricing.clock()
+        )
+    response.headers["ETag"] = etag(row.version)
+    return price_list_public(row)
+
+
+# --- prices -------------------------------------------------------------------------------------
+
+
+@router.post("/prices", status_code=status.HTTP_201_CREATED, response_model=PricePublic)
+async def propose_price(
+    body: PriceCreate,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    idem: IdempotencyDep,
+    actor: Writer,
+    response: Response,
+) -> Response | PricePublic:
+    """Propose a price; guardrail violations are computed and listed on it."""
+    async with runtime.uow() as uow:
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        row = await service.propose_price(uow=uow, data=body, actor=actor, now=pricing.clock())
+        created = price_public(row)
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    response.headers["Location"] = f"/v1/prices/{created.id}"
+    response.headers["ETag"] = etag(created.version)
+    return created
+
+
+@router.get("/prices", response_model=Page[PricePublic])
+async def list_prices(
+    runtime: RuntimeDep,
+    _: Reader,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    price_list: Annotated[str | None, Query(max_length=64)] = None,
+    status: PriceStatus | None = None,
+    kind: PriceKind | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[PricePublic]:
+    """List prices in proposal order, filtered by product, list, status or kind."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await queries.list_prices(
+            session=session,
+            product_id=product_id,
+            price_list_code=price_list,
+            status=status,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page(items=[price_public(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/prices/{price_id}", response_model=PricePublic)
+async def get_price(
+    price_id: str, runtime: RuntimeDep, _: Reader, response: Response
+) -> PricePublic:
+    """One price; the ETag is its version, for `If-Match` on a decision."""
+    async with runtime.db.reader() as session:
+        row = await queries.get_price(session=session, price_id=price_id)
+    response.headers["ETag"] = etag(row.version)
+    return price_public(row)
+
+
+@router.post("/prices/{price_id}/approve", response_model=PricePublic)
+async def approve_price(
+    price_id: str,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    actor: Approver,
+    if_match: IfMatch,
+    response: Response,
+    body: Approval | None = None,
+) -> PricePublic:
+    """Approve a proposal: not your own (four eyes); guardrail violations need an
+    `override_reason`. It is published when its valid_from comes."""
+    async with runtime.uow() as uow:
+        row = await service.approve_price(
+            uow=uow,
+            price_id=price_id,
+            actor=actor,
+            override_reason=body.override_reason if body else None,
+            expected_version=if_match,
+            now=pricing.clock(),
+        )
+    pricing.scheduler.notify()
+    response.headers["ETag"] = etag(row.version)
+    return price_public(row)
+
+
+@router.post("/prices/{price_id}/reject", response_model=PricePublic)
+async def reject_price(
+    price_id: str,
+    body: Rejection,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    actor: Approver,
+    if_match: IfMatch,
+    response: Response,
+) -> PricePublic:
+    """Reject a proposal (not your own), with a reason."""
+    async with runtime.uow() as uow:
+        row = await service.reject_price(
+            uow=uow,
+            price_id=price_id,
+            actor=actor,
+            reason=body.reason,
+            expected_version=if_match,
+            now=pricing.clock(),
+        )
+    response.headers["ETag"] = etag(row.version)
+    return price_public(row)
+
+
+@router.post("/prices/{price_id}/withdraw", response_model=PricePublic)
+async def withdraw_price(
+    price_id: str,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    actor: Writer,
+    if_match: IfMatch,
+    response: Response,
+    body: Withdrawal | None = None,
+) -> PricePublic:
+    """Withdraw your own proposal, or your approved price before it takes effect."""
+    async with runtime.uow() as uow:
+        row = await service.withdraw_price(
+            uow=uow,
+            price_id=price_id,
+            actor=actor,
+            reason=body.reason if body else None,
+            expected_version=if_match,
+            now=pricing.clock(),
+        )
+    response.headers["ETag"] = etag(row.version)
+    return price_public(row)
+
+
+# --- per product --------------------------------------------------------------------------------
+
+
+@router.get("/products/{product_id}/price", response_model=EffectivePricePublic)
+async def effective_price(
+    product_id: str,
+    price_list: Reference,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    _: Reader,
+    at: Annotated[AwareDatetime | None, Query(description="RFC 3339; default now")] = None,
+) -> EffectivePricePublic:
+    """The price in effect: a promotion beats the base price, the latest start wins; a
+    promotion carries `prior_price`, the lowest price of the 30 days before it."""
+    moment = at or pricing.clock()
+    async with runtime.db.reader() as session:
+        found = await queries.effective_price(
+            session=session, product_id=product_id, price_list_code=price_list, at=moment
+        )
+    return effective_public(found.row, prior=found.prior_price, at=moment)
+
+
+@router.get("/products/{product_id}/price-history", response_model=Page[HistoryEntryPublic])
+async def price_history(
+    product_id: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    price_list: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[HistoryEntryPublic]:
+    """Every published price, latest first: who proposed and approved it, why, any
+    guardrail override, and the price it replaced."""
+    async with runtime.db.reader() as session:
+        entries, next_cursor = await queries.price_history(
+            session=session,
+            product_id=product_id,
+            price_list_code=price_list,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page(items=[history_public(e.row, e.replaced) for e in entries], next_cursor=next_cursor)
+
+
+@router.get("/products/{product_id}/metrics", response_model=MetricsPublic)
+async def product_metrics(
+    product_id: str,
+    runtime: RuntimeDep,
+    pricing: PricingDep,
+    _: Reader,
+    from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
+    to: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+) -> MetricsPublic:
+    """Units, revenue and margin per day from purchases, at the price paid and the cost
+    valid at each sale (default: the last 30 days)."""
+    async with runtime.db.reader() as session:
+        found = await queries.metrics(
+            session=session,
+            product_id=product_id,
+            start=from_,
+            end=to,
+            today=pricing.clock().date(),
+        )
+    return MetricsPublic(
+        product_id=product_id,
+        from_=found.start,
+        to=found.end,
+        days=[figures_public(f) for f in found.days],
+        totals=[figures_public(f) for f in found.totals],
+    )

@@ -1,0 +1,102 @@
+"""Tolerant readers of the events pricing consumes (it never imports another service).
+
+Each model reads only the fields pricing needs; unknown fields are ignored
+(`EventPayload`), unknown types are skipped by the consumer.
+
+Topic `catalog.events` (source "/catalog", subject = product id, `sequence` = version):
+
+- `catalog.product.created.v1`: {product_id, sku, cost: {amount, currency} | null,
+  lifecycle, version, ...}
+- `catalog.product.updated.v1`: {product_id, sku, version, changes: [{field, old, new}]};
+  the change of field "cost" carries money objects (or null) as old and new.
+- `catalog.product.lifecycle_changed.v1`: {product_id, sku, from, to, version}.
+
+Topic `storefront.customer-events`, written by the feedback service when it accepts a
+storefront's customer event (source "/feedback", subject = product id):
+
+- `feedback.customer_event.accepted.v1`: {event_id (the client's id, unique), kind
+  (review | return | support_ticket | question | search_miss | purchase), occurred_at
+  (RFC 3339), product_id, sku, customer_ref, and per kind: quantity (int) and
+  unit_price {amount, currency} for a purchase; text, rating, ... for the others}.
+  Pricing reads purchases only: they feed revenue and margin metrics.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
+
+from shared.events import EventPayload
+from shared.money import parse_amount
+
+PRODUCT_CREATED = "catalog.product.created.v1"
+PRODUCT_UPDATED = "catalog.product.updated.v1"
+LIFECYCLE_CHANGED = "catalog.product.lifecycle_changed.v1"
+CUSTOMER_EVENT_ACCEPTED = "feedback.customer_event.accepted.v1"
+
+CATALOG_TOPIC = "catalog.events"
+CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
+
+ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class MoneyIn(EventPayload):
+    """A money object as another service writes it: the amount is a decimal string."""
+
+    amount: Annotated[Decimal, BeforeValidator(parse_amount)]
+    currency: Currency
+
+
+class ProductCreated(EventPayload):
+    product_id: ProductId
+    sku: str | None = None
+    cost: MoneyIn | None = None
+    lifecycle: str | None = None
+    version: int
+
+
+class FieldChanged(EventPayload):
+    field: str
+    old: Any = None
+    new: Any = None
+
+
+class ProductUpdated(EventPayload):
+    product_id: ProductId
+    sku: str | None = None
+    version: int
+    changes: list[FieldChanged] = Field(default_factory=list)
+
+    def cost_change(self) -> tuple[bool, MoneyIn | None]:
+        """(whether the cost changed, the new cost or None when it was cleared)."""
+        for change in self.changes:
+            if change.field == "cost":
+                new = None if change.new is None else MoneyIn.model_validate(change.new)
+                return True, new
+        return False, None
+
+
+class LifecycleChanged(EventPayload):
+    product_id: ProductId
+    sku: str | None = None
+    to: str
+    version: int
+
+
+class CustomerEventAccepted(EventPayload):
+    """Just enough to tell a purchase from the other kinds."""
+
+    kind: str
+
+
+class Purchase(EventPayload):
+    """A purchase's own fields, all required: one without them is a malformed event."""
+
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    occurred_at: AwareDatetime
+    product_id: ProductId
+    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    unit_price: MoneyIn

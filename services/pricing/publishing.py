@@ -1,0 +1,215 @@
+"""The publishing scheduler: approved prices are published when they take effect and
+expire when their window ends.
+
+The schedule is the `price` table itself, so a restart loses nothing: the first tick
+publishes whatever came due while the process was down. Each price moves by a guarded
+state change (`... WHERE status = 'approved'`) in the same transaction as its event, so
+however many schedulers run, a price is published once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pricing.domain import SCHEDULED_STATUSES, Clock, PriceStatus
+from services.pricing.service import WINDOW_COLUMNS, publish_price_events, window_of
+from services.pricing.tables import price
+from services.pricing.timeline import PriceWindow, replaced
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+_MIN_SLEEP_S = 0.01
+APPROVED = PriceStatus.APPROVED.value
+PUBLISHED = PriceStatus.PUBLISHED.value
+
+
+def _due(uow: UnitOfWork, stmt: Any) -> Any:
+    # Replicas sharing a PostgreSQL database take disjoint batches instead of queueing.
+    return stmt.with_for_update(skip_locked=True) if uow.dialect == "postgresql" else stmt
+
+
+async def publish_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
+    """Publish up to `limit` approved prices whose time has come; returns how many."""
+    stmt = (
+        select(*WINDOW_COLUMNS)
+        .where(price.c.status == APPROVED, price.c.effective_from <= now)
+        .order_by(price.c.effective_from, price.c.id)
+        .limit(limit)
+    )
+    due = (await uow.session.execute(_due(uow, stmt))).all()
+    if not due:
+        return 0
+    replaces = await _replaced(uow.session, due)
+    stmt = (
+        update(price)
+        .where(price.c.id.in_([row.id for row in due]), price.c.status == APPROVED)
+        .values(status=PUBLISHED, published_at=now, version=price.c.version + 1)
+        .returning(*price.c)
+    )
+    published = (await uow.session.execute(stmt)).all()
+    links = [
+        {"b_id": row.id, "b_replaces": replaces[row.id]} for row in published if replaces[row.id]
+    ]
+    if links:
+        await uow.session.execute(
+            update(price)
+            .where(price.c.id == bindparam("b_id"))
+            .values(replaces_price_id=bindparam("b_replaces")),
+            links,
+        )
+    await publish_price_events(
+        uow, [{**row._mapping, "replaces_price_id": replaces[row.id]} for row in published]
+    )
+    return len(published)
+
+
+async def expire_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
+    """Expire up to `limit` published prices whose window has ended; returns how many."""
+    stmt = (
+        select(price.c.id)
+        .where(price.c.status == PUBLISHED, price.c.effective_to <= now)
+        .order_by(price.c.effective_to, price.c.id)
+        .limit(limit)
+    )
+    ids = list((await uow.session.execute(_due(uow, stmt))).scalars())
+    if not ids:
+        return 0
+    stmt = (
+        update(price)
+        .where(price.c.id.in_(ids), price.c.status == PUBLISHED)
+        .values(
+            status=PriceStatus.EXPIRED.value,
+            closed_at=now,
+            closed_by="scheduler",
+            close_reason="valid_to reached",
+            version=price.c.version + 1,
+        )
+        .returning(*price.c)
+    )
+    expired = (await uow.session.execute(stmt)).all()
+    await publish_price_events(uow, expired)
+    return len(expired)
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the schedule next needs the scheduler (None: nothing is scheduled)."""
+    starts = await session.scalar(
+        select(func.min(price.c.effective_from)).where(price.c.status == APPROVED)
+    )
+    ends = await session.scalar(
+        select(func.min(price.c.effective_to)).where(price.c.status == PUBLISHED)
+    )
+    return min((t for t in (starts, ends) if t is not None), default=None)
+
+
+async def _replaced(session: AsyncSession, due: list[Any]) -> dict[str, str | None]:
+    """For each due price, the id of the price it replaces as it takes effect."""
+    products = {row.product_id for row in due}
+    earliest = min(row.effective_from for row in due)
+    latest = max(row.effective_from for row in due)
+    # Only windows that can cover the instant before one of the due starts.
+    stmt = select(*WINDOW_COLUMNS).where(
+        price.c.product_id.in_(products),
+        price.c.status.in_([s.value for s in SCHEDULED_STATUSES]),
+        price.c.effective_from <= latest,
+        or_(price.c.effective_to.is_(None), price.c.effective_to >= earliest),
+    )
+    windows: dict[tuple[str, str], list[PriceWindow]] = {}
+    for row in (await session.execute(stmt)).all():
+        windows.setdefault((row.product_id, row.price_list), []).append(window_of(row))
+    result: dict[str, str | None] = {}
+    for row in due:
+        before = replaced(windows.get((row.product_id, row.price_list), []), window_of(row))
+        result[row.id] = before.price_id if before else None
+    return result
+
+
+class Scheduler:
+    """Runs the schedule: wakes when the next price is due (at most `poll_s` apart, to
+    notice prices approved by other processes) or when told a price was approved."""
+
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        reader: Callable[[], AsyncSession],
+        clock: Clock,
+        poll_s: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._reader = reader
+        self._clock = clock
+        self.poll_s = poll_s
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.published_total = 0
+        self.expired_total = 0
+        self.last_error: str | None = None
+
+    def notify(self) -> None:
+        """A price was approved: look at the schedule now."""
+        self._wake.set()
+
+    async def tick(self) -> int:
+        """Publish, then expire, everything due now, batch by batch; returns the count."""
+        done = 0
+        for step in (publish_due, expire_due):
+            while True:
+                async with self._uow_factory() as uow:
+                    count = await step(uow=uow, now=self._clock(), limit=self.batch_size)
+                done += count
+                if step is publish_due:
+                    self.published_total += count
+                else:
+                    self.expired_total += count
+                if count < self.batch_size:
+                    break
+        return done
+
+    def stop(self) -> None:
+        """Finish the current tick, then return from `run`.
+
+        Stopping between transactions, rather than cancelling one midway, leaves no
+        connection (and on SQLite no write lock) behind.
+        """
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Tick until stopped; a failed tick (database away) is retried with backoff."""
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.tick()
+                delay = await self._delay()
+                failures, self.last_error = 0, None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("scheduler tick failed; retrying", extra={"error": self.last_error})
+                delay = min(10.0, 0.2 * 2 ** min(failures, 6))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    async def _delay(self) -> float:
+        async with self._reader() as session:
+            due = await next_due(session)
+        if due is None:
+            return self.poll_s
+        # Never zero: a due row another replica holds locked would make this spin.
+        return min(self.poll_s, max(_MIN_SLEEP_S, (due - self._clock()).total_seconds()))

@@ -1,0 +1,249 @@
+"""Pricing reads: price lists, prices, the effective price, history and metrics.
+
+Each takes a read-only session; none writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pricing.domain import Money, PriceKind, PriceStatus, field_error
+from services.pricing.service import (
+    PageOf,
+    after_cursor,
+    malformed_cursor,
+    page,
+    scheduled_windows,
+    window_of,
+)
+from services.pricing.tables import price, price_list, product, product_cost, purchase
+from services.pricing.timeline import (
+    OMNIBUS_LOOKBACK,
+    CostPoint,
+    Figures,
+    Purchase,
+    daily_figures,
+    prior_price,
+    resolve,
+    totals,
+)
+from shared.errors import NotFound
+
+MAX_METRICS_DAYS = 366
+
+
+async def get_price_list(*, session: AsyncSession, code: str) -> Any:
+    """One price list; 404 if unknown."""
+    row = (await session.execute(select(price_list).where(price_list.c.code == code))).first()
+    if row is None:
+        raise NotFound(f"no price list with code {code!r}")
+    return row
+
+
+async def list_price_lists(
+    *, session: AsyncSession, channel: str | None, limit: int, cursor: str | None
+) -> PageOf:
+    """Price lists by code, one keyset page."""
+    stmt = select(price_list).order_by(price_list.c.code)
+    if channel is not None:
+        stmt = stmt.where(price_list.c.channel == channel)
+    if (after := after_cursor(cursor)) is not None:
+        stmt = stmt.where(price_list.c.code > after[0])
+    return await page(session, stmt, limit, lambda row: [row.code])
+
+
+async def get_price(*, session: AsyncSession, price_id: str) -> Any:
+    """One price; 404 if unknown."""
+    row = (await session.execute(select(price).where(price.c.id == price_id))).first()
+    if row is None:
+        raise NotFound(f"no price with id {price_id!r}")
+    return row
+
+
+async def list_prices(
+    *,
+    session: AsyncSession,
+    product_id: str | None,
+    price_list_code: str | None,
+    status: PriceStatus | None,
+    kind: PriceKind | None,
+    limit: int,
+    cursor: str | None,
+) -> PageOf:
+    """Prices in proposal order, filtered, one keyset page."""
+    stmt = select(price).order_by(price.c.id)
+    if product_id is not None:
+        stmt = stmt.where(price.c.product_id == product_id)
+    if price_list_code is not None:
+        stmt = stmt.where(price.c.price_list == price_list_code)
+    if status is not None:
+        stmt = stmt.where(price.c.status == status.value)
+    if kind is not None:
+        stmt = stmt.where(price.c.kind == kind.value)
+    if (after := after_cursor(cursor)) is not None:
+        stmt = stmt.where(price.c.id > after[0])
+    return await page(session, stmt, limit, lambda row: [row.id])
+
+
+@dataclass(frozen=True)
+class Effective:
+    row: Any
+    prior_price: Decimal | None
+
+
+async def effective_price(
+    *, session: AsyncSession, product_id: str, price_list_code: str, at: datetime
+) -> Effective:
+    """The price in effect at `at`, and for a promotion its Omnibus prior price."""
+    stmt = scheduled_windows(
+        product_id=product_id, price_list_code=price_list_code, starts_before=at, ends_after=at
+    )
+    rows = {row.id: row for row in (await session.execute(stmt)).all()}
+    winner = resolve([window_of(row) for row in rows.values()], at)
+    if winner is None:
+        # Only now tell an unknown product or list from one with no price at that time.
+        await _known_product(session, product_id)
+        await _known_list(session, price_list_code)
+        raise NotFound(
+            f"product {product_id!r} has no price on list {price_list_code!r} at {at.isoformat()}",
+            product_id=product_id,
+            price_list=price_list_code,
+        )
+    prior = None
+    if winner.kind is PriceKind.PROMOTION:
+        start = winner.effective_from
+        stmt = scheduled_windows(
+            product_id=product_id,
+            price_list_code=price_list_code,
+            starts_before=start,
+            ends_after=start - OMNIBUS_LOOKBACK,
+        )
+        windows = [window_of(row) for row in (await session.execute(stmt)).all()]
+        prior = prior_price(windows, winner)
+    return Effective(row=rows[winner.price_id], prior_price=prior)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    row: Any
+    replaced: Any | None
+
+
+async def price_history(
+    *,
+    session: AsyncSession,
+    product_id: str,
+    price_list_code: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[HistoryEntry], str | None]:
+    """Every published price of a product, latest publication first, with what it
+    replaced; 404 if pricing does not know the product."""
+    await _known_product(session, product_id)
+    stmt = (
+        select(price)
+        .where(price.c.product_id == product_id, price.c.published_at.is_not(None))
+        .order_by(price.c.published_at.desc(), price.c.id.desc())
+    )
+    if price_list_code is not None:
+        stmt = stmt.where(price.c.price_list == price_list_code)
+    if (after := after_cursor(cursor, size=2)) is not None:
+        at = _cursor_time(after[0])
+        stmt = stmt.where(
+            or_(
+                price.c.published_at < at,
+                and_(price.c.published_at == at, price.c.id < after[1]),
+            )
+        )
+    rows, next_cursor = await page(
+        session, stmt, limit, lambda row: [row.published_at.isoformat(), row.id]
+    )
+    wanted = {row.replaces_price_id for row in rows if row.replaces_price_id}
+    replaced = {}
+    if wanted:
+        found = await session.execute(select(price).where(price.c.id.in_(wanted)))
+        replaced = {row.id: row for row in found.all()}
+    entries = [HistoryEntry(row, replaced.get(row.replaces_price_id)) for row in rows]
+    return entries, next_cursor
+
+
+@dataclass(frozen=True)
+class Metrics:
+    start: date
+    end: date
+    days: list[Figures]
+    totals: list[Figures]
+
+
+async def metrics(
+    *, session: AsyncSession, product_id: str, start: date | None, end: date | None, today: date
+) -> Metrics:
+    """Units, revenue and margin per UTC day from purchases, `start`..`end` inclusive
+    (default: the last 30 days); 404 if pricing does not know the product."""
+    end = end or today
+    start = start or end - timedelta(days=29)
+    if end < start:
+        raise field_error("to", "to must not be before from", where="query")
+    if (end - start).days >= MAX_METRICS_DAYS:
+        raise field_error("to", f"at most {MAX_METRICS_DAYS} days at a time", where="query")
+    await _known_product(session, product_id)
+    lower = datetime.combine(start, time.min, tzinfo=UTC)
+    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    sales = await session.execute(
+        select(
+            purchase.c.occurred_at, purchase.c.quantity, purchase.c.unit_price, purchase.c.currency
+        )
+        .where(
+            purchase.c.product_id == product_id,
+            purchase.c.occurred_at >= lower,
+            purchase.c.occurred_at < upper,
+        )
+        .order_by(purchase.c.occurred_at)
+    )
+    costs = await session.execute(
+        select(product_cost)
+        .where(product_cost.c.product_id == product_id)
+        .order_by(product_cost.c.valid_from, product_cost.c.id)
+    )
+    points = [
+        CostPoint(
+            row.valid_from,
+            Money(row.amount, row.currency) if row.amount is not None and row.currency else None,
+        )
+        for row in costs.all()
+    ]
+    days = daily_figures(
+        (Purchase(r.occurred_at, r.quantity, Money(r.unit_price, r.currency)) for r in sales.all()),
+        points,
+    )
+    return Metrics(start=start, end=end, days=days, totals=totals(days))
+
+
+async def _known_product(session: AsyncSession, product_id: str) -> None:
+    found = await session.scalar(select(product.c.id).where(product.c.id == product_id))
+    if found is None:
+        raise NotFound(
+            f"no product with id {product_id!r}: pricing has not heard of it from the catalog"
+        )
+
+
+async def _known_list(session: AsyncSession, code: str) -> None:
+    found = await session.scalar(select(price_list.c.code).where(price_list.c.code == code))
+    if found is None:
+        raise field_error("price_list", f"unknown price list {code!r}", where="query")
+
+
+def _cursor_time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise malformed_cursor() from None
+    if parsed.tzinfo is None:
+        raise malformed_cursor()
+    return parsed

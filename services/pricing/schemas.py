@@ -1,0 +1,422 @@
+"""Request and response models of the pricing API (inputs forbid unknown fields).
+
+Amounts and percentages are decimal strings both ways; a JSON number is refused, since it
+has already been through a float by the time it is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from services.pricing.domain import (
+    PriceKind,
+    PriceStatus,
+    change_pct,
+    format_percent,
+    margin_pct,
+)
+from services.pricing.timeline import Figures
+from shared.money import AMOUNT_PATTERN, format_amount, minor_units, parse_amount
+
+PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
+_PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
+
+
+def _parse_percent(value: object) -> Decimal:
+    if not isinstance(value, str) or not _PERCENT.fullmatch(value):
+        raise ValueError('a percentage is a decimal string such as "12.5" (at most 2 decimals)')
+    return Decimal(value)
+
+
+def _known_currency(value: str) -> str:
+    minor_units(value)  # raises ValueError naming the code
+    return value
+
+
+AmountIn = Annotated[
+    Decimal,
+    BeforeValidator(parse_amount),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["19.99"]}),
+]
+PercentIn = Annotated[
+    Decimal,
+    BeforeValidator(_parse_percent),
+    WithJsonSchema({"type": "string", "pattern": PERCENT_PATTERN, "examples": ["25"]}),
+]
+CurrencyIn = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    BeforeValidator(lambda v: _known_currency(v) if isinstance(v, str) else v),
+]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class GuardrailsIn(BaseModel):
+    """A list's limits; leave one out (or null) to switch that check off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_margin_pct: Annotated[PercentIn, Field(le=100)] | None = None
+    max_change_pct: Annotated[PercentIn, Field(gt=0, le=1000)] | None = None
+    floor: AmountIn | None = None
+    ceiling: AmountIn | None = None
+
+
+class GuardrailsPublic(BaseModel):
+    min_margin_pct: str | None
+    max_change_pct: str | None
+    floor: str | None
+    ceiling: str | None
+
+
+class PriceListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Slug
+    currency: CurrencyIn
+    channel: Slug
+    guardrails: GuardrailsIn = Field(default_factory=GuardrailsIn)
+
+
+class PriceListUpdate(BaseModel):
+    """Change the channel or replace the guardrails (as a whole)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Slug | None = None
+    guardrails: GuardrailsIn | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PriceListUpdate:
+        if self.channel is None and self.guardrails is None:
+            raise ValueError("send channel, guardrails or both")
+        return self
+
+
+class PriceListPublic(BaseModel):
+    code: str
+    currency: str
+    minor_units: int
+    channel: str
+    guardrails: GuardrailsPublic
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PriceCreate(BaseModel):
+    """A price proposal; the currency is the list's, valid_from defaults to now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Reference
+    price_list: Reference
+    amount: AmountIn
+    kind: PriceKind = PriceKind.BASE
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+    reason: Text | None = None
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    override_reason: Text | None = Field(
+        default=None, description="required when the price breaks guardrails; recorded"
+    )
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text
+
+
+class Withdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text | None = None
+
+
+class Actor(BaseModel):
+    """Who acted: the API key id and its name."""
+
+    subject: str
+    name: str
+
+
+class MoneyPublic(BaseModel):
+    amount: str
+    currency: str
+
+
+class ViolationPublic(BaseModel):
+    code: str
+    detail: str
+    limit: str | None
+    actual: str | None
+
+
+class PricePublic(BaseModel):
+    id: str
+    product_id: str
+    price_list: str
+    kind: PriceKind
+    amount: str
+    currency: str
+    valid_from: datetime
+    valid_to: datetime | None
+    reason: str | None
+    status: PriceStatus
+    guardrail_violations: list[ViolationPublic]
+    cost: MoneyPublic | None = Field(description="the product cost the guardrails checked")
+    margin_pct: str | None
+    current_price: str | None = Field(description="the base price in effect when checked")
+    proposed_by: Actor
+    proposed_at: datetime
+    decided_by: Actor | None
+    decided_at: datetime | None
+    override_reason: str | None
+    rejection_reason: str | None
+    effective_from: datetime | None
+    effective_to: datetime | None
+    published_at: datetime | None
+    replaces_price_id: str | None
+    closed_at: datetime | None
+    close_reason: str | None
+    version: int
+
+
+class EffectivePricePublic(BaseModel):
+    product_id: str
+    price_list: str
+    at: datetime
+    price_id: str
+    kind: PriceKind
+    amount: str
+    currency: str
+    valid_from: datetime
+    valid_to: datetime | None
+    effective_from: datetime
+    effective_to: datetime | None
+    prior_price: str | None = Field(
+        description="for a promotion: the lowest price of the 30 days before it (EU Omnibus)"
+    )
+
+
+class ReplacedPublic(BaseModel):
+    price_id: str
+    kind: PriceKind
+    amount: str
+
+
+class HistoryEntryPublic(BaseModel):
+    """A published price: who proposed and approved it, why, and what it replaced."""
+
+    price_id: str
+    price_list: str
+    kind: PriceKind
+    amount: str
+    currency: str
+    status: PriceStatus
+    valid_from: datetime
+    valid_to: datetime | None
+    effective_from: datetime
+    effective_to: datetime | None
+    published_at: datetime
+    reason: str | None
+    proposed_by: Actor
+    proposed_at: datetime
+    approved_by: Actor
+    approved_at: datetime
+    guardrail_violations: list[ViolationPublic]
+    override_reason: str | None
+    replaces: ReplacedPublic | None
+    change_pct: str | None
+    closed_at: datetime | None
+    close_reason: str | None
+
+
+class FiguresPublic(BaseModel):
+    """Sales of one day (or the whole range) in one currency, at the price paid and the
+    cost valid at each sale. Margin covers the units whose cost was known."""
+
+    day: date | None = Field(default=None, description="null in totals")
+    currency: str
+    units: int
+    revenue: str
+    cost: str | None
+    margin: str | None
+    margin_pct: str | None
+    units_without_cost: int
+
+
+class MetricsPublic(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    product_id: str
+    from_: date = Field(alias="from")
+    to: date
+    days: list[FiguresPublic]
+    totals: list[FiguresPublic]
+
+
+# --- rows as the API shows them -----------------------------------------------------------------
+
+
+def _amount(value: Decimal | None, currency: str | None) -> str | None:
+    return None if value is None else format_amount(value, currency)
+
+
+def _pct(value: Decimal | None) -> str | None:
+    return None if value is None else format_percent(value)
+
+
+def price_list_public(row: Any) -> PriceListPublic:
+    """A `price_list` row as the API shows it."""
+    return PriceListPublic(
+        code=row.code,
+        currency=row.currency,
+        minor_units=minor_units(row.currency),
+        channel=row.channel,
+        guardrails=GuardrailsPublic(
+            min_margin_pct=_pct(row.min_margin_pct),
+            max_change_pct=_pct(row.max_change_pct),
+            floor=_amount(row.floor, row.currency),
+            ceiling=_amount(row.ceiling, row.currency),
+        ),
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _actor(subject: str | None, name: str | None) -> Actor | None:
+    return None if subject is None else Actor(subject=subject, name=name or "")
+
+
+def price_public(row: Any) -> PricePublic:
+    """A `price` row as the API shows it."""
+    cost = None
+    margin = None
+    if row.cost_amount is not None and row.cost_currency:
+        cost = MoneyPublic(
+            amount=format_amount(row.cost_amount, row.cost_currency), currency=row.cost_currency
+        )
+        if row.cost_currency == row.currency:
+            margin = _pct(margin_pct(row.amount, row.cost_amount))
+    return PricePublic(
+        id=row.id,
+        product_id=row.product_id,
+        price_list=row.price_list,
+        kind=PriceKind(row.kind),
+        amount=format_amount(row.amount, row.currency),
+        currency=row.currency,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        reason=row.reason,
+        status=PriceStatus(row.status),
+        guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
+        cost=cost,
+        margin_pct=margin,
+        current_price=_amount(row.current_amount, row.currency),
+        proposed_by=Actor(subject=row.proposed_by, name=row.proposed_by_name),
+        proposed_at=row.proposed_at,
+        decided_by=_actor(row.decided_by, row.decided_by_name),
+        decided_at=row.decided_at,
+        override_reason=row.override_reason,
+        rejection_reason=row.rejection_reason,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+        published_at=row.published_at,
+        replaces_price_id=row.replaces_price_id,
+        closed_at=row.closed_at,
+        close_reason=row.close_reason,
+        version=row.version,
+    )
+
+
+def effective_public(row: Any, *, prior: Decimal | None, at: datetime) -> EffectivePricePublic:
+    """The winning `price` row at `at`, with its Omnibus prior price."""
+    return EffectivePricePublic(
+        product_id=row.product_id,
+        price_list=row.price_list,
+        at=at,
+        price_id=row.id,
+        kind=PriceKind(row.kind),
+        amount=format_amount(row.amount, row.currency),
+        currency=row.currency,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+        prior_price=_amount(prior, row.currency),
+    )
+
+
+def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
+    """A published `price` row and the row it replaced."""
+    replaces = None
+    change = None
+    if replaced is not None:
+        replaces = ReplacedPublic(
+            price_id=replaced.id,
+            kind=PriceKind(replaced.kind),
+            amount=format_amount(replaced.amount, replaced.currency),
+        )
+        change = _pct(change_pct(row.amount, replaced.amount))
+    return HistoryEntryPublic(
+        price_id=row.id,
+        price_list=row.price_list,
+        kind=PriceKind(row.kind),
+        amount=format_amount(row.amount, row.currency),
+        currency=row.currency,
+        status=PriceStatus(row.status),
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+        published_at=row.published_at,
+        reason=row.reason,
+        proposed_by=Actor(subject=row.proposed_by, name=row.proposed_by_name),
+        proposed_at=row.proposed_at,
+        approved_by=Actor(subject=row.decided_by, name=row.decided_by_name or ""),
+        approved_at=row.decided_at,
+        guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
+        override_reason=row.override_reason,
+        replaces=replaces,
+        change_pct=change,
+        closed_at=row.closed_at,
+        close_reason=row.close_reason,
+    )
+
+
+def figures_public(figures: Figures) -> FiguresPublic:
+    currency = figures.currency
+    margin = figures.margin
+    return FiguresPublic(
+        day=figures.day,
+        currency=currency,
+        units=figures.units,
+        revenue=format_amount(figures.revenue, currency),
+        cost=None if margin is None else format_amount(figures.cost, currency),
+        margin=_amount(margin, currency),
+        margin_pct=_pct(figures.margin_pct),
+        units_without_cost=figures.units_without_cost,
+    )

@@ -1,0 +1,121 @@
+"""Pricing's own tables: price lists, prices, and what it learns from other services
+(products with their cost history, purchases)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+
+from shared.db import new_metadata
+from shared.tables import JsonType, SeqType
+from shared.types import Amount, UtcDateTime
+
+metadata = new_metadata()
+
+price_list = Table(
+    "price_list",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("channel", String(64), nullable=False),
+    # Percentages are exact decimals too: a float 0.1 is not one tenth.
+    Column("min_margin_pct", Amount, nullable=True),
+    Column("max_change_pct", Amount, nullable=True),
+    Column("floor", Amount, nullable=True),
+    Column("ceiling", Amount, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Pricing's copy of a catalog product, kept from catalog events.
+product = Table(
+    "product",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("sku", String(64), nullable=True),
+    Column("lifecycle", String(16), nullable=True),
+    Column("cost_amount", Amount, nullable=True),
+    Column("cost_currency", String(3), nullable=True),
+    Column("catalog_version", Integer, nullable=False),
+    # The `sequence` of pricing's own events about this product: one counter per subject,
+    # so consumers can tell a stale redelivery from a newer event.
+    Column("event_sequence", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The cost from `valid_from` on (amount NULL: unknown), for margin at the cost of the time.
+product_cost = Table(
+    "product_cost",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("product_id", String(64), ForeignKey(product.c.id), nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("amount", Amount, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("catalog_version", Integer, nullable=False),
+)
+Index("ix_product_cost_product_id_valid_from", product_cost.c.product_id, product_cost.c.valid_from)
+
+# `id` is a UUIDv7 string: ordering by id is proposal order (keyset pagination, ties).
+price = Table(
+    "price",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("product_id", String(64), ForeignKey(product.c.id), nullable=False),
+    Column("price_list", String(64), ForeignKey(price_list.c.code), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("guardrail_violations", JsonType, nullable=False),
+    # The cost and the current price the guardrails were checked against.
+    Column("cost_amount", Amount, nullable=True),
+    Column("cost_currency", String(3), nullable=True),
+    Column("current_amount", Amount, nullable=True),
+    Column("proposed_by", String(255), nullable=False),
+    Column("proposed_by_name", String(255), nullable=False),
+    Column("proposed_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(255), nullable=True),
+    Column("decided_by_name", String(255), nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("override_reason", Text, nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    # Set on approval: [effective_from, effective_to) is when the price is in effect.
+    Column("effective_from", UtcDateTime, nullable=True),
+    Column("effective_to", UtcDateTime, nullable=True),
+    Column("published_at", UtcDateTime, nullable=True),
+    Column("replaces_price_id", String(36), nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("closed_by", String(255), nullable=True),
+    Column("close_reason", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+)
+# The effective price: one product on one list, windows by start.
+Index(
+    "ix_price_product_id_price_list_effective_from",
+    price.c.product_id,
+    price.c.price_list,
+    price.c.effective_from,
+)
+# The scheduler's two questions: which approved prices are due, which published ones end.
+Index("ix_price_status_effective_from", price.c.status, price.c.effective_from)
+Index("ix_price_status_effective_to", price.c.status, price.c.effective_to)
+Index("ix_price_product_id_published_at", price.c.product_id, price.c.published_at)
+
+# Purchases from storefront.customer-events; the client's event id makes them idempotent.
+purchase = Table(
+    "purchase",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("product_id", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Amount, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+Index("ix_purchase_product_id_occurred_at", purchase.c.product_id, purchase.c.occurred_at)
