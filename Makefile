@@ -34,6 +34,10 @@ lint: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python tests/perf/bench_catalog.py
+	$(BIN)/python tests/perf/bench_catalog_research.py
+	$(BIN)/python tests/perf/bench_catalog_recommendations.py
+	$(BIN)/python tests/perf/bench_pricing.py
+	$(BIN)/python tests/perf/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -22,6 +22,9 @@ PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://productops.dev/problems/"
 
 
+_RESERVED_FIELDS = frozenset({"type", "title", "status", "detail", "slug"})
+
+
 class DomainError(Exception):
     """A rule said no; carries the HTTP status it maps to and extra problem fields."""
 
@@ -30,6 +33,8 @@ class DomainError(Exception):
     slug: str = "bad-request"
 
     def __init__(self, detail: str, **extra: Any) -> None:
+        if clash := _RESERVED_FIELDS & extra.keys():
+            raise TypeError(f"problem fields {sorted(clash)} are set by the error itself")
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
