@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.catalog.api import router
+from services.catalog.decisions.api import router as decisions_router
+from services.catalog.questionnaires.api import router as questionnaires_router
+from services.catalog.requirements.api import router as requirements_router
+from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
+from services.catalog.requirements.handlers import handle_requirement_identified
+from services.catalog.research.api import router as research_router
 from services.catalog.tables import metadata
+from services.catalog.variants.api import router as variants_router
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
 
@@ -13,6 +20,18 @@ from shared.settings import Settings
 def create_app(settings: Settings) -> FastAPI:
     """The catalog app: products, product types, completeness and lifecycle."""
     spec = ServiceSpec(
-        name="catalog", title="ProductOps catalog", metadata=metadata, routers=[router]
+        name="catalog",
+        title="ProductOps catalog",
+        metadata=metadata,
+        routers=[
+            router,
+            research_router,
+            questionnaires_router,
+            decisions_router,
+            variants_router,
+            requirements_router,
+        ],
+        handlers={REQUIREMENT_IDENTIFIED: handle_requirement_identified},
+        consumes=["feedback.events"],
     )
     return create_service_app(spec, settings)

@@ -71,8 +71,12 @@ class LifecycleChanged(EventPayload):
     version: int
 
 
-def catalog_event(payload: EventPayload, *, subject: str, sequence: int) -> CloudEvent:
-    """An envelope from /catalog; `sequence` is the subject's version after the change."""
+def catalog_event(payload: EventPayload, *, subject: str, sequence: int | None) -> CloudEvent:
+    """An envelope from /catalog; `sequence` is the subject's version after the change.
+
+    None for an event that does not change the subject's version (e.g. a variant's or a
+    decision's event, whose subject is the product): it is then never taken as stale.
+    """
     event_type: str = type(payload).event_type  # type: ignore[attr-defined]
     return new_event(
         source=SOURCE, type=event_type, subject=subject, data=payload, sequence=sequence

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
+from services.catalog.decisions.service import check_move
 from services.catalog.domain import (
     Completeness,
     FieldChange,
@@ -31,6 +32,7 @@ from services.catalog.events import (
     ProductUpdated,
     catalog_event,
 )
+from services.catalog.requirements.matching import product_changed
 from services.catalog.schemas import (
     MAX_ATTRIBUTES,
     CompletenessPublic,
@@ -41,6 +43,7 @@ from services.catalog.schemas import (
     product_public,
 )
 from services.catalog.tables import product, product_change, product_type
+from services.catalog.variants.service import claim_sku, follow_product_lifecycle
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import Conflict, Invalid, NotFound
@@ -113,9 +116,8 @@ async def list_product_types(*, session: AsyncSession, limit: int, cursor: str |
 async def create_product(*, uow: UnitOfWork, data: ProductCreate, actor: Principal) -> ProductRow:
     """Create a draft product; 422 for an unknown product type, 409 for a taken SKU."""
     required = await _required_attributes(uow.session, data.product_type)
-    taken = await uow.session.scalar(select(product.c.id).where(product.c.sku == data.sku))
-    if taken is not None:
-        raise _duplicate_sku(data.sku, taken)
+    # Products and variants share one SKU space.
+    await claim_sku(uow=uow, sku=data.sku)
     completeness = compute_completeness(
         name=data.name,
         brand=data.brand,
@@ -245,6 +247,8 @@ async def update_product(
     }
     row = await _save(uow, row.id, values)
     await _record(uow, row, changes, actor, now)
+    # Requirements and recommendations follow what active products offer (issue 3).
+    await product_changed(uow=uow, product=row)
     payload = ProductUpdated(
         product_id=row.id,
         sku=row.sku,
@@ -271,14 +275,19 @@ async def change_lifecycle(
     check_version(expected_version, row.version)
     current = Lifecycle(row.lifecycle)
     target = transition(current, to)
+    # A rejected product cannot become active (issue 3): 409 with the decision.
+    await check_move(session=uow.session, product_id=row.id, to=target)
     now = datetime.now(UTC)
     values = {"lifecycle": target.value, "version": row.version + 1, "updated_at": now}
     row = await _save(uow, row.id, values)
     await _record(uow, row, [FieldChange("lifecycle", current.value, target.value)], actor, now)
+    await product_changed(uow=uow, product=row)
     payload = LifecycleChanged(
         product_id=row.id, sku=row.sku, from_=current, to=target, version=row.version
     )
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
+    # A discontinued product's variants are discontinued with it, one event each.
+    await follow_product_lifecycle(uow=uow, product_id=row.id, to=target)
     return row
 
 

@@ -20,7 +20,9 @@ BOTH = auth("catalog:read catalog:write")
 
 @pytest.fixture
 def app(make_settings: Callable[..., Settings], database_url: str) -> FastAPI:
-    return create_app(make_settings(catalog_database_url=database_url))
+    # API tests check the outbox, not delivery: an API-only process, no consumer group to
+    # join (~3 s on the embedded broker). Delivery: tests/catalog/requirements/test_handlers.py.
+    return create_app(make_settings(catalog_database_url=database_url, run_consumers=False))
 
 
 @pytest.fixture

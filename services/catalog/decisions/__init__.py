@@ -1,0 +1,1 @@
+"""Cases for and against a product, and the decisions taken on them."""

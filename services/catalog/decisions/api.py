@@ -1,0 +1,127 @@
+"""Routes of cases for and against a product, and of its decisions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from services.catalog.decisions import service
+from services.catalog.decisions.domain import Stance
+from services.catalog.decisions.schemas import (
+    CaseCreate,
+    CasePublic,
+    DecisionCreate,
+    DecisionPublic,
+    case_public,
+    decision_public,
+)
+from shared.app import RuntimeDep
+from shared.auth import require
+from shared.idempotency import IdempotencyDep
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+
+router = APIRouter(prefix="/v1", tags=["cases and decisions"])
+
+Reader = require("catalog:read")
+Writer = require("catalog:write")
+
+
+@router.post(
+    "/products/{product_id}/cases", status_code=status.HTTP_201_CREATED, response_model=CasePublic
+)
+async def add_case(
+    product_id: str,
+    body: CaseCreate,
+    runtime: RuntimeDep,
+    idem: IdempotencyDep,
+    actor: Writer,
+    response: Response,
+) -> Response | CasePublic:
+    """Make a case for or against a product: a summary and up to 20 evidence links.
+
+    The caller is recorded as the author.
+    """
+    async with runtime.uow() as uow:
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        row = await service.add_case(uow=uow, product_id=product_id, data=body, actor=actor)
+        created = case_public(row)
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    response.headers["Location"] = f"/v1/products/{product_id}/cases/{created.id}"
+    return created
+
+
+@router.get("/products/{product_id}/cases", response_model=Page[CasePublic])
+async def list_cases(
+    product_id: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    stance: Stance | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[CasePublic]:
+    """A product's cases, oldest first; `stance` keeps only the cases for or against."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await service.list_cases(
+            session=session, product_id=product_id, stance=stance, limit=limit, cursor=cursor
+        )
+    return Page(items=[case_public(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/products/{product_id}/cases/{case_id}", response_model=CasePublic)
+async def get_case(product_id: str, case_id: str, runtime: RuntimeDep, _: Reader) -> CasePublic:
+    """One case of a product."""
+    async with runtime.db.reader() as session:
+        row = await service.get_case(session=session, product_id=product_id, case_id=case_id)
+    return case_public(row)
+
+
+@router.post(
+    "/products/{product_id}/decision",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DecisionPublic,
+)
+async def record_decision(
+    product_id: str,
+    body: DecisionCreate,
+    runtime: RuntimeDep,
+    idem: IdempotencyDep,
+    actor: Writer,
+    response: Response,
+) -> Response | DecisionPublic:
+    """Decide on a product: adopt, reject or defer, with a rationale; it becomes current.
+
+    Adopt and reject need at least one case (409 otherwise); defer needs none. A rejected
+    product cannot move to `active` until a later decision says otherwise.
+    """
+    async with runtime.uow() as uow:
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        row = await service.record_decision(uow=uow, product_id=product_id, data=body, actor=actor)
+        created = decision_public(row)
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    response.headers["Location"] = f"/v1/products/{product_id}/decision"
+    return created
+
+
+@router.get("/products/{product_id}/decision", response_model=DecisionPublic)
+async def current_decision(product_id: str, runtime: RuntimeDep, _: Reader) -> DecisionPublic:
+    """The product's current decision (the latest); 404 if none has been recorded."""
+    async with runtime.db.reader() as session:
+        row = await service.current_decision(session=session, product_id=product_id)
+    return decision_public(row)
+
+
+@router.get("/products/{product_id}/decisions", response_model=Page[DecisionPublic])
+async def list_decisions(
+    product_id: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[DecisionPublic]:
+    """A product's decision history, latest first."""
+    async with runtime.db.reader() as session:
+        rows, next_cursor = await service.list_decisions(
+            session=session, product_id=product_id, limit=limit, cursor=cursor
+        )
+    return Page(items=[decision_public(row) for row in rows], next_cursor=next_cursor)

@@ -1,0 +1,1 @@
+"""Vendor questionnaires: typed templates, validated responses, promotion into attributes."""

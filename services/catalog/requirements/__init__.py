@@ -1,0 +1,1 @@
+"""Customer requirements and the new-product recommendations ranked from them (issue 3)."""

@@ -1,0 +1,1 @@
+"""Brand research per product type: weighted criteria, benchmarks and the brand ranking."""

@@ -1,0 +1,387 @@
+"""Research use cases: criteria per product type, benchmarks, and the brand ranking.
+
+The ranking is computed from SQL aggregates (the mean score per brand and criterion, one
+GROUP BY over a covering index) and weighted in Python by `research.domain`, so its cost
+grows with brands x criteria, not with the number of benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from services.catalog.research.domain import (
+    Contender,
+    Criterion,
+    CriterionStat,
+    OurProduct,
+    Ranked,
+    check_scores,
+    check_subject,
+    invalid,
+    rank_contenders,
+    standing,
+    validate_criteria,
+)
+from services.catalog.research.events import (
+    BenchmarkRecorded,
+    CriteriaChanged,
+    CriterionData,
+    research_event,
+)
+from services.catalog.research.schemas import BenchmarkCreate
+from services.catalog.research.tables import (
+    benchmark,
+    benchmark_score,
+    research_criteria_set,
+    research_criterion,
+)
+from services.catalog.service import get_product_type
+from services.catalog.tables import product, product_type
+from shared.auth import Principal
+from shared.concurrency import check_version
+from shared.errors import Invalid, NotFound
+from shared.pagination import decode_cursor, page_of
+from shared.uow import UnitOfWork
+
+PageOf = tuple[list[Row[Any]], str | None]
+
+
+# --- criteria ----------------------------------------------------------------------------------
+
+
+async def get_criteria(
+    *, session: AsyncSession, code: str
+) -> tuple[Row[Any] | None, list[Criterion]]:
+    """A product type's criteria set (None if never defined) and its criteria; 404 if unknown."""
+    await get_product_type(session=session, code=code)
+    header = (
+        await session.execute(
+            select(research_criteria_set).where(research_criteria_set.c.product_type == code)
+        )
+    ).first()
+    return header, await _criteria(session, code)
+
+
+async def replace_criteria(
+    *,
+    uow: UnitOfWork,
+    code: str,
+    criteria: Sequence[Criterion],
+    expected_version: int | None,
+    actor: Principal,
+) -> tuple[Row[Any] | None, list[Criterion]]:
+    """Replace a product type's criteria; 412 if stale. The same list again changes nothing."""
+    wanted = list(validate_criteria(criteria))
+    # FOR NO KEY UPDATE on PostgreSQL: serialises criteria changes of one type without
+    # blocking the FOR KEY SHARE locks that inserts of its products and benchmarks take.
+    locked = await uow.session.scalar(
+        select(product_type.c.code)
+        .where(product_type.c.code == code)
+        .with_for_update(key_share=True)
+    )
+    if locked is None:
+        raise NotFound(f"no product type with code {code!r}")
+    header, current = await get_criteria(session=uow.session, code=code)
+    check_version(expected_version, header.version if header else 0)
+    if header is not None and current == wanted:
+        return header, current
+    now = datetime.now(UTC)
+    values = {
+        "version": (header.version if header else 0) + 1,
+        "updated_at": now,
+        "updated_by": actor.subject,
+        "updated_by_name": actor.name,
+    }
+    if header is None:
+        stmt: Any = insert(research_criteria_set).values(product_type=code, **values)
+    else:
+        stmt = (
+            update(research_criteria_set)
+            .where(research_criteria_set.c.product_type == code)
+            .values(values)
+        )
+    header = (await uow.session.execute(stmt.returning(*research_criteria_set.c))).one()
+    await uow.session.execute(
+        delete(research_criterion).where(research_criterion.c.product_type == code)
+    )
+    await uow.session.execute(
+        insert(research_criterion),
+        [
+            {
+                "product_type": code,
+                "name": criterion.name,
+                "position": position,
+                "weight": criterion.weight,
+                "description": criterion.description,
+            }
+            for position, criterion in enumerate(wanted)
+        ],
+    )
+    before, after = {c.name for c in current}, {c.name for c in wanted}
+    payload = CriteriaChanged(
+        product_type=code,
+        version=header.version,
+        criteria=[
+            CriterionData(name=c.name, weight=c.weight, description=c.description) for c in wanted
+        ],
+        added=sorted(after - before),
+        removed=sorted(before - after),
+        changed_at=now,
+    )
+    uow.publish(research_event(payload, subject=code))
+    return header, wanted
+
+
+async def _criteria(session: AsyncSession, code: str) -> list[Criterion]:
+    rows = (
+        await session.execute(
+            select(research_criterion)
+            .where(research_criterion.c.product_type == code)
+            .order_by(research_criterion.c.position)
+        )
+    ).all()
+    return [Criterion(name=r.name, weight=r.weight, description=r.description) for r in rows]
+
+
+# --- benchmarks --------------------------------------------------------------------------------
+
+
+async def record_benchmark(
+    *, uow: UnitOfWork, code: str, data: BenchmarkCreate, actor: Principal
+) -> tuple[Row[Any], dict[str, float]]:
+    """Record a benchmark of a brand; 404 for an unknown type, 422 for what it names or scores."""
+    await get_product_type(session=uow.session, code=code)
+    criteria = {c.name for c in await _criteria(uow.session, code)}
+    ours = None
+    if data.product_id is not None:
+        row = (
+            await uow.session.execute(
+                select(product.c.id, product.c.brand, product.c.product_type).where(
+                    product.c.id == data.product_id
+                )
+            )
+        ).first()
+        ours = None if row is None else OurProduct(row.id, row.brand, row.product_type)
+    brand, errors = check_subject(
+        product_type=code,
+        brand=data.brand,
+        product_id=data.product_id,
+        competitor_ref=data.competitor_ref,
+        product=ours,
+    )
+    errors += check_scores(data.scores, criteria)
+    if errors or brand is None:
+        raise invalid("benchmark", errors)
+    values = {
+        "id": str(uuid7()),
+        "product_type": code,
+        "brand": brand,
+        "product_id": data.product_id,
+        "competitor_ref": data.competitor_ref,
+        "source": data.source,
+        "notes": data.notes,
+        "recorded_at": datetime.now(UTC),
+        "recorded_by": actor.subject,
+        "recorded_by_name": actor.name,
+    }
+    row = (
+        await uow.session.execute(insert(benchmark).values(values).returning(*benchmark.c))
+    ).one()
+    scores = {name: float(score) for name, score in data.scores.items()}
+    await uow.session.execute(
+        insert(benchmark_score),
+        [
+            {
+                "benchmark_id": row.id,
+                "criterion": name,
+                "product_type": code,
+                "brand": brand,
+                "product_id": row.product_id,
+                "score": score,
+            }
+            for name, score in scores.items()
+        ],
+    )
+    payload = BenchmarkRecorded(
+        benchmark_id=row.id,
+        product_type=code,
+        brand=brand,
+        product_id=row.product_id,
+        competitor_ref=row.competitor_ref,
+        scores=scores,
+        source=row.source,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+    )
+    uow.publish(research_event(payload, subject=row.product_id or code))
+    return row, scores
+
+
+async def get_benchmark(
+    *, session: AsyncSession, benchmark_id: str
+) -> tuple[Row[Any], dict[str, float]]:
+    """One benchmark with its scores; 404 if unknown."""
+    row = (await session.execute(select(benchmark).where(benchmark.c.id == benchmark_id))).first()
+    if row is None:
+        raise NotFound(f"no benchmark with id {benchmark_id!r}")
+    return row, (await _scores_of(session, [row.id]))[row.id]
+
+
+async def list_benchmarks(
+    *,
+    session: AsyncSession,
+    code: str,
+    brand: str | None,
+    product_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Row[Any], dict[str, float]]], str | None]:
+    """A product type's benchmarks in recording order, filtered, one keyset page."""
+    await get_product_type(session=session, code=code)
+    stmt = select(benchmark).where(benchmark.c.product_type == code).order_by(benchmark.c.id)
+    if brand is not None:
+        stmt = stmt.where(benchmark.c.brand == brand)
+    if product_id is not None:
+        stmt = stmt.where(benchmark.c.product_id == product_id)
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(benchmark.c.id > after)
+    rows, next_cursor = page_of(
+        list((await session.execute(stmt.limit(limit + 1))).all()), limit, lambda r: [r.id]
+    )
+    scores = await _scores_of(session, [row.id for row in rows])
+    return [(row, scores[row.id]) for row in rows], next_cursor
+
+
+async def _scores_of(session: AsyncSession, ids: list[str]) -> dict[str, dict[str, float]]:
+    result: dict[str, dict[str, float]] = {benchmark_id: {} for benchmark_id in ids}
+    if not ids:
+        return result
+    rows = await session.execute(
+        select(benchmark_score.c.benchmark_id, benchmark_score.c.criterion, benchmark_score.c.score)
+        .where(benchmark_score.c.benchmark_id.in_(ids))
+        .order_by(benchmark_score.c.benchmark_id, benchmark_score.c.criterion)
+    )
+    for benchmark_id, criterion, score in rows:
+        result[benchmark_id][criterion] = score
+    return result
+
+
+def _after(cursor: str | None) -> str | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    if len(position) != 1 or not isinstance(position[0], str):
+        raise Invalid(
+            "the cursor is malformed; pass next_cursor unchanged",
+            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
+        )
+    return position[0]
+
+
+# --- ranking -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The ranking of one product type, ready to be shaped into the API's answer.
+
+    `products` holds, per product of ours with benchmarks, its entry placed among the
+    brands (`rank`), its product row (None if it vanished) and its brand's rank.
+    """
+
+    code: str
+    criteria: list[Criterion]
+    criteria_version: int
+    benchmark_count: int
+    brands: list[Ranked]
+    products: list[tuple[Ranked, Row[Any] | None, int | None]]
+
+
+async def ranking(*, session: AsyncSession, code: str, min_coverage: float) -> Ranking:
+    """Brands best first by weighted score, and our benchmarked products' standing."""
+    header, criteria = await get_criteria(session=session, code=code)
+    names = [c.name for c in criteria]
+    brand_stats = await _stats(session, code, benchmark_score.c.brand, names)
+    brand_counts = await _counts(session, code, benchmark.c.brand)
+    brands = rank_contenders(
+        criteria,
+        (
+            Contender(key=brand, benchmarks=count, stats=brand_stats.get(brand, {}))
+            for brand, count in brand_counts.items()
+        ),
+        min_coverage=min_coverage,
+    )
+    product_stats = await _stats(session, code, benchmark_score.c.product_id, names)
+    product_counts = await _counts(session, code, benchmark.c.product_id)
+    details = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(product.c.id, product.c.sku, product.c.name, product.c.brand).where(
+                    product.c.id.in_(list(product_counts))
+                )
+            )
+        )
+    }
+    brand_rank = {r.contender.key: r.rank for r in brands}
+    products = []
+    # Our products are placed among the brands, not ranked against each other.
+    for entry in rank_contenders(
+        criteria,
+        (
+            Contender(key=product_id, benchmarks=count, stats=product_stats.get(product_id, {}))
+            for product_id, count in product_counts.items()
+        ),
+    ):
+        row = details.get(entry.contender.key)
+        placed = Ranked(entry.contender, entry.result, standing(entry.result.score, brands))
+        products.append((placed, row, brand_rank.get(row.brand) if row else None))
+    return Ranking(
+        code=code,
+        criteria=criteria,
+        criteria_version=header.version if header else 0,
+        benchmark_count=sum(brand_counts.values()),
+        brands=brands,
+        products=products,
+    )
+
+
+async def _stats(
+    session: AsyncSession, code: str, key: Any, names: list[str]
+) -> dict[str, dict[str, CriterionStat]]:
+    """Mean score and count per (key, criterion), for current criteria only."""
+    result: dict[str, dict[str, CriterionStat]] = defaultdict(dict)
+    if not names:
+        return result
+    # Dropped criteria are filtered here, not in SQL: `criterion IN (...)` costs a string
+    # comparison per row and per name, which doubled the aggregate's time on PostgreSQL.
+    current = set(names)
+    stmt = select(
+        key, benchmark_score.c.criterion, func.avg(benchmark_score.c.score), func.count()
+    ).where(benchmark_score.c.product_type == code)
+    if key is benchmark_score.c.product_id:
+        stmt = stmt.where(key.is_not(None))
+    stmt = stmt.group_by(key, benchmark_score.c.criterion)
+    for value, criterion, mean, count in await session.execute(stmt):
+        if criterion in current:
+            result[value][criterion] = CriterionStat(mean=float(mean), count=count)
+    return result
+
+
+async def _counts(session: AsyncSession, code: str, key: Any) -> dict[str, int]:
+    """Benchmarks per key (brand or product), whatever criteria they scored."""
+    stmt = (
+        select(key, func.count())
+        .where(benchmark.c.product_type == code, key.is_not(None))
+        .group_by(key)
+    )
+    return {value: count for value, count in await session.execute(stmt)}

@@ -1,0 +1,1 @@
+"""Product variants: own SKU, axis values, attribute overrides, lifecycle."""

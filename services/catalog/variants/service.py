@@ -1,0 +1,378 @@
+"""Use cases of product variants; writes add their events to the caller's unit of work.
+
+Every write locks the product's row first (then the variant's), the same order as the
+product's lifecycle use case, so a variant move and its product's move never interleave.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from services.catalog.decisions.service import check_move
+from services.catalog.domain import Lifecycle, diff_fields
+from services.catalog.events import FieldChanged, catalog_event
+from services.catalog.schemas import MAX_ATTRIBUTES
+from services.catalog.tables import product, product_type
+from services.catalog.variants.domain import (
+    ProductContext,
+    axes_key,
+    check_axes,
+    check_new_variant,
+    check_overrides,
+    follow_product,
+    history_fields,
+    merge_patch,
+    normalize_axes,
+    variant_transition,
+)
+from services.catalog.variants.events import (
+    VariantCreated,
+    VariantLifecycleChanged,
+    VariantUpdated,
+)
+from services.catalog.variants.schemas import (
+    VariantCreate,
+    VariantUpdate,
+    completeness_public,
+)
+from services.catalog.variants.tables import product_variant
+from shared.auth import Principal
+from shared.concurrency import check_version
+from shared.errors import Conflict, Invalid, NotFound
+from shared.pagination import decode_cursor, page_of
+from shared.uow import UnitOfWork
+
+VariantRow = Row[Any]
+# The two-key advisory lock space is apart from the one-key space the outbox relay uses.
+_SKU_LOCK_SPACE = 0x534B55
+
+
+# --- SKUs, shared with product creation ---------------------------------------------------------
+
+
+async def claim_sku(*, uow: UnitOfWork, sku: str) -> None:
+    """409 if a product or a variant holds the SKU; on PostgreSQL, also serialize its creates.
+
+    Products and variants live in two tables, so no one unique index covers both; a
+    transaction-scoped advisory lock per SKU closes the race between the check and the insert
+    (SQLite's BEGIN IMMEDIATE already serializes writers).
+    """
+    if uow.dialect == "postgresql":
+        await uow.session.execute(
+            text(f"SELECT pg_advisory_xact_lock({_SKU_LOCK_SPACE}, hashtext(:sku))"), {"sku": sku}
+        )
+    taken = await uow.session.scalar(select(product.c.id).where(product.c.sku == sku))
+    if taken is not None:
+        raise Conflict(f"a product with SKU {sku!r} already exists", sku=sku, product_id=taken)
+    held = (
+        await uow.session.execute(
+            select(product_variant.c.id, product_variant.c.product_id).where(
+                product_variant.c.sku == sku
+            )
+        )
+    ).first()
+    if held is not None:
+        raise Conflict(
+            f"a variant with SKU {sku!r} already exists",
+            sku=sku,
+            product_id=held.product_id,
+            variant_id=held.id,
+        )
+
+
+# --- variants ----------------------------------------------------------------------------------
+
+
+async def create_variant(
+    *, uow: UnitOfWork, product_id: str, data: VariantCreate, actor: Principal
+) -> tuple[VariantRow, ProductContext]:
+    """Add a draft variant; 409 for a taken SKU, clashing axes or a discontinued product."""
+    context = await _context(uow.session, product_id, lock=True)
+    check_new_variant(context.lifecycle)
+    check_overrides(data.axes, data.attributes)
+    await claim_sku(uow=uow, sku=data.sku)
+    check_axes(data.axes, await _sibling_axes(uow.session, product_id))
+    now = datetime.now(UTC)
+    values = {
+        "id": str(uuid7()),
+        "product_id": product_id,
+        "sku": data.sku,
+        "axes": data.axes,
+        "axes_key": axes_key(data.axes),
+        "attributes": data.attributes,
+        "lifecycle": Lifecycle.DRAFT.value,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": actor.subject,
+    }
+    try:
+        # The checks above hold the locks; the unique indexes are the last line of defence.
+        async with uow.session.begin_nested():
+            stmt = insert(product_variant).values(values).returning(*product_variant.c)
+            row = (await uow.session.execute(stmt)).one()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"a variant with SKU {data.sku!r} or with these axis values already exists",
+            sku=data.sku,
+        ) from exc
+    payload = VariantCreated(
+        variant_id=row.id,
+        product_id=row.product_id,
+        sku=row.sku,
+        axes=row.axes,
+        attributes=row.attributes,
+        lifecycle=Lifecycle(row.lifecycle),
+        completeness=completeness_public(context, row),
+        version=row.version,
+        created_at=row.created_at,
+    )
+    uow.publish(catalog_event(payload, subject=product_id, sequence=None))
+    return row, context
+
+
+async def get_variant(
+    *, session: AsyncSession, product_id: str, variant_id: str
+) -> tuple[VariantRow, ProductContext]:
+    """One variant of a product, with its product's context; 404 if either is unknown."""
+    context = await _context(session, product_id, lock=False)
+    stmt = select(product_variant).where(
+        product_variant.c.product_id == product_id, product_variant.c.id == variant_id
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise _variant_not_found(product_id, variant_id)
+    return row, context
+
+
+async def list_variants(
+    *,
+    session: AsyncSession,
+    product_id: str,
+    lifecycle: Lifecycle | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[VariantRow], str | None, ProductContext]:
+    """A product's variants in creation order, one keyset page; 404 if the product is unknown."""
+    context = await _context(session, product_id, lock=False)
+    stmt = (
+        select(product_variant)
+        .where(product_variant.c.product_id == product_id)
+        .order_by(product_variant.c.id)
+    )
+    if lifecycle is not None:
+        stmt = stmt.where(product_variant.c.lifecycle == lifecycle.value)
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(product_variant.c.id > after)
+    rows = list((await session.execute(stmt.limit(limit + 1))).all())
+    page, next_cursor = page_of(rows, limit, lambda row: [row.id])
+    return page, next_cursor, context
+
+
+async def update_variant(
+    *,
+    uow: UnitOfWork,
+    product_id: str,
+    variant_id: str,
+    data: VariantUpdate,
+    expected_version: int | None,
+) -> tuple[VariantRow, ProductContext]:
+    """Patch a variant's axes or overrides; 412 if stale. A patch that changes nothing bumps
+    nothing."""
+    context = await _context(uow.session, product_id, lock=True)
+    row = await _locked_variant(uow.session, product_id, variant_id)
+    check_version(expected_version, row.version)
+    patch = data.patch()
+    axes: dict[str, str] = dict(row.axes)
+    overrides: dict[str, Any] = dict(row.attributes)
+    if "axes" in patch:
+        axes = normalize_axes(merge_patch(axes, patch["axes"]))
+    if "attributes" in patch:
+        overrides = (
+            {} if patch["attributes"] is None else merge_patch(overrides, patch["attributes"])
+        )
+    changes = diff_fields(history_fields(row.axes, row.attributes), history_fields(axes, overrides))
+    if not changes:
+        return row, context
+    if len(overrides) > MAX_ATTRIBUTES:
+        raise Invalid(
+            f"a variant has at most {MAX_ATTRIBUTES} attribute overrides",
+            field="attributes",
+            errors=[{"loc": ["body", "attributes"], "msg": "too many attributes"}],
+        )
+    check_overrides(axes, overrides)
+    new_key = axes_key(axes)
+    if new_key != row.axes_key or set(axes) != set(row.axes):
+        check_axes(axes, await _sibling_axes(uow.session, product_id, but=variant_id))
+    values = {
+        "axes": axes,
+        "axes_key": new_key,
+        "attributes": overrides,
+        "version": row.version + 1,
+        "updated_at": datetime.now(UTC),
+    }
+    row = await _save(uow.session, row.id, values)
+    payload = VariantUpdated(
+        variant_id=row.id,
+        product_id=row.product_id,
+        sku=row.sku,
+        version=row.version,
+        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
+        completeness=completeness_public(context, row),
+    )
+    uow.publish(catalog_event(payload, subject=product_id, sequence=None))
+    return row, context
+
+
+async def change_variant_lifecycle(
+    *,
+    uow: UnitOfWork,
+    product_id: str,
+    variant_id: str,
+    to: Lifecycle,
+    expected_version: int | None,
+) -> tuple[VariantRow, ProductContext]:
+    """Move a variant along its lifecycle; 409 if the rules, its product or its decision forbid."""
+    context = await _context(uow.session, product_id, lock=True)
+    row = await _locked_variant(uow.session, product_id, variant_id)
+    check_version(expected_version, row.version)
+    current = Lifecycle(row.lifecycle)
+    target = variant_transition(current, to, product=context.lifecycle)
+    await check_move(session=uow.session, product_id=product_id, to=target, what="variant")
+    values = {
+        "lifecycle": target.value,
+        "version": row.version + 1,
+        "updated_at": datetime.now(UTC),
+    }
+    row = await _save(uow.session, row.id, values)
+    payload = VariantLifecycleChanged(
+        variant_id=row.id,
+        product_id=row.product_id,
+        sku=row.sku,
+        from_=current,
+        to=target,
+        version=row.version,
+        reason="requested",
+    )
+    uow.publish(catalog_event(payload, subject=product_id, sequence=None))
+    return row, context
+
+
+async def follow_product_lifecycle(*, uow: UnitOfWork, product_id: str, to: Lifecycle) -> None:
+    """Move the product's variants after it (discontinued with it), one event per variant.
+
+    Called by the product lifecycle use case, under the product's row lock, after it has
+    published the product's own event.
+    """
+    if Lifecycle(to) is not Lifecycle.DISCONTINUED:
+        return
+    stmt = (
+        select(product_variant)
+        .where(product_variant.c.product_id == product_id)
+        .order_by(product_variant.c.id)
+        .with_for_update()
+    )
+    now = datetime.now(UTC)
+    for row in (await uow.session.execute(stmt)).all():
+        current = Lifecycle(row.lifecycle)
+        target = follow_product(to, current)
+        if target is None:
+            continue
+        values = {"lifecycle": target.value, "version": row.version + 1, "updated_at": now}
+        saved = await _save(uow.session, row.id, values)
+        payload = VariantLifecycleChanged(
+            variant_id=saved.id,
+            product_id=product_id,
+            sku=saved.sku,
+            from_=current,
+            to=target,
+            version=saved.version,
+            reason="product_discontinued",
+        )
+        uow.publish(catalog_event(payload, subject=product_id, sequence=None))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+async def _context(session: AsyncSession, product_id: str, *, lock: bool) -> ProductContext:
+    stmt = (
+        select(
+            product.c.name,
+            product.c.brand,
+            product.c.description,
+            product.c.attributes,
+            product.c.lifecycle,
+            product_type.c.required_attributes,
+        )
+        .join(product_type, product.c.product_type == product_type.c.code)
+        .where(product.c.id == product_id)
+    )
+    if lock:
+        # FOR UPDATE OF product on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes writers.
+        stmt = stmt.with_for_update(of=product)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"no product with id {product_id!r}")
+    return ProductContext(
+        name=row.name,
+        brand=row.brand,
+        description=row.description,
+        attributes=dict(row.attributes),
+        lifecycle=Lifecycle(row.lifecycle),
+        required_attributes=tuple(row.required_attributes),
+    )
+
+
+async def _locked_variant(session: AsyncSession, product_id: str, variant_id: str) -> VariantRow:
+    stmt = (
+        select(product_variant)
+        .where(product_variant.c.product_id == product_id, product_variant.c.id == variant_id)
+        .with_for_update()
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise _variant_not_found(product_id, variant_id)
+    return row
+
+
+async def _sibling_axes(
+    session: AsyncSession, product_id: str, *, but: str | None = None
+) -> list[dict[str, str]]:
+    stmt = (
+        select(product_variant.c.axes)
+        .where(product_variant.c.product_id == product_id)
+        .order_by(product_variant.c.id)
+    )
+    if but is not None:
+        stmt = stmt.where(product_variant.c.id != but)
+    return [dict(axes) for axes in (await session.scalars(stmt)).all()]
+
+
+async def _save(session: AsyncSession, variant_id: str, values: dict[str, Any]) -> VariantRow:
+    stmt = update(product_variant).where(product_variant.c.id == variant_id).values(values)
+    return (await session.execute(stmt.returning(*product_variant.c))).one()
+
+
+def _after(cursor: str | None) -> str | None:
+    """The keyset position (a variant id) in a cursor."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    if len(position) != 1 or type(position[0]) is not str:
+        raise Invalid(
+            "the cursor is malformed; pass next_cursor unchanged",
+            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
+        )
+    return position[0]
+
+
+def _variant_not_found(product_id: str, variant_id: str) -> NotFound:
+    return NotFound(f"product {product_id!r} has no variant with id {variant_id!r}")

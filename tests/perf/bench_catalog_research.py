@@ -1,0 +1,280 @@
+"""Brand ranking benchmark: prints figures, asserts nothing.
+
+    .venv/bin/python tests/perf/bench_catalog_research.py [--benchmarks 10000] [--brands 200]
+                                                          [--criteria 6] [--calls 100]
+                                                          [--no-postgres]
+
+Seeds one product type with N benchmarks (scores one row per benchmark and criterion, about
+1 in 10 benchmarks leaving one criterion out, 1 in 50 of one of our products) straight into
+the catalog's tables, on SQLite and on a fresh PostgreSQL database when one answers, then
+times `GET /v1/product-types/{code}/ranking` through the catalog app in-process (httpx over
+ASGI: routing, auth, SQL, weighting and JSON, no network) next to the raw SQL aggregate
+(mean per brand and criterion) alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import func, insert, select
+from uuid6 import uuid7
+
+from services.catalog.app import create_app
+from services.catalog.research.tables import (
+    benchmark,
+    benchmark_score,
+    research_criteria_set,
+    research_criterion,
+)
+from services.catalog.tables import metadata as catalog_metadata
+from services.catalog.tables import product, product_type
+from shared.auth import TokenSigner
+from shared.settings import Settings
+from shared.tables import metadata as kernel_metadata
+
+SECRET = "bench-secret-" + "b" * 40
+PG_DSN = os.environ.get("PRODUCTOPS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CODE = "bench-kettle"
+OUR_PRODUCTS = 20
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def line(label: str, samples: list[float]) -> None:
+    print(
+        f"  {label:<40} p50 {pct(samples, 50) * 1000:7.2f} ms   "
+        f"p99 {pct(samples, 99) * 1000:7.2f} ms   n={len(samples)}"
+    )
+
+
+async def timed(calls: int, call: Callable[[], Awaitable[None]], warmup: int = 5) -> list[float]:
+    for _ in range(warmup):
+        await call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def seed(app: object, args: argparse.Namespace) -> None:
+    """One product type, its criteria, our products and the benchmarks, in a few big inserts."""
+    db = app.state.runtime.db  # type: ignore[attr-defined]
+    await db.create_all([kernel_metadata, catalog_metadata])
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    names = [f"criterion_{i}" for i in range(args.criteria)]
+    brands = [f"Brand{n:03d}" for n in range(args.brands)]
+    ours = [
+        {
+            "id": str(uuid7()),
+            "sku": f"OURS-{i:03d}",
+            "name": f"Our kettle {i}",
+            "product_type": CODE,
+            "brand": brands[i % len(brands)],
+            "vendor": None,
+            "description": None,
+            "attributes": {},
+            "cost_amount": None,
+            "cost_currency": None,
+            "lifecycle": "active",
+            "completeness_score": 60,
+            "completeness_missing": ["description"],
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": "bench",
+        }
+        for i in range(OUR_PRODUCTS)
+    ]
+    marks, scores = [], []
+    for i in range(args.benchmarks):
+        mine = ours[rng.randrange(OUR_PRODUCTS)] if i % 50 == 0 else None
+        brand = mine["brand"] if mine else rng.choice(brands)
+        marks.append(
+            {
+                "id": str(uuid7()),
+                "product_type": CODE,
+                "brand": brand,
+                "product_id": mine["id"] if mine else None,
+                "competitor_ref": None if mine else f"REF-{i}",
+                "source": "bench",
+                "notes": None,
+                "recorded_at": now,
+                "recorded_by": "bench",
+                "recorded_by_name": "bench",
+            }
+        )
+        skipped = rng.choice(names) if i % 10 == 0 else None
+        scores += [
+            {
+                "benchmark_id": marks[-1]["id"],
+                "criterion": name,
+                "product_type": CODE,
+                "brand": brand,
+                "product_id": marks[-1]["product_id"],
+                "score": round(rng.uniform(0, 10), 1),
+            }
+            for name in names
+            if name != skipped
+        ]
+    started = time.perf_counter()
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            insert(product_type).values(
+                code=CODE, name="Bench kettle", required_attributes=[], created_at=now, version=1
+            )
+        )
+        await conn.execute(
+            insert(research_criteria_set).values(
+                product_type=CODE,
+                version=1,
+                updated_at=now,
+                updated_by="bench",
+                updated_by_name="bench",
+            )
+        )
+        await conn.execute(
+            insert(research_criterion),
+            [
+                {"product_type": CODE, "name": n, "position": i, "weight": i + 1.0}
+                for i, n in enumerate(names)
+            ],
+        )
+        await conn.execute(insert(product), ours)
+        for start in range(0, len(marks), 5000):
+            await conn.execute(insert(benchmark), marks[start : start + 5000])
+        for start in range(0, len(scores), 5000):
+            await conn.execute(insert(benchmark_score), scores[start : start + 5000])
+    if db.dialect == "postgresql":
+        # What autovacuum would do soon after: statistics, and the visibility map that lets
+        # the aggregate be an index-only scan.
+        async with db.engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.exec_driver_sql("VACUUM ANALYZE")
+    print(
+        f"  seeded {len(marks)} benchmarks, {len(scores)} score rows, {args.brands} brands, "
+        f"{args.criteria} criteria in {time.perf_counter() - started:.1f} s"
+    )
+
+
+async def bench_ranking(database_url: str, args: argparse.Namespace, label: str) -> None:
+    """Seed, then time the ranking through the API and the raw SQL aggregate."""
+    print(f"\n== ranking on {label}")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp), jwt_secret=SECRET, catalog_database_url=database_url
+        )
+        # No lifespan: the relay and consumers are not needed to serve reads, so no broker.
+        app = create_app(settings)
+        db = app.state.runtime.db
+        try:
+            await seed(app, args)
+            token = TokenSigner(SECRET).issue(
+                subject="bench", name="bench", scopes=frozenset({"catalog:read"})
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://bench",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as client:
+                body: dict = {}
+
+                async def call_api() -> None:
+                    nonlocal body
+                    response = await client.get(f"/v1/product-types/{CODE}/ranking")
+                    if response.status_code != 200:
+                        raise RuntimeError(response.text)
+                    body = response.json()
+
+                api = await timed(args.calls, call_api)
+
+            stmt = (
+                select(
+                    benchmark_score.c.brand,
+                    benchmark_score.c.criterion,
+                    func.avg(benchmark_score.c.score),
+                    func.count(),
+                )
+                .where(benchmark_score.c.product_type == CODE)
+                .group_by(benchmark_score.c.brand, benchmark_score.c.criterion)
+            )
+
+            async def call_sql() -> None:
+                async with db.reader() as session:
+                    (await session.execute(stmt)).all()
+
+            raw = await timed(args.calls, call_sql)
+        finally:
+            await db.dispose()
+    line("GET ranking through the API", api)
+    line("raw SQL: AVG per brand and criterion", raw)
+    top = body["brands"][0]
+    print(
+        f"  answer: {len(body['brands'])} brands, {body['benchmark_count']} benchmarks, "
+        f"{len(body['our_products'])} of our products; #1 {top['brand']} {top['score']}"
+    )
+
+
+async def postgres_url() -> str | None:
+    try:
+        conn = await asyncpg.connect(PG_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    name = f"po_bench_{uuid.uuid4().hex[:8]}"
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_postgres(url: str) -> None:
+    conn = await asyncpg.connect(PG_DSN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await conn.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(
+        f"ranking benchmark: {args.benchmarks} benchmarks, {args.brands} brands, "
+        f"{args.criteria} criteria, {args.calls} calls, {os.cpu_count()} cores"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        await bench_ranking(f"sqlite+aiosqlite:///{tmp}/catalog.db", args, "SQLite")
+    if args.no_postgres:
+        return
+    url = await postgres_url()
+    if url is None:
+        print("\n== PostgreSQL not reachable: skipped")
+        return
+    try:
+        await bench_ranking(url, args, "PostgreSQL")
+    finally:
+        await drop_postgres(url)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--benchmarks", type=int, default=10_000)
+    parser.add_argument("--brands", type=int, default=200)
+    parser.add_argument("--criteria", type=int, default=6)
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--no-postgres", action="store_true")
+    asyncio.run(main(parser.parse_args()))
