@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from gateway.api import auth_router, keys_router
+from gateway.ingest import router as ingest_router
 from gateway.proxy import proxy_router
 from gateway.runtime import GatewayRuntime
 from shared.app import new_app
@@ -26,6 +27,8 @@ def create_app(settings: Settings, *, services: Sequence[str] | None = None) -> 
     )
     app.include_router(auth_router)
     app.include_router(keys_router)
+    if "feedback" in runtime.services:
+        app.include_router(ingest_router)
     # Routed service paths come last: the gateway's own routes win any overlap.
     app.include_router(proxy_router(runtime.services))
     return app

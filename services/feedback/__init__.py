@@ -1,0 +1,1 @@
+"""The feedback service: storefront customer events, triage into findings, escalations."""

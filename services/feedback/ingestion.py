@@ -1,0 +1,279 @@
+"""Ingestion of storefront customer events, and the product directory that resolves skus.
+
+A batch is validated and turned into rows first, outside any transaction; then one short
+transaction inserts the new events in one multi-row insert (a replayed `event_id` inserts
+nothing and counts as a duplicate) and their outbox rows in another, so 202 means durable
+and a broker outage loses nothing. Events whose sku the catalog has not named yet wait in
+the table and are published when a catalog event names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.feedback.bulk import insert_rows
+from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_event_outbox_rows
+from services.feedback.intake import Rejected, check_batch
+from services.feedback.tables import SKIPPED, TODO, WAIT, customer_event, product
+from shared.auth import Principal
+from shared.events import decode
+from shared.tables import outbox
+from shared.uow import UnitOfWork
+
+# Kinds whose text the model reads; search misses are clustered without it.
+TRIAGED_KINDS = frozenset({"review", "return", "support_ticket", "question", "search_miss"})
+_OPTIONAL = ("text", "rating", "reason", "subject", "priority", "query", "quantity")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated batch, ready to store: its rows by event id (the first of each), and the
+    outbox rows of those whose product is already named."""
+
+    rows: dict[str, dict[str, Any]]
+    outbox: dict[str, dict[str, Any]]
+    valid: int
+    rejected: list[Rejected]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Ingested:
+    accepted: int
+    duplicates: int
+    rejected: list[Rejected]
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """INSERT with ON CONFLICT support on either backend."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def prepare(*, events: Sequence[Any], principal: Principal, body: bytes | None = None) -> Prepared:
+    """Validate a batch and build its rows: the CPU work, done before the transaction so
+    SQLite's single writer is held only for the inserts. `body` is the request's JSON
+    (`{"events": events}`), validated as it came when given."""
+    checked = check_batch(events, body=body)
+    now = datetime.now(UTC)
+    rows: dict[str, dict[str, Any]] = {}
+    for _, event in checked.valid:
+        # A repeat inside the batch is a duplicate like a replay of an earlier batch.
+        if event.event_id not in rows:
+            rows[event.event_id] = _row(event, now, principal.subject)
+    # Events naming only one of product id and sku may gain the other from the directory:
+    # their outbox rows are built once it has been read.
+    named = [row for row in rows.values() if row["product_id"] and row["sku"]]
+    outbox_rows = customer_event_outbox_rows(named, now=now)
+    return Prepared(
+        rows=rows,
+        outbox={row["event_id"]: out for row, out in zip(named, outbox_rows, strict=True)},
+        valid=len(checked.valid),
+        rejected=checked.rejected,
+        at=now,
+    )
+
+
+async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
+    """Insert the batch's new events and their outbox rows; replayed ids change nothing."""
+    rows = batch.rows
+    inserted: list[str] = []
+    if rows:
+        await _fill_from_directory(uow, rows.values())
+        inserted = await _insert_new(uow, list(rows.values()))
+        late = [
+            rows[event_id]
+            for event_id in inserted
+            if event_id not in batch.outbox and rows[event_id]["product_id"] is not None
+        ]
+        outbox_rows = dict(batch.outbox)
+        for row, out in zip(late, customer_event_outbox_rows(late, now=batch.at), strict=True):
+            outbox_rows[row["event_id"]] = out
+        await insert_outbox(
+            uow, [outbox_rows[event_id] for event_id in inserted if event_id in outbox_rows]
+        )
+    return Ingested(
+        accepted=len(inserted), duplicates=batch.valid - len(inserted), rejected=batch.rejected
+    )
+
+
+def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
+    values = event.__dict__
+    row = {
+        "event_id": event.event_id,
+        "kind": event.kind,
+        "occurred_at": event.occurred_at,
+        "product_id": event.product_id,
+        "sku": event.sku,
+        "customer_ref": event.customer_ref,
+        "unit_price_amount": None,
+        "unit_price_currency": None,
+        "ingested_at": now,
+        "ingested_by": principal,
+    }
+    for name in _OPTIONAL:
+        row[name] = values.get(name)
+    if event.kind == "purchase":
+        row["unit_price_amount"] = event.unit_price.value
+        row["unit_price_currency"] = event.unit_price.currency
+    # A search miss with results is refused by validation; results are not kept.
+    needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])
+    row["triage"] = TODO if needs_triage else SKIPPED
+    return row
+
+
+async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
+    """Resolve skus the directory knows, and add the sku to events that named a product id;
+    an event whose sku stays unknown waits (`triage` `wait`) for the catalog to name it."""
+    by_sku = [row for row in rows if row["product_id"] is None]
+    by_id = [row for row in rows if row["sku"] is None and row["product_id"] is not None]
+    if by_sku or by_id:
+        known = (
+            await uow.session.execute(
+                select(product.c.product_id, product.c.sku).where(
+                    or_(
+                        product.c.sku.in_({row["sku"] for row in by_sku}),
+                        product.c.product_id.in_({row["product_id"] for row in by_id}),
+                    )
+                )
+            )
+        ).all()
+        id_of = {entry.sku: entry.product_id for entry in known}
+        sku_of = {entry.product_id: entry.sku for entry in known}
+        for row in by_sku:
+            row["product_id"] = id_of.get(row["sku"])
+        for row in by_id:
+            row["sku"] = sku_of.get(row["product_id"])
+    for row in by_sku:
+        # A search miss with no product at all needs no resolving.
+        if row["product_id"] is None and row["sku"] is not None and row["triage"] == TODO:
+            row["triage"] = WAIT
+
+
+async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the events not stored yet, in one statement; their ids, in batch order."""
+    if uow.dialect == "sqlite":
+        # SQLite has one writer and this transaction is it (BEGIN IMMEDIATE): what is not
+        # there now cannot appear before the commit, so a read finds the replays exactly.
+        stored = set(
+            (
+                await uow.session.execute(
+                    select(customer_event.c.event_id).where(
+                        customer_event.c.event_id.in_([row["event_id"] for row in rows])
+                    )
+                )
+            ).scalars()
+        )
+        new = [row for row in rows if row["event_id"] not in stored]
+        await insert_rows(uow, customer_event, new)
+        return [row["event_id"] for row in new]
+    stmt = (
+        dialect_insert(uow.dialect, customer_event)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(customer_event.c.event_id)
+    )
+    inserted = set((await uow.session.execute(stmt, rows)).scalars())
+    return [row["event_id"] for row in rows if row["event_id"] in inserted]
+
+
+async def insert_outbox(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Outbox rows built directly (see `customer_event_outbox_rows`): `uow.publish` would
+    validate and serialise a pydantic envelope per event, the bulk of ingestion's cost. The
+    caller wakes the relay after the commit."""
+    await insert_rows(uow, outbox, rows)
+
+
+# --- the product directory ---------------------------------------------------------------------
+
+
+async def product_types(*, session: AsyncSession, product_ids: set[str]) -> dict[str, str | None]:
+    """The product type of each product the directory knows."""
+    if not product_ids:
+        return {}
+    rows = await session.execute(
+        select(product.c.product_id, product.c.product_type).where(
+            product.c.product_id.in_(product_ids)
+        )
+    )
+    return {row.product_id: row.product_type for row in rows.all()}
+
+
+async def remember_product(
+    *, uow: UnitOfWork, product_id: str, sku: str, changes: Mapping[str, Any]
+) -> int:
+    """Record what a catalog event says about a product, then publish the events that waited
+    for its sku; returns how many were resolved."""
+    now = datetime.now(UTC)
+    # An sku is immutable in the catalog; a different holder here is a deleted product's.
+    await uow.session.execute(
+        delete(product).where(product.c.sku == sku).where(product.c.product_id != product_id)
+    )
+    values = {"sku": sku, "updated_at": now, **changes}
+    stmt = dialect_insert(uow.dialect, product).values(product_id=product_id, **values)
+    await uow.session.execute(
+        stmt.on_conflict_do_update(index_elements=["product_id"], set_=values)
+    )
+    return await _resolve(uow, product_id=product_id, sku=sku, now=now)
+
+
+async def resolve_known(*, uow: UnitOfWork, limit: int = 100) -> int:
+    """Resolve waiting events whose sku the directory already knows. On PostgreSQL an ingest
+    can read the directory just before a catalog event fills it and commit just after the
+    handler resolved; this sweep (run by the triage worker) picks such events up."""
+    known = (
+        await uow.session.execute(
+            select(product.c.product_id, product.c.sku)
+            .join(customer_event, customer_event.c.sku == product.c.sku)
+            .where(customer_event.c.product_id.is_(None))
+            .distinct()
+            .limit(limit)
+        )
+    ).all()
+    now = datetime.now(UTC)
+    resolved = 0
+    for entry in known:
+        resolved += await _resolve(uow, product_id=entry.product_id, sku=entry.sku, now=now)
+    return resolved
+
+
+_CHUNK = 1000
+
+
+async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime) -> int:
+    waiting = (
+        (
+            await uow.session.execute(
+                select(customer_event)
+                .where(customer_event.c.product_id.is_(None))
+                .where(customer_event.c.sku == sku)
+                .order_by(customer_event.c.seq)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .all()
+    )
+    # By the rows read (and locked), not by sku again: a row committed in between is left
+    # for `resolve_known` rather than resolved without its outbox row.
+    for start in range(0, len(waiting), _CHUNK):
+        chunk = waiting[start : start + _CHUNK]
+        await uow.session.execute(
+            update(customer_event)
+            .where(customer_event.c.seq.in_([row["seq"] for row in chunk]))
+            .values(
+                product_id=product_id,
+                triage=case((customer_event.c.triage == WAIT, TODO), else_=customer_event.c.triage),
+            )
+        )
+        named = [{**row, "product_id": product_id} for row in chunk]
+        # Through `uow.publish` (not the bulk path): rare enough, and its commit wakes the
+        # relay, which a consumer's transaction otherwise would not.
+        for out in customer_event_outbox_rows(named, now=now):
+            uow.publish(decode(out["payload"]), topic=CUSTOMER_EVENTS_TOPIC)
+    return len(waiting)

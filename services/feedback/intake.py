@@ -1,0 +1,299 @@
+"""Storefront customer events: one pydantic model per kind, and the per-event validation of a
+batch. Pure: no I/O.
+
+A batch is validated straight from its JSON bytes in one call of a `TypeAdapter` (the common
+case: every event is good), with the field rules (patterns, lengths, RFC 3339 times) checked
+inside pydantic-core rather than by Python callbacks. Only when some events fail are they
+split out by index and the rest validated again, so each event stands or falls on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
+
+from shared.money import AMOUNT_PATTERN, CURRENCIES
+
+MAX_EVENTS = 1000
+MAX_TEXT = 5000
+# Storefront clocks drift; an event stamped a little ahead of ours is still believed.
+CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+KINDS = ("review", "return", "support_ticket", "question", "search_miss", "purchase")
+
+# C0 controls but TAB, LF and CR (HTML forms send line breaks as CRLF), DEL, C1 controls.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+# Free text: no control character, and at least one character that is not a space.
+_TEXT = rf"^[^{_CONTROL}]*[^{_CONTROL}\s][^{_CONTROL}]*$"
+_EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+_PRODUCT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+# The catalog's SKU rule (services/catalog/domain.py), so a resolvable sku looks the same.
+_SKU = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+# What a pattern mismatch means, by field (pydantic would only quote the pattern).
+_PATTERN_MESSAGES = {
+    "event_id": "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+    "product_id": "must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+    "sku": "must be an SKU: 1-64 of A-Z, a-z, 0-9, '.', '_' or '-'",
+    "amount": 'amount must be a non-negative decimal string such as "19.99"',
+    "currency": "must be an ISO 4217 code such as EUR",
+}
+_TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime_from_date_parsing"}
+_RFC3339 = "must be an RFC 3339 date-time with a zone, e.g. 2025-05-01T09:30:00Z"
+
+
+def _text(max_length: int) -> Any:
+    return Annotated[str, Strict(), StringConstraints(max_length=max_length, pattern=_TEXT)]
+
+
+Text = _text(MAX_TEXT)
+Subject = _text(200)
+Reason = _text(500)
+Query = _text(500)
+CustomerRef = _text(128)
+EventId = Annotated[str, Strict(), StringConstraints(pattern=_EVENT_ID)]
+ProductId = Annotated[str, Strict(), StringConstraints(pattern=_PRODUCT_ID)]
+Sku = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, pattern=_SKU)]
+# Strict JSON datetimes are RFC 3339 strings (a number or a date alone is refused); the
+# window (not future, not before 2000) is checked once per batch in `check_batch`.
+OccurredAt = Annotated[AwareDatetime, Strict()]
+# Strict: a rating of "5" or 4.5 is the client's bug, not ours to guess.
+Rating = Annotated[int, Strict(), Field(ge=1, le=5)]
+Quantity = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
+
+
+class Money(BaseModel):
+    """`{"amount": "19.99", "currency": "EUR"}`: the amount is a decimal string."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount: Annotated[str, Strict(), StringConstraints(pattern=AMOUNT_PATTERN)]
+    currency: Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+    @model_validator(mode="after")
+    def _scale(self) -> Money:
+        digits = CURRENCIES.get(self.currency)
+        if digits is None:
+            raise ValueError(
+                f"unknown currency {self.currency!r}: use an ISO 4217 code such as EUR"
+            )
+        if len(self.amount.partition(".")[2].rstrip("0")) > digits:
+            unit = "no decimals" if digits == 0 else f"at most {digits} decimals"
+            raise ValueError(f"{self.currency} amounts have {unit}; got {self.amount}")
+        return self
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(self.amount)
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: EventId
+    occurred_at: OccurredAt
+    product_id: ProductId | None = None
+    sku: Sku | None = None
+    customer_ref: CustomerRef
+
+    needs_product: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _product(self) -> _Event:
+        if self.product_id is None and self.sku is None and self.needs_product:
+            raise PydanticCustomError(
+                "product_missing", "name the product: give product_id or sku (or both)"
+            )
+        return self
+
+
+class Review(_Event):
+    kind: Literal["review"]
+    rating: Rating
+    text: Text | None = None
+
+
+class Return(_Event):
+    kind: Literal["return"]
+    reason: Reason
+    text: Text | None = None
+
+
+class SupportTicket(_Event):
+    kind: Literal["support_ticket"]
+    subject: Subject
+    text: Text
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
+class Question(_Event):
+    kind: Literal["question"]
+    text: Text
+
+
+class SearchMiss(_Event):
+    """A search that found nothing: it is about a product the store lacks, so naming one
+    (where the search happened) is optional."""
+
+    kind: Literal["search_miss"]
+    query: Query
+    # Strict: `false` is not a count of results.
+    results: Annotated[int, Strict(), Field(ge=0, le=0)] = 0
+
+    needs_product: ClassVar[bool] = False
+
+
+class Purchase(_Event):
+    kind: Literal["purchase"]
+    quantity: Quantity
+    unit_price: Money
+
+
+CustomerEvent = Annotated[
+    Review | Return | SupportTicket | Question | SearchMiss | Purchase,
+    Field(discriminator="kind"),
+]
+_BATCH: TypeAdapter[list[CustomerEvent]] = TypeAdapter(list[CustomerEvent])
+
+
+class _Body(TypedDict):
+    events: list[CustomerEvent]
+
+
+# The request body as sent: validating it spares serialising the events list again.
+_BODY: TypeAdapter[_Body] = TypeAdapter(_Body)
+EVENT_SCHEMA = TypeAdapter(CustomerEvent).json_schema()
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event that failed validation: its index in the batch and why."""
+
+    index: int
+    errors: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A batch after validation: the good events with their indexes, and the rejected ones."""
+
+    valid: list[tuple[int, Any]]
+    rejected: list[Rejected]
+
+
+def check_batch(events: Sequence[Any], *, body: bytes | None = None) -> Checked:
+    """Validate each event on its own; every bad one is reported by index with reasons.
+
+    `body` is the request's JSON, `{"events": events}`, when the caller has it: the first
+    (usually only) pass then validates it as it came.
+    """
+    indexes = list(range(len(events)))
+    rejected: list[Rejected] = []
+    text = body if body is not None else orjson.dumps(list(events))
+    adapter: TypeAdapter[Any] = _BODY if body is not None else _BATCH
+    # Each round drops at least one event, so this ends; normally it runs once.
+    while indexes:
+        try:
+            parsed = adapter.validate_json(text)
+            if adapter is _BODY:
+                parsed = parsed["events"]
+        except ValidationError as exc:
+            failures = _errors_by_position(exc, events, indexes, nested=adapter is _BODY)
+            adapter = _BATCH
+            rejected.extend(Rejected(indexes[pos], errs) for pos, errs in failures.items())
+            indexes = [i for pos, i in enumerate(indexes) if pos not in failures]
+            text = orjson.dumps([events[i] for i in indexes])
+            continue
+        valid = []
+        latest = datetime.now(UTC) + CLOCK_SKEW
+        for index, event in zip(indexes, parsed, strict=True):
+            if (problem := _outside_window(event.occurred_at, latest)) is None:
+                valid.append((index, event))
+            else:
+                rejected.append(Rejected(index, [{"loc": ["occurred_at"], "msg": problem}]))
+        rejected.sort(key=lambda r: r.index)
+        return Checked(valid=valid, rejected=rejected)
+    rejected.sort(key=lambda r: r.index)
+    return Checked(valid=[], rejected=rejected)
+
+
+def _outside_window(moment: datetime, latest: datetime) -> str | None:
+    """Why a customer event's time cannot be right, if it cannot."""
+    if moment > latest:
+        return "is in the future (more than 5 minutes ahead of the server's clock)"
+    # Compared as instants: 0001-01-01T00:00+01:00 has no UTC form but is still too early.
+    if moment < EARLIEST:
+        return "is before 2000-01-01"
+    return None
+
+
+def _errors_by_position(
+    exc: ValidationError, events: Sequence[Any], indexes: list[int], *, nested: bool
+) -> dict[int, list[dict[str, Any]]]:
+    failures: dict[int, list[dict[str, Any]]] = {}
+    for error in exc.errors(include_url=False, include_context=False):
+        # The caller checked the body's shape: every error is inside one event.
+        position, *loc = error["loc"][1:] if nested else error["loc"]
+        assert isinstance(position, int)
+        failures.setdefault(position, []).append(
+            _event_error(error, loc, events[indexes[position]])
+        )
+    return failures
+
+
+def _event_error(error: Any, loc: list[Any], event: Any) -> dict[str, Any]:
+    """Pydantic's error as `{loc, msg}` within the event (the union's tag left out), in
+    words a storefront developer can act on."""
+    kind = error["type"]
+    if kind in {"union_tag_not_found", "union_tag_invalid"}:
+        return {"loc": ["kind"], "msg": f"kind must be one of: {', '.join(KINDS)}"}
+    if not loc and kind in {"model_attributes_type", "model_type", "dict_type"}:
+        return {"loc": [], "msg": "an event must be a JSON object"}
+    if kind == "product_missing":
+        return {"loc": ["product_id"], "msg": str(error["msg"])}
+    if loc and isinstance(event, dict) and loc[0] == event.get("kind"):
+        loc = loc[1:]
+    field = str(loc[-1]) if loc else ""
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        msg = "unknown field for this kind of event"
+    elif kind == "string_pattern_mismatch":
+        msg = _PATTERN_MESSAGES.get(field) or _text_problem(error.get("input"))
+    elif field == "amount" and kind == "string_type":
+        msg = _PATTERN_MESSAGES["amount"]
+    elif field == "occurred_at" and kind in _TIME_ERRORS:
+        msg = f"{_RFC3339} ({msg.removeprefix('Input should be a valid datetime, ')})"
+    elif field == "results" and kind in {"less_than_equal", "greater_than_equal"}:
+        msg = "a search miss is a search with 0 results"
+    return {"loc": [str(part) for part in loc], "msg": msg}
+
+
+_CONTROL_CHARACTER = re.compile(f"[{_CONTROL}]")
+
+
+def _text_problem(value: object) -> str:
+    text = value if isinstance(value, str) else ""
+    if "\x00" in text:
+        return "must not contain NUL bytes"
+    if _CONTROL_CHARACTER.search(text):
+        return "must not contain control characters (tab and line breaks are fine)"
+    return "must not be blank"

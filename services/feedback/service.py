@@ -1,0 +1,325 @@
+"""Feedback use cases behind the read API and the people's actions: triaged items, findings
+(trend, status, user story), escalations, search misses and single customer events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Select, case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.feedback.domain import (
+    EscalationStatus,
+    Rule,
+    Status,
+    Trend,
+    close_escalation,
+    transition,
+    trend,
+)
+from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
+from services.feedback.stories import StoryItem, UserStory, user_story
+from services.feedback.tables import (
+    customer_event,
+    escalation,
+    feedback_item,
+    finding,
+    finding_status_change,
+    product,
+    search_miss_cluster,
+)
+from services.feedback.triaging import finding_snapshot
+from shared.auth import Principal
+from shared.concurrency import check_version
+from shared.errors import Invalid, NotFound
+from shared.pagination import decode_cursor, page_of
+from shared.uow import UnitOfWork
+
+PageOf = tuple[list[Row[Any]], str | None]
+_STORY_ITEMS = 200
+
+
+# --- triaged items -----------------------------------------------------------------------------
+
+
+async def list_feedback(
+    *,
+    session: AsyncSession,
+    product_id: str | None,
+    category: str | None,
+    finding_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> PageOf:
+    """Triaged items in triage order, filtered, one keyset page."""
+    stmt = select(feedback_item).order_by(feedback_item.c.id)
+    for column, value in (
+        (feedback_item.c.product_id, product_id),
+        (feedback_item.c.category, category),
+        (feedback_item.c.finding_id, finding_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return await _page(session, stmt, feedback_item.c.id, limit, cursor)
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+async def list_findings(
+    *,
+    session: AsyncSession,
+    product_id: str | None,
+    kind: str | None,
+    status: str | None,
+    severity: str | None,
+    limit: int,
+    cursor: str | None,
+) -> PageOf:
+    """Findings in the order they were opened, filtered, one keyset page."""
+    stmt = select(finding).order_by(finding.c.id)
+    for column, value in (
+        (finding.c.product_id, product_id),
+        (finding.c.kind, kind),
+        (finding.c.status, status),
+        (finding.c.severity, severity),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return await _page(session, stmt, finding.c.id, limit, cursor)
+
+
+async def get_finding(*, session: AsyncSession, finding_id: str) -> Row[Any]:
+    """One finding; 404 if unknown."""
+    row = (await session.execute(select(finding).where(finding.c.id == finding_id))).first()
+    if row is None:
+        raise NotFound(f"no finding with id {finding_id!r}")
+    return row
+
+
+async def trends(
+    *, session: AsyncSession, finding_ids: list[str], now: datetime | None = None
+) -> dict[str, Trend]:
+    """Each finding's items in the last 24 h against the daily average of the 7 days before,
+    by when the customers wrote them."""
+    now = now or datetime.now(UTC)
+    day_ago, window_start = now - timedelta(days=1), now - timedelta(days=8)
+    at = feedback_item.c.occurred_at
+    rows = (
+        await session.execute(
+            select(
+                feedback_item.c.finding_id,
+                func.sum(case((at >= day_ago, 1), else_=0)),
+                func.sum(case((at < day_ago, 1), else_=0)),
+            )
+            .where(feedback_item.c.finding_id.in_(finding_ids))
+            .where(at >= window_start)
+            .group_by(feedback_item.c.finding_id)
+        )
+    ).all()
+    counts = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in rows}
+    return {
+        fid: trend(last_24h=counts.get(fid, (0, 0))[0], prior_7d=counts.get(fid, (0, 0))[1])
+        for fid in finding_ids
+    }
+
+
+async def change_finding_status(
+    *,
+    uow: UnitOfWork,
+    finding_id: str,
+    to: Status,
+    note: str | None,
+    expected_version: int | None,
+    actor: Principal,
+) -> Row[Any]:
+    """Acknowledge or resolve a finding; 409 for a move the rules forbid, 412 if stale."""
+    row = (
+        await uow.session.execute(
+            select(finding).where(finding.c.id == finding_id).with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no finding with id {finding_id!r}")
+    check_version(expected_version, row.version)
+    current = Status(row.status)
+    target = transition(current, to)
+    now = datetime.now(UTC)
+    row = (
+        await uow.session.execute(
+            update(finding)
+            .where(finding.c.id == finding_id)
+            .values(status=target.value, status_note=note, version=row.version + 1, updated_at=now)
+            .returning(*finding.c)
+        )
+    ).one()
+    await uow.session.execute(
+        insert(finding_status_change).values(
+            finding_id=finding_id,
+            from_status=current.value,
+            to_status=target.value,
+            note=note,
+            changed_by=actor.subject,
+            changed_at=now,
+        )
+    )
+    if target is Status.RESOLVED:
+        # The product manager's critical-defect escalation is answered by the resolution;
+        # a customer's own (sales, urgent ticket) stays until someone has answered them.
+        await uow.session.execute(
+            update(escalation)
+            .where(escalation.c.finding_id == finding_id)
+            .where(escalation.c.rule == Rule.CRITICAL_DEFECT.value)
+            .where(escalation.c.status == EscalationStatus.OPEN.value)
+            .values(status=EscalationStatus.DONE.value, note="finding resolved", done_at=now)
+        )
+    snapshot = finding_snapshot(row)
+    if target is Status.RESOLVED:
+        event = feedback_event(FindingResolved(**snapshot, note=note), subject=row.product_id)
+    else:
+        event = feedback_event(
+            FindingUpdated(**snapshot, changed=["status"]), subject=row.product_id
+        )
+    uow.publish(event)
+    return row
+
+
+async def finding_user_story(*, session: AsyncSession, finding_id: str) -> UserStory:
+    """The finding written up as a user story from its kind, topic, product and items."""
+    row = await get_finding(session=session, finding_id=finding_id)
+    known = (
+        await session.execute(
+            select(product.c.name, product.c.product_type).where(
+                product.c.product_id == row.product_id
+            )
+        )
+    ).first()
+    items = (
+        await session.execute(
+            select(feedback_item.c.kind, feedback_item.c.quote, feedback_item.c.severity)
+            .where(feedback_item.c.finding_id == finding_id)
+            .order_by(feedback_item.c.id)
+            .limit(_STORY_ITEMS)
+        )
+    ).all()
+    return user_story(
+        kind=row.kind,
+        topic=row.topic,
+        severity=row.severity,
+        product_name=known.name if known else None,
+        product_type=known.product_type if known else None,
+        items=[StoryItem(kind=i.kind, quote=i.quote, severity=i.severity) for i in items],
+    )
+
+
+# --- escalations -------------------------------------------------------------------------------
+
+
+async def list_escalations(
+    *,
+    session: AsyncSession,
+    route: str | None,
+    status: str | None,
+    product_id: str | None,
+    finding_id: str | None,
+    overdue: bool | None,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+) -> PageOf:
+    """Escalations in the order they were raised, filtered, one keyset page."""
+    stmt = select(escalation).order_by(escalation.c.id)
+    for column, value in (
+        (escalation.c.route, route),
+        (escalation.c.status, status),
+        (escalation.c.product_id, product_id),
+        (escalation.c.finding_id, finding_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    late = (escalation.c.status == EscalationStatus.OPEN.value) & (escalation.c.due_at < now)
+    if overdue is True:
+        stmt = stmt.where(late)
+    elif overdue is False:
+        stmt = stmt.where(~late)
+    return await _page(session, stmt, escalation.c.id, limit, cursor)
+
+
+async def mark_escalation_done(
+    *, uow: UnitOfWork, escalation_id: str, note: str | None
+) -> Row[Any]:
+    """Close an open escalation; 409 if it is already done."""
+    row = (
+        await uow.session.execute(
+            select(escalation).where(escalation.c.id == escalation_id).with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no escalation with id {escalation_id!r}")
+    target = close_escalation(EscalationStatus(row.status))
+    return (
+        await uow.session.execute(
+            update(escalation)
+            .where(escalation.c.id == escalation_id)
+            .values(status=target.value, note=note, done_at=datetime.now(UTC))
+            .returning(*escalation.c)
+        )
+    ).one()
+
+
+# --- search misses and customer events ---------------------------------------------------------
+
+
+async def list_search_misses(*, session: AsyncSession, limit: int, cursor: str | None) -> PageOf:
+    """Search-miss clusters, most frequent first (keyset on occurrences, then id)."""
+    stmt = select(search_miss_cluster).order_by(
+        search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id
+    )
+    position = decode_cursor(cursor)
+    if position is not None:
+        if len(position) != 2 or type(position[0]) is not int or not isinstance(position[1], str):
+            raise _malformed_cursor()
+        occurrences, last_id = position
+        stmt = stmt.where(
+            (search_miss_cluster.c.occurrences < occurrences)
+            | (
+                (search_miss_cluster.c.occurrences == occurrences)
+                & (search_miss_cluster.c.id > last_id)
+            )
+        )
+    rows = list((await session.execute(stmt.limit(limit + 1))).all())
+    return page_of(rows, limit, lambda row: [row.occurrences, row.id])
+
+
+async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
+    """One accepted customer event; 404 if unknown."""
+    row = (
+        await session.execute(select(customer_event).where(customer_event.c.event_id == event_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no customer event with event_id {event_id!r}")
+    return row
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _malformed_cursor() -> Invalid:
+    return Invalid(
+        "the cursor is malformed; pass next_cursor unchanged",
+        errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
+    )
+
+
+async def _page(
+    session: AsyncSession, stmt: Select[Any], key: Any, limit: int, cursor: str | None
+) -> PageOf:
+    """One keyset page ordered by a string id column."""
+    position = decode_cursor(cursor)
+    if position is not None:
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise _malformed_cursor()
+        stmt = stmt.where(key > position[0])
+    rows = list((await session.execute(stmt.limit(limit + 1))).all())
+    return page_of(rows, limit, lambda row: [getattr(row, key.name)])

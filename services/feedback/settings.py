@@ -1,0 +1,32 @@
+"""The feedback service's own knobs: `PRODUCTOPS_FEEDBACK_*` environment variables.
+
+The kernel's `Settings` is shared by every process; what only this service needs lives here.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Hours until an escalation is overdue, by rule (see DESIGN.md "feedback").
+CRITICAL_DEFECT_SLA_H = 24.0
+URGENT_TICKET_SLA_H = 8.0
+SALES_QUESTION_SLA_H = 24.0
+
+
+class FeedbackSettings(BaseSettings):
+    """Escalation SLAs and triage worker tuning; `extra="ignore"` skips the kernel's
+    `PRODUCTOPS_FEEDBACK_PORT` and `PRODUCTOPS_FEEDBACK_DATABASE_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="PRODUCTOPS_FEEDBACK_", extra="ignore")
+
+    critical_defect_sla_h: float = Field(default=CRITICAL_DEFECT_SLA_H, gt=0)
+    urgent_ticket_sla_h: float = Field(default=URGENT_TICKET_SLA_H, gt=0)
+    sales_question_sla_h: float = Field(default=SALES_QUESTION_SLA_H, gt=0)
+    # Texts per model call: larger batches amortise the model's per-call cost.
+    triage_batch_size: int = Field(default=64, ge=1, le=1000)
+    triage_poll_s: float = Field(default=1.0, gt=0)
+    # Niceness of the model's thread (0-19): higher yields more CPU to request handling.
+    triage_nice: int = Field(default=10, ge=0, le=19)
+    # Gauges (lag, overdue escalations) are refreshed at least this often.
+    metrics_refresh_s: float = Field(default=5.0, gt=0)

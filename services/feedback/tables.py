@@ -1,0 +1,189 @@
+"""The feedback service's own tables: customer events, the product directory, triaged items,
+findings, search-miss clusters and escalations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from shared.db import new_metadata
+from shared.tables import SeqType
+from shared.types import Amount, UtcDateTime
+
+metadata = new_metadata()
+
+# Triage states of a customer event: `wait` needs triage once the catalog names its sku.
+TODO, WAIT, DONE, SKIPPED, FAILED = "todo", "wait", "done", "skipped", "failed"
+
+# What the catalog's events told us about each product: enough to resolve an sku, name a
+# product in a user story and give a requirement its product type.
+product = Table(
+    "product",
+    metadata,
+    Column("product_id", String(64), primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=True),
+    Column("product_type", String(64), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One row per accepted storefront event. `event_id` (the client's) is unique across all
+# clients, so a replay through a rotated API key is still a duplicate; `seq` is arrival order.
+customer_event = Table(
+    "customer_event",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    # NULL while only an sku is known that the catalog has not named yet.
+    Column("product_id", String(64), nullable=True),
+    Column("sku", String(64), nullable=True),
+    Column("customer_ref", String(128), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("rating", SmallInteger, nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("subject", String(200), nullable=True),
+    Column("priority", String(8), nullable=True),
+    Column("query", String(500), nullable=True),
+    Column("quantity", Integer, nullable=True),
+    Column("unit_price_amount", Amount, nullable=True),
+    Column("unit_price_currency", String(3), nullable=True),
+    Column("ingested_at", UtcDateTime, nullable=False),
+    Column("ingested_by", String(255), nullable=False),
+    Column("triage", String(8), nullable=False),
+)
+# The triage worker's queue, oldest first; partial, so done events cost the index nothing.
+Index(
+    "ix_customer_event_todo",
+    customer_event.c.seq,
+    sqlite_where=customer_event.c.triage == TODO,
+    postgresql_where=customer_event.c.triage == TODO,
+)
+# Events waiting for the catalog to name their sku.
+Index(
+    "ix_customer_event_unresolved_sku",
+    customer_event.c.sku,
+    sqlite_where=customer_event.c.product_id.is_(None),
+    postgresql_where=customer_event.c.product_id.is_(None),
+)
+# Events the model could not read, counted in /readyz.
+Index(
+    "ix_customer_event_failed",
+    customer_event.c.seq,
+    sqlite_where=customer_event.c.triage == FAILED,
+    postgresql_where=customer_event.c.triage == FAILED,
+)
+
+finding = Table(
+    "finding",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("product_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    # Opened by a safety hazard: hazards and other reports never share a finding.
+    Column("safety_hazard", Boolean, nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("representative_quote", Text, nullable=False),
+    Column("representative_event_id", String(128), nullable=False),
+    # Similarity of the representative to the centroid when it was chosen.
+    Column("representative_score", Float, nullable=False),
+    # Sum of the items' (unit) embeddings, packed float32: the centroid is its direction.
+    Column("embedding_sum", LargeBinary, nullable=False),
+    Column("regression", Boolean, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("status_note", String(1000), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_finding_product_id_kind", finding.c.product_id, finding.c.kind)
+Index("ix_finding_status_id", finding.c.status, finding.c.id)
+
+feedback_item = Table(
+    "feedback_item",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("product_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("sentiment", Float, nullable=False),
+    Column("safety_hazard", Boolean, nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("quote", Text, nullable=False),
+    Column("finding_id", String(36), ForeignKey(finding.c.id), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("triaged_at", UtcDateTime, nullable=False),
+)
+Index("ix_feedback_item_product_id_id", feedback_item.c.product_id, feedback_item.c.id)
+Index("ix_feedback_item_category_id", feedback_item.c.category, feedback_item.c.id)
+Index(
+    "ix_feedback_item_finding_id_occurred_at",
+    feedback_item.c.finding_id,
+    feedback_item.c.occurred_at,
+)
+
+finding_status_change = Table(
+    "finding_status_change",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("finding_id", String(36), ForeignKey(finding.c.id), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("note", String(1000), nullable=True),
+    Column("changed_by", String(255), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+Index("ix_finding_status_change_finding_id", finding_status_change.c.finding_id)
+
+# Search misses grouped by their normalised query (no model needed).
+search_miss_cluster = Table(
+    "search_miss_cluster",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("normalized_query", String(500), nullable=False, unique=True),
+    Column("sample_query", String(500), nullable=False),
+    Column("product_id", String(64), nullable=True),
+    Column("occurrences", Integer, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+)
+
+escalation = Table(
+    "escalation",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("route", String(8), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("product_id", String(64), nullable=True),
+    Column("finding_id", String(36), ForeignKey(finding.c.id), nullable=True),
+    Column("event_id", String(128), nullable=True),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("note", String(1000), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime, nullable=True),
+    # One escalation per event and rule: a re-run of triage cannot double it.
+    UniqueConstraint("event_id", "rule"),
+)
+Index("ix_escalation_status_due_at", escalation.c.status, escalation.c.due_at)
+Index("ix_escalation_finding_id", escalation.c.finding_id)

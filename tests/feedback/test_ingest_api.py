@@ -1,0 +1,231 @@
+"""Ingestion over HTTP: per-event validation, duplicates, the batch cap, the outbox rows that
+publish accepted events, and events waiting for the catalog to name their sku."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from services.feedback.events import CUSTOMER_EVENTS_TOPIC, registry
+from services.feedback.handlers import on_product_created
+from services.feedback.tables import customer_event
+from shared.events import decode, new_event
+from shared.tables import outbox
+from tests.feedback.conftest import INGEST, READ, event, ingest, triaged
+from tests.support import assert_problem, auth
+
+
+async def published(app: FastAPI, topic: str = CUSTOMER_EVENTS_TOPIC) -> list[Any]:
+    async with app.state.runtime.db.reader() as session:
+        rows = (
+            await session.execute(
+                select(outbox).where(outbox.c.topic == topic).order_by(outbox.c.seq)
+            )
+        ).all()
+    return rows
+
+
+async def stored(app: FastAPI) -> int:
+    async with app.state.runtime.db.reader() as session:
+        return await session.scalar(select(func.count()).select_from(customer_event))
+
+
+async def test_accepted_events_are_stored_with_their_outbox_rows(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    batch = [
+        event("review", rating=1, text="The lid burned me", sku="KT-1"),
+        event("return"),
+        event("support_ticket", priority="urgent"),
+        event("question"),
+        event("search_miss"),
+        event("purchase", occurred_at="2025-05-01T10:00:00+02:00"),
+    ]
+    response = await client.post(
+        "/v1/customer-events", json={"events": batch}, headers={**INGEST, "X-Request-ID": "r-1"}
+    )
+
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 6, "duplicates": 0, "rejected": []}
+    rows = await published(app)
+    assert len(rows) == 6
+    for row, sent in zip(rows, batch, strict=True):
+        envelope = decode(row.payload)
+        assert row.key == "prod-1" == envelope.subject
+        assert row.id == envelope.id
+        assert row.type == envelope.type == "feedback.customer_event.accepted.v1"
+        assert envelope.source == "/feedback"
+        assert envelope.correlationid == "r-1"
+        registry.payload(envelope)  # the data matches its registered model
+        data = envelope.data
+        assert data["event_id"] == sent["event_id"]
+        assert data["kind"] == sent["kind"]
+        assert data["customer_ref"] == "cust-1"
+    review, *_, purchase = (decode(row.payload).data for row in rows)
+    assert review == {
+        "event_id": batch[0]["event_id"],
+        "kind": "review",
+        "occurred_at": batch[0]["occurred_at"],
+        "product_id": "prod-1",
+        "sku": "KT-1",
+        "customer_ref": "cust-1",
+        "rating": 1,
+        "text": "The lid burned me",
+    }
+    assert purchase["occurred_at"] == "2025-05-01T08:00:00Z"
+    assert purchase["quantity"] == 2
+    assert purchase["unit_price"] == {"amount": "19.99", "currency": "EUR"}
+    assert purchase["sku"] is None
+    assert "text" not in purchase
+
+    response = await client.get(f"/v1/customer-events/{batch[5]['event_id']}", headers=READ)
+    assert response.status_code == 200
+    assert response.json()["triage"] == "not_needed"
+    assert response.json()["occurred_at"] == "2025-05-01T08:00:00Z"
+
+
+async def test_bad_events_are_reported_by_index_and_the_good_ones_accepted(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    batch = [
+        event("question"),
+        event("review", rating=7),
+        event("purchase"),
+        event("rumour"),
+        "not an event",
+    ]
+    body = await ingest(client, *batch)
+
+    assert body["accepted"] == 2
+    assert body["duplicates"] == 0
+    assert body["rejected"] == [
+        {
+            "index": 1,
+            "errors": [{"loc": ["rating"], "msg": "Input should be less than or equal to 5"}],
+        },
+        {
+            "index": 3,
+            "errors": [
+                {
+                    "loc": ["kind"],
+                    "msg": "kind must be one of: review, return, support_ticket, question, "
+                    "search_miss, purchase",
+                }
+            ],
+        },
+        {"index": 4, "errors": [{"loc": [], "msg": "an event must be a JSON object"}]},
+    ]
+    assert await stored(app) == 2
+    assert len(await published(app)) == 2
+
+
+async def test_replayed_event_ids_are_duplicates_and_change_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    first = [event("question"), event("purchase"), event("review")]
+    assert (await ingest(client, *first))["accepted"] == 3
+
+    fresh = event("return")
+    replay = await ingest(client, *first, fresh, fresh)
+    assert replay == {"accepted": 1, "duplicates": 4, "rejected": []}
+    # Another client replaying the same ids: event ids are unique across clients.
+    again = await client.post(
+        "/v1/customer-events",
+        json={"events": [first[0]]},
+        headers=auth("feedback:ingest", subject="storefront-2"),
+    )
+    assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": []}
+
+    assert await stored(app) == 4
+    assert len(await published(app)) == 4
+
+
+async def test_a_batch_over_the_cap_is_refused_whole(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    events = [event("purchase", event_id=f"cap-{i}") for i in range(1001)]
+    response = await client.post("/v1/customer-events", json={"events": events}, headers=INGEST)
+    body = assert_problem(response, 413, detail_has="at most 1000 events")
+    assert body["max_events"] == 1000
+    assert await stored(app) == 0
+
+    accepted = await ingest(client, *events[:1000])
+    assert accepted["accepted"] == 1000
+
+
+async def test_a_malformed_body_is_a_problem(client: httpx.AsyncClient) -> None:
+    cases: list[tuple[bytes, str, list[str]]] = [
+        (b"{not json", "not valid JSON", ["body"]),
+        (b"[]", '"events"', ["body"]),
+        (orjson.dumps({"events": [], "extra": 1}), '"events"', ["body"]),
+        (orjson.dumps({"events": []}), "non-empty list", ["body", "events"]),
+        (orjson.dumps({"events": {"a": 1}}), "non-empty list", ["body", "events"]),
+    ]
+    for content, detail, loc in cases:
+        response = await client.post(
+            "/v1/customer-events",
+            content=content,
+            headers={**INGEST, "Content-Type": "application/json"},
+        )
+        body = assert_problem(response, 422, detail_has=detail)
+        assert body["errors"][0]["loc"] == loc
+
+
+async def test_ingestion_needs_the_ingest_scope(client: httpx.AsyncClient) -> None:
+    batch = {"events": [event("question")]}
+    assert_problem(await client.post("/v1/customer-events", json=batch), 401)
+    response = await client.post(
+        "/v1/customer-events", json=batch, headers=auth("feedback:read feedback:write")
+    )
+    assert_problem(response, 403, detail_has="feedback:ingest")
+    assert_problem(await client.get("/v1/customer-events/nope", headers=READ), 404)
+
+
+async def test_an_unknown_sku_waits_for_the_catalog(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    waiting = [
+        event("review", product_id=None, sku="KT-NEW", text="Lid is loose"),
+        event("purchase", product_id=None, sku="KT-NEW"),
+    ]
+    assert (await ingest(client, *waiting))["accepted"] == 2
+    assert await published(app) == []
+    response = await client.get(f"/v1/customer-events/{waiting[0]['event_id']}", headers=READ)
+    assert response.json()["triage"] == "waiting_for_catalog"
+    assert response.json()["product_id"] is None
+
+    created = new_event(
+        source="/catalog",
+        type="catalog.product.created.v1",
+        subject="prod-new",
+        data={
+            "product_id": "prod-new",
+            "sku": "KT-NEW",
+            "name": "Kettle",
+            "product_type": "kettle",
+        },
+        sequence=1,
+    )
+    async with app.state.runtime.uow() as uow:
+        await on_product_created(created, uow)
+
+    rows = await published(app)
+    assert [decode(r.payload).data["event_id"] for r in rows] == [e["event_id"] for e in waiting]
+    assert {r.key for r in rows} == {"prod-new"}
+    await triaged(client, waiting[0]["event_id"])
+    response = await client.get(f"/v1/customer-events/{waiting[0]['event_id']}", headers=READ)
+    assert response.json()["product_id"] == "prod-new"
+    assert response.json()["triage"] == "done"
+
+    # Now the directory knows it: an sku resolves at once, a product id gains its sku.
+    later = [
+        event("purchase", product_id=None, sku="KT-NEW"),
+        event("purchase", product_id="prod-new"),
+    ]
+    await ingest(client, *later)
+    datas = [decode(r.payload).data for r in (await published(app))[2:]]
+    assert [(d["product_id"], d["sku"]) for d in datas] == [("prod-new", "KT-NEW")] * 2

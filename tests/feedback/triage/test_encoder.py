@@ -1,0 +1,84 @@
+"""The embedding model: shape, unit length, meaning, and refusal of a tampered file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.feedback.triage import ModelIntegrityError, similarity
+from services.feedback.triage.encoder import (
+    EMBEDDING_DIM,
+    MODEL_SHA256,
+    TOKENIZER_PATH,
+    Encoder,
+    default_model_path,
+)
+from services.feedback.triage.pipeline import ModelTriage
+
+TEXTS = [
+    "The lid of the kettle burned my hand.",
+    "I scalded my fingers on the kettle's hot lid.",
+    "Does this phone case come in blue?",
+    "Battery dies after two hours.",
+    "",
+]
+
+
+def test_embeddings_are_unit_length_rows_of_384(model: ModelTriage) -> None:
+    vectors = model.embed(TEXTS)
+    assert vectors.shape == (len(TEXTS), EMBEDDING_DIM)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_paraphrases_are_closer_than_unrelated_texts(model: ModelTriage) -> None:
+    lid, scald, blue, battery, _ = (tuple(v.tolist()) for v in model.embed(TEXTS))
+    assert similarity(lid, scald) > 0.6
+    assert similarity(lid, scald) > similarity(lid, blue) + 0.4
+    assert similarity(lid, scald) > similarity(lid, battery) + 0.3
+    assert similarity(lid, lid) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_an_embedding_does_not_depend_on_its_batch(model: ModelTriage) -> None:
+    alone = model.embed([TEXTS[0]])[0]
+    together = model.embed([*TEXTS, "a much longer text " * 40])[0]
+    assert float(alone @ together) > 0.999
+
+
+def test_long_texts_are_truncated_not_refused(model: ModelTriage) -> None:
+    assert model.embed(["word " * 5000]).shape == (1, EMBEDDING_DIM)
+
+
+def test_the_installed_model_is_the_pinned_one() -> None:
+    import hashlib
+
+    assert hashlib.sha256(default_model_path().read_bytes()).hexdigest() == MODEL_SHA256
+
+
+def _flip_a_byte(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_a_tampered_model_file_is_refused(tmp_path: Path) -> None:
+    tampered = _flip_a_byte(default_model_path(), tmp_path / "model.onnx")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        Encoder(model_path=tampered)
+
+
+def test_a_tampered_tokenizer_is_refused(tmp_path: Path) -> None:
+    tampered = _flip_a_byte(TOKENIZER_PATH, tmp_path / "tokenizer.json")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        Encoder(tokenizer_path=tampered)
+
+
+def test_an_untampered_copy_loads(tmp_path: Path) -> None:
+    copy = tmp_path / "model.onnx"
+    shutil.copyfile(default_model_path(), copy)
+    assert Encoder(model_path=copy).encode(["fine"]).shape == (1, EMBEDDING_DIM)

@@ -1,0 +1,95 @@
+"""Safety hazards read from the text, with negation and hypothetical questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.feedback.triage.safety import hazards, is_hazard
+
+HAZARDOUS = [
+    ("The lid burned my daughter's fingers.", "burn"),
+    ("Got a burn on my palm from the handle", "burn"),
+    ("Strong burning smell coming from the motor", "burn"),
+    ("It smells burnt after every use", "burn"),
+    ("Steam scalded my hand", "scald"),
+    ("Sparks came out of the plug", "spark"),
+    ("The base sparked when I put it down", "spark"),
+    ("Smoke was coming out of the base", "smoke"),
+    ("The motor started smoking", "smoke"),
+    ("The charger caught fire overnight", "fire"),
+    ("This is a fire hazard", "fire"),
+    ("Flames came out of the vent", "fire"),
+    ("I got an electric shock from the port", "shock"),
+    ("It shocked me when I touched the switch", "shock"),
+    ("The plastic melted on the hob", "melt"),
+    ("The case warped and partly melted on the charger", "melt"),
+    ("Left it on the charger and it melted", "melt"),
+    ("It was bleeding through my sock", "injury"),
+    ("Needed stitches in my knee", "injury"),
+    ("The glass jar exploded mid-blend", "explosion"),
+    ("Phone overheats badly in this case", "overheat"),
+    ("The battery swelled up and split the case", "battery"),
+    ("A sharp edge cut my finger", "cut"),
+    ("A shard of glass went into my hand", "cut"),
+    ("My toddler nearly choked on the small cap", "choking"),
+    ("The chair collapsed under me", "fall"),
+    ("I fell and hit my head", "fall"),
+    ("He injured his wrist", "injury"),
+    ("We ended up in hospital", "injury"),
+    ("Sprained my ankle when the sole came off", "injury"),
+    ("SPARKS AND SMOKE!!!", "spark"),
+]
+
+SAFE = [
+    "No smoke at all, works great",
+    "no sparks, no smoke, no burnt smell like my last one",
+    "Not a hint of smoke even after five minutes on high",
+    "They never overheat, even on long flights",
+    "Without any burning smell, unlike my old blender",
+    "Handle never gets hot, no risk of burning yourself",
+    "The sound keeps cutting out in the left ear",
+    "The camera cutout is misaligned",
+    "I was shocked at how quiet my office became",
+    "Shocked, honestly. Best case ever.",
+    "Killer bass, fire sound, 10/10",
+    "Is the chair fire retardant?",
+    "Could the case melt if I leave it in a hot car?",
+    "Will the motor burn out if I blend nut butter?",
+    "Sparkling water works fine in the jar",
+    "The case fell off my desk and survived",
+    "Dropped it down the stairs, phone survived",
+    "Cut the cable tie and it was ready to go",
+    "It cut my commute time in half",
+    "I fell in love with this chair on day one",
+    "Great cushioning and shock absorption",
+    "Melted chocolate blends nicely",
+    "The ice melted before it got crushed",
+    "The colour bleeds in the wash",
+    "The stitches came loose on the toe",
+    "Bruised bananas blend fine",
+    "She burst into tears of joy when she opened it",
+]
+
+
+@pytest.mark.parametrize(("text", "hazard"), HAZARDOUS)
+def test_hazards_are_found(text: str, hazard: str) -> None:
+    assert hazard in hazards(text)
+
+
+@pytest.mark.parametrize("text", SAFE)
+def test_negated_hypothetical_and_figurative_words_are_not_hazards(text: str) -> None:
+    assert not is_hazard(text), hazards(text)
+
+
+def test_a_negation_reaches_only_its_own_clause() -> None:
+    assert is_hazard("No warning at all, but it caught fire on day two")
+    assert is_hazard("It never worked properly and then it started smoking")
+    assert not is_hazard("no fire, no smoke")
+
+
+def test_a_question_about_a_real_incident_still_counts() -> None:
+    assert is_hazard("Is it normal that my kettle sparks when I plug it in?")
+
+
+def test_hazards_are_listed_once_in_order() -> None:
+    assert hazards("Smoke, then sparks, then more smoke") == ["smoke", "spark"]
