@@ -33,11 +33,11 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP_TEST)
-	$(BIN)/python tests/perf/bench_catalog.py
-	$(BIN)/python tests/perf/bench_catalog_research.py
-	$(BIN)/python tests/perf/bench_catalog_recommendations.py
-	$(BIN)/python tests/perf/bench_pricing.py
-	$(BIN)/python tests/perf/bench_ingest.py
+	$(BIN)/python -m tests.perf.bench_catalog
+	$(BIN)/python -m tests.perf.bench_catalog_research
+	$(BIN)/python -m tests.perf.bench_catalog_recommendations
+	$(BIN)/python -m tests.perf.bench_pricing
+	$(BIN)/python -m tests.perf.bench_ingest
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

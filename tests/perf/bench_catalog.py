@@ -1,6 +1,6 @@
 """Catalog and relay benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python tests/perf/bench_catalog.py [--products 100000] [--creates 2000]
+    .venv/bin/python -m tests.perf.bench_catalog [--products 100000] [--creates 2000]
                                                  [--events 20000] [--no-postgres]
 
 - product creates per second through the catalog's HTTP API (a real uvicorn process);
@@ -15,108 +15,37 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy import insert, text
 from uuid6 import uuid7
 
 from services.catalog.tables import product
 from shared.auth import TokenSigner
-from shared.broker import EmbeddedBroker, ensure_topics, free_port
+from shared.broker import EmbeddedBroker, ensure_topics
 from shared.db import Database
 from shared.events import encode, kafka_headers, new_event
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
+from tests.perf.common import (
+    SECRET,
+    ServiceProcess,
+    drop_postgres,
+    line,
+    postgres_url,
+    timed,
+)
 
-SECRET = "bench-secret-" + "b" * 40
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 BRANDS = [f"Brand{n:03d}" for n in range(200)]
 WORDS = ["kettle", "toaster", "blender", "grinder", "mixer", "lamp", "chair", "desk", "mug", "pan"]
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.2f} ms"
-
-
-def line(label: str, samples: list[float]) -> None:
-    print(
-        f"  {label:<38} p50 {ms(pct(samples, 50))}   p99 {ms(pct(samples, 99))}   n={len(samples)}"
-    )
-
-
-class CatalogProcess:
-    """`productops serve catalog` as a real process on a free port."""
-
-    def __init__(self, data_dir: Path, database_url: str, bootstrap: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "PRODUCTOPS_DATA_DIR": str(data_dir),
-            "PRODUCTOPS_CATALOG_PORT": str(self.port),
-            "PRODUCTOPS_CATALOG_DATABASE_URL": database_url,
-            "PRODUCTOPS_KAFKA_BOOTSTRAP": bootstrap,
-            "PRODUCTOPS_JWT_SECRET": SECRET,
-            "PRODUCTOPS_LOG_LEVEL": "WARNING",
-        }
-        self.log = (data_dir / "catalog.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.stack", "serve", "catalog"],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def wait_ready(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                try:
-                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError("catalog did not become ready")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
-async def timed(n: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> list[float]:
-    """Run `call(i)` for i in range(n) with `concurrency` workers; per-call latencies."""
-    latencies: list[float] = []
-    counter = iter(range(n))
-
-    async def worker() -> None:
-        for i in counter:
-            started = time.perf_counter()
-            await call(i)
-            latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
 
 
 async def bench_creates(base: str, headers: dict[str, str], n: int, concurrency: int) -> None:
@@ -233,7 +162,9 @@ async def bench_backend(
 ) -> None:
     print(f"\n== catalog on {label}")
     with tempfile.TemporaryDirectory() as tmp:
-        service = CatalogProcess(Path(tmp), database_url, broker.bootstrap)
+        service = ServiceProcess(
+            "catalog", Path(tmp), database_url=database_url, bootstrap=broker.bootstrap
+        )
         try:
             await service.wait_ready()
             headers = {
@@ -295,23 +226,6 @@ async def bench_relay(broker: EmbeddedBroker, events: int) -> None:
         f"  outbox relay (SQLite, batches of {settings.relay_batch_size})  "
         f"{relayed:9.0f} events/s   = {relayed / raw:.2f} x raw"
     )
-
-
-async def postgres_url() -> str | None:
-    try:
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    name = f"po_bench_{uuid.uuid4().hex[:8]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_postgres(url: str) -> None:
-    conn = await asyncpg.connect(PG_DSN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -1,6 +1,6 @@
 """Requirements and recommendations benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python tests/perf/bench_catalog_recommendations.py [--events 50000]
+    .venv/bin/python -m tests.perf.bench_catalog_recommendations [--events 50000]
         [--distinct 2000] [--via handler|broker] [--batch 500] [--calls 100] [--no-postgres]
 
 For SQLite and for PostgreSQL (a fresh database, dropped afterwards):
@@ -53,13 +53,7 @@ from shared.db import Database
 from shared.events import CloudEvent, encode, kafka_headers, new_event
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
-from tests.perf.bench_catalog import (
-    SECRET,
-    CatalogProcess,
-    drop_postgres,
-    line,
-    postgres_url,
-)
+from tests.perf.common import SECRET, ServiceProcess, drop_postgres, line, postgres_url
 
 assert create_app  # importing the app registers every catalog table on the metadata
 
@@ -173,7 +167,7 @@ async def ingest_via_handler(db: Database, events: list[CloudEvent], batch: int)
 
 
 async def poll(
-    service: CatalogProcess, done: Callable[[dict[str, Any]], bool], timeout_s: float = 3600
+    service: ServiceProcess, done: Callable[[dict[str, Any]], bool], timeout_s: float = 3600
 ) -> None:
     """Poll the process's /readyz until `done(body)` holds."""
     deadline = time.monotonic() + timeout_s
@@ -186,7 +180,7 @@ async def poll(
 
 
 async def ingest_via_broker(
-    service: CatalogProcess, bootstrap: str, events: list[CloudEvent]
+    service: ServiceProcess, bootstrap: str, events: list[CloudEvent]
 ) -> float:
     """Produce to feedback.events; wait until the catalog process has handled them all."""
     await ensure_topics(bootstrap, ["feedback.events"], partitions=6)
@@ -210,14 +204,14 @@ async def ingest_via_broker(
     return time.perf_counter() - started
 
 
-async def wait_for_relay(service: CatalogProcess) -> float:
+async def wait_for_relay(service: ServiceProcess) -> float:
     """Let the relay publish the outbox first, so it does not run beside the timed reads."""
     started = time.perf_counter()
     await poll(service, lambda body: body.get("outbox_backlog", 1) == 0)
     return time.perf_counter() - started
 
 
-async def time_reads(service: CatalogProcess, calls: int) -> None:
+async def time_reads(service: ServiceProcess, calls: int) -> None:
     token = TokenSigner(SECRET).issue(subject="bench", name="bench", scopes=frozenset({"admin"}))
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as client:
@@ -316,11 +310,15 @@ async def bench_recommendations(
             elapsed = await ingest_via_handler(db, stream, batch)
             await db.dispose()
             how = f"handler in-process, {batch} events per transaction"
-            service = CatalogProcess(Path(tmp), database_url, broker.bootstrap)
+            service = ServiceProcess(
+                "catalog", Path(tmp), database_url=database_url, bootstrap=broker.bootstrap
+            )
             await service.wait_ready()
         else:
             await db.dispose()
-            service = CatalogProcess(Path(tmp), database_url, broker.bootstrap)
+            service = ServiceProcess(
+                "catalog", Path(tmp), database_url=database_url, bootstrap=broker.bootstrap
+            )
             await service.wait_ready()
             elapsed = await ingest_via_broker(service, broker.bootstrap, stream)
             how = "broker -> catalog process consumer, 1 event per transaction"

@@ -1,6 +1,6 @@
 """Brand ranking benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python tests/perf/bench_catalog_research.py [--benchmarks 10000] [--brands 200]
+    .venv/bin/python -m tests.perf.bench_catalog_research [--benchmarks 10000] [--brands 200]
                                                           [--criteria 6] [--calls 100]
                                                           [--no-postgres]
 
@@ -20,12 +20,10 @@ import os
 import random
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy import func, insert, select
 from uuid6 import uuid7
@@ -42,23 +40,10 @@ from services.catalog.tables import product, product_type
 from shared.auth import TokenSigner
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
+from tests.perf.common import SECRET, drop_postgres, line, postgres_url
 
-SECRET = "bench-secret-" + "b" * 40
-PG_DSN = os.environ.get("PRODUCTOPS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CODE = "bench-kettle"
 OUR_PRODUCTS = 20
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def line(label: str, samples: list[float]) -> None:
-    print(
-        f"  {label:<40} p50 {pct(samples, 50) * 1000:7.2f} ms   "
-        f"p99 {pct(samples, 99) * 1000:7.2f} ms   n={len(samples)}"
-    )
 
 
 async def timed(calls: int, call: Callable[[], Awaitable[None]], warmup: int = 5) -> list[float]:
@@ -230,23 +215,6 @@ async def bench_ranking(database_url: str, args: argparse.Namespace, label: str)
         f"  answer: {len(body['brands'])} brands, {body['benchmark_count']} benchmarks, "
         f"{len(body['our_products'])} of our products; #1 {top['brand']} {top['score']}"
     )
-
-
-async def postgres_url() -> str | None:
-    try:
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    name = f"po_bench_{uuid.uuid4().hex[:8]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_postgres(url: str) -> None:
-    conn = await asyncpg.connect(PG_DSN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -1,6 +1,6 @@
 """Ingestion benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python tests/perf/bench_ingest.py [--events 100000] [--batch 500]
+    .venv/bin/python -m tests.perf.bench_ingest [--events 100000] [--batch 500]
                                                 [--concurrency 6] [--postgres]
 
 Starts the embedded broker, the feedback service and the gateway as real processes, then:
@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 
@@ -38,9 +37,8 @@ from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics, free_port
 from shared.relay import new_producer
 from shared.settings import Settings
+from tests.perf.common import SECRET, drop_postgres, pct, postgres_url
 
-SECRET = "bench-secret-" + "b" * 40
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 PRODUCTS = [(str(uuid.uuid4()), f"SKU-{n:04d}") for n in range(200)]
 TEXTS = {
     "review": [
@@ -76,11 +74,6 @@ def machine_busy() -> tuple[float, float]:
         return 0.0, 0.0
     idle = values[3] + values[4]
     return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def make_event(i: int, run: str) -> dict[str, Any]:
@@ -216,23 +209,6 @@ async def raw_produce(bootstrap: str, events: list[dict[str, Any]]) -> float:
         return len(values) / (time.perf_counter() - started)
     finally:
         await producer.stop()
-
-
-async def postgres_url() -> str | None:
-    try:
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    name = f"po_bench_{uuid.uuid4().hex[:8]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_postgres(url: str) -> None:
-    conn = await asyncpg.connect(PG_DSN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
 
 
 async def until(check: Callable[[], Awaitable[bool]], pause_s: float = 0.2) -> None:

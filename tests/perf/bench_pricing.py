@@ -1,6 +1,6 @@
 """Pricing benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python tests/perf/bench_pricing.py [--products 10000] [--per-product 10]
+    .venv/bin/python -m tests.perf.bench_pricing [--products 10000] [--per-product 10]
                                                  [--samples 2000] [--due 10000]
                                                  [--no-postgres]
 
@@ -17,18 +17,14 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 from sqlalchemy import func, insert, select, text
@@ -39,74 +35,20 @@ from services.pricing.tables import metadata as pricing_metadata
 from services.pricing.tables import price, price_list, product
 from services.pricing.timeline import resolve
 from shared.auth import TokenSigner
-from shared.broker import EmbeddedBroker, free_port
+from shared.broker import EmbeddedBroker
 from shared.db import Database
 from shared.tables import metadata as kernel_metadata
 from shared.tables import outbox
+from tests.perf.common import (
+    SECRET,
+    ServiceProcess,
+    drop_postgres,
+    line,
+    postgres_url,
+    timed,
+)
 
-SECRET = "bench-secret-" + "b" * 40
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 LISTS = ("eu-web", "eu-app")
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.2f} ms"
-
-
-def line(label: str, samples: list[float]) -> None:
-    print(
-        f"  {label:<44} p50 {ms(pct(samples, 50))}   p99 {ms(pct(samples, 99))}"
-        f"   max {ms(max(samples))}   n={len(samples)}"
-    )
-
-
-class PricingProcess:
-    """`productops serve pricing` as a real process on a free port."""
-
-    def __init__(self, data_dir: Path, database_url: str, bootstrap: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "PRODUCTOPS_DATA_DIR": str(data_dir),
-            "PRODUCTOPS_PRICING_PORT": str(self.port),
-            "PRODUCTOPS_PRICING_DATABASE_URL": database_url,
-            "PRODUCTOPS_KAFKA_BOOTSTRAP": bootstrap,
-            "PRODUCTOPS_JWT_SECRET": SECRET,
-            "PRODUCTOPS_LOG_LEVEL": "WARNING",
-        }
-        self.log = (data_dir / "pricing.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.stack", "serve", "pricing"],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def wait_ready(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                try:
-                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError("pricing did not become ready")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -251,20 +193,6 @@ async def seed(db: Database, products: int, per_product: int) -> list[str]:
 # --- effective price ----------------------------------------------------------------------------
 
 
-async def timed(n: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> list[float]:
-    latencies: list[float] = []
-    counter = iter(range(n))
-
-    async def worker() -> None:
-        for i in counter:
-            started = time.perf_counter()
-            await call(i)
-            latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
-
-
 async def bench_lookups(
     base: str, headers: dict[str, str], db: Database, ids: list[str], samples: int
 ) -> None:
@@ -388,7 +316,9 @@ async def bench_backend(
     db = Database(database_url)
     ids = await seed(db, args.products, args.per_product)
     with tempfile.TemporaryDirectory() as tmp:
-        service = PricingProcess(Path(tmp), database_url, broker.bootstrap)
+        service = ServiceProcess(
+            "pricing", Path(tmp), database_url=database_url, bootstrap=broker.bootstrap
+        )
         try:
             await service.wait_ready()
             token = TokenSigner(SECRET).issue(
@@ -402,23 +332,6 @@ async def bench_backend(
         finally:
             service.stop()
             await db.dispose()
-
-
-async def postgres_url() -> str | None:
-    try:
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    name = f"po_bench_{uuid.uuid4().hex[:8]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_postgres(url: str) -> None:
-    conn = await asyncpg.connect(PG_DSN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main(args: argparse.Namespace) -> None:
