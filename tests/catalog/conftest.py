@@ -8,9 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from services.catalog.app import create_app
+from shared.events import CloudEvent, decode
 from shared.settings import Settings
+from shared.tables import outbox
 from tests.support import auth, running
 
 READ = auth("catalog:read")
@@ -62,3 +65,26 @@ async def make_product(client: httpx.AsyncClient, **overrides: Any) -> dict[str,
     resp = await client.post("/v1/products", json=product_body(**overrides), headers=WRITE)
     assert resp.status_code == 201, resp.text
     return resp.json()
+
+
+async def walk(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated list, following next_cursor."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        resp = await client.get(path, params=query, headers=READ)
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        assert len(page["items"]) <= params.get("limit", 50)
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def outbox_events(app: FastAPI) -> list[CloudEvent]:
+    """The events the app has written to its outbox, oldest first."""
+    async with app.state.runtime.db.reader() as session:
+        rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+    return [decode(row.payload) for row in rows]

@@ -11,29 +11,13 @@ import pytest
 
 from shared.auth import TokenSigner
 from shared.pagination import encode_cursor
-from tests.catalog.conftest import BOTH, READ, WRITE, make_product, make_type, product_body
+from tests.catalog.conftest import BOTH, READ, WRITE, make_product, make_type, product_body, walk
 from tests.support import assert_problem, auth, running
 
 
 @pytest.fixture
 async def kettle_type(client: httpx.AsyncClient) -> dict[str, Any]:
     return await make_type(client, "kettle", ("color", "capacity_l"))
-
-
-async def walk(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a paginated list, following next_cursor."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        resp = await client.get(path, params=query, headers=READ)
-        assert resp.status_code == 200, resp.text
-        page = resp.json()
-        assert len(page["items"]) <= params.get("limit", 50)
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
 
 
 # --- create and read ---------------------------------------------------------------------------

@@ -8,13 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from services.catalog.events import registry
-from shared.events import CloudEvent, decode
 from shared.pagination import encode_cursor
-from shared.tables import outbox
-from tests.catalog.conftest import READ, WRITE, make_product, make_type
+from tests.catalog.conftest import READ, WRITE, make_product, make_type, outbox_events, walk
 from tests.support import assert_problem, auth, token
 
 PM = {"Authorization": f"Bearer {token('catalog:read catalog:write', 'key-pm', 'Pat')}"}
@@ -53,27 +50,6 @@ async def decide(
         json={"outcome": outcome, "rationale": rationale},
         headers=PM,
     )
-
-
-async def walk(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        resp = await client.get(path, params=query, headers=READ)
-        assert resp.status_code == 200, resp.text
-        page = resp.json()
-        assert len(page["items"]) <= params.get("limit", 50)
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-
-
-async def outbox_events(app: FastAPI) -> list[CloudEvent]:
-    async with app.state.runtime.db.reader() as session:
-        rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
-    return [decode(row.payload) for row in rows]
 
 
 # --- cases -------------------------------------------------------------------------------------

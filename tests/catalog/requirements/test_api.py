@@ -8,16 +8,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from services.catalog.events import registry
 from services.catalog.requirements.domain import recommendation_id, requirement_key
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.handlers import handle_requirement_identified
-from shared.events import CloudEvent, decode, new_event
+from shared.events import new_event
 from shared.pagination import encode_cursor
-from shared.tables import outbox
-from tests.catalog.conftest import BOTH, READ, WRITE, make_product, make_type
+from tests.catalog.conftest import BOTH, READ, WRITE, make_product, make_type, outbox_events, walk
 from tests.support import assert_problem, auth
 
 NOW = datetime.now(UTC)
@@ -78,27 +76,6 @@ async def recommendations(client: httpx.AsyncClient, **params: Any) -> list[dict
     resp = await client.get("/v1/recommendations", params=params, headers=READ)
     assert resp.status_code == 200, resp.text
     return resp.json()["items"]
-
-
-async def walk(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        resp = await client.get(path, params=query, headers=READ)
-        assert resp.status_code == 200, resp.text
-        page = resp.json()
-        assert len(page["items"]) <= params.get("limit", 50)
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-
-
-async def outbox_events(app: FastAPI) -> list[CloudEvent]:
-    async with app.state.runtime.db.reader() as session:
-        rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
-    return [decode(row.payload) for row in rows]
 
 
 # --- recording requirements --------------------------------------------------------------------
