@@ -105,7 +105,10 @@ def parse_amount(value: object, *, max_decimals: int = MAX_DECIMALS) -> Decimal:
         )
     amount = Decimal(text)
     if decimals_of(amount) > max_decimals:
-        raise ValueError(f"amount has more than {max_decimals} decimals")
+        raise ValueError(
+            f"amount has more than {max_decimals} decimals; send a decimal string with at"
+            f" most {max_decimals}"
+        )
     return amount
 
 

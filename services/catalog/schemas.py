@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -28,30 +27,15 @@ from services.catalog.domain import (
     validate_type_code,
 )
 from shared.errors import Invalid
+from shared.money import AMOUNT_PATTERN, format_amount, parse_amount
 
-AMOUNT_PATTERN = r"^\d{1,12}(\.\d{1,4})?$"
-_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,4})?")
 MAX_ATTRIBUTES = 200
-
-
-def _parse_amount(value: object) -> Decimal:
-    # Straight from the string: a JSON number would already have been through a float.
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
-        raise ValueError('amount must be a decimal string such as "19.99" (at most 4 decimals)')
-    return Decimal(value)
-
-
-def format_amount(value: Decimal) -> str:
-    """The canonical text of an amount: no exponent, at least 2 decimals, no trailing zeros."""
-    whole, _, fraction = format(value, "f").partition(".")
-    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 AmountValue = Annotated[
     Decimal,
-    BeforeValidator(_parse_amount),
+    # Straight from the string: a JSON number would already have been through a float.
+    BeforeValidator(parse_amount),
     PlainSerializer(format_amount, return_type=str),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["19.99"]}),
 ]
