@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.feedback.bulk import insert_rows
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_event_outbox_rows
 from services.feedback.intake import Rejected, check_batch
-from services.feedback.tables import SKIPPED, TODO, WAIT, customer_event, product
+from services.feedback.tables import QUEUED, SKIPPED, WAIT, customer_event, product
 from shared.auth import Principal
 from shared.events import decode
 from shared.tables import outbox
@@ -124,7 +124,7 @@ def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
         row["unit_price_currency"] = event.unit_price.currency
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])
-    row["triage"] = TODO if needs_triage else SKIPPED
+    row["triage"] = QUEUED if needs_triage else SKIPPED
     return row
 
 
@@ -152,7 +152,7 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
             row["sku"] = sku_of.get(row["product_id"])
     for row in by_sku:
         # A search miss with no product at all needs no resolving.
-        if row["product_id"] is None and row["sku"] is not None and row["triage"] == TODO:
+        if row["product_id"] is None and row["sku"] is not None and row["triage"] == QUEUED:
             row["triage"] = WAIT
 
 
@@ -268,7 +268,9 @@ async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime)
             .where(customer_event.c.seq.in_([row["seq"] for row in chunk]))
             .values(
                 product_id=product_id,
-                triage=case((customer_event.c.triage == WAIT, TODO), else_=customer_event.c.triage),
+                triage=case(
+                    (customer_event.c.triage == WAIT, QUEUED), else_=customer_event.c.triage
+                ),
             )
         )
         named = [{**row, "product_id": product_id} for row in chunk]

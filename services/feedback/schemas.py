@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from services.feedback.domain import Trend
 from services.feedback.intake import Rejected
 from services.feedback.stories import UserStory
-from services.feedback.tables import DONE, FAILED, SKIPPED, TODO, WAIT
+from services.feedback.tables import DONE, FAILED, QUEUED, SKIPPED, WAIT
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
@@ -138,7 +138,7 @@ class SearchMissPublic(BaseModel):
 
 
 _TRIAGE_STATE = {
-    TODO: "pending",
+    QUEUED: "pending",
     WAIT: "waiting_for_catalog",
     DONE: "done",
     SKIPPED: "not_needed",

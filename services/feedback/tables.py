@@ -25,7 +25,7 @@ from shared.types import Amount, UtcDateTime
 metadata = new_metadata()
 
 # Triage states of a customer event: `wait` needs triage once the catalog names its sku.
-TODO, WAIT, DONE, SKIPPED, FAILED = "todo", "wait", "done", "skipped", "failed"
+QUEUED, WAIT, DONE, SKIPPED, FAILED = "queued", "wait", "done", "skipped", "failed"
 
 # What the catalog's events told us about each product: enough to resolve an sku, name a
 # product in a user story and give a requirement its product type.
@@ -67,10 +67,10 @@ customer_event = Table(
 )
 # The triage worker's queue, oldest first; partial, so done events cost the index nothing.
 Index(
-    "ix_customer_event_todo",
+    "ix_customer_event_queued",
     customer_event.c.seq,
-    sqlite_where=customer_event.c.triage == TODO,
-    postgresql_where=customer_event.c.triage == TODO,
+    sqlite_where=customer_event.c.triage == QUEUED,
+    postgresql_where=customer_event.c.triage == QUEUED,
 )
 # Events waiting for the catalog to name their sku.
 Index(

@@ -3,7 +3,7 @@ clusters, escalations and their events, in one transaction.
 
 Claiming is optimistic: the batch is read without locks (the model runs outside any
 transaction, so SQLite's single writer is never held for it), and the write transaction
-only applies events it moves from `todo` to `done`, so two workers never apply one twice.
+only applies events it moves from `queued` to `done`, so two workers never apply one twice.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from services.feedback.search_misses import cluster_search_misses
 from services.feedback.tables import (
     DONE,
     FAILED,
-    TODO,
+    QUEUED,
     customer_event,
     escalation,
     feedback_item,
@@ -80,7 +80,7 @@ async def next_batch(*, session: AsyncSession, size: int) -> list[Any]:
     """The oldest events waiting for triage."""
     result = await session.execute(
         select(*_PENDING_COLUMNS)
-        .where(customer_event.c.triage == TODO)
+        .where(customer_event.c.triage == QUEUED)
         .order_by(customer_event.c.seq)
         .limit(size)
     )
@@ -143,7 +143,7 @@ async def mark_failed(*, uow: UnitOfWork, event_ids: Sequence[str]) -> None:
     await uow.session.execute(
         update(customer_event)
         .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage == TODO)
+        .where(customer_event.c.triage == QUEUED)
         .values(triage=FAILED)
     )
 
@@ -152,7 +152,7 @@ async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
     result = await uow.session.execute(
         update(customer_event)
         .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage == TODO)
+        .where(customer_event.c.triage == QUEUED)
         .values(triage=DONE)
         .returning(customer_event.c.event_id)
     )

@@ -30,7 +30,7 @@ from services.feedback.metrics import (
     UNRESOLVED_EVENTS,
 )
 from services.feedback.settings import FeedbackSettings
-from services.feedback.tables import FAILED, TODO, customer_event, escalation
+from services.feedback.tables import FAILED, QUEUED, customer_event, escalation
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
 from shared.app import Runtime
 
@@ -195,7 +195,9 @@ class TriageWorker:
             # Each count is served by a partial index: the table itself may be huge.
             backlog, oldest = (
                 await session.execute(
-                    select(func.count(), func.min(events.ingested_at)).where(events.triage == TODO)
+                    select(func.count(), func.min(events.ingested_at)).where(
+                        events.triage == QUEUED
+                    )
                 )
             ).one()
             waiting = await session.scalar(
