@@ -18,7 +18,6 @@ from shared.pagination import encode_cursor
 from tests.catalog.conftest import BOTH, READ, WRITE, make_product, make_type, outbox_events, walk
 from tests.support import assert_problem, auth
 
-NOW = datetime.now(UTC)
 TEMP = "kettle with temperature control"
 TEMP_ID = recommendation_id(requirement_key(TEMP))
 
@@ -56,7 +55,7 @@ async def feed(
             "kind": kind,
             "text": text,
             "occurrences": occurrences,
-            "occurred_at": (NOW - timedelta(days=days_ago)).isoformat(),
+            "occurred_at": (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(),
             **data,
         },
     )
@@ -230,7 +229,7 @@ async def test_list_filters_and_sorts(
     await record(client, "kettle with a longer cable", product_id=product["id"])
     await feed(app, "quiet kettle", occurrences=5, product_type="kettle", days_ago=3)
     await feed(app, "glass teapot", occurrences=3, kind="search_miss", days_ago=1)
-    await feed(app, "glass teapot", occurrences=1, kind="search_miss")
+    await feed(app, "glass teapot", occurrences=1, kind="search_miss", days_ago=0.01)
 
     by_count = await walk(client, "/v1/requirements")
     assert [item["text"] for item in by_count] == [
