@@ -1,11 +1,14 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`; `make check` is the quick loop.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+# The tests `make check` runs: none that starts a broker or a process, none that needs
+# PostgreSQL (tests/conftest.py marks every test taking the broker fixture).
+QUICK_TESTS := not broker and not stack and not postgres
 
-.PHONY: run test lint bench clean
+.PHONY: run test check lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,11 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The inner loop before a commit: lint, then the tests that start no process.
+# `typecheck` (mypy) joins the prerequisites, after `lint`, once that target exists.
+check: lint
+	$(BIN)/pytest -q -p no:cacheprovider -m "$(QUICK_TESTS)"
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .

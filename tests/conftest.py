@@ -32,6 +32,11 @@ POSTGRES_UP = _postgres_available()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Taking the session broker, directly or through `make_settings`, starts a process:
+    # mark it, so `make check` (`-m "not broker ..."`) never starts one (docs/adding-a-service.md).
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.broker)
     if POSTGRES_UP:
         return
     if os.environ.get("CI") == "true":
