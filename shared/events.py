@@ -1,7 +1,7 @@
 """CloudEvents 1.0 envelope, the type registry, and Kafka structured-mode encoding.
 
 Kafka value: the JSON envelope; key: the subject; header `content-type:
-application/cloudevents+json`. See DESIGN.md, "Events".
+application/cloudevents+json`. See docs/events.md.
 """
 
 from __future__ import annotations

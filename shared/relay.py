@@ -1,7 +1,7 @@
 """The outbox relay: publishes committed events in order, marks them, retries, prunes.
 
 Delivery is at least once. A send that timed out may still have been written, so it is
-sent again and consumers dedupe through their inbox (see KAFKA-NOTES.md).
+sent again and consumers dedupe through their inbox (see docs/delivery.md).
 """
 
 from __future__ import annotations

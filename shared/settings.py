@@ -1,4 +1,4 @@
-"""Configuration from `PRODUCTOPS_*` environment variables (see the README's table)."""
+"""Configuration from `PRODUCTOPS_*` environment variables (see docs/configuration.md)."""
 
 from __future__ import annotations
 

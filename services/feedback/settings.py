@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Hours until an escalation is overdue, by rule (see DESIGN.md "feedback").
+# Hours until an escalation is overdue, by rule (see docs/configuration.md).
 CRITICAL_DEFECT_SLA_H = 24.0
 URGENT_TICKET_SLA_H = 8.0
 SALES_QUESTION_SLA_H = 24.0
