@@ -64,14 +64,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
+# Nothing listens on port 1 (binding it needs root): a test that takes no broker gets
+# "connection refused" at once, and its relay keeps its events in the outbox.
+NO_BROKER = "127.0.0.1:1"
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path, broker: EmbeddedBroker) -> Callable[..., Settings]:
-    """Settings for a test: its own data dir, the session broker, a fixed JWT secret."""
+def make_settings(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Settings]:
+    """Settings for a test: its own data dir, a fixed JWT secret, and the session broker only
+    when the test takes the `broker` fixture (so API tests start no process: `make check`)."""
+    bootstrap = NO_BROKER
+    if "broker" in request.fixturenames:
+        bootstrap = request.getfixturevalue("broker").bootstrap
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path,
-            "kafka_bootstrap": broker.bootstrap,
+            "kafka_bootstrap": bootstrap,
             "jwt_secret": TEST_SECRET,
             "admin_key": "admin-key-" + "k" * 40,
             "relay_poll_s": 0.2,

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.feedback.app import create_app
 from services.feedback.handlers import on_product_created
 from services.feedback.triage import TriageInput, TriageResult
+from shared.broker import EmbeddedBroker
 from shared.events import new_event
 from shared.settings import Settings
 from tests.feedback.conftest import (
@@ -404,7 +405,10 @@ class GatedTriage(FakeTriage):
         return super().triage(items)
 
 
-async def test_triage_lag_shows_in_readiness_and_metrics(settings: Settings) -> None:
+async def test_triage_lag_shows_in_readiness_and_metrics(
+    settings: Settings, broker: EmbeddedBroker
+) -> None:
+    # /readyz reports ready only with a reachable broker.
     model = GatedTriage()
     app = create_app(settings, feedback=FAST, triage=lambda: model)
     async with running(app) as client:
