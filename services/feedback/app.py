@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from services.feedback.api import router
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
+from services.feedback.findings.api import router
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
-from services.feedback.worker import TriageWorker
+from services.feedback.triage.worker import TriageWorker
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from services.feedback.ingestion import remember_product
+from services.feedback.ingest.service import remember_product
 from shared.events import CloudEvent, EventPayload
 from shared.uow import UnitOfWork
 

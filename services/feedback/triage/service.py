@@ -18,7 +18,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from services.feedback.domain import (
+from services.feedback.events import (
+    EscalationCreated,
+    FindingOpened,
+    FindingUpdated,
+    RequirementIdentified,
+    feedback_event,
+)
+from services.feedback.findings.domain import (
     Finding,
     Item,
     Rule,
@@ -30,15 +37,8 @@ from services.feedback.domain import (
     place,
     quote_of,
 )
-from services.feedback.events import (
-    EscalationCreated,
-    FindingOpened,
-    FindingUpdated,
-    RequirementIdentified,
-    feedback_event,
-)
-from services.feedback.ingestion import product_types
-from services.feedback.search_misses import cluster_search_misses
+from services.feedback.ingest.search_misses import cluster_search_misses
+from services.feedback.ingest.service import product_types
 from services.feedback.tables import (
     DONE,
     FAILED,

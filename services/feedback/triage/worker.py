@@ -19,9 +19,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.feedback import triaging
-from services.feedback.domain import Slas
-from services.feedback.ingestion import resolve_known
+from services.feedback.findings.domain import Slas
+from services.feedback.ingest.service import resolve_known
 from services.feedback.metrics import (
     ESCALATIONS_OVERDUE,
     TRIAGE_BACKLOG,
@@ -32,6 +31,7 @@ from services.feedback.metrics import (
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import FAILED, QUEUED, customer_event, escalation
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
+from services.feedback.triage import service as triaging
 from shared.app import Runtime
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.feedback.bulk import insert_rows
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_event_outbox_rows
-from services.feedback.intake import Rejected, check_batch
+from services.feedback.ingest.bulk import insert_rows
+from services.feedback.ingest.intake import Rejected, check_batch
 from services.feedback.tables import QUEUED, SKIPPED, WAIT, customer_event, product
 from shared.auth import Principal
 from shared.events import decode

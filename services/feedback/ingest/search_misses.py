@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from services.feedback.domain import normalize_query
 from services.feedback.events import RequirementIdentified, cluster_id, feedback_event
-from services.feedback.ingestion import dialect_insert, product_types
+from services.feedback.findings.domain import normalize_query
+from services.feedback.ingest.service import dialect_insert, product_types
 from services.feedback.tables import search_miss_cluster
 from shared.uow import UnitOfWork
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.feedback.domain import (
+from services.feedback.findings.domain import (
     EscalationStatus,
     Finding,
     InvalidTransition,
@@ -28,7 +28,7 @@ from services.feedback.domain import (
     trend,
     worst,
 )
-from services.feedback.stories import StoryItem, user_story
+from services.feedback.findings.stories import StoryItem, user_story
 from services.feedback.triage import Category, Severity, TriageResult
 
 T0 = datetime(2025, 5, 1, 12, tzinfo=UTC)

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select, text
 
-from services.feedback.bulk import insert_rows
+from services.feedback.ingest.bulk import insert_rows
 from services.feedback.tables import customer_event
 from services.feedback.tables import metadata as feedback_metadata
-from services.feedback.triaging import pack, unpack
+from services.feedback.triage.service import pack, unpack
 from shared.db import Database
 from shared.tables import metadata as kernel_metadata
 from shared.tables import outbox

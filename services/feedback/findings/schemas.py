@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.feedback.domain import Trend
-from services.feedback.intake import Rejected
-from services.feedback.stories import UserStory
+from services.feedback.findings.domain import Trend
+from services.feedback.findings.stories import UserStory
+from services.feedback.ingest.intake import Rejected
 from services.feedback.tables import DONE, FAILED, QUEUED, SKIPPED, WAIT
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]

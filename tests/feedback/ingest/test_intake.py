@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from services.feedback.events import uuid7_batch
-from services.feedback.intake import KINDS, check_batch
+from services.feedback.ingest.intake import KINDS, check_batch
 from tests.feedback.conftest import at, event
 
 

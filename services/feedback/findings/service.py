@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Row, Select, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.feedback.domain import (
+from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
+from services.feedback.findings.domain import (
     EscalationStatus,
     Rule,
     Status,
@@ -18,8 +19,7 @@ from services.feedback.domain import (
     transition,
     trend,
 )
-from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
-from services.feedback.stories import StoryItem, UserStory, user_story
+from services.feedback.findings.stories import StoryItem, UserStory, user_story
 from services.feedback.tables import (
     customer_event,
     escalation,
@@ -29,7 +29,7 @@ from services.feedback.tables import (
     product,
     search_miss_cluster,
 )
-from services.feedback.triaging import finding_snapshot
+from services.feedback.triage.service import finding_snapshot
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import Invalid, NotFound

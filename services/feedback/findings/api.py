@@ -8,11 +8,9 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.feedback import ingestion, service
-from services.feedback.domain import EscalationStatus, Route, Status
-from services.feedback.intake import EVENT_SCHEMA, MAX_EVENTS
-from services.feedback.metrics import EVENTS_INGESTED
-from services.feedback.schemas import (
+from services.feedback.findings import service
+from services.feedback.findings.domain import EscalationStatus, Route, Status
+from services.feedback.findings.schemas import (
     CustomerEventPublic,
     EscalationPublic,
     EscalationStatusChange,
@@ -31,8 +29,11 @@ from services.feedback.schemas import (
     search_miss_public,
     user_story_public,
 )
+from services.feedback.ingest import service as ingestion
+from services.feedback.ingest.intake import EVENT_SCHEMA, MAX_EVENTS
+from services.feedback.metrics import EVENTS_INGESTED
 from services.feedback.triage import Category, Severity
-from services.feedback.worker import TriageWorker
+from services.feedback.triage.worker import TriageWorker
 from shared.app import RuntimeDep
 from shared.auth import require
 from shared.concurrency import IfMatch, etag

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.feedback.domain import SEVERITY_RANK
+from services.feedback.findings.domain import SEVERITY_RANK
 from services.feedback.triage import Category, Severity
 
 MAX_CRITERIA = 5

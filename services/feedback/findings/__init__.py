@@ -1,0 +1,1 @@
+"""Findings (grouped feedback), their escalations and user stories."""

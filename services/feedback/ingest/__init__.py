@@ -1,0 +1,1 @@
+"""Ingestion: storefront customer events validated, stored and published; search misses."""

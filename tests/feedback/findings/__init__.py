@@ -1,0 +1,1 @@
+"""Tests of findings, escalations and user stories."""
