@@ -410,9 +410,8 @@ def _duplicate_type(code: str) -> Conflict:
     return Conflict(f"a product type with code {code!r} already exists", code=code)
 
 
-def _duplicate_sku(sku: str, product_id: str | None = None) -> Conflict:
-    extra = {"product_id": product_id} if product_id else {}
-    return Conflict(f"a product with SKU {sku!r} already exists", sku=sku, **extra)
+def _duplicate_sku(sku: str) -> Conflict:
+    return Conflict(f"a product with SKU {sku!r} already exists", sku=sku)
 
 
 def _product_not_found(product_id: str) -> NotFound:
