@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.catalog import service
 from services.catalog.domain import Lifecycle
+from services.catalog.notices import CoreNoticesDep
 from services.catalog.schemas import (
     ChangePublic,
     LifecycleChange,
@@ -72,6 +73,7 @@ async def get_product_type(code: str, runtime: RuntimeDep, _: Reader) -> Product
 async def create_product(
     body: ProductCreate,
     runtime: RuntimeDep,
+    notices: CoreNoticesDep,
     idem: IdempotencyDep,
     actor: Writer,
     response: Response,
@@ -80,7 +82,9 @@ async def create_product(
     async with runtime.uow() as uow:
         if (replayed := await idem.replay(uow, body)) is not None:
             return replayed
-        created = product_public(await service.create_product(uow=uow, data=body, actor=actor))
+        created = product_public(
+            await service.create_product(uow=uow, data=body, actor=actor, notices=notices)
+        )
         await idem.remember(uow, status.HTTP_201_CREATED, created)
     response.headers["Location"] = f"/v1/products/{created.id}"
     return _describe(response, created)
@@ -126,6 +130,7 @@ async def update_product(
     product_id: str,
     body: ProductUpdate,
     runtime: RuntimeDep,
+    notices: CoreNoticesDep,
     actor: Writer,
     if_match: IfMatch,
     response: Response,
@@ -133,7 +138,12 @@ async def update_product(
     """Change some fields (`attributes` is a merge patch); 412 when `If-Match` is stale."""
     async with runtime.uow() as uow:
         row = await service.update_product(
-            uow=uow, product_id=product_id, data=body, expected_version=if_match, actor=actor
+            uow=uow,
+            product_id=product_id,
+            data=body,
+            expected_version=if_match,
+            actor=actor,
+            notices=notices,
         )
     return _describe(response, product_public(row))
 
@@ -143,6 +153,7 @@ async def change_lifecycle(
     product_id: str,
     body: LifecycleChange,
     runtime: RuntimeDep,
+    notices: CoreNoticesDep,
     actor: Writer,
     if_match: IfMatch,
     response: Response,
@@ -150,7 +161,12 @@ async def change_lifecycle(
     """Move a product to another lifecycle state; 409 if the rules forbid the move."""
     async with runtime.uow() as uow:
         row = await service.change_lifecycle(
-            uow=uow, product_id=product_id, to=body.to, expected_version=if_match, actor=actor
+            uow=uow,
+            product_id=product_id,
+            to=body.to,
+            expected_version=if_match,
+            actor=actor,
+            notices=notices,
         )
     return _describe(response, product_public(row))
 

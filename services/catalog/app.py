@@ -6,15 +6,39 @@ from fastapi import FastAPI
 
 from services.catalog.api import router
 from services.catalog.decisions.api import router as decisions_router
+from services.catalog.decisions.service import refuse_move_against_decision
+from services.catalog.notices import (
+    ClaimingSku,
+    CoreNotices,
+    LifecycleMoved,
+    MovingLifecycle,
+    ProductChanged,
+)
 from services.catalog.questionnaires.api import router as questionnaires_router
 from services.catalog.requirements.api import router as requirements_router
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.handlers import handle_requirement_identified
+from services.catalog.requirements.matching import product_changed
 from services.catalog.research.api import router as research_router
 from services.catalog.tables import metadata
 from services.catalog.variants.api import router as variants_router
+from services.catalog.variants.service import claim_product_sku, follow_product_lifecycle
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
+
+
+def core_notices() -> CoreNotices:
+    """The sub-domains' subscriptions to the core's product changes."""
+    notices = CoreNotices()
+    # Products and variants share one SKU space.
+    notices.subscribe(ClaimingSku, claim_product_sku)
+    # A rejected product cannot become active (issue 3): 409 with the decision.
+    notices.subscribe(MovingLifecycle, refuse_move_against_decision)
+    # Requirements and recommendations follow what active products offer (issue 3).
+    notices.subscribe(ProductChanged, product_changed)
+    # A discontinued product's variants are discontinued with it, one event each.
+    notices.subscribe(LifecycleMoved, follow_product_lifecycle)
+    return notices
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -34,4 +58,6 @@ def create_app(settings: Settings) -> FastAPI:
         handlers={REQUIREMENT_IDENTIFIED: handle_requirement_identified},
         consumes=["feedback.events"],
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.state.core_notices = core_notices()
+    return app

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from services.catalog.decisions.service import check_move
 from services.catalog.domain import (
     Completeness,
     FieldChange,
@@ -32,7 +31,13 @@ from services.catalog.events import (
     ProductUpdated,
     catalog_event,
 )
-from services.catalog.requirements.matching import product_changed
+from services.catalog.notices import (
+    ClaimingSku,
+    CoreNotices,
+    LifecycleMoved,
+    MovingLifecycle,
+    ProductChanged,
+)
 from services.catalog.schemas import (
     MAX_ATTRIBUTES,
     CompletenessPublic,
@@ -43,7 +48,6 @@ from services.catalog.schemas import (
     product_public,
 )
 from services.catalog.tables import product, product_change, product_type
-from services.catalog.variants.service import claim_sku, follow_product_lifecycle
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import Conflict, Invalid, NotFound
@@ -113,11 +117,12 @@ async def list_product_types(*, session: AsyncSession, limit: int, cursor: str |
 # --- products ----------------------------------------------------------------------------------
 
 
-async def create_product(*, uow: UnitOfWork, data: ProductCreate, actor: Principal) -> ProductRow:
+async def create_product(
+    *, uow: UnitOfWork, data: ProductCreate, actor: Principal, notices: CoreNotices
+) -> ProductRow:
     """Create a draft product; 422 for an unknown product type, 409 for a taken SKU."""
     required = await _required_attributes(uow.session, data.product_type)
-    # Products and variants share one SKU space.
-    await claim_sku(uow=uow, sku=data.sku)
+    await notices.send(uow, ClaimingSku(sku=data.sku))
     completeness = compute_completeness(
         name=data.name,
         brand=data.brand,
@@ -206,6 +211,7 @@ async def update_product(
     data: ProductUpdate,
     expected_version: int | None,
     actor: Principal,
+    notices: CoreNotices,
 ) -> ProductRow:
     """Apply a partial update; 412 if stale. A patch that changes nothing bumps nothing."""
     row = await _locked_product(uow, product_id)
@@ -247,8 +253,7 @@ async def update_product(
     }
     row = await _save(uow, row.id, values)
     await _record(uow, row, changes, actor, now)
-    # Requirements and recommendations follow what active products offer (issue 3).
-    await product_changed(uow=uow, product=row)
+    await notices.send(uow, ProductChanged(product=row))
     payload = ProductUpdated(
         product_id=row.id,
         sku=row.sku,
@@ -269,25 +274,24 @@ async def change_lifecycle(
     to: Lifecycle,
     expected_version: int | None,
     actor: Principal,
+    notices: CoreNotices,
 ) -> ProductRow:
     """Move a product along its lifecycle; 409 for a transition the rules forbid."""
     row = await _locked_product(uow, product_id)
     check_version(expected_version, row.version)
     current = Lifecycle(row.lifecycle)
     target = transition(current, to)
-    # A rejected product cannot become active (issue 3): 409 with the decision.
-    await check_move(session=uow.session, product_id=row.id, to=target)
+    await notices.send(uow, MovingLifecycle(product_id=row.id, to=target))
     now = datetime.now(UTC)
     values = {"lifecycle": target.value, "version": row.version + 1, "updated_at": now}
     row = await _save(uow, row.id, values)
     await _record(uow, row, [FieldChange("lifecycle", current.value, target.value)], actor, now)
-    await product_changed(uow=uow, product=row)
+    await notices.send(uow, ProductChanged(product=row))
     payload = LifecycleChanged(
         product_id=row.id, sku=row.sku, from_=current, to=target, version=row.version
     )
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
-    # A discontinued product's variants are discontinued with it, one event each.
-    await follow_product_lifecycle(uow=uow, product_id=row.id, to=target)
+    await notices.send(uow, LifecycleMoved(product_id=row.id, from_=current, to=target))
     return row
 
 
@@ -406,9 +410,8 @@ def _duplicate_type(code: str) -> Conflict:
     return Conflict(f"a product type with code {code!r} already exists", code=code)
 
 
-def _duplicate_sku(sku: str, product_id: str | None = None) -> Conflict:
-    extra = {"product_id": product_id} if product_id else {}
-    return Conflict(f"a product with SKU {sku!r} already exists", sku=sku, **extra)
+def _duplicate_sku(sku: str) -> Conflict:
+    return Conflict(f"a product with SKU {sku!r} already exists", sku=sku)
 
 
 def _product_not_found(product_id: str) -> NotFound:

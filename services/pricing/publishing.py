@@ -153,8 +153,6 @@ class Scheduler:
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._stopping = False
-        self.published_total = 0
-        self.expired_total = 0
         self.last_error: str | None = None
 
     def notify(self) -> None:
@@ -169,10 +167,6 @@ class Scheduler:
                 async with self._uow_factory() as uow:
                     count = await step(uow=uow, now=self._clock(), limit=self.batch_size)
                 done += count
-                if step is publish_due:
-                    self.published_total += count
-                else:
-                    self.expired_total += count
                 if count < self.batch_size:
                     break
         return done

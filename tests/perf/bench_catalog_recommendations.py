@@ -39,7 +39,7 @@ from aiokafka.structs import ConsumerRecord
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from services.catalog import service as catalog_service
-from services.catalog.app import create_app
+from services.catalog.app import core_notices, create_app
 from services.catalog.domain import Lifecycle
 from services.catalog.requirements.domain import requirement_key
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
@@ -88,6 +88,7 @@ async def seed_products(db: Database, count: int, rng: random.Random) -> list[st
             await catalog_service.create_product_type(
                 uow=uow, data=ProductTypeCreate(code=code, name=code.title())
             )
+    notices = core_notices()
     ids = []
     for n in range(count):
         async with UnitOfWork(db, service="catalog", on_commit=lambda: None) as uow:
@@ -101,11 +102,17 @@ async def seed_products(db: Database, count: int, rng: random.Random) -> list[st
                     attributes={"timer": rng.random() < 0.3, "colour": "red"},
                 ),
                 actor=ACTOR,
+                notices=notices,
             )
             if n % 2 == 0:
                 for to in (Lifecycle.INCOMING, Lifecycle.ACTIVE):
                     row = await catalog_service.change_lifecycle(
-                        uow=uow, product_id=row.id, to=to, expected_version=None, actor=ACTOR
+                        uow=uow,
+                        product_id=row.id,
+                        to=to,
+                        expected_version=None,
+                        actor=ACTOR,
+                        notices=notices,
                     )
         ids.append(row.id)
     return ids

@@ -22,6 +22,7 @@ from services.catalog.decisions.schemas import CaseCreate, DecisionCreate
 from services.catalog.decisions.tables import product_case, product_decision
 from services.catalog.domain import Lifecycle
 from services.catalog.events import catalog_event
+from services.catalog.notices import MovingLifecycle
 from services.catalog.schemas import Actor
 from services.catalog.tables import product
 from shared.auth import Principal
@@ -191,7 +192,8 @@ async def check_move(
 ) -> None:
     """409 with the decision when the product's current decision forbids moving to `to`.
 
-    Called by the product and variant lifecycle use cases, under the product's row lock.
+    Called by the variant lifecycle use case, and for products through
+    `refuse_move_against_decision`, under the product's row lock.
     """
     if Lifecycle(to) is not Lifecycle.ACTIVE:
         return
@@ -208,6 +210,11 @@ async def check_move(
         )
     )
     check_lifecycle(current, to, what=what)
+
+
+async def refuse_move_against_decision(uow: UnitOfWork, moving: MovingLifecycle) -> None:
+    """Subscribes to the core's product lifecycle moves: `check_move` for the product."""
+    await check_move(session=uow.session, product_id=moving.product_id, to=moving.to)
 
 
 # --- helpers -----------------------------------------------------------------------------------

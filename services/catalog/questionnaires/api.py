@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from services.catalog.notices import CoreNoticesDep
 from services.catalog.questionnaires import service
 from services.catalog.questionnaires.domain import (
     Question,
@@ -235,6 +236,7 @@ async def promote_answer(
     response_id: str,
     key: str,
     runtime: RuntimeDep,
+    notices: CoreNoticesDep,
     actor: Writer,
     if_match: IfMatch,
     body: PromoteBody | None = None,
@@ -253,6 +255,7 @@ async def promote_answer(
             attribute=body.attribute if body else None,
             expected_version=if_match,
             actor=actor,
+            notices=notices,
         )
     return PromotionPublic(
         response_id=response_id,

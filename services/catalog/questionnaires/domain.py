@@ -144,14 +144,6 @@ def _check_choices(question: Question, at: Loc) -> list[FieldError]:
     return errors
 
 
-def validate_questions(questions: Sequence[Question]) -> tuple[Question, ...]:
-    """The questions as given, or Invalid listing every bad one."""
-    errors = check_questions(questions)
-    if errors:
-        raise invalid("questionnaire", errors)
-    return tuple(questions)
-
-
 def _bad_attribute(name: str) -> str:
     return (
         f"invalid attribute name {name!r}: use 1-64 of A-Z, a-z, 0-9 or '_', starting with a letter"

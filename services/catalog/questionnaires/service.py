@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
+from services.catalog.notices import CoreNotices
 from services.catalog.questionnaires.domain import (
     FieldError,
     Json,
@@ -376,6 +377,7 @@ async def promote_answer(
     attribute: str | None,
     expected_version: int | None,
     actor: Principal,
+    notices: CoreNotices,
 ) -> tuple[Row[Any], str, Json, bool]:
     """Copy an answer into a product attribute through the product's own update.
 
@@ -402,6 +404,7 @@ async def promote_answer(
         data=patch,
         expected_version=expected_version,
         actor=actor,
+        notices=notices,
     )
     return updated, name, value, updated.version != before
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from services.catalog.notices import CoreNoticesDep
 from services.catalog.requirements import service
 from services.catalog.requirements.domain import Kind
 from services.catalog.requirements.schemas import (
@@ -192,6 +193,7 @@ async def adopt_recommendation(
     recommendation_id: str,
     body: RecommendationAdopt,
     runtime: RuntimeDep,
+    notices: CoreNoticesDep,
     idem: IdempotencyDep,
     actor: Writer,
     if_match: IfMatch,
@@ -209,6 +211,7 @@ async def adopt_recommendation(
             data=body,
             expected_version=if_match,
             actor=actor,
+            notices=notices,
         )
         view = await service.get_recommendation(
             session=uow.session, recommendation_id=recommendation_id

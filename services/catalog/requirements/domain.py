@@ -290,12 +290,6 @@ def product_terms(
     return frozenset(words)
 
 
-def meets(terms: Iterable[str], offered: frozenset[str]) -> bool:
-    """A product meets a key when it offers every one of the key's terms."""
-    wanted = set(terms)
-    return bool(wanted) and wanted <= offered
-
-
 # --- demand of a product idea ------------------------------------------------------------------
 
 

@@ -4,9 +4,8 @@
 `recommendation_term` the terms of each idea's key. A new idea looks for a product offering all
 of its terms; a product whose terms change (it became active, stopped being active, or an active
 one was renamed or re-attributed) re-evaluates the ideas it may now meet or stop meeting, and the
-requirements about it. The core product use cases call `product_changed` in their transaction.
-
-This module imports no catalog use case, so the core service can import it without a cycle.
+requirements about it. `product_changed` subscribes to the core's product changes, so it runs
+in the product use case's transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.domain import Lifecycle
+from services.catalog.notices import ProductChanged
 from services.catalog.requirements.domain import Part, Tally, product_terms, summarise
 from services.catalog.requirements.tables import (
     product_term,
@@ -114,12 +114,9 @@ async def refresh_ideas(session: AsyncSession, ids: Iterable[str]) -> None:
             )
 
 
-async def product_changed(*, uow: UnitOfWork, product: Any) -> None:
-    """Bring the product's terms, and the ideas and requirements it meets, up to date.
-
-    `product` is the product's row after the change, in the caller's transaction.
-    """
-    session = uow.session
+async def product_changed(uow: UnitOfWork, changed: ProductChanged) -> None:
+    """Bring the product's terms, and the ideas and requirements it meets, up to date."""
+    session, product = uow.session, changed.product
     active = product.lifecycle == Lifecycle.ACTIVE.value
     terms = (
         product_terms(

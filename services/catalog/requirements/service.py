@@ -16,6 +16,7 @@ from uuid6 import uuid7
 from services.catalog import service as catalog_service
 from services.catalog.domain import Lifecycle
 from services.catalog.events import catalog_event
+from services.catalog.notices import CoreNotices
 from services.catalog.requirements import matching
 from services.catalog.requirements.domain import (
     Demand,
@@ -430,12 +431,13 @@ async def adopt_recommendation(
     data: RecommendationAdopt,
     expected_version: int | None,
     actor: Principal,
+    notices: CoreNotices,
 ) -> tuple[Row[Any], Row[Any]]:
     """Make a draft product of an idea and link the two; 409 if adopted or the SKU is taken."""
     row = await _locked_recommendation(uow, recommendation_id)
     check_version(expected_version, row.version)
     status = adopt(Status(row.status))
-    created = await catalog_service.create_product(uow=uow, data=data, actor=actor)
+    created = await catalog_service.create_product(uow=uow, data=data, actor=actor, notices=notices)
     now = datetime.now(UTC)
     row = await _save_recommendation(
         uow,

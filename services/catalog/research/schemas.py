@@ -33,9 +33,6 @@ class CriterionIn(BaseModel):
         return Criterion(name=self.name, weight=self.weight, description=self.description)
 
 
-CriteriaIn = Annotated[list[CriterionIn], Field(max_length=MAX_CRITERIA * 2)]
-
-
 class CriterionPublic(BaseModel):
     name: str
     weight: float

@@ -17,6 +17,7 @@ from uuid6 import uuid7
 from services.catalog.decisions.service import check_move
 from services.catalog.domain import Lifecycle, diff_fields
 from services.catalog.events import FieldChanged, catalog_event
+from services.catalog.notices import ClaimingSku, LifecycleMoved
 from services.catalog.schemas import MAX_ATTRIBUTES
 from services.catalog.tables import product, product_type
 from services.catalog.variants.domain import (
@@ -84,6 +85,11 @@ async def claim_sku(*, uow: UnitOfWork, sku: str) -> None:
             product_id=held.product_id,
             variant_id=held.id,
         )
+
+
+async def claim_product_sku(uow: UnitOfWork, claiming: ClaimingSku) -> None:
+    """Subscribes to the core's product creation: a new product claims its SKU here too."""
+    await claim_sku(uow=uow, sku=claiming.sku)
 
 
 # --- variants ----------------------------------------------------------------------------------
@@ -265,12 +271,13 @@ async def change_variant_lifecycle(
     return row, context
 
 
-async def follow_product_lifecycle(*, uow: UnitOfWork, product_id: str, to: Lifecycle) -> None:
+async def follow_product_lifecycle(uow: UnitOfWork, moved: LifecycleMoved) -> None:
     """Move the product's variants after it (discontinued with it), one event per variant.
 
-    Called by the product lifecycle use case, under the product's row lock, after it has
-    published the product's own event.
+    Subscribes to the core's lifecycle moves, so it runs under the product's row lock, after
+    the product's own event is published.
     """
+    product_id, to = moved.product_id, moved.to
     if Lifecycle(to) is not Lifecycle.DISCONTINUED:
         return
     stmt = (

@@ -6,15 +6,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.feedback.triage import Category, Severity, TriageResult
+from services.feedback.triage import Category, Severity, TriageResult, rank, worst
 from shared.errors import Conflict
 
-SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 QUOTE_LIMIT = 500
 
 
@@ -70,10 +69,6 @@ def close_escalation(current: EscalationStatus) -> EscalationStatus:
     if EscalationStatus(current) is not EscalationStatus.OPEN:
         raise InvalidTransition(current, EscalationStatus.DONE, what="escalation")
     return EscalationStatus.DONE
-
-
-def worst(severities: Iterable[str]) -> Severity:
-    return max((Severity(s) for s in severities), key=SEVERITY_RANK.__getitem__)
 
 
 def quote_of(text: str) -> str:
@@ -203,7 +198,7 @@ def _absorb(finding: Finding, item: Item, score: float) -> None:
     finding.last_seen = max(finding.last_seen, item.occurred_at)
     severity = worst([finding.severity, result.severity])
     # The most severe item speaks for the finding; among equals, the one nearest the centre.
-    if SEVERITY_RANK[Severity(result.severity)] > SEVERITY_RANK[finding.severity] or (
+    if rank(result.severity) > rank(finding.severity) or (
         result.severity == finding.severity and score > finding.representative_score
     ):
         finding.representative_quote = item.quote

@@ -111,8 +111,6 @@ class Matcher:
 class Applied:
     items: int = 0
     search_misses: int = 0
-    findings_opened: int = 0
-    escalations: int = 0
 
 
 async def apply(
@@ -222,8 +220,6 @@ async def _apply_texts(
         await session.execute(insert(escalation), escalation_rows)
     await _publish_finding_events(uow, session, touched, escalation_rows)
     applied.items += len(item_rows)
-    applied.findings_opened += sum(1 for f in touched if f.is_new)
-    applied.escalations += len(escalation_rows)
 
 
 async def _load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:

@@ -26,7 +26,6 @@ from services.catalog.questionnaires.domain import (
     missing_required,
     next_status,
     promotion_attribute,
-    validate_questions,
 )
 from shared.errors import Conflict, Invalid
 
@@ -50,7 +49,6 @@ def locs(errors: list[FieldError]) -> list[tuple[Any, ...]]:
 
 def test_a_good_template_passes() -> None:
     assert check_questions(TEMPLATE) == []
-    assert validate_questions(list(TEMPLATE)) == TEMPLATE
 
 
 @pytest.mark.parametrize(
@@ -105,13 +103,13 @@ def test_template_size_is_bounded() -> None:
     assert check_questions(many[:MAX_QUESTIONS]) == []
 
 
-def test_validate_questions_raises_with_body_locations() -> None:
-    with pytest.raises(Invalid) as caught:
-        validate_questions([Question("k", "?", T.TEXT, unit="l"), Question("k", "?", T.TEXT)])
-    assert caught.value.status == 422
-    assert caught.value.detail.startswith("invalid questionnaire: questions.0.unit:")
-    assert caught.value.detail.endswith("(and 1 more)")
-    assert caught.value.extra["errors"][1] == {
+def test_bad_questions_make_one_invalid_with_body_locations() -> None:
+    errors = check_questions([Question("k", "?", T.TEXT, unit="l"), Question("k", "?", T.TEXT)])
+    caught = invalid("questionnaire", errors)
+    assert caught.status == 422
+    assert caught.detail.startswith("invalid questionnaire: questions.0.unit:")
+    assert caught.detail.endswith("(and 1 more)")
+    assert caught.extra["errors"][1] == {
         "loc": ["body", "questions", "1", "key"],
         "msg": "duplicate question key 'k'",
     }

@@ -26,7 +26,6 @@ from services.feedback.findings.domain import (
     sales_topic,
     transition,
     trend,
-    worst,
 )
 from services.feedback.findings.stories import StoryItem, user_story
 from services.feedback.triage import Category, Severity, TriageResult
@@ -152,11 +151,6 @@ def test_an_escalation_is_done_once() -> None:
     assert close_escalation(EscalationStatus.OPEN) is EscalationStatus.DONE
     with pytest.raises(InvalidTransition):
         close_escalation(EscalationStatus.DONE)
-
-
-def test_worst() -> None:
-    assert worst(["low", "critical", "medium"]) is Severity.CRITICAL
-    assert worst([Severity.LOW]) is Severity.LOW
 
 
 @pytest.mark.parametrize(
