@@ -1,14 +1,21 @@
-"""The events the catalog publishes on `catalog.events`, one payload model per type."""
+"""The events the catalog publishes on `catalog.events`, one payload model per type.
+
+The payloads are contracts of their own, built from the product's state (its row and the
+domain's results), never from the HTTP response models: an API change must not change what
+consumers read (issue 8). `tests/catalog/test_event_keys.py` pins every type's keys.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from services.catalog.domain import Lifecycle
-from services.catalog.schemas import CompletenessPublic, Money
+from services.catalog.domain import Completeness, Lifecycle
 from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
+from shared.money import format_amount
 
 SOURCE = "/catalog"
 registry = EventRegistry()
@@ -23,6 +30,18 @@ class ProductTypeCreated(EventPayload):
     created_at: datetime
 
 
+class CostData(EventPayload):
+    """A cost: the amount a decimal string with at least two decimals (`"19.90"`)."""
+
+    amount: str
+    currency: str
+
+
+class CompletenessData(EventPayload):
+    score: int
+    missing: list[str]
+
+
 @registry.register("catalog.product.created.v1")
 class ProductCreated(EventPayload):
     """A full snapshot of the new product."""
@@ -35,9 +54,9 @@ class ProductCreated(EventPayload):
     vendor: str | None
     attributes: dict[str, JsonValue]
     description: str | None
-    cost: Money | None
+    cost: CostData | None
     lifecycle: Lifecycle
-    completeness: CompletenessPublic
+    completeness: CompletenessData
     version: int
     created_at: datetime
 
@@ -56,7 +75,7 @@ class ProductUpdated(EventPayload):
     sku: str
     version: int
     changes: list[FieldChanged]
-    completeness: CompletenessPublic
+    completeness: CompletenessData
 
 
 @registry.register("catalog.product.lifecycle_changed.v1")
@@ -69,6 +88,39 @@ class LifecycleChanged(EventPayload):
     from_: Lifecycle = Field(alias="from")
     to: Lifecycle
     version: int
+
+
+def cost_data(amount: Decimal | None, currency: str | None) -> CostData | None:
+    """A stored cost as events (and the product's field history) write it."""
+    if amount is None or currency is None:
+        return None
+    # Without the currency: at least two decimals whatever the currency, as always published.
+    return CostData(amount=format_amount(amount), currency=currency)
+
+
+def completeness_data(completeness: Completeness) -> CompletenessData:
+    return CompletenessData(score=completeness.score, missing=list(completeness.missing))
+
+
+def product_created(row: Any) -> ProductCreated:
+    """The snapshot of a new `product` row."""
+    return ProductCreated(
+        product_id=row.id,
+        sku=row.sku,
+        name=row.name,
+        product_type=row.product_type,
+        brand=row.brand,
+        vendor=row.vendor,
+        attributes=row.attributes,
+        description=row.description,
+        cost=cost_data(row.cost_amount, row.cost_currency),
+        lifecycle=Lifecycle(row.lifecycle),
+        completeness=CompletenessData(
+            score=row.completeness_score, missing=list(row.completeness_missing)
+        ),
+        version=row.version,
+        created_at=row.created_at,
+    )
 
 
 def catalog_event(payload: EventPayload, *, subject: str, sequence: int | None) -> CloudEvent:

@@ -27,20 +27,19 @@ from services.catalog.domain import (
 from services.catalog.events import (
     FieldChanged,
     LifecycleChanged,
-    ProductCreated,
     ProductTypeCreated,
     ProductUpdated,
     catalog_event,
+    completeness_data,
+    cost_data,
+    product_created,
 )
 from services.catalog.requirements.matching import product_changed
 from services.catalog.schemas import (
     MAX_ATTRIBUTES,
-    CompletenessPublic,
     ProductCreate,
     ProductTypeCreate,
     ProductUpdate,
-    money_of,
-    product_public,
 )
 from services.catalog.tables import product, product_change, product_type
 from services.catalog.variants.service import claim_sku, follow_product_lifecycle
@@ -151,9 +150,7 @@ async def create_product(*, uow: UnitOfWork, data: ProductCreate, actor: Princip
             ).one()
     except IntegrityError as exc:
         raise _duplicate_sku(data.sku) from exc
-    snapshot = product_public(row).model_dump(exclude={"id", "updated_at"})
-    payload = ProductCreated(product_id=row.id, **snapshot)
-    uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
+    uow.publish(catalog_event(product_created(row), subject=row.id, sequence=row.version))
     return row
 
 
@@ -212,6 +209,9 @@ async def update_product(
     check_version(expected_version, row.version)
     before = _fields(row)
     after: dict[str, Any] = apply_patch(before, data.patch())
+    if after["cost"] is not None:
+        # The patch's cost in the form `before` has, whatever text the API model writes.
+        after["cost"] = _cost_value(Decimal(after["cost"]["amount"]), after["cost"]["currency"])
     changes = diff_fields(before, after)
     if not changes:
         return row
@@ -254,9 +254,7 @@ async def update_product(
         sku=row.sku,
         version=row.version,
         changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
-        completeness=CompletenessPublic(
-            score=completeness.score, missing=list(completeness.missing)
-        ),
+        completeness=completeness_data(completeness),
     )
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
     return row
@@ -364,7 +362,6 @@ async def _record(
 
 def _fields(row: ProductRow) -> dict[str, object]:
     """The patchable fields as JSON values, the shape `apply_patch` and `diff_fields` see."""
-    cost = money_of(row.cost_amount, row.cost_currency)
     return {
         "name": row.name,
         "brand": row.brand,
@@ -372,8 +369,14 @@ def _fields(row: ProductRow) -> dict[str, object]:
         "vendor": row.vendor,
         "description": row.description,
         "attributes": dict(row.attributes),
-        "cost": cost.model_dump(mode="json") if cost else None,
+        "cost": _cost_value(row.cost_amount, row.cost_currency),
     }
+
+
+def _cost_value(amount: Decimal | None, currency: str | None) -> dict[str, Any] | None:
+    """A cost as its field history and `catalog.product.updated.v1` changes show it."""
+    cost = cost_data(amount, currency)
+    return cost.model_dump() if cost else None
 
 
 def _completeness_values(completeness: Completeness) -> dict[str, Any]:
