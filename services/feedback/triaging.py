@@ -36,6 +36,7 @@ from services.feedback.events import (
     FindingUpdated,
     RequirementIdentified,
     feedback_event,
+    requirement_event,
 )
 from services.feedback.ingestion import product_types
 from services.feedback.search_misses import cluster_search_misses
@@ -421,7 +422,7 @@ async def _publish_finding_events(
                 occurrences=f.new_items,
                 occurred_at=f.last_seen,
             )
-            uow.publish(feedback_event(requirement, subject=f.product_id))
+            uow.publish(requirement_event(requirement))
     for row in escalation_rows:
         created = EscalationCreated(
             escalation_id=row["id"],
