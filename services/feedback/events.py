@@ -33,7 +33,7 @@ class Money(EventPayload):
     currency: str
 
 
-@registry.register(CUSTOMER_EVENT_ACCEPTED)
+@registry.register(CUSTOMER_EVENT_ACCEPTED, topic=CUSTOMER_EVENTS_TOPIC)
 class CustomerEventAccepted(EventPayload):
     """A storefront event, as accepted (on `storefront.customer-events`)."""
 
