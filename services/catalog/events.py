@@ -7,13 +7,14 @@ consumers read (issue 8). `tests/catalog/test_event_keys.py` pins every type's k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from services.catalog.domain import Completeness, Lifecycle
+from services.catalog.domain import Completeness, FieldChange, Lifecycle
 from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
 from shared.money import format_amount
 
@@ -91,11 +92,17 @@ class LifecycleChanged(EventPayload):
 
 
 def cost_data(amount: Decimal | None, currency: str | None) -> CostData | None:
-    """A stored cost as events (and the product's field history) write it."""
+    """A stored cost as the events write it."""
     if amount is None or currency is None:
         return None
     # Without the currency: at least two decimals whatever the currency, as always published.
     return CostData(amount=format_amount(amount), currency=currency)
+
+
+def cost_value(amount: Decimal | None, currency: str | None) -> dict[str, Any] | None:
+    """A cost as a JSON value: the `cost` field's `old` and `new` in a change."""
+    cost = cost_data(amount, currency)
+    return cost.model_dump() if cost else None
 
 
 def completeness_data(completeness: Completeness) -> CompletenessData:
@@ -120,6 +127,30 @@ def product_created(row: Any) -> ProductCreated:
         ),
         version=row.version,
         created_at=row.created_at,
+    )
+
+
+def product_updated(
+    row: Any, changes: Sequence[FieldChange], completeness: Completeness
+) -> ProductUpdated:
+    """The changes that made `row` (the saved `product` row), and its completeness now."""
+    return ProductUpdated(
+        product_id=row.id,
+        sku=row.sku,
+        version=row.version,
+        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
+        completeness=completeness_data(completeness),
+    )
+
+
+def lifecycle_changed(row: Any, *, previous: Lifecycle) -> LifecycleChanged:
+    """The move from `previous` to the lifecycle of `row` (the saved `product` row)."""
+    return LifecycleChanged(
+        product_id=row.id,
+        sku=row.sku,
+        from_=previous,
+        to=Lifecycle(row.lifecycle),
+        version=row.version,
     )
 
 

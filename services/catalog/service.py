@@ -25,14 +25,12 @@ from services.catalog.domain import (
     transition,
 )
 from services.catalog.events import (
-    FieldChanged,
-    LifecycleChanged,
     ProductTypeCreated,
-    ProductUpdated,
     catalog_event,
-    completeness_data,
-    cost_data,
+    cost_value,
+    lifecycle_changed,
     product_created,
+    product_updated,
 )
 from services.catalog.requirements.matching import product_changed
 from services.catalog.schemas import (
@@ -211,7 +209,7 @@ async def update_product(
     after: dict[str, Any] = apply_patch(before, data.patch())
     if after["cost"] is not None:
         # The patch's cost in the form `before` has, whatever text the API model writes.
-        after["cost"] = _cost_value(Decimal(after["cost"]["amount"]), after["cost"]["currency"])
+        after["cost"] = cost_value(Decimal(after["cost"]["amount"]), after["cost"]["currency"])
     changes = diff_fields(before, after)
     if not changes:
         return row
@@ -249,13 +247,7 @@ async def update_product(
     await _record(uow, row, changes, actor, now)
     # Requirements and recommendations follow what active products offer (issue 3).
     await product_changed(uow=uow, product=row)
-    payload = ProductUpdated(
-        product_id=row.id,
-        sku=row.sku,
-        version=row.version,
-        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
-        completeness=completeness_data(completeness),
-    )
+    payload = product_updated(row, changes, completeness)
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
     return row
 
@@ -280,9 +272,7 @@ async def change_lifecycle(
     row = await _save(uow, row.id, values)
     await _record(uow, row, [FieldChange("lifecycle", current.value, target.value)], actor, now)
     await product_changed(uow=uow, product=row)
-    payload = LifecycleChanged(
-        product_id=row.id, sku=row.sku, from_=current, to=target, version=row.version
-    )
+    payload = lifecycle_changed(row, previous=current)
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
     # A discontinued product's variants are discontinued with it, one event each.
     await follow_product_lifecycle(uow=uow, product_id=row.id, to=target)
@@ -369,14 +359,8 @@ def _fields(row: ProductRow) -> dict[str, object]:
         "vendor": row.vendor,
         "description": row.description,
         "attributes": dict(row.attributes),
-        "cost": _cost_value(row.cost_amount, row.cost_currency),
+        "cost": cost_value(row.cost_amount, row.cost_currency),
     }
-
-
-def _cost_value(amount: Decimal | None, currency: str | None) -> dict[str, Any] | None:
-    """A cost as its field history and `catalog.product.updated.v1` changes show it."""
-    cost = cost_data(amount, currency)
-    return cost.model_dump() if cost else None
 
 
 def _completeness_values(completeness: Completeness) -> dict[str, Any]:
