@@ -198,13 +198,13 @@ def _message(
                 },
             ]
         },
-        "bindings": {"kafka": _key_binding()},
+        "bindings": {"kafka": _key_binding("The envelope's subject.")},
     }
 
 
-def _key_binding() -> dict[str, Any]:
+def _key_binding(description: str) -> dict[str, Any]:
     return {
-        "key": {"type": "string", "description": "The envelope's subject."},
+        "key": {"type": "string", "description": description},
         "bindingVersion": KAFKA_BINDING_VERSION,
     }
 
@@ -275,7 +275,7 @@ def _dead_letter_message() -> dict[str, Any]:
             "description": "The original value, unchanged: a CloudEvent envelope, or the "
             "bytes that could not be read as one."
         },
-        "bindings": {"kafka": _key_binding()},
+        "bindings": {"kafka": _key_binding("The original record's key.")},
     }
 
 
