@@ -56,16 +56,25 @@ class EventPayload(BaseModel):
 
 
 class EventRegistry:
-    """Maps each event `type` to the pydantic model of its `data`."""
+    """Maps each event `type` to the pydantic model of its `data` (and to its topic, when
+    that is not its service's own): the service's published contract, which
+    `shared.asyncapi` documents."""
 
     def __init__(self) -> None:
         self._types: dict[str, type[BaseModel]] = {}
+        self._topics: dict[str, str] = {}
 
-    def register(self, event_type: str) -> Callable[[type[P]], type[P]]:
+    def register(
+        self, event_type: str, *, topic: str | None = None
+    ) -> Callable[[type[P]], type[P]]:
+        """Register a payload model; `topic` if the type is not written to `topic_of(service)`."""
+
         def decorate(model: type[P]) -> type[P]:
             if event_type in self._types:
                 raise ValueError(f"event type {event_type} registered twice")
             self._types[event_type] = model
+            if topic is not None:
+                self._topics[event_type] = topic
             model.event_type = event_type  # type: ignore[attr-defined]
             return model
 
@@ -77,6 +86,14 @@ class EventRegistry:
     @property
     def types(self) -> list[str]:
         return sorted(self._types)
+
+    def model(self, event_type: str) -> type[BaseModel]:
+        """The payload model of a registered type."""
+        return self._types[event_type]
+
+    def topic(self, event_type: str, *, service: str) -> str:
+        """The topic a registered type is written to by `service`."""
+        return self._topics.get(event_type, topic_of(service))
 
     def payload(self, event: CloudEvent) -> BaseModel:
         """The event's `data` validated against its registered model."""

@@ -1,14 +1,22 @@
-"""The events the catalog publishes on `catalog.events`, one payload model per type."""
+"""The events the catalog publishes on `catalog.events`, one payload model per type.
+
+The payloads are contracts of their own, built from the product's state (its row and the
+domain's results), never from the HTTP response models: an API change must not change what
+consumers read (issue 8). `tests/catalog/test_event_keys.py` pins every type's keys.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from services.catalog.domain import Lifecycle
-from services.catalog.schemas import CompletenessPublic, Money
+from services.catalog.domain import Completeness, FieldChange, Lifecycle
 from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
+from shared.money import format_amount
 
 SOURCE = "/catalog"
 registry = EventRegistry()
@@ -23,6 +31,18 @@ class ProductTypeCreated(EventPayload):
     created_at: datetime
 
 
+class CostData(EventPayload):
+    """A cost: the amount a decimal string with at least two decimals (`"19.90"`)."""
+
+    amount: str
+    currency: str
+
+
+class CompletenessData(EventPayload):
+    score: int
+    missing: list[str]
+
+
 @registry.register("catalog.product.created.v1")
 class ProductCreated(EventPayload):
     """A full snapshot of the new product."""
@@ -35,9 +55,9 @@ class ProductCreated(EventPayload):
     vendor: str | None
     attributes: dict[str, JsonValue]
     description: str | None
-    cost: Money | None
+    cost: CostData | None
     lifecycle: Lifecycle
-    completeness: CompletenessPublic
+    completeness: CompletenessData
     version: int
     created_at: datetime
 
@@ -56,7 +76,7 @@ class ProductUpdated(EventPayload):
     sku: str
     version: int
     changes: list[FieldChanged]
-    completeness: CompletenessPublic
+    completeness: CompletenessData
 
 
 @registry.register("catalog.product.lifecycle_changed.v1")
@@ -69,6 +89,69 @@ class LifecycleChanged(EventPayload):
     from_: Lifecycle = Field(alias="from")
     to: Lifecycle
     version: int
+
+
+def cost_data(amount: Decimal | None, currency: str | None) -> CostData | None:
+    """A stored cost as the events write it."""
+    if amount is None or currency is None:
+        return None
+    # Without the currency: at least two decimals whatever the currency, as always published.
+    return CostData(amount=format_amount(amount), currency=currency)
+
+
+def cost_value(amount: Decimal | None, currency: str | None) -> dict[str, Any] | None:
+    """A cost as a JSON value: the `cost` field's `old` and `new` in a change."""
+    cost = cost_data(amount, currency)
+    return cost.model_dump() if cost else None
+
+
+def completeness_data(completeness: Completeness) -> CompletenessData:
+    return CompletenessData(score=completeness.score, missing=list(completeness.missing))
+
+
+def product_created(row: Any) -> ProductCreated:
+    """The snapshot of a new `product` row."""
+    return ProductCreated(
+        product_id=row.id,
+        sku=row.sku,
+        name=row.name,
+        product_type=row.product_type,
+        brand=row.brand,
+        vendor=row.vendor,
+        attributes=row.attributes,
+        description=row.description,
+        cost=cost_data(row.cost_amount, row.cost_currency),
+        lifecycle=Lifecycle(row.lifecycle),
+        completeness=CompletenessData(
+            score=row.completeness_score, missing=list(row.completeness_missing)
+        ),
+        version=row.version,
+        created_at=row.created_at,
+    )
+
+
+def product_updated(
+    row: Any, changes: Sequence[FieldChange], completeness: Completeness
+) -> ProductUpdated:
+    """The changes that made `row` (the saved `product` row), and its completeness now."""
+    return ProductUpdated(
+        product_id=row.id,
+        sku=row.sku,
+        version=row.version,
+        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
+        completeness=completeness_data(completeness),
+    )
+
+
+def lifecycle_changed(row: Any, *, previous: Lifecycle) -> LifecycleChanged:
+    """The move from `previous` to the lifecycle of `row` (the saved `product` row)."""
+    return LifecycleChanged(
+        product_id=row.id,
+        sku=row.sku,
+        from_=previous,
+        to=Lifecycle(row.lifecycle),
+        version=row.version,
+    )
 
 
 def catalog_event(payload: EventPayload, *, subject: str, sequence: int | None) -> CloudEvent:

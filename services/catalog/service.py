@@ -24,12 +24,12 @@ from services.catalog.domain import (
     transition,
 )
 from services.catalog.events import (
-    FieldChanged,
-    LifecycleChanged,
-    ProductCreated,
     ProductTypeCreated,
-    ProductUpdated,
     catalog_event,
+    cost_value,
+    lifecycle_changed,
+    product_created,
+    product_updated,
 )
 from services.catalog.notices import (
     ClaimingSku,
@@ -40,12 +40,9 @@ from services.catalog.notices import (
 )
 from services.catalog.schemas import (
     MAX_ATTRIBUTES,
-    CompletenessPublic,
     ProductCreate,
     ProductTypeCreate,
     ProductUpdate,
-    money_of,
-    product_public,
 )
 from services.catalog.tables import product, product_change, product_type
 from shared.auth import Principal
@@ -156,9 +153,7 @@ async def create_product(
             ).one()
     except IntegrityError as exc:
         raise _duplicate_sku(data.sku) from exc
-    snapshot = product_public(row).model_dump(exclude={"id", "updated_at"})
-    payload = ProductCreated(product_id=row.id, **snapshot)
-    uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
+    uow.publish(catalog_event(product_created(row), subject=row.id, sequence=row.version))
     return row
 
 
@@ -218,6 +213,9 @@ async def update_product(
     check_version(expected_version, row.version)
     before = _fields(row)
     after: dict[str, Any] = apply_patch(before, data.patch())
+    if after["cost"] is not None:
+        # The patch's cost in the form `before` has, whatever text the API model writes.
+        after["cost"] = cost_value(Decimal(after["cost"]["amount"]), after["cost"]["currency"])
     changes = diff_fields(before, after)
     if not changes:
         return row
@@ -254,15 +252,7 @@ async def update_product(
     row = await _save(uow, row.id, values)
     await _record(uow, row, changes, actor, now)
     await notices.send(uow, ProductChanged(product=row))
-    payload = ProductUpdated(
-        product_id=row.id,
-        sku=row.sku,
-        version=row.version,
-        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
-        completeness=CompletenessPublic(
-            score=completeness.score, missing=list(completeness.missing)
-        ),
-    )
+    payload = product_updated(row, changes, completeness)
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
     return row
 
@@ -287,9 +277,7 @@ async def change_lifecycle(
     row = await _save(uow, row.id, values)
     await _record(uow, row, [FieldChange("lifecycle", current.value, target.value)], actor, now)
     await notices.send(uow, ProductChanged(product=row))
-    payload = LifecycleChanged(
-        product_id=row.id, sku=row.sku, from_=current, to=target, version=row.version
-    )
+    payload = lifecycle_changed(row, previous=current)
     uow.publish(catalog_event(payload, subject=row.id, sequence=row.version))
     await notices.send(uow, LifecycleMoved(product_id=row.id, from_=current, to=target))
     return row
@@ -368,7 +356,6 @@ async def _record(
 
 def _fields(row: ProductRow) -> dict[str, object]:
     """The patchable fields as JSON values, the shape `apply_patch` and `diff_fields` see."""
-    cost = money_of(row.cost_amount, row.cost_currency)
     return {
         "name": row.name,
         "brand": row.brand,
@@ -376,7 +363,7 @@ def _fields(row: ProductRow) -> dict[str, object]:
         "vendor": row.vendor,
         "description": row.description,
         "attributes": dict(row.attributes),
-        "cost": cost.model_dump(mode="json") if cost else None,
+        "cost": cost_value(row.cost_amount, row.cost_currency),
     }
 
 

@@ -33,7 +33,7 @@ class Money(EventPayload):
     currency: str
 
 
-@registry.register(CUSTOMER_EVENT_ACCEPTED)
+@registry.register(CUSTOMER_EVENT_ACCEPTED, topic=CUSTOMER_EVENTS_TOPIC)
 class CustomerEventAccepted(EventPayload):
     """A storefront event, as accepted (on `storefront.customer-events`)."""
 
@@ -120,6 +120,24 @@ def feedback_event(payload: EventPayload, *, subject: str | None) -> CloudEvent:
     """An envelope from /feedback for `feedback.events`."""
     event_type: str = type(payload).event_type  # type: ignore[attr-defined]
     return new_event(source=SOURCE, type=event_type, subject=subject, data=payload)
+
+
+def requirement_subject(payload: RequirementIdentified) -> str:
+    """The subject (Kafka key) the catalog documents: the product id when there is one, else
+    `type:<product_type>`, else `query:<normalised query>` (a search miss's `text`).
+
+    Never None: a null key would spread one requirement's events over the partitions.
+    """
+    if payload.product_id:
+        return payload.product_id
+    if payload.product_type:
+        return f"type:{payload.product_type}"
+    return f"query:{payload.text}"
+
+
+def requirement_event(payload: RequirementIdentified) -> CloudEvent:
+    """A `feedback.requirement.identified.v1` envelope with its documented subject."""
+    return feedback_event(payload, subject=requirement_subject(payload))
 
 
 def rfc3339(moment: datetime) -> str:

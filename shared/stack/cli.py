@@ -1,14 +1,17 @@
-"""The `productops` command line: `up`, `serve NAME`, `events tail TOPIC`."""
+"""The `productops` command line: `up`, `serve NAME`, `events tail TOPIC`, `asyncapi`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
 from shared.settings import Settings
+
+ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +34,40 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--bootstrap", metavar="HOST:PORT", help="default: from the settings")
     tail.add_argument("--max", type=int, metavar="N", help="stop after N events")
     tail.add_argument("--timeout", type=float, metavar="S", help="stop after S s without events")
+
+    asyncapi = commands.add_parser(
+        "asyncapi", help="write the AsyncAPI 3.0 document of every service's events"
+    )
+    asyncapi.add_argument(
+        "--output", type=Path, default=ASYNCAPI_PATH, metavar="PATH", help=f"({ASYNCAPI_PATH})"
+    )
+    asyncapi.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the file is not current"
+    )
     return parser
+
+
+def asyncapi_text() -> str:
+    """The AsyncAPI document of the registered services' events, as YAML text."""
+    from importlib.metadata import version
+
+    from shared.asyncapi import build, render
+    from shared.stack.components import event_registries
+
+    broker = f"127.0.0.1:{Settings.model_fields['broker_port'].default}"
+    return render(build(event_registries(), version=version("productops"), broker=broker))
+
+
+def _asyncapi(output: Path, *, check: bool) -> int:
+    text = asyncapi_text()
+    if check:
+        if output.is_file() and output.read_text(encoding="utf-8") == text:
+            return 0
+        print(f"productops: {output} is not current; run `productops asyncapi`", file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"productops: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "asyncapi":
+        return _asyncapi(args.output, check=args.check)
     from shared.stack.tail import TailOptions, run_tail
 
     options = TailOptions(

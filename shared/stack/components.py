@@ -1,4 +1,5 @@
-"""Discovery of the components `productops` runs: the registered services and the gateway."""
+"""Discovery of the components `productops` runs: the registered services and the gateway,
+and the events each service publishes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
+
+from shared.events import EventRegistry
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -33,8 +36,32 @@ def load_factory(name: str) -> AppFactory:
     if name == GATEWAY:
         module_name, _, attr = GATEWAY_FACTORY.partition(":")
         return getattr(importlib.import_module(module_name), attr)
+    return _service_entry_point(name).load()
+
+
+def load_event_registry(name: str) -> EventRegistry:
+    """The events a service publishes: `registry` in the `events` module of its package.
+
+    The app factory's module is loaded first: it imports every sub-domain, and so every
+    payload model has registered itself (a catalog sub-domain adds to catalog's registry).
+    """
+    entry_point = _service_entry_point(name)
+    entry_point.load()
+    package = entry_point.module.rpartition(".")[0]
+    registry = getattr(importlib.import_module(f"{package}.events"), "registry", None)
+    if not isinstance(registry, EventRegistry):
+        raise LookupError(f"{package}.events has no EventRegistry named registry")
+    return registry
+
+
+def event_registries() -> dict[str, EventRegistry]:
+    """Every registered service's published events, by service name."""
+    return {name: load_event_registry(name) for name in service_names()}
+
+
+def _service_entry_point(name: str) -> EntryPoint:
     entry_point = _service_entry_points().get(name)
     if entry_point is None:
         known = ", ".join([*service_names(), GATEWAY])
         raise LookupError(f"unknown component {name!r} (known: {known})")
-    return entry_point.load()
+    return entry_point

@@ -13,8 +13,14 @@ from datetime import datetime
 
 from services.catalog.decisions.domain import Outcome, Stance
 from services.catalog.events import registry
-from services.catalog.schemas import Actor
 from shared.events import EventPayload
+
+
+class ActorData(EventPayload):
+    """Who did it: the API key's id and name."""
+
+    subject: str
+    name: str
 
 
 class EvidenceData(EventPayload):
@@ -31,7 +37,7 @@ class CaseAdded(EventPayload):
     stance: Stance
     summary: str
     evidence: list[EvidenceData]
-    author: Actor
+    author: ActorData
     created_at: datetime
 
 
@@ -44,7 +50,7 @@ class DecisionRecorded(EventPayload):
     number: int
     outcome: Outcome
     rationale: str
-    decided_by: Actor
+    decided_by: ActorData
     decided_at: datetime
     cases_for: int
     cases_against: int

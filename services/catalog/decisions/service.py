@@ -17,13 +17,17 @@ from services.catalog.decisions.domain import (
     check_lifecycle,
     count_stances,
 )
-from services.catalog.decisions.events import CaseAdded, DecisionRecorded, EvidenceData
+from services.catalog.decisions.events import (
+    ActorData,
+    CaseAdded,
+    DecisionRecorded,
+    EvidenceData,
+)
 from services.catalog.decisions.schemas import CaseCreate, DecisionCreate
 from services.catalog.decisions.tables import product_case, product_decision
 from services.catalog.domain import Lifecycle
 from services.catalog.events import catalog_event
 from services.catalog.notices import MovingLifecycle
-from services.catalog.schemas import Actor
 from services.catalog.tables import product
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
@@ -60,7 +64,7 @@ async def add_case(
         stance=Stance(row.stance),
         summary=row.summary,
         evidence=[EvidenceData(**link) for link in row.evidence],
-        author=Actor(subject=row.author, name=row.author_name),
+        author=ActorData(subject=row.author, name=row.author_name),
         created_at=row.created_at,
     )
     uow.publish(catalog_event(payload, subject=product_id, sequence=None))
@@ -149,7 +153,7 @@ async def record_decision(
         number=row.number,
         outcome=Outcome(row.outcome),
         rationale=row.rationale,
-        decided_by=Actor(subject=row.decided_by, name=row.decided_by_name),
+        decided_by=ActorData(subject=row.decided_by, name=row.decided_by_name),
         decided_at=row.decided_at,
         cases_for=row.cases_for,
         cases_against=row.cases_against,

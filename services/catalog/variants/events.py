@@ -20,8 +20,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, JsonValue
 
 from services.catalog.domain import Lifecycle
-from services.catalog.events import FieldChanged, registry
-from services.catalog.schemas import CompletenessPublic
+from services.catalog.events import CompletenessData, FieldChanged, registry
 from shared.events import EventPayload
 
 
@@ -35,7 +34,7 @@ class VariantCreated(EventPayload):
     axes: dict[str, str]
     attributes: dict[str, JsonValue]
     lifecycle: Lifecycle
-    completeness: CompletenessPublic
+    completeness: CompletenessData
     version: int
     created_at: datetime
 
@@ -49,7 +48,7 @@ class VariantUpdated(EventPayload):
     sku: str
     version: int
     changes: list[FieldChanged]
-    completeness: CompletenessPublic
+    completeness: CompletenessData
 
 
 @registry.register("catalog.variant.lifecycle_changed.v1")

@@ -16,7 +16,7 @@ from uuid6 import uuid7
 
 from services.catalog.decisions.service import check_move
 from services.catalog.domain import Lifecycle, diff_fields
-from services.catalog.events import FieldChanged, catalog_event
+from services.catalog.events import FieldChanged, catalog_event, completeness_data
 from services.catalog.notices import ClaimingSku, LifecycleMoved
 from services.catalog.schemas import MAX_ATTRIBUTES
 from services.catalog.tables import product, product_type
@@ -30,6 +30,7 @@ from services.catalog.variants.domain import (
     history_fields,
     merge_patch,
     normalize_axes,
+    variant_completeness,
     variant_transition,
 )
 from services.catalog.variants.events import (
@@ -37,11 +38,7 @@ from services.catalog.variants.events import (
     VariantLifecycleChanged,
     VariantUpdated,
 )
-from services.catalog.variants.schemas import (
-    VariantCreate,
-    VariantUpdate,
-    completeness_public,
-)
+from services.catalog.variants.schemas import VariantCreate, VariantUpdate
 from services.catalog.variants.tables import product_variant
 from shared.auth import Principal
 from shared.concurrency import check_version
@@ -135,7 +132,7 @@ async def create_variant(
         axes=row.axes,
         attributes=row.attributes,
         lifecycle=Lifecycle(row.lifecycle),
-        completeness=completeness_public(context, row),
+        completeness=completeness_data(variant_completeness(context, row.axes, row.attributes)),
         version=row.version,
         created_at=row.created_at,
     )
@@ -231,7 +228,7 @@ async def update_variant(
         sku=row.sku,
         version=row.version,
         changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
-        completeness=completeness_public(context, row),
+        completeness=completeness_data(variant_completeness(context, row.axes, row.attributes)),
     )
     uow.publish(catalog_event(payload, subject=product_id, sequence=None))
     return row, context

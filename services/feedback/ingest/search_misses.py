@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from services.feedback.events import RequirementIdentified, cluster_id, feedback_event
+from services.feedback.events import RequirementIdentified, cluster_id, requirement_event
 from services.feedback.findings.domain import normalize_query
 from services.feedback.ingest.service import dialect_insert, product_types
 from services.feedback.tables import search_miss_cluster
@@ -84,4 +84,4 @@ async def cluster_search_misses(*, uow: UnitOfWork, rows: Sequence[Any]) -> None
             occurrences=len(members),
             occurred_at=last,
         )
-        uow.publish(feedback_event(requirement, subject=product_id))
+        uow.publish(requirement_event(requirement))

@@ -24,6 +24,7 @@ from services.feedback.events import (
     FindingUpdated,
     RequirementIdentified,
     feedback_event,
+    requirement_event,
 )
 from services.feedback.findings.domain import (
     Finding,
@@ -417,7 +418,7 @@ async def _publish_finding_events(
                 occurrences=f.new_items,
                 occurred_at=f.last_seen,
             )
-            uow.publish(feedback_event(requirement, subject=f.product_id))
+            uow.publish(requirement_event(requirement))
     for row in escalation_rows:
         created = EscalationCreated(
             escalation_id=row["id"],

@@ -387,6 +387,11 @@ async def test_search_misses_and_requirements_emit_requirement_identified(
     }
     (requirement,) = [e for e in requirements if e.data["kind"] == "requirement"]
     assert requirement.subject == requirement.data["product_id"] == "prod-1"
+    # The Kafka key is never null: without a product, the normalised query.
+    assert all(e.subject for e in requirements)
+    assert {e.subject for e in glass} == {"query:glass kettle"}
+    (bamboo,) = [e for e in requirements if e.data["text"] == "bamboo lid"]
+    assert bamboo.subject == bamboo.data["product_id"] == "prod-1"
     assert requirement.data["quote"] in {
         "I wish it had a timer",
         "Please add a keep-warm mode, I wish it had one",
