@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from services.feedback.domain import normalize_query
 
 from services.catalog.requirements.domain import Kind, requirement_key
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
@@ -25,6 +24,7 @@ from services.feedback.events import (
     customer_event_outbox_rows,
     requirement_event,
 )
+from services.feedback.findings.domain import normalize_query
 from services.feedback.tables import customer_event
 from services.pricing import contracts as pricing
 from shared.events import CloudEvent, decode
