@@ -82,7 +82,12 @@ class Runtime:
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
-        return UnitOfWork(self.db, service=self.spec.name, on_commit=self.relay.notify)
+        return UnitOfWork(
+            self.db,
+            service=self.spec.name,
+            on_commit=self.relay.notify,
+            max_event_bytes=self.settings.max_event_bytes,
+        )
 
     async def start(self) -> None:
         await self.db.create_all([kernel_metadata, self.spec.metadata])

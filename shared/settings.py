@@ -21,6 +21,8 @@ DEFAULT_PORTS = {
     "pricing": 8004,
 }
 _MIN_SECRET_LENGTH = 32
+# Well under Kafka's default 1 MiB record limit, which the relay's producer stays below.
+DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 
 
 class Settings(BaseSettings):
@@ -65,6 +67,8 @@ class Settings(BaseSettings):
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     relay_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
+    # The largest encoded event a unit of work accepts (the broker's record limit is larger).
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
 
     # One image, several roles: a process may serve the API without consuming (or relaying).
     run_consumers: bool = True
