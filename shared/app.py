@@ -128,7 +128,7 @@ class Runtime:
                 delay = min(delay * 2, 10.0)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Database and broker reachable, outbox backlog and consumer lag."""
+        """Database and broker reachable, outbox backlog and parked events, consumer lag."""
         body: dict[str, Any] = {"service": self.spec.name}
         ok = True
         try:
@@ -136,6 +136,8 @@ class Runtime:
                 await self.db.ping()
             body["database"] = "ok"
             body["outbox_backlog"] = await self.relay.backlog()
+            # Parked events wait for an admin, not a restart: they do not make it unready.
+            body["outbox_parked"] = await self.relay.parked()
         except Exception as exc:
             ok = False
             body["database"] = f"unreachable: {type(exc).__name__}"
