@@ -82,7 +82,12 @@ class Runtime:
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
-        return UnitOfWork(self.db, service=self.spec.name, on_commit=self.relay.notify)
+        return UnitOfWork(
+            self.db,
+            service=self.spec.name,
+            on_commit=self.relay.notify,
+            max_event_bytes=self.settings.max_event_bytes,
+        )
 
     async def start(self) -> None:
         await self.db.create_all([kernel_metadata, self.spec.metadata])
@@ -123,7 +128,7 @@ class Runtime:
                 delay = min(delay * 2, 10.0)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Database and broker reachable, outbox backlog and consumer lag."""
+        """Database and broker reachable, outbox backlog and parked events, consumer lag."""
         body: dict[str, Any] = {"service": self.spec.name}
         ok = True
         try:
@@ -131,6 +136,8 @@ class Runtime:
                 await self.db.ping()
             body["database"] = "ok"
             body["outbox_backlog"] = await self.relay.backlog()
+            # Parked events wait for an admin, not a restart: they do not make it unready.
+            body["outbox_parked"] = await self.relay.parked()
         except Exception as exc:
             ok = False
             body["database"] = f"unreachable: {type(exc).__name__}"

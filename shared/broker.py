@@ -73,15 +73,22 @@ class EmbeddedBroker:
     def start(self, timeout_s: float = 15.0) -> None:
         """Start the broker and wait until it accepts connections."""
         url = f"tcp://127.0.0.1:{self.port}"
-        out = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
-        self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            # An embedded broker must not outlive whoever started it (a killed test run).
-            preexec_fn=die_with_parent_hook(),
-        )
+        listen = ["--listener-url", url, "--advertised-listener-url", url]
+        log_file = self._log_path.open("ab") if self._log_path else None
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
+                [broker_binary(), "broker", *listen],
+                stdout=log_file or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                # An embedded broker must not outlive whoever started it (a killed test run).
+                preexec_fn=die_with_parent_hook(),
+            )
+        finally:
+            # The child writes through its own copy of the descriptor; keeping ours open
+            # would leak one on every (re)start.
+            if log_file is not None:
+                log_file.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

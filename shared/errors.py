@@ -68,6 +68,13 @@ class PayloadTooLarge(DomainError):
     status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
+class EventTooLarge(PayloadTooLarge):
+    """The request would make an event bigger than the broker takes: refused where it is made,
+    since the relay could never send it."""
+
+    title, slug = "Event too large", "event-too-large"
+
+
 class TooManyRequests(DomainError):
     status, title, slug = 429, "Too many requests", "rate-limited"
 

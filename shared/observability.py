@@ -40,6 +40,9 @@ RELAY_FAILURES = Counter(
     "productops_relay_failures_total", "Failed outbox publish attempts", ["service"]
 )
 OUTBOX_BACKLOG = Gauge("productops_outbox_backlog", "Unpublished outbox events", ["service"])
+OUTBOX_PARKED = Gauge(
+    "productops_outbox_parked", "Outbox events set aside as unsendable", ["service"]
+)
 EVENTS_CONSUMED = Counter(
     "productops_events_consumed_total",
     "Events handled by consumers",

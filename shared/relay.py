@@ -2,6 +2,17 @@
 
 Delivery is at least once. A send that timed out may still have been written, so it is
 sent again and consumers dedupe through their inbox (see docs/delivery.md).
+
+Order per key: each round sends at most one record batch per partition, which Kafka appends
+all or nothing, and the next round starts from the oldest row not yet published. So when a
+write fails, no later row of its key goes out before it.
+
+A row the broker can never take (too large, malformed) is parked: set aside with its error,
+counted in `/readyz` and `/metrics`, and the rows after it go on, like a dead letter. An
+admin re-queues it (`retry_parked`) or discards it with a reason (`discard_parked`).
+
+A broker that comes back empty (the embedded one keeps data in memory) gets the retained
+window again: published rows not yet pruned are re-queued and re-sent in order.
 """
 
 from __future__ import annotations
@@ -10,24 +21,79 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, text, update
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    LargeBinary,
+    Update,
+    cast,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.broker import ensure_topics
+from shared.broker_watch import BrokerWatch
 from shared.db import Database
-from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, RELAY_FAILURES
+from shared.leadership import relay_leadership
+from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PARKED, RELAY_FAILURES
 from shared.settings import Settings
 from shared.tables import outbox
 
 log = logging.getLogger(__name__)
 
 _PRUNE_EVERY_S = 300.0
+# Room beside the largest event for its key, headers and the record and batch framing.
+_RECORD_HEADROOM = 64 * 1024
+_PARTITIONER = DefaultPartitioner()
+_LEGAL_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+# Errors about the record itself: sending it again can never succeed, so it is parked.
+# aiokafka marks more errors non-retriable (authorization, timeouts, UnknownError...), but
+# those are about the cluster or a setting; parking on them would set every event aside
+# until someone fixed it, so they back off and retry like an outage.
+_REFUSED_RECORD = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTopicError,
+    InvalidTimestampError,
+    UnsupportedForMessageFormatError,
+)
+_PENDING = (outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+_PARKED = (
+    outbox.c.published_at.is_(None),
+    outbox.c.parked_at.is_not(None),
+    outbox.c.discarded_at.is_(None),
+)
+
+
+def max_request_bytes(settings: Settings) -> int:
+    """The producer's `max_request_size`: the largest event, plus its key, headers, framing."""
+    return settings.max_event_bytes + _RECORD_HEADROOM
 
 
 def new_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
@@ -39,6 +105,7 @@ def new_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
         "enable_idempotence": False,
         "linger_ms": 2,
         "max_batch_size": 256 * 1024,
+        "max_request_size": max_request_bytes(settings),
         "request_timeout_ms": int(settings.relay_send_timeout_s * 1000),
         "retry_backoff_ms": 100,
     }
@@ -46,8 +113,37 @@ def new_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
+@dataclass(frozen=True)
+class _Record:
+    """An outbox row as the bytes Kafka gets."""
+
+    row: Any
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    @classmethod
+    def of(cls, row: Any) -> _Record:
+        key = row.key.encode() if row.key else None
+        headers = [(name, value.encode()) for name, value in row.headers.items()]
+        return cls(row=row, key=key, value=row.payload.encode(), headers=headers)
+
+    @property
+    def size(self) -> int:
+        return DefaultRecordBatchBuilder.estimate_size_in_bytes(self.key, self.value, self.headers)
+
+
+@dataclass
+class _PartitionBatch:
+    """The rows of one round bound for one partition, as one record batch."""
+
+    partition: TopicPartition
+    builder: BatchBuilder
+    rows: list[Any] = field(default_factory=list)
+
+
 class OutboxRelay:
-    """Publishes one service's outbox. On PostgreSQL, an advisory lock elects one relay."""
+    """Publishes one service's outbox; one relay per database leads (see shared/leadership)."""
 
     def __init__(self, *, db: Database, settings: Settings, service: str) -> None:
         self._db = db
@@ -55,7 +151,16 @@ class OutboxRelay:
         self._service = service
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._leader_conn: AsyncConnection | None = None
+        self._leadership = relay_leadership(db, service)
+        self._watch = BrokerWatch(
+            settings.bootstrap_servers, timeout_s=settings.relay_send_timeout_s
+        )
+        self._window_checked = False
+        self._checked_at: float | None = None
+        self._ready_topics: set[str] = set()
+        # Partitions whose batch the broker refused whole: their rows go one at a time until
+        # the refused one is found and parked (value: how many rows are still suspect).
+        self._isolating: dict[TopicPartition, int] = {}
         self._failures = 0
         self._last_prune = 0.0
         self.last_error: str | None = None
@@ -66,12 +171,48 @@ class OutboxRelay:
         self._wake.set()
 
     async def backlog(self) -> int:
+        """Events waiting to be published (parked ones are not waiting)."""
         async with self._db.reader() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            )
+            count = await session.scalar(select(func.count()).select_from(outbox).where(*_PENDING))
         OUTBOX_BACKLOG.labels(self._service).set(count or 0)
         return count or 0
+
+    async def parked(self) -> int:
+        """Events set aside as unsendable, waiting for an admin."""
+        async with self._db.reader() as session:
+            count = await session.scalar(select(func.count()).select_from(outbox).where(*_PARKED))
+        OUTBOX_PARKED.labels(self._service).set(count or 0)
+        return count or 0
+
+    async def retry_parked(self, event_id: str) -> bool:
+        """Put a parked event back in the queue at its place; False if none is parked so.
+
+        Later events of its key may be out already: consumers get it late (and may ignore
+        it as stale)."""
+        async with self._db.sessions() as session, session.begin():
+            result = await session.execute(
+                update(outbox).where(outbox.c.id == event_id, *_PARKED).values(parked_at=None)
+            )
+        if not result.rowcount:
+            return False
+        log.info("parked event re-queued", extra={"event_id": event_id})
+        await self.parked()
+        self.notify()
+        return True
+
+    async def discard_parked(self, event_id: str, reason: str) -> bool:
+        """Give up on a parked event for good, saying why; False if none is parked so."""
+        async with self._db.sessions() as session, session.begin():
+            result = await session.execute(
+                update(outbox)
+                .where(outbox.c.id == event_id, *_PARKED)
+                .values(discarded_at=datetime.now(UTC), discard_reason=reason)
+            )
+        if not result.rowcount:
+            return False
+        log.warning("parked event discarded", extra={"event_id": event_id, "reason": reason})
+        await self.parked()
+        return True
 
     async def run(self) -> None:
         """Publish until cancelled; sleeps on the wake-up event or the poll interval."""
@@ -82,7 +223,6 @@ class OutboxRelay:
                     self._failures = 0
                     self.last_error = None
                     await self._maybe_prune()
-                    delay = self._settings.relay_poll_s
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # broker away, database busy: back off and retry
@@ -91,116 +231,268 @@ class OutboxRelay:
                     RELAY_FAILURES.labels(self._service).inc()
                     log.warning("relay attempt failed", extra={"error": self.last_error})
                     await self._drop_producer()
-                    delay = self._backoff()
+                    # Commits go on during an outage and each one notifies: they must not cut
+                    # the backoff short. Their wake-up stays set for the attempt after it.
+                    await asyncio.sleep(self._backoff())
+                    continue
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
+                    async with asyncio.timeout(self._settings.relay_poll_s):
                         await self._wake.wait()
                 self._wake.clear()
         finally:
             await self.close()
 
     async def close(self) -> None:
-        """Stop the producer and give up the relay lock (PostgreSQL)."""
+        """Stop the producer and give up leadership."""
         await self._drop_producer()
         await self._release_leadership()
 
     async def drain(self) -> int:
         """Publish batches until none is left; returns how many events were published."""
-        if not await self._is_leader():
-            return 0
         total = 0
-        while True:
+        while await self._leadership.hold():
             self._wake.clear()
             rows = await self._next_batch()
-            if not rows:
-                return total
-            await self._publish(rows)
-            total += len(rows)
-            if len(rows) < self._settings.relay_batch_size:
-                return total
+            if rows:
+                total += await self._publish(rows)
+            # After a round, not before: during an outage the round fails first, counting an
+            # attempt on its rows, and a broker that came back is checked once it answers.
+            requeued = await self._check_broker()
+            if not rows and not requeued:
+                break
+        return total
 
     async def _next_batch(self) -> Sequence[Any]:
+        """The oldest pending rows: at most `relay_batch_size` of them, and at most
+        `relay_batch_max_bytes` of payload unless the first row alone is bigger."""
         async with self._db.reader() as session:
+            sizes = await session.execute(
+                select(outbox.c.seq, self._payload_bytes())
+                .where(*_PENDING)
+                .order_by(outbox.c.seq)
+                .limit(self._settings.relay_batch_size)
+            )
+            chosen: list[int] = []
+            total = 0
+            for seq, size in sizes:
+                total += size
+                if chosen and total > self._settings.relay_batch_max_bytes:
+                    break
+                chosen.append(seq)
+            if not chosen:
+                return []
             result = await session.execute(
                 select(
                     outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers
                 )
-                .where(outbox.c.published_at.is_(None))
+                .where(outbox.c.seq.in_(chosen))
                 .order_by(outbox.c.seq)
-                .limit(self._settings.relay_batch_size)
             )
             return result.all()
 
-    async def _publish(self, rows: Sequence[Any]) -> None:
-        producer = await self._ensure_producer()
-        try:
-            async with asyncio.timeout(self._settings.relay_send_timeout_s):
-                # send() only enqueues; the producer batches per partition and keeps each
-                # partition's order, so one key's events arrive in outbox order.
-                deliveries = [
-                    await producer.send(
-                        row.topic,
-                        value=row.payload.encode(),
-                        key=row.key.encode() if row.key else None,
-                        headers=[(k, v.encode()) for k, v in row.headers.items()],
-                    )
-                    for row in rows
-                ]
-                results = await asyncio.gather(*deliveries, return_exceptions=True)
-        except TimeoutError:
-            await self._record_failure(rows[0].seq, "send timed out (delivery unknown)")
-            raise
-        delivered = [
-            row
-            for row, res in zip(rows, results, strict=True)
-            if not isinstance(res, BaseException)
-        ]
-        failed = next(
-            (
-                (row, res)
-                for row, res in zip(rows, results, strict=True)
-                if isinstance(res, BaseException)
-            ),
-            None,
-        )
-        await self._mark_published(delivered)
-        if failed is not None:
-            row, error = failed
-            await self._record_failure(row.seq, f"{type(error).__name__}: {error}")
-            await self._create_topics({r.topic for r in rows})
-            raise RuntimeError(f"publishing outbox row {row.seq} failed: {error!r}")
+    def _payload_bytes(self) -> ColumnElement[int]:
+        if self._db.is_sqlite:  # SQLite's length() counts characters, but bytes of a blob
+            return func.length(cast(outbox.c.payload, LargeBinary))
+        return func.octet_length(outbox.c.payload)
 
-    async def _mark_published(self, rows: Sequence[Any]) -> None:
-        if not rows:
+    async def _publish(self, rows: Sequence[Any]) -> int:
+        """One round: park what can never be sent, send the rest as one batch per
+        partition, record the outcome. Returns how many rows were published."""
+        limit = max_request_bytes(self._settings)
+        parked: list[tuple[Any, str]] = []
+        sendable: list[_Record] = []
+        for record in map(_Record.of, rows):
+            why = _never_sendable(record, limit)
+            if why is None:
+                sendable.append(record)
+            else:
+                parked.append((record.row, why))
+        batches: list[_PartitionBatch] = []
+        outcomes: list[object] = []
+        if sendable:
+            producer = await self._ensure_producer()
+            async with asyncio.timeout(self._settings.relay_send_timeout_s):
+                batches = await self._fill(producer, sendable)
+            outcomes = await self._send(producer, batches)
+        return await self._settle(batches, outcomes, parked)
+
+    async def _fill(
+        self, producer: AIOKafkaProducer, records: Sequence[_Record]
+    ) -> list[_PartitionBatch]:
+        topics = {record.row.topic for record in records}
+        await self._prepare_topics(topics)
+        partitions = {topic: sorted(await producer.partitions_for(topic)) for topic in topics}
+        batches: dict[TopicPartition, _PartitionBatch] = {}
+        # A partition that took its last row this round: its later rows wait for the next
+        # round, so they never overtake one that did not fit.
+        closed: set[TopicPartition] = set()
+        for record in records:
+            choices = partitions[record.row.topic]
+            tp = TopicPartition(record.row.topic, _PARTITIONER(record.key, choices, choices))
+            if tp in closed:
+                continue
+            batch = batches.get(tp)
+            if batch is None:
+                batch = batches[tp] = _PartitionBatch(tp, producer.create_batch())
+            elif tp in self._isolating:
+                closed.add(tp)
+                continue
+            taken = batch.builder.append(
+                timestamp=None, key=record.key, value=record.value, headers=record.headers
+            )
+            if taken is None:
+                closed.add(tp)
+                continue
+            batch.rows.append(record.row)
+        return list(batches.values())
+
+    async def _send(
+        self, producer: AIOKafkaProducer, batches: Sequence[_PartitionBatch]
+    ) -> list[object]:
+        """Each batch's RecordMetadata, or the error it failed with."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.relay_send_timeout_s
+        sent: list[object] = []
+        for batch in batches:
+            topic, partition = batch.partition
+            try:
+                async with asyncio.timeout_at(deadline):
+                    queued = await producer.send_batch(batch.builder, topic, partition=partition)
+                sent.append(queued)
+            except Exception as exc:  # not queued, so certainly not written
+                sent.append(exc)
+        futures = [one for one in sent if isinstance(one, asyncio.Future)]
+        if futures:
+            await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
+        return [_outcome(one) for one in sent]
+
+    async def _settle(
+        self,
+        batches: Sequence[_PartitionBatch],
+        outcomes: Sequence[object],
+        parked: list[tuple[Any, str]],
+    ) -> int:
+        """Sort out each batch's outcome and record it; raises if a batch has to be retried."""
+        delivered: list[Any] = []
+        failed: list[tuple[list[Any], str]] = []
+        retry_singly: list[tuple[list[Any], str]] = []
+        for batch, outcome in zip(batches, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                delivered.extend(batch.rows)
+                if outcome is not None:
+                    # Past the batch's first record, at least. Not `+ len(rows)`: Tansu puts a
+                    # partition's end right after the last batch's first record.
+                    self._watch.wrote(batch.partition, outcome.offset + 1)
+                self._clear_suspects(batch.partition, len(batch.rows))
+            elif isinstance(outcome, _REFUSED_RECORD) and len(batch.rows) == 1:
+                parked.append((batch.rows[0], _describe(outcome)))
+                self._isolating.pop(batch.partition, None)
+            elif isinstance(outcome, _REFUSED_RECORD):
+                # The broker refused the batch for one record in it: find which, one by one.
+                self._isolating[batch.partition] = len(batch.rows)
+                retry_singly.append((batch.rows, _describe(outcome)))
+            else:
+                failed.append((batch.rows, _describe(outcome)))
+        await self._record(delivered, parked, [*failed, *retry_singly])
+        if failed:
+            rows, error = failed[0]
+            raise RuntimeError(f"publishing outbox row {rows[0].seq} failed: {error}")
+        return len(delivered)
+
+    async def _record(
+        self,
+        delivered: Sequence[Any],
+        parked: Sequence[tuple[Any, str]],
+        attempted: Sequence[tuple[list[Any], str]],
+    ) -> None:
+        """Mark what went out, park what never can, count an attempt on what did not."""
+        if not (delivered or parked or attempted):
             return
         now = datetime.now(UTC)
-        async with self._db.sessions() as session, session.begin():
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=now)
-            )
-        self.published_total += len(rows)
-        for row in rows:
-            EVENTS_PUBLISHED.labels(self._service, row.topic).inc()
-
-    async def _record_failure(self, seq: int, error: str) -> None:
-        with contextlib.suppress(Exception):
-            async with self._db.sessions() as session, session.begin():
-                await session.execute(
+        async with self._leadership.writes() as conn:
+            if delivered:
+                await conn.execute(
                     update(outbox)
-                    .where(outbox.c.seq == seq)
+                    .where(outbox.c.seq.in_([row.seq for row in delivered]))
+                    .values(published_at=now)
+                )
+            for row, error in parked:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.seq == row.seq)
+                    .values(parked_at=now, attempts=outbox.c.attempts + 1, last_error=error[:2000])
+                )
+            for rows, error in attempted:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_([row.seq for row in rows]))
                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
                 )
+        self.published_total += len(delivered)
+        for row in delivered:
+            EVENTS_PUBLISHED.labels(self._service, row.topic).inc()
+        for row, error in parked:
+            log.error(
+                "outbox event parked: the broker can never take it",
+                extra={"seq": row.seq, "topic": row.topic, "error": error},
+            )
+        if parked:
+            await self.parked()
 
-    async def _create_topics(self, topics: set[str]) -> None:
-        # A memory-only broker that restarted has lost its topics; recreate them.
-        with contextlib.suppress(Exception):
+    def _clear_suspects(self, partition: TopicPartition, sent: int) -> None:
+        left = self._isolating.get(partition)
+        if left is not None:
+            if left <= sent:
+                del self._isolating[partition]  # all went through: the refusal was passing
+            else:
+                self._isolating[partition] = left - sent
+
+    async def _prepare_topics(self, topics: set[str]) -> None:
+        # A broker that came back empty, or a Kafka that does not create topics on demand,
+        # lacks them; create them (with our partition count) before a send waits on them.
+        missing = topics - self._ready_topics
+        if missing:
             await ensure_topics(
                 self._settings.bootstrap_servers,
-                topics,
+                missing,
                 partitions=self._settings.topic_partitions,
-                timeout_s=5,
+                timeout_s=self._settings.relay_send_timeout_s,
+            )
+            self._ready_topics |= missing
+
+    async def _check_broker(self) -> bool:
+        """Re-queue the retained window when the broker lost it (checked at most once a
+        poll); True when it did."""
+        now = time.monotonic()
+        if self._checked_at is not None and now - self._checked_at < self._settings.relay_poll_s:
+            return False
+        # A relay that just started remembers nothing: it checks its retained topics instead.
+        must_hold = set() if self._window_checked else await self._retained_topics()
+        async with asyncio.timeout(self._settings.relay_send_timeout_s):
+            lost = await self._watch.lost_data(must_hold=must_hold)
+        self._window_checked = True
+        self._checked_at = now
+        if not lost:
+            return False
+        requeued = await self._in_chunks(
+            update(outbox).values(published_at=None),
+            outbox.c.published_at.is_not(None),
+            writes=self._leadership.writes,
+        )
+        self._watch.forget()
+        self._ready_topics.clear()
+        log.warning(
+            "the broker lost published events (a new, empty broker): re-publishing them",
+            extra={"events": requeued},
+        )
+        return True
+
+    async def _retained_topics(self) -> set[str]:
+        async with self._db.reader() as session:
+            return set(
+                await session.scalars(
+                    select(outbox.c.topic).where(outbox.c.published_at.is_not(None)).distinct()
+                )
             )
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
@@ -219,46 +511,25 @@ class OutboxRelay:
         return self._producer
 
     async def _drop_producer(self) -> None:
+        """Forget the broker connections after a failure: the next round starts afresh,
+        checks the broker and its topics first."""
         producer, self._producer = self._producer, None
+        self._checked_at = None
+        self._ready_topics.clear()
         if producer is not None:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2):
                     await producer.stop()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self._watch.close()
 
     def _backoff(self) -> float:
         base = min(self._settings.relay_max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
         return base * random.uniform(0.5, 1.0)
 
-    async def _is_leader(self) -> bool:
-        """SQLite has one relay per file by construction; PostgreSQL elects one by lock."""
-        if self._db.is_sqlite:
-            return True
-        if self._leader_conn is not None and not self._leader_conn.closed:
-            return True
-        conn = await self._db.engine.connect()
-        got = await conn.scalar(
-            text("SELECT pg_try_advisory_lock(hashtext(:name))"),
-            {"name": f"relay:{self._service}"},
-        )
-        await conn.commit()
-        if got:
-            self._leader_conn = conn
-            return True
-        await conn.close()
-        return False
-
     async def _release_leadership(self) -> None:
-        conn, self._leader_conn = self._leader_conn, None
-        if conn is None:
-            return
-        try:
-            # A session-level lock outlives close(): the connection only goes back to the pool.
-            await conn.execute(text("SELECT pg_advisory_unlock_all()"))
-            await conn.commit()
-            await conn.close()
-        except Exception:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
+        await self._leadership.release()
 
     async def _maybe_prune(self) -> None:
         now = time.monotonic()
@@ -268,12 +539,59 @@ class OutboxRelay:
         await self.prune()
 
     async def prune(self) -> int:
-        """Delete rows published longer ago than the retention window."""
+        """Delete rows published (or discarded) longer ago than the retention window."""
         cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.outbox_retention_s)
-        async with self._db.sessions() as session, session.begin():
-            result = await session.execute(
-                delete(outbox)
-                .where(outbox.c.published_at.is_not(None))
-                .where(outbox.c.published_at < cutoff)
-            )
-        return result.rowcount or 0
+        published = await self._in_chunks(
+            delete(outbox), outbox.c.published_at < cutoff, writes=self._db.engine.begin
+        )
+        discarded = await self._in_chunks(
+            delete(outbox),
+            outbox.c.published_at.is_(None),
+            outbox.c.discarded_at < cutoff,
+            writes=self._db.engine.begin,
+        )
+        return published + discarded
+
+    async def _in_chunks(
+        self,
+        statement: Update | Delete,
+        *where: ColumnElement[bool],
+        writes: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+    ) -> int:
+        """Apply `statement` to the rows matching `where`, `outbox_chunk_rows` per
+        transaction, so SQLite's one writer is never held for long."""
+        size = self._settings.outbox_chunk_rows
+        done = 0
+        while True:
+            chunk = select(outbox.c.seq).where(*where).limit(size)
+            async with writes() as conn:
+                result = await conn.execute(statement.where(outbox.c.seq.in_(chunk)))
+            done += result.rowcount or 0
+            if (result.rowcount or 0) < size:
+                return done
+
+
+def _never_sendable(record: _Record, limit: int) -> str | None:
+    """Why no broker would ever take this record, if none would."""
+    if not _LEGAL_TOPIC.fullmatch(record.row.topic):
+        return f"InvalidTopicError: {record.row.topic!r} is not a legal topic name"
+    if record.size > limit:
+        return (
+            f"MessageSizeTooLargeError: the record is {record.size} bytes, over the"
+            f" producer's max_request_size of {limit} bytes"
+        )
+    return None
+
+
+def _outcome(sent: object) -> object:
+    if not isinstance(sent, asyncio.Future):
+        return sent
+    if not sent.done() or sent.cancelled():
+        return TimeoutError("send timed out (delivery unknown)")
+    return sent.exception() or sent.result()
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    name = type(error).__name__
+    return text if text.startswith(name) else f"{name}: {text}"

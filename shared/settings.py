@@ -21,6 +21,8 @@ DEFAULT_PORTS = {
     "pricing": 8004,
 }
 _MIN_SECRET_LENGTH = 32
+# Well under Kafka's default 1 MiB record limit, which the relay's producer stays below.
+DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 
 
 class Settings(BaseSettings):
@@ -61,10 +63,16 @@ class Settings(BaseSettings):
     upstream_timeout_s: float = Field(default=5.0, gt=0)
 
     relay_batch_size: int = Field(default=500, ge=1)
+    relay_batch_max_bytes: int = Field(default=1_048_576, ge=1024)
     relay_poll_s: float = Field(default=1.0, gt=0)
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     relay_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
+    # Rows per write transaction when pruning or re-queueing: SQLite has only one writer.
+    outbox_chunk_rows: int = Field(default=1000, ge=1)
+    # The largest encoded event a unit of work accepts; the relay's producer allows a little
+    # more (key, headers, framing), so an accepted event can always be sent.
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
 
     # One image, several roles: a process may serve the API without consuming (or relaying).
     run_consumers: bool = True

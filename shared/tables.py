@@ -38,6 +38,11 @@ outbox = Table(
     Column("published_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
+    # A row the broker can never take (too large, refused) is set aside, not retried
+    # forever; an admin re-queues it or discards it with a reason.
+    Column("parked_at", UtcDateTime, nullable=True),
+    Column("discarded_at", UtcDateTime, nullable=True),
+    Column("discard_reason", Text, nullable=True),
 )
 Index(
     "ix_outbox_unpublished",

@@ -10,7 +10,9 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
+from shared.errors import EventTooLarge
 from shared.events import CloudEvent, encode, kafka_headers, topic_of
+from shared.settings import DEFAULT_MAX_EVENT_BYTES
 from shared.tables import outbox
 
 
@@ -21,10 +23,18 @@ class UnitOfWork:
     relay is woken right after the commit, so a request never waits on the broker.
     """
 
-    def __init__(self, db: Database, *, service: str, on_commit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        service: str,
+        on_commit: Callable[[], None],
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self._db = db
         self._service = service
         self._on_commit = on_commit
+        self._max_event_bytes = max_event_bytes
         self._session: AsyncSession | None = None
         self._pending: list[dict[str, object]] = []
 
@@ -39,14 +49,25 @@ class UnitOfWork:
         return self._db.dialect
 
     def publish(self, event: CloudEvent, *, topic: str | None = None) -> None:
-        """Add an event to this transaction's outbox (topic: the service's own by default)."""
+        """Add an event to this transaction's outbox (topic: the service's own by default).
+
+        Raises `EventTooLarge` (413) for an event over `max_event_bytes` once encoded.
+        """
+        payload = encode(event)
+        if len(payload) > self._max_event_bytes:
+            raise EventTooLarge(
+                f"the {event.type} event would be {len(payload)} bytes; events are limited"
+                f" to {self._max_event_bytes} bytes",
+                event_type=event.type,
+                max_event_bytes=self._max_event_bytes,
+            )
         self._pending.append(
             {
                 "id": event.id,
                 "topic": topic or topic_of(self._service),
                 "key": event.subject,
                 "type": event.type,
-                "payload": encode(event).decode(),
+                "payload": payload.decode(),
                 "headers": {name: value.decode() for name, value in kafka_headers()},
                 "created_at": datetime.now(UTC),
                 "attempts": 0,

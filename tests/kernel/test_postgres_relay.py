@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from shared.broker import ensure_topics
 from shared.db import Database
@@ -165,6 +165,45 @@ async def test_only_one_relay_publishes_at_a_time(make_settings, broker, databas
     finally:
         await close(*relays)
     assert sorted(await read_keys(broker.bootstrap, topic, 8)) == sorted(keys + more)
+
+
+async def terminate_lock_holder(db: Database) -> None:
+    """Kill the session holding the relay's advisory lock, as an operator or a failover may."""
+    async with db.engine.connect() as conn:
+        pids = list(
+            await conn.scalars(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                )
+            )
+        )
+        assert len(pids) == 1
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+        await conn.commit()
+
+
+async def test_a_leader_whose_session_was_killed_stops_publishing(
+    make_settings, broker, databases, topic
+):
+    settings = make_settings()
+    first = OutboxRelay(db=databases[0], settings=settings, service=SERVICE)
+    second = OutboxRelay(db=databases[1], settings=settings, service=SERVICE)
+    try:
+        early = await write_events(databases[0], topic, 2, "early")
+        assert await first.drain() == 2
+        await terminate_lock_holder(databases[1])
+        # The lock went with the session: the other relay takes over...
+        late = await write_events(databases[0], topic, 3, "late")
+        assert await second.drain() == 3
+        # ...and the old leader, which never gave up on its own, must notice and stand by.
+        last = await write_events(databases[0], topic, 2, "last")
+        assert await first.drain() == 0
+        assert await second.drain() == 2
+    finally:
+        await close(first, second)
+    assert sorted(await read_keys(broker.bootstrap, topic, 7)) == sorted(early + late + last)
 
 
 async def test_relays_of_different_services_do_not_block_each_other(
