@@ -350,7 +350,7 @@ async def test_healthz(client):
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_reports_dependencies(make_settings):
+async def test_readyz_reports_dependencies(make_settings, broker):
     app = create_app(make_settings())  # with its consumer
     async with running(app) as client:
         response = await client.get("/readyz")
