@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     relay_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
 
+    migrate_on_start: bool = True
+    """At start, a service or the gateway migrates its database to the newest revision.
+
+    Off (migrations run by `productops migrate` before a deploy), a component whose database
+    is not at the newest revision refuses to start, naming the revision it found and the
+    command to run, rather than serve requests on a schema its code does not match.
+    """
+
     # One image, several roles: a process may serve the API without consuming (or relaying).
     run_consumers: bool = True
     run_relay: bool = True

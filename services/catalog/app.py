@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.catalog.api import router
 from services.catalog.decisions.api import router as decisions_router
+from services.catalog.migrations import history
 from services.catalog.questionnaires.api import router as questionnaires_router
 from services.catalog.requirements.api import router as requirements_router
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
@@ -23,6 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
         name="catalog",
         title="ProductOps catalog",
         metadata=metadata,
+        migrations=history,
         routers=[
             router,
             research_router,

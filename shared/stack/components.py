@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from shared.migrations import MigrationHistory
     from shared.settings import Settings
 
 ENTRY_POINT_GROUP = "productops.services"
@@ -28,13 +29,24 @@ def service_names() -> list[str]:
     return sorted(_service_entry_points())
 
 
-def load_factory(name: str) -> AppFactory:
-    """The `create_app(settings)` factory of a service, or of the gateway."""
+def _factory_path(name: str) -> str:
     if name == GATEWAY:
-        module_name, _, attr = GATEWAY_FACTORY.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return GATEWAY_FACTORY
     entry_point = _service_entry_points().get(name)
     if entry_point is None:
         known = ", ".join([*service_names(), GATEWAY])
         raise LookupError(f"unknown component {name!r} (known: {known})")
-    return entry_point.load()
+    return entry_point.value
+
+
+def load_factory(name: str) -> AppFactory:
+    """The `create_app(settings)` factory of a service, or of the gateway."""
+    module_name, _, attr = _factory_path(name).partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def load_history(name: str) -> MigrationHistory:
+    """A component's schema history: `history` in the `migrations` package beside the
+    module of its app factory (`services.catalog.app` -> `services.catalog.migrations`)."""
+    package = _factory_path(name).partition(":")[0].rpartition(".")[0]
+    return importlib.import_module(f"{package}.migrations").history
