@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     database_urls: dict[str, str] = Field(default_factory=dict)
 
     admin_key: SecretStr | None = None
+    # The owner of the bootstrap admin key, as four-eyes rules see it.
+    admin_owner: str = Field(default="admin", min_length=1, max_length=100)
     jwt_secret: SecretStr | None = None
     token_ttl_s: int = Field(default=3600, ge=60)
 
