@@ -35,12 +35,16 @@ class TokenResponse(BaseModel):
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
+    # The person or system behind the key (1 to 100 characters): four-eyes rules compare
+    # owners, so one person's two keys still count as one person.
+    owner: str
     scopes: list[str]
 
 
 class KeyCreated(BaseModel):
     id: str
     name: str
+    owner: str
     scopes: list[str]
     api_key: str
 
@@ -48,6 +52,7 @@ class KeyCreated(BaseModel):
 class KeyPublic(BaseModel):
     id: str
     name: str
+    owner: str
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
@@ -64,10 +69,18 @@ async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Respons
     valid until they expire (`expires_in`, the token TTL).
     """
     principal = await keys.authenticate(
-        db=runtime.db, bootstrap_key=runtime.settings.bootstrap_admin_key, key=body.api_key
+        db=runtime.db,
+        bootstrap_key=runtime.settings.bootstrap_admin_key,
+        bootstrap_owner=runtime.settings.admin_owner,
+        key=body.api_key,
     )
     signer = runtime.signer
-    token = signer.issue(subject=principal.subject, name=principal.name, scopes=principal.scopes)
+    token = signer.issue(
+        subject=principal.subject,
+        name=principal.name,
+        owner=principal.owner,
+        scopes=principal.scopes,
+    )
     response.headers["Cache-Control"] = "no-store"
     return TokenResponse(
         access_token=token, expires_in=signer.ttl_s, scope=" ".join(sorted(principal.scopes))
@@ -76,13 +89,12 @@ async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Respons
 
 @keys_router.post("/api-keys", status_code=201, response_model=KeyCreated)
 async def create_api_key(body: KeyCreate, runtime: RuntimeDep, caller: AdminDep) -> KeyCreated:
-    """Create an API key (admin). The full key is in this response only; store it now."""
+    """Create an API key for its owner (admin). The full key is in this response only;
+    store it now."""
     created = await keys.create_key(
-        db=runtime.db, creator=caller, name=body.name, scopes=body.scopes
+        db=runtime.db, creator=caller, name=body.name, owner=body.owner, scopes=body.scopes
     )
-    return KeyCreated(
-        id=created.id, name=created.name, scopes=created.scopes, api_key=created.api_key
-    )
+    return KeyCreated.model_validate(created, from_attributes=True)
 
 
 @keys_router.get("/api-keys", response_model=Page[KeyPublic])

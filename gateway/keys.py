@@ -26,9 +26,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "po_"
 NAME_MAX = 100
-BOOTSTRAP_ADMIN = Principal(
-    subject="bootstrap-admin", name="bootstrap admin", scopes=frozenset({ADMIN})
-)
+OWNER_MAX = 100
+BOOTSTRAP_SUBJECT = "bootstrap-admin"
 # One message for unknown, malformed and revoked keys: a caller learns nothing about which.
 INVALID_KEY = "the API key is not valid"
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -42,6 +41,7 @@ class KeyInfo:
 
     id: str
     name: str
+    owner: str
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
@@ -54,6 +54,7 @@ class CreatedKey:
 
     id: str
     name: str
+    owner: str
     scopes: list[str]
     api_key: str
 
@@ -82,10 +83,19 @@ def _is_bootstrap(key: str, bootstrap_key: str) -> bool:
     return hmac.compare_digest(key.encode(), bootstrap_key.encode())
 
 
-async def authenticate(*, db: Database, bootstrap_key: str, key: str) -> Principal:
+def bootstrap_admin(owner: str) -> Principal:
+    """The principal of the bootstrap admin key (`PRODUCTOPS_ADMIN_KEY`)."""
+    return Principal(
+        subject=BOOTSTRAP_SUBJECT, name="bootstrap admin", scopes=frozenset({ADMIN}), owner=owner
+    )
+
+
+async def authenticate(
+    *, db: Database, bootstrap_key: str, bootstrap_owner: str, key: str
+) -> Principal:
     """The principal an API key stands for; 401 for unknown, malformed or revoked keys."""
     if _is_bootstrap(key, bootstrap_key):
-        return BOOTSTRAP_ADMIN
+        return bootstrap_admin(bootstrap_owner)
     parts = _split(key)
     row = None
     if parts is not None:
@@ -105,14 +115,16 @@ async def authenticate(*, db: Database, bootstrap_key: str, key: str) -> Princip
         )
     if result.rowcount != 1:
         raise Unauthorized(INVALID_KEY)
-    return Principal(subject=row.id, name=row.name, scopes=frozenset(row.scopes))
+    return Principal(subject=row.id, name=row.name, scopes=frozenset(row.scopes), owner=row.owner)
 
 
-def _validated(name: str, scopes: list[str]) -> tuple[str, list[str]]:
+def _validated(name: str, owner: str, scopes: list[str]) -> tuple[str, str, list[str]]:
     errors: list[dict[str, Any]] = []
-    name = name.strip()
+    name, owner = name.strip(), owner.strip()
     if not 1 <= len(name) <= NAME_MAX:
         errors.append({"loc": ["body", "name"], "msg": f"must be 1 to {NAME_MAX} characters"})
+    if not 1 <= len(owner) <= OWNER_MAX:
+        errors.append({"loc": ["body", "owner"], "msg": f"must be 1 to {OWNER_MAX} characters"})
     unknown = sorted(set(scopes) - SCOPES)
     if not scopes:
         errors.append({"loc": ["body", "scopes"], "msg": "at least one scope is needed"})
@@ -121,14 +133,15 @@ def _validated(name: str, scopes: list[str]) -> tuple[str, list[str]]:
     if errors:
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
         raise Invalid(detail, errors=errors)
-    return name, sorted(set(scopes))
+    return name, owner, sorted(set(scopes))
 
 
 async def create_key(
-    *, db: Database, creator: Principal, name: str, scopes: list[str]
+    *, db: Database, creator: Principal, name: str, owner: str, scopes: list[str]
 ) -> CreatedKey:
-    """Create a key with some scopes; nobody but an admin grants a scope they lack."""
-    name, granted = _validated(name, scopes)
+    """Create a key for `owner` with some scopes; nobody but an admin grants a scope they
+    lack."""
+    name, owner, granted = _validated(name, owner, scopes)
     if ADMIN not in creator.scopes:
         beyond = sorted(set(granted) - creator.scopes)
         if beyond:
@@ -139,6 +152,7 @@ async def create_key(
             api_key.insert().values(
                 id=key_id,
                 name=name,
+                owner=owner,
                 scopes=granted,
                 secret_hash=hash_secret(secret),
                 created_at=_now(),
@@ -146,7 +160,13 @@ async def create_key(
             )
         )
     log.info("api key created", extra={"key_id": key_id, "created_by": creator.subject})
-    return CreatedKey(id=key_id, name=name, scopes=granted, api_key=f"{PREFIX}{key_id}_{secret}")
+    return CreatedKey(
+        id=key_id,
+        name=name,
+        owner=owner,
+        scopes=granted,
+        api_key=f"{PREFIX}{key_id}_{secret}",
+    )
 
 
 def _position(cursor: str | None) -> tuple[datetime, str] | None:
@@ -170,6 +190,7 @@ async def list_keys(
     query = select(
         api_key.c.id,
         api_key.c.name,
+        api_key.c.owner,
         api_key.c.scopes,
         api_key.c.created_at,
         api_key.c.revoked_at,
@@ -190,6 +211,7 @@ async def list_keys(
         KeyInfo(
             id=row.id,
             name=row.name,
+            owner=row.owner,
             scopes=list(row.scopes),
             created_at=_utc(row.created_at),  # type: ignore[arg-type]
             revoked_at=_utc(row.revoked_at),

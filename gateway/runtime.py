@@ -9,10 +9,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 
+from gateway.migrations import history
 from gateway.ratelimit import RateLimiter
-from gateway.tables import metadata
 from shared.auth import Principal, TokenSigner, current_principal
 from shared.db import Database
+from shared.migrations import prepare_schema
 from shared.settings import Settings
 
 _PROBE_TIMEOUT_S = 1.0
@@ -38,7 +39,7 @@ class GatewayRuntime:
     async def start(self) -> None:
         # Read (or generate) the bootstrap admin key now, so `admin.key` exists from start-up.
         _ = self.settings.bootstrap_admin_key
-        await self.db.create_all([metadata])
+        await prepare_schema(self.db, history, migrate=self.settings.migrate_on_start)
         timeout = httpx.Timeout(
             self.settings.upstream_timeout_s, connect=min(1.0, self.settings.upstream_timeout_s)
         )

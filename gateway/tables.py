@@ -16,6 +16,8 @@ api_key = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("name", String(100), nullable=False),
+    # The person or system behind the key: four-eyes rules compare owners, not keys.
+    Column("owner", String(100), nullable=False),
     Column("scopes", JsonType, nullable=False),
     Column("secret_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -27,6 +27,7 @@ from shared.db import Database
 from shared.errors import install_error_handlers
 from shared.events import dlq_topic, topic_of
 from shared.http import RequestContextMiddleware
+from shared.migrations import MigrationHistory, prepare_schema
 from shared.relay import OutboxRelay
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
@@ -47,6 +48,8 @@ class ServiceSpec:
     title: str
     metadata: MetaData
     routers: Sequence[APIRouter]
+    # The service's schema history; without one (a test double) its tables are just created.
+    migrations: MigrationHistory | None = None
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     consumes: Sequence[str] = ()
     extra_topics: Sequence[str] = ()
@@ -90,7 +93,12 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        await self.db.create_all([kernel_metadata, self.spec.metadata])
+        if self.spec.migrations is None:
+            await self.db.create_all([kernel_metadata, self.spec.metadata])
+        else:
+            await prepare_schema(
+                self.db, self.spec.migrations, migrate=self.settings.migrate_on_start
+            )
         self._tasks.append(asyncio.create_task(self._create_topics(), name="topics"))
         if self.settings.run_relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))

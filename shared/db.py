@@ -85,7 +85,7 @@ class Database:
         return self.engine.dialect.name
 
     async def create_all(self, metadatas: Iterable[MetaData]) -> None:
-        """Create missing tables (the schema is additive until migrations arrive)."""
+        """Create missing tables: for test doubles and scratch databases; services migrate."""
         async with self.engine.begin() as conn:
             for metadata in metadatas:
                 await conn.run_sync(metadata.create_all)

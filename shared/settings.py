@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     database_urls: dict[str, str] = Field(default_factory=dict)
 
     admin_key: SecretStr | None = None
+    # The owner of the bootstrap admin key, as four-eyes rules see it.
+    admin_owner: str = Field(default="admin", min_length=1, max_length=100)
     jwt_secret: SecretStr | None = None
     token_ttl_s: int = Field(default=3600, ge=60)
 
@@ -73,6 +75,14 @@ class Settings(BaseSettings):
     # The largest encoded event a unit of work accepts; the relay's producer allows a little
     # more (key, headers, framing), so an accepted event can always be sent.
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
+
+    migrate_on_start: bool = True
+    """At start, a service or the gateway migrates its database to the newest revision.
+
+    Off (migrations run by `productops migrate` before a deploy), a component whose database
+    is not at the newest revision refuses to start, naming the revision it found and the
+    command to run, rather than serve requests on a schema its code does not match.
+    """
 
     # One image, several roles: a process may serve the API without consuming (or relaying).
     run_consumers: bool = True

@@ -60,14 +60,24 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float =
     raise AssertionError(f"condition not met within {timeout_s}s")
 
 
-def token(scopes: str | frozenset[str], subject: str = "key-test", name: str = "tester") -> str:
-    """A valid access token with the given scopes (space-separated or a set)."""
+def token(
+    scopes: str | frozenset[str],
+    subject: str = "key-test",
+    name: str = "tester",
+    owner: str | None = None,
+) -> str:
+    """A valid access token with the given scopes (space-separated or a set). Unless told
+    otherwise, each key (`subject`) has an owner of its own: two keys are two people."""
     wanted = frozenset(scopes.split()) if isinstance(scopes, str) else scopes
-    return TokenSigner(TEST_SECRET).issue(subject=subject, name=name, scopes=wanted)
+    return TokenSigner(TEST_SECRET).issue(
+        subject=subject, name=name, owner=owner or subject, scopes=wanted
+    )
 
 
-def auth(scopes: str | frozenset[str], subject: str = "key-test") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(scopes, subject)}"}
+def auth(
+    scopes: str | frozenset[str], subject: str = "key-test", owner: str | None = None
+) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(scopes, subject, owner=owner)}"}
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.catalog.api import router
 from services.catalog.decisions.api import router as decisions_router
 from services.catalog.decisions.service import refuse_move_against_decision
+from services.catalog.migrations import history
 from services.catalog.notices import (
     ClaimingSku,
     CoreNotices,
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         name="catalog",
         title="ProductOps catalog",
         metadata=metadata,
+        migrations=history,
         routers=[
             router,
             research_router,

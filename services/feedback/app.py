@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
 from services.feedback.findings.api import router
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
+from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
@@ -36,6 +37,7 @@ def create_app(
         name="feedback",
         title="ProductOps feedback",
         metadata=metadata,
+        migrations=history,
         routers=[router],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],

@@ -199,8 +199,9 @@ async def approve_price(
     response: Response,
     body: Approval | None = None,
 ) -> PricePublic:
-    """Approve a proposal: not your own (four eyes); guardrail violations need an
-    `override_reason`. It is published when its valid_from comes."""
+    """Approve a proposal: not your own (four eyes: the key owners differ, so another of
+    the proposer's keys is refused too); guardrail violations need an `override_reason`.
+    It is published when its valid_from comes."""
     async with runtime.uow() as uow:
         row = await service.approve_price(
             uow=uow,

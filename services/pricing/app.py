@@ -13,6 +13,7 @@ from services.pricing.api import Pricing, router
 from services.pricing.contracts import CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC
 from services.pricing.domain import Clock, utc_now
 from services.pricing.handlers import build_handlers
+from services.pricing.migrations import history
 from services.pricing.publishing import Scheduler
 from services.pricing.tables import metadata
 from shared.app import ServiceSpec, create_service_app
@@ -39,6 +40,7 @@ def create_app(
         name="pricing",
         title="ProductOps pricing",
         metadata=metadata,
+        migrations=history,
         routers=[router],
         handlers=build_handlers(clock),
         consumes=[CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC],

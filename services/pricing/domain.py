@@ -276,10 +276,15 @@ def check_guardrails(
 
 @dataclass(frozen=True)
 class PriceFacts:
-    """What the decision rules look at in a price."""
+    """What the decision rules look at in a price.
+
+    `proposed_by` is the proposing key, `proposed_by_owner` the person behind it; the rules
+    compare owners, so a second key of the proposer is still the proposer.
+    """
 
     status: PriceStatus
     proposed_by: str
+    proposed_by_owner: str
     valid_from: datetime
     valid_to: datetime | None
     effective_from: datetime | None = None
@@ -295,7 +300,7 @@ def _open(price: PriceFacts, to: PriceStatus) -> None:
 
 
 def _not_proposer(price: PriceFacts, actor: str, verb: str) -> None:
-    if actor == price.proposed_by:
+    if actor == price.proposed_by_owner:
         raise FourEyes(
             f"you proposed this price, so you cannot {verb} it: a second person with "
             "pricing:approve must decide",
@@ -311,7 +316,8 @@ def approve(
     override_reason: str | None,
     now: datetime,
 ) -> datetime:
-    """Check an approval; returns when the price takes effect (not before the approval)."""
+    """Check an approval by the owner `approver`; returns when the price takes effect (not
+    before the approval)."""
     _open(price, PriceStatus.APPROVED)
     _not_proposer(price, approver, "approve")
     if price.valid_to is not None and price.valid_to <= now:
@@ -332,14 +338,15 @@ def approve(
 
 
 def reject(price: PriceFacts, *, approver: str) -> None:
-    """Check a rejection: open proposal, decided by someone other than the proposer."""
+    """Check a rejection: open proposal, decided by an owner other than the proposer."""
     _open(price, PriceStatus.REJECTED)
     _not_proposer(price, approver, "reject")
 
 
 def withdraw(price: PriceFacts, *, actor: str, now: datetime) -> None:
-    """Only the proposer withdraws, and only before the price takes effect."""
-    if actor != price.proposed_by:
+    """Only the proposer (the owner `actor`, with any of their keys) withdraws, and only
+    before the price takes effect."""
+    if actor != price.proposed_by_owner:
         raise NotProposer(
             "only the proposer can withdraw a price; reject it instead",
             proposed_by=price.proposed_by,

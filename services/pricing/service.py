@@ -203,6 +203,7 @@ async def propose_price(
         **checked.values(plist.currency),
         "proposed_by": actor.subject,
         "proposed_by_name": actor.name,
+        "proposed_by_owner": actor.owner,
         "proposed_at": now,
         "version": 1,
     }
@@ -229,7 +230,7 @@ async def approve_price(
     checked = await _check(uow.session, item=item, plist=plist, amount=row.amount, now=now)
     effective_from = domain.approve(
         facts(row),
-        approver=actor.subject,
+        approver=actor.owner,
         violations=checked.violations,
         override_reason=override_reason,
         now=now,
@@ -260,7 +261,7 @@ async def reject_price(
     """Reject a proposal (not your own), with the reason."""
     row = await _locked_price(uow, price_id)
     check_version(expected_version, row.version)
-    domain.reject(facts(row), approver=actor.subject)
+    domain.reject(facts(row), approver=actor.owner)
     values = {
         "status": PriceStatus.REJECTED.value,
         "decided_by": actor.subject,
@@ -283,7 +284,7 @@ async def withdraw_price(
     """The proposer withdraws a proposal, or an approved price not yet in effect."""
     row = await _locked_price(uow, price_id)
     check_version(expected_version, row.version)
-    domain.withdraw(facts(row), actor=actor.subject, now=now)
+    domain.withdraw(facts(row), actor=actor.owner, now=now)
     values = {
         "status": PriceStatus.WITHDRAWN.value,
         "closed_at": now,
@@ -369,6 +370,7 @@ def facts(row: Any) -> PriceFacts:
     return PriceFacts(
         status=PriceStatus(row.status),
         proposed_by=row.proposed_by,
+        proposed_by_owner=row.proposed_by_owner,
         valid_from=row.valid_from,
         valid_to=row.valid_to,
         effective_from=row.effective_from,

@@ -78,6 +78,8 @@ price = Table(
     Column("current_amount", Amount, nullable=True),
     Column("proposed_by", String(255), nullable=False),
     Column("proposed_by_name", String(255), nullable=False),
+    # Whose key proposed it: four eyes means two owners, not merely two keys.
+    Column("proposed_by_owner", String(255), nullable=False),
     Column("proposed_at", UtcDateTime, nullable=False),
     Column("decided_by", String(255), nullable=True),
     Column("decided_by_name", String(255), nullable=True),

@@ -1,4 +1,5 @@
-"""The `productops` command line: `up`, `serve NAME`, `events tail TOPIC`, `asyncapi`."""
+"""The `productops` command line: `up`, `serve NAME`, `migrate [NAME]`, `revision NAME MESSAGE`,
+`events tail TOPIC`, `asyncapi`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,17 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run one service or the gateway in this process")
     serve.add_argument("name", help="a registered service name, or 'gateway'")
+
+    migrate = commands.add_parser(
+        "migrate", help="bring databases to the newest schema revision (all components)"
+    )
+    migrate.add_argument("name", nargs="?", help="only this service, or 'gateway'")
+
+    revision = commands.add_parser(
+        "revision", help="draft a schema revision from what a component's models changed"
+    )
+    revision.add_argument("name", help="a registered service name, or 'gateway'")
+    revision.add_argument("message", help="what the revision does, e.g. 'api keys have an owner'")
 
     events = commands.add_parser("events", help="look at the events on the broker")
     event_commands = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
@@ -89,6 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "asyncapi":
         return _asyncapi(args.output, check=args.check)
+    if args.command in ("migrate", "revision"):
+        from shared.stack.migrate import draft, migrate
+
+        try:
+            if args.command == "migrate":
+                return migrate(Settings(), args.name)
+            return draft(args.name, args.message)
+        except LookupError as exc:
+            print(f"productops: {exc}", file=sys.stderr)
+            return 2
     from shared.stack.tail import TailOptions, run_tail
 
     options = TailOptions(

@@ -13,6 +13,7 @@ from shared.events import EventRegistry
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from shared.migrations import MigrationHistory
     from shared.settings import Settings
 
 ENTRY_POINT_GROUP = "productops.services"
@@ -31,12 +32,31 @@ def service_names() -> list[str]:
     return sorted(_service_entry_points())
 
 
+def _service_entry_point(name: str) -> EntryPoint:
+    entry_point = _service_entry_points().get(name)
+    if entry_point is None:
+        known = ", ".join([*service_names(), GATEWAY])
+        raise LookupError(f"unknown component {name!r} (known: {known})")
+    return entry_point
+
+
+def _factory_path(name: str) -> str:
+    if name == GATEWAY:
+        return GATEWAY_FACTORY
+    return _service_entry_point(name).value
+
+
 def load_factory(name: str) -> AppFactory:
     """The `create_app(settings)` factory of a service, or of the gateway."""
-    if name == GATEWAY:
-        module_name, _, attr = GATEWAY_FACTORY.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
-    return _service_entry_point(name).load()
+    module_name, _, attr = _factory_path(name).partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def load_history(name: str) -> MigrationHistory:
+    """A component's schema history: `history` in the `migrations` package beside the
+    module of its app factory (`services.catalog.app` -> `services.catalog.migrations`)."""
+    package = _factory_path(name).partition(":")[0].rpartition(".")[0]
+    return importlib.import_module(f"{package}.migrations").history
 
 
 def load_event_registry(name: str) -> EventRegistry:
@@ -57,11 +77,3 @@ def load_event_registry(name: str) -> EventRegistry:
 def event_registries() -> dict[str, EventRegistry]:
     """Every registered service's published events, by service name."""
     return {name: load_event_registry(name) for name in service_names()}
-
-
-def _service_entry_point(name: str) -> EntryPoint:
-    entry_point = _service_entry_points().get(name)
-    if entry_point is None:
-        known = ", ".join([*service_names(), GATEWAY])
-        raise LookupError(f"unknown component {name!r} (known: {known})")
-    return entry_point

@@ -603,7 +603,7 @@ async def test_every_route_checks_the_caller(
     resp = assert_problem(await call(None), 401, detail_has="Authorization: Bearer")
     assert resp["type"].endswith("/unauthorized")
     forged = TokenSigner("another-secret-" + "y" * 40).issue(
-        subject="key-test", name="tester", scopes=frozenset({"admin"})
+        subject="key-test", name="tester", owner="key-test", scopes=frozenset({"admin"})
     )
     assert_problem(await call({"Authorization": f"Bearer {forged}"}), 401, detail_has="invalid")
     assert_problem(await call({"Authorization": "Basic abc"}), 401)

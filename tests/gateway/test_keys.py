@@ -35,9 +35,11 @@ async def exchange(client: httpx.AsyncClient, api_key: str) -> httpx.Response:
     return await client.post("/v1/auth/token", json={"api_key": api_key})
 
 
-async def create(client: httpx.AsyncClient, name: str, scopes: list[str]) -> dict[str, Any]:
+async def create(
+    client: httpx.AsyncClient, name: str, scopes: list[str], owner: str = "ops team"
+) -> dict[str, Any]:
     response = await client.post(
-        "/v1/api-keys", json={"name": name, "scopes": scopes}, headers=ADMIN
+        "/v1/api-keys", json={"name": name, "owner": owner, "scopes": scopes}, headers=ADMIN
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -60,8 +62,28 @@ async def test_bootstrap_key_exchanges_for_an_admin_token(
     assert body["scope"] == "admin"
     principal = TokenSigner(TEST_SECRET).verify(body["access_token"])
     assert principal.subject == "bootstrap-admin"
+    assert principal.owner == "admin"
     listed = await client.get("/v1/api-keys", headers=bearer(body["access_token"]))
     assert listed.status_code == 200
+
+
+async def test_the_bootstrap_key_owner_comes_from_the_settings(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    settings = make_settings(gateway_database_url=database_url, admin_owner="Dana Ops")
+    async with running(create_app(settings, services=[])) as client:
+        response = await exchange(client, settings.bootstrap_admin_key)
+
+    principal = TokenSigner(TEST_SECRET).verify(response.json()["access_token"])
+    assert principal.owner == "Dana Ops"
+
+
+@pytest.mark.parametrize("owner", ["", "o" * 101])
+def test_a_bootstrap_key_owner_outside_1_to_100_characters_is_refused(
+    make_settings: Callable[..., Settings], owner: str
+) -> None:
+    with pytest.raises(ValueError, match="admin_owner"):
+        make_settings(admin_owner=owner)
 
 
 @pytest.mark.parametrize(
@@ -96,10 +118,13 @@ async def test_a_token_request_that_is_not_json_is_422(client: httpx.AsyncClient
 async def test_a_created_key_is_shown_once_and_mints_tokens_with_only_its_scopes(
     client: httpx.AsyncClient,
 ) -> None:
-    created = await create(client, "  storefront  ", ["pricing:read", "catalog:read"])
+    created = await create(
+        client, "  storefront  ", ["pricing:read", "catalog:read"], owner="  Web team  "
+    )
 
-    assert set(created) == {"id", "name", "scopes", "api_key"}
+    assert set(created) == {"id", "name", "owner", "scopes", "api_key"}
     assert created["name"] == "storefront"
+    assert created["owner"] == "Web team"
     assert created["scopes"] == ["catalog:read", "pricing:read"]
     assert created["api_key"].startswith(f"po_{created['id']}_")
     token = await exchange(client, created["api_key"])
@@ -107,7 +132,10 @@ async def test_a_created_key_is_shown_once_and_mints_tokens_with_only_its_scopes
     assert token.json()["scope"] == "catalog:read pricing:read"
     principal = TokenSigner(TEST_SECRET).verify(token.json()["access_token"])
     assert principal == Principal(
-        subject=created["id"], name="storefront", scopes=frozenset({"catalog:read", "pricing:read"})
+        subject=created["id"],
+        name="storefront",
+        owner="Web team",
+        scopes=frozenset({"catalog:read", "pricing:read"}),
     )
     forbidden = await client.get("/v1/api-keys", headers=bearer(token.json()["access_token"]))
     assert_problem(forbidden, 403, detail_has="admin")
@@ -116,7 +144,9 @@ async def test_a_created_key_is_shown_once_and_mints_tokens_with_only_its_scopes
 async def test_listing_pages_through_keys_and_never_shows_secrets(
     client: httpx.AsyncClient,
 ) -> None:
-    made = [await create(client, f"key {n}", ["catalog:read"]) for n in range(3)]
+    made = [
+        await create(client, f"key {n}", ["catalog:read"], owner=f"owner {n}") for n in range(3)
+    ]
     await exchange(client, made[0]["api_key"])
 
     first = await client.get("/v1/api-keys", params={"limit": 2}, headers=ADMIN)
@@ -130,7 +160,16 @@ async def test_listing_pages_through_keys_and_never_shows_secrets(
     assert rest["next_cursor"] is None
     items = page["items"] + rest["items"]
     assert [item["id"] for item in items] == [key["id"] for key in made]
-    assert set(items[0]) == {"id", "name", "scopes", "created_at", "revoked_at", "last_used_at"}
+    assert [item["owner"] for item in items] == ["owner 0", "owner 1", "owner 2"]
+    assert set(items[0]) == {
+        "id",
+        "name",
+        "owner",
+        "scopes",
+        "created_at",
+        "revoked_at",
+        "last_used_at",
+    }
     assert items[0]["last_used_at"] is not None
     assert items[1]["last_used_at"] is None
     assert items[0]["created_at"].endswith(("Z", "+00:00"))
@@ -181,7 +220,7 @@ async def test_revoking_twice_is_409_and_an_unknown_key_is_404(client: httpx.Asy
 async def test_key_management_needs_a_token_and_the_admin_scope(
     client: httpx.AsyncClient, method: str, path: str
 ) -> None:
-    body = {"name": "x", "scopes": ["catalog:read"]} if method == "POST" else None
+    body = {"name": "x", "owner": "o", "scopes": ["catalog:read"]} if method == "POST" else None
 
     anonymous = await client.request(method, path, json=body)
     bad_token = await client.request(
@@ -200,15 +239,21 @@ async def test_key_management_needs_a_token_and_the_admin_scope(
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ({"name": "x", "scopes": []}, "at least one scope"),
-        ({"name": "x", "scopes": ["catalog:read", "nope:x", "root"]}, "nope:x, root"),
-        ({"name": "", "scopes": ["catalog:read"]}, "name"),
-        ({"name": "   ", "scopes": ["catalog:read"]}, "1 to 100"),
-        ({"name": "n" * 101, "scopes": ["catalog:read"]}, "1 to 100"),
-        ({"name": "x"}, "scopes"),
-        ({"scopes": ["catalog:read"]}, "name"),
-        ({"name": "x", "scopes": "catalog:read"}, "scopes"),
-        ({"name": "x", "scopes": ["catalog:read"], "id": "mine"}, "id"),
+        ({"name": "x", "owner": "o", "scopes": []}, "at least one scope"),
+        ({"name": "x", "owner": "o", "scopes": ["catalog:read", "nope:x", "root"]}, "nope:x, root"),
+        ({"name": "", "owner": "o", "scopes": ["catalog:read"]}, "name"),
+        ({"name": "   ", "owner": "o", "scopes": ["catalog:read"]}, "1 to 100"),
+        ({"name": "n" * 101, "owner": "o", "scopes": ["catalog:read"]}, "1 to 100"),
+        ({"name": "x", "owner": "o"}, "scopes"),
+        ({"owner": "o", "scopes": ["catalog:read"]}, "name"),
+        ({"name": "x", "owner": "o", "scopes": "catalog:read"}, "scopes"),
+        ({"name": "x", "owner": "o", "scopes": ["catalog:read"], "id": "mine"}, "id"),
+        ({"name": "x", "scopes": ["catalog:read"]}, "owner"),
+        ({"name": "x", "owner": None, "scopes": ["catalog:read"]}, "owner"),
+        ({"name": "x", "owner": 7, "scopes": ["catalog:read"]}, "owner"),
+        ({"name": "x", "owner": "", "scopes": ["catalog:read"]}, "owner: must be 1 to 100"),
+        ({"name": "x", "owner": " \t ", "scopes": ["catalog:read"]}, "owner: must be 1 to 100"),
+        ({"name": "x", "owner": "o" * 101, "scopes": ["catalog:read"]}, "owner: must be 1 to 100"),
     ],
 )
 async def test_creating_a_key_with_bad_input_is_422(
@@ -218,18 +263,26 @@ async def test_creating_a_key_with_bad_input_is_422(
 
     problem = assert_problem(response, 422, detail_has=detail)
     assert problem["errors"]
+    listed = await client.get("/v1/api-keys", headers=ADMIN)
+    assert listed.json()["items"] == []
 
 
 async def test_only_an_admin_grants_scopes_it_lacks(database_url: str) -> None:
     db = Database(database_url)
     await db.create_all([metadata])
     try:
-        holder = Principal(subject="k1", name="pm", scopes=frozenset({"catalog:read"}))
+        holder = Principal(subject="k1", name="pm", owner="pat", scopes=frozenset({"catalog:read"}))
         with pytest.raises(Forbidden, match="pricing:read"):
             await keys.create_key(
-                db=db, creator=holder, name="x", scopes=["catalog:read", "pricing:read"]
+                db=db,
+                creator=holder,
+                name="x",
+                owner="pat",
+                scopes=["catalog:read", "pricing:read"],
             )
-        created = await keys.create_key(db=db, creator=holder, name="x", scopes=["catalog:read"])
+        created = await keys.create_key(
+            db=db, creator=holder, name="x", owner="pat", scopes=["catalog:read"]
+        )
         assert created.scopes == ["catalog:read"]
     finally:
         await db.dispose()

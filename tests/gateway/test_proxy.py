@@ -124,7 +124,9 @@ async def test_a_key_created_through_the_gateway_can_call_its_service(
     client: httpx.AsyncClient,
 ) -> None:
     created = await client.post(
-        "/v1/api-keys", json={"name": "reader", "scopes": ["catalog:read"]}, headers=auth("admin")
+        "/v1/api-keys",
+        json={"name": "reader", "owner": "storefront team", "scopes": ["catalog:read"]},
+        headers=auth("admin"),
     )
     token = await client.post("/v1/auth/token", json={"api_key": created.json()["api_key"]})
 

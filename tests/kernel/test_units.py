@@ -344,22 +344,31 @@ def assert_refused(token: str, word: str = "invalid", signer: TokenSigner = SIGN
 
 def test_token_round_trip():
     scopes = frozenset({"catalog:read", "catalog:write"})
-    token = SIGNER.issue(subject="key-42", name="robot", scopes=scopes)
-    assert SIGNER.verify(token) == Principal(subject="key-42", name="robot", scopes=scopes)
+    token = SIGNER.issue(subject="key-42", name="robot", owner="ops team", scopes=scopes)
+    assert SIGNER.verify(token) == Principal(
+        subject="key-42", name="robot", owner="ops team", scopes=scopes
+    )
 
     header = jwt.get_unverified_header(token)
     assert header["alg"] == ALGORITHM == "HS256"
     body = jwt.decode(token, options={"verify_signature": False})
     assert body["iss"] == ISSUER
     assert body["scope"] == "catalog:read catalog:write"
+    assert body["owner"] == "ops team"
     assert body["exp"] - body["iat"] == SIGNER.ttl_s == 3600
     assert body["jti"]
-    other = SIGNER.issue(subject="key-42", name="robot", scopes=scopes)
+    other = SIGNER.issue(subject="key-42", name="robot", owner="ops team", scopes=scopes)
     assert jwt.decode(other, options={"verify_signature": False})["jti"] != body["jti"]
 
 
+def test_a_token_minted_before_owners_is_owned_by_its_name():
+    # Its key was given its name as owner by the gateway's migration.
+    principal = SIGNER.verify(jwt.encode(claims(), TEST_SECRET, algorithm="HS256"))
+    assert principal.owner == "ops"
+
+
 def test_token_without_scopes_is_a_principal_with_none():
-    principal = SIGNER.verify(SIGNER.issue(subject="k", name="n", scopes=frozenset()))
+    principal = SIGNER.verify(SIGNER.issue(subject="k", name="n", owner="o", scopes=frozenset()))
     assert principal.scopes == frozenset()
     assert not principal.has("catalog:read")
 
@@ -371,20 +380,22 @@ def test_expired_token_is_refused_as_expired():
         "expired",
     )
     assert_refused(
-        TokenSigner(TEST_SECRET, ttl_s=-5).issue(subject="k", name="n", scopes=frozenset()),
+        TokenSigner(TEST_SECRET, ttl_s=-5).issue(
+            subject="k", name="n", owner="o", scopes=frozenset()
+        ),
         "expired",
     )
 
 
 def test_token_from_another_secret_is_refused():
     token = TokenSigner("another-secret-" + "y" * 40).issue(
-        subject="k", name="n", scopes=frozenset({ADMIN})
+        subject="k", name="n", owner="o", scopes=frozenset({ADMIN})
     )
     assert_refused(token)
 
 
 def test_tampered_payload_is_refused():
-    token = SIGNER.issue(subject="k", name="n", scopes=frozenset({"catalog:read"}))
+    token = SIGNER.issue(subject="k", name="n", owner="o", scopes=frozenset({"catalog:read"}))
     header, payload, signature = token.split(".")
     body = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     body["scope"] = ADMIN
@@ -420,11 +431,11 @@ def test_garbage_token_is_refused(garbage):
 
 
 def test_principal_has_its_scopes_and_admin_has_all():
-    reader = Principal(subject="k", name="n", scopes=frozenset({"catalog:read"}))
+    reader = Principal(subject="k", name="n", owner="o", scopes=frozenset({"catalog:read"}))
     assert reader.has("catalog:read")
     assert not reader.has("catalog:write")
     assert not reader.has(ADMIN)
-    admin = Principal(subject="k", name="n", scopes=frozenset({ADMIN}))
+    admin = Principal(subject="k", name="n", owner="o", scopes=frozenset({ADMIN}))
     assert admin.has("catalog:write")
     assert admin.has("pricing:approve")
     assert admin.has(ADMIN)

@@ -170,7 +170,7 @@ async def bench_backend(
             headers = {
                 "Authorization": "Bearer "
                 + TokenSigner(SECRET).issue(
-                    subject="bench", name="bench", scopes=frozenset({"admin"})
+                    subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
                 )
             }
             await bench_creates(service.url, headers, args.creates, args.concurrency)

@@ -66,7 +66,7 @@ _FEATURES = (
 )
 ADJECTIVES, NOUNS, FEATURES = _ADJECTIVES.split(), _NOUNS.split(), _FEATURES.split("|")
 TYPES = ["kettle", "toaster", "blender", "lamp"]
-ACTOR = Principal(subject="bench", name="bench", scopes=frozenset({"admin"}))
+ACTOR = Principal(subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"}))
 
 
 def distinct_texts(count: int, rng: random.Random) -> list[str]:
@@ -219,7 +219,9 @@ async def wait_for_relay(service: ServiceProcess) -> float:
 
 
 async def time_reads(service: ServiceProcess, calls: int) -> None:
-    token = TokenSigner(SECRET).issue(subject="bench", name="bench", scopes=frozenset({"admin"}))
+    token = TokenSigner(SECRET).issue(
+        subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
+    )
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as client:
 

@@ -29,17 +29,17 @@ from sqlalchemy import func, insert, select
 from uuid6 import uuid7
 
 from services.catalog.app import create_app
+from services.catalog.migrations import history
 from services.catalog.research.tables import (
     benchmark,
     benchmark_score,
     research_criteria_set,
     research_criterion,
 )
-from services.catalog.tables import metadata as catalog_metadata
 from services.catalog.tables import product, product_type
 from shared.auth import TokenSigner
+from shared.migrations import upgrade
 from shared.settings import Settings
-from shared.tables import metadata as kernel_metadata
 from tests.perf.common import SECRET, drop_postgres, line, postgres_url
 
 CODE = "bench-kettle"
@@ -60,7 +60,8 @@ async def timed(calls: int, call: Callable[[], Awaitable[None]], warmup: int = 5
 async def seed(app: object, args: argparse.Namespace) -> None:
     """One product type, its criteria, our products and the benchmarks, in a few big inserts."""
     db = app.state.runtime.db  # type: ignore[attr-defined]
-    await db.create_all([kernel_metadata, catalog_metadata])
+    # Migrated, not created: the app started on this database checks its revision.
+    await upgrade(db, history)
     rng = random.Random(7)
     now = datetime.now(UTC)
     names = [f"criterion_{i}" for i in range(args.criteria)]
@@ -171,7 +172,7 @@ async def bench_ranking(database_url: str, args: argparse.Namespace, label: str)
         try:
             await seed(app, args)
             token = TokenSigner(SECRET).issue(
-                subject="bench", name="bench", scopes=frozenset({"catalog:read"})
+                subject="bench", name="bench", owner="bench", scopes=frozenset({"catalog:read"})
             )
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(

@@ -326,7 +326,7 @@ async def main(args: argparse.Namespace) -> None:
         f"{args.concurrency} connections, {texts} texts for triage, {os.cpu_count()} cores"
     )
     token = TokenSigner(SECRET).issue(
-        subject="bench", name="storefront", scopes=frozenset({"feedback:ingest"})
+        subject="bench", name="storefront", owner="bench", scopes=frozenset({"feedback:ingest"})
     )
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         pg = await postgres_url() if args.postgres else None

@@ -30,14 +30,14 @@ import orjson
 from sqlalchemy import func, insert, select, text
 from uuid6 import uuid7
 
+from services.pricing.migrations import history
 from services.pricing.service import scheduled_windows, window_of
-from services.pricing.tables import metadata as pricing_metadata
 from services.pricing.tables import price, price_list, product
 from services.pricing.timeline import resolve
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker
 from shared.db import Database
-from shared.tables import metadata as kernel_metadata
+from shared.migrations import upgrade
 from shared.tables import outbox
 from tests.perf.common import (
     SECRET,
@@ -81,6 +81,7 @@ def _price_row(
         "current_amount": None,
         "proposed_by": "bench-pm",
         "proposed_by_name": "bench",
+        "proposed_by_owner": "bench-pm",
         "proposed_at": start - timedelta(days=1),
         "decided_by": "bench-boss",
         "decided_by_name": "bench",
@@ -130,7 +131,8 @@ def history_rows(product_id: str, code: str, per_list: int, now: datetime) -> li
 async def seed(db: Database, products: int, per_product: int) -> list[str]:
     """Price lists, products and `products * per_product` prices, straight into tables."""
     now = datetime.now(UTC)
-    await db.create_all([kernel_metadata, pricing_metadata])
+    # Migrated, not created: the service started on this database checks its revision.
+    await upgrade(db, history)
     ids = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(products)]
     started = time.perf_counter()
     async with db.engine.begin() as conn:
@@ -322,7 +324,7 @@ async def bench_backend(
         try:
             await service.wait_ready()
             token = TokenSigner(SECRET).issue(
-                subject="bench", name="bench", scopes=frozenset({"admin"})
+                subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
             )
             headers = {"Authorization": f"Bearer {token}"}
             await bench_lookups(service.url, headers, db, ids, args.samples)

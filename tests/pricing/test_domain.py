@@ -352,6 +352,7 @@ def proposal(**changes: object) -> PriceFacts:
     values: dict[str, object] = {
         "status": PriceStatus.PROPOSED,
         "proposed_by": "key-pm",
+        "proposed_by_owner": "pat",
         "valid_from": at(1),
         "valid_to": None,
     }
@@ -360,21 +361,30 @@ def proposal(**changes: object) -> PriceFacts:
 
 
 def test_approval_by_a_second_person_takes_effect_at_valid_from() -> None:
-    starts = approve(proposal(), approver="key-boss", violations=(), override_reason=None, now=at())
+    starts = approve(proposal(), approver="dana", violations=(), override_reason=None, now=at())
     assert starts == at(1)
 
 
 def test_late_approval_takes_effect_at_the_approval() -> None:
     late = proposal(valid_from=at(-2))
-    assert approve(late, approver="key-boss", violations=(), override_reason=None, now=at()) == at()
+    assert approve(late, approver="dana", violations=(), override_reason=None, now=at()) == at()
+
+
+def test_four_eyes_compares_owners_not_keys() -> None:
+    # Pat proposed with one key; another of Pat's keys is still Pat.
+    second_key = proposal(proposed_by="key-pm-laptop")
+    with pytest.raises(FourEyes) as caught:
+        approve(second_key, approver="pat", violations=(), override_reason=None, now=at())
+    assert caught.value.extra["proposed_by"] == "key-pm-laptop"
+    with pytest.raises(FourEyes):
+        reject(second_key, approver="pat")
+    assert approve(proposal(), approver="dana", violations=(), override_reason=None, now=at())
 
 
 def test_the_proposer_can_never_approve_or_reject_their_own_price() -> None:
     for decide in (
-        lambda: approve(
-            proposal(), approver="key-pm", violations=(), override_reason="x", now=at()
-        ),
-        lambda: reject(proposal(), approver="key-pm"),
+        lambda: approve(proposal(), approver="pat", violations=(), override_reason="x", now=at()),
+        lambda: reject(proposal(), approver="pat"),
     ):
         with pytest.raises(FourEyes) as caught:
             decide()
@@ -393,9 +403,7 @@ VIOLATION = check_guardrails(
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_violations_need_an_override_reason(reason: str | None) -> None:
     with pytest.raises(Invalid) as caught:
-        approve(
-            proposal(), approver="key-boss", violations=VIOLATION, override_reason=reason, now=at()
-        )
+        approve(proposal(), approver="dana", violations=VIOLATION, override_reason=reason, now=at())
     err = caught.value
     assert err.status == 422
     assert err.extra["field"] == "override_reason"
@@ -406,7 +414,7 @@ def test_violations_need_an_override_reason(reason: str | None) -> None:
 def test_an_override_reason_lets_a_violating_price_through() -> None:
     starts = approve(
         proposal(),
-        approver="key-boss",
+        approver="dana",
         violations=VIOLATION,
         override_reason="clearance before the new model",
         now=at(),
@@ -421,12 +429,12 @@ def test_only_a_proposal_can_be_decided(status: PriceStatus) -> None:
     for decide in (
         lambda: approve(
             proposal(status=status),
-            approver="key-boss",
+            approver="dana",
             violations=(),
             override_reason=None,
             now=at(),
         ),
-        lambda: reject(proposal(status=status), approver="key-boss"),
+        lambda: reject(proposal(status=status), approver="dana"),
     ):
         with pytest.raises(Conflict, match=f"this one is {status.value}"):
             decide()
@@ -435,30 +443,30 @@ def test_only_a_proposal_can_be_decided(status: PriceStatus) -> None:
 def test_the_state_is_checked_before_the_person() -> None:
     # Deciding a closed price is a conflict for everyone, its proposer included.
     with pytest.raises(Conflict):
-        reject(proposal(status=PriceStatus.REJECTED), approver="key-pm")
+        reject(proposal(status=PriceStatus.REJECTED), approver="pat")
 
 
 def test_a_window_that_ended_cannot_be_approved() -> None:
     ended = proposal(valid_from=at(-3), valid_to=at(-1))
     with pytest.raises(Conflict, match="window ended"):
-        approve(ended, approver="key-boss", violations=(), override_reason=None, now=at())
+        approve(ended, approver="dana", violations=(), override_reason=None, now=at())
 
 
 def test_withdraw_rules() -> None:
-    withdraw(proposal(), actor="key-pm", now=at())
+    withdraw(proposal(), actor="pat", now=at())
     scheduled = proposal(status=PriceStatus.APPROVED, effective_from=at(1))
-    withdraw(scheduled, actor="key-pm", now=at())
+    withdraw(scheduled, actor="pat", now=at())
     with pytest.raises(NotProposer) as caught:
-        withdraw(proposal(), actor="key-boss", now=at())
+        withdraw(proposal(), actor="dana", now=at())
     assert caught.value.status == 403
     live = proposal(status=PriceStatus.APPROVED, effective_from=at(-1))
     with pytest.raises(Conflict, match="already in effect"):
-        withdraw(live, actor="key-pm", now=at())
+        withdraw(live, actor="pat", now=at())
     with pytest.raises(Conflict, match="already in effect"):
-        withdraw(proposal(status=PriceStatus.PUBLISHED), actor="key-pm", now=at())
+        withdraw(proposal(status=PriceStatus.PUBLISHED), actor="pat", now=at())
     for status in (PriceStatus.REJECTED, PriceStatus.WITHDRAWN, PriceStatus.EXPIRED):
         with pytest.raises(Conflict, match=f"this one is {status.value}"):
-            withdraw(proposal(status=status), actor="key-pm", now=at())
+            withdraw(proposal(status=status), actor="pat", now=at())
 
 
 # --- effective price ----------------------------------------------------------------------------

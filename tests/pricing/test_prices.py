@@ -292,6 +292,42 @@ async def test_the_proposer_can_never_approve_their_own_price(
     assert await outbox_types(app, product_id) == ["pricing.price.proposed.v1"]
 
 
+async def test_one_owner_with_two_keys_cannot_decide_on_their_own_price(
+    app: FastAPI, client: httpx.AsyncClient, product_id: str
+) -> None:
+    # Pat proposes with one key and holds a second one with pricing:approve.
+    pat_proposing = auth("pricing:read pricing:write", subject="key-pat-1", owner="pat")
+    pat_approving = auth("pricing:read pricing:approve", subject="key-pat-2", owner="pat")
+    dana = auth("pricing:read pricing:approve", subject="key-dana", owner="dana")
+    price = await propose(client, product_id, headers=pat_proposing)
+    for action, body in (("approve", None), ("reject", {"reason": "no"})):
+        resp = await client.post(
+            f"/v1/prices/{price['id']}/{action}", json=body, headers=pat_approving
+        )
+        problem = assert_problem(resp, 403, detail_has="you proposed this price")
+        assert problem["type"].endswith("/four-eyes")
+        assert problem["proposed_by"] == "key-pat-1"
+    assert await outbox_types(app, product_id) == ["pricing.price.proposed.v1"]
+
+    approved = await client.post(f"/v1/prices/{price['id']}/approve", headers=dana)
+
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["decided_by"]["subject"] == "key-dana"
+
+
+async def test_the_proposer_withdraws_with_any_of_their_keys(
+    client: httpx.AsyncClient, product_id: str
+) -> None:
+    pat_desktop = auth("pricing:read pricing:write", subject="key-pat-1", owner="pat")
+    pat_laptop = auth("pricing:read pricing:write", subject="key-pat-2", owner="pat")
+    price = await propose(client, product_id, headers=pat_desktop)
+
+    resp = await client.post(f"/v1/prices/{price['id']}/withdraw", headers=pat_laptop)
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "withdrawn"
+
+
 async def test_violations_need_an_override_reason_which_is_recorded(
     client: httpx.AsyncClient, product_id: str
 ) -> None:

@@ -1,0 +1,8 @@
+"""The feedback service's schema history: its Alembic revisions are the modules beside this one."""
+
+from __future__ import annotations
+
+from services.feedback.tables import metadata
+from shared.migrations import service_history
+
+history = service_history("feedback", __name__, metadata)

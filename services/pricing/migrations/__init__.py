@@ -1,0 +1,8 @@
+"""Pricing's schema history: its Alembic revisions are the modules beside this one."""
+
+from __future__ import annotations
+
+from services.pricing.tables import metadata
+from shared.migrations import service_history
+
+history = service_history("pricing", __name__, metadata)

@@ -1,0 +1,54 @@
+"""`productops migrate [NAME]`: runs the migrations by hand and says what it did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.stack.cli import main
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Every component on a SQLite file of its own in this directory.
+    monkeypatch.setenv("PRODUCTOPS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_migrate_one_component_then_all(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "gateway"]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("gateway: applied 0001_initial, 0002_api_key_owner (sqlite")
+    assert str(data_dir / "gateway.db") in first
+
+    assert main(["migrate"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"catalog: applied 0001_initial (sqlite+aiosqlite:///{data_dir / 'catalog.db'})",
+        f"feedback: applied 0001_initial (sqlite+aiosqlite:///{data_dir / 'feedback.db'})",
+        "pricing: applied 0001_initial, 0002_price_proposer_owner "
+        f"(sqlite+aiosqlite:///{data_dir / 'pricing.db'})",
+        f"gateway: already at the newest revision (sqlite+aiosqlite:///{data_dir / 'gateway.db'})",
+    ]
+
+
+def test_migrate_an_unknown_component_exits_2_and_touches_nothing(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "nope"]) == 2
+
+    assert "unknown component 'nope'" in capsys.readouterr().err
+    assert list(data_dir.iterdir()) == []
+
+
+def test_a_database_that_cannot_be_reached_exits_1(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(
+        "PRODUCTOPS_PRICING_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    )
+
+    assert main(["migrate", "pricing"]) == 1
+
+    assert "pricing: migration failed" in capsys.readouterr().err
