@@ -7,8 +7,9 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
-from services.feedback.findings.api import router
+from services.feedback.findings.api import router as findings_router
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
+from services.feedback.ingest.api import router as ingest_router
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
@@ -36,7 +37,7 @@ def create_app(
         name="feedback",
         title="ProductOps feedback",
         metadata=metadata,
-        routers=[router],
+        routers=[ingest_router, findings_router],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import Row, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from services.feedback.ingest.bulk import insert_rows
 from services.feedback.ingest.intake import Rejected, check_batch
 from services.feedback.tables import QUEUED, SKIPPED, WAIT, customer_event, product
 from shared.auth import Principal
+from shared.errors import NotFound
 from shared.events import decode
 from shared.tables import outbox
 from shared.uow import UnitOfWork
@@ -187,6 +188,16 @@ async def insert_outbox(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     validate and serialise a pydantic envelope per event, the bulk of ingestion's cost. The
     caller wakes the relay after the commit."""
     await insert_rows(uow, outbox, rows)
+
+
+async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
+    """One accepted customer event; 404 if unknown."""
+    row = (
+        await session.execute(select(customer_event).where(customer_event.c.event_id == event_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no customer event with event_id {event_id!r}")
+    return row
 
 
 # --- the product directory ---------------------------------------------------------------------
