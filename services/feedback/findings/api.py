@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.feedback.findings import service
-from services.feedback.findings.domain import EscalationStatus, Route, Status
+from services.feedback.findings.domain import Status
+from services.feedback.findings.escalations import EscalationStatus, Route
 from services.feedback.findings.schemas import (
     EscalationPublic,
     EscalationStatusChange,

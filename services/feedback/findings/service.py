@@ -10,15 +10,8 @@ from sqlalchemy import Row, Select, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
-from services.feedback.findings.domain import (
-    EscalationStatus,
-    Rule,
-    Status,
-    Trend,
-    close_escalation,
-    transition,
-    trend,
-)
+from services.feedback.findings.domain import Status, Trend, finding_snapshot, transition, trend
+from services.feedback.findings.escalations import EscalationStatus, Rule, close_escalation
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
 from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import (
@@ -28,7 +21,6 @@ from services.feedback.tables import (
     finding_status_change,
     product,
 )
-from services.feedback.triage.service import finding_snapshot
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import NotFound

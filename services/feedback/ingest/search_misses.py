@@ -5,6 +5,8 @@ are listed most frequent first."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -13,12 +15,20 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import RequirementIdentified, cluster_id, feedback_event
-from services.feedback.findings.domain import normalize_query
 from services.feedback.ingest.service import dialect_insert, product_types
 from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import search_miss_cluster
 from shared.pagination import decode_cursor, page_of
 from shared.uow import UnitOfWork
+
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def normalize_query(query: str) -> str:
+    """Case, accents of compatibility forms, punctuation and spacing do not make a new
+    search: `Blue  Kettle!` and `blue kettle` are one cluster."""
+    text = unicodedata.normalize("NFKC", query).casefold()
+    return " ".join(_NOT_WORD.sub(" ", text).split())[:500]
 
 
 async def cluster_search_misses(*, uow: UnitOfWork, rows: Sequence[Any]) -> None:

@@ -28,14 +28,17 @@ from services.feedback.events import (
 from services.feedback.findings.domain import (
     Finding,
     Item,
-    Rule,
     Similarity,
-    Slas,
     Status,
-    escalations_for_item,
-    needs_critical_escalation,
+    finding_snapshot,
     place,
     quote_of,
+)
+from services.feedback.findings.escalations import (
+    Rule,
+    Slas,
+    escalations_for_item,
+    needs_critical_escalation,
 )
 from services.feedback.ingest.search_misses import cluster_search_misses
 from services.feedback.ingest.service import product_types
@@ -373,25 +376,6 @@ async def _critical_escalations(
                 )
             )
     return rows
-
-
-def finding_snapshot(f: Any) -> dict[str, Any]:
-    """The fields every finding event carries (from a `Finding` or a `finding` row)."""
-    return {
-        "finding_id": f.id,
-        "product_id": f.product_id,
-        "kind": str(f.kind),
-        "severity": str(f.severity),
-        "status": str(f.status),
-        "item_count": f.item_count,
-        "safety_hazard": f.safety_hazard,
-        "regression": f.regression,
-        "topic": f.topic,
-        "representative_quote": f.representative_quote,
-        "first_seen": f.first_seen,
-        "last_seen": f.last_seen,
-        "version": f.version,
-    }
 
 
 async def _publish_finding_events(

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.feedback.findings.domain import Slas
+from services.feedback.findings.escalations import Slas
 from services.feedback.ingest.service import resolve_known
 from services.feedback.metrics import (
     ESCALATIONS_OVERDUE,
