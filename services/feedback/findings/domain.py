@@ -4,10 +4,11 @@ trend and the fields every finding event carries. No I/O."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from services.feedback.triage import Category, Severity, TriageResult, rank, worst
@@ -23,24 +24,24 @@ class Status(StrEnum):
 
 
 # A person moves a finding forward; only new items move it back (a regression).
-ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.RESOLVED}),
-    Status.ACKNOWLEDGED: frozenset({Status.RESOLVED}),
-    Status.RESOLVED: frozenset(),
-}
+FINDING_TRANSITIONS: Mapping[Status, frozenset[Status]] = MappingProxyType(
+    {
+        Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.RESOLVED}),
+        Status.ACKNOWLEDGED: frozenset({Status.RESOLVED}),
+        Status.RESOLVED: frozenset(),
+    }
+)
 
 
 class InvalidTransition(Conflict):
-    def __init__(self, current: str, to: str, *, what: str = "finding") -> None:
-        super().__init__(
-            f"a {what} cannot go from {current} to {to}", current_status=current, to=to
-        )
+    def __init__(self, current: str, to: str, *, what: str = "a finding") -> None:
+        super().__init__(f"{what} cannot go from {current} to {to}", current_status=current, to=to)
 
 
 def transition(current: Status, to: Status) -> Status:
     """The finding's new status, or InvalidTransition (409)."""
     current, to = Status(current), Status(to)
-    if to not in ALLOWED_TRANSITIONS[current]:
+    if to not in FINDING_TRANSITIONS[current]:
         raise InvalidTransition(current, to)
     return to
 
@@ -209,24 +210,32 @@ def _absorb(finding: Finding, item: Item, score: float) -> None:
 # --- trend -----------------------------------------------------------------------------------
 
 
+class Direction(StrEnum):
+    QUIET = "quiet"
+    NEW = "new"
+    RISING = "rising"
+    STEADY = "steady"
+    FALLING = "falling"
+
+
 @dataclass(frozen=True)
 class Trend:
     last_24h: int
     daily_average_prior_7d: float
-    direction: str
+    direction: Direction
 
 
 def trend(*, last_24h: int, prior_7d: int) -> Trend:
     """Items in the last 24 hours against the daily average of the 7 days before."""
     average = prior_7d / 7
     if last_24h == 0 and prior_7d == 0:
-        direction = "quiet"
+        direction = Direction.QUIET
     elif prior_7d == 0:
-        direction = "new"
+        direction = Direction.NEW
     elif last_24h >= 1.5 * average:
-        direction = "rising"
+        direction = Direction.RISING
     elif last_24h <= 0.5 * average:
-        direction = "falling"
+        direction = Direction.FALLING
     else:
-        direction = "steady"
+        direction = Direction.STEADY
     return Trend(last_24h, round(average, 2), direction)

@@ -4,9 +4,11 @@ by when, and an escalation's status. No I/O."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 from services.feedback.findings.domain import Finding, InvalidTransition, Status, quote_of
 from services.feedback.triage import Category, Severity
@@ -30,11 +32,21 @@ class Rule(StrEnum):
     SALES_QUESTION = "sales_question"
 
 
+# Someone answers an escalation once; a new problem raises a new one.
+ESCALATION_TRANSITIONS: Mapping[EscalationStatus, frozenset[EscalationStatus]] = MappingProxyType(
+    {
+        EscalationStatus.OPEN: frozenset({EscalationStatus.DONE}),
+        EscalationStatus.DONE: frozenset(),
+    }
+)
+
+
 def close_escalation(current: EscalationStatus) -> EscalationStatus:
     """An open escalation becomes done; a done one cannot be done again (409)."""
-    if EscalationStatus(current) is not EscalationStatus.OPEN:
-        raise InvalidTransition(current, EscalationStatus.DONE, what="escalation")
-    return EscalationStatus.DONE
+    current, to = EscalationStatus(current), EscalationStatus.DONE
+    if to not in ESCALATION_TRANSITIONS[current]:
+        raise InvalidTransition(current, to, what="an escalation")
+    return to
 
 
 _SALES_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.feedback.findings.domain import Trend
+from services.feedback.findings.domain import Direction, Status, Trend
+from services.feedback.findings.escalations import EscalationStatus, Route
 from services.feedback.findings.stories import UserStory
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -34,7 +35,7 @@ class FeedbackItemPublic(BaseModel):
 class TrendPublic(BaseModel):
     last_24h: int
     daily_average_prior_7d: float
-    direction: Literal["quiet", "new", "rising", "steady", "falling"]
+    direction: Direction
 
 
 class FindingPublic(BaseModel):
@@ -44,7 +45,7 @@ class FindingPublic(BaseModel):
     product_id: str
     kind: str
     severity: str
-    status: Literal["open", "acknowledged", "resolved"]
+    status: Status
     item_count: int
     safety_hazard: bool
     topic: str
@@ -78,14 +79,14 @@ class UserStoryPublic(BaseModel):
 
 class EscalationPublic(BaseModel):
     id: str
-    route: Literal["pm", "sales"]
+    route: Route
     rule: str
     reason: str
     product_id: str | None
     finding_id: str | None
     event_id: str | None
     due_at: datetime
-    status: Literal["open", "done"]
+    status: EscalationStatus
     overdue: bool
     note: str | None
     created_at: datetime
@@ -119,7 +120,7 @@ def finding_public(row: Any, trend: Trend) -> FindingPublic:
         trend=TrendPublic(
             last_24h=trend.last_24h,
             daily_average_prior_7d=trend.daily_average_prior_7d,
-            direction=trend.direction,  # type: ignore[arg-type]
+            direction=trend.direction,
         ),
         regression=row.regression,
         status_note=row.status_note,
@@ -152,7 +153,7 @@ def escalation_public(row: Any, now: datetime) -> EscalationPublic:
         event_id=row.event_id,
         due_at=row.due_at,
         status=row.status,
-        overdue=row.status == "open" and row.due_at < now,
+        overdue=row.status == EscalationStatus.OPEN and row.due_at < now,
         note=row.note,
         created_at=row.created_at,
         done_at=row.done_at,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from services.feedback.ingest.intake import Rejected
-from services.feedback.tables import DONE, FAILED, QUEUED, SKIPPED, WAIT
+from services.feedback.triage.domain import TriageState
 
 
 class FieldError(BaseModel):
@@ -48,11 +48,11 @@ class SearchMissPublic(BaseModel):
 
 
 _TRIAGE_STATE = {
-    QUEUED: "pending",
-    WAIT: "waiting_for_catalog",
-    DONE: "done",
-    SKIPPED: "not_needed",
-    FAILED: "failed",
+    TriageState.QUEUED: "pending",
+    TriageState.WAIT: "waiting_for_catalog",
+    TriageState.DONE: "done",
+    TriageState.SKIPPED: "not_needed",
+    TriageState.FAILED: "failed",
 }
 
 

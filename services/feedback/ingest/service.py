@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_event_outbox_rows
 from services.feedback.ingest.bulk import insert_rows
 from services.feedback.ingest.intake import Rejected, check_batch
-from services.feedback.tables import QUEUED, SKIPPED, WAIT, customer_event, product
+from services.feedback.tables import customer_event, product
+from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.events import decode
@@ -125,7 +126,7 @@ def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
         row["unit_price_currency"] = event.unit_price.currency
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])
-    row["triage"] = QUEUED if needs_triage else SKIPPED
+    row["triage"] = (TriageState.QUEUED if needs_triage else TriageState.SKIPPED).value
     return row
 
 
@@ -153,8 +154,12 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
             row["sku"] = sku_of.get(row["product_id"])
     for row in by_sku:
         # A search miss with no product at all needs no resolving.
-        if row["product_id"] is None and row["sku"] is not None and row["triage"] == QUEUED:
-            row["triage"] = WAIT
+        if (
+            row["product_id"] is None
+            and row["sku"] is not None
+            and row["triage"] == TriageState.QUEUED
+        ):
+            row["triage"] = TriageState.WAIT.value
 
 
 async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
@@ -280,7 +285,11 @@ async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime)
             .values(
                 product_id=product_id,
                 triage=case(
-                    (customer_event.c.triage == WAIT, QUEUED), else_=customer_event.c.triage
+                    (
+                        customer_event.c.triage.in_(states_before(TriageState.QUEUED)),
+                        TriageState.QUEUED.value,
+                    ),
+                    else_=customer_event.c.triage,
                 ),
             )
         )

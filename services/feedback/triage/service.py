@@ -35,6 +35,7 @@ from services.feedback.findings.domain import (
     quote_of,
 )
 from services.feedback.findings.escalations import (
+    EscalationStatus,
     Rule,
     Slas,
     escalations_for_item,
@@ -43,15 +44,13 @@ from services.feedback.findings.escalations import (
 from services.feedback.ingest.search_misses import cluster_search_misses
 from services.feedback.ingest.service import product_types
 from services.feedback.tables import (
-    DONE,
-    FAILED,
-    QUEUED,
     customer_event,
     escalation,
     feedback_item,
     finding,
 )
 from services.feedback.triage import Category, Severity, TriageInput, TriageResult
+from services.feedback.triage.domain import TriageState, states_before
 from shared.uow import UnitOfWork
 
 _PENDING_COLUMNS = (
@@ -83,7 +82,7 @@ async def next_batch(*, session: AsyncSession, size: int) -> list[Any]:
     """The oldest events waiting for triage."""
     result = await session.execute(
         select(*_PENDING_COLUMNS)
-        .where(customer_event.c.triage == QUEUED)
+        .where(customer_event.c.triage == TriageState.QUEUED.value)
         .order_by(customer_event.c.seq)
         .limit(size)
     )
@@ -146,8 +145,8 @@ async def mark_failed(*, uow: UnitOfWork, event_ids: Sequence[str]) -> None:
     await uow.session.execute(
         update(customer_event)
         .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage == QUEUED)
-        .values(triage=FAILED)
+        .where(customer_event.c.triage.in_(states_before(TriageState.FAILED)))
+        .values(triage=TriageState.FAILED.value)
     )
 
 
@@ -155,8 +154,8 @@ async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
     result = await uow.session.execute(
         update(customer_event)
         .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage == QUEUED)
-        .values(triage=DONE)
+        .where(customer_event.c.triage.in_(states_before(TriageState.DONE)))
+        .values(triage=TriageState.DONE.value)
         .returning(customer_event.c.event_id)
     )
     return set(result.scalars())
@@ -338,7 +337,7 @@ def _escalation_row(
         "finding_id": finding_id,
         "event_id": event_id,
         "due_at": due_at,
-        "status": "open",
+        "status": EscalationStatus.OPEN.value,
         "note": None,
         "created_at": now,
         "done_at": None,
@@ -355,7 +354,7 @@ async def _critical_escalations(
                 select(escalation.c.finding_id)
                 .where(escalation.c.finding_id.in_(ids))
                 .where(escalation.c.rule == Rule.CRITICAL_DEFECT.value)
-                .where(escalation.c.status == "open")
+                .where(escalation.c.status == EscalationStatus.OPEN.value)
             )
         ).scalars()
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.feedback.findings.escalations import Slas
+from services.feedback.findings.escalations import EscalationStatus, Route, Slas
 from services.feedback.ingest.service import resolve_known
 from services.feedback.metrics import (
     ESCALATIONS_OVERDUE,
@@ -29,9 +29,10 @@ from services.feedback.metrics import (
     UNRESOLVED_EVENTS,
 )
 from services.feedback.settings import FeedbackSettings
-from services.feedback.tables import FAILED, QUEUED, customer_event, escalation
+from services.feedback.tables import customer_event, escalation
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
 from services.feedback.triage import service as triaging
+from services.feedback.triage.domain import TriageState
 from shared.app import Runtime
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class TriageWorker:
             backlog, oldest = (
                 await session.execute(
                     select(func.count(), func.min(events.ingested_at)).where(
-                        events.triage == QUEUED
+                        events.triage == TriageState.QUEUED.value
                     )
                 )
             ).one()
@@ -205,12 +206,14 @@ class TriageWorker:
                 .where(events.product_id.is_(None))
                 .where(events.sku.is_not(None))
             )
-            failed = await session.scalar(select(func.count()).where(events.triage == FAILED))
+            failed = await session.scalar(
+                select(func.count()).where(events.triage == TriageState.FAILED.value)
+            )
             overdue = dict(
                 (
                     await session.execute(
                         select(escalation.c.route, func.count())
-                        .where(escalation.c.status == "open")
+                        .where(escalation.c.status == EscalationStatus.OPEN.value)
                         .where(escalation.c.due_at < now)
                         .group_by(escalation.c.route)
                     )
@@ -222,7 +225,7 @@ class TriageWorker:
         TRIAGE_BACKLOG.labels(service).set(backlog)
         TRIAGE_LAG.labels(service).set(lag_s)
         UNRESOLVED_EVENTS.labels(service).set(waiting or 0)
-        for route in ("pm", "sales"):
+        for route in Route:
             ESCALATIONS_OVERDUE.labels(service, route).set(overdue.get(route, 0))
         return {
             "triage": {
@@ -234,5 +237,5 @@ class TriageWorker:
                 "triaged": self.triaged,
                 "last_error": self.last_error,
             },
-            "escalations_overdue": {route: overdue.get(route, 0) for route in ("pm", "sales")},
+            "escalations_overdue": {route.value: overdue.get(route, 0) for route in Route},
         }
