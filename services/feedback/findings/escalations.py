@@ -1,15 +1,17 @@
 """Escalation rules as plain Python: which feedback goes to the product manager or to sales,
-by when, and an escalation's status. No I/O."""
+by when, and the escalation itself, which makes both its row and its event. No I/O."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
+from services.feedback.events import EscalationCreated
 from services.feedback.findings.domain import Finding, InvalidTransition, Status, quote_of
 from services.feedback.triage import Category, Severity
 
@@ -40,13 +42,8 @@ ESCALATION_TRANSITIONS: Mapping[EscalationStatus, frozenset[EscalationStatus]] =
     }
 )
 
-
-def close_escalation(current: EscalationStatus) -> EscalationStatus:
-    """An open escalation becomes done; a done one cannot be done again (409)."""
-    current, to = EscalationStatus(current), EscalationStatus.DONE
-    if to not in ESCALATION_TRANSITIONS[current]:
-        raise InvalidTransition(current, to, what="an escalation")
-    return to
+# The `escalation.reason` column's length.
+REASON_LIMIT = 500
 
 
 _SALES_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -156,3 +153,105 @@ def needs_critical_escalation(
 
 def _short(text: str) -> str:
     return quote_of(text, limit=160)
+
+
+# --- the escalation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An escalation as stored. Its row and its `created` event come from this one object,
+    so the two cannot say different things."""
+
+    id: str
+    route: Route
+    rule: Rule
+    reason: str
+    product_id: str | None
+    finding_id: str | None
+    event_id: str | None
+    due_at: datetime
+    created_at: datetime
+    status: EscalationStatus = EscalationStatus.OPEN
+    note: str | None = None
+    done_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Escalation:
+        """An escalation from an `escalation` row (or anything with its columns)."""
+        return cls(
+            id=row.id,
+            route=Route(row.route),
+            rule=Rule(row.rule),
+            reason=row.reason,
+            product_id=row.product_id,
+            finding_id=row.finding_id,
+            event_id=row.event_id,
+            due_at=row.due_at,
+            created_at=row.created_at,
+            status=EscalationStatus(row.status),
+            note=row.note,
+            done_at=row.done_at,
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The `escalation` row's values."""
+        return {
+            "id": self.id,
+            "route": self.route.value,
+            "rule": self.rule.value,
+            "reason": self.reason,
+            "product_id": self.product_id,
+            "finding_id": self.finding_id,
+            "event_id": self.event_id,
+            "due_at": self.due_at,
+            "status": self.status.value,
+            "note": self.note,
+            "created_at": self.created_at,
+            "done_at": self.done_at,
+        }
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status is EscalationStatus.OPEN and self.due_at < now
+
+    def close(self, *, note: str | None, now: datetime) -> Escalation:
+        """The escalation answered (done, with the note); 409 if it already was."""
+        to = EscalationStatus.DONE
+        if to not in ESCALATION_TRANSITIONS[self.status]:
+            raise InvalidTransition(self.status, to, what="an escalation")
+        return replace(self, status=to, note=note, done_at=now)
+
+
+def open_escalation(
+    draft: EscalationDraft,
+    *,
+    escalation_id: str,
+    product_id: str | None,
+    finding_id: str | None,
+    event_id: str | None,
+    now: datetime,
+) -> tuple[Escalation, EscalationCreated]:
+    """A new open escalation, due the draft's SLA from now, and the event announcing it."""
+    escalation = Escalation(
+        id=escalation_id,
+        route=draft.route,
+        rule=draft.rule,
+        reason=draft.reason[:REASON_LIMIT],
+        product_id=product_id,
+        finding_id=finding_id,
+        event_id=event_id,
+        due_at=now + draft.sla,
+        created_at=now,
+    )
+    created = EscalationCreated(
+        escalation_id=escalation.id,
+        route=escalation.route.value,
+        rule=escalation.rule.value,
+        reason=escalation.reason,
+        product_id=escalation.product_id,
+        finding_id=escalation.finding_id,
+        event_id=escalation.event_id,
+        due_at=escalation.due_at,
+        created_at=escalation.created_at,
+    )
+    return escalation, created

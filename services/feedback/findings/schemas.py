@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.feedback.findings.domain import Direction, Status, Trend
-from services.feedback.findings.escalations import EscalationStatus, Route
+from services.feedback.findings.escalations import Escalation, EscalationStatus, Route
 from services.feedback.findings.stories import UserStory
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -143,18 +143,20 @@ def user_story_public(finding_id: str, story: UserStory) -> UserStoryPublic:
 
 
 def escalation_public(row: Any, now: datetime) -> EscalationPublic:
+    """The public view of an `escalation` row; `overdue` as of `now`."""
+    escalation = Escalation.from_row(row)
     return EscalationPublic(
-        id=row.id,
-        route=row.route,
-        rule=row.rule,
-        reason=row.reason,
-        product_id=row.product_id,
-        finding_id=row.finding_id,
-        event_id=row.event_id,
-        due_at=row.due_at,
-        status=row.status,
-        overdue=row.status == EscalationStatus.OPEN and row.due_at < now,
-        note=row.note,
-        created_at=row.created_at,
-        done_at=row.done_at,
+        id=escalation.id,
+        route=escalation.route,
+        rule=escalation.rule,
+        reason=escalation.reason,
+        product_id=escalation.product_id,
+        finding_id=escalation.finding_id,
+        event_id=escalation.event_id,
+        due_at=escalation.due_at,
+        status=escalation.status,
+        overdue=escalation.is_overdue(now),
+        note=escalation.note,
+        created_at=escalation.created_at,
+        done_at=escalation.done_at,
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
 from services.feedback.findings.domain import Status, Trend, finding_snapshot, transition, trend
-from services.feedback.findings.escalations import EscalationStatus, Rule, close_escalation
+from services.feedback.findings.escalations import Escalation, EscalationStatus, Rule
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
 from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import (
@@ -247,12 +247,12 @@ async def mark_escalation_done(
     ).first()
     if row is None:
         raise NotFound(f"no escalation with id {escalation_id!r}")
-    target = close_escalation(EscalationStatus(row.status))
+    closed = Escalation.from_row(row).close(note=note, now=datetime.now(UTC))
     return (
         await uow.session.execute(
             update(escalation)
             .where(escalation.c.id == escalation_id)
-            .values(status=target.value, note=note, done_at=datetime.now(UTC))
+            .values(status=closed.status.value, note=closed.note, done_at=closed.done_at)
             .returning(*escalation.c)
         )
     ).one()

@@ -35,11 +35,13 @@ from services.feedback.findings.domain import (
     quote_of,
 )
 from services.feedback.findings.escalations import (
+    Escalation,
     EscalationStatus,
     Rule,
     Slas,
     escalations_for_item,
     needs_critical_escalation,
+    open_escalation,
 )
 from services.feedback.ingest.search_misses import cluster_search_misses
 from services.feedback.ingest.service import product_types
@@ -175,7 +177,7 @@ async def _apply_texts(
     findings = await _load_findings(session, products)
     placed: dict[str, Finding] = {}
     item_rows = []
-    escalation_rows = []
+    raised: list[tuple[Escalation, EscalationCreated]] = []
     for row in rows:
         result = results[row.event_id]
         text = row.text or row.reason or ""
@@ -204,28 +206,28 @@ async def _apply_texts(
             priority=row.priority,
             slas=slas,
         ):
-            escalation_rows.append(
-                _escalation_row(
-                    draft.route,
-                    draft.rule,
-                    draft.reason,
-                    now + draft.sla,
-                    now,
+            raised.append(
+                open_escalation(
+                    draft,
+                    escalation_id=str(uuid7()),
                     product_id=row.product_id,
                     finding_id=target.id,
                     event_id=row.event_id,
+                    now=now,
                 )
             )
     touched = list(placed.values())
     await _save_findings(session, touched, now)
     await session.execute(insert(feedback_item), item_rows)
-    escalation_rows.extend(await _critical_escalations(session, touched, slas, now))
-    if escalation_rows:
-        await session.execute(insert(escalation), escalation_rows)
-    await _publish_finding_events(uow, session, touched, escalation_rows)
+    raised.extend(await _critical_escalations(session, touched, slas, now))
+    if raised:
+        await session.execute(insert(escalation), [opened.row() for opened, _ in raised])
+    await _publish_finding_events(uow, session, touched)
+    for opened, created in raised:
+        uow.publish(feedback_event(created, subject=opened.product_id))
     applied.items += len(item_rows)
     applied.findings_opened += sum(1 for f in touched if f.is_new)
-    applied.escalations += len(escalation_rows)
+    applied.escalations += len(raised)
 
 
 async def _load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:
@@ -317,36 +319,11 @@ def _item_row(item: Item, finding_id: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _escalation_row(
-    route: str,
-    rule: str,
-    reason: str,
-    due_at: datetime,
-    now: datetime,
-    *,
-    product_id: str | None,
-    finding_id: str | None,
-    event_id: str | None,
-) -> dict[str, Any]:
-    return {
-        "id": str(uuid7()),
-        "route": str(route),
-        "rule": str(rule),
-        "reason": reason[:500],
-        "product_id": product_id,
-        "finding_id": finding_id,
-        "event_id": event_id,
-        "due_at": due_at,
-        "status": EscalationStatus.OPEN.value,
-        "note": None,
-        "created_at": now,
-        "done_at": None,
-    }
-
-
 async def _critical_escalations(
     session: AsyncSession, touched: list[Finding], slas: Slas, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[tuple[Escalation, EscalationCreated]]:
+    """The product manager's escalations of the critical defects among the touched findings
+    that have none open."""
     ids = [f.id for f in touched]
     open_for = set(
         (
@@ -358,30 +335,25 @@ async def _critical_escalations(
             )
         ).scalars()
     )
-    rows = []
+    raised = []
     for f in touched:
         draft = needs_critical_escalation(f, has_open=f.id in open_for, slas=slas)
         if draft is not None:
-            rows.append(
-                _escalation_row(
-                    draft.route,
-                    draft.rule,
-                    draft.reason,
-                    now + draft.sla,
-                    now,
+            raised.append(
+                open_escalation(
+                    draft,
+                    escalation_id=str(uuid7()),
                     product_id=f.product_id,
                     finding_id=f.id,
                     event_id=None,
+                    now=now,
                 )
             )
-    return rows
+    return raised
 
 
 async def _publish_finding_events(
-    uow: UnitOfWork,
-    session: AsyncSession,
-    touched: list[Finding],
-    escalation_rows: list[dict[str, Any]],
+    uow: UnitOfWork, session: AsyncSession, touched: list[Finding]
 ) -> None:
     types = await product_types(session=session, product_ids={f.product_id for f in touched})
     for f in touched:
@@ -405,16 +377,3 @@ async def _publish_finding_events(
                 occurred_at=f.last_seen,
             )
             uow.publish(feedback_event(requirement, subject=f.product_id))
-    for row in escalation_rows:
-        created = EscalationCreated(
-            escalation_id=row["id"],
-            route=row["route"],
-            rule=row["rule"],
-            reason=row["reason"],
-            product_id=row["product_id"],
-            finding_id=row["finding_id"],
-            event_id=row["event_id"],
-            due_at=row["due_at"],
-            created_at=row["created_at"],
-        )
-        uow.publish(feedback_event(created, subject=row["product_id"]))

@@ -1,32 +1,108 @@
-"""Escalation rules without I/O: routing, SLAs and status."""
+"""Escalation rules without I/O: routing, SLAs, and the escalation with its row and event."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from services.feedback.events import EscalationCreated
 from services.feedback.findings.domain import Finding, InvalidTransition, Status
 from services.feedback.findings.escalations import (
+    ESCALATION_TRANSITIONS,
+    REASON_LIMIT,
+    Escalation,
+    EscalationDraft,
     EscalationStatus,
     Route,
     Rule,
     Slas,
-    close_escalation,
     escalations_for_item,
     needs_critical_escalation,
+    open_escalation,
     sales_topic,
 )
+from services.feedback.tables import escalation as escalation_table
 from services.feedback.triage import Severity
-from tests.feedback.findings.builders import item, put
+from tests.feedback.findings.builders import T0, item, put
 
 SLAS = Slas(timedelta(hours=4), timedelta(hours=8), timedelta(hours=24))
 
 
+DRAFT = EscalationDraft(
+    Route.SALES, Rule.SALES_QUESTION, "customer question about price", SLAS.sales_question
+)
+
+
+def opened(draft: EscalationDraft = DRAFT) -> Escalation:
+    escalation, _ = open_escalation(
+        draft, escalation_id="esc-1", product_id="p1", finding_id="f1", event_id="e1", now=T0
+    )
+    return escalation
+
+
 def test_an_escalation_is_done_once() -> None:
-    assert close_escalation(EscalationStatus.OPEN) is EscalationStatus.DONE
-    with pytest.raises(InvalidTransition):
-        close_escalation(EscalationStatus.DONE)
+    done = opened().close(note="answered", now=T0 + timedelta(hours=1))
+    assert (done.status, done.note, done.done_at) == (
+        EscalationStatus.DONE,
+        "answered",
+        T0 + timedelta(hours=1),
+    )
+    with pytest.raises(InvalidTransition) as caught:
+        done.close(note="again", now=T0 + timedelta(hours=2))
+    assert caught.value.status == 409
+    assert ESCALATION_TRANSITIONS[EscalationStatus.DONE] == frozenset()
+
+
+def test_an_escalation_opens_with_its_row_and_event_saying_the_same() -> None:
+    escalation, created = open_escalation(
+        DRAFT, escalation_id="esc-1", product_id="p1", finding_id="f1", event_id="e1", now=T0
+    )
+    row = escalation.row()
+    assert set(row) == set(escalation_table.c.keys())
+    assert row == {
+        "id": "esc-1",
+        "route": "sales",
+        "rule": "sales_question",
+        "reason": "customer question about price",
+        "product_id": "p1",
+        "finding_id": "f1",
+        "event_id": "e1",
+        "due_at": T0 + timedelta(hours=24),
+        "status": "open",
+        "note": None,
+        "created_at": T0,
+        "done_at": None,
+    }
+    assert isinstance(created, EscalationCreated)
+    assert created.model_dump() == {
+        "escalation_id": row["id"],
+        **{key: row[key] for key in ("route", "rule", "reason", "product_id", "finding_id")},
+        **{key: row[key] for key in ("event_id", "due_at", "created_at")},
+    }
+
+
+def test_a_long_reason_is_cut_to_the_stored_length() -> None:
+    draft = EscalationDraft(Route.PM, Rule.URGENT_TICKET, "x" * 600, SLAS.urgent_ticket)
+    escalation, created = open_escalation(
+        draft, escalation_id="esc-2", product_id=None, finding_id=None, event_id="e2", now=T0
+    )
+    assert len(escalation.reason) == len(created.reason) == REASON_LIMIT
+
+
+def test_an_escalation_reads_back_from_its_row() -> None:
+    escalation = opened().close(note="answered", now=T0 + timedelta(hours=1))
+    assert Escalation.from_row(SimpleNamespace(**escalation.row())) == escalation
+
+
+def test_only_an_open_escalation_past_its_due_time_is_overdue() -> None:
+    escalation = opened()
+    due = escalation.due_at
+    assert not escalation.is_overdue(due)
+    assert escalation.is_overdue(due + timedelta(seconds=1))
+    done = escalation.close(note=None, now=due)
+    assert not done.is_overdue(due + timedelta(days=1))
 
 
 @pytest.mark.parametrize(
