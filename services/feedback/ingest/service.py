@@ -184,7 +184,11 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(customer_event.c.event_id)
     )
-    inserted = set((await uow.session.execute(stmt, rows)).scalars())
+    # Each row's unique key is locked as it is inserted, until the commit. In key order, two
+    # batches sharing ids (a storefront's retry racing the first try) wait for each other;
+    # in batch order, each could hold an id the other needs next: a deadlock.
+    by_key = sorted(rows, key=lambda row: row["event_id"])
+    inserted = set((await uow.session.execute(stmt, by_key)).scalars())
     return [row["event_id"] for row in rows if row["event_id"] in inserted]
 
 
