@@ -63,6 +63,10 @@ customer_event = Table(
     Column("ingested_by", String(255), nullable=False),
     # A `TriageState`.
     Column("triage", String(8), nullable=False),
+    # Failed model readings of the event, and when a queued one may be read again (NULL: at
+    # once); see `triage.domain.after_failure`. Server defaults: ingestion does not set them.
+    Column("triage_attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
 )
 # The triage worker's queue, oldest first; partial, so done events cost the index nothing.
 Index(
@@ -78,7 +82,7 @@ Index(
     sqlite_where=customer_event.c.product_id.is_(None),
     postgresql_where=customer_event.c.product_id.is_(None),
 )
-# Events the model could not read, counted in /readyz.
+# Events triage gave up on, counted in /readyz and re-queued by an admin.
 Index(
     "ix_customer_event_failed",
     customer_event.c.seq,

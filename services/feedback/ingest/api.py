@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 
 from services.feedback.ingest import search_misses
 from services.feedback.ingest import service as ingestion
@@ -20,7 +20,7 @@ from services.feedback.ingest.schemas import (
     search_miss_public,
 )
 from services.feedback.metrics import EVENTS_INGESTED
-from services.feedback.triage.worker import TriageWorker
+from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
 from shared.auth import require
 from shared.errors import Invalid, PayloadTooLarge
@@ -30,13 +30,6 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 
 Ingester = require("feedback:ingest")
 Reader = require("feedback:read")
-
-
-async def _worker(request: Request) -> TriageWorker:
-    return request.app.state.feedback_worker
-
-
-WorkerDep = Annotated[TriageWorker, Depends(_worker)]
 
 
 def parse_batch(body: bytes) -> list[Any]:

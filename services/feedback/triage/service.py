@@ -9,12 +9,13 @@ only applies events it moves from `queued` to `done`, so two workers never apply
 from __future__ import annotations
 
 from array import array
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -52,7 +53,12 @@ from services.feedback.tables import (
     finding,
 )
 from services.feedback.triage import Category, Severity, TriageInput, TriageResult
-from services.feedback.triage.domain import TriageState, states_before
+from services.feedback.triage.domain import (
+    RetryPolicy,
+    TriageState,
+    after_failure,
+    states_before,
+)
 from shared.uow import UnitOfWork
 
 _PENDING_COLUMNS = (
@@ -66,6 +72,7 @@ _PENDING_COLUMNS = (
     customer_event.c.subject,
     customer_event.c.priority,
     customer_event.c.query,
+    customer_event.c.triage_attempts,
 )
 
 
@@ -80,11 +87,15 @@ def unpack(stored: bytes) -> list[float]:
     return vector.tolist()
 
 
-async def next_batch(*, session: AsyncSession, size: int) -> list[Any]:
-    """The oldest events waiting for triage."""
+async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list[Any]:
+    """The oldest events waiting for triage, leaving out those whose retry is not due at
+    `now`."""
     result = await session.execute(
         select(*_PENDING_COLUMNS)
         .where(customer_event.c.triage == TriageState.QUEUED.value)
+        .where(
+            or_(customer_event.c.next_attempt_at.is_(None), customer_event.c.next_attempt_at <= now)
+        )
         .order_by(customer_event.c.seq)
         .limit(size)
     )
@@ -142,14 +153,53 @@ async def apply(
     return applied
 
 
-async def mark_failed(*, uow: UnitOfWork, event_ids: Sequence[str]) -> None:
-    """Events the model cannot read: kept, counted, never retried forever."""
-    await uow.session.execute(
-        update(customer_event)
-        .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage.in_(states_before(TriageState.FAILED)))
-        .values(triage=TriageState.FAILED.value)
+@dataclass(frozen=True)
+class Failures:
+    """How a batch's failed readings ended: queued for a retry, or given up."""
+
+    retried: int
+    gave_up: int
+
+
+async def record_failures(
+    *, uow: UnitOfWork, rows: Sequence[Any], policy: RetryPolicy, now: datetime
+) -> Failures:
+    """Events (batch rows) the model failed on: queued again after a backoff, or `failed`
+    once they have had their tries. Kept, counted, never lost."""
+    by_attempts: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        by_attempts[row.triage_attempts].append(row.event_id)
+    moved = {TriageState.QUEUED: 0, TriageState.FAILED: 0}
+    for attempts, event_ids in by_attempts.items():
+        outcome = after_failure(attempts=attempts, policy=policy, now=now)
+        result = await uow.session.execute(
+            update(customer_event)
+            .where(customer_event.c.event_id.in_(event_ids))
+            # As read: a failure another worker recorded meanwhile is not counted twice.
+            .where(customer_event.c.triage == TriageState.QUEUED.value)
+            .where(customer_event.c.triage_attempts == attempts)
+            .values(
+                triage=outcome.state.value,
+                triage_attempts=outcome.attempts,
+                next_attempt_at=outcome.next_attempt_at,
+            )
+        )
+        moved[outcome.state] += result.rowcount
+    return Failures(retried=moved[TriageState.QUEUED], gave_up=moved[TriageState.FAILED])
+
+
+async def requeue_failed(*, uow: UnitOfWork, event_ids: Sequence[str] | None) -> int:
+    """Put events triage gave up on (all, or those of `event_ids`) back in its queue with
+    their tries afresh; returns how many."""
+    # Only `failed` ones: `wait` may become `queued` too, but only when the catalog names its
+    # sku (see `ingest.service`).
+    stmt = update(customer_event).where(customer_event.c.triage == TriageState.FAILED.value)
+    if event_ids is not None:
+        stmt = stmt.where(customer_event.c.event_id.in_(event_ids))
+    result = await uow.session.execute(
+        stmt.values(triage=TriageState.QUEUED.value, triage_attempts=0, next_attempt_at=None)
     )
+    return result.rowcount
 
 
 async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
