@@ -7,12 +7,15 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
-from services.feedback.findings.api import router
+from services.feedback.findings.api import router as findings_router
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
+from services.feedback.ingest.api import router as ingest_router
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
+from services.feedback.triage.api import router as triage_router
+from services.feedback.triage.domain import Clock, utc_now
 from services.feedback.triage.worker import TriageWorker
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -24,21 +27,23 @@ def create_app(
     feedback: FeedbackSettings | None = None,
     triage: Callable[[], Triage] = load_triage,
     threshold: float = SAME_PROBLEM_THRESHOLD,
+    clock: Clock = utc_now,
 ) -> FastAPI:
     """The feedback app: ingestion, the triage worker, findings and escalations.
 
     `triage` builds the text model (loaded in the worker, off the event loop, so start-up
-    does not wait for it); tests may pass a fake that keeps the `Triage` contract.
+    does not wait for it); tests may pass a fake that keeps the `Triage` contract. `clock`
+    times the worker's retries; tests may pass their own.
     """
     worker = TriageWorker(
-        factory=triage, settings=feedback or FeedbackSettings(), threshold=threshold
+        factory=triage, settings=feedback or FeedbackSettings(), threshold=threshold, clock=clock
     )
     spec = ServiceSpec(
         name="feedback",
         title="ProductOps feedback",
         metadata=metadata,
         migrations=history,
-        routers=[router],
+        routers=[ingest_router, findings_router, triage_router],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],

@@ -20,6 +20,16 @@ UNRESOLVED_EVENTS = Gauge(
     "Customer events whose sku the catalog has not named yet",
     ["service"],
 )
+TRIAGE_RETRYING = Gauge(
+    "productops_feedback_triage_retrying",
+    "Customer events waiting for triage after a failed reading",
+    ["service"],
+)
+TRIAGE_FAILED = Gauge(
+    "productops_feedback_triage_failed",
+    "Customer events triage gave up on after its tries, until an admin re-queues them",
+    ["service"],
+)
 TRIAGED = Counter(
     "productops_feedback_triaged_total",
     "Customer events triaged, by outcome",

@@ -28,5 +28,10 @@ class FeedbackSettings(BaseSettings):
     triage_poll_s: float = Field(default=1.0, gt=0)
     # Niceness of the model's thread (0-19): higher yields more CPU to request handling.
     triage_nice: int = Field(default=10, ge=0, le=19)
+    # Readings the model gets at an event before triage gives up on it (until an admin
+    # re-queues it), and the backoff between them: doubling from the first delay, capped.
+    triage_max_attempts: int = Field(default=6, ge=1, le=50)
+    triage_retry_first_s: float = Field(default=10.0, gt=0)
+    triage_retry_max_s: float = Field(default=900.0, gt=0)
     # Gauges (lag, overdue escalations) are refreshed at least this often.
     metrics_refresh_s: float = Field(default=5.0, gt=0)

@@ -18,14 +18,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from services.feedback.triage.domain import TriageState
 from shared.db import new_metadata
 from shared.tables import SeqType
 from shared.types import Amount, UtcDateTime
 
 metadata = new_metadata()
-
-# Triage states of a customer event: `wait` needs triage once the catalog names its sku.
-QUEUED, WAIT, DONE, SKIPPED, FAILED = "queued", "wait", "done", "skipped", "failed"
 
 # What the catalog's events told us about each product: enough to resolve an sku, name a
 # product in a user story and give a requirement its product type.
@@ -63,14 +61,19 @@ customer_event = Table(
     Column("unit_price_currency", String(3), nullable=True),
     Column("ingested_at", UtcDateTime, nullable=False),
     Column("ingested_by", String(255), nullable=False),
+    # A `TriageState`.
     Column("triage", String(8), nullable=False),
+    # Failed model readings of the event, and when a queued one may be read again (NULL: at
+    # once); see `triage.domain.after_failure`. Server defaults: ingestion does not set them.
+    Column("triage_attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
 )
 # The triage worker's queue, oldest first; partial, so done events cost the index nothing.
 Index(
     "ix_customer_event_queued",
     customer_event.c.seq,
-    sqlite_where=customer_event.c.triage == QUEUED,
-    postgresql_where=customer_event.c.triage == QUEUED,
+    sqlite_where=customer_event.c.triage == TriageState.QUEUED.value,
+    postgresql_where=customer_event.c.triage == TriageState.QUEUED.value,
 )
 # Events waiting for the catalog to name their sku.
 Index(
@@ -79,12 +82,12 @@ Index(
     sqlite_where=customer_event.c.product_id.is_(None),
     postgresql_where=customer_event.c.product_id.is_(None),
 )
-# Events the model could not read, counted in /readyz.
+# Events triage gave up on, counted in /readyz and re-queued by an admin.
 Index(
     "ix_customer_event_failed",
     customer_event.c.seq,
-    sqlite_where=customer_event.c.triage == FAILED,
-    postgresql_where=customer_event.c.triage == FAILED,
+    sqlite_where=customer_event.c.triage == TriageState.FAILED.value,
+    postgresql_where=customer_event.c.triage == TriageState.FAILED.value,
 )
 
 finding = Table(

@@ -24,7 +24,7 @@ from services.feedback.events import (
     customer_event_outbox_rows,
     requirement_event,
 )
-from services.feedback.findings.domain import normalize_query
+from services.feedback.ingest.search_misses import normalize_query
 from services.feedback.tables import customer_event
 from services.pricing import contracts as pricing
 from shared.events import CloudEvent, decode

@@ -24,7 +24,13 @@ from tests.support import auth, eventually, running
 INGEST = auth("feedback:ingest", subject="storefront-1")
 READ = auth("feedback:read")
 WRITE = auth("feedback:write")
-FAST = FeedbackSettings(triage_poll_s=0.05, metrics_refresh_s=0.05)
+# Retries come at once: a test of the backoff itself injects a clock.
+FAST = FeedbackSettings(
+    triage_poll_s=0.05,
+    metrics_refresh_s=0.05,
+    triage_retry_first_s=0.001,
+    triage_retry_max_s=0.001,
+)
 _ids = itertools.count(1)
 
 

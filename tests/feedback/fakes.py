@@ -1,4 +1,5 @@
-"""A fake triage model that keeps the `Triage` contract, for API and worker tests.
+"""A fake triage model that keeps the `Triage` contract, for API and worker tests, one that
+is out of order for a while, and a clock that moves when told.
 
 It reads keywords: a topic word picks the embedding's axis (so paraphrases about one part
 land together and different parts apart), safety words make a critical defect.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from services.feedback.triage import Category, Severity, TriageInput, TriageResult
 
@@ -64,3 +67,38 @@ class FakeTriage:
             embedding=_embedding(topic),
             topic=topic,
         )
+
+
+class FlakyTriage(FakeTriage):
+    """The fake model, failing its first `failures` calls (every call while `failures` is
+    None) the way a model fails when its runtime is out of order; `heal()` ends that."""
+
+    def __init__(self, failures: int | None = None) -> None:
+        super().__init__()
+        self.failures = failures
+        self.failed = 0
+        self._lock = threading.Lock()  # the worker calls from its thread, tests from theirs
+
+    def heal(self) -> None:
+        with self._lock:
+            self.failures = self.failed
+
+    def triage(self, items: Sequence[TriageInput]) -> list[TriageResult]:
+        with self._lock:
+            if self.failures is None or self.failed < self.failures:
+                self.failed += 1
+                raise RuntimeError("the model's runtime is out of order")
+        return super().triage(items)
+
+
+class FakeClock:
+    """A `Clock` that stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by

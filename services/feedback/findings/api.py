@@ -1,131 +1,38 @@
-"""The feedback service's HTTP routes: parse, call a use case, shape the response."""
+"""Findings routes: triaged items, findings and their user stories, escalations."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response
 
 from services.feedback.findings import service
-from services.feedback.findings.domain import EscalationStatus, Route, Status
+from services.feedback.findings.domain import Status
+from services.feedback.findings.escalations import EscalationStatus, Route
 from services.feedback.findings.schemas import (
-    CustomerEventPublic,
     EscalationPublic,
     EscalationStatusChange,
     FeedbackItemPublic,
     FindingPublic,
     FindingStatusChange,
-    IngestResponse,
-    SearchMissPublic,
     UserStoryPublic,
-    customer_event_public,
     escalation_public,
     feedback_item_public,
     finding_public,
-    ingest_request_schema,
-    rejected_public,
-    search_miss_public,
     user_story_public,
 )
-from services.feedback.ingest import service as ingestion
-from services.feedback.ingest.intake import EVENT_SCHEMA, MAX_EVENTS
-from services.feedback.metrics import EVENTS_INGESTED
 from services.feedback.triage import Category, Severity
-from services.feedback.triage.worker import TriageWorker
 from shared.app import RuntimeDep
 from shared.auth import require
 from shared.concurrency import IfMatch, etag
-from shared.errors import Invalid, PayloadTooLarge
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
-Ingester = require("feedback:ingest")
 Reader = require("feedback:read")
 Writer = require("feedback:write")
 Id = Annotated[str | None, Query(max_length=128)]
-
-
-async def _worker(request: Request) -> TriageWorker:
-    return request.app.state.feedback_worker
-
-
-WorkerDep = Annotated[TriageWorker, Depends(_worker)]
-
-
-def parse_batch(body: bytes) -> list[Any]:
-    """The `events` of `{"events": [...]}`; 422 for another shape, 413 past the batch cap.
-
-    Only the envelope is checked here: each event is validated on its own afterwards.
-    """
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(
-            f"the body is not valid JSON: {exc}",
-            errors=[{"loc": ["body"], "msg": "invalid JSON"}],
-        ) from None
-    if not isinstance(data, dict) or set(data) != {"events"}:
-        raise Invalid(
-            'the body must be an object with one field, "events": [...]',
-            errors=[{"loc": ["body"], "msg": 'expected {"events": [...]}'}],
-        )
-    events = data["events"]
-    if not isinstance(events, list) or not events:
-        raise Invalid(
-            "events must be a non-empty list",
-            errors=[{"loc": ["body", "events"], "msg": "must be a non-empty list"}],
-        )
-    if len(events) > MAX_EVENTS:
-        # 413, like a body over the byte cap: the request is too large to take in one go,
-        # and the remedy is the same (split it); nothing in it was looked at.
-        raise PayloadTooLarge(
-            f"a batch holds at most {MAX_EVENTS} events, this one {len(events)}: split it",
-            max_events=MAX_EVENTS,
-        )
-    return events
-
-
-@router.post(
-    "/customer-events",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=IngestResponse,
-    openapi_extra={"requestBody": ingest_request_schema(EVENT_SCHEMA)},
-)
-async def ingest_customer_events(
-    request: Request, runtime: RuntimeDep, worker: WorkerDep, caller: Ingester
-) -> IngestResponse:
-    """Accept a batch of up to 1,000 storefront events. Each is validated on its own: good
-    ones are accepted, bad ones reported by index; replayed `event_id`s (unique across all
-    clients) count as duplicates and change nothing. 202 once the accepted ones are stored."""
-    body = await request.body()
-    events = parse_batch(body)
-    # Validation and row building first: the transaction (SQLite's one writer) only inserts.
-    batch = ingestion.prepare(events=events, principal=caller, body=body)
-    async with runtime.uow() as uow:
-        result = await ingestion.store(uow=uow, batch=batch)
-    if result.accepted:
-        runtime.relay.notify()
-        worker.notify()
-    service_name = runtime.spec.name
-    EVENTS_INGESTED.labels(service_name, "accepted").inc(result.accepted)
-    EVENTS_INGESTED.labels(service_name, "duplicate").inc(result.duplicates)
-    EVENTS_INGESTED.labels(service_name, "rejected").inc(len(result.rejected))
-    return IngestResponse(
-        accepted=result.accepted,
-        duplicates=result.duplicates,
-        rejected=rejected_public(result.rejected),
-    )
-
-
-@router.get("/customer-events/{event_id}", response_model=CustomerEventPublic)
-async def get_customer_event(event_id: str, runtime: RuntimeDep, _: Reader) -> CustomerEventPublic:
-    """One accepted event and its state: waiting for the catalog, pending triage, done."""
-    async with runtime.db.reader() as session:
-        row = await service.get_customer_event(session=session, event_id=event_id)
-    return customer_event_public(row)
 
 
 @router.get("/feedback", response_model=Page[FeedbackItemPublic])
@@ -266,15 +173,3 @@ async def change_escalation_status(
             uow=uow, escalation_id=escalation_id, note=body.note
         )
     return escalation_public(row, datetime.now(UTC))
-
-
-@router.get("/search-misses", response_model=Page[SearchMissPublic])
-async def list_search_misses(
-    runtime: RuntimeDep, _: Reader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-) -> Page[SearchMissPublic]:
-    """Searches that found nothing, grouped by normalised query, most frequent first."""
-    async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_search_misses(
-            session=session, limit=limit, cursor=cursor
-        )
-    return Page(items=[search_miss_public(row) for row in rows], next_cursor=next_cursor)

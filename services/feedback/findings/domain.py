@@ -1,15 +1,15 @@
-"""Feedback rules as plain Python: finding grouping, severity, status transitions, trend,
-escalation routing and search-miss clustering. No I/O."""
+"""Finding rules as plain Python: grouping items into findings, severity, status transitions,
+trend and the fields every finding event carries. No I/O."""
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
 
 from services.feedback.triage import Category, Severity, TriageResult, rank, worst
 from shared.errors import Conflict
@@ -23,60 +23,54 @@ class Status(StrEnum):
     RESOLVED = "resolved"
 
 
-class Route(StrEnum):
-    PM = "pm"
-    SALES = "sales"
-
-
-class EscalationStatus(StrEnum):
-    OPEN = "open"
-    DONE = "done"
-
-
-class Rule(StrEnum):
-    """Why an escalation exists."""
-
-    CRITICAL_DEFECT = "critical_defect"
-    URGENT_TICKET = "urgent_ticket"
-    SALES_QUESTION = "sales_question"
-
-
 # A person moves a finding forward; only new items move it back (a regression).
-ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.RESOLVED}),
-    Status.ACKNOWLEDGED: frozenset({Status.RESOLVED}),
-    Status.RESOLVED: frozenset(),
-}
+FINDING_TRANSITIONS: Mapping[Status, frozenset[Status]] = MappingProxyType(
+    {
+        Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.RESOLVED}),
+        Status.ACKNOWLEDGED: frozenset({Status.RESOLVED}),
+        Status.RESOLVED: frozenset(),
+    }
+)
 
 
 class InvalidTransition(Conflict):
-    def __init__(self, current: str, to: str, *, what: str = "finding") -> None:
-        super().__init__(
-            f"a {what} cannot go from {current} to {to}", current_status=current, to=to
-        )
+    def __init__(self, current: str, to: str, *, what: str = "a finding") -> None:
+        super().__init__(f"{what} cannot go from {current} to {to}", current_status=current, to=to)
 
 
 def transition(current: Status, to: Status) -> Status:
     """The finding's new status, or InvalidTransition (409)."""
     current, to = Status(current), Status(to)
-    if to not in ALLOWED_TRANSITIONS[current]:
+    if to not in FINDING_TRANSITIONS[current]:
         raise InvalidTransition(current, to)
     return to
 
 
-def close_escalation(current: EscalationStatus) -> EscalationStatus:
-    """An open escalation becomes done; a done one cannot be done again (409)."""
-    if EscalationStatus(current) is not EscalationStatus.OPEN:
-        raise InvalidTransition(current, EscalationStatus.DONE, what="escalation")
-    return EscalationStatus.DONE
-
-
-def quote_of(text: str) -> str:
-    """A text cut to quote length on a word boundary."""
+def quote_of(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """A text with its spacing collapsed, cut to `limit` characters on a word boundary."""
     text = " ".join(text.split())
-    if len(text) <= QUOTE_LIMIT:
+    if len(text) <= limit:
         return text
-    return text[: QUOTE_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def finding_snapshot(f: Any) -> dict[str, Any]:
+    """The fields every finding event carries (from a `Finding` or a `finding` row)."""
+    return {
+        "finding_id": f.id,
+        "product_id": f.product_id,
+        "kind": str(f.kind),
+        "severity": str(f.severity),
+        "status": str(f.status),
+        "item_count": f.item_count,
+        "safety_hazard": f.safety_hazard,
+        "regression": f.regression,
+        "topic": f.topic,
+        "representative_quote": f.representative_quote,
+        "first_seen": f.first_seen,
+        "last_seen": f.last_seen,
+        "version": f.version,
+    }
 
 
 # --- grouping into findings ----------------------------------------------------------------
@@ -216,150 +210,32 @@ def _absorb(finding: Finding, item: Item, score: float) -> None:
 # --- trend -----------------------------------------------------------------------------------
 
 
+class Direction(StrEnum):
+    QUIET = "quiet"
+    NEW = "new"
+    RISING = "rising"
+    STEADY = "steady"
+    FALLING = "falling"
+
+
 @dataclass(frozen=True)
 class Trend:
     last_24h: int
     daily_average_prior_7d: float
-    direction: str
+    direction: Direction
 
 
 def trend(*, last_24h: int, prior_7d: int) -> Trend:
     """Items in the last 24 hours against the daily average of the 7 days before."""
     average = prior_7d / 7
     if last_24h == 0 and prior_7d == 0:
-        direction = "quiet"
+        direction = Direction.QUIET
     elif prior_7d == 0:
-        direction = "new"
+        direction = Direction.NEW
     elif last_24h >= 1.5 * average:
-        direction = "rising"
+        direction = Direction.RISING
     elif last_24h <= 0.5 * average:
-        direction = "falling"
+        direction = Direction.FALLING
     else:
-        direction = "steady"
+        direction = Direction.STEADY
     return Trend(last_24h, round(average, 2), direction)
-
-
-# --- escalations -----------------------------------------------------------------------------
-
-
-_SALES_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "bulk",
-        re.compile(
-            r"\b(bulk|wholesale|in volume|volume (?:discount|pricing|order)|"
-            r"\d{2,}\s*(?:units|pieces|pcs|items))\b"
-        ),
-    ),
-    (
-        "business",
-        re.compile(
-            r"\b(business|b2b|corporate|company account|our company|reseller|resell|"
-            r"trade account|purchase order|vat (?:number|id)|invoice)\w*"
-        ),
-    ),
-    (
-        "stock",
-        re.compile(
-            r"\b(in stock|out of stock|back in stock|restock\w*|stock|availab\w+|"
-            r"sold out|when will (?:it|this|they) (?:be )?(?:ship|arrive|be available))"
-        ),
-    ),
-    (
-        "price",
-        re.compile(
-            r"\b(price\w*|pricing|cost|costs|how much|discount\w*|coupon\w*|cheaper|"
-            r"price match|offer|deal)\b"
-        ),
-    ),
-)
-
-
-def sales_topic(text: str) -> str | None:
-    """The sales matter a question is about (bulk, business, stock, price), if any."""
-    lowered = text.casefold()
-    for topic, pattern in _SALES_TOPICS:
-        if pattern.search(lowered):
-            return topic
-    return None
-
-
-@dataclass(frozen=True)
-class EscalationDraft:
-    route: Route
-    rule: Rule
-    reason: str
-    sla: timedelta
-
-
-@dataclass(frozen=True)
-class Slas:
-    critical_defect: timedelta
-    urgent_ticket: timedelta
-    sales_question: timedelta
-
-
-def escalations_for_item(
-    *, kind: str, category: str, text: str, subject: str | None, priority: str | None, slas: Slas
-) -> list[EscalationDraft]:
-    """Sales questions (price, stock, bulk, business orders) go to sales; urgent support
-    tickets to the product manager."""
-    drafts = []
-    if kind == "question" or category == Category.QUESTION:
-        topic = sales_topic(text)
-        if topic is not None:
-            drafts.append(
-                EscalationDraft(
-                    Route.SALES,
-                    Rule.SALES_QUESTION,
-                    f"customer question about {topic}: “{_short(text)}”",
-                    slas.sales_question,
-                )
-            )
-    if kind == "support_ticket" and priority == "urgent":
-        drafts.append(
-            EscalationDraft(
-                Route.PM,
-                Rule.URGENT_TICKET,
-                f"urgent support ticket: “{_short(subject or text)}”",
-                slas.urgent_ticket,
-            )
-        )
-    return drafts
-
-
-def needs_critical_escalation(
-    finding: Finding, *, has_open: bool, slas: Slas
-) -> EscalationDraft | None:
-    """A critical defect that is not resolved goes to the product manager, once at a time."""
-    if (
-        finding.kind is Category.DEFECT
-        and finding.severity is Severity.CRITICAL
-        and finding.status is not Status.RESOLVED
-        and not has_open
-    ):
-        what = "regressed critical defect" if finding.regression else "critical defect"
-        return EscalationDraft(
-            Route.PM,
-            Rule.CRITICAL_DEFECT,
-            f"{what} ({finding.topic}): “{_short(finding.representative_quote)}”",
-            slas.critical_defect,
-        )
-    return None
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-# --- search misses ---------------------------------------------------------------------------
-
-
-_NOT_WORD = re.compile(r"[^\w]+")
-
-
-def normalize_query(query: str) -> str:
-    """Case, accents of compatibility forms, punctuation and spacing do not make a new
-    search: `Blue  Kettle!` and `blue kettle` are one cluster."""
-    text = unicodedata.normalize("NFKC", query).casefold()
-    return " ".join(_NOT_WORD.sub(" ", text).split())[:500]

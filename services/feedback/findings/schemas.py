@@ -1,4 +1,4 @@
-"""Request and response models of the feedback API (inputs forbid unknown fields)."""
+"""Request and response models of the findings API (inputs forbid unknown fields)."""
 
 from __future__ import annotations
 
@@ -7,36 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.feedback.findings.domain import Trend
+from services.feedback.findings.domain import Direction, Status, Trend
+from services.feedback.findings.escalations import Escalation, EscalationStatus, Route
 from services.feedback.findings.stories import UserStory
-from services.feedback.ingest.intake import Rejected
-from services.feedback.tables import DONE, FAILED, QUEUED, SKIPPED, WAIT
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-
-
-class FieldError(BaseModel):
-    loc: list[str]
-    msg: str
-
-
-class RejectedEvent(BaseModel):
-    index: int
-    errors: list[FieldError]
-
-
-class IngestResponse(BaseModel):
-    """How the batch went: accepted (new), duplicates (replayed event ids), rejected."""
-
-    accepted: int
-    duplicates: int
-    rejected: list[RejectedEvent]
-
-
-def rejected_public(rejected: list[Rejected]) -> list[RejectedEvent]:
-    return [
-        RejectedEvent(index=r.index, errors=[FieldError(**e) for e in r.errors]) for r in rejected
-    ]
 
 
 class FeedbackItemPublic(BaseModel):
@@ -60,7 +35,7 @@ class FeedbackItemPublic(BaseModel):
 class TrendPublic(BaseModel):
     last_24h: int
     daily_average_prior_7d: float
-    direction: Literal["quiet", "new", "rising", "steady", "falling"]
+    direction: Direction
 
 
 class FindingPublic(BaseModel):
@@ -70,7 +45,7 @@ class FindingPublic(BaseModel):
     product_id: str
     kind: str
     severity: str
-    status: Literal["open", "acknowledged", "resolved"]
+    status: Status
     item_count: int
     safety_hazard: bool
     topic: str
@@ -104,14 +79,14 @@ class UserStoryPublic(BaseModel):
 
 class EscalationPublic(BaseModel):
     id: str
-    route: Literal["pm", "sales"]
+    route: Route
     rule: str
     reason: str
     product_id: str | None
     finding_id: str | None
     event_id: str | None
     due_at: datetime
-    status: Literal["open", "done"]
+    status: EscalationStatus
     overdue: bool
     note: str | None
     created_at: datetime
@@ -123,40 +98,6 @@ class EscalationStatusChange(BaseModel):
 
     status: Literal["done"]
     note: Note | None = None
-
-
-class SearchMissPublic(BaseModel):
-    """Searches that found nothing, grouped by their normalised query."""
-
-    id: str
-    query: str
-    sample_query: str
-    product_id: str | None
-    occurrences: int
-    first_seen: datetime
-    last_seen: datetime
-
-
-_TRIAGE_STATE = {
-    QUEUED: "pending",
-    WAIT: "waiting_for_catalog",
-    DONE: "done",
-    SKIPPED: "not_needed",
-    FAILED: "failed",
-}
-
-
-class CustomerEventPublic(BaseModel):
-    """An accepted customer event and where it stands."""
-
-    event_id: str
-    kind: str
-    occurred_at: datetime
-    product_id: str | None
-    sku: str | None
-    customer_ref: str
-    triage: Literal["pending", "waiting_for_catalog", "done", "not_needed", "failed"]
-    ingested_at: datetime
 
 
 def feedback_item_public(row: Any) -> FeedbackItemPublic:
@@ -179,7 +120,7 @@ def finding_public(row: Any, trend: Trend) -> FindingPublic:
         trend=TrendPublic(
             last_24h=trend.last_24h,
             daily_average_prior_7d=trend.daily_average_prior_7d,
-            direction=trend.direction,  # type: ignore[arg-type]
+            direction=trend.direction,
         ),
         regression=row.regression,
         status_note=row.status_note,
@@ -202,79 +143,20 @@ def user_story_public(finding_id: str, story: UserStory) -> UserStoryPublic:
 
 
 def escalation_public(row: Any, now: datetime) -> EscalationPublic:
+    """The public view of an `escalation` row; `overdue` as of `now`."""
+    escalation = Escalation.from_row(row)
     return EscalationPublic(
-        id=row.id,
-        route=row.route,
-        rule=row.rule,
-        reason=row.reason,
-        product_id=row.product_id,
-        finding_id=row.finding_id,
-        event_id=row.event_id,
-        due_at=row.due_at,
-        status=row.status,
-        overdue=row.status == "open" and row.due_at < now,
-        note=row.note,
-        created_at=row.created_at,
-        done_at=row.done_at,
+        id=escalation.id,
+        route=escalation.route,
+        rule=escalation.rule,
+        reason=escalation.reason,
+        product_id=escalation.product_id,
+        finding_id=escalation.finding_id,
+        event_id=escalation.event_id,
+        due_at=escalation.due_at,
+        status=escalation.status,
+        overdue=escalation.is_overdue(now),
+        note=escalation.note,
+        created_at=escalation.created_at,
+        done_at=escalation.done_at,
     )
-
-
-def search_miss_public(row: Any) -> SearchMissPublic:
-    return SearchMissPublic(
-        id=row.id,
-        query=row.normalized_query,
-        sample_query=row.sample_query,
-        product_id=row.product_id,
-        occurrences=row.occurrences,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-    )
-
-
-def customer_event_public(row: Any) -> CustomerEventPublic:
-    return CustomerEventPublic(
-        event_id=row.event_id,
-        kind=row.kind,
-        occurred_at=row.occurred_at,
-        product_id=row.product_id,
-        sku=row.sku,
-        customer_ref=row.customer_ref,
-        triage=_TRIAGE_STATE[row.triage],  # type: ignore[arg-type]
-        ingested_at=row.ingested_at,
-    )
-
-
-def ingest_request_schema(event_schema: dict[str, Any]) -> dict[str, Any]:
-    """The documented body of POST /v1/customer-events (it is validated event by event)."""
-    defs = event_schema.get("$defs", {})
-
-    def inline(node: Any) -> Any:
-        # The OpenAPI document has no `$defs` of ours: inline the references.
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(defs[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items() if key != "$defs"}
-        if isinstance(node, list):
-            return [inline(value) for value in node]
-        return node
-
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["events"],
-                    "properties": {
-                        "events": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": 1000,
-                            "items": inline(event_schema),
-                        }
-                    },
-                }
-            }
-        },
-    }

@@ -1,5 +1,5 @@
-"""Feedback use cases behind the read API and the people's actions: triaged items, findings
-(trend, status, user story), escalations, search misses and single customer events."""
+"""Findings use cases behind the read API and the people's actions: triaged items, findings
+(trend, status, user story) and escalations."""
 
 from __future__ import annotations
 
@@ -10,33 +10,23 @@ from sqlalchemy import Row, Select, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
-from services.feedback.findings.domain import (
-    EscalationStatus,
-    Rule,
-    Status,
-    Trend,
-    close_escalation,
-    transition,
-    trend,
-)
+from services.feedback.findings.domain import Status, Trend, finding_snapshot, transition, trend
+from services.feedback.findings.escalations import Escalation, EscalationStatus, Rule
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
+from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import (
-    customer_event,
     escalation,
     feedback_item,
     finding,
     finding_status_change,
     product,
-    search_miss_cluster,
 )
-from services.feedback.triage.service import finding_snapshot
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Invalid, NotFound
+from shared.errors import NotFound
 from shared.pagination import decode_cursor, page_of
 from shared.uow import UnitOfWork
 
-PageOf = tuple[list[Row[Any]], str | None]
 _STORY_ITEMS = 200
 
 
@@ -257,59 +247,18 @@ async def mark_escalation_done(
     ).first()
     if row is None:
         raise NotFound(f"no escalation with id {escalation_id!r}")
-    target = close_escalation(EscalationStatus(row.status))
+    closed = Escalation.from_row(row).close(note=note, now=datetime.now(UTC))
     return (
         await uow.session.execute(
             update(escalation)
             .where(escalation.c.id == escalation_id)
-            .values(status=target.value, note=note, done_at=datetime.now(UTC))
+            .values(status=closed.status.value, note=closed.note, done_at=closed.done_at)
             .returning(*escalation.c)
         )
     ).one()
 
 
-# --- search misses and customer events ---------------------------------------------------------
-
-
-async def list_search_misses(*, session: AsyncSession, limit: int, cursor: str | None) -> PageOf:
-    """Search-miss clusters, most frequent first (keyset on occurrences, then id)."""
-    stmt = select(search_miss_cluster).order_by(
-        search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id
-    )
-    position = decode_cursor(cursor)
-    if position is not None:
-        if len(position) != 2 or type(position[0]) is not int or not isinstance(position[1], str):
-            raise _malformed_cursor()
-        occurrences, last_id = position
-        stmt = stmt.where(
-            (search_miss_cluster.c.occurrences < occurrences)
-            | (
-                (search_miss_cluster.c.occurrences == occurrences)
-                & (search_miss_cluster.c.id > last_id)
-            )
-        )
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [row.occurrences, row.id])
-
-
-async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
-    """One accepted customer event; 404 if unknown."""
-    row = (
-        await session.execute(select(customer_event).where(customer_event.c.event_id == event_id))
-    ).first()
-    if row is None:
-        raise NotFound(f"no customer event with event_id {event_id!r}")
-    return row
-
-
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _malformed_cursor() -> Invalid:
-    return Invalid(
-        "the cursor is malformed; pass next_cursor unchanged",
-        errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-    )
 
 
 async def _page(
@@ -319,7 +268,7 @@ async def _page(
     position = decode_cursor(cursor)
     if position is not None:
         if len(position) != 1 or not isinstance(position[0], str):
-            raise _malformed_cursor()
+            raise malformed_cursor()
         stmt = stmt.where(key > position[0])
     rows = list((await session.execute(stmt.limit(limit + 1))).all())
     return page_of(rows, limit, lambda row: [getattr(row, key.name)])

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.feedback.findings.domain import quote_of
 from services.feedback.triage import Category, Severity, rank
 
 MAX_CRITERIA = 5
@@ -115,9 +116,7 @@ def _distinct_quotes(items: Sequence[StoryItem]) -> list[str]:
     seen: set[str] = set()
     quotes = []
     for item in ranked:
-        text = " ".join(item.quote.split())
-        if len(text) > _QUOTE:
-            text = text[: _QUOTE - 1].rsplit(" ", 1)[0] + "…"
+        text = quote_of(item.quote, limit=_QUOTE)
         key = "".join(ch for ch in text.casefold() if ch.isalnum())
         if not key or key in seen:
             continue

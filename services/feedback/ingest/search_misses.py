@@ -1,20 +1,34 @@
 """Search misses, clustered by their normalised query (no model needed): each triage batch
 adds its occurrences to the clusters and emits one `feedback.requirement.identified.v1` per
-cluster it touched, with the new occurrences, for the catalog's requirements."""
+cluster it touched, with the new occurrences, for the catalog's requirements; the clusters
+are listed most frequent first."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import RequirementIdentified, cluster_id, requirement_event
-from services.feedback.findings.domain import normalize_query
 from services.feedback.ingest.service import dialect_insert, product_types
+from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import search_miss_cluster
+from shared.pagination import decode_cursor, page_of
 from shared.uow import UnitOfWork
+
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def normalize_query(query: str) -> str:
+    """Case, accents of compatibility forms, punctuation and spacing do not make a new
+    search: `Blue  Kettle!` and `blue kettle` are one cluster."""
+    text = unicodedata.normalize("NFKC", query).casefold()
+    return " ".join(_NOT_WORD.sub(" ", text).split())[:500]
 
 
 async def cluster_search_misses(*, uow: UnitOfWork, rows: Sequence[Any]) -> None:
@@ -85,3 +99,24 @@ async def cluster_search_misses(*, uow: UnitOfWork, rows: Sequence[Any]) -> None
             occurred_at=last,
         )
         uow.publish(requirement_event(requirement))
+
+
+async def list_search_misses(*, session: AsyncSession, limit: int, cursor: str | None) -> PageOf:
+    """Search-miss clusters, most frequent first (keyset on occurrences, then id)."""
+    stmt = select(search_miss_cluster).order_by(
+        search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id
+    )
+    position = decode_cursor(cursor)
+    if position is not None:
+        if len(position) != 2 or type(position[0]) is not int or not isinstance(position[1], str):
+            raise malformed_cursor()
+        occurrences, last_id = position
+        stmt = stmt.where(
+            (search_miss_cluster.c.occurrences < occurrences)
+            | (
+                (search_miss_cluster.c.occurrences == occurrences)
+                & (search_miss_cluster.c.id > last_id)
+            )
+        )
+    rows = list((await session.execute(stmt.limit(limit + 1))).all())
+    return page_of(rows, limit, lambda row: [row.occurrences, row.id])

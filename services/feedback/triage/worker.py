@@ -1,7 +1,9 @@
 """The triage worker: a background job that triages waiting events in batches, oldest first.
 
 The model is CPU-bound and synchronous, so it runs in a thread; ingestion never waits for
-it. Its lag (oldest waiting event, how many wait) is in `/readyz` and `/metrics`.
+it. An event the model fails on is retried after a backoff, and given up (`failed`) after
+its tries. The lag (oldest waiting event, how many wait, retry or were given up) is in
+`/readyz` and `/metrics`.
 """
 
 from __future__ import annotations
@@ -15,23 +17,27 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import func, select
 
-from services.feedback.findings.domain import Slas
+from services.feedback.findings.escalations import EscalationStatus, Route, Slas
 from services.feedback.ingest.service import resolve_known
 from services.feedback.metrics import (
     ESCALATIONS_OVERDUE,
     TRIAGE_BACKLOG,
+    TRIAGE_FAILED,
     TRIAGE_LAG,
+    TRIAGE_RETRYING,
     TRIAGED,
     UNRESOLVED_EVENTS,
 )
 from services.feedback.settings import FeedbackSettings
-from services.feedback.tables import FAILED, QUEUED, customer_event, escalation
+from services.feedback.tables import customer_event, escalation
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
 from services.feedback.triage import service as triaging
+from services.feedback.triage.domain import Clock, RetryPolicy, TriageState, utc_now
 from shared.app import Runtime
 
 log = logging.getLogger(__name__)
@@ -55,9 +61,16 @@ class TriageWorker:
         factory: Callable[[], Triage],
         settings: FeedbackSettings,
         threshold: float = SAME_PROBLEM_THRESHOLD,
+        clock: Clock = utc_now,
     ) -> None:
         self._factory = factory
         self.settings = settings
+        self.clock = clock
+        self.retry = RetryPolicy(
+            max_attempts=settings.triage_max_attempts,
+            first_delay=timedelta(seconds=settings.triage_retry_first_s),
+            max_delay=timedelta(seconds=settings.triage_retry_max_s),
+        )
         self.matcher = triaging.Matcher(similarity=similarity, threshold=threshold)
         self.slas = Slas(
             critical_defect=timedelta(hours=settings.critical_defect_sla_h),
@@ -130,7 +143,9 @@ class TriageWorker:
     async def step(self, runtime: Runtime, model: Triage) -> int:
         """Triage one batch; returns how many events it took (0: nothing waits)."""
         async with runtime.db.reader() as session:
-            rows = await triaging.next_batch(session=session, size=self.settings.triage_batch_size)
+            rows = await triaging.next_batch(
+                session=session, size=self.settings.triage_batch_size, now=self.clock()
+            )
         if not rows:
             return 0
         texts = [row for row in rows if row.kind != "search_miss"]
@@ -141,13 +156,18 @@ class TriageWorker:
             applied = await triaging.apply(
                 uow=uow, rows=readable, results=results, matcher=self.matcher, slas=self.slas
             )
-            if failed:
-                await triaging.mark_failed(uow=uow, event_ids=failed)
+            failures = await triaging.record_failures(
+                uow=uow,
+                rows=[row for row in rows if row.event_id in unreadable],
+                policy=self.retry,
+                now=self.clock(),
+            )
         self.triaged += applied.items + applied.search_misses
         service = runtime.spec.name
         TRIAGED.labels(service, "triaged").inc(applied.items)
         TRIAGED.labels(service, "search_miss").inc(applied.search_misses)
-        TRIAGED.labels(service, "failed").inc(len(failed))
+        TRIAGED.labels(service, "retried").inc(failures.retried)
+        TRIAGED.labels(service, "failed").inc(failures.gave_up)
         return len(rows)
 
     async def _triage(
@@ -193,11 +213,13 @@ class TriageWorker:
         events = customer_event.c
         async with runtime.db.reader() as session:
             # Each count is served by a partial index: the table itself may be huge.
-            backlog, oldest = (
+            backlog, oldest, retrying = (
                 await session.execute(
-                    select(func.count(), func.min(events.ingested_at)).where(
-                        events.triage == QUEUED
-                    )
+                    select(
+                        func.count(),
+                        func.min(events.ingested_at),
+                        func.count().filter(events.triage_attempts > 0),
+                    ).where(events.triage == TriageState.QUEUED.value)
                 )
             ).one()
             waiting = await session.scalar(
@@ -205,12 +227,14 @@ class TriageWorker:
                 .where(events.product_id.is_(None))
                 .where(events.sku.is_not(None))
             )
-            failed = await session.scalar(select(func.count()).where(events.triage == FAILED))
+            failed = await session.scalar(
+                select(func.count()).where(events.triage == TriageState.FAILED.value)
+            )
             overdue = dict(
                 (
                     await session.execute(
                         select(escalation.c.route, func.count())
-                        .where(escalation.c.status == "open")
+                        .where(escalation.c.status == EscalationStatus.OPEN.value)
                         .where(escalation.c.due_at < now)
                         .group_by(escalation.c.route)
                     )
@@ -221,18 +245,29 @@ class TriageWorker:
         lag_s = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
         TRIAGE_BACKLOG.labels(service).set(backlog)
         TRIAGE_LAG.labels(service).set(lag_s)
+        TRIAGE_RETRYING.labels(service).set(retrying)
+        TRIAGE_FAILED.labels(service).set(failed or 0)
         UNRESOLVED_EVENTS.labels(service).set(waiting or 0)
-        for route in ("pm", "sales"):
+        for route in Route:
             ESCALATIONS_OVERDUE.labels(service, route).set(overdue.get(route, 0))
         return {
             "triage": {
                 "model": self.model_state,
                 "backlog": backlog,
                 "oldest_waiting_s": round(lag_s, 1),
+                "retrying": retrying,
                 "waiting_for_catalog": waiting or 0,
                 "failed": failed or 0,
                 "triaged": self.triaged,
                 "last_error": self.last_error,
             },
-            "escalations_overdue": {route: overdue.get(route, 0) for route in ("pm", "sales")},
+            "escalations_overdue": {route.value: overdue.get(route, 0) for route in Route},
         }
+
+
+async def _app_worker(request: Request) -> TriageWorker:
+    return request.app.state.feedback_worker
+
+
+# The app's worker, for routes that wake it when they queue events.
+WorkerDep = Annotated[TriageWorker, Depends(_app_worker)]

@@ -272,6 +272,27 @@ async def test_escalations(app: FastAPI, client: httpx.AsyncClient) -> None:
     assert created[2].data["finding_id"] == critical["finding_id"]
 
 
+async def test_an_escalation_row_and_its_event_say_the_same(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Both come from one Escalation and are written in the triage batch's transaction."""
+    (urgent,) = await send(
+        client,
+        event("support_ticket", subject="Button stuck", text="It stopped", priority="urgent"),
+    )
+    (listed,) = await items(client, "/v1/escalations")
+    (created,) = [e for e in await outbox_events(app) if e.type == "feedback.escalation.created.v1"]
+    fields = ("route", "rule", "reason", "product_id", "finding_id", "event_id")
+    assert created.data["escalation_id"] == listed["id"]
+    assert {key: created.data[key] for key in fields} == {key: listed[key] for key in fields}
+    assert listed["event_id"] == urgent
+    for moment in ("due_at", "created_at"):
+        assert datetime.fromisoformat(created.data[moment]) == datetime.fromisoformat(
+            listed[moment]
+        )
+    assert created.subject == listed["product_id"]
+
+
 def _hours_between(start: str, end: str) -> float:
     return round(
         (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600

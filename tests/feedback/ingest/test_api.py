@@ -3,20 +3,30 @@ publish accepted events, and events waiting for the catalog to name their sku.""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from services.feedback.app import create_app
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, registry
 from services.feedback.handlers import on_product_created
+from services.feedback.ingest import service as ingestion
 from services.feedback.tables import customer_event
+from shared.auth import Principal
 from shared.events import decode, new_event
+from shared.settings import Settings
 from shared.tables import outbox
-from tests.feedback.conftest import INGEST, READ, event, ingest, triaged
-from tests.support import assert_problem, auth
+from tests.feedback.conftest import FAST, INGEST, READ, event, ingest, triaged
+from tests.feedback.fakes import FakeTriage
+from tests.support import assert_problem, auth, eventually, pg_database, running
+
+THIRD = Principal(subject="storefront-3", name="storefront 3", scopes=frozenset())
 
 
 async def published(app: FastAPI, topic: str = CUSTOMER_EVENTS_TOPIC) -> list[Any]:
@@ -155,6 +165,54 @@ async def test_a_batch_over_the_cap_is_refused_whole(
 
     accepted = await ingest(client, *events[:1000])
     assert accepted["accepted"] == 1000
+
+
+@pytest.mark.postgres
+async def test_concurrent_batches_sharing_ids_in_opposite_orders_store_each_once(
+    make_settings: Callable[..., Settings], fake_triage: FakeTriage
+) -> None:
+    """Two storefronts send one batch at once, in opposite orders, while a third holds one of
+    its ids uncommitted: both inserts stop at that id, so each holds the rows it has already
+    inserted when the third commits. Were the rows locked in batch order, each would then
+    wait for the other's rows and PostgreSQL would abort one of them as a deadlock."""
+    rounds, size = 3, 200
+    async with pg_database() as url:
+        settings = make_settings(feedback_database_url=url, run_consumers=False)
+        app = create_app(settings, feedback=FAST, triage=lambda: fake_triage)
+        runtime = app.state.runtime
+        async with running(app) as client:
+
+            async def post(events: list[dict[str, Any]]) -> httpx.Response:
+                return await client.post(
+                    "/v1/customer-events", json={"events": events}, headers=INGEST
+                )
+
+            async def both_blocked() -> bool:
+                async with runtime.db.reader() as session:
+                    waiting = await session.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                            " current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                return waiting == 2
+
+            for round_no in range(rounds):
+                batch = [event("purchase", event_id=f"r{round_no}-{i:04}") for i in range(size)]
+                third = ingestion.prepare(events=[batch[size // 2]], principal=THIRD)
+                async with runtime.uow() as uow:
+                    await ingestion.store(uow=uow, batch=third)
+                    sent = [asyncio.create_task(post(e)) for e in (batch, batch[::-1])]
+                    await eventually(both_blocked, timeout_s=10)
+                responses = await asyncio.gather(*sent)
+
+                assert [r.status_code for r in responses] == [202, 202], responses
+                bodies = [r.json() for r in responses]
+                assert sum(b["accepted"] for b in bodies) == size - 1
+                assert sum(b["duplicates"] for b in bodies) == size + 1
+            async with runtime.db.reader() as session:
+                ids = list((await session.execute(select(customer_event.c.event_id))).scalars())
+    assert len(ids) == len(set(ids)) == rounds * size
 
 
 async def test_a_malformed_body_is_a_problem(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,129 @@
+"""The triage worker with a model that fails (the fake, out of order for a while): events are
+retried after their backoff until each is triaged, or given up after the configured tries,
+counted in /readyz and /metrics, and triaged once an admin re-queues them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from services.feedback.app import create_app
+from services.feedback.settings import FeedbackSettings
+from services.feedback.tables import customer_event
+from shared.settings import Settings
+from tests.feedback.conftest import READ, event, ingest, items, triaged
+from tests.feedback.fakes import FakeClock, FlakyTriage
+from tests.support import auth, eventually, running
+
+ADMIN = auth("admin")
+RETRIES = FeedbackSettings(
+    triage_poll_s=0.05,
+    metrics_refresh_s=0.05,
+    triage_max_attempts=4,
+    triage_retry_first_s=60,
+    triage_retry_max_s=600,
+)
+# Past any backoff of RETRIES: the test's clock jumps by it to make every retry due.
+PAST_ANY_BACKOFF = timedelta(seconds=RETRIES.triage_retry_max_s)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(UTC))
+
+
+def app_with(settings: Settings, model: FlakyTriage, clock: FakeClock) -> FastAPI:
+    return create_app(settings, feedback=RETRIES, triage=lambda: model, clock=clock)
+
+
+async def states(client: httpx.AsyncClient, event_ids: list[str]) -> list[str]:
+    return [
+        (await client.get(f"/v1/customer-events/{event_id}", headers=READ)).json()["triage"]
+        for event_id in event_ids
+    ]
+
+
+async def attempts(app: FastAPI, event_ids: list[str]) -> list[int]:
+    async with app.state.runtime.db.reader() as session:
+        found = dict(
+            (
+                await session.execute(
+                    select(customer_event.c.event_id, customer_event.c.triage_attempts).where(
+                        customer_event.c.event_id.in_(event_ids)
+                    )
+                )
+            ).all()
+        )
+    return [found[event_id] for event_id in event_ids]
+
+
+async def test_a_model_failing_for_a_while_loses_no_event(
+    settings: Settings, clock: FakeClock
+) -> None:
+    # One batch of three: the batch call and each event's own call fail in the first round,
+    # the batch call and two of the three in the second; the third round triages the rest.
+    model = FlakyTriage(failures=7)
+    app = app_with(settings, model, clock)
+    async with running(app) as client:
+        batch = [
+            event("review", rating=1, text="The lid cracked after a week"),
+            event("question", text="Does the handle get hot?"),
+            event("support_ticket", text="The cable is loose", priority="normal"),
+        ]
+        ids = [e["event_id"] for e in batch]
+        await ingest(client, *batch)
+
+        async def all_triaged() -> bool:
+            clock.advance(PAST_ANY_BACKOFF)
+            return await states(client, ids) == ["done"] * len(ids)
+
+        await eventually(all_triaged, timeout_s=20)
+
+        assert model.failed == 7
+        assert sorted(await attempts(app, ids)) == [1, 2, 2]
+        assert sorted(i["event_id"] for i in await items(client, "/v1/feedback")) == sorted(ids)
+        ready = (await client.get("/readyz")).json()["triage"]
+        assert (ready["backlog"], ready["retrying"], ready["failed"]) == (0, 0, 0)
+
+
+async def test_events_the_model_always_fails_on_are_given_up_then_requeued(
+    settings: Settings, clock: FakeClock
+) -> None:
+    model = FlakyTriage()
+    app = app_with(settings, model, clock)
+    async with running(app) as client:
+        batch = [event("question"), event("review", rating=2, text="The button sticks")]
+        ids = [e["event_id"] for e in batch]
+        await ingest(client, *batch)
+
+        async def given_up() -> bool:
+            clock.advance(PAST_ANY_BACKOFF)
+            return await states(client, ids) == ["failed", "failed"]
+
+        await eventually(given_up, timeout_s=20)
+
+        assert await attempts(app, ids) == [RETRIES.triage_max_attempts] * 2
+        ready = (await client.get("/readyz")).json()
+        assert ready["status"] == "ready"  # ingestion still works: triage is informative
+        assert (ready["triage"]["failed"], ready["triage"]["retrying"]) == (2, 0)
+        metrics = (await client.get("/metrics")).text
+        assert 'productops_feedback_triage_failed{service="feedback"} 2.0' in metrics
+        assert 'productops_feedback_triaged_total{outcome="failed",service="feedback"}' in metrics
+
+        model.heal()
+        first = await client.post("/v1/triage/requeue", json={"event_ids": [ids[0]]}, headers=ADMIN)
+        assert first.status_code == 200, first.text
+        assert first.json() == {"requeued": 1}
+        await triaged(client, ids[0])
+        assert await states(client, ids) == ["done", "failed"]
+
+        rest = await client.post("/v1/triage/requeue", headers=ADMIN)
+        assert rest.json() == {"requeued": 1}
+        await triaged(client, ids[1])
+        assert await states(client, ids) == ["done", "done"]
+        assert sorted(i["event_id"] for i in await items(client, "/v1/feedback")) == sorted(ids)
+        assert (await client.get("/readyz")).json()["triage"]["failed"] == 0
