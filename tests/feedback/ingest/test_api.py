@@ -26,7 +26,9 @@ from tests.feedback.conftest import FAST, INGEST, READ, event, ingest, triaged
 from tests.feedback.fakes import FakeTriage
 from tests.support import assert_problem, auth, eventually, pg_database, running
 
-THIRD = Principal(subject="storefront-3", name="storefront 3", scopes=frozenset())
+THIRD = Principal(
+    subject="storefront-3", name="storefront 3", scopes=frozenset(), owner="storefront 3"
+)
 
 
 async def published(app: FastAPI, topic: str = CUSTOMER_EVENTS_TOPIC) -> list[Any]:

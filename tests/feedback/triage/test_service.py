@@ -24,7 +24,9 @@ NOW = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 POLICY = RetryPolicy(
     max_attempts=3, first_delay=timedelta(minutes=1), max_delay=timedelta(minutes=5)
 )
-STOREFRONT = Principal(subject="storefront-1", name="storefront", scopes=frozenset())
+STOREFRONT = Principal(
+    subject="storefront-1", name="storefront", scopes=frozenset(), owner="storefront"
+)
 
 
 @pytest.fixture

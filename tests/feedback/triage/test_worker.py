@@ -14,6 +14,7 @@ from sqlalchemy import select
 from services.feedback.app import create_app
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import customer_event
+from shared.broker import EmbeddedBroker
 from shared.settings import Settings
 from tests.feedback.conftest import READ, event, ingest, items, triaged
 from tests.feedback.fakes import FakeClock, FlakyTriage
@@ -91,8 +92,9 @@ async def test_a_model_failing_for_a_while_loses_no_event(
 
 
 async def test_events_the_model_always_fails_on_are_given_up_then_requeued(
-    settings: Settings, clock: FakeClock
+    settings: Settings, clock: FakeClock, broker: EmbeddedBroker
 ) -> None:
+    # /readyz is read below, and it reports ready only with a reachable broker.
     model = FlakyTriage()
     app = app_with(settings, model, clock)
     async with running(app) as client:
