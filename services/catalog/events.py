@@ -7,8 +7,9 @@ from datetime import datetime
 from pydantic import ConfigDict, Field, JsonValue
 
 from services.catalog.domain import Lifecycle
-from services.catalog.schemas import CompletenessPublic, Money
+from services.catalog.schemas import CompletenessPublic
 from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
+from shared.money import Money
 
 SOURCE = "/catalog"
 registry = EventRegistry()

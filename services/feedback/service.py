@@ -32,11 +32,15 @@ from services.feedback.tables import (
 from services.feedback.triaging import finding_snapshot
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import NotFound
+from shared.pagination import Keyset
 from shared.uow import UnitOfWork
 
 PageOf = tuple[list[Row[Any]], str | None]
+FEEDBACK = Keyset(feedback_item.c.id)
+FINDINGS = Keyset(finding.c.id)
+ESCALATIONS = Keyset(escalation.c.id)
+SEARCH_MISSES = Keyset(search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id)
 _STORY_ITEMS = 200
 
 
@@ -53,7 +57,7 @@ async def list_feedback(
     cursor: str | None,
 ) -> PageOf:
     """Triaged items in triage order, filtered, one keyset page."""
-    stmt = select(feedback_item).order_by(feedback_item.c.id)
+    stmt = select(feedback_item)
     for column, value in (
         (feedback_item.c.product_id, product_id),
         (feedback_item.c.category, category),
@@ -61,7 +65,7 @@ async def list_feedback(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return await _page(session, stmt, feedback_item.c.id, limit, cursor)
+    return await _page(session, FEEDBACK, stmt, limit, cursor)
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -78,7 +82,7 @@ async def list_findings(
     cursor: str | None,
 ) -> PageOf:
     """Findings in the order they were opened, filtered, one keyset page."""
-    stmt = select(finding).order_by(finding.c.id)
+    stmt = select(finding)
     for column, value in (
         (finding.c.product_id, product_id),
         (finding.c.kind, kind),
@@ -87,7 +91,7 @@ async def list_findings(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return await _page(session, stmt, finding.c.id, limit, cursor)
+    return await _page(session, FINDINGS, stmt, limit, cursor)
 
 
 async def get_finding(*, session: AsyncSession, finding_id: str) -> Row[Any]:
@@ -229,7 +233,7 @@ async def list_escalations(
     now: datetime,
 ) -> PageOf:
     """Escalations in the order they were raised, filtered, one keyset page."""
-    stmt = select(escalation).order_by(escalation.c.id)
+    stmt = select(escalation)
     for column, value in (
         (escalation.c.route, route),
         (escalation.c.status, status),
@@ -243,7 +247,7 @@ async def list_escalations(
         stmt = stmt.where(late)
     elif overdue is False:
         stmt = stmt.where(~late)
-    return await _page(session, stmt, escalation.c.id, limit, cursor)
+    return await _page(session, ESCALATIONS, stmt, limit, cursor)
 
 
 async def mark_escalation_done(
@@ -273,23 +277,7 @@ async def mark_escalation_done(
 
 async def list_search_misses(*, session: AsyncSession, limit: int, cursor: str | None) -> PageOf:
     """Search-miss clusters, most frequent first (keyset on occurrences, then id)."""
-    stmt = select(search_miss_cluster).order_by(
-        search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id
-    )
-    position = decode_cursor(cursor)
-    if position is not None:
-        if len(position) != 2 or type(position[0]) is not int or not isinstance(position[1], str):
-            raise _malformed_cursor()
-        occurrences, last_id = position
-        stmt = stmt.where(
-            (search_miss_cluster.c.occurrences < occurrences)
-            | (
-                (search_miss_cluster.c.occurrences == occurrences)
-                & (search_miss_cluster.c.id > last_id)
-            )
-        )
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [row.occurrences, row.id])
+    return await _page(session, SEARCH_MISSES, select(search_miss_cluster), limit, cursor)
 
 
 async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
@@ -305,21 +293,9 @@ async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _malformed_cursor() -> Invalid:
-    return Invalid(
-        "the cursor is malformed; pass next_cursor unchanged",
-        errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-    )
-
-
 async def _page(
-    session: AsyncSession, stmt: Select[Any], key: Any, limit: int, cursor: str | None
+    session: AsyncSession, keyset: Keyset, stmt: Select[Any], limit: int, cursor: str | None
 ) -> PageOf:
-    """One keyset page ordered by a string id column."""
-    position = decode_cursor(cursor)
-    if position is not None:
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise _malformed_cursor()
-        stmt = stmt.where(key > position[0])
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [getattr(row, key.name)])
+    """One keyset page as the routes take it: the rows and the next cursor."""
+    page = await keyset.page(session, stmt, limit=limit, cursor=cursor)
+    return page.items, page.next_cursor
