@@ -102,11 +102,8 @@ async def list_api_keys(
     runtime: RuntimeDep, _: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[KeyPublic]:
     """List API keys in creation order, revoked ones included; secrets are never shown."""
-    items, next_cursor = await keys.list_keys(db=runtime.db, limit=limit, cursor=cursor)
-    return Page[KeyPublic](
-        items=[KeyPublic.model_validate(item, from_attributes=True) for item in items],
-        next_cursor=next_cursor,
-    )
+    page = await keys.list_keys(db=runtime.db, limit=limit, cursor=cursor)
+    return page.map(lambda item: KeyPublic.model_validate(item, from_attributes=True))
 
 
 @keys_router.delete("/api-keys/{key_id}", status_code=204)

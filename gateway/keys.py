@@ -12,15 +12,21 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from gateway.tables import api_key
 from shared.auth import ADMIN, SCOPES, Principal, hash_secret, secret_matches
 from shared.db import Database
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from shared.pagination import decode_cursor, encode_cursor
+from shared.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    invalid_input,
+)
+from shared.pagination import Keyset, Page
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ INVALID_KEY = "the API key is not valid"
 _ID = re.compile(r"^[0-9a-f]{16}$")
 # Compared against when the id is unknown, so a miss costs about the same as a hit.
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(32))
+KEYS = Keyset(api_key.c.created_at, api_key.c.id)
 
 
 @dataclass(frozen=True)
@@ -119,20 +126,19 @@ async def authenticate(
 
 
 def _validated(name: str, owner: str, scopes: list[str]) -> tuple[str, str, list[str]]:
-    errors: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
     name, owner = name.strip(), owner.strip()
     if not 1 <= len(name) <= NAME_MAX:
-        errors.append({"loc": ["body", "name"], "msg": f"must be 1 to {NAME_MAX} characters"})
+        errors.append(FieldError(("name",), f"must be 1 to {NAME_MAX} characters"))
     if not 1 <= len(owner) <= OWNER_MAX:
-        errors.append({"loc": ["body", "owner"], "msg": f"must be 1 to {OWNER_MAX} characters"})
+        errors.append(FieldError(("owner",), f"must be 1 to {OWNER_MAX} characters"))
     unknown = sorted(set(scopes) - SCOPES)
     if not scopes:
-        errors.append({"loc": ["body", "scopes"], "msg": "at least one scope is needed"})
+        errors.append(FieldError(("scopes",), "at least one scope is needed"))
     elif unknown:
-        errors.append({"loc": ["body", "scopes"], "msg": f"unknown scopes: {', '.join(unknown)}"})
+        errors.append(FieldError(("scopes",), f"unknown scopes: {', '.join(unknown)}"))
     if errors:
-        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
-        raise Invalid(detail, errors=errors)
+        raise invalid_input(errors)
     return name, owner, sorted(set(scopes))
 
 
@@ -169,23 +175,7 @@ async def create_key(
     )
 
 
-def _position(cursor: str | None) -> tuple[datetime, str] | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    try:
-        created_at, key_id = position
-        return datetime.fromisoformat(created_at), str(key_id)
-    except (TypeError, ValueError) as exc:
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        ) from exc
-
-
-async def list_keys(
-    *, db: Database, limit: int, cursor: str | None
-) -> tuple[list[KeyInfo], str | None]:
+async def list_keys(*, db: Database, limit: int, cursor: str | None) -> Page[KeyInfo]:
     """A page of keys in creation order, revoked ones included."""
     query = select(
         api_key.c.id,
@@ -195,20 +185,11 @@ async def list_keys(
         api_key.c.created_at,
         api_key.c.revoked_at,
         api_key.c.last_used_at,
-    ).order_by(api_key.c.created_at, api_key.c.id)
-    position = _position(cursor)
-    if position is not None:
-        after, after_id = position
-        query = query.where(
-            or_(
-                api_key.c.created_at > after,
-                and_(api_key.c.created_at == after, api_key.c.id > after_id),
-            )
-        )
+    )
     async with db.reader() as session:
-        rows = (await session.execute(query.limit(limit + 1))).all()
-    items = [
-        KeyInfo(
+        page = await KEYS.page(session, query, limit=limit, cursor=cursor)
+    return page.map(
+        lambda row: KeyInfo(
             id=row.id,
             name=row.name,
             owner=row.owner,
@@ -217,12 +198,7 @@ async def list_keys(
             revoked_at=_utc(row.revoked_at),
             last_used_at=_utc(row.last_used_at),
         )
-        for row in rows
-    ]
-    if len(items) <= limit:
-        return items, None
-    last = items[limit - 1]
-    return items[:limit], encode_cursor([last.created_at.isoformat(), last.id])
+    )
 
 
 async def revoke_key(*, db: Database, key_id: str, revoked_by: str) -> None:

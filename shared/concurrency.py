@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from shared.errors import Invalid, PreconditionFailed
+from shared.errors import PreconditionFailed, field_error
 
 
 def _parse_if_match(
@@ -16,9 +16,11 @@ def _parse_if_match(
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
     if not (raw.isascii() and raw.isdigit()):
-        raise Invalid(
-            "If-Match must be the resource version, e.g. If-Match: 3",
-            errors=[{"loc": ["header", "If-Match"], "msg": "not a version number"}],
+        raise field_error(
+            "If-Match",
+            "not a version number",
+            where="header",
+            detail="If-Match must be the resource version, e.g. If-Match: 3",
         )
     return int(raw)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -134,6 +135,49 @@ def problem_response(
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One input a rule refused: where it is within its part of the request, and why."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+
+
+def invalid_input(
+    errors: Sequence[FieldError],
+    *,
+    where: str = "body",
+    what: str | None = None,
+    detail: str | None = None,
+    **extra: Any,
+) -> Invalid:
+    """The 422 for input that broke field rules (at least one error), with `errors: [{loc,
+    msg}]` as request validation renders them: `loc` starts with `where` (body, query,
+    header or path), its parts as strings.
+
+    `detail` defaults to the first error and how many more; with `what` (the input's name)
+    it reads "invalid criteria: 1.name: duplicate criterion 'a' (and 3 more)".
+    """
+    first = errors[0]
+    place = ".".join(str(part) for part in first.loc) or what or where
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    summary = f"{place}: {first.msg}{more}"
+    return Invalid(
+        detail or (f"invalid {what}: {summary}" if what else summary),
+        errors=[{"loc": [where, *(str(part) for part in e.loc)], "msg": e.msg} for e in errors],
+        **extra,
+    )
+
+
+def field_error(
+    field: str, msg: str, *, where: str = "body", detail: str | None = None, **extra: Any
+) -> Invalid:
+    """The 422 for one input field, named dotted (`guardrails.floor`) in the problem's
+    `field` as well as in `errors`; `detail` defaults to "field: msg"."""
+    error = FieldError(tuple(field.split(".")), msg)
+    return invalid_input([error], where=where, detail=detail, field=field, **extra)
 
 
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from shared.auth import Principal, current_principal
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, field_error
 from shared.tables import idempotency_key
 from shared.uow import UnitOfWork
 
@@ -51,9 +51,11 @@ class Idempotency:
         if row is None:
             return None
         if row.request_hash != self._hash:
-            raise Invalid(
-                "this Idempotency-Key was used with a different request body",
-                errors=[{"loc": ["header", "Idempotency-Key"], "msg": "reused with another body"}],
+            raise field_error(
+                "Idempotency-Key",
+                "reused with another body",
+                where="header",
+                detail="this Idempotency-Key was used with a different request body",
             )
         return Response(
             row.body,
@@ -89,9 +91,11 @@ async def _idempotency(
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Idempotency:
     if key is not None and not (0 < len(key) <= _MAX_KEY and key.isprintable()):
-        raise Invalid(
-            f"Idempotency-Key must be 1..{_MAX_KEY} printable characters",
-            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid key"}],
+        raise field_error(
+            "Idempotency-Key",
+            "invalid key",
+            where="header",
+            detail=f"Idempotency-Key must be 1..{_MAX_KEY} printable characters",
         )
     return Idempotency(key, principal)
 

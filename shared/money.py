@@ -3,6 +3,7 @@
 Money is never a float. Amounts travel as decimal strings (`"19.99"`), are parsed straight
 from the text (a JSON number has already been through a float), and are written back
 without an exponent. The currency decides how many decimals an amount may have.
+`Money` is the wire model every service reads and writes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,17 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    WithJsonSchema,
+    field_serializer,
+)
 
 # ISO 4217 code -> minor units (digits after the decimal point). A deliberate subset: the
 # currencies a store is likely to price in; adding one is a one-line change.
@@ -130,3 +142,55 @@ def format_amount(amount: Decimal, currency: str | None = None) -> str:
     whole, _, fraction = format(amount, "f").partition(".")
     fraction = fraction.rstrip("0").ljust(digits, "0")
     return f"{whole}.{fraction}" if fraction else whole
+
+
+def _known_currency(value: object) -> object:
+    if isinstance(value, str):
+        minor_units(value)  # raises ValueError naming the code
+    return value
+
+
+# An amount parsed from its text; write it back with `format_amount`.
+AmountText = Annotated[
+    Decimal,
+    BeforeValidator(parse_amount),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["19.99"]}),
+]
+# An ISO 4217 code in `CURRENCIES`; checked before the pattern, so "eur" is told it is unknown.
+Currency = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), BeforeValidator(_known_currency)
+]
+
+
+class Money(BaseModel):
+    """`{"amount": "19.99", "currency": "EUR"}`, in requests, responses and events.
+
+    The amount is a decimal string of at most 4 decimals whatever the currency (a unit cost
+    may be a fraction of a cent; `MoneyInMinorUnits` is stricter), written back in the
+    currency's canonical text.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount: AmountText
+    currency: Currency
+
+    @field_serializer("amount")
+    def _amount_text(self, amount: Decimal) -> str:
+        return format_amount(amount, self.currency)
+
+    @classmethod
+    def of(cls, amount: Decimal | None, currency: str | None) -> Money | None:
+        """Money from stored columns, None when either is missing; trusted, not checked again."""
+        if amount is None or currency is None:
+            return None
+        return cls.model_construct(amount=amount, currency=currency)
+
+
+def _in_minor_units(money: Money) -> Money:
+    check_scale(money.amount, money.currency)
+    return money
+
+
+# Money as a customer pays it: no finer than the currency's minor unit (JPY has no cents).
+MoneyInMinorUnits = Annotated[Money, AfterValidator(_in_minor_units)]

@@ -1,28 +1,51 @@
-"""Cursor pagination: `?limit=` (default 50, at most 200) and an opaque `?cursor=`."""
+"""Keyset pagination: `?limit=` (default 50, at most 200) and an opaque `?cursor=`.
+
+A list declares its order once, as a `Keyset`; `Keyset.page` sorts, skips to the row after
+the cursor, fetches one row more than the page and names where the next page starts. The
+cursor holds the order's fingerprint and the last row's key values, so a cursor of another
+list, or one tampered with, is a 422 problem rather than a 500 or a wrong page.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.types import TypeDecorator
 
-from shared.errors import Invalid
+from shared.errors import Invalid, field_error
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 T = TypeVar("T")
+U = TypeVar("U")
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
 Cursor = Annotated[str | None, Query(max_length=512, description="from the previous page")]
+
+# The key values a cursor may hold, by the Python type of their column.
+_KINDS = (str, int, float, datetime)
 
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    def map(self, shape: Callable[[T], U]) -> Page[U]:
+        """The same page with each item shaped, e.g. a row into its public model."""
+        return Page(items=[shape(item) for item in self.items], next_cursor=self.next_cursor)
 
 
 def encode_cursor(position: list[Any]) -> str:
@@ -33,25 +56,125 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     """The keyset position a cursor names; 422 for anything not made by `encode_cursor`."""
     if cursor is None:
         return None
+    padded = cursor + "=" * (-len(cursor) % 4)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = orjson.loads(raw)
+        # validate: a character outside the alphabet is an error, not silently dropped.
+        position = orjson.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
     except (binascii.Error, ValueError) as exc:
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        ) from exc
+        raise _malformed() from exc
     if not isinstance(position, list):
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        )
+        raise _malformed()
     return position
 
 
-def page_of(rows: list[T], limit: int, position: Any) -> tuple[list[T], str | None]:
-    """Split a `limit + 1` fetch into the page and the cursor of the next one."""
-    if len(rows) <= limit:
-        return rows, None
-    page = rows[:limit]
-    return page, encode_cursor(position(page[-1]))
+def _malformed() -> Invalid:
+    return field_error(
+        "cursor",
+        "malformed cursor",
+        where="query",
+        detail="the cursor is malformed; pass next_cursor unchanged",
+    )
+
+
+@dataclass(frozen=True)
+class _Key:
+    column: ColumnElement[Any]
+    kind: type
+    descending: bool
+
+    def past(self, value: Any) -> ColumnElement[bool]:
+        return self.column < value if self.descending else self.column > value
+
+    def encode(self, value: Any) -> Any:
+        return value.isoformat() if self.kind is datetime else value
+
+    def decode(self, value: Any) -> Any:
+        """The value a cursor holds for this key; 422 unless it has the key's type."""
+        # `type(...) is`: bool is an int subclass, and a cursor of [true] was not made by us.
+        if self.kind is float and type(value) in (int, float):
+            return float(value)
+        if self.kind is datetime and type(value) is str:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                raise _malformed() from None
+            if moment.tzinfo is not None:
+                return moment
+        elif type(value) is self.kind:
+            return value
+        raise _malformed()
+
+
+class Keyset:
+    """The order of a list, for keyset pagination.
+
+    Give the columns as to `order_by`: `Keyset(price.c.published_at.desc(), price.c.id.desc())`.
+    The last column must be unique (the id), so ties break and a page boundary always falls
+    between two rows; every column must be NOT NULL in the rows listed. Directions may mix.
+    """
+
+    def __init__(self, *order: ColumnElement[Any]) -> None:
+        if not order:
+            raise ValueError("a keyset needs at least one column")
+        self._order = order
+        self._keys = tuple(_key_of(column) for column in order)
+        text = ",".join(f"{key.column}{' desc' if key.descending else ''}" for key in self._keys)
+        # A cursor names its order, so one from another list (or another sort) is refused.
+        self._tag = hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
+
+    async def page(
+        self, session: AsyncSession, stmt: Select[Any], *, limit: int, cursor: str | None
+    ) -> Page[Row[Any]]:
+        """One page of `stmt` in this order: at most `limit` rows, from just after `cursor`."""
+        stmt = stmt.order_by(*self._order)
+        if (values := self._position(cursor)) is not None:
+            stmt = stmt.where(self._after(values))
+        rows = list((await session.execute(stmt.limit(limit + 1))).all())
+        if len(rows) <= limit:
+            return Page(items=rows, next_cursor=None)
+        return Page(items=rows[:limit], next_cursor=self._cursor_after(rows[limit - 1]))
+
+    def _cursor_after(self, row: Row[Any]) -> str:
+        """The cursor of the page that starts after `row`."""
+        mapping = row._mapping
+        return encode_cursor([self._tag, *(key.encode(mapping[key.column]) for key in self._keys)])
+
+    def _position(self, cursor: str | None) -> list[Any] | None:
+        """The key values a cursor holds; 422 unless it was made for this order."""
+        position = decode_cursor(cursor)
+        if position is None:
+            return None
+        tag, *values = position or [None]
+        if tag != self._tag or len(values) != len(self._keys):
+            raise _malformed()
+        return [key.decode(value) for key, value in zip(self._keys, values, strict=True)]
+
+    def _after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        keys = self._keys
+        directions = {key.descending for key in keys}
+        if len(keys) > 1 and len(directions) == 1:
+            # A row-value comparison, which an index on the columns can serve directly.
+            columns, bounds = tuple_(*(key.column for key in keys)), tuple(values)
+            return columns < bounds if directions == {True} else columns > bounds
+        # One key or mixed directions: past the first key, or equal to it and past the next...
+        return or_(
+            *(
+                and_(
+                    *(key.column == value for key, value in zip(keys[:n], values[:n], strict=True)),
+                    keys[n].past(values[n]),
+                )
+                for n in range(len(keys))
+            )
+        )
+
+
+def _key_of(order: ColumnElement[Any]) -> _Key:
+    descending = isinstance(order, UnaryExpression) and order.modifier is operators.desc_op
+    column = order.element if isinstance(order, UnaryExpression) else order
+    column_type = column.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    kind = column_type.python_type
+    if kind not in _KINDS:
+        raise TypeError(f"{column}: a keyset column holds str, int, float or datetime")
+    return _Key(column, kind, descending)

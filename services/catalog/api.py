@@ -55,10 +55,8 @@ async def list_product_types(
 ) -> Page[ProductTypePublic]:
     """List product types by code."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_product_types(
-            session=session, limit=limit, cursor=cursor
-        )
-    return Page(items=[product_type_public(row) for row in rows], next_cursor=next_cursor)
+        page = await service.list_product_types(session=session, limit=limit, cursor=cursor)
+    return page.map(product_type_public)
 
 
 @router.get("/product-types/{code}", response_model=ProductTypePublic)
@@ -103,7 +101,7 @@ async def list_products(
 ) -> Page[ProductPublic]:
     """List products in creation order; `q` searches name, SKU and brand, ignoring case."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_products(
+        page = await service.list_products(
             session=session,
             q=q,
             product_type=product_type,
@@ -112,7 +110,7 @@ async def list_products(
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[product_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(product_public)
 
 
 @router.get("/products/{product_id}", response_model=ProductPublic)
@@ -181,10 +179,10 @@ async def product_history(
 ) -> Page[ChangePublic]:
     """A product's field-level changes, oldest first: old and new value, who and when."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_changes(
+        page = await service.list_changes(
             session=session, product_id=product_id, limit=limit, cursor=cursor
         )
-    return Page(items=[change_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(change_public)
 
 
 def _describe(response: Response, product: ProductPublic) -> ProductPublic:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
-    PlainSerializer,
     StringConstraints,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -27,19 +23,11 @@ from services.catalog.domain import (
     validate_type_code,
 )
 from shared.errors import Invalid
-from shared.money import AMOUNT_PATTERN, format_amount, parse_amount
+from shared.money import Money
 
 MAX_ATTRIBUTES = 200
 
 
-AmountValue = Annotated[
-    Decimal,
-    # Straight from the string: a JSON number would already have been through a float.
-    BeforeValidator(parse_amount),
-    PlainSerializer(format_amount, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["19.99"]}),
-]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Brand = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Vendor = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -55,15 +43,6 @@ def _domain_rule(rule: Any, value: Any) -> Any:
         return rule(value)
     except Invalid as exc:
         raise ValueError(exc.detail) from None
-
-
-class Money(BaseModel):
-    """`{"amount": "19.99", "currency": "EUR"}`: the amount is a decimal string."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    amount: AmountValue
-    currency: Currency
 
 
 class CompletenessPublic(BaseModel):
@@ -196,10 +175,6 @@ class ChangePublic(BaseModel):
     changed_at: datetime
 
 
-def money_of(amount: Decimal | None, currency: str | None) -> Money | None:
-    return None if amount is None or currency is None else Money(amount=amount, currency=currency)
-
-
 def product_public(row: Any) -> ProductPublic:
     """A `product` table row as the API shows it."""
     return ProductPublic(
@@ -211,7 +186,7 @@ def product_public(row: Any) -> ProductPublic:
         vendor=row.vendor,
         attributes=row.attributes,
         description=row.description,
-        cost=money_of(row.cost_amount, row.cost_currency),
+        cost=Money.of(row.cost_amount, row.cost_currency),
         lifecycle=Lifecycle(row.lifecycle),
         completeness=CompletenessPublic(
             score=row.completeness_score, missing=list(row.completeness_missing)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, or_, select, update
+from sqlalchemy import Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -47,13 +47,16 @@ from services.catalog.schemas import (
 from services.catalog.tables import product, product_change, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Conflict, Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import Conflict, NotFound, field_error
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
 ProductRow = Row[Any]
 ProductTypeRow = Row[Any]
-PageOf = tuple[list[Row[Any]], str | None]
+PRODUCT_TYPES = Keyset(product_type.c.code)
+# Ids are UUIDv7: their order is creation order.
+PRODUCTS = Keyset(product.c.id)
+CHANGES = Keyset(product_change.c.id)
 
 
 # --- product types -----------------------------------------------------------------------------
@@ -102,13 +105,11 @@ async def get_product_type(*, session: AsyncSession, code: str) -> ProductTypeRo
     return row
 
 
-async def list_product_types(*, session: AsyncSession, limit: int, cursor: str | None) -> PageOf:
+async def list_product_types(
+    *, session: AsyncSession, limit: int, cursor: str | None
+) -> Page[ProductTypeRow]:
     """Product types by code, one keyset page."""
-    stmt = select(product_type).order_by(product_type.c.code)
-    after = _after(cursor, str)
-    if after is not None:
-        stmt = stmt.where(product_type.c.code > after)
-    return await _page(session, stmt, limit, lambda row: [row.code])
+    return await PRODUCT_TYPES.page(session, select(product_type), limit=limit, cursor=cursor)
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -174,9 +175,9 @@ async def list_products(
     lifecycle: Lifecycle | None,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[ProductRow]:
     """Products in creation order, filtered, one keyset page; `q` matches name, SKU or brand."""
-    stmt = select(product).order_by(product.c.id)
+    stmt = select(product)
     if q and q.strip():
         needle = q.strip()
         stmt = stmt.where(
@@ -193,10 +194,7 @@ async def list_products(
         stmt = stmt.where(product.c.brand == brand)
     if lifecycle is not None:
         stmt = stmt.where(product.c.lifecycle == lifecycle.value)
-    after = _after(cursor, str)
-    if after is not None:
-        stmt = stmt.where(product.c.id > after)
-    return await _page(session, stmt, limit, lambda row: [row.id])
+    return await PRODUCTS.page(session, stmt, limit=limit, cursor=cursor)
 
 
 async def update_product(
@@ -221,10 +219,10 @@ async def update_product(
         return row
     attributes: dict[str, Any] = after["attributes"]
     if len(attributes) > MAX_ATTRIBUTES:
-        raise Invalid(
-            f"a product has at most {MAX_ATTRIBUTES} attributes",
-            field="attributes",
-            errors=[{"loc": ["body", "attributes"], "msg": "too many attributes"}],
+        raise field_error(
+            "attributes",
+            "too many attributes",
+            detail=f"a product has at most {MAX_ATTRIBUTES} attributes",
         )
     required = await _required_attributes(uow.session, after["product_type"])
     completeness = compute_completeness(
@@ -285,18 +283,11 @@ async def change_lifecycle(
 
 async def list_changes(
     *, session: AsyncSession, product_id: str, limit: int, cursor: str | None
-) -> PageOf:
+) -> Page[Row[Any]]:
     """A product's field-level history, oldest first, one keyset page; 404 if unknown."""
     await get_product(session=session, product_id=product_id)
-    stmt = (
-        select(product_change)
-        .where(product_change.c.product_id == product_id)
-        .order_by(product_change.c.id)
-    )
-    after = _after(cursor, int)
-    if after is not None:
-        stmt = stmt.where(product_change.c.id > after)
-    return await _page(session, stmt, limit, lambda row: [row.id])
+    stmt = select(product_change).where(product_change.c.product_id == product_id)
+    return await CHANGES.page(session, stmt, limit=limit, cursor=cursor)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -307,10 +298,10 @@ async def _required_attributes(session: AsyncSession, code: str) -> list[str]:
         select(product_type.c.required_attributes).where(product_type.c.code == code)
     )
     if required is None:
-        raise Invalid(
-            f"unknown product type {code!r}; create it with POST /v1/product-types first",
-            field="product_type",
-            errors=[{"loc": ["body", "product_type"], "msg": "unknown product type"}],
+        raise field_error(
+            "product_type",
+            "unknown product type",
+            detail=f"unknown product type {code!r}; create it with POST /v1/product-types first",
         )
     return list(required)
 
@@ -372,25 +363,6 @@ def _completeness_values(completeness: Completeness) -> dict[str, Any]:
         "completeness_score": completeness.score,
         "completeness_missing": list(completeness.missing),
     }
-
-
-def _after(cursor: str | None, kind: type) -> Any:
-    """The keyset position in a cursor, which must hold one value of `kind`."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    # bool is an int subclass; a cursor of [true] was not made by us.
-    if len(position) != 1 or type(position[0]) is not kind:
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        )
-    return position[0]
-
-
-async def _page(session: AsyncSession, stmt: Select[Any], limit: int, position: Any) -> PageOf:
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, position)
 
 
 def _duplicate_type(code: str) -> Conflict:

@@ -19,18 +19,13 @@ from typing import Any, Literal
 import orjson
 
 from shared.events import CONTENT_TYPE, CloudEvent, EventPayload, EventRegistry, new_event
-from shared.money import format_amount
+from shared.money import Money, format_amount
 from shared.observability import causation_id_var, correlation_id_var
 
 SOURCE = "/feedback"
 CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
 CUSTOMER_EVENT_ACCEPTED = "feedback.customer_event.accepted.v1"
 registry = EventRegistry()
-
-
-class Money(EventPayload):
-    amount: str
-    currency: str
 
 
 @registry.register(CUSTOMER_EVENT_ACCEPTED, topic=CUSTOMER_EVENTS_TOPIC)

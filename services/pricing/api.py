@@ -93,10 +93,10 @@ async def list_price_lists(
 ) -> Page[PriceListPublic]:
     """List price lists by code, optionally of one channel."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await queries.list_price_lists(
+        page = await queries.list_price_lists(
             session=session, channel=channel, limit=limit, cursor=cursor
         )
-    return Page(items=[price_list_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(price_list_public)
 
 
 @router.get("/price-lists/{code}", response_model=PriceListPublic)
@@ -166,7 +166,7 @@ async def list_prices(
 ) -> Page[PricePublic]:
     """List prices in proposal order, filtered by product, list, status or kind."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await queries.list_prices(
+        page = await queries.list_prices(
             session=session,
             product_id=product_id,
             price_list_code=price_list,
@@ -175,7 +175,7 @@ async def list_prices(
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[price_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(price_public)
 
 
 @router.get("/prices/{price_id}", response_model=PricePublic)
@@ -298,14 +298,14 @@ async def price_history(
     """Every published price, latest first: who proposed and approved it, why, any
     guardrail override, and the price it replaced."""
     async with runtime.db.reader() as session:
-        entries, next_cursor = await queries.price_history(
+        page = await queries.price_history(
             session=session,
             product_id=product_id,
             price_list_code=price_list,
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[history_public(e.row, e.replaced) for e in entries], next_cursor=next_cursor)
+    return page.map(lambda entry: history_public(entry.row, entry.replaced))
 
 
 @router.get("/products/{product_id}/metrics", response_model=MetricsPublic)

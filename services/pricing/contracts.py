@@ -23,13 +23,12 @@ storefront's customer event (source "/feedback", subject = product id):
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from shared.events import EventPayload
-from shared.money import parse_amount
+from shared.money import Money
 
 PRODUCT_CREATED = "catalog.product.created.v1"
 PRODUCT_UPDATED = "catalog.product.updated.v1"
@@ -40,14 +39,12 @@ CATALOG_TOPIC = "catalog.events"
 CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
-class MoneyIn(EventPayload):
-    """A money object as another service writes it: the amount is a decimal string."""
+class MoneyIn(Money):
+    """A money object as another service writes it; fields added later are ignored."""
 
-    amount: Annotated[Decimal, BeforeValidator(parse_amount)]
-    currency: Currency
+    model_config = ConfigDict(extra="ignore")
 
 
 class ProductCreated(EventPayload):

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from shared.errors import Conflict, Forbidden, Invalid
+from shared.errors import Conflict, Forbidden, field_error
 from shared.money import format_amount
 
 Clock = Callable[[], datetime]
@@ -91,16 +91,6 @@ class FourEyes(Forbidden):
 
 class NotProposer(Forbidden):
     title, slug = "Not the proposer", "not-proposer"
-
-
-def field_error(field: str, msg: str, *, where: str = "body", **extra: object) -> Invalid:
-    """A 422 naming the field, in the same `errors` shape as request validation."""
-    return Invalid(
-        f"{field}: {msg}",
-        field=field,
-        errors=[{"loc": [where, *field.split(".")], "msg": msg}],
-        **extra,
-    )
 
 
 # --- validity windows ---------------------------------------------------------------------------

@@ -10,18 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.domain import Money, PriceKind, PriceStatus, field_error
-from services.pricing.service import (
-    PageOf,
-    after_cursor,
-    malformed_cursor,
-    page,
-    scheduled_windows,
-    window_of,
-)
+from services.pricing.domain import Money, PriceKind, PriceStatus
+from services.pricing.service import scheduled_windows, window_of
 from services.pricing.tables import price, price_list, product, product_cost, purchase
 from services.pricing.timeline import (
     OMNIBUS_LOOKBACK,
@@ -33,9 +26,14 @@ from services.pricing.timeline import (
     resolve,
     totals,
 )
-from shared.errors import NotFound
+from shared.errors import NotFound, field_error
+from shared.pagination import Keyset, Page
 
 MAX_METRICS_DAYS = 366
+PRICE_LISTS = Keyset(price_list.c.code)
+# Ids are UUIDv7: their order is proposal order.
+PRICES = Keyset(price.c.id)
+HISTORY = Keyset(price.c.published_at.desc(), price.c.id.desc())
 
 
 async def get_price_list(*, session: AsyncSession, code: str) -> Any:
@@ -48,14 +46,12 @@ async def get_price_list(*, session: AsyncSession, code: str) -> Any:
 
 async def list_price_lists(
     *, session: AsyncSession, channel: str | None, limit: int, cursor: str | None
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Price lists by code, one keyset page."""
-    stmt = select(price_list).order_by(price_list.c.code)
+    stmt = select(price_list)
     if channel is not None:
         stmt = stmt.where(price_list.c.channel == channel)
-    if (after := after_cursor(cursor)) is not None:
-        stmt = stmt.where(price_list.c.code > after[0])
-    return await page(session, stmt, limit, lambda row: [row.code])
+    return await PRICE_LISTS.page(session, stmt, limit=limit, cursor=cursor)
 
 
 async def get_price(*, session: AsyncSession, price_id: str) -> Any:
@@ -75,9 +71,9 @@ async def list_prices(
     kind: PriceKind | None,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Prices in proposal order, filtered, one keyset page."""
-    stmt = select(price).order_by(price.c.id)
+    stmt = select(price)
     if product_id is not None:
         stmt = stmt.where(price.c.product_id == product_id)
     if price_list_code is not None:
@@ -86,9 +82,7 @@ async def list_prices(
         stmt = stmt.where(price.c.status == status.value)
     if kind is not None:
         stmt = stmt.where(price.c.kind == kind.value)
-    if (after := after_cursor(cursor)) is not None:
-        stmt = stmt.where(price.c.id > after[0])
-    return await page(session, stmt, limit, lambda row: [row.id])
+    return await PRICES.page(session, stmt, limit=limit, cursor=cursor)
 
 
 @dataclass(frozen=True)
@@ -142,35 +136,20 @@ async def price_history(
     price_list_code: str | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[HistoryEntry], str | None]:
+) -> Page[HistoryEntry]:
     """Every published price of a product, latest publication first, with what it
     replaced; 404 if pricing does not know the product."""
     await _known_product(session, product_id)
-    stmt = (
-        select(price)
-        .where(price.c.product_id == product_id, price.c.published_at.is_not(None))
-        .order_by(price.c.published_at.desc(), price.c.id.desc())
-    )
+    stmt = select(price).where(price.c.product_id == product_id, price.c.published_at.is_not(None))
     if price_list_code is not None:
         stmt = stmt.where(price.c.price_list == price_list_code)
-    if (after := after_cursor(cursor, size=2)) is not None:
-        at = _cursor_time(after[0])
-        stmt = stmt.where(
-            or_(
-                price.c.published_at < at,
-                and_(price.c.published_at == at, price.c.id < after[1]),
-            )
-        )
-    rows, next_cursor = await page(
-        session, stmt, limit, lambda row: [row.published_at.isoformat(), row.id]
-    )
-    wanted = {row.replaces_price_id for row in rows if row.replaces_price_id}
+    page = await HISTORY.page(session, stmt, limit=limit, cursor=cursor)
+    wanted = {row.replaces_price_id for row in page.items if row.replaces_price_id}
     replaced = {}
     if wanted:
         found = await session.execute(select(price).where(price.c.id.in_(wanted)))
         replaced = {row.id: row for row in found.all()}
-    entries = [HistoryEntry(row, replaced.get(row.replaces_price_id)) for row in rows]
-    return entries, next_cursor
+    return page.map(lambda row: HistoryEntry(row, replaced.get(row.replaces_price_id)))
 
 
 @dataclass(frozen=True)
@@ -237,13 +216,3 @@ async def _known_list(session: AsyncSession, code: str) -> None:
     found = await session.scalar(select(price_list.c.code).where(price_list.c.code == code))
     if found is None:
         raise field_error("price_list", f"unknown price list {code!r}", where="query")
-
-
-def _cursor_time(text: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise malformed_cursor() from None
-    if parsed.tzinfo is None:
-        raise malformed_cursor()
-    return parsed

@@ -30,7 +30,7 @@ from services.pricing.domain import (
     margin_pct,
 )
 from services.pricing.timeline import Figures
-from shared.money import AMOUNT_PATTERN, format_amount, minor_units, parse_amount
+from shared.money import AmountText, Currency, Money, format_amount, minor_units
 
 PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
@@ -42,25 +42,10 @@ def _parse_percent(value: object) -> Decimal:
     return Decimal(value)
 
 
-def _known_currency(value: str) -> str:
-    minor_units(value)  # raises ValueError naming the code
-    return value
-
-
-AmountIn = Annotated[
-    Decimal,
-    BeforeValidator(parse_amount),
-    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["19.99"]}),
-]
 PercentIn = Annotated[
     Decimal,
     BeforeValidator(_parse_percent),
     WithJsonSchema({"type": "string", "pattern": PERCENT_PATTERN, "examples": ["25"]}),
-]
-CurrencyIn = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{3}$"),
-    BeforeValidator(lambda v: _known_currency(v) if isinstance(v, str) else v),
 ]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -74,8 +59,8 @@ class GuardrailsIn(BaseModel):
 
     min_margin_pct: Annotated[PercentIn, Field(le=100)] | None = None
     max_change_pct: Annotated[PercentIn, Field(gt=0, le=1000)] | None = None
-    floor: AmountIn | None = None
-    ceiling: AmountIn | None = None
+    floor: AmountText | None = None
+    ceiling: AmountText | None = None
 
 
 class GuardrailsPublic(BaseModel):
@@ -89,7 +74,7 @@ class PriceListCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Slug
-    currency: CurrencyIn
+    currency: Currency
     channel: Slug
     guardrails: GuardrailsIn = Field(default_factory=GuardrailsIn)
 
@@ -127,7 +112,7 @@ class PriceCreate(BaseModel):
 
     product_id: Reference
     price_list: Reference
-    amount: AmountIn
+    amount: AmountText
     kind: PriceKind = PriceKind.BASE
     valid_from: AwareDatetime | None = None
     valid_to: AwareDatetime | None = None
@@ -161,11 +146,6 @@ class Actor(BaseModel):
     name: str
 
 
-class MoneyPublic(BaseModel):
-    amount: str
-    currency: str
-
-
 class ViolationPublic(BaseModel):
     code: str
     detail: str
@@ -185,7 +165,7 @@ class PricePublic(BaseModel):
     reason: str | None
     status: PriceStatus
     guardrail_violations: list[ViolationPublic]
-    cost: MoneyPublic | None = Field(description="the product cost the guardrails checked")
+    cost: Money | None = Field(description="the product cost the guardrails checked")
     margin_pct: str | None
     current_price: str | None = Field(description="the base price in effect when checked")
     proposed_by: Actor
@@ -313,14 +293,10 @@ def _actor(subject: str | None, name: str | None) -> Actor | None:
 
 def price_public(row: Any) -> PricePublic:
     """A `price` row as the API shows it."""
-    cost = None
+    cost = Money.of(row.cost_amount, row.cost_currency or None)
     margin = None
-    if row.cost_amount is not None and row.cost_currency:
-        cost = MoneyPublic(
-            amount=format_amount(row.cost_amount, row.cost_currency), currency=row.cost_currency
-        )
-        if row.cost_currency == row.currency:
-            margin = _pct(margin_pct(row.amount, row.cost_amount))
+    if cost is not None and row.cost_currency == row.currency:
+        margin = _pct(margin_pct(row.amount, row.cost_amount))
     return PricePublic(
         id=row.id,
         product_id=row.product_id,

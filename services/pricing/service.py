@@ -24,7 +24,6 @@ from services.pricing.domain import (
     PriceStatus,
     Violation,
     ViolationCode,
-    field_error,
 )
 from services.pricing.events import price_event, price_payload
 from services.pricing.schemas import GuardrailsIn, PriceCreate, PriceListCreate, PriceListUpdate
@@ -32,12 +31,10 @@ from services.pricing.tables import price, price_list, product
 from services.pricing.timeline import PriceWindow, resolve
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, NotFound, field_error
 from shared.money import check_scale, format_amount
-from shared.pagination import decode_cursor, page_of
 from shared.uow import UnitOfWork
 
-PageOf = tuple[list[Row[Any]], str | None]
 DISCONTINUED = "discontinued"
 
 
@@ -486,28 +483,6 @@ async def _save(uow: UnitOfWork, row: Any, values: dict[str, Any]) -> Row[Any]:
     saved = (await uow.session.execute(stmt)).one()
     await publish_price_events(uow, [saved])
     return saved
-
-
-def after_cursor(cursor: str | None, size: int = 1) -> list[Any] | None:
-    """The keyset position in a cursor: `size` strings, else 422."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    if len(position) != size or not all(type(p) is str for p in position):
-        raise malformed_cursor()
-    return position
-
-
-def malformed_cursor() -> Invalid:
-    return Invalid(
-        "the cursor is malformed; pass next_cursor unchanged",
-        errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-    )
-
-
-async def page(session: AsyncSession, stmt: Select[Any], limit: int, position: Any) -> PageOf:
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, position)
 
 
 def _duplicate_list(code: str) -> Conflict:

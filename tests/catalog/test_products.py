@@ -323,6 +323,18 @@ async def test_invalid_list_queries_are_rejected(
     assert problem["errors"]
 
 
+async def test_a_cursor_of_another_list_is_422(client: httpx.AsyncClient) -> None:
+    for code in ("kettle", "toaster"):
+        await make_type(client, code)
+    types = await client.get("/v1/product-types", params={"limit": 1}, headers=READ)
+    # Both lists page by one string (a code, an id): the cursor names which order it is for.
+    resp = await client.get(
+        "/v1/products", params={"cursor": types.json()["next_cursor"]}, headers=READ
+    )
+    problem = assert_problem(resp, 422, detail_has="cursor is malformed")
+    assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
+
+
 # --- patch -------------------------------------------------------------------------------------
 
 

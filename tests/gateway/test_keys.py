@@ -181,7 +181,8 @@ async def test_listing_pages_through_keys_and_never_shows_secrets(
 async def test_listing_with_a_bad_cursor_is_422(client: httpx.AsyncClient, cursor: str) -> None:
     response = await client.get("/v1/api-keys", params={"cursor": cursor}, headers=ADMIN)
 
-    assert_problem(response, 422, detail_has="cursor")
+    problem = assert_problem(response, 422, detail_has="cursor is malformed")
+    assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
 
 
 async def test_a_revoked_key_mints_no_more_tokens_but_earlier_tokens_live_until_expiry(

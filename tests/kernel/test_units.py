@@ -36,7 +36,7 @@ from shared.events import (
     new_event,
 )
 from shared.observability import causation_id_var, correlation_id_var
-from shared.pagination import decode_cursor, encode_cursor, page_of
+from shared.pagination import decode_cursor, encode_cursor
 from shared.settings import DEFAULT_PORTS, Settings
 from tests.support import TEST_SECRET
 
@@ -253,24 +253,7 @@ def test_malformed_cursor_is_invalid(cursor):
         decode_cursor(cursor)
     assert caught.value.status == 422
     assert "cursor" in caught.value.detail
-    assert caught.value.extra == {"errors": MALFORMED_CURSOR}
-
-
-def test_page_of_fewer_equal_and_more_rows_than_the_limit():
-    def position(row: dict) -> list:
-        return [row["at"], row["id"]]
-
-    rows = [{"id": f"id-{n}", "at": n} for n in range(4)]
-
-    assert page_of(rows[:2], 3, position) == (rows[:2], None)
-    assert page_of(rows[:3], 3, position) == (rows[:3], None)
-    assert page_of([], 3, position) == ([], None)
-
-    page, cursor = page_of(rows, 3, position)
-    assert page == rows[:3]
-    assert cursor is not None
-    # The cursor names the last row shown, so the next page starts right after it.
-    assert decode_cursor(cursor) == [2, "id-2"]
+    assert caught.value.extra == {"field": "cursor", "errors": MALFORMED_CURSOR}
 
 
 # --- Optimistic concurrency --------------------------------------------------------------

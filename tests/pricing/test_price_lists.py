@@ -164,6 +164,23 @@ async def test_invalid_list_queries_are_rejected(
     assert_problem(resp, 422, detail_has=detail)
 
 
+async def test_a_cursor_not_made_for_the_list_is_422_with_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    for code in ("a-list", "b-list"):
+        await make_list(client, code)
+    first = (await client.get("/v1/price-lists", params={"limit": 1}, headers=READ)).json()
+    # A price list's cursor has the shape of a price's (one string), not its order.
+    for url, cursor in (
+        ("/v1/prices", first["next_cursor"]),
+        ("/v1/price-lists", encode_cursor([True])),
+        ("/v1/prices", "%%%"),
+    ):
+        resp = await client.get(url, params={"cursor": cursor}, headers=READ)
+        problem = assert_problem(resp, 422, detail_has="cursor is malformed")
+        assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
+
+
 async def test_unknown_price_list_is_not_found(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/price-lists/nope", headers=READ), 404, detail_has="'nope'")
     patch = await client.patch("/v1/price-lists/nope", json={"channel": "web"}, headers=PM)

@@ -61,10 +61,10 @@ async def list_cases(
 ) -> Page[CasePublic]:
     """A product's cases, oldest first; `stance` keeps only the cases for or against."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_cases(
+        page = await service.list_cases(
             session=session, product_id=product_id, stance=stance, limit=limit, cursor=cursor
         )
-    return Page(items=[case_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(case_public)
 
 
 @router.get("/products/{product_id}/cases/{case_id}", response_model=CasePublic)
@@ -121,7 +121,7 @@ async def list_decisions(
 ) -> Page[DecisionPublic]:
     """A product's decision history, latest first."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_decisions(
+        page = await service.list_decisions(
             session=session, product_id=product_id, limit=limit, cursor=cursor
         )
-    return Page(items=[decision_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(decision_public)

@@ -30,11 +30,13 @@ from services.catalog.events import catalog_event
 from services.catalog.notices import MovingLifecycle
 from services.catalog.tables import product
 from shared.auth import Principal
-from shared.errors import Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import NotFound
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
-PageOf = tuple[list[Row[Any]], str | None]
+CASES = Keyset(product_case.c.id)
+# A product's decisions are numbered 1, 2, 3...: latest first.
+DECISIONS = Keyset(product_decision.c.number.desc())
 
 
 # --- cases -------------------------------------------------------------------------------------
@@ -90,21 +92,13 @@ async def list_cases(
     stance: Stance | None,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """A product's cases, oldest first, optionally of one stance; 404 if the product is unknown."""
     await _ensure_product(session, product_id)
-    stmt = (
-        select(product_case)
-        .where(product_case.c.product_id == product_id)
-        .order_by(product_case.c.id)
-    )
+    stmt = select(product_case).where(product_case.c.product_id == product_id)
     if stance is not None:
         stmt = stmt.where(product_case.c.stance == stance.value)
-    after = _after(cursor, str)
-    if after is not None:
-        stmt = stmt.where(product_case.c.id > after)
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [row.id])
+    return await CASES.page(session, stmt, limit=limit, cursor=cursor)
 
 
 # --- decisions ---------------------------------------------------------------------------------
@@ -176,19 +170,11 @@ async def current_decision(*, session: AsyncSession, product_id: str) -> Row[Any
 
 async def list_decisions(
     *, session: AsyncSession, product_id: str, limit: int, cursor: str | None
-) -> PageOf:
+) -> Page[Row[Any]]:
     """A product's decisions, latest first, one keyset page; 404 if the product is unknown."""
     await _ensure_product(session, product_id)
-    stmt = (
-        select(product_decision)
-        .where(product_decision.c.product_id == product_id)
-        .order_by(product_decision.c.number.desc())
-    )
-    after = _after(cursor, int)
-    if after is not None:
-        stmt = stmt.where(product_decision.c.number < after)
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [row.number])
+    stmt = select(product_decision).where(product_decision.c.product_id == product_id)
+    return await DECISIONS.page(session, stmt, limit=limit, cursor=cursor)
 
 
 async def check_move(
@@ -242,17 +228,3 @@ async def _ensure_product(session: AsyncSession, product_id: str) -> None:
 
 def _product_not_found(product_id: str) -> NotFound:
     return NotFound(f"no product with id {product_id!r}")
-
-
-def _after(cursor: str | None, kind: type) -> Any:
-    """The keyset position in a cursor, which must hold one value of `kind`."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    # bool is an int subclass; a cursor of [true] was not made by us.
-    if len(position) != 1 or type(position[0]) is not kind:
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        )
-    return position[0]

@@ -80,11 +80,10 @@ async def list_questionnaires(
 ) -> Page[QuestionnairePublic]:
     """Questionnaire templates in creation order, optionally for one product type."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_questionnaires(
+        page = await service.list_questionnaires(
             session=session, product_type=product_type, limit=limit, cursor=cursor
         )
-    items = [_questionnaire_public(row) for row in rows]
-    return Page(items=items, next_cursor=next_cursor)
+    return page.map(_questionnaire_public)
 
 
 @router.get("/questionnaires/{questionnaire_id}", response_model=QuestionnairePublic)
@@ -142,7 +141,7 @@ async def list_responses(
 ) -> Page[ResponsePublic]:
     """A questionnaire's responses in creation order, by vendor, product or status."""
     async with runtime.db.reader() as session:
-        rows, next_cursor, questions = await service.list_responses(
+        page, questions = await service.list_responses(
             session=session,
             questionnaire_id=questionnaire_id,
             vendor=vendor,
@@ -151,7 +150,7 @@ async def list_responses(
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[_response_public(r, questions) for r in rows], next_cursor=next_cursor)
+    return page.map(lambda row: _response_public(row, questions))
 
 
 @router.get("/questionnaire-responses/{response_id}", response_model=ResponsePublic)
@@ -203,7 +202,7 @@ async def product_answers(
     two differ (`differs` is null for answers that map to no attribute).
     """
     async with runtime.db.reader() as session:
-        item, responses, next_cursor = await service.product_answers(
+        item, page = await service.product_answers(
             session=session, product_id=product_id, limit=limit, cursor=cursor
         )
     attributes: dict[str, Any] = dict(item.attributes)
@@ -222,9 +221,9 @@ async def product_answers(
                 updated_at=row.updated_at,
                 answers=_answers_beside(questions, row.answers, attributes),
             )
-            for row, template, questions in responses
+            for row, template, questions in page.items
         ],
-        next_cursor=next_cursor,
+        next_cursor=page.next_cursor,
     )
 
 

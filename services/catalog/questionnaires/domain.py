@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, FieldError, invalid_input
 
 MAX_QUESTIONS = 200
 MAX_TEXT_ANSWER = 10_000
@@ -32,29 +32,6 @@ _ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 Loc = tuple[str | int, ...]
 Json = object
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One rejected input, located relative to the request body."""
-
-    loc: Loc
-    msg: str
-
-
-def invalid(what: str, errors: Sequence[FieldError]) -> Invalid:
-    """The 422 for these field errors (at least one), their locations under `body`."""
-    first = errors[0]
-    where = ".".join(str(part) for part in first.loc) or what
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    # Locations as strings, as the kernel renders request validation errors.
-    return Invalid(
-        f"invalid {what}: {where}: {first.msg}{more}",
-        errors=[
-            {"loc": ["body", *(str(part) for part in error.loc)], "msg": error.msg}
-            for error in errors
-        ],
-    )
 
 
 class QuestionType(StrEnum):
@@ -318,17 +295,17 @@ def promotion_attribute(question: Question, requested: str | None) -> str:
     """The attribute an answer is promoted into: the one asked for, else the question's."""
     name = requested if requested is not None else question.attribute
     if name is None:
-        raise invalid(
-            "promotion",
+        raise invalid_input(
             [
                 FieldError(
                     ("attribute",),
                     f"question {question.key!r} maps to no attribute; name one in the body",
                 )
             ],
+            what="promotion",
         )
     if not _ATTRIBUTE.fullmatch(name):
-        raise invalid("promotion", [FieldError(("attribute",), _bad_attribute(name))])
+        raise invalid_input([FieldError(("attribute",), _bad_attribute(name))], what="promotion")
     return name
 
 

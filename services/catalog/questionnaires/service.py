@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -20,7 +20,6 @@ from services.catalog.questionnaires.domain import (
     check_answers,
     check_questions,
     completion,
-    invalid,
     json_equal,
     merge_answers,
     missing_required,
@@ -49,11 +48,12 @@ from services.catalog.service import get_product, update_product
 from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Conflict, Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import Conflict, NotFound, invalid_input
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
-PageOf = tuple[list[Row[Any]], str | None]
+QUESTIONNAIRES = Keyset(questionnaire.c.id)
+RESPONSES = Keyset(questionnaire_response.c.id)
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ async def create_questionnaire(
         if known is None:
             errors.insert(0, FieldError(("product_type",), "unknown product type"))
     if errors:
-        raise invalid("questionnaire", errors)
+        raise invalid_input(errors, what="questionnaire")
     values = {
         "id": str(uuid7()),
         "title": data.title,
@@ -110,12 +110,12 @@ async def get_questionnaire(
 
 async def list_questionnaires(
     *, session: AsyncSession, product_type: str | None, limit: int, cursor: str | None
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Templates in creation order, optionally for one product type, one keyset page."""
-    stmt = select(questionnaire).order_by(questionnaire.c.id)
+    stmt = select(questionnaire)
     if product_type is not None:
         stmt = stmt.where(questionnaire.c.product_type == product_type)
-    return await _page(session, stmt, questionnaire.c.id, limit, cursor)
+    return await QUESTIONNAIRES.page(session, stmt, limit=limit, cursor=cursor)
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ async def submit_response(
     if data.status is ResponseStatus.SUBMITTED:
         errors += _unanswered(questions, answers, answer_errors)
     if errors:
-        raise invalid("response", errors)
+        raise invalid_input(errors, what="response")
     existing = await uow.session.scalar(
         select(questionnaire_response.c.id).where(
             questionnaire_response.c.questionnaire_id == questionnaire_id,
@@ -214,13 +214,11 @@ async def list_responses(
     status: ResponseStatus | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Row[Any]], str | None, list[Question]]:
+) -> tuple[Page[Row[Any]], list[Question]]:
     """A template's responses in creation order, filtered, one keyset page; 404 if unknown."""
     _, questions = await get_questionnaire(session=session, questionnaire_id=questionnaire_id)
-    stmt = (
-        select(questionnaire_response)
-        .where(questionnaire_response.c.questionnaire_id == questionnaire_id)
-        .order_by(questionnaire_response.c.id)
+    stmt = select(questionnaire_response).where(
+        questionnaire_response.c.questionnaire_id == questionnaire_id
     )
     if vendor is not None:
         stmt = stmt.where(questionnaire_response.c.vendor == vendor)
@@ -228,8 +226,7 @@ async def list_responses(
         stmt = stmt.where(questionnaire_response.c.product_id == product_id)
     if status is not None:
         stmt = stmt.where(questionnaire_response.c.status == status.value)
-    rows, next_cursor = await _page(session, stmt, questionnaire_response.c.id, limit, cursor)
-    return rows, next_cursor, questions
+    return await RESPONSES.page(session, stmt, limit=limit, cursor=cursor), questions
 
 
 async def update_response(
@@ -261,7 +258,7 @@ async def update_response(
     if status is ResponseStatus.SUBMITTED:
         errors += _unanswered(questions, answers, errors)
     if errors:
-        raise invalid("response", errors)
+        raise invalid_input(errors, what="response")
     changed = sorted(
         key
         for key in row.answers.keys() | answers.keys()
@@ -346,27 +343,24 @@ def _duplicate(vendor: str, response_id: str | None = None) -> Conflict:
 
 async def product_answers(
     *, session: AsyncSession, product_id: str, limit: int, cursor: str | None
-) -> tuple[Row[Any], list[tuple[Row[Any], Row[Any], list[Question]]], str | None]:
+) -> tuple[Row[Any], Page[tuple[Row[Any], Row[Any], list[Question]]]]:
     """A product with its responses (one keyset page) and each response's template."""
     item = await get_product(session=session, product_id=product_id)
-    stmt = (
-        select(questionnaire_response)
-        .where(questionnaire_response.c.product_id == product_id)
-        .order_by(questionnaire_response.c.id)
-    )
-    rows, next_cursor = await _page(session, stmt, questionnaire_response.c.id, limit, cursor)
-    ids = sorted({row.questionnaire_id for row in rows})
+    stmt = select(questionnaire_response).where(questionnaire_response.c.product_id == product_id)
+    page = await RESPONSES.page(session, stmt, limit=limit, cursor=cursor)
+    ids = sorted({row.questionnaire_id for row in page.items})
     templates = {
         t.id: t
         for t in (
             await session.execute(select(questionnaire).where(questionnaire.c.id.in_(ids)))
         ).all()
     }
-    result = []
-    for row in rows:
+
+    def with_template(row: Row[Any]) -> tuple[Row[Any], Row[Any], list[Question]]:
         template = templates[row.questionnaire_id]
-        result.append((row, template, [question_of(q) for q in template.questions]))
-    return item, result, next_cursor
+        return row, template, [question_of(q) for q in template.questions]
+
+    return item, page.map(with_template)
 
 
 async def promote_answer(
@@ -407,21 +401,3 @@ async def promote_answer(
         notices=notices,
     )
     return updated, name, value, updated.version != before
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-async def _page(
-    session: AsyncSession, stmt: Select[Any], key: Any, limit: int, cursor: str | None
-) -> PageOf:
-    position = decode_cursor(cursor)
-    if position is not None:
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise Invalid(
-                "the cursor is malformed; pass next_cursor unchanged",
-                errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-            )
-        stmt = stmt.where(key > position[0])
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [row.id])

@@ -80,7 +80,7 @@ async def list_requirements(
 ) -> Page[RequirementPublic]:
     """List requirements, most reported first (or `sort=last_seen`), filtered."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_requirements(
+        page = await service.list_requirements(
             session=session,
             product_id=product_id,
             product_type=product_type,
@@ -91,7 +91,7 @@ async def list_requirements(
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[requirement_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(requirement_public)
 
 
 @router.get("/requirements/{requirement_id}", response_model=RequirementPublic)
@@ -113,10 +113,10 @@ async def product_requirements(
 ) -> Page[RequirementPublic]:
     """The requirements about a product, and those behind the recommendation it was made from."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_product_requirements(
+        page = await service.list_product_requirements(
             session=session, product_id=product_id, sort=sort, limit=limit, cursor=cursor
         )
-    return Page(items=[requirement_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(requirement_public)
 
 
 @router.get("/recommendations", response_model=Page[RecommendationPublic])
@@ -135,15 +135,14 @@ async def list_recommendations(
     """
     now = datetime.now(UTC)
     async with runtime.db.reader() as session:
-        views, next_cursor = await service.list_recommendations(
+        page = await service.list_recommendations(
             session=session,
             include_dismissed=include_dismissed,
             include_adopted=include_adopted,
             limit=limit,
             cursor=cursor,
         )
-    items = [recommendation_public(view.row, view.evidence, now=now) for view in views]
-    return Page(items=items, next_cursor=next_cursor)
+    return page.map(lambda view: recommendation_public(view.row, view.evidence, now=now))
 
 
 @router.get("/recommendations/{recommendation_id}", response_model=RecommendationPublic)

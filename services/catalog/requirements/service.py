@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select, tuple_, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -52,11 +52,18 @@ from services.catalog.requirements.tables import recommendation, requirement
 from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import NotFound, field_error
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
-PageOf = tuple[list[Row[Any]], str | None]
+# Both orders end with the id: it breaks ties, so a page boundary falls between two rows.
+REQUIREMENTS_BY = {
+    RequirementSort.COUNT: Keyset(requirement.c.count.desc(), requirement.c.id.desc()),
+    RequirementSort.LAST_SEEN: Keyset(requirement.c.last_seen.desc(), requirement.c.id.desc()),
+}
+# The stored weight orders ideas as today's score does (see domain), so the order is a
+# backward scan of (weight_log2, id); fully met ideas have no weight and never show.
+RECOMMENDATIONS = Keyset(recommendation.c.weight_log2.desc(), recommendation.c.id.desc())
 LIST_EVIDENCE = 5
 DETAIL_EVIDENCE = 20
 
@@ -77,7 +84,7 @@ async def create_requirement(
     *, uow: UnitOfWork, data: RequirementCreate, actor: Principal
 ) -> tuple[Row[Any], bool]:
     """Record what a person heard (True if new, else +1); 422 for unknown targets or no words."""
-    key = _key_or_invalid(data.text, loc=["body", "text"])
+    key = _key_or_invalid(data.text)
     subject = await _subject_for_person(uow.session, data.product_id, data.product_type)
     now = datetime.now(UTC)
     report = Report(kind=Kind.REQUIREMENT, occurrences=1, occurred_at=now, quote=data.quote)
@@ -241,7 +248,7 @@ async def list_requirements(
     sort: RequirementSort = RequirementSort.COUNT,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Requirements, most reported (or most recently seen) first, one keyset page."""
     stmt = _requirement_select()
     if product_id is not None:
@@ -254,7 +261,7 @@ async def list_requirements(
         stmt = stmt.where(requirement.c.recommendation_id == recommendation_id)
     if q and q.strip():
         stmt = stmt.where(requirement.c.text.icontains(q.strip(), autoescape=True))
-    return await _sorted_page(session, stmt, sort, limit, cursor)
+    return await REQUIREMENTS_BY[sort].page(session, stmt, limit=limit, cursor=cursor)
 
 
 async def list_product_requirements(
@@ -264,7 +271,7 @@ async def list_product_requirements(
     sort: RequirementSort,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """A product's requirements and those of the ideas adopted as it; 404 if unknown."""
     await catalog_service.get_product(session=session, product_id=product_id)
     adopted = select(recommendation.c.id).where(recommendation.c.product_id == product_id)
@@ -272,53 +279,7 @@ async def list_product_requirements(
         (requirement.c.product_id == product_id)
         | requirement.c.recommendation_id.in_(adopted.scalar_subquery())
     )
-    return await _sorted_page(session, stmt, sort, limit, cursor)
-
-
-async def _sorted_page(
-    session: AsyncSession,
-    stmt: Select[Any],
-    sort: RequirementSort,
-    limit: int,
-    cursor: str | None,
-) -> PageOf:
-    # Both orders are descending on (column, id): the id breaks ties, so a page boundary
-    # falls between two distinct rows and no row is skipped or repeated.
-    column = requirement.c.count if sort is RequirementSort.COUNT else requirement.c.last_seen
-    stmt = stmt.order_by(column.desc(), requirement.c.id.desc())
-    position = decode_cursor(cursor)
-    if position is not None:
-        value, after_id = _requirement_position(position, sort)
-        bound = literal(value, type_=column.type)
-        stmt = stmt.where(tuple_(column, requirement.c.id) < tuple_(bound, literal(after_id)))
-
-    def position_of(row: Any) -> list[Any]:
-        value = row.count if sort is RequirementSort.COUNT else row.last_seen.isoformat()
-        return [sort.value, value, row.id]
-
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, position_of)
-
-
-def _requirement_position(position: list[Any], sort: RequirementSort) -> tuple[Any, str]:
-    malformed = Invalid(
-        "the cursor is malformed or from another sort; pass next_cursor unchanged",
-        errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-    )
-    if len(position) != 3 or position[0] != sort.value or type(position[2]) is not str:
-        raise malformed
-    value = position[1]
-    if sort is RequirementSort.COUNT:
-        if type(value) is not int:
-            raise malformed
-        return value, position[2]
-    try:
-        seen = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        seen = None
-    if seen is None or seen.tzinfo is None:
-        raise malformed
-    return seen, position[2]
+    return await REQUIREMENTS_BY[sort].page(session, stmt, limit=limit, cursor=cursor)
 
 
 # --- recommendations ---------------------------------------------------------------------------
@@ -339,40 +300,21 @@ async def list_recommendations(
     include_adopted: bool,
     limit: int,
     cursor: str | None,
-) -> tuple[list[IdeaView], str | None]:
+) -> Page[IdeaView]:
     """Ideas with unmet demand, highest score first, one keyset page, with their evidence."""
     statuses = [Status.OPEN.value]
     if include_dismissed:
         statuses.append(Status.DISMISSED.value)
     if include_adopted:
         statuses.append(Status.ADOPTED.value)
-    # The stored weight orders ideas as today's score does (see domain), so the order is a
-    # backward scan of (weight_log2, id); fully met ideas have no weight and never show.
     stmt = (
         select(recommendation)
         .where(recommendation.c.weight_log2.is_not(None))
         .where(recommendation.c.status.in_(statuses))
-        .order_by(recommendation.c.weight_log2.desc(), recommendation.c.id.desc())
     )
-    position = decode_cursor(cursor)
-    if position is not None:
-        if (
-            len(position) != 2
-            or type(position[0]) not in (int, float)
-            or type(position[1]) is not str
-        ):
-            raise Invalid(
-                "the cursor is malformed; pass next_cursor unchanged",
-                errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-            )
-        stmt = stmt.where(
-            tuple_(recommendation.c.weight_log2, recommendation.c.id)
-            < tuple_(literal(float(position[0])), literal(position[1]))
-        )
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    page, next_cursor = page_of(rows, limit, lambda row: [row.weight_log2, row.id])
-    evidence = await _evidence(session, [row.id for row in page], LIST_EVIDENCE)
-    return [IdeaView(row, evidence.get(row.id, [])) for row in page], next_cursor
+    page = await RECOMMENDATIONS.page(session, stmt, limit=limit, cursor=cursor)
+    evidence = await _evidence(session, [row.id for row in page.items], LIST_EVIDENCE)
+    return page.map(lambda row: IdeaView(row, evidence.get(row.id, [])))
 
 
 async def get_recommendation(*, session: AsyncSession, recommendation_id: str) -> IdeaView:
@@ -469,12 +411,10 @@ async def adopt_recommendation(
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _key_or_invalid(text: str, *, loc: list[str]) -> str:
+def _key_or_invalid(text: str) -> str:
     key = requirement_key(text)
     if not key:
-        raise Invalid(
-            "the requirement text has no words in it", errors=[{"loc": loc, "msg": "no words"}]
-        )
+        raise field_error("text", "no words", detail="the requirement text has no words in it")
     return key
 
 
@@ -490,16 +430,14 @@ async def _subject_for_person(
             )
         ).first()
         if found is None:
-            raise Invalid(
-                f"unknown product {product_id!r}",
-                field="product_id",
-                errors=[{"loc": ["body", "product_id"], "msg": "unknown product"}],
+            raise field_error(
+                "product_id", "unknown product", detail=f"unknown product {product_id!r}"
             )
         if type_code is not None and type_code != found.product_type:
-            raise Invalid(
-                f"the product is a {found.product_type!r}, not a {type_code!r}",
-                field="product_type",
-                errors=[{"loc": ["body", "product_type"], "msg": "not the product's type"}],
+            raise field_error(
+                "product_type",
+                "not the product's type",
+                detail=f"the product is a {found.product_type!r}, not a {type_code!r}",
             )
         return Subject(product_id, found.product_type, found.lifecycle == Lifecycle.ACTIVE.value)
     if type_code is not None:
@@ -507,10 +445,8 @@ async def _subject_for_person(
             select(product_type.c.code).where(product_type.c.code == type_code)
         )
         if exists is None:
-            raise Invalid(
-                f"unknown product type {type_code!r}",
-                field="product_type",
-                errors=[{"loc": ["body", "product_type"], "msg": "unknown product type"}],
+            raise field_error(
+                "product_type", "unknown product type", detail=f"unknown product type {type_code!r}"
             )
     return Subject(None, type_code, False)
 

@@ -111,7 +111,7 @@ async def list_benchmarks(
 ) -> Page[BenchmarkPublic]:
     """A product type's benchmarks in recording order, optionally of one brand or product."""
     async with runtime.db.reader() as session:
-        items, next_cursor = await service.list_benchmarks(
+        page = await service.list_benchmarks(
             session=session,
             code=code,
             brand=brand,
@@ -119,7 +119,7 @@ async def list_benchmarks(
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[_benchmark_public(*item) for item in items], next_cursor=next_cursor)
+    return page.map(lambda item: _benchmark_public(*item))
 
 
 @router.get("/benchmarks/{benchmark_id}", response_model=BenchmarkPublic)

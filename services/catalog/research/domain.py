@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shared.errors import Invalid
+from shared.errors import FieldError, invalid_input
 
 SCORE_MIN = 0.0
 SCORE_MAX = 10.0
@@ -27,29 +27,6 @@ SCORE_DECIMALS = 4
 _CRITERION_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One rejected input, located relative to the request body."""
-
-    loc: Loc
-    msg: str
-
-
-def invalid(what: str, errors: Sequence[FieldError]) -> Invalid:
-    """The 422 for these field errors (at least one), their locations under `body`."""
-    first = errors[0]
-    where = ".".join(str(part) for part in first.loc) or what
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    # Locations as strings, as the kernel renders request validation errors.
-    return Invalid(
-        f"invalid {what}: {where}: {first.msg}{more}",
-        errors=[
-            {"loc": ["body", *(str(part) for part in error.loc)], "msg": error.msg}
-            for error in errors
-        ],
-    )
 
 
 # --- criteria ----------------------------------------------------------------------------------
@@ -98,7 +75,7 @@ def validate_criteria(criteria: Sequence[Criterion]) -> tuple[Criterion, ...]:
     """The criteria as given, or Invalid listing every bad one."""
     errors = check_criteria(criteria)
     if errors:
-        raise invalid("criteria", errors)
+        raise invalid_input(errors, what="criteria")
     return tuple(criteria)
 
 

@@ -25,7 +25,6 @@ from services.catalog.research.domain import (
     Ranked,
     check_scores,
     check_subject,
-    invalid,
     rank_contenders,
     standing,
     validate_criteria,
@@ -47,11 +46,11 @@ from services.catalog.service import get_product_type
 from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import NotFound, invalid_input
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
-PageOf = tuple[list[Row[Any]], str | None]
+BENCHMARKS = Keyset(benchmark.c.id)
 
 
 # --- criteria ----------------------------------------------------------------------------------
@@ -179,7 +178,7 @@ async def record_benchmark(
     )
     errors += check_scores(data.scores, criteria)
     if errors or brand is None:
-        raise invalid("benchmark", errors)
+        raise invalid_input(errors, what="benchmark")
     values = {
         "id": str(uuid7()),
         "product_type": code,
@@ -243,22 +242,18 @@ async def list_benchmarks(
     product_id: str | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[tuple[Row[Any], dict[str, float]]], str | None]:
-    """A product type's benchmarks in recording order, filtered, one keyset page."""
+) -> Page[tuple[Row[Any], dict[str, float]]]:
+    """A product type's benchmarks in recording order, filtered, one keyset page, each with
+    its scores."""
     await get_product_type(session=session, code=code)
-    stmt = select(benchmark).where(benchmark.c.product_type == code).order_by(benchmark.c.id)
+    stmt = select(benchmark).where(benchmark.c.product_type == code)
     if brand is not None:
         stmt = stmt.where(benchmark.c.brand == brand)
     if product_id is not None:
         stmt = stmt.where(benchmark.c.product_id == product_id)
-    after = _after(cursor)
-    if after is not None:
-        stmt = stmt.where(benchmark.c.id > after)
-    rows, next_cursor = page_of(
-        list((await session.execute(stmt.limit(limit + 1))).all()), limit, lambda r: [r.id]
-    )
-    scores = await _scores_of(session, [row.id for row in rows])
-    return [(row, scores[row.id]) for row in rows], next_cursor
+    page = await BENCHMARKS.page(session, stmt, limit=limit, cursor=cursor)
+    scores = await _scores_of(session, [row.id for row in page.items])
+    return page.map(lambda row: (row, scores[row.id]))
 
 
 async def _scores_of(session: AsyncSession, ids: list[str]) -> dict[str, dict[str, float]]:
@@ -273,18 +268,6 @@ async def _scores_of(session: AsyncSession, ids: list[str]) -> dict[str, dict[st
     for benchmark_id, criterion, score in rows:
         result[benchmark_id][criterion] = score
     return result
-
-
-def _after(cursor: str | None) -> str | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    if len(position) != 1 or not isinstance(position[0], str):
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        )
-    return position[0]
 
 
 # --- ranking -----------------------------------------------------------------------------------

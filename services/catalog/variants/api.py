@@ -63,10 +63,10 @@ async def list_variants(
 ) -> Page[VariantPublic]:
     """A product's variants in creation order, each with its completeness as of now."""
     async with runtime.db.reader() as session:
-        rows, next_cursor, context = await service.list_variants(
+        page, context = await service.list_variants(
             session=session, product_id=product_id, lifecycle=lifecycle, limit=limit, cursor=cursor
         )
-    return Page(items=[variant_public(row, context) for row in rows], next_cursor=next_cursor)
+    return page.map(lambda row: variant_public(row, context))
 
 
 @router.get("/products/{product_id}/variants/{variant_id}", response_model=VariantPublic)

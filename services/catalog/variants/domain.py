@@ -38,7 +38,7 @@ from services.catalog.domain import (
     compute_completeness,
     transition,
 )
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, FieldError, Invalid, invalid_input
 
 MAX_AXES = 5
 MAX_AXIS_VALUE = 100
@@ -117,17 +117,19 @@ def check_overrides(axes: Mapping[str, str], overrides: Mapping[str, object]) ->
     """422 for an override of an axis, or an override set to null."""
     clash = sorted(set(axes) & set(overrides))
     if clash:
-        raise Invalid(
-            f"attributes.{clash[0]} is an axis of this variant; change it in axes",
+        raise invalid_input(
+            [FieldError(("attributes", name), "is an axis") for name in clash],
+            detail=f"attributes.{clash[0]} is an axis of this variant; change it in axes",
             field="attributes",
-            errors=[{"loc": ["body", "attributes", name], "msg": "is an axis"} for name in clash],
         )
     nulls = sorted(name for name, value in overrides.items() if value is None)
     if nulls:
-        raise Invalid(
-            f"attribute override {nulls[0]!r} is null; omit it to inherit the product's value",
+        raise invalid_input(
+            [FieldError(("attributes", name), "is null") for name in nulls],
+            detail=(
+                f"attribute override {nulls[0]!r} is null; omit it to inherit the product's value"
+            ),
             field="attributes",
-            errors=[{"loc": ["body", "attributes", name], "msg": "is null"} for name in nulls],
         )
 
 

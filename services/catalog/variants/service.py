@@ -42,11 +42,12 @@ from services.catalog.variants.schemas import VariantCreate, VariantUpdate
 from services.catalog.variants.tables import product_variant
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Conflict, Invalid, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.errors import Conflict, NotFound, field_error
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
 VariantRow = Row[Any]
+VARIANTS = Keyset(product_variant.c.id)
 # The two-key advisory lock space is apart from the one-key space the outbox relay uses.
 _SKU_LOCK_SPACE = 0x534B55
 
@@ -161,22 +162,13 @@ async def list_variants(
     lifecycle: Lifecycle | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[VariantRow], str | None, ProductContext]:
+) -> tuple[Page[VariantRow], ProductContext]:
     """A product's variants in creation order, one keyset page; 404 if the product is unknown."""
     context = await _context(session, product_id, lock=False)
-    stmt = (
-        select(product_variant)
-        .where(product_variant.c.product_id == product_id)
-        .order_by(product_variant.c.id)
-    )
+    stmt = select(product_variant).where(product_variant.c.product_id == product_id)
     if lifecycle is not None:
         stmt = stmt.where(product_variant.c.lifecycle == lifecycle.value)
-    after = _after(cursor)
-    if after is not None:
-        stmt = stmt.where(product_variant.c.id > after)
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    page, next_cursor = page_of(rows, limit, lambda row: [row.id])
-    return page, next_cursor, context
+    return await VARIANTS.page(session, stmt, limit=limit, cursor=cursor), context
 
 
 async def update_variant(
@@ -205,10 +197,10 @@ async def update_variant(
     if not changes:
         return row, context
     if len(overrides) > MAX_ATTRIBUTES:
-        raise Invalid(
-            f"a variant has at most {MAX_ATTRIBUTES} attribute overrides",
-            field="attributes",
-            errors=[{"loc": ["body", "attributes"], "msg": "too many attributes"}],
+        raise field_error(
+            "attributes",
+            "too many attributes",
+            detail=f"a variant has at most {MAX_ATTRIBUTES} attribute overrides",
         )
     check_overrides(axes, overrides)
     new_key = axes_key(axes)
@@ -363,19 +355,6 @@ async def _sibling_axes(
 async def _save(session: AsyncSession, variant_id: str, values: dict[str, Any]) -> VariantRow:
     stmt = update(product_variant).where(product_variant.c.id == variant_id).values(values)
     return (await session.execute(stmt.returning(*product_variant.c))).one()
-
-
-def _after(cursor: str | None) -> str | None:
-    """The keyset position (a variant id) in a cursor."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    if len(position) != 1 or type(position[0]) is not str:
-        raise Invalid(
-            "the cursor is malformed; pass next_cursor unchanged",
-            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
-        )
-    return position[0]
 
 
 def _variant_not_found(product_id: str, variant_id: str) -> NotFound:

@@ -47,7 +47,7 @@ async def list_feedback(
 ) -> Page[FeedbackItemPublic]:
     """Triaged items: category, severity and sentiment of each text customers sent."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_feedback(
+        page = await service.list_feedback(
             session=session,
             product_id=product_id,
             category=category.value if category else None,
@@ -55,7 +55,7 @@ async def list_feedback(
             limit=limit,
             cursor=cursor,
         )
-    return Page(items=[feedback_item_public(row) for row in rows], next_cursor=next_cursor)
+    return page.map(feedback_item_public)
 
 
 @router.get("/findings", response_model=Page[FindingPublic])
@@ -71,7 +71,7 @@ async def list_findings(
 ) -> Page[FindingPublic]:
     """Findings (similar feedback about one product, grouped), with their trend."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_findings(
+        page = await service.list_findings(
             session=session,
             product_id=product_id,
             kind=kind.value if kind else None,
@@ -80,10 +80,8 @@ async def list_findings(
             limit=limit,
             cursor=cursor,
         )
-        trends = await service.trends(session=session, finding_ids=[row.id for row in rows])
-    return Page(
-        items=[finding_public(row, trends[row.id]) for row in rows], next_cursor=next_cursor
-    )
+        trends = await service.trends(session=session, finding_ids=[row.id for row in page.items])
+    return page.map(lambda row: finding_public(row, trends[row.id]))
 
 
 @router.get("/findings/{finding_id}", response_model=FindingPublic)
@@ -149,7 +147,7 @@ async def list_escalations(
     marks open ones past it."""
     now = datetime.now(UTC)
     async with runtime.db.reader() as session:
-        rows, next_cursor = await service.list_escalations(
+        page = await service.list_escalations(
             session=session,
             route=route.value if route else None,
             status=status.value if status else None,
@@ -160,7 +158,7 @@ async def list_escalations(
             cursor=cursor,
             now=now,
         )
-    return Page(items=[escalation_public(row, now) for row in rows], next_cursor=next_cursor)
+    return page.map(lambda row: escalation_public(row, now))
 
 
 @router.post("/escalations/{escalation_id}/status", response_model=EscalationPublic)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, case, func, insert, select, update
+from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
 from services.feedback.findings.domain import Status, Trend, finding_snapshot, transition, trend
 from services.feedback.findings.escalations import Escalation, EscalationStatus, Rule
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
-from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import (
     escalation,
     feedback_item,
@@ -24,9 +23,12 @@ from services.feedback.tables import (
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
+FEEDBACK = Keyset(feedback_item.c.id)
+FINDINGS = Keyset(finding.c.id)
+ESCALATIONS = Keyset(escalation.c.id)
 _STORY_ITEMS = 200
 
 
@@ -41,9 +43,9 @@ async def list_feedback(
     finding_id: str | None,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Triaged items in triage order, filtered, one keyset page."""
-    stmt = select(feedback_item).order_by(feedback_item.c.id)
+    stmt = select(feedback_item)
     for column, value in (
         (feedback_item.c.product_id, product_id),
         (feedback_item.c.category, category),
@@ -51,7 +53,7 @@ async def list_feedback(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return await _page(session, stmt, feedback_item.c.id, limit, cursor)
+    return await FEEDBACK.page(session, stmt, limit=limit, cursor=cursor)
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -66,9 +68,9 @@ async def list_findings(
     severity: str | None,
     limit: int,
     cursor: str | None,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Findings in the order they were opened, filtered, one keyset page."""
-    stmt = select(finding).order_by(finding.c.id)
+    stmt = select(finding)
     for column, value in (
         (finding.c.product_id, product_id),
         (finding.c.kind, kind),
@@ -77,7 +79,7 @@ async def list_findings(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return await _page(session, stmt, finding.c.id, limit, cursor)
+    return await FINDINGS.page(session, stmt, limit=limit, cursor=cursor)
 
 
 async def get_finding(*, session: AsyncSession, finding_id: str) -> Row[Any]:
@@ -217,9 +219,9 @@ async def list_escalations(
     limit: int,
     cursor: str | None,
     now: datetime,
-) -> PageOf:
+) -> Page[Row[Any]]:
     """Escalations in the order they were raised, filtered, one keyset page."""
-    stmt = select(escalation).order_by(escalation.c.id)
+    stmt = select(escalation)
     for column, value in (
         (escalation.c.route, route),
         (escalation.c.status, status),
@@ -233,7 +235,7 @@ async def list_escalations(
         stmt = stmt.where(late)
     elif overdue is False:
         stmt = stmt.where(~late)
-    return await _page(session, stmt, escalation.c.id, limit, cursor)
+    return await ESCALATIONS.page(session, stmt, limit=limit, cursor=cursor)
 
 
 async def mark_escalation_done(
@@ -256,19 +258,3 @@ async def mark_escalation_done(
             .returning(*escalation.c)
         )
     ).one()
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-async def _page(
-    session: AsyncSession, stmt: Select[Any], key: Any, limit: int, cursor: str | None
-) -> PageOf:
-    """One keyset page ordered by a string id column."""
-    position = decode_cursor(cursor)
-    if position is not None:
-        if len(position) != 1 or not isinstance(position[0], str):
-            raise malformed_cursor()
-        stmt = stmt.where(key > position[0])
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [getattr(row, key.name)])

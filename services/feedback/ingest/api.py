@@ -111,7 +111,5 @@ async def list_search_misses(
 ) -> Page[SearchMissPublic]:
     """Searches that found nothing, grouped by normalised query, most frequent first."""
     async with runtime.db.reader() as session:
-        rows, next_cursor = await search_misses.list_search_misses(
-            session=session, limit=limit, cursor=cursor
-        )
-    return Page(items=[search_miss_public(row) for row in rows], next_cursor=next_cursor)
+        page = await search_misses.list_search_misses(session=session, limit=limit, cursor=cursor)
+    return page.map(search_miss_public)

@@ -13,7 +13,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
@@ -31,7 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from shared.money import AMOUNT_PATTERN, CURRENCIES
+from shared.money import MoneyInMinorUnits
 
 MAX_EVENTS = 1000
 MAX_TEXT = 5000
@@ -54,8 +53,6 @@ _PATTERN_MESSAGES = {
     "event_id": "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
     "product_id": "must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
     "sku": "must be an SKU: 1-64 of A-Z, a-z, 0-9, '.', '_' or '-'",
-    "amount": 'amount must be a non-negative decimal string such as "19.99"',
-    "currency": "must be an ISO 4217 code such as EUR",
 }
 _TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime_from_date_parsing"}
 _RFC3339 = "must be an RFC 3339 date-time with a zone, e.g. 2025-05-01T09:30:00Z"
@@ -79,31 +76,6 @@ OccurredAt = Annotated[AwareDatetime, Strict()]
 # Strict: a rating of "5" or 4.5 is the client's bug, not ours to guess.
 Rating = Annotated[int, Strict(), Field(ge=1, le=5)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
-
-
-class Money(BaseModel):
-    """`{"amount": "19.99", "currency": "EUR"}`: the amount is a decimal string."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    amount: Annotated[str, Strict(), StringConstraints(pattern=AMOUNT_PATTERN)]
-    currency: Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$")]
-
-    @model_validator(mode="after")
-    def _scale(self) -> Money:
-        digits = CURRENCIES.get(self.currency)
-        if digits is None:
-            raise ValueError(
-                f"unknown currency {self.currency!r}: use an ISO 4217 code such as EUR"
-            )
-        if len(self.amount.partition(".")[2].rstrip("0")) > digits:
-            unit = "no decimals" if digits == 0 else f"at most {digits} decimals"
-            raise ValueError(f"{self.currency} amounts have {unit}; got {self.amount}")
-        return self
-
-    @property
-    def value(self) -> Decimal:
-        return Decimal(self.amount)
 
 
 class _Event(BaseModel):
@@ -165,7 +137,7 @@ class SearchMiss(_Event):
 class Purchase(_Event):
     kind: Literal["purchase"]
     quantity: Quantity
-    unit_price: Money
+    unit_price: MoneyInMinorUnits
 
 
 CustomerEvent = Annotated[
@@ -278,8 +250,6 @@ def _event_error(error: Any, loc: list[Any], event: Any) -> dict[str, Any]:
         msg = "unknown field for this kind of event"
     elif kind == "string_pattern_mismatch":
         msg = _PATTERN_MESSAGES.get(field) or _text_problem(error.get("input"))
-    elif field == "amount" and kind == "string_type":
-        msg = _PATTERN_MESSAGES["amount"]
     elif field == "occurred_at" and kind in _TIME_ERRORS:
         msg = f"{_RFC3339} ({msg.removeprefix('Input should be a valid datetime, ')})"
     elif field == "results" and kind in {"less_than_equal", "greater_than_equal"}:

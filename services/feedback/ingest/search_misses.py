@@ -11,16 +11,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import RequirementIdentified, cluster_id, requirement_event
 from services.feedback.ingest.service import dialect_insert, product_types
-from services.feedback.paging import PageOf, malformed_cursor
 from services.feedback.tables import search_miss_cluster
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
+SEARCH_MISSES = Keyset(search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id)
 _NOT_WORD = re.compile(r"[^\w]+")
 
 
@@ -101,22 +101,10 @@ async def cluster_search_misses(*, uow: UnitOfWork, rows: Sequence[Any]) -> None
         uow.publish(requirement_event(requirement))
 
 
-async def list_search_misses(*, session: AsyncSession, limit: int, cursor: str | None) -> PageOf:
-    """Search-miss clusters, most frequent first (keyset on occurrences, then id)."""
-    stmt = select(search_miss_cluster).order_by(
-        search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id
+async def list_search_misses(
+    *, session: AsyncSession, limit: int, cursor: str | None
+) -> Page[Row[Any]]:
+    """Search-miss clusters, most frequent first."""
+    return await SEARCH_MISSES.page(
+        session, select(search_miss_cluster), limit=limit, cursor=cursor
     )
-    position = decode_cursor(cursor)
-    if position is not None:
-        if len(position) != 2 or type(position[0]) is not int or not isinstance(position[1], str):
-            raise malformed_cursor()
-        occurrences, last_id = position
-        stmt = stmt.where(
-            (search_miss_cluster.c.occurrences < occurrences)
-            | (
-                (search_miss_cluster.c.occurrences == occurrences)
-                & (search_miss_cluster.c.id > last_id)
-            )
-        )
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
-    return page_of(rows, limit, lambda row: [row.occurrences, row.id])

@@ -122,7 +122,7 @@ def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
     for name in _OPTIONAL:
         row[name] = values.get(name)
     if event.kind == "purchase":
-        row["unit_price_amount"] = event.unit_price.value
+        row["unit_price_amount"] = event.unit_price.amount
         row["unit_price_currency"] = event.unit_price.currency
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])

@@ -20,7 +20,6 @@ from services.catalog.research.domain import (
     check_criteria,
     check_scores,
     check_subject,
-    invalid,
     rank_contenders,
     standing,
     validate_criteria,
@@ -91,15 +90,6 @@ def test_every_bad_criterion_is_reported() -> None:
         "loc": ["body", "1", "weight"],
         "msg": "weight must be greater than 0",
     }
-
-
-def test_invalid_puts_locations_under_the_body() -> None:
-    error = invalid("benchmark", [FieldError(("scores", "taste"), "too high")])
-    assert error.detail == "invalid benchmark: scores.taste: too high"
-    assert error.extra["errors"] == [{"loc": ["body", "scores", "taste"], "msg": "too high"}]
-    assert (
-        invalid("criteria", [FieldError((), "empty")]).detail == "invalid criteria: criteria: empty"
-    )
 
 
 # --- scores ------------------------------------------------------------------------------------

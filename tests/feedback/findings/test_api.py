@@ -16,6 +16,7 @@ from services.feedback.handlers import on_product_created
 from services.feedback.triage import TriageInput, TriageResult
 from shared.broker import EmbeddedBroker
 from shared.events import new_event
+from shared.pagination import encode_cursor
 from shared.settings import Settings
 from tests.feedback.conftest import (
     FAST,
@@ -178,6 +179,27 @@ async def test_status_change_errors(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/feedback", params={"cursor": "%%%"}, headers=READ), 422)
     assert_problem(await client.get("/v1/feedback", params={"limit": 500}, headers=READ), 422)
     assert_problem(await client.get("/v1/findings", headers=WRITE), 403)
+
+
+async def test_a_cursor_not_made_for_the_list_is_422_with_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    await send(client, review("The lid cracked"), review("The cable frays"))
+    page = await client.get("/v1/feedback", params={"limit": 1}, headers=READ)
+    feedback_cursor = page.json()["next_cursor"]
+    assert feedback_cursor is not None
+    lists = ("/v1/feedback", "/v1/findings", "/v1/escalations", "/v1/search-misses")
+    for url in lists:
+        for cursor in ("%%%", encode_cursor(["x"]), encode_cursor([1, 2])):
+            problem = assert_problem(
+                await client.get(url, params={"cursor": cursor}, headers=READ),
+                422,
+                detail_has="cursor is malformed",
+            )
+            assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
+    # The same shape (one id) but another list's order.
+    other = await client.get("/v1/findings", params={"cursor": feedback_cursor}, headers=READ)
+    assert_problem(other, 422, detail_has="cursor is malformed")
 
 
 async def test_finding_events_are_coalesced_per_batch(

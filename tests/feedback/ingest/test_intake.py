@@ -34,7 +34,7 @@ def test_fields_are_parsed() -> None:
     ((_, parsed),) = check_batch([purchase]).valid
     assert parsed.occurred_at == datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
     assert parsed.sku == "KT-1"
-    assert parsed.unit_price.value == Decimal("1200")
+    assert parsed.unit_price.amount == Decimal("1200")
     # A search miss may name no product: it is about one the store lacks.
     miss = event("search_miss", product_id=None)
     del miss["results"]
@@ -87,7 +87,7 @@ REJECTIONS: list[tuple[str, dict[str, Any], list[str], str]] = [
     (
         "purchase",
         {"unit_price": {"amount": "1", "currency": "XXX"}},
-        ["unit_price"],
+        ["unit_price", "currency"],
         "unknown currency",
     ),
     ("purchase", {"unit_price": {"amount": "1"}}, ["unit_price", "currency"], "Field required"),
