@@ -13,7 +13,7 @@ import pytest
 
 from shared.broker import EmbeddedBroker
 from shared.settings import Settings
-from tests.support import PG_ADMIN_DSN, TEST_SECRET, pg_database
+from tests.support import PG_ADMIN_DSN, TEST_SECRET, PrivatePostgres, pg_database
 
 
 def _postgres_available() -> bool:
@@ -62,6 +62,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with pg_database() as url:
         yield url
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running PostgreSQL server of the test's own, which the test may stop and restart."""
+    reason = PrivatePostgres.unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    server = PrivatePostgres()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture
