@@ -55,3 +55,16 @@ def page_of(rows: list[T], limit: int, position: Any) -> tuple[list[T], str | No
         return rows, None
     page = rows[:limit]
     return page, encode_cursor(position(page[-1]))
+
+
+def decode_keyset(cursor: str | None, *, size: int) -> list[str] | None:
+    """A cursor whose position is `size` strings (e.g. `[id]`); 422 for any other shape."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    if len(position) != size or not all(isinstance(part, str) for part in position):
+        raise Invalid(
+            "the cursor is malformed; pass next_cursor unchanged",
+            errors=[{"loc": ["query", "cursor"], "msg": "malformed cursor"}],
+        )
+    return position
