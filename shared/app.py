@@ -1,7 +1,8 @@
 """The composition root every service shares: `create_service_app(spec, settings)`.
 
 It builds the database, the outbox relay and the consumer inside the app's lifespan, and
-adds the common middleware, error handlers and `/healthz`, `/readyz`, `/metrics`.
+adds the common middleware, error handlers, `/healthz`, `/readyz`, `/metrics` and the
+dead-letter routes (`/v1/dead-letters`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from shared.auth import TokenSigner
 from shared.broker import ensure_topics, port_open
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
+from shared.dead_letter_api import DeadLetterDesk
+from shared.dead_letter_api import router as dead_letter_router
 from shared.errors import install_error_handlers
 from shared.events import dlq_topic, topic_of
 from shared.http import RequestContextMiddleware
+from shared.inbox import prune_inbox_forever
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.relay import OutboxRelay
 from shared.settings import Settings
@@ -76,6 +80,14 @@ class Runtime:
                 uow_factory=self.uow,
                 settings=settings,
             )
+        # Replays need the handlers even in a process that runs no consumer.
+        self.dead_letters = DeadLetterDesk(
+            service=spec.name,
+            handlers=spec.handlers,
+            uow=self.uow,
+            reader=self.db.reader,
+            handler_timeout_s=settings.consumer_handler_timeout_s,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -104,6 +116,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
+            pruning = prune_inbox_forever(self.uow, retention_s=self.settings.inbox_retention_s)
+            self._tasks.append(asyncio.create_task(pruning, name="inbox-pruning"))
         for job in self.spec.background:
             self._tasks.append(asyncio.create_task(job(self), name=job.__name__))
 
@@ -136,7 +150,10 @@ class Runtime:
                 delay = min(delay * 2, 10.0)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Database and broker reachable, outbox backlog and parked events, consumer lag."""
+        """Database and broker reachable, outbox backlog and parked events, consumer state and
+        lag, dead letters.
+
+        A consumer being rebuilt (e.g. after a broker restart) makes the service not ready."""
         body: dict[str, Any] = {"service": self.spec.name}
         ok = True
         try:
@@ -146,6 +163,7 @@ class Runtime:
             body["outbox_backlog"] = await self.relay.backlog()
             # Parked events wait for an admin, not a restart: they do not make it unready.
             body["outbox_parked"] = await self.relay.parked()
+            body["dead_letters"] = await self.dead_letters.counts()
         except Exception as exc:
             ok = False
             body["database"] = f"unreachable: {type(exc).__name__}"
@@ -162,8 +180,12 @@ class Runtime:
             "last_error": self.relay.last_error,
         }
         if self.consumer is not None:
+            ok = ok and self.consumer.ready
             body["consumer"] = {
                 "group": self.consumer.group,
+                "state": self.consumer.state,
+                "partitions": self.consumer.partitions,
+                "waiting_partitions": len(self.consumer.waiting),
                 "lag": self.consumer.total_lag,
                 "handled": self.consumer.handled,
                 "dead_lettered": self.consumer.dead_lettered,
@@ -186,8 +208,11 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def install_probes(app: FastAPI, readiness: Any) -> None:
-    """`/healthz` (alive), `/readyz` (dependencies) and `/metrics` (Prometheus text)."""
+def install_probes(
+    app: FastAPI, readiness: Any, refresh_metrics: Callable[[], Awaitable[object]] | None = None
+) -> None:
+    """`/healthz` (alive), `/readyz` (dependencies) and `/metrics` (Prometheus text);
+    `refresh_metrics` updates gauges read from the database before a scrape."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -200,6 +225,11 @@ def install_probes(app: FastAPI, readiness: Any) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        if refresh_metrics is not None:
+            # A scrape must answer even when the database does not: the gauges stay as they were.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await refresh_metrics()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -214,7 +244,13 @@ class Component(Protocol):
 
 
 def new_app(
-    *, name: str, title: str, settings: Settings, component: Component, signer: TokenSigner
+    *,
+    name: str,
+    title: str,
+    settings: Settings,
+    component: Component,
+    signer: TokenSigner,
+    refresh_metrics: Callable[[], Awaitable[object]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the kernel's middleware, problem+json errors and probes; its
     lifespan starts and stops `component`."""
@@ -234,19 +270,22 @@ def new_app(
         RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes
     )
     install_error_handlers(app)
-    install_probes(app, component.readiness)
+    install_probes(app, component.readiness, refresh_metrics)
     return app
 
 
 def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     """A service's FastAPI app; its lifespan starts the relay and the consumer."""
+    runtime = Runtime(spec, settings)
     app = new_app(
         name=spec.name,
         title=spec.title,
         settings=settings,
-        component=Runtime(spec, settings),
+        component=runtime,
         signer=TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s),
+        refresh_metrics=runtime.dead_letters.counts,
     )
-    for router in spec.routers:
+    app.state.dead_letters = runtime.dead_letters
+    for router in [*spec.routers, dead_letter_router]:
         app.include_router(router)
     return app

@@ -157,3 +157,16 @@ async def ensure_topics(
         log.info("topics created", extra={"topics": missing, "partitions": partitions})
     finally:
         await admin.close()
+
+
+async def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> int:
+    """How many members the broker counts in a consumer group."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    async with asyncio.timeout(timeout_s):
+        await admin.start()
+        try:
+            responses = await admin.describe_consumer_groups([group])
+        finally:
+            await admin.close()
+    # DescribeGroups answers (error_code, group_id, state, protocol_type, protocol, members).
+    return sum(len(described[5]) for response in responses for described in response.groups)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from shared.types import UtcDateTime
 
@@ -25,3 +26,40 @@ def unpark_outbox_rows() -> None:
         batch_op.drop_column("discard_reason")
         batch_op.drop_column("discarded_at")
         batch_op.drop_column("parked_at")
+
+
+def keep_dead_letters() -> None:
+    """Each consumer keeps what it dead-letters; the inbox is pruned by age (issue 9)."""
+    op.create_table(
+        "dead_letter",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("consumer", sa.String(length=255), nullable=False),
+        sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column("type", sa.String(length=255), nullable=True),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=True),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "headers", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("error_type", sa.String(length=255), nullable=False),
+        sa.Column("error_message", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("resolved_at", UtcDateTime(), nullable=True),
+        sa.Column("resolved_by", sa.String(length=255), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
+        sa.UniqueConstraint("consumer", "event_id", name=op.f("uq_dead_letter_consumer_event_id")),
+    )
+    with op.batch_alter_table("inbox") as batch_op:
+        batch_op.create_index("ix_inbox_processed_at", ["processed_at"], unique=False)
+
+
+def drop_dead_letters() -> None:
+    with op.batch_alter_table("inbox") as batch_op:
+        batch_op.drop_index("ix_inbox_processed_at")
+    op.drop_table("dead_letter")

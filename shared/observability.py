@@ -53,6 +53,11 @@ EVENTS_DEAD_LETTERED = Counter(
     "Events sent to a dead-letter topic",
     ["service", "topic"],
 )
+DEAD_LETTERS = Gauge(
+    "productops_dead_letters",
+    "Dead letters kept in the service's database, by consumer group and status",
+    ["service", "consumer", "status"],
+)
 CONSUMER_LAG = Gauge(
     "productops_consumer_lag",
     "Messages behind the end of each partition",

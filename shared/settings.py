@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {
@@ -90,10 +90,18 @@ class Settings(BaseSettings):
 
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
+    # While the database is away a partition waits (paused) and retries, up to this far apart.
+    consumer_max_backoff_s: float = Field(default=5.0, gt=0)
     consumer_handler_timeout_s: float = Field(default=30.0, gt=0)
     consumer_stall_s: float = Field(default=60.0, gt=0)
     # Tansu holds a group join for half the session timeout, so keep it modest.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    # A member that does not poll this often leaves its group (aiokafka #848); a batch is
+    # cut off after a third of it and fetched again.
+    consumer_max_poll_interval_ms: int = Field(default=300_000, ge=1_000)
+    # Inbox rows must outlive the outbox's, so that an event a relay re-publishes is still
+    # recognised as handled (see `_inbox_outlives_outbox`).
+    inbox_retention_s: float = Field(default=14 * 24 * 3600, ge=0)
 
     log_level: str = "INFO"
 
@@ -103,6 +111,17 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters")
         return value
+
+    @model_validator(mode="after")
+    def _inbox_outlives_outbox(self) -> Settings:
+        # A relay may re-publish any row still in the outbox (a fresh broker, a timed-out
+        # send); had its inbox row been pruned first, the event would be applied twice.
+        if self.inbox_retention_s < self.outbox_retention_s:
+            raise ValueError(
+                f"inbox_retention_s ({self.inbox_retention_s:g}) must be at least "
+                f"outbox_retention_s ({self.outbox_retention_s:g})"
+            )
+        return self
 
     def port(self, component: str) -> int:
         """The port a component (`gateway` or a service name) listens on."""

@@ -7,9 +7,11 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import JSON
@@ -62,6 +64,35 @@ inbox = Table(
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
     Column("processed_at", UtcDateTime, nullable=False),
+)
+# Pruning finds old rows by age.
+Index("ix_inbox_processed_at", inbox.c.processed_at)
+
+# What a consumer could not apply, kept beside its inbox; `dlq.<group>` gets a copy.
+dead_letter = Table(
+    "dead_letter",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("consumer", String(255), nullable=False),
+    # The CloudEvent id; for a value that is no event, a hash of the value.
+    Column("event_id", String(255), nullable=False),
+    Column("type", String(255), nullable=True),
+    Column("topic", String(255), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("key", Text, nullable=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JsonType, nullable=False),
+    Column("error_type", String(255), nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolved_by", String(255), nullable=True),
+    Column("reason", Text, nullable=True),
+    # A redelivered event is never dead-lettered twice.
+    UniqueConstraint("consumer", "event_id"),
 )
 
 # The highest `sequence` applied per (consumer, source, subject): older events are stale.

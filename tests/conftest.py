@@ -13,7 +13,7 @@ import pytest
 
 from shared.broker import EmbeddedBroker
 from shared.settings import Settings
-from tests.support import PG_ADMIN_DSN, TEST_SECRET, pg_database
+from tests.support import PG_ADMIN_DSN, TEST_SECRET, PrivatePostgres, pg_database
 
 
 def _postgres_available() -> bool:
@@ -67,6 +67,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 # Nothing listens on port 1 (binding it needs root): a test that takes no broker gets
 # "connection refused" at once, and its relay keeps its events in the outbox.
 NO_BROKER = "127.0.0.1:1"
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running PostgreSQL server of the test's own, which the test may stop and restart."""
+    reason = PrivatePostgres.unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    server = PrivatePostgres()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture

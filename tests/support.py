@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import httpx
 from fastapi import FastAPI
 
 from shared.auth import SCOPES, TokenSigner
+from shared.broker import free_port
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PG_ADMIN_DSN = os.environ.get("PRODUCTOPS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -48,6 +53,74 @@ async def pg_database() -> AsyncIterator[str]:
         yield url
     finally:
         await drop_pg_database(url)
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own, to stop and restart at will.
+
+    A fault test must never stop the shared instance on 5432: this one runs from a temporary
+    cluster (as the `postgres` user, which needs root to switch to) on a free loopback port.
+    """
+
+    BIN = Path(os.environ.get("PRODUCTOPS_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="po-pg-"))
+        self.data = self.root / "data"
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why a private server cannot run here, or None when it can."""
+        if os.geteuid() != 0:
+            return "a private PostgreSQL needs root (to run as the postgres user)"
+        if not (cls.BIN / "pg_ctl").exists() or shutil.which("runuser") is None:
+            return f"no PostgreSQL binaries in {cls.BIN} or no runuser"
+        return None
+
+    def init(self) -> None:
+        shutil.chown(self.root, "postgres", "postgres")
+        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def start(self) -> None:
+        """Start and wait until it accepts connections (`pg_ctl -w`)."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.root / "server.log")
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server; `immediate` drops every connection at once, like a crash."""
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    async def create_database(self) -> str:
+        """A new empty database on this server; returns its SQLAlchemy URL."""
+        name = f"po_test_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.url(name)
+
+    def destroy(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _as_postgres(self, program: str, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.BIN / program), *args],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 30) -> None:

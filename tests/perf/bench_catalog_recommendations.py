@@ -48,9 +48,9 @@ from services.catalog.schemas import ProductCreate, ProductTypeCreate
 from services.catalog.tables import metadata as catalog_metadata
 from shared.auth import Principal, TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics
-from shared.consumer import claim
 from shared.db import Database
 from shared.events import CloudEvent, encode, kafka_headers, new_event
+from shared.inbox import claim
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
 from tests.perf.common import SECRET, ServiceProcess, drop_postgres, line, postgres_url

@@ -1,0 +1,229 @@
+"""`/v1/dead-letters` in every service: list what its consumer could not apply, replay it
+through the same handler and inbox, or discard it with a reason. Admin only.
+
+Parked outbox rows (events the relay can never send, `OutboxRelay.retry_parked(id)` and
+`discard_parked(id, reason)`) belong in these same routes: they will be listed with
+`source: "outbox"` beside the consumer's (`source: "consumer"`), and replay and discard will
+dispatch on the source of the id (marked "parked outbox rows" below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import ADMIN, require
+from shared.dead_letters import (
+    Status,
+    as_record,
+    count_dead_letters,
+    get_dead_letter,
+    list_dead_letters,
+    record_failed_replay,
+    resolve,
+)
+from shared.errors import Conflict, NotFound
+from shared.events import decode
+from shared.inbox import Handler, apply_event
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from shared.uow import UnitOfWork
+
+router = APIRouter(prefix="/v1", tags=["dead letters"])
+AdminDep = require(ADMIN)
+Filter = Annotated[str | None, Query(min_length=1, max_length=255)]
+LetterId = Annotated[str, Path(max_length=64)]
+
+
+@dataclass(frozen=True)
+class DeadLetterDesk:
+    """What the routes work on: one service's database, its consumer group and handlers."""
+
+    service: str
+    handlers: Mapping[str, Handler]
+    uow: Callable[[], UnitOfWork]
+    reader: Callable[[], AsyncSession]
+    handler_timeout_s: float
+
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """Dead letters per consumer group and status (and the `/metrics` gauge set)."""
+        async with self.reader() as session:
+            return await count_dead_letters(session, service=self.service)
+
+
+def get_desk(request: Request) -> DeadLetterDesk:
+    return request.app.state.dead_letters
+
+
+DeskDep = Annotated[DeadLetterDesk, Depends(get_desk)]
+
+
+class DeadLetterPublic(BaseModel):
+    """A dead letter as an operator sees it."""
+
+    # "consumer": a record this service's consumer could not apply. Parked outbox rows
+    # will be "outbox".
+    source: Literal["consumer"] = "consumer"
+    id: str
+    consumer: str
+    event_id: str
+    type: str | None
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str
+    value_encoding: Literal["utf-8", "base64"]
+    headers: list[tuple[str, str]]
+    error_type: str
+    error_message: str
+    attempts: int
+    created_at: datetime
+    status: Status
+    resolved_at: datetime | None
+    resolved_by: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> DeadLetterPublic:
+        value, encoding = _readable(row.value)
+        fields = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
+        return cls(**{**fields, "value": value, "value_encoding": encoding})
+
+
+class ReplayedDeadLetter(DeadLetterPublic):
+    """A dead letter closed by a replay, with what the replay did."""
+
+    outcome: Literal["handled", "duplicate", "stale", "skipped"] = Field(
+        description="handled; duplicate (the inbox had it); stale (a newer version was "
+        "applied); skipped (no handler for the type any more)"
+    )
+
+
+class DiscardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _readable(value: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
+    try:
+        return value.decode(), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(value).decode(), "base64"
+
+
+@router.get("/dead-letters", response_model=Page[DeadLetterPublic])
+async def list_letters(
+    desk: DeskDep,
+    _: AdminDep,
+    event_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=255)] = None,
+    topic: Filter = None,
+    consumer: Filter = None,
+    error: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="part of the error")
+    ] = None,
+    status: Status | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[DeadLetterPublic]:
+    """Dead letters, newest first, filtered by event type, topic, consumer group, status or
+    a piece of the error (type or message, any case)."""
+    async with desk.reader() as session:
+        page = await list_dead_letters(
+            session,
+            type=event_type,
+            topic=topic,
+            consumer=consumer,
+            status=status,
+            error=error,
+            limit=limit,
+            cursor=cursor,
+        )
+    # Parked outbox rows: list them here too, as source "outbox", once the relay keeps them.
+    return page.map(DeadLetterPublic.of)
+
+
+@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayedDeadLetter)
+async def replay_letter(
+    letter_id: LetterId, desk: DeskDep, principal: AdminDep
+) -> ReplayedDeadLetter:
+    """Apply the event again through its handler and the inbox. Success closes the letter as
+    replayed; a failure keeps it open with the new error and answers 409 with that error."""
+    # Parked outbox rows: an id that is no dead letter may be one (`retry_parked`).
+    row = await _open_letter(desk, letter_id)
+    try:
+        outcome = await _apply(desk, row)
+    except Exception as exc:
+        async with desk.uow() as uow:
+            await record_failed_replay(uow.session, letter_id=letter_id, error=exc)
+        await desk.counts()
+        raise Conflict(
+            f"the replay failed: {type(exc).__name__}: {exc}"[:2000],
+            error_type=type(exc).__name__,
+        ) from exc
+    closed = await _close(desk, letter_id, Status.REPLAYED, by=principal.subject, reason=None)
+    return ReplayedDeadLetter(**closed.model_dump(), outcome=outcome)
+
+
+@router.post("/dead-letters/{letter_id}/discard", response_model=DeadLetterPublic)
+async def discard_letter(
+    letter_id: LetterId, body: DiscardIn, desk: DeskDep, principal: AdminDep
+) -> DeadLetterPublic:
+    """Close the letter without applying its event; the reason is kept with it."""
+    # Parked outbox rows: an id that is no dead letter may be one (`discard_parked`).
+    await _open_letter(desk, letter_id)
+    return await _close(desk, letter_id, Status.DISCARDED, by=principal.subject, reason=body.reason)
+
+
+async def _open_letter(desk: DeadLetterDesk, letter_id: str) -> Any:
+    async with desk.reader() as session:
+        row = await get_dead_letter(session, letter_id=letter_id)
+    if row is None:
+        raise NotFound(f"no dead letter {letter_id}")
+    if row.status != Status.OPEN:
+        raise Conflict(f"dead letter {letter_id} is already {row.status}", current=row.status)
+    return row
+
+
+async def _apply(desk: DeadLetterDesk, row: Any) -> str:
+    """What the consumer would do with the record now, in one attempt."""
+    event = decode(row.value)
+    handler = desk.handlers.get(event.type)
+    if handler is None:
+        return "skipped"  # as the consumer does with a type it does not handle
+    async with asyncio.timeout(desk.handler_timeout_s):
+        return await apply_event(
+            desk.uow,
+            consumer=row.consumer,
+            record=as_record(row),
+            event=event,
+            handler=handler,
+            replaying=True,
+        )
+
+
+async def _close(
+    desk: DeadLetterDesk, letter_id: str, status: Status, *, by: str, reason: str | None
+) -> DeadLetterPublic:
+    async with desk.uow() as uow:
+        closed = await resolve(
+            uow.session,
+            letter_id=letter_id,
+            status=status,
+            by=by,
+            reason=reason,
+            now=datetime.now(UTC),
+        )
+    if not closed:
+        raise Conflict(f"dead letter {letter_id} was closed meanwhile")
+    await desk.counts()
+    async with desk.reader() as session:
+        return DeadLetterPublic.of(await get_dead_letter(session, letter_id=letter_id))
