@@ -21,7 +21,9 @@ from sqlalchemy import MetaData
 from starlette.responses import JSONResponse, Response
 
 from shared.auth import TokenSigner
+from shared.backoff import Backoff
 from shared.broker import ensure_topics, port_open
+from shared.clock import Clock, utc_now
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.errors import install_error_handlers
@@ -33,6 +35,9 @@ from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# The broker may come up after the service: topic creation retries at these intervals.
+_TOPIC_RETRY = Backoff(first_s=0.2, cap_s=10.0)
 
 
 @dataclass(frozen=True)
@@ -52,16 +57,26 @@ class ServiceSpec:
     extra_topics: Sequence[str] = ()
     # Long-running jobs of the service (schedulers, workers), run beside the relay.
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    # Called first on shutdown, to ask the background jobs to finish what they are doing
+    # (e.g. a scheduler's current transaction); they then have `stop_timeout_s` to return
+    # before they are cancelled. Without hooks, the jobs are cancelled straight away.
+    on_stop: Sequence[Callable[[], None]] = ()
+    stop_timeout_s: float = 10.0
     # Extra readiness facts (e.g. a worker's lag), merged into the `/readyz` body.
     reports: Sequence[Callable[[Runtime], Awaitable[dict[str, Any]]]] = ()
 
 
 class Runtime:
-    """The live parts of one service process, kept in `app.state.runtime`."""
+    """The live parts of one service process, kept in `app.state.runtime`.
 
-    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+    `clock` is where the service's use cases and handlers read "now" (`runtime.clock`,
+    `uow.clock`); tests pass one they can move.
+    """
+
+    def __init__(self, spec: ServiceSpec, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.spec = spec
         self.settings = settings
+        self.clock = clock
         self.db = Database(settings.database_url(spec.name))
         self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name)
         self.consumer: EventConsumer | None = None
@@ -74,6 +89,7 @@ class Runtime:
                 settings=settings,
             )
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: list[asyncio.Task[None]] = []
 
     @property
     def topics(self) -> list[str]:
@@ -82,7 +98,9 @@ class Runtime:
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
-        return UnitOfWork(self.db, service=self.spec.name, on_commit=self.relay.notify)
+        return UnitOfWork(
+            self.db, service=self.spec.name, on_commit=self.relay.notify, clock=self.clock
+        )
 
     async def start(self) -> None:
         await self.db.create_all([kernel_metadata, self.spec.metadata])
@@ -92,9 +110,16 @@ class Runtime:
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
         for job in self.spec.background:
-            self._tasks.append(asyncio.create_task(job(self), name=job.__name__))
+            self._jobs.append(asyncio.create_task(job(self), name=job.__name__))
+        self._tasks.extend(self._jobs)
 
     async def stop(self) -> None:
+        if self.spec.on_stop:
+            for hook in self.spec.on_stop:
+                hook()
+            if self._jobs:
+                await asyncio.wait(self._jobs, timeout=self.spec.stop_timeout_s)
+        self._jobs.clear()
         for task in self._tasks:
             # aiokafka's close() can swallow a cancellation; insist until the task ends.
             while not task.done():
@@ -107,7 +132,7 @@ class Runtime:
 
     async def _create_topics(self) -> None:
         # The broker may come up after the service; keep trying without holding up startup.
-        delay = 0.2
+        failures = 0
         while True:
             try:
                 await ensure_topics(
@@ -119,8 +144,8 @@ class Runtime:
                 return
             except Exception as exc:
                 log.warning("topic creation failed; retrying", extra={"error": str(exc)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                failures += 1
+                await asyncio.sleep(_TOPIC_RETRY.delay(failures))
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Database and broker reachable, outbox backlog and consumer lag."""
@@ -223,13 +248,14 @@ def new_app(
     return app
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
-    """A service's FastAPI app; its lifespan starts the relay and the consumer."""
+def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    """A service's FastAPI app; its lifespan starts the relay and the consumer. `clock`
+    becomes the runtime's (tests pass one they can move)."""
     app = new_app(
         name=spec.name,
         title=spec.title,
         settings=settings,
-        component=Runtime(spec, settings),
+        component=Runtime(spec, settings, clock=clock),
         signer=TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s),
     )
     for router in spec.routers:
