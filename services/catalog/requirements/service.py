@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, literal, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -52,6 +51,7 @@ from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import Invalid, NotFound
+from shared.inserts import dialect_insert
 from shared.pagination import decode_cursor, page_of
 from shared.uow import UnitOfWork
 
@@ -513,12 +513,6 @@ async def _subject_for_person(
     return Subject(None, type_code, False)
 
 
-def _insert_ignoring_conflict(uow: UnitOfWork, table: Any) -> Any:
-    return (postgresql.insert if uow.dialect == "postgresql" else sqlite.insert)(
-        table
-    ).on_conflict_do_nothing()
-
-
 async def _locked_requirement(uow: UnitOfWork, key: str, target: str) -> Row[Any] | None:
     # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes writers.
     stmt = (
@@ -530,7 +524,12 @@ async def _locked_requirement(uow: UnitOfWork, key: str, target: str) -> Row[Any
 
 
 async def _insert_requirement(uow: UnitOfWork, *, values: dict[str, Any]) -> Row[Any] | None:
-    stmt = _insert_ignoring_conflict(uow, requirement).values(values).returning(*requirement.c)
+    stmt = (
+        dialect_insert(uow.dialect, requirement)
+        .on_conflict_do_nothing()
+        .values(values)
+        .returning(*requirement.c)
+    )
     return (await uow.session.execute(stmt)).first()
 
 
@@ -543,7 +542,9 @@ async def _ensure_idea(
         return
     matched = await matching.find_match(session, key=key, adopted_product_id=None)
     result = await session.execute(
-        _insert_ignoring_conflict(uow, recommendation).values(
+        dialect_insert(uow.dialect, recommendation)
+        .on_conflict_do_nothing()
+        .values(
             id=idea_id,
             key=key,
             title=clean_text(title),
