@@ -14,11 +14,13 @@ from services.catalog.research.api import router as research_router
 from services.catalog.tables import metadata
 from services.catalog.variants.api import router as variants_router
 from shared.app import ServiceSpec, create_service_app
+from shared.clock import Clock, utc_now
 from shared.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The catalog app: products, product types, completeness and lifecycle."""
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    """The catalog app: products, product types, completeness and lifecycle. `clock` is
+    injectable for tests."""
     spec = ServiceSpec(
         name="catalog",
         title="ProductOps catalog",
@@ -34,4 +36,4 @@ def create_app(settings: Settings) -> FastAPI:
         handlers={REQUIREMENT_IDENTIFIED: handle_requirement_identified},
         consumes=["feedback.events"],
     )
-    return create_service_app(spec, settings)
+    return create_service_app(spec, settings, clock=clock)

@@ -5,7 +5,7 @@ or read-only session (reads). A report updates its requirement and its idea in o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, literal, select, tuple_, update
@@ -78,7 +78,7 @@ async def create_requirement(
     """Record what a person heard (True if new, else +1); 422 for unknown targets or no words."""
     key = _key_or_invalid(data.text, loc=["body", "text"])
     subject = await _subject_for_person(uow.session, data.product_id, data.product_type)
-    now = datetime.now(UTC)
+    now = uow.clock()
     report = Report(kind=Kind.REQUIREMENT, occurrences=1, occurred_at=now, quote=data.quote)
     return await record_report(
         uow=uow,
@@ -399,7 +399,7 @@ async def dismiss_recommendation(
     row = await _locked_recommendation(uow, recommendation_id)
     check_version(expected_version, row.version)
     status = dismiss(Status(row.status))
-    now = datetime.now(UTC)
+    now = uow.clock()
     row = await _save_recommendation(
         uow,
         row.id,
@@ -436,7 +436,7 @@ async def adopt_recommendation(
     check_version(expected_version, row.version)
     status = adopt(Status(row.status))
     created = await catalog_service.create_product(uow=uow, data=data, actor=actor)
-    now = datetime.now(UTC)
+    now = uow.clock()
     row = await _save_recommendation(
         uow,
         row.id,

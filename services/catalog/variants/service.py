@@ -6,7 +6,6 @@ product's lifecycle use case, so a variant move and its product's move never int
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, insert, select, text, update
@@ -98,7 +97,7 @@ async def create_variant(
     check_overrides(data.axes, data.attributes)
     await claim_sku(uow=uow, sku=data.sku)
     check_axes(data.axes, await _sibling_axes(uow.session, product_id))
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {
         "id": str(uuid7()),
         "product_id": product_id,
@@ -216,7 +215,7 @@ async def update_variant(
         "axes_key": new_key,
         "attributes": overrides,
         "version": row.version + 1,
-        "updated_at": datetime.now(UTC),
+        "updated_at": uow.clock(),
     }
     row = await _save(uow.session, row.id, values)
     payload = VariantUpdated(
@@ -249,7 +248,7 @@ async def change_variant_lifecycle(
     values = {
         "lifecycle": target.value,
         "version": row.version + 1,
-        "updated_at": datetime.now(UTC),
+        "updated_at": uow.clock(),
     }
     row = await _save(uow.session, row.id, values)
     payload = VariantLifecycleChanged(
@@ -279,7 +278,7 @@ async def follow_product_lifecycle(*, uow: UnitOfWork, product_id: str, to: Life
         .order_by(product_variant.c.id)
         .with_for_update()
     )
-    now = datetime.now(UTC)
+    now = uow.clock()
     for row in (await uow.session.execute(stmt)).all():
         current = Lifecycle(row.lifecycle)
         target = follow_product(to, current)
