@@ -7,7 +7,7 @@ application/cloudevents+json`. See DESIGN.md, "Events".
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -170,21 +170,26 @@ def encode_new_events(
     them; times as `rfc3339` text). No pydantic envelope is made per event: at ingestion
     rates validating and serialising one would be most of the request's cost.
     """
-    pairs = list(items)
     stamp = rfc3339(time)
     correlation = correlation_id_var.get()
     causation = causation_id_var.get()
     result = []
-    for (subject, data), event_id in zip(pairs, uuid7_batch(len(pairs), time), strict=True):
+    # Lazily, pair by pair: only the encoded text outlives the loop.
+    for (subject, data), event_id in zip(items, _uuid7s(time), strict=False):
         # The attributes in CloudEvent's field order, None ones left out, as `encode` does.
-        envelope: dict[str, Any] = {"specversion": "1.0", "id": event_id, "source": source}
-        envelope["type"] = type
-        if subject is not None:
-            envelope["subject"] = subject
-        envelope["time"] = stamp
-        envelope["datacontenttype"] = "application/json"
-        envelope["data"] = data
-        envelope["correlationid"] = correlation or event_id
+        envelope: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": source,
+            "type": type,
+            "subject": subject,
+            "time": stamp,
+            "datacontenttype": "application/json",
+            "data": data,
+            "correlationid": correlation or event_id,
+        }
+        if subject is None:
+            del envelope["subject"]
         if causation is not None:
             envelope["causationid"] = causation
         result.append(EncodedEvent(event_id, type, subject, orjson.dumps(envelope).decode()))
@@ -209,6 +214,15 @@ def uuid7_batch(count: int, now: datetime) -> list[str]:
         text = f"{stamp | (bits >> 62 & 0xFFF) << 64 | bits & _LOW_62:032x}"
         ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
     return ids
+
+
+def _uuid7s(now: datetime) -> Iterator[str]:
+    """Endless UUIDv7 strings stamped `now`, drawn in doubling batches: fewer are left
+    unused than were taken."""
+    size = 1
+    while True:
+        yield from uuid7_batch(size, now)
+        size = min(2 * size, 1024)
 
 
 _MS_MASK = (1 << 48) - 1

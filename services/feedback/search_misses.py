@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 
 from services.feedback.domain import normalize_query
 from services.feedback.events import RequirementIdentified, cluster_id, feedback_event
-from services.feedback.ingestion import dialect_insert, product_types
+from services.feedback.ingestion import product_types
 from services.feedback.tables import search_miss_cluster
+from shared.inserts import dialect_insert
 from shared.uow import UnitOfWork
 
 

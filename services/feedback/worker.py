@@ -33,10 +33,13 @@ from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import FAILED, QUEUED, customer_event, escalation
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
 from shared.app import Runtime
+from shared.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
-_MAX_BACKOFF_S = 30.0
+# A failed step (database busy or away) and a model that would not load are retried.
+_STEP_RETRY = Backoff(first_s=0.4, cap_s=30.0)
+_LOAD_RETRY = Backoff(first_s=1.0, cap_s=30.0)
 
 
 def _lower_priority(nice: int) -> None:
@@ -105,7 +108,7 @@ class TriageWorker:
                 failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("triage step failed", extra={"error": self.last_error})
-                await asyncio.sleep(min(_MAX_BACKOFF_S, 0.2 * 2**failures))
+                await asyncio.sleep(_STEP_RETRY.delay(failures))
                 continue
             if done == 0:
                 with contextlib.suppress(TimeoutError):
@@ -114,15 +117,15 @@ class TriageWorker:
                 self._wake.clear()
 
     async def _load(self) -> Triage:
-        delay = 1.0
+        failures = 0
         while True:
             try:
                 model = await self._in_thread(self._factory)
             except Exception as exc:
                 self.model_state = f"failed: {type(exc).__name__}: {exc}"
                 log.error("triage model failed to load", extra={"error": self.model_state})
-                await asyncio.sleep(delay)
-                delay = min(_MAX_BACKOFF_S, delay * 2)
+                failures += 1
+                await asyncio.sleep(_LOAD_RETRY.delay(failures))
                 continue
             self.model_state = "ready"
             return model
