@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
+import pytest
 
 from shared.events import (
     HEADERS,
@@ -137,10 +138,17 @@ def test_encode_text_is_the_value_encode_sends():
     assert "causationid" not in envelope
 
 
-def test_rfc3339_writes_times_as_the_envelope_does():
-    local = MOMENT.astimezone(timezone(timedelta(hours=2)))
-    event = new_event(source="/s", type="t.v1", subject=None, data={}, time=MOMENT)
-    assert rfc3339(local) == orjson.loads(encode(event))["time"]
+@pytest.mark.parametrize(
+    "moment",
+    [
+        MOMENT,
+        datetime(2025, 5, 1, 12, tzinfo=UTC),
+        datetime(2025, 5, 1, 14, 0, 0, 1, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_rfc3339_writes_times_as_the_envelope_does(moment: datetime):
+    event = new_event(source="/s", type="t.v1", subject=None, data={}, time=moment.astimezone(UTC))
+    assert rfc3339(moment) == orjson.loads(encode(event))["time"]
 
 
 def test_headers_as_text_and_as_kafka_bytes_agree():
