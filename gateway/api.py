@@ -64,7 +64,10 @@ async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Respons
     valid until they expire (`expires_in`, the token TTL).
     """
     principal = await keys.authenticate(
-        db=runtime.db, bootstrap_key=runtime.settings.bootstrap_admin_key, key=body.api_key
+        db=runtime.db,
+        bootstrap_key=runtime.settings.bootstrap_admin_key,
+        key=body.api_key,
+        now=runtime.clock(),
     )
     signer = runtime.signer
     token = signer.issue(subject=principal.subject, name=principal.name, scopes=principal.scopes)
@@ -78,7 +81,7 @@ async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Respons
 async def create_api_key(body: KeyCreate, runtime: RuntimeDep, caller: AdminDep) -> KeyCreated:
     """Create an API key (admin). The full key is in this response only; store it now."""
     created = await keys.create_key(
-        db=runtime.db, creator=caller, name=body.name, scopes=body.scopes
+        db=runtime.db, creator=caller, name=body.name, scopes=body.scopes, now=runtime.clock()
     )
     return KeyCreated(
         id=created.id, name=created.name, scopes=created.scopes, api_key=created.api_key
@@ -106,5 +109,7 @@ async def revoke_api_key(
     The key stops minting tokens at once; tokens it already minted stay valid until they
     expire (the token TTL, `expires_in`).
     """
-    await keys.revoke_key(db=runtime.db, key_id=key_id, revoked_by=caller.subject)
+    await keys.revoke_key(
+        db=runtime.db, key_id=key_id, revoked_by=caller.subject, now=runtime.clock()
+    )
     return Response(status_code=204)

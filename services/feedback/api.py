@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -171,7 +170,9 @@ async def list_findings(
             limit=limit,
             cursor=cursor,
         )
-        trends = await service.trends(session=session, finding_ids=[row.id for row in rows])
+        trends = await service.trends(
+            session=session, finding_ids=[row.id for row in rows], now=runtime.clock()
+        )
     return Page(
         items=[finding_public(row, trends[row.id]) for row in rows], next_cursor=next_cursor
     )
@@ -184,7 +185,7 @@ async def get_finding(
     """One finding; the ETag is its version, for `If-Match` on status changes."""
     async with runtime.db.reader() as session:
         row = await service.get_finding(session=session, finding_id=finding_id)
-        trends = await service.trends(session=session, finding_ids=[row.id])
+        trends = await service.trends(session=session, finding_ids=[row.id], now=runtime.clock())
     response.headers["ETag"] = etag(row.version)
     return finding_public(row, trends[row.id])
 
@@ -210,7 +211,7 @@ async def change_finding_status(
             actor=actor,
         )
     async with runtime.db.reader() as session:
-        trends = await service.trends(session=session, finding_ids=[row.id])
+        trends = await service.trends(session=session, finding_ids=[row.id], now=runtime.clock())
     response.headers["ETag"] = etag(row.version)
     return finding_public(row, trends[row.id])
 
@@ -238,7 +239,7 @@ async def list_escalations(
 ) -> Page[EscalationPublic]:
     """Escalations to the product manager (pm) or to sales, with their due time; `overdue`
     marks open ones past it."""
-    now = datetime.now(UTC)
+    now = runtime.clock()
     async with runtime.db.reader() as session:
         rows, next_cursor = await service.list_escalations(
             session=session,
@@ -263,7 +264,7 @@ async def change_escalation_status(
         row = await service.mark_escalation_done(
             uow=uow, escalation_id=escalation_id, note=body.note
         )
-    return escalation_public(row, datetime.now(UTC))
+    return escalation_public(row, runtime.clock())
 
 
 @router.get("/search-misses", response_model=Page[SearchMissPublic])

@@ -14,6 +14,7 @@ from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
 from services.feedback.worker import TriageWorker
 from shared.app import ServiceSpec, create_service_app
+from shared.clock import Clock, utc_now
 from shared.settings import Settings
 
 
@@ -23,11 +24,13 @@ def create_app(
     feedback: FeedbackSettings | None = None,
     triage: Callable[[], Triage] = load_triage,
     threshold: float = SAME_PROBLEM_THRESHOLD,
+    clock: Clock = utc_now,
 ) -> FastAPI:
     """The feedback app: ingestion, the triage worker, findings and escalations.
 
     `triage` builds the text model (loaded in the worker, off the event loop, so start-up
-    does not wait for it); tests may pass a fake that keeps the `Triage` contract.
+    does not wait for it); tests may pass a fake that keeps the `Triage` contract, and a
+    `clock` they can move.
     """
     worker = TriageWorker(
         factory=triage, settings=feedback or FeedbackSettings(), threshold=threshold
@@ -43,6 +46,6 @@ def create_app(
         background=[worker.run],
         reports=[worker.report],
     )
-    app = create_service_app(spec, settings)
+    app = create_service_app(spec, settings, clock=clock)
     app.state.feedback_worker = worker
     return app

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, Select, case, func, insert, select, update
@@ -99,11 +99,10 @@ async def get_finding(*, session: AsyncSession, finding_id: str) -> Row[Any]:
 
 
 async def trends(
-    *, session: AsyncSession, finding_ids: list[str], now: datetime | None = None
+    *, session: AsyncSession, finding_ids: list[str], now: datetime
 ) -> dict[str, Trend]:
     """Each finding's items in the last 24 h against the daily average of the 7 days before,
     by when the customers wrote them."""
-    now = now or datetime.now(UTC)
     day_ago, window_start = now - timedelta(days=1), now - timedelta(days=8)
     at = feedback_item.c.occurred_at
     rows = (
@@ -145,7 +144,7 @@ async def change_finding_status(
     check_version(expected_version, row.version)
     current = Status(row.status)
     target = transition(current, to)
-    now = datetime.now(UTC)
+    now = uow.clock()
     row = (
         await uow.session.execute(
             update(finding)
@@ -262,7 +261,7 @@ async def mark_escalation_done(
         await uow.session.execute(
             update(escalation)
             .where(escalation.c.id == escalation_id)
-            .values(status=target.value, note=note, done_at=datetime.now(UTC))
+            .values(status=target.value, note=note, done_at=uow.clock())
             .returning(*escalation.c)
         )
     ).one()

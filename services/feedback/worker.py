@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -192,7 +192,7 @@ class TriageWorker:
     async def report(self, runtime: Runtime) -> dict[str, Any]:
         """Triage lag for `/readyz` (informative: ingestion works while triage lags)."""
         service = runtime.spec.name
-        now = datetime.now(UTC)
+        now = runtime.clock()
         events = customer_event.c
         async with runtime.db.reader() as session:
             # Each count is served by a partial index: the table itself may be huge.

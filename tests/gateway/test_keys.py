@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -227,9 +228,15 @@ async def test_only_an_admin_grants_scopes_it_lacks(database_url: str) -> None:
         holder = Principal(subject="k1", name="pm", scopes=frozenset({"catalog:read"}))
         with pytest.raises(Forbidden, match="pricing:read"):
             await keys.create_key(
-                db=db, creator=holder, name="x", scopes=["catalog:read", "pricing:read"]
+                db=db,
+                creator=holder,
+                name="x",
+                scopes=["catalog:read", "pricing:read"],
+                now=datetime.now(UTC),
             )
-        created = await keys.create_key(db=db, creator=holder, name="x", scopes=["catalog:read"])
+        created = await keys.create_key(
+            db=db, creator=holder, name="x", scopes=["catalog:read"], now=datetime.now(UTC)
+        )
         assert created.scopes == ["catalog:read"]
     finally:
         await db.dispose()
