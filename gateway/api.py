@@ -73,6 +73,7 @@ async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Respons
         bootstrap_key=runtime.settings.bootstrap_admin_key,
         bootstrap_owner=runtime.settings.admin_owner,
         key=body.api_key,
+        now=runtime.clock(),
     )
     signer = runtime.signer
     token = signer.issue(
@@ -92,7 +93,12 @@ async def create_api_key(body: KeyCreate, runtime: RuntimeDep, caller: AdminDep)
     """Create an API key for its owner (admin). The full key is in this response only;
     store it now."""
     created = await keys.create_key(
-        db=runtime.db, creator=caller, name=body.name, owner=body.owner, scopes=body.scopes
+        db=runtime.db,
+        creator=caller,
+        name=body.name,
+        owner=body.owner,
+        scopes=body.scopes,
+        now=runtime.clock(),
     )
     return KeyCreated.model_validate(created, from_attributes=True)
 
@@ -115,5 +121,7 @@ async def revoke_api_key(
     The key stops minting tokens at once; tokens it already minted stay valid until they
     expire (the token TTL, `expires_in`).
     """
-    await keys.revoke_key(db=runtime.db, key_id=key_id, revoked_by=caller.subject)
+    await keys.revoke_key(
+        db=runtime.db, key_id=key_id, revoked_by=caller.subject, now=runtime.clock()
+    )
     return Response(status_code=204)

@@ -11,13 +11,19 @@ from gateway.ingest import router as ingest_router
 from gateway.proxy import proxy_router
 from gateway.runtime import GatewayRuntime
 from shared.app import new_app
+from shared.clock import Clock, utc_now
 from shared.settings import Settings
 from shared.stack.components import service_names
 
 
-def create_app(settings: Settings, *, services: Sequence[str] | None = None) -> FastAPI:
-    """The gateway app; routes to `services` (default: every registered service)."""
-    runtime = GatewayRuntime(settings, service_names() if services is None else services)
+def create_app(
+    settings: Settings, *, services: Sequence[str] | None = None, clock: Clock = utc_now
+) -> FastAPI:
+    """The gateway app; routes to `services` (default: every registered service). `clock`
+    is injectable for tests."""
+    runtime = GatewayRuntime(
+        settings, service_names() if services is None else services, clock=clock
+    )
     app = new_app(
         name="gateway",
         title="ProductOps gateway",

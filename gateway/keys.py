@@ -66,10 +66,6 @@ class CreatedKey:
     api_key: str
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _utc(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything stored is UTC.
     if value is None or value.tzinfo is not None:
@@ -98,7 +94,7 @@ def bootstrap_admin(owner: str) -> Principal:
 
 
 async def authenticate(
-    *, db: Database, bootstrap_key: str, bootstrap_owner: str, key: str
+    *, db: Database, bootstrap_key: str, bootstrap_owner: str, key: str, now: datetime
 ) -> Principal:
     """The principal an API key stands for; 401 for unknown, malformed or revoked keys."""
     if _is_bootstrap(key, bootstrap_key):
@@ -118,7 +114,7 @@ async def authenticate(
         result = await session.execute(
             update(api_key)
             .where(api_key.c.id == row.id, api_key.c.revoked_at.is_(None))
-            .values(last_used_at=_now())
+            .values(last_used_at=now)
         )
     if result.rowcount != 1:
         raise Unauthorized(INVALID_KEY)
@@ -143,7 +139,7 @@ def _validated(name: str, owner: str, scopes: list[str]) -> tuple[str, str, list
 
 
 async def create_key(
-    *, db: Database, creator: Principal, name: str, owner: str, scopes: list[str]
+    *, db: Database, creator: Principal, name: str, owner: str, scopes: list[str], now: datetime
 ) -> CreatedKey:
     """Create a key for `owner` with some scopes; nobody but an admin grants a scope they
     lack."""
@@ -161,7 +157,7 @@ async def create_key(
                 owner=owner,
                 scopes=granted,
                 secret_hash=hash_secret(secret),
-                created_at=_now(),
+                created_at=now,
                 created_by=creator.subject,
             )
         )
@@ -201,7 +197,7 @@ async def list_keys(*, db: Database, limit: int, cursor: str | None) -> Page[Key
     )
 
 
-async def revoke_key(*, db: Database, key_id: str, revoked_by: str) -> None:
+async def revoke_key(*, db: Database, key_id: str, revoked_by: str, now: datetime) -> None:
     """Revoke a key: 404 if unknown, 409 if already revoked."""
     async with db.sessions() as session, session.begin():
         result = await session.execute(
@@ -212,7 +208,5 @@ async def revoke_key(*, db: Database, key_id: str, revoked_by: str) -> None:
             raise NotFound(f"no API key with id {key_id!r}")
         if row.revoked_at is not None:
             raise Conflict(f"the API key {key_id!r} is already revoked")
-        await session.execute(
-            update(api_key).where(api_key.c.id == key_id).values(revoked_at=_now())
-        )
+        await session.execute(update(api_key).where(api_key.c.id == key_id).values(revoked_at=now))
     log.info("api key revoked", extra={"key_id": key_id, "revoked_by": revoked_by})

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from gateway.migrations import history
 from gateway.ratelimit import RateLimiter
 from shared.auth import Principal, TokenSigner, current_principal
+from shared.clock import Clock, utc_now
 from shared.db import Database
 from shared.migrations import prepare_schema
 from shared.settings import Settings
@@ -22,8 +23,11 @@ _PROBE_TIMEOUT_S = 1.0
 class GatewayRuntime:
     """What one gateway process holds, kept in `app.state.runtime`."""
 
-    def __init__(self, settings: Settings, services: Sequence[str]) -> None:
+    def __init__(
+        self, settings: Settings, services: Sequence[str], *, clock: Clock = utc_now
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.services = list(services)
         self.db = Database(settings.database_url("gateway"))
         self.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)

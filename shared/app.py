@@ -22,7 +22,9 @@ from sqlalchemy import MetaData
 from starlette.responses import JSONResponse, Response
 
 from shared.auth import TokenSigner
+from shared.backoff import Backoff
 from shared.broker import ensure_topics, port_open
+from shared.clock import Clock, utc_now
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.dead_letter_api import DeadLetterDesk
@@ -38,6 +40,9 @@ from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# The broker may come up after the service: topic creation retries at these intervals.
+_TOPIC_RETRY = Backoff(first_s=0.2, cap_s=10.0)
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,26 @@ class ServiceSpec:
     extra_topics: Sequence[str] = ()
     # Long-running jobs of the service (schedulers, workers), run beside the relay.
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    # Called first on shutdown, to ask the background jobs to finish what they are doing
+    # (e.g. a scheduler's current transaction); they then have `stop_timeout_s` to return
+    # before they are cancelled. Without hooks, the jobs are cancelled straight away.
+    on_stop: Sequence[Callable[[], None]] = ()
+    stop_timeout_s: float = 10.0
     # Extra readiness facts (e.g. a worker's lag), merged into the `/readyz` body.
     reports: Sequence[Callable[[Runtime], Awaitable[dict[str, Any]]]] = ()
 
 
 class Runtime:
-    """The live parts of one service process, kept in `app.state.runtime`."""
+    """The live parts of one service process, kept in `app.state.runtime`.
 
-    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+    `clock` is where the service's use cases and handlers read "now" (`runtime.clock`,
+    `uow.clock`); tests pass one they can move.
+    """
+
+    def __init__(self, spec: ServiceSpec, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.spec = spec
         self.settings = settings
+        self.clock = clock
         self.db = Database(settings.database_url(spec.name))
         self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name)
         self.consumer: EventConsumer | None = None
@@ -89,6 +104,7 @@ class Runtime:
             handler_timeout_s=settings.consumer_handler_timeout_s,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: list[asyncio.Task[None]] = []
 
     @property
     def topics(self) -> list[str]:
@@ -102,6 +118,7 @@ class Runtime:
             service=self.spec.name,
             on_commit=self.relay.notify,
             max_event_bytes=self.settings.max_event_bytes,
+            clock=self.clock,
         )
 
     async def start(self) -> None:
@@ -119,9 +136,16 @@ class Runtime:
             pruning = prune_inbox_forever(self.uow, retention_s=self.settings.inbox_retention_s)
             self._tasks.append(asyncio.create_task(pruning, name="inbox-pruning"))
         for job in self.spec.background:
-            self._tasks.append(asyncio.create_task(job(self), name=job.__name__))
+            self._jobs.append(asyncio.create_task(job(self), name=job.__name__))
+        self._tasks.extend(self._jobs)
 
     async def stop(self) -> None:
+        if self.spec.on_stop:
+            for hook in self.spec.on_stop:
+                hook()
+            if self._jobs:
+                await asyncio.wait(self._jobs, timeout=self.spec.stop_timeout_s)
+        self._jobs.clear()
         for task in self._tasks:
             # aiokafka's close() can swallow a cancellation; insist until the task ends.
             while not task.done():
@@ -134,7 +158,7 @@ class Runtime:
 
     async def _create_topics(self) -> None:
         # The broker may come up after the service; keep trying without holding up startup.
-        delay = 0.2
+        failures = 0
         while True:
             try:
                 await ensure_topics(
@@ -146,8 +170,8 @@ class Runtime:
                 return
             except Exception as exc:
                 log.warning("topic creation failed; retrying", extra={"error": str(exc)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                failures += 1
+                await asyncio.sleep(_TOPIC_RETRY.delay(failures))
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Database and broker reachable, outbox backlog and parked events, consumer state and
@@ -274,9 +298,10 @@ def new_app(
     return app
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
-    """A service's FastAPI app; its lifespan starts the relay and the consumer."""
-    runtime = Runtime(spec, settings)
+def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    """A service's FastAPI app; its lifespan starts the relay and the consumer. `clock`
+    becomes the runtime's (tests pass one they can move)."""
+    runtime = Runtime(spec, settings, clock=clock)
     app = new_app(
         name=spec.name,
         title=spec.title,

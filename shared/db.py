@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,11 +32,6 @@ NAMING_CONVENTION = {
 def new_metadata() -> MetaData:
     """A MetaData with the project's constraint naming convention."""
     return MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def dialect_insert(dialect: str, table: Table) -> Any:
-    """An INSERT that knows `ON CONFLICT` on this dialect (PostgreSQL or SQLite)."""
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from shared.db import dialect_insert
+from shared.inserts import dialect_insert
 from shared.observability import DEAD_LETTERS
 from shared.pagination import Keyset, Page
 from shared.tables import dead_letter

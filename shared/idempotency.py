@@ -7,7 +7,6 @@ never leave one without the other.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
@@ -77,7 +76,7 @@ class Idempotency:
                         request_hash=self._hash,
                         status=status,
                         body=response.model_dump_json(),
-                        created_at=datetime.now(UTC),
+                        created_at=uow.clock(),
                     )
                 )
         except IntegrityError as exc:

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import ConsumerRecord
 from sqlalchemy import delete, select, tuple_, update
 
-from shared.db import dialect_insert
 from shared.dead_letters import is_dead_lettered
 from shared.events import CloudEvent
+from shared.inserts import dialect_insert
 from shared.observability import causation_id_var, correlation_id_var
 from shared.tables import inbox, subject_position
 from shared.uow import UnitOfWork

@@ -25,6 +25,7 @@ from services.catalog.tables import metadata
 from services.catalog.variants.api import router as variants_router
 from services.catalog.variants.service import claim_product_sku, follow_product_lifecycle
 from shared.app import ServiceSpec, create_service_app
+from shared.clock import Clock, utc_now
 from shared.settings import Settings
 
 
@@ -42,8 +43,9 @@ def core_notices() -> CoreNotices:
     return notices
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The catalog app: products, product types, completeness and lifecycle."""
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    """The catalog app: products, product types, completeness and lifecycle. `clock` is
+    injectable for tests."""
     spec = ServiceSpec(
         name="catalog",
         title="ProductOps catalog",
@@ -60,6 +62,6 @@ def create_app(settings: Settings) -> FastAPI:
         handlers={REQUIREMENT_IDENTIFIED: handle_requirement_identified},
         consumes=["feedback.events"],
     )
-    app = create_service_app(spec, settings)
+    app = create_service_app(spec, settings, clock=clock)
     app.state.core_notices = core_notices()
     return app

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, JsonValue
 
 from services.catalog.domain import Completeness, FieldChange, Lifecycle
-from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
+from shared.events import CloudEvent, EventPayload, EventRegistry, event_for
 from shared.money import format_amount
 
 SOURCE = "/catalog"
@@ -160,7 +160,4 @@ def catalog_event(payload: EventPayload, *, subject: str, sequence: int | None) 
     None for an event that does not change the subject's version (e.g. a variant's or a
     decision's event, whose subject is the product): it is then never taken as stale.
     """
-    event_type: str = type(payload).event_type  # type: ignore[attr-defined]
-    return new_event(
-        source=SOURCE, type=event_type, subject=subject, data=payload, sequence=sequence
-    )
+    return event_for(payload, source=SOURCE, subject=subject, sequence=sequence)

@@ -5,7 +5,7 @@ outbox in the caller's unit of work. Reads take a read-only session instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -73,7 +73,7 @@ async def create_product_type(*, uow: UnitOfWork, data: ProductTypeCreate) -> Pr
         "code": data.code,
         "name": data.name,
         "required_attributes": list(data.required_attributes),
-        "created_at": datetime.now(UTC),
+        "created_at": uow.clock(),
         "version": 1,
     }
     try:
@@ -128,7 +128,7 @@ async def create_product(
         attributes=data.attributes,
         required_attributes=required,
     )
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {
         "id": str(uuid7()),
         "sku": data.sku,
@@ -233,7 +233,7 @@ async def update_product(
         required_attributes=required,
     )
     cost: dict[str, str] | None = after["cost"]
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {
         "name": after["name"],
         "brand": after["brand"],
@@ -270,7 +270,7 @@ async def change_lifecycle(
     current = Lifecycle(row.lifecycle)
     target = transition(current, to)
     await notices.send(uow, MovingLifecycle(product_id=row.id, to=target))
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {"lifecycle": target.value, "version": row.version + 1, "updated_at": now}
     row = await _save(uow, row.id, values)
     await _record(uow, row, [FieldChange("lifecycle", current.value, target.value)], actor, now)

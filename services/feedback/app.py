@@ -15,9 +15,9 @@ from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
 from services.feedback.triage.api import router as triage_router
-from services.feedback.triage.domain import Clock, utc_now
 from services.feedback.triage.worker import TriageWorker
 from shared.app import ServiceSpec, create_service_app
+from shared.clock import Clock, utc_now
 from shared.settings import Settings
 
 
@@ -32,8 +32,8 @@ def create_app(
     """The feedback app: ingestion, the triage worker, findings and escalations.
 
     `triage` builds the text model (loaded in the worker, off the event loop, so start-up
-    does not wait for it); tests may pass a fake that keeps the `Triage` contract. `clock`
-    times the worker's retries; tests may pass their own.
+    does not wait for it); tests may pass a fake that keeps the `Triage` contract, and a
+    `clock` they can move (it also times the worker's retries).
     """
     worker = TriageWorker(
         factory=triage, settings=feedback or FeedbackSettings(), threshold=threshold, clock=clock
@@ -50,6 +50,6 @@ def create_app(
         background=[worker.run],
         reports=[worker.report],
     )
-    app = create_service_app(spec, settings)
+    app = create_service_app(spec, settings, clock=clock)
     app.state.feedback_worker = worker
     return app

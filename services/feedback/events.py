@@ -10,17 +10,21 @@ next to another's. The finding's own `version` is in `data` instead.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-import orjson
-
-from shared.events import CONTENT_TYPE, CloudEvent, EventPayload, EventRegistry, new_event
+from shared.events import (
+    CloudEvent,
+    EncodedEvent,
+    EventPayload,
+    EventRegistry,
+    encode_new_events,
+    event_for,
+    rfc3339,
+)
 from shared.money import Money, format_amount
-from shared.observability import causation_id_var, correlation_id_var
 
 SOURCE = "/feedback"
 CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
@@ -113,8 +117,7 @@ class RequirementIdentified(EventPayload):
 
 def feedback_event(payload: EventPayload, *, subject: str | None) -> CloudEvent:
     """An envelope from /feedback for `feedback.events`."""
-    event_type: str = type(payload).event_type  # type: ignore[attr-defined]
-    return new_event(source=SOURCE, type=event_type, subject=subject, data=payload)
+    return event_for(payload, source=SOURCE, subject=subject)
 
 
 def requirement_subject(payload: RequirementIdentified) -> str:
@@ -135,88 +138,41 @@ def requirement_event(payload: RequirementIdentified) -> CloudEvent:
     return feedback_event(payload, subject=requirement_subject(payload))
 
 
-def rfc3339(moment: datetime) -> str:
-    """UTC with a `Z`, as pydantic writes the kernel's envelopes."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-_HEADERS = {"content-type": CONTENT_TYPE}
 _FIELDS = ("quantity", "text", "rating", "reason", "query", "subject", "priority")
 
 
-def customer_event_outbox_rows(rows: Sequence[Any], *, now: datetime) -> list[dict[str, Any]]:
-    """The outbox rows publishing accepted customer events (`customer_event` rows, or
-    mappings with their columns, whose product is named).
+def customer_events_accepted(rows: Sequence[Any], *, now: datetime) -> list[EncodedEvent]:
+    """The events publishing accepted customer events (`customer_event` rows, or mappings
+    with their columns, whose product is named), encoded for `uow.publish_many`.
 
-    Built as plain dicts and orjson rather than through `new_event` and `uow.publish`: at
-    ingestion rates the pydantic envelope per event would be most of the request's cost.
-    The shape is the one `encode(new_event(...))` writes; the tests decode it as such.
+    `data` is built as a plain dict rather than through `CustomerEventAccepted`: at
+    ingestion rates a pydantic payload per event would be much of the request's cost.
+    It holds what that model writes; the tests read it back through the model.
     """
-    time = rfc3339(now)
-    correlation = correlation_id_var.get()
-    causation = causation_id_var.get()
-    ids = uuid7_batch(len(rows), now)
-    result = []
-    for row, event_id in zip(rows, ids, strict=True):
-        data: dict[str, Any] = {
-            "event_id": row["event_id"],
-            "kind": row["kind"],
-            "occurred_at": rfc3339(row["occurred_at"]),
-            "product_id": row["product_id"],
-            "sku": row["sku"],
-            "customer_ref": row["customer_ref"],
-        }
-        for name in _FIELDS:
-            if (value := row[name]) is not None:
-                data[name] = value
-        if (amount := row["unit_price_amount"]) is not None:
-            currency = row["unit_price_currency"]
-            data["unit_price"] = {"amount": format_amount(amount, currency), "currency": currency}
-        envelope = {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": SOURCE,
-            "type": CUSTOMER_EVENT_ACCEPTED,
-            "subject": row["product_id"],
-            "time": time,
-            "datacontenttype": "application/json",
-            "data": data,
-            "correlationid": correlation or event_id,
-        }
-        if causation is not None:
-            envelope["causationid"] = causation
-        result.append(
-            {
-                "id": event_id,
-                "topic": CUSTOMER_EVENTS_TOPIC,
-                "key": row["product_id"],
-                "type": CUSTOMER_EVENT_ACCEPTED,
-                "payload": orjson.dumps(envelope).decode(),
-                "headers": _HEADERS,
-                "created_at": now,
-                "attempts": 0,
-            }
-        )
-    return result
+    return encode_new_events(
+        source=SOURCE,
+        type=CUSTOMER_EVENT_ACCEPTED,
+        time=now,
+        items=((row["product_id"], _accepted(row)) for row in rows),
+    )
 
 
-def uuid7_batch(count: int, now: datetime) -> list[str]:
-    """`count` UUIDv7 strings stamped `now` (RFC 9562: 48-bit Unix milliseconds, version 7,
-    variant, 74 random bits), from one read of the OS's random source: about a third of
-    the cost of one `uuid6.uuid7()` call each. Order within the batch is not needed (the
-    outbox orders by `seq`)."""
-    stamp = (int(now.timestamp() * 1000) & _MS_MASK) << 80 | 0x7 << 76 | 0b10 << 62
-    noise = os.urandom(10 * count)
-    ids = []
-    for start in range(0, 10 * count, 10):
-        bits = int.from_bytes(noise[start : start + 10], "big")
-        text = f"{stamp | (bits >> 62 & 0xFFF) << 64 | bits & _LOW_62:032x}"
-        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
-    return ids
-
-
-_MS_MASK = (1 << 48) - 1
-_LOW_62 = (1 << 62) - 1
+def _accepted(row: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "event_id": row["event_id"],
+        "kind": row["kind"],
+        "occurred_at": rfc3339(row["occurred_at"]),
+        "product_id": row["product_id"],
+        "sku": row["sku"],
+        "customer_ref": row["customer_ref"],
+    }
+    for name in _FIELDS:
+        if (value := row[name]) is not None:
+            data[name] = value
+    if (amount := row["unit_price_amount"]) is not None:
+        currency = row["unit_price_currency"]
+        data["unit_price"] = {"amount": format_amount(amount, currency), "currency": currency}
+    return data
 
 
 def cluster_id(normalized_query: str) -> str:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from services.pricing import queries, service
-from services.pricing.domain import Clock, PriceKind, PriceStatus
+from services.pricing.domain import PriceKind, PriceStatus
 from services.pricing.publishing import Scheduler
 from services.pricing.schemas import (
     Approval,
@@ -46,9 +46,8 @@ Reference = Annotated[str, Query(min_length=1, max_length=64)]
 
 @dataclass(frozen=True)
 class Pricing:
-    """What the routes need besides the kernel's runtime: the clock and the scheduler."""
+    """What the routes need besides the kernel's runtime: the scheduler."""
 
-    clock: Clock
     scheduler: Scheduler
 
 
@@ -66,7 +65,6 @@ PricingDep = Annotated[Pricing, Depends(_pricing)]
 async def create_price_list(
     body: PriceListCreate,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     idem: IdempotencyDep,
     actor: Writer,
     response: Response,
@@ -75,7 +73,7 @@ async def create_price_list(
     async with runtime.uow() as uow:
         if (replayed := await idem.replay(uow, body)) is not None:
             return replayed
-        row = await service.create_price_list(uow=uow, data=body, actor=actor, now=pricing.clock())
+        row = await service.create_price_list(uow=uow, data=body, actor=actor, now=runtime.clock())
         created = price_list_public(row)
         await idem.remember(uow, status.HTTP_201_CREATED, created)
     response.headers["Location"] = f"/v1/price-lists/{created.code}"
@@ -115,7 +113,6 @@ async def update_price_list(
     code: str,
     body: PriceListUpdate,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     _: Writer,
     if_match: IfMatch,
     response: Response,
@@ -123,7 +120,7 @@ async def update_price_list(
     """Change the channel or replace the guardrails; 412 when `If-Match` is stale."""
     async with runtime.uow() as uow:
         row = await service.update_price_list(
-            uow=uow, code=code, data=body, expected_version=if_match, now=pricing.clock()
+            uow=uow, code=code, data=body, expected_version=if_match, now=runtime.clock()
         )
     response.headers["ETag"] = etag(row.version)
     return price_list_public(row)
@@ -136,7 +133,6 @@ async def update_price_list(
 async def propose_price(
     body: PriceCreate,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     idem: IdempotencyDep,
     actor: Writer,
     response: Response,
@@ -145,7 +141,7 @@ async def propose_price(
     async with runtime.uow() as uow:
         if (replayed := await idem.replay(uow, body)) is not None:
             return replayed
-        row = await service.propose_price(uow=uow, data=body, actor=actor, now=pricing.clock())
+        row = await service.propose_price(uow=uow, data=body, actor=actor, now=runtime.clock())
         created = price_public(row)
         await idem.remember(uow, status.HTTP_201_CREATED, created)
     response.headers["Location"] = f"/v1/prices/{created.id}"
@@ -209,7 +205,7 @@ async def approve_price(
             actor=actor,
             override_reason=body.override_reason if body else None,
             expected_version=if_match,
-            now=pricing.clock(),
+            now=runtime.clock(),
         )
     pricing.scheduler.notify()
     response.headers["ETag"] = etag(row.version)
@@ -221,7 +217,6 @@ async def reject_price(
     price_id: str,
     body: Rejection,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     actor: Approver,
     if_match: IfMatch,
     response: Response,
@@ -234,7 +229,7 @@ async def reject_price(
             actor=actor,
             reason=body.reason,
             expected_version=if_match,
-            now=pricing.clock(),
+            now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
     return price_public(row)
@@ -244,7 +239,6 @@ async def reject_price(
 async def withdraw_price(
     price_id: str,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     actor: Writer,
     if_match: IfMatch,
     response: Response,
@@ -258,7 +252,7 @@ async def withdraw_price(
             actor=actor,
             reason=body.reason if body else None,
             expected_version=if_match,
-            now=pricing.clock(),
+            now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
     return price_public(row)
@@ -272,13 +266,12 @@ async def effective_price(
     product_id: str,
     price_list: Reference,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     _: Reader,
     at: Annotated[AwareDatetime | None, Query(description="RFC 3339; default now")] = None,
 ) -> EffectivePricePublic:
     """The price in effect: a promotion beats the base price, the latest start wins; a
     promotion carries `prior_price`, the lowest price of the 30 days before it."""
-    moment = at or pricing.clock()
+    moment = at or runtime.clock()
     async with runtime.db.reader() as session:
         found = await queries.effective_price(
             session=session, product_id=product_id, price_list_code=price_list, at=moment
@@ -312,7 +305,6 @@ async def price_history(
 async def product_metrics(
     product_id: str,
     runtime: RuntimeDep,
-    pricing: PricingDep,
     _: Reader,
     from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
     to: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
@@ -325,7 +317,7 @@ async def product_metrics(
             product_id=product_id,
             start=from_,
             end=to,
-            today=pricing.clock().date(),
+            today=runtime.clock().date(),
         )
     return MetricsPublic(
         product_id=product_id,

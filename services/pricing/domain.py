@@ -6,22 +6,15 @@ error that the HTTP layer renders as problem+json.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
 from shared.errors import Conflict, Forbidden, field_error
 from shared.money import format_amount
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The production clock; tests inject their own."""
-    return datetime.now(UTC)
 
 
 class PriceKind(StrEnum):

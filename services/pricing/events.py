@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.pricing.domain import PriceKind, PriceStatus
-from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
+from shared.events import CloudEvent, EventPayload, EventRegistry, event_for
 from shared.money import format_amount
 
 SOURCE = "/pricing"
@@ -124,11 +124,4 @@ def price_payload(row: Mapping[str, Any]) -> PriceEvent:
 
 def price_event(payload: PriceEvent, *, sequence: int) -> CloudEvent:
     """An envelope from /pricing about the price's product."""
-    event_type: str = type(payload).event_type  # type: ignore[attr-defined]
-    return new_event(
-        source=SOURCE,
-        type=event_type,
-        subject=payload.product_id,
-        data=payload,
-        sequence=sequence,
-    )
+    return event_for(payload, source=SOURCE, subject=payload.product_id, sequence=sequence)

@@ -7,12 +7,10 @@ changes nothing; the kernel also skips catalog events older than the version app
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.pricing.contracts import (
     CUSTOMER_EVENT_ACCEPTED,
@@ -26,49 +24,49 @@ from services.pricing.contracts import (
     ProductUpdated,
     Purchase,
 )
-from services.pricing.domain import Clock
 from services.pricing.service import DISCONTINUED, retire_product_prices
 from services.pricing.tables import product, product_cost, purchase
 from shared.consumer import Handler
 from shared.events import CloudEvent
+from shared.inserts import dialect_insert
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def on_product_created(event: CloudEvent, uow: UnitOfWork, *, clock: Clock) -> None:
+async def on_product_created(event: CloudEvent, uow: UnitOfWork) -> None:
     """Learn a new product: its SKU, lifecycle and first cost."""
     data = ProductCreated.model_validate(event.data)
     if not await _newer(uow, data.product_id, data.version):
         return
-    await _upsert(uow, data.product_id, data.version, clock, sku=data.sku, lifecycle=data.lifecycle)
+    await _upsert(uow, data.product_id, data.version, sku=data.sku, lifecycle=data.lifecycle)
     if data.cost is not None:
         await _record_cost(uow, data.product_id, event, data.version, data.cost)
 
 
-async def on_product_updated(event: CloudEvent, uow: UnitOfWork, *, clock: Clock) -> None:
+async def on_product_updated(event: CloudEvent, uow: UnitOfWork) -> None:
     """Follow a product's cost, keeping the history (margin at the cost of the time)."""
     data = ProductUpdated.model_validate(event.data)
     if not await _newer(uow, data.product_id, data.version):
         return
     changed, cost = data.cost_change()
-    await _upsert(uow, data.product_id, data.version, clock, sku=data.sku)
+    await _upsert(uow, data.product_id, data.version, sku=data.sku)
     if changed:
         await _record_cost(uow, data.product_id, event, data.version, cost)
 
 
-async def on_lifecycle_changed(event: CloudEvent, uow: UnitOfWork, *, clock: Clock) -> None:
+async def on_lifecycle_changed(event: CloudEvent, uow: UnitOfWork) -> None:
     """Follow the lifecycle; a discontinued product's prices expire, proposals close."""
     data = LifecycleChanged.model_validate(event.data)
     if not await _newer(uow, data.product_id, data.version):
         return
     if data.to == DISCONTINUED:
         # Prices first: the same lock order (price, then product) as the scheduler.
-        await retire_product_prices(uow=uow, product_id=data.product_id, now=clock())
-    await _upsert(uow, data.product_id, data.version, clock, sku=data.sku, lifecycle=data.to)
+        await retire_product_prices(uow=uow, product_id=data.product_id, now=uow.clock())
+    await _upsert(uow, data.product_id, data.version, sku=data.sku, lifecycle=data.to)
 
 
-async def on_customer_event(event: CloudEvent, uow: UnitOfWork, *, clock: Clock) -> None:
+async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
     """Record a purchase once (by the client's event id); other kinds are not pricing's.
 
     A purchase without a valid quantity or unit price raises: after the retries it goes
@@ -77,9 +75,8 @@ async def on_customer_event(event: CloudEvent, uow: UnitOfWork, *, clock: Clock)
     if CustomerEventAccepted.model_validate(event.data).kind != "purchase":
         return
     data = Purchase.model_validate(event.data)
-    table_insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
     await uow.session.execute(
-        table_insert(purchase)
+        dialect_insert(uow.dialect, purchase)
         .values(
             event_id=data.event_id,
             product_id=data.product_id,
@@ -87,21 +84,19 @@ async def on_customer_event(event: CloudEvent, uow: UnitOfWork, *, clock: Clock)
             quantity=data.quantity,
             unit_price=data.unit_price.amount,
             currency=data.unit_price.currency,
-            received_at=clock(),
+            received_at=uow.clock(),
         )
         .on_conflict_do_nothing()
     )
 
 
-def build_handlers(clock: Clock) -> dict[str, Handler]:
-    """The handlers by event type, reading time from `clock`."""
-    handlers = {
-        PRODUCT_CREATED: on_product_created,
-        PRODUCT_UPDATED: on_product_updated,
-        LIFECYCLE_CHANGED: on_lifecycle_changed,
-        CUSTOMER_EVENT_ACCEPTED: on_customer_event,
-    }
-    return {kind: functools.partial(handle, clock=clock) for kind, handle in handlers.items()}
+# The handlers by event type; they read time from the runtime's clock (`uow.clock`).
+HANDLERS: dict[str, Handler] = {
+    PRODUCT_CREATED: on_product_created,
+    PRODUCT_UPDATED: on_product_updated,
+    LIFECYCLE_CHANGED: on_lifecycle_changed,
+    CUSTOMER_EVENT_ACCEPTED: on_customer_event,
+}
 
 
 async def _newer(uow: UnitOfWork, product_id: str, version: int) -> bool:
@@ -112,11 +107,9 @@ async def _newer(uow: UnitOfWork, product_id: str, version: int) -> bool:
     return held is None or version > held
 
 
-async def _upsert(
-    uow: UnitOfWork, product_id: str, version: int, clock: Clock, **fields: Any
-) -> None:
+async def _upsert(uow: UnitOfWork, product_id: str, version: int, **fields: Any) -> None:
     values = {k: v for k, v in fields.items() if v is not None}
-    values |= {"catalog_version": version, "updated_at": clock()}
+    values |= {"catalog_version": version, "updated_at": uow.clock()}
     exists = await uow.session.scalar(select(product.c.id).where(product.c.id == product_id))
     if exists is None:
         await uow.session.execute(insert(product).values(id=product_id, event_sequence=0, **values))

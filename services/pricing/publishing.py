@@ -12,22 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.domain import SCHEDULED_STATUSES, Clock, PriceStatus
+from services.pricing.domain import SCHEDULED_STATUSES, PriceStatus
 from services.pricing.service import WINDOW_COLUMNS, publish_price_events, window_of
 from services.pricing.tables import price
 from services.pricing.timeline import PriceWindow, replaced
+from shared.app import Runtime
+from shared.backoff import Backoff
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 _MIN_SLEEP_S = 0.01
+# A failed tick (database away) is retried at these intervals.
+_RETRY = Backoff(first_s=0.4, cap_s=10.0)
 APPROVED = PriceStatus.APPROVED.value
 PUBLISHED = PriceStatus.PUBLISHED.value
 
@@ -135,20 +138,13 @@ async def _replaced(session: AsyncSession, due: list[Any]) -> dict[str, str | No
 
 class Scheduler:
     """Runs the schedule: wakes when the next price is due (at most `poll_s` apart, to
-    notice prices approved by other processes) or when told a price was approved."""
+    notice prices approved by other processes) or when told a price was approved.
 
-    def __init__(
-        self,
-        *,
-        uow_factory: Callable[[], UnitOfWork],
-        reader: Callable[[], AsyncSession],
-        clock: Clock,
-        poll_s: float = 1.0,
-        batch_size: int = 500,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._reader = reader
-        self._clock = clock
+    A background job of the service (`ServiceSpec.background` runs `run`, and
+    `ServiceSpec.on_stop` calls `stop`); it works on the runtime's database and clock.
+    """
+
+    def __init__(self, *, poll_s: float = 1.0, batch_size: int = 500) -> None:
         self.poll_s = poll_s
         self.batch_size = batch_size
         self._wake = asyncio.Event()
@@ -159,13 +155,13 @@ class Scheduler:
         """A price was approved: look at the schedule now."""
         self._wake.set()
 
-    async def tick(self) -> int:
+    async def tick(self, runtime: Runtime) -> int:
         """Publish, then expire, everything due now, batch by batch; returns the count."""
         done = 0
         for step in (publish_due, expire_due):
             while True:
-                async with self._uow_factory() as uow:
-                    count = await step(uow=uow, now=self._clock(), limit=self.batch_size)
+                async with runtime.uow() as uow:
+                    count = await step(uow=uow, now=uow.clock(), limit=self.batch_size)
                 done += count
                 if count < self.batch_size:
                     break
@@ -180,14 +176,14 @@ class Scheduler:
         self._stopping = True
         self._wake.set()
 
-    async def run(self) -> None:
+    async def run(self, runtime: Runtime) -> None:
         """Tick until stopped; a failed tick (database away) is retried with backoff."""
         failures = 0
         while not self._stopping:
             self._wake.clear()
             try:
-                await self.tick()
-                delay = await self._delay()
+                await self.tick(runtime)
+                delay = await self._delay(runtime)
                 failures, self.last_error = 0, None
             except asyncio.CancelledError:
                 raise
@@ -195,15 +191,15 @@ class Scheduler:
                 failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("scheduler tick failed; retrying", extra={"error": self.last_error})
-                delay = min(10.0, 0.2 * 2 ** min(failures, 6))
+                delay = _RETRY.delay(failures)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
 
-    async def _delay(self) -> float:
-        async with self._reader() as session:
+    async def _delay(self, runtime: Runtime) -> float:
+        async with runtime.db.reader() as session:
             due = await next_due(session)
         if due is None:
             return self.poll_s
         # Never zero: a due row another replica holds locked would make this spin.
-        return min(self.poll_s, max(_MIN_SLEEP_S, (due - self._clock()).total_seconds()))
+        return min(self.poll_s, max(_MIN_SLEEP_S, (due - runtime.clock()).total_seconds()))

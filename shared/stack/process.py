@@ -10,24 +10,28 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.backoff import Backoff
 from shared.broker import die_with_parent_hook
 
+# No jitter: one supervisor restarts its own processes, there is no crowd to spread out,
+# and the delay it logs is the one it waits.
+_RESTARTS = Backoff(first_s=0.5, cap_s=30.0, jitter=0.0)
 
-class Backoff:
+
+class RestartDelay:
     """Restart delay: 0.5 s doubling up to 30 s, back to 0.5 s after 60 s of healthy running."""
 
-    def __init__(self, first_s: float = 0.5, cap_s: float = 30.0, healthy_s: float = 60.0) -> None:
-        self._first_s = first_s
-        self._cap_s = cap_s
+    def __init__(self, backoff: Backoff = _RESTARTS, healthy_s: float = 60.0) -> None:
+        self._backoff = backoff
         self._healthy_s = healthy_s
-        self._next_s = first_s
+        self._restarts = 0
 
     def delay(self, uptime_s: float) -> float:
         """The wait before the next restart of something that ran for `uptime_s`."""
         if uptime_s >= self._healthy_s:
-            self._next_s = self._first_s
-        delay, self._next_s = self._next_s, min(self._next_s * 2, self._cap_s)
-        return delay
+            self._restarts = 0
+        self._restarts += 1
+        return self._backoff.delay(self._restarts)
 
 
 class ChildProcess:
@@ -38,7 +42,7 @@ class ChildProcess:
         self.command = command
         self.log_path = log_path
         self.env = env
-        self.backoff = Backoff()
+        self.backoff = RestartDelay()
         self.restart_at: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0

@@ -14,7 +14,7 @@ import httpx
 from shared.broker import EmbeddedBroker, port_open
 from shared.settings import Settings
 from shared.stack.components import GATEWAY, service_names
-from shared.stack.process import Backoff, ChildProcess
+from shared.stack.process import ChildProcess, RestartDelay
 
 _TICK_S = 0.2
 _STOP_GRACE_S = 10.0
@@ -59,7 +59,7 @@ class Supervisor:
         self.log_dir = self.data_dir / "logs"
         self.children: list[ChildProcess] = []
         self.broker: EmbeddedBroker | None = None
-        self._broker_backoff = Backoff()
+        self._broker_backoff = RestartDelay()
         self._broker_restart_at: float | None = None
         self._broker_started_at = 0.0
         self._stop_signal: int | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -280,9 +281,15 @@ async def test_only_an_admin_grants_scopes_it_lacks(database_url: str) -> None:
                 name="x",
                 owner="pat",
                 scopes=["catalog:read", "pricing:read"],
+                now=datetime.now(UTC),
             )
         created = await keys.create_key(
-            db=db, creator=holder, name="x", owner="pat", scopes=["catalog:read"]
+            db=db,
+            creator=holder,
+            name="x",
+            owner="pat",
+            scopes=["catalog:read"],
+            now=datetime.now(UTC),
         )
         assert created.scopes == ["catalog:read"]
     finally:

@@ -1,8 +1,12 @@
-"""Background jobs and readiness reports declared on a ServiceSpec."""
+"""Background jobs, their stop hook and readiness reports declared on a ServiceSpec; the
+runtime's clock."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import text
 
 from shared.app import Runtime, ServiceSpec, create_service_app
 from shared.db import new_metadata
@@ -58,3 +62,46 @@ async def test_an_api_only_process_runs_neither_consumer_nor_relay(make_settings
         assert "consumer" not in body
         names = {task.get_name() for task in asyncio.all_tasks()}
         assert not {"relay", "consumer"} & names
+
+
+async def test_stop_hooks_let_jobs_finish_their_work_before_the_database_closes(
+    make_settings,
+) -> None:
+    asked = asyncio.Event()
+    outcome: list[str] = []
+
+    async def careful(runtime: Runtime) -> None:
+        await asked.wait()
+        # The last transaction, after being asked to stop: the database is still open.
+        async with runtime.uow() as uow:
+            await uow.session.execute(text("SELECT 1"))
+        outcome.append("finished")
+
+    async def stubborn(runtime: Runtime) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    spec = ServiceSpec(
+        name="stopping",
+        title="Stopping",
+        metadata=new_metadata(),
+        routers=[],
+        background=[careful, stubborn],
+        on_stop=[asked.set],
+        stop_timeout_s=0.5,
+    )
+    async with running(create_service_app(spec, make_settings())):
+        await asyncio.sleep(0)
+        assert not asked.is_set()
+    assert sorted(outcome) == ["cancelled", "finished"]
+
+
+async def test_the_runtime_clock_is_the_one_given(make_settings) -> None:
+    moment = datetime(2031, 1, 1, tzinfo=UTC)
+    spec = ServiceSpec(name="clocked", title="Clocked", metadata=new_metadata(), routers=[])
+    runtime = create_service_app(spec, make_settings(), clock=lambda: moment).state.runtime
+    assert runtime.clock() == moment
+    assert runtime.uow().clock() == moment

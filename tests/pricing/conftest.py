@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, or_, select
 
 from services.pricing.app import create_app
-from services.pricing.handlers import build_handlers
+from services.pricing.handlers import HANDLERS
 from services.pricing.tables import price
 from shared.events import CloudEvent
 from shared.settings import Settings
@@ -169,20 +169,19 @@ def purchase_event(
     )
 
 
-async def deliver(app: FastAPI, clock: FakeClock, *events: CloudEvent) -> None:
+async def deliver(app: FastAPI, *events: CloudEvent) -> None:
     """Hand events straight to pricing's handlers, in one transaction each (the broker
     path, with its inbox, is tested in test_handlers.py)."""
-    handlers = build_handlers(clock)
     for event in events:
         async with app.state.runtime.uow() as uow:
-            await handlers[event.type](event, uow)
+            await HANDLERS[event.type](event, uow)
 
 
 async def add_product(
     app: FastAPI, clock: FakeClock, *, cost: str | None = "10.00", currency: str = "EUR"
 ) -> str:
     product_id = new_id()
-    await deliver(app, clock, created(product_id, cost=cost, currency=currency, at=clock()))
+    await deliver(app, created(product_id, cost=cost, currency=currency, at=clock()))
     return product_id
 
 

@@ -327,7 +327,7 @@ async def test_a_discontinued_product_loses_its_prices(
     open_one = await propose(client, product_id, "19.00")
     clock.advance(days=1)
 
-    await deliver(app, clock, lifecycle_changed(product_id, "discontinued", version=2, at=clock()))
+    await deliver(app, lifecycle_changed(product_id, "discontinued", version=2, at=clock()))
 
     async def state(price: dict) -> dict:
         return (await client.get(f"/v1/prices/{price['id']}", headers=READ)).json()

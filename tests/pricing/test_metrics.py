@@ -36,7 +36,6 @@ async def test_daily_units_revenue_and_margin_at_the_cost_of_the_time(
     product_id = await add_product(app, clock, cost="10.00")  # cost from START (09:00)
     await deliver(
         app,
-        clock,
         cost_changed(product_id, "10.00", "12.00", version=2, at=START + DAY),
         purchase_event(product_id, occurred_at=START + timedelta(hours=1), quantity=2),
         purchase_event(product_id, occurred_at=START + timedelta(hours=3), amount="17.50"),
@@ -92,7 +91,7 @@ async def test_a_purchase_counts_once_however_often_it_arrives(
     once = purchase_event(product_id, occurred_at=START, quantity=2, event_id="order-7-line-1")
     # The feedback service re-sent it in a new envelope: same client event id.
     again = purchase_event(product_id, occurred_at=START, quantity=2, event_id="order-7-line-1")
-    await deliver(app, clock, once, again)
+    await deliver(app, once, again)
     body = await metrics(client, product_id, **{"from": "2030-03-01", "to": "2030-03-01"})
     assert body["totals"][0]["units"] == 2
 
@@ -103,7 +102,6 @@ async def test_currencies_are_kept_apart(
     product_id = await add_product(app, clock, cost="10.00")
     await deliver(
         app,
-        clock,
         purchase_event(product_id, occurred_at=START + timedelta(hours=1)),
         purchase_event(
             product_id, occurred_at=START + timedelta(hours=1), amount="25", currency="USD"
@@ -127,7 +125,6 @@ async def test_default_range_is_the_last_30_days(
     product_id = await add_product(app, clock)
     await deliver(
         app,
-        clock,
         purchase_event(product_id, occurred_at=clock() - 29 * DAY),
         purchase_event(product_id, occurred_at=clock() - 31 * DAY),
     )
@@ -187,4 +184,4 @@ async def test_a_malformed_purchase_is_refused_not_swallowed(
     event = purchase_event("p-1", occurred_at=START)
     broken = event.model_copy(update={"data": {**event.data, **change}})
     with pytest.raises(ValidationError):
-        await deliver(app, clock, broken)
+        await deliver(app, broken)

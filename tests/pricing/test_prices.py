@@ -225,7 +225,7 @@ async def test_malformed_json_is_rejected(client: httpx.AsyncClient) -> None:
 async def test_a_discontinued_product_takes_no_proposals(
     app: FastAPI, client: httpx.AsyncClient, clock: FakeClock, product_id: str
 ) -> None:
-    await deliver(app, clock, lifecycle_changed(product_id, "discontinued", version=2, at=clock()))
+    await deliver(app, lifecycle_changed(product_id, "discontinued", version=2, at=clock()))
     resp = await client.post(
         "/v1/prices",
         json={"product_id": product_id, "price_list": "eu-web", "amount": "15.00"},
@@ -357,7 +357,7 @@ async def test_guardrails_are_checked_again_on_approval(
     price = await propose(client, product_id, "13.00")
     assert price["guardrail_violations"] == []
     # The cost rose after the proposal: 13.00 is now under the minimum margin.
-    await deliver(app, clock, cost_changed(product_id, "10.00", "11.00", version=2, at=clock()))
+    await deliver(app, cost_changed(product_id, "10.00", "11.00", version=2, at=clock()))
     resp = await client.post(f"/v1/prices/{price['id']}/approve", headers=BOSS)
     problem = assert_problem(resp, 422, detail_has="margin_below_minimum")
     assert problem["violations"] == ["margin_below_minimum"]

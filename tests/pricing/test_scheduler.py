@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.pricing.app import create_app
-from services.pricing.domain import utc_now
 from services.pricing.publishing import Scheduler
 from services.pricing.tables import price
+from shared.clock import utc_now
 from shared.events import decode
 from shared.settings import Settings
 from shared.tables import outbox
@@ -122,13 +122,10 @@ async def test_competing_schedulers_publish_each_price_once(
         await approve(client, p)
     runtime = app.state.runtime
     # Three more schedulers on the same database, small batches, racing the app's own.
-    rivals = [
-        Scheduler(uow_factory=runtime.uow, reader=runtime.db.reader, clock=clock, batch_size=5)
-        for _ in range(3)
-    ]
+    rivals = [Scheduler(batch_size=5) for _ in range(3)]
     clock.advance(hours=1)
     app.state.pricing.scheduler.notify()
-    await asyncio.gather(*(rival.tick() for rival in rivals))
+    await asyncio.gather(*(rival.tick(runtime) for rival in rivals))
     await eventually(lambda: nothing_due(app, clock()))
     published = await events_of(app, "pricing.price.published.v1")
     assert sorted(published) == sorted(p["id"] for p in made)
@@ -149,7 +146,7 @@ async def test_the_scheduler_wakes_when_a_price_is_due_not_at_the_next_poll(
     async with running(app) as client:
         await make_list(client)
         product_id = new_id()
-        await deliver(app, FakeClock(utc_now()), created(product_id, at=utc_now()))
+        await deliver(app, created(product_id, at=utc_now()))
         due = utc_now() + timedelta(seconds=1.5)
         p = await propose(client, product_id, valid_from=due.isoformat())
         await approve(client, p)

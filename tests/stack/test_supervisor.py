@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from shared.broker import free_port, port_open
-from shared.stack.process import Backoff
+from shared.stack.process import RestartDelay
 
 from .helpers import ROOT, alive, processes_mentioning, project_env, wait_until
 
@@ -144,7 +144,7 @@ def test_a_component_that_never_gets_ready_fails_the_start(make_stack) -> None:
 
 
 def test_backoff_doubles_to_a_cap_and_resets_after_a_healthy_run() -> None:
-    backoff = Backoff()
+    backoff = RestartDelay()
     delays = [backoff.delay(uptime_s=1.0) for _ in range(9)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
     assert backoff.delay(uptime_s=61.0) == 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select
@@ -55,7 +54,7 @@ async def add_case(
         "evidence": [link.model_dump() for link in data.evidence],
         "author": actor.subject,
         "author_name": actor.name,
-        "created_at": datetime.now(UTC),
+        "created_at": uow.clock(),
     }
     row = (
         await uow.session.execute(insert(product_case).values(values).returning(*product_case.c))
@@ -132,7 +131,7 @@ async def record_decision(
         "rationale": data.rationale,
         "decided_by": actor.subject,
         "decided_by_name": actor.name,
-        "decided_at": datetime.now(UTC),
+        "decided_at": uow.clock(),
         "cases_for": cases_for,
         "cases_against": cases_against,
     }

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from services.catalog.events import SOURCE, catalog_event, registry
-from shared.events import CloudEvent, EventPayload, new_event
+from services.catalog.events import catalog_event, registry
+from shared.events import CloudEvent, EventPayload
 
 
 @registry.register("catalog.questionnaire.created.v1")
@@ -66,5 +66,4 @@ def questionnaire_created(payload: QuestionnaireCreated) -> CloudEvent:
 
 def response_event(payload: ResponseData) -> CloudEvent:
     """An envelope about the response's product, without a sequence (see the docstring)."""
-    event_type: str = type(payload).event_type  # type: ignore[attr-defined]
-    return new_event(source=SOURCE, type=event_type, subject=payload.product_id, data=payload)
+    return catalog_event(payload, subject=payload.product_id, sequence=None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -78,7 +77,7 @@ async def create_questionnaire(
         "title": data.title,
         "product_type": data.product_type,
         "questions": [question_data(q) for q in questions],
-        "created_at": datetime.now(UTC),
+        "created_at": uow.clock(),
         "created_by": actor.subject,
         "created_by_name": actor.name,
     }
@@ -159,7 +158,7 @@ async def submit_response(
     )
     if existing is not None:
         raise _duplicate(data.vendor, existing)
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {
         "id": str(uuid7()),
         "questionnaire_id": questionnaire_id,
@@ -266,7 +265,7 @@ async def update_response(
     )
     if not changed and status is current:
         return row, questions
-    now = datetime.now(UTC)
+    now = uow.clock()
     submitting = status is ResponseStatus.SUBMITTED and current is ResponseStatus.DRAFT
     values: dict[str, Any] = {
         "answers": answers,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -133,7 +132,7 @@ async def list_recommendations(
     An idea groups the requirements with the same normalised text across products and types;
     ideas an active product meets do not show. Dismissed and adopted ones show on request.
     """
-    now = datetime.now(UTC)
+    now = runtime.clock()
     async with runtime.db.reader() as session:
         page = await service.list_recommendations(
             session=session,
@@ -155,7 +154,7 @@ async def get_recommendation(
             session=session, recommendation_id=recommendation_id
         )
     response.headers["ETag"] = etag(view.row.version)
-    return recommendation_public(view.row, view.evidence, now=datetime.now(UTC))
+    return recommendation_public(view.row, view.evidence, now=runtime.clock())
 
 
 @router.post("/recommendations/{recommendation_id}/dismiss", response_model=RecommendationPublic)
@@ -180,7 +179,7 @@ async def dismiss_recommendation(
             session=uow.session, recommendation_id=recommendation_id
         )
     response.headers["ETag"] = etag(view.row.version)
-    return recommendation_public(view.row, view.evidence, now=datetime.now(UTC))
+    return recommendation_public(view.row, view.evidence, now=runtime.clock())
 
 
 @router.post(
@@ -216,7 +215,7 @@ async def adopt_recommendation(
             session=uow.session, recommendation_id=recommendation_id
         )
         adopted = AdoptionPublic(
-            recommendation=recommendation_public(view.row, view.evidence, now=datetime.now(UTC)),
+            recommendation=recommendation_public(view.row, view.evidence, now=runtime.clock()),
             product=product_public(created),
         )
         await idem.remember(uow, status.HTTP_201_CREATED, adopted)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from pydantic import ValidationError
 
@@ -44,5 +44,5 @@ async def handle_requirement_identified(event: CloudEvent, uow: UnitOfWork) -> N
         report=report,
         origin=Origin.FEEDBACK,
         actor=None,
-        now=datetime.now(UTC),
+        now=uow.clock(),
     )

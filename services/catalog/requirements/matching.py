@@ -11,7 +11,7 @@ in the product use case's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -74,7 +74,7 @@ async def index_idea(session: AsyncSession, *, recommendation_id: str, key: str)
     )
 
 
-async def refresh_ideas(session: AsyncSession, ids: Iterable[str]) -> None:
+async def refresh_ideas(session: AsyncSession, ids: Iterable[str], *, now: datetime) -> None:
     """Recompute the match and the demand of these ideas from their requirements."""
     # In id order, so two transactions refreshing overlapping ideas cannot deadlock.
     for idea_id in sorted(set(ids)):
@@ -108,7 +108,7 @@ async def refresh_ideas(session: AsyncSession, ids: Iterable[str]) -> None:
             }
         changed = any(getattr(idea, column) != value for column, value in values.items())
         if changed:
-            values["updated_at"] = datetime.now(UTC)
+            values["updated_at"] = now
             await session.execute(
                 update(recommendation).where(recommendation.c.id == idea_id).values(values)
             )
@@ -175,4 +175,4 @@ async def product_changed(uow: UnitOfWork, changed: ProductChanged) -> None:
             .having(func.count() == recommendation.c.term_count)
         )
         affected |= set(await session.scalars(gained))
-    await refresh_ideas(session, affected)
+    await refresh_ideas(session, affected, now=uow.clock())

@@ -5,11 +5,10 @@ or read-only session (reads). A report updates its requirement and its idea in o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -53,6 +52,7 @@ from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import NotFound, field_error
+from shared.inserts import dialect_insert
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
@@ -86,7 +86,7 @@ async def create_requirement(
     """Record what a person heard (True if new, else +1); 422 for unknown targets or no words."""
     key = _key_or_invalid(data.text)
     subject = await _subject_for_person(uow.session, data.product_id, data.product_type)
-    now = datetime.now(UTC)
+    now = uow.clock()
     report = Report(kind=Kind.REQUIREMENT, occurrences=1, occurred_at=now, quote=data.quote)
     return await record_report(
         uow=uow,
@@ -342,7 +342,7 @@ async def dismiss_recommendation(
     row = await _locked_recommendation(uow, recommendation_id)
     check_version(expected_version, row.version)
     status = dismiss(Status(row.status))
-    now = datetime.now(UTC)
+    now = uow.clock()
     row = await _save_recommendation(
         uow,
         row.id,
@@ -380,7 +380,7 @@ async def adopt_recommendation(
     check_version(expected_version, row.version)
     status = adopt(Status(row.status))
     created = await catalog_service.create_product(uow=uow, data=data, actor=actor, notices=notices)
-    now = datetime.now(UTC)
+    now = uow.clock()
     row = await _save_recommendation(
         uow,
         row.id,
@@ -451,12 +451,6 @@ async def _subject_for_person(
     return Subject(None, type_code, False)
 
 
-def _insert_ignoring_conflict(uow: UnitOfWork, table: Any) -> Any:
-    return (postgresql.insert if uow.dialect == "postgresql" else sqlite.insert)(
-        table
-    ).on_conflict_do_nothing()
-
-
 async def _locked_requirement(uow: UnitOfWork, key: str, target: str) -> Row[Any] | None:
     # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes writers.
     stmt = (
@@ -468,7 +462,12 @@ async def _locked_requirement(uow: UnitOfWork, key: str, target: str) -> Row[Any
 
 
 async def _insert_requirement(uow: UnitOfWork, *, values: dict[str, Any]) -> Row[Any] | None:
-    stmt = _insert_ignoring_conflict(uow, requirement).values(values).returning(*requirement.c)
+    stmt = (
+        dialect_insert(uow.dialect, requirement)
+        .on_conflict_do_nothing()
+        .values(values)
+        .returning(*requirement.c)
+    )
     return (await uow.session.execute(stmt)).first()
 
 
@@ -481,7 +480,9 @@ async def _ensure_idea(
         return
     matched = await matching.find_match(session, key=key, adopted_product_id=None)
     result = await session.execute(
-        _insert_ignoring_conflict(uow, recommendation).values(
+        dialect_insert(uow.dialect, recommendation)
+        .on_conflict_do_nothing()
+        .values(
             id=idea_id,
             key=key,
             title=clean_text(title),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.catalog.events import SOURCE, registry
-from shared.events import CloudEvent, EventPayload, new_event
+from services.catalog.events import catalog_event, registry
+from shared.events import CloudEvent, EventPayload
 
 
 class CriterionData(EventPayload):
@@ -48,5 +48,4 @@ class BenchmarkRecorded(EventPayload):
 
 def research_event(payload: EventPayload, *, subject: str) -> CloudEvent:
     """An envelope from /catalog without a sequence (see the module docstring)."""
-    event_type: str = type(payload).event_type  # type: ignore[attr-defined]
-    return new_event(source=SOURCE, type=event_type, subject=subject, data=payload)
+    return catalog_event(payload, subject=subject, sequence=None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -92,7 +91,7 @@ async def replace_criteria(
     check_version(expected_version, header.version if header else 0)
     if header is not None and current == wanted:
         return header, current
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {
         "version": (header.version if header else 0) + 1,
         "updated_at": now,
@@ -187,7 +186,7 @@ async def record_benchmark(
         "competitor_ref": data.competitor_ref,
         "source": data.source,
         "notes": data.notes,
-        "recorded_at": datetime.now(UTC),
+        "recorded_at": uow.clock(),
         "recorded_by": actor.subject,
         "recorded_by_name": actor.name,
     }

@@ -6,7 +6,6 @@ product's lifecycle use case, so a variant move and its product's move never int
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, insert, select, text, update
@@ -102,7 +101,7 @@ async def create_variant(
     check_overrides(data.axes, data.attributes)
     await claim_sku(uow=uow, sku=data.sku)
     check_axes(data.axes, await _sibling_axes(uow.session, product_id))
-    now = datetime.now(UTC)
+    now = uow.clock()
     values = {
         "id": str(uuid7()),
         "product_id": product_id,
@@ -211,7 +210,7 @@ async def update_variant(
         "axes_key": new_key,
         "attributes": overrides,
         "version": row.version + 1,
-        "updated_at": datetime.now(UTC),
+        "updated_at": uow.clock(),
     }
     row = await _save(uow.session, row.id, values)
     payload = VariantUpdated(
@@ -244,7 +243,7 @@ async def change_variant_lifecycle(
     values = {
         "lifecycle": target.value,
         "version": row.version + 1,
-        "updated_at": datetime.now(UTC),
+        "updated_at": uow.clock(),
     }
     row = await _save(uow.session, row.id, values)
     payload = VariantLifecycleChanged(
@@ -275,7 +274,7 @@ async def follow_product_lifecycle(uow: UnitOfWork, moved: LifecycleMoved) -> No
         .order_by(product_variant.c.id)
         .with_for_update()
     )
-    now = datetime.now(UTC)
+    now = uow.clock()
     for row in (await uow.session.execute(stmt)).all():
         current = Lifecycle(row.lifecycle)
         target = follow_product(to, current)

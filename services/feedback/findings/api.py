@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -80,7 +79,9 @@ async def list_findings(
             limit=limit,
             cursor=cursor,
         )
-        trends = await service.trends(session=session, finding_ids=[row.id for row in page.items])
+        trends = await service.trends(
+            session=session, finding_ids=[row.id for row in page.items], now=runtime.clock()
+        )
     return page.map(lambda row: finding_public(row, trends[row.id]))
 
 
@@ -91,7 +92,7 @@ async def get_finding(
     """One finding; the ETag is its version, for `If-Match` on status changes."""
     async with runtime.db.reader() as session:
         row = await service.get_finding(session=session, finding_id=finding_id)
-        trends = await service.trends(session=session, finding_ids=[row.id])
+        trends = await service.trends(session=session, finding_ids=[row.id], now=runtime.clock())
     response.headers["ETag"] = etag(row.version)
     return finding_public(row, trends[row.id])
 
@@ -117,7 +118,7 @@ async def change_finding_status(
             actor=actor,
         )
     async with runtime.db.reader() as session:
-        trends = await service.trends(session=session, finding_ids=[row.id])
+        trends = await service.trends(session=session, finding_ids=[row.id], now=runtime.clock())
     response.headers["ETag"] = etag(row.version)
     return finding_public(row, trends[row.id])
 
@@ -145,7 +146,7 @@ async def list_escalations(
 ) -> Page[EscalationPublic]:
     """Escalations to the product manager (pm) or to sales, with their due time; `overdue`
     marks open ones past it."""
-    now = datetime.now(UTC)
+    now = runtime.clock()
     async with runtime.db.reader() as session:
         page = await service.list_escalations(
             session=session,
@@ -170,4 +171,4 @@ async def change_escalation_status(
         row = await service.mark_escalation_done(
             uow=uow, escalation_id=escalation_id, note=body.note
         )
-    return escalation_public(row, datetime.now(UTC))
+    return escalation_public(row, runtime.clock())

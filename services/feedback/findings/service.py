@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, case, func, insert, select, update
@@ -91,11 +91,10 @@ async def get_finding(*, session: AsyncSession, finding_id: str) -> Row[Any]:
 
 
 async def trends(
-    *, session: AsyncSession, finding_ids: list[str], now: datetime | None = None
+    *, session: AsyncSession, finding_ids: list[str], now: datetime
 ) -> dict[str, Trend]:
     """Each finding's items in the last 24 h against the daily average of the 7 days before,
     by when the customers wrote them."""
-    now = now or datetime.now(UTC)
     day_ago, window_start = now - timedelta(days=1), now - timedelta(days=8)
     at = feedback_item.c.occurred_at
     rows = (
@@ -137,7 +136,7 @@ async def change_finding_status(
     check_version(expected_version, row.version)
     current = Status(row.status)
     target = transition(current, to)
-    now = datetime.now(UTC)
+    now = uow.clock()
     row = (
         await uow.session.execute(
             update(finding)
@@ -249,7 +248,7 @@ async def mark_escalation_done(
     ).first()
     if row is None:
         raise NotFound(f"no escalation with id {escalation_id!r}")
-    closed = Escalation.from_row(row).close(note=note, now=datetime.now(UTC))
+    closed = Escalation.from_row(row).close(note=note, now=uow.clock())
     return (
         await uow.session.execute(
             update(escalation)

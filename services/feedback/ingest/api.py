@@ -80,7 +80,7 @@ async def ingest_customer_events(
     body = await request.body()
     events = parse_batch(body)
     # Validation and row building first: the transaction (SQLite's one writer) only inserts.
-    batch = ingestion.prepare(events=events, principal=caller, body=body)
+    batch = ingestion.prepare(events=events, principal=caller, now=runtime.clock(), body=body)
     async with runtime.uow() as uow:
         result = await ingestion.store(uow=uow, batch=batch)
     if result.accepted:

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
 
 MAX_EVENTS = 1000
@@ -172,11 +173,14 @@ class Checked:
     rejected: list[Rejected]
 
 
-def check_batch(events: Sequence[Any], *, body: bytes | None = None) -> Checked:
+def check_batch(
+    events: Sequence[Any], *, body: bytes | None = None, now: datetime | None = None
+) -> Checked:
     """Validate each event on its own; every bad one is reported by index with reasons.
 
     `body` is the request's JSON, `{"events": events}`, when the caller has it: the first
-    (usually only) pass then validates it as it came.
+    (usually only) pass then validates it as it came. `now`: the runtime's clock (the
+    production clock by default), which an event's time may not be far ahead of.
     """
     indexes = list(range(len(events)))
     rejected: list[Rejected] = []
@@ -196,7 +200,7 @@ def check_batch(events: Sequence[Any], *, body: bytes | None = None) -> Checked:
             text = orjson.dumps([events[i] for i in indexes])
             continue
         valid = []
-        latest = datetime.now(UTC) + CLOCK_SKEW
+        latest = (now or utc_now()) + CLOCK_SKEW
         for index, event in zip(indexes, parsed, strict=True):
             if (problem := _outside_window(event.occurred_at, latest)) is None:
                 valid.append((index, event))

@@ -15,8 +15,9 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import RequirementIdentified, cluster_id, requirement_event
-from services.feedback.ingest.service import dialect_insert, product_types
+from services.feedback.ingest.service import product_types
 from services.feedback.tables import search_miss_cluster
+from shared.inserts import dialect_insert
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 

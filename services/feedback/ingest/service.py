@@ -1,32 +1,31 @@
 """Ingestion of storefront customer events, and the product directory that resolves skus.
 
-A batch is validated and turned into rows first, outside any transaction; then one short
-transaction inserts the new events in one multi-row insert (a replayed `event_id` inserts
-nothing and counts as a duplicate) and their outbox rows in another, so 202 means durable
-and a broker outage loses nothing. Events whose sku the catalog has not named yet wait in
-the table and are published when a catalog event names it.
+A batch is validated and turned into rows and events first, outside any transaction; then
+one short transaction inserts the new events in one multi-row insert (a replayed `event_id`
+inserts nothing and counts as a duplicate) and publishes them with `uow.publish_many` (one
+more, into the outbox), so 202 means durable and a broker outage loses nothing. Events
+whose sku the catalog has not named yet wait in the table and are published when a catalog
+event names it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_event_outbox_rows
-from services.feedback.ingest.bulk import insert_rows
+from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_events_accepted
 from services.feedback.ingest.intake import Rejected, check_batch
 from services.feedback.tables import customer_event, product
 from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
 from shared.errors import NotFound
-from shared.events import decode
-from shared.tables import outbox
+from shared.events import EncodedEvent
+from shared.inserts import dialect_insert, insert_rows
 from shared.uow import UnitOfWork
 
 # Kinds whose text the model reads; search misses are clustered without it.
@@ -37,10 +36,10 @@ _OPTIONAL = ("text", "rating", "reason", "subject", "priority", "query", "quanti
 @dataclass(frozen=True)
 class Prepared:
     """A validated batch, ready to store: its rows by event id (the first of each), and the
-    outbox rows of those whose product is already named."""
+    events announcing those whose product is already named."""
 
     rows: dict[str, dict[str, Any]]
-    outbox: dict[str, dict[str, Any]]
+    events: dict[str, EncodedEvent]
     valid: int
     rejected: list[Rejected]
     at: datetime
@@ -53,29 +52,26 @@ class Ingested:
     rejected: list[Rejected]
 
 
-def dialect_insert(dialect: str, table: Any) -> Any:
-    """INSERT with ON CONFLICT support on either backend."""
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def prepare(*, events: Sequence[Any], principal: Principal, body: bytes | None = None) -> Prepared:
-    """Validate a batch and build its rows: the CPU work, done before the transaction so
-    SQLite's single writer is held only for the inserts. `body` is the request's JSON
-    (`{"events": events}`), validated as it came when given."""
-    checked = check_batch(events, body=body)
-    now = datetime.now(UTC)
+def prepare(
+    *, events: Sequence[Any], principal: Principal, now: datetime, body: bytes | None = None
+) -> Prepared:
+    """Validate a batch and build its rows and events: the CPU work, done before the
+    transaction so SQLite's single writer is held only for the inserts. `now`: the runtime's
+    clock; `body` is the request's JSON (`{"events": events}`), validated as it came when
+    given."""
+    checked = check_batch(events, body=body, now=now)
     rows: dict[str, dict[str, Any]] = {}
     for _, event in checked.valid:
         # A repeat inside the batch is a duplicate like a replay of an earlier batch.
         if event.event_id not in rows:
             rows[event.event_id] = _row(event, now, principal.subject)
     # Events naming only one of product id and sku may gain the other from the directory:
-    # their outbox rows are built once it has been read.
+    # theirs are built once it has been read.
     named = [row for row in rows.values() if row["product_id"] and row["sku"]]
-    outbox_rows = customer_event_outbox_rows(named, now=now)
+    announced = customer_events_accepted(named, now=now)
     return Prepared(
         rows=rows,
-        outbox={row["event_id"]: out for row, out in zip(named, outbox_rows, strict=True)},
+        events={row["event_id"]: event for row, event in zip(named, announced, strict=True)},
         valid=len(checked.valid),
         rejected=checked.rejected,
         at=now,
@@ -83,7 +79,8 @@ def prepare(*, events: Sequence[Any], principal: Principal, body: bytes | None =
 
 
 async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
-    """Insert the batch's new events and their outbox rows; replayed ids change nothing."""
+    """Insert the batch's new events and publish those whose product is known; replayed
+    ids change nothing."""
     rows = batch.rows
     inserted: list[str] = []
     if rows:
@@ -92,13 +89,14 @@ async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
         late = [
             rows[event_id]
             for event_id in inserted
-            if event_id not in batch.outbox and rows[event_id]["product_id"] is not None
+            if event_id not in batch.events and rows[event_id]["product_id"] is not None
         ]
-        outbox_rows = dict(batch.outbox)
-        for row, out in zip(late, customer_event_outbox_rows(late, now=batch.at), strict=True):
-            outbox_rows[row["event_id"]] = out
-        await insert_outbox(
-            uow, [outbox_rows[event_id] for event_id in inserted if event_id in outbox_rows]
+        events = dict(batch.events)
+        for row, event in zip(late, customer_events_accepted(late, now=batch.at), strict=True):
+            events[row["event_id"]] = event
+        uow.publish_many(
+            (events[event_id] for event_id in inserted if event_id in events),
+            topic=CUSTOMER_EVENTS_TOPIC,
         )
     return Ingested(
         accepted=len(inserted), duplicates=batch.valid - len(inserted), rejected=batch.rejected
@@ -177,7 +175,7 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
             ).scalars()
         )
         new = [row for row in rows if row["event_id"] not in stored]
-        await insert_rows(uow, customer_event, new)
+        await insert_rows(uow.session, customer_event, new)
         return [row["event_id"] for row in new]
     stmt = (
         dialect_insert(uow.dialect, customer_event)
@@ -190,13 +188,6 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
     by_key = sorted(rows, key=lambda row: row["event_id"])
     inserted = set((await uow.session.execute(stmt, by_key)).scalars())
     return [row["event_id"] for row in rows if row["event_id"] in inserted]
-
-
-async def insert_outbox(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
-    """Outbox rows built directly (see `customer_event_outbox_rows`): `uow.publish` would
-    validate and serialise a pydantic envelope per event, the bulk of ingestion's cost. The
-    caller wakes the relay after the commit."""
-    await insert_rows(uow, outbox, rows)
 
 
 async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
@@ -229,7 +220,7 @@ async def remember_product(
 ) -> int:
     """Record what a catalog event says about a product, then publish the events that waited
     for its sku; returns how many were resolved."""
-    now = datetime.now(UTC)
+    now = uow.clock()
     # An sku is immutable in the catalog; a different holder here is a deleted product's.
     await uow.session.execute(
         delete(product).where(product.c.sku == sku).where(product.c.product_id != product_id)
@@ -255,7 +246,7 @@ async def resolve_known(*, uow: UnitOfWork, limit: int = 100) -> int:
             .limit(limit)
         )
     ).all()
-    now = datetime.now(UTC)
+    now = uow.clock()
     resolved = 0
     for entry in known:
         resolved += await _resolve(uow, product_id=entry.product_id, sku=entry.sku, now=now)
@@ -298,8 +289,5 @@ async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime)
             )
         )
         named = [{**row, "product_id": product_id} for row in chunk]
-        # Through `uow.publish` (not the bulk path): rare enough, and its commit wakes the
-        # relay, which a consumer's transaction otherwise would not.
-        for out in customer_event_outbox_rows(named, now=now):
-            uow.publish(decode(out["payload"]), topic=CUSTOMER_EVENTS_TOPIC)
+        uow.publish_many(customer_events_accepted(named, now=now), topic=CUSTOMER_EVENTS_TOPIC)
     return len(waiting)

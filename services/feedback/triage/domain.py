@@ -9,18 +9,11 @@ on it, it stays `queued` for another try after a backoff (`after_failure`), and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The production clock; tests inject their own."""
-    return datetime.now(UTC)
 
 
 class TriageState(StrEnum):

@@ -12,7 +12,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
@@ -140,7 +140,7 @@ async def apply(
     """Apply the model's results (by event id) and cluster the batch's search misses."""
     claimed = await _claim(uow, [row.event_id for row in rows])
     rows = [row for row in rows if row.event_id in claimed]
-    now = datetime.now(UTC)
+    now = uow.clock()
     applied = Applied()
     texts = [row for row in rows if row.event_id in results]
     misses = [row for row in rows if row.kind == "search_miss"]

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -37,12 +37,16 @@ from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import customer_event, escalation
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, TriageResult, similarity
 from services.feedback.triage import service as triaging
-from services.feedback.triage.domain import Clock, RetryPolicy, TriageState, utc_now
+from services.feedback.triage.domain import RetryPolicy, TriageState
 from shared.app import Runtime
+from shared.backoff import Backoff
+from shared.clock import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
-_MAX_BACKOFF_S = 30.0
+# A failed step (database busy or away) and a model that would not load are retried.
+_STEP_RETRY = Backoff(first_s=0.4, cap_s=30.0)
+_LOAD_RETRY = Backoff(first_s=1.0, cap_s=30.0)
 
 
 def _lower_priority(nice: int) -> None:
@@ -118,7 +122,7 @@ class TriageWorker:
                 failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("triage step failed", extra={"error": self.last_error})
-                await asyncio.sleep(min(_MAX_BACKOFF_S, 0.2 * 2**failures))
+                await asyncio.sleep(_STEP_RETRY.delay(failures))
                 continue
             if done == 0:
                 with contextlib.suppress(TimeoutError):
@@ -127,15 +131,15 @@ class TriageWorker:
                 self._wake.clear()
 
     async def _load(self) -> Triage:
-        delay = 1.0
+        failures = 0
         while True:
             try:
                 model = await self._in_thread(self._factory)
             except Exception as exc:
                 self.model_state = f"failed: {type(exc).__name__}: {exc}"
                 log.error("triage model failed to load", extra={"error": self.model_state})
-                await asyncio.sleep(delay)
-                delay = min(_MAX_BACKOFF_S, delay * 2)
+                failures += 1
+                await asyncio.sleep(_LOAD_RETRY.delay(failures))
                 continue
             self.model_state = "ready"
             return model
@@ -209,7 +213,7 @@ class TriageWorker:
     async def report(self, runtime: Runtime) -> dict[str, Any]:
         """Triage lag for `/readyz` (informative: ingestion works while triage lags)."""
         service = runtime.spec.name
-        now = datetime.now(UTC)
+        now = runtime.clock()
         events = customer_event.c
         async with runtime.db.reader() as session:
             # Each count is served by a partial index: the table itself may be huge.

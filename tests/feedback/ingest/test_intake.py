@@ -3,14 +3,12 @@ Pure: no database, no HTTP."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from services.feedback.events import uuid7_batch
 from services.feedback.ingest.intake import KINDS, check_batch
 from tests.feedback.conftest import at, event
 
@@ -164,15 +162,3 @@ def test_many_bad_events_in_a_large_batch() -> None:
     checked = check_batch(events)
     assert [r.index for r in checked.rejected] == [i for i in range(1000) if i % 7 == 0]
     assert len(checked.valid) == 1000 - len(checked.rejected)
-
-
-def test_outbox_event_ids_are_uuid7() -> None:
-    moment = datetime(2025, 5, 1, 12, tzinfo=UTC)
-    ids = uuid7_batch(1000, moment)
-    assert len(set(ids)) == 1000
-    for text in ids[:50]:
-        parsed = uuid.UUID(text)
-        assert str(parsed) == text
-        assert parsed.version == 7
-        assert parsed.variant == uuid.RFC_4122
-        assert parsed.int >> 80 == int(moment.timestamp() * 1000)

@@ -1,9 +1,8 @@
-"""Many-row inserts for the ingestion path, where per-row overhead is the cost that counts.
+"""INSERT statements that differ between SQLite and PostgreSQL.
 
-On SQLite the rows go straight to the driver's `executemany` with each column's own bind
-processor applied (so values are stored exactly as SQLAlchemy would store them), skipping
-SQLAlchemy's per-parameter statement machinery, which costs more than SQLite's own work
-here. PostgreSQL takes SQLAlchemy's multi-row INSERT.
+`dialect_insert` gives the backend's own INSERT, which knows `ON CONFLICT DO NOTHING` and
+upserts (`on_conflict_do_nothing()`, `on_conflict_do_update(...)`); `insert_rows` is the
+many-row insert of the hot paths (the outbox, ingestion).
 """
 
 from __future__ import annotations
@@ -12,19 +11,31 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.uow import UnitOfWork
+
+def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` with ON CONFLICT support on `dialect` ("postgresql" or
+    "sqlite", as `Database.dialect` and `UnitOfWork.dialect` name it)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
-async def insert_rows(uow: UnitOfWork, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows that all have the same keys, in one statement."""
+async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys, in one statement.
+
+    On SQLite the rows go straight to the driver's `executemany` with each column's own
+    bind processor applied (so values are stored exactly as SQLAlchemy would store them),
+    skipping SQLAlchemy's per-parameter statement machinery, which costs more than
+    SQLite's own work here. PostgreSQL takes SQLAlchemy's multi-row INSERT.
+    """
     if not rows:
         return
-    if uow.dialect != "sqlite":
-        await uow.session.execute(insert(table), list(rows))
-        return
-    connection = await uow.session.connection()
+    connection = await session.connection()
     dialect = connection.dialect
+    if dialect.name != "sqlite":
+        await session.execute(insert(table), list(rows))
+        return
     columns = list(rows[0])
     processors = [
         (position, processor)
