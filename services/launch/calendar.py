@@ -76,7 +76,7 @@ def is_behind(plan: LaunchPlan, today: date, *, within: int = BEHIND_WITHIN_DAYS
     """An open plan, not ready, whose target is at most `within` days away."""
     return (
         plan.status in OPEN_STATUSES
-        and plan.readiness is not Readiness.READY
+        and plan.readiness != Readiness.READY
         and days_left(plan, today) <= within
     )
 
@@ -96,13 +96,13 @@ def clashes(
     plan: LaunchPlan, others: Iterable[LaunchPlan], rule: ConflictRule
 ) -> tuple[Clash, ...]:
     """The other launches of `plan`'s ISO week that share what the rule names."""
-    if plan.status is PlanStatus.CANCELLED:
+    if plan.status == PlanStatus.CANCELLED:
         return ()
     week, found = iso_week(plan.target_date), []
     for other in others:
         if (
             other.id == plan.id
-            or other.status is PlanStatus.CANCELLED
+            or other.status == PlanStatus.CANCELLED
             or iso_week(other.target_date) != week
         ):
             continue
@@ -124,7 +124,7 @@ def overdue_tasks(plan: LaunchPlan, today: date) -> tuple[str, ...]:
     return tuple(
         task.id
         for task in plan.tasks
-        if task.status is TaskStatus.OPEN and today > task.due_date(plan.target_date)
+        if task.status == TaskStatus.OPEN and today > task.due_date(plan.target_date)
     )
 
 

@@ -160,10 +160,15 @@ def refresh(
 ) -> Outcome:
     """Bring the plan up to date with new facts and with time: gates re-evaluated, expired
     waivers dropped from readiness, an approved plan launched once its moment has come, a
-    launched plan's at-risk flag kept for `monitoring` after its launch."""
+    launched plan's at-risk flag kept for `monitoring` after its launch.
+
+    The approval is the decision: a gate failing after it does not hold the launch back
+    (the blocked event has warned; rescheduling or cancelling stops it), and the plan then
+    launches at risk.
+    """
     outcome = settle(plan, facts=facts, now=now)
     due = outcome.plan
-    if due.status is PlanStatus.APPROVED and due.launch_at is not None and now >= due.launch_at:
+    if due.status == PlanStatus.APPROVED and due.launch_at is not None and now >= due.launch_at:
         return _launch(outcome, now=now, monitoring=monitoring)
     return outcome
 
@@ -174,7 +179,7 @@ def next_wakeup(plan: LaunchPlan, now: datetime) -> datetime | None:
     if plan.status not in OPEN_STATUSES:
         return None
     moments = [waiver.expires_at for waiver in plan.waivers if waiver.expires_at > now]
-    if plan.status is PlanStatus.APPROVED and plan.launch_at is not None:
+    if plan.status == PlanStatus.APPROVED and plan.launch_at is not None:
         moments.append(plan.launch_at)
     return min(moments, default=None)
 
@@ -197,7 +202,7 @@ def reschedule(
         raise field_error("target_date", f"the plan already targets {new_date}")
     if new_date < utc_today(now):
         raise field_error("target_date", f"target_date {new_date} is in the past")
-    withdrawn = plan.status is PlanStatus.APPROVED
+    withdrawn = plan.status == PlanStatus.APPROVED
     moved = replace(
         plan,
         target_date=new_date,
@@ -264,7 +269,7 @@ def waive(
     if expires_at <= now:
         raise field_error("expires_at", "expires_at must be in the future")
     current = settle(plan, facts=facts, now=now)
-    if current.plan.gate(gate).status is GateStatus.PASS:
+    if current.plan.gate(gate).status == GateStatus.PASS:
         raise Conflict(f"{gate} passes: there is nothing to waive", gate=gate)
     waiver = Waiver(waiver_id, gate, actor.owner, reason, now, expires_at)
     waived = settle(replace(current.plan, waivers=(*plan.waivers, waiver)), facts=facts, now=now)
@@ -283,7 +288,7 @@ def approve(
     the blocking gates). On or after the target date the outcome's plan is already launched;
     before it, the plan is approved and `next_wakeup` is its `launch_at`."""
     _four_eyes(plan, actor, "approve")
-    if plan.status is not PlanStatus.PLANNED:
+    if plan.status != PlanStatus.PLANNED:
         raise InvalidPlanTransition(plan.status, PlanStatus.APPROVED)
     current = settle(plan, facts=facts, now=now)
     blockers = blocking(current.plan.gates)

@@ -137,7 +137,7 @@ class Cancelled(PlanEvent):
 
 def reason_data(reason: Reason) -> ReasonData:
     return ReasonData(
-        code=reason.code.value, ref=reason.ref, detail=reason.detail, data=dict(reason.data)
+        code=str(reason.code), ref=reason.ref, detail=reason.detail, data=dict(reason.data)
     )
 
 

@@ -193,16 +193,14 @@ def qa_gate(reports: Iterable[QaReport], *, required: Iterable[QaKind]) -> GateR
     for kind in required:
         report = latest.get(kind)
         if report is None:
-            pending.append(
-                Reason(ReasonCode.QA_REPORT_MISSING, kind.value, f"no {kind.value} report yet")
-            )
-        elif report.result is QaResult.FAILED:
+            pending.append(Reason(ReasonCode.QA_REPORT_MISSING, str(kind), f"no {kind} report yet"))
+        elif report.result == QaResult.FAILED:
             failing.append(
                 Reason(
                     ReasonCode.QA_REPORT_FAILED,
                     report.id,
-                    f"the latest {kind.value} report failed",
-                    {"kind": kind.value, "notes": report.notes},
+                    f"the latest {kind} report failed",
+                    {"kind": str(kind), "notes": report.notes},
                 )
             )
     return result_of(failing=failing, pending=pending)
@@ -252,7 +250,7 @@ def check_signoff(
 
     `undecided` is the finding ids of the improvements nobody has accepted or declined.
     """
-    if gate.kind is GateKind.AUTO:
+    if gate.kind == GateKind.AUTO:
         raise NotSignable(
             f"{gate.name} follows the other services' facts and cannot be signed off",
             gate=gate.name,

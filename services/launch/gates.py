@@ -113,12 +113,12 @@ class Reason:
     code: ReasonCode
     ref: str
     detail: str
-    data: Mapping[str, Any] = field(default=_NO_DATA)
+    data: Mapping[str, Any] = field(default_factory=lambda: _NO_DATA)
 
     @property
     def key(self) -> tuple[str, str]:
         """What the reason is about, without the details that change as facts accrue."""
-        return self.code.value, self.ref
+        return str(self.code), self.ref
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ class Gate:
     def same_state(self, other: Gate) -> bool:
         """Whether a re-evaluation changed anything a reader of gate events cares about."""
         return (
-            self.status is other.status
+            self.status == other.status
             and self.waived == other.waived
             and [r.key for r in self.reasons] == [r.key for r in other.reasons]
         )
@@ -217,7 +217,7 @@ def readiness_of(gates: Iterable[Gate]) -> Readiness:
 
 def blocking(gates: Iterable[Gate]) -> tuple[Gate, ...]:
     """The gates that keep a plan from approval: not passing and not waived."""
-    return tuple(gate for gate in gates if gate.effective is not GateStatus.PASS)
+    return tuple(gate for gate in gates if gate.effective != GateStatus.PASS)
 
 
 # --- waivers -------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class InvalidChangeTransition(Conflict):
     title, slug = "Invalid change request transition", "invalid-change-transition"
 
     def __init__(self, current: ChangeStatus, to: ChangeStatus) -> None:
+        current, to = ChangeStatus(current), ChangeStatus(to)
         allowed = [s.value for s in ChangeStatus if s in CHANGE_TRANSITIONS[current]]
         super().__init__(
             f"a {current.value} change request cannot become {to.value}",
@@ -117,11 +118,11 @@ def undecided(
 
 def _check_redecide(existing: Improvement | None) -> None:
     request = existing.change_request if existing else None
-    if request is not None and request.status is not ChangeStatus.REQUESTED:
+    if request is not None and request.status != ChangeStatus.REQUESTED:
         raise Conflict(
-            f"work on this change request has started ({request.status.value}); "
+            f"work on this change request has started ({request.status}); "
             "it can no longer be declined or re-planned",
-            status_now=request.status.value,
+            status_now=str(request.status),
         )
 
 
@@ -197,7 +198,7 @@ def spec_improvements_gate(
     ]
     for improvement in improvements:
         request = improvement.change_request
-        if request is None or request.status is ChangeStatus.VERIFIED:
+        if request is None or request.status == ChangeStatus.VERIFIED:
             continue
         late = request.overdue(today)
         pending.append(
@@ -205,12 +206,12 @@ def spec_improvements_gate(
                 ReasonCode.CHANGE_REQUEST_OPEN,
                 improvement.finding_id,
                 f"the change request for finding {improvement.finding_id} is "
-                f"{request.status.value} ({request.owner}, due {request.due_date}"
+                f"{request.status} ({request.owner}, due {request.due_date}"
                 f"{', overdue' if late else ''})",
                 {
-                    "addressee": request.addressee.value,
+                    "addressee": str(request.addressee),
                     "owner": request.owner,
-                    "status": request.status.value,
+                    "status": str(request.status),
                     "due_date": request.due_date,
                     "overdue": late,
                 },

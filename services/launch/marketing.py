@@ -62,21 +62,21 @@ def new_task(
         raise field_error("offset_days", "offset_days is a whole number of days")
     if abs(offset_days) > MAX_OFFSET_DAYS:
         raise field_error("offset_days", f"offset_days is within ±{MAX_OFFSET_DAYS}")
-    if phase is Phase.BEFORE and offset_days > 0:
+    if phase == Phase.BEFORE and offset_days > 0:
         raise field_error("offset_days", "a task before the launch is due on T or earlier")
-    if phase is Phase.AFTER and offset_days < 0:
+    if phase == Phase.AFTER and offset_days < 0:
         raise field_error("offset_days", "a task after the launch is due on T or later")
     return MarketingTask(task_id, title, phase, owner, offset_days)
 
 
 def complete(task: MarketingTask, *, by: str, now: datetime) -> MarketingTask:
-    if task.status is TaskStatus.DONE:
+    if task.status == TaskStatus.DONE:
         raise Conflict(f"task {task.id} is already done", task_id=task.id)
     return replace(task, status=TaskStatus.DONE, done_by=by, done_at=now)
 
 
 def reopen(task: MarketingTask) -> MarketingTask:
-    if task.status is TaskStatus.OPEN:
+    if task.status == TaskStatus.OPEN:
         raise Conflict(f"task {task.id} is not done", task_id=task.id)
     return replace(task, status=TaskStatus.OPEN, done_by=None, done_at=None)
 
@@ -87,7 +87,7 @@ def marketing_gate(
     """Passes when signed off, or when every "before" task (at least one) is done."""
     if gate.signoff is not None:
         return PASSED
-    before = [task for task in tasks if task.phase is Phase.BEFORE]
+    before = [task for task in tasks if task.phase == Phase.BEFORE]
     if not before:
         return result_of(
             pending=[
@@ -101,7 +101,7 @@ def marketing_gate(
         )
     reasons = []
     for task in before:
-        if task.status is TaskStatus.DONE:
+        if task.status == TaskStatus.DONE:
             continue
         due = task.due_date(target_date)
         reasons.append(

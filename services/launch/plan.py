@@ -6,6 +6,9 @@ re-evaluates every gate from the product's `Facts` and the plan's evidence and e
 `launch.gate.changed.v1` for each gate whose status, waiver or reasons changed and, on an
 open plan whose readiness changed, `launch.blocked.v1` or `launch.ready.v1`; on a launched
 plan within its monitoring window it keeps the at-risk flag instead.
+
+Records rebuilt from database rows may hold enum fields as their plain strings: the rules
+compare by value, so they behave the same (tests/launch/test_domain.py checks it).
 """
 
 from __future__ import annotations
@@ -190,14 +193,14 @@ def plan_fields(plan: LaunchPlan) -> dict[str, Any]:
 
 
 def waived_names(plan: LaunchPlan) -> list[str]:
-    return [gate.name for gate in plan.gates if gate.waived and gate.status is not GateStatus.PASS]
+    return [gate.name for gate in plan.gates if gate.waived and gate.status != GateStatus.PASS]
 
 
 def readiness_event(plan: LaunchPlan) -> PlanEvent | None:
-    if plan.readiness is Readiness.BLOCKED:
-        failing = [g for g in blocking(plan.gates) if g.status is GateStatus.FAIL]
+    if plan.readiness == Readiness.BLOCKED:
+        failing = [g for g in blocking(plan.gates) if g.status == GateStatus.FAIL]
         return Blocked(**plan_fields(plan), blocking=[gate_data(gate) for gate in failing])
-    if plan.readiness is Readiness.READY:
+    if plan.readiness == Readiness.READY:
         return Ready(**plan_fields(plan), waived=waived_names(plan))
     return None
 
@@ -205,7 +208,7 @@ def readiness_event(plan: LaunchPlan) -> PlanEvent | None:
 def watch(plan: LaunchPlan) -> Outcome:
     """A launched plan is at risk while an automatic gate fails, waived or not: a waiver
     let it launch, it does not make the product safe to sell."""
-    failing = [g for g in plan.gates if g.kind is GateKind.AUTO and g.status is GateStatus.FAIL]
+    failing = [g for g in plan.gates if g.kind == GateKind.AUTO and g.status == GateStatus.FAIL]
     reasons = tuple(reason for gate in failing for reason in gate.reasons)
     watched = replace(plan, at_risk=bool(failing), at_risk_reasons=reasons)
     # A new failing finding while already at risk is news too; a changed item count is not.
@@ -222,8 +225,8 @@ def watch(plan: LaunchPlan) -> Outcome:
 def settle(plan: LaunchPlan, *, facts: Facts, now: datetime) -> Outcome:
     """Re-evaluate the gates and say what changed. A cancelled plan, and a launched one past
     its monitoring window, no longer change."""
-    if plan.status is PlanStatus.CANCELLED or (
-        plan.status is PlanStatus.LAUNCHED
+    if plan.status == PlanStatus.CANCELLED or (
+        plan.status == PlanStatus.LAUNCHED
         and plan.monitored_until is not None
         and now >= plan.monitored_until
     ):
@@ -240,11 +243,11 @@ def settle(plan: LaunchPlan, *, facts: Facts, now: datetime) -> Outcome:
         for old, gate in zip(plan.gates, gates, strict=True)
         if not gate.same_state(old)
     ]
-    if new.status in OPEN_STATUSES and new.readiness is not plan.readiness:
+    if new.status in OPEN_STATUSES and new.readiness != plan.readiness:
         announced = readiness_event(new)
         if announced is not None:
             events.append(announced)
-    if new.status is PlanStatus.LAUNCHED:
+    if new.status == PlanStatus.LAUNCHED:
         watched = watch(new)
         return Outcome(watched.plan, (*events, *watched.events))
     return Outcome(new, tuple(events))
@@ -255,9 +258,9 @@ def settle(plan: LaunchPlan, *, facts: Facts, now: datetime) -> Outcome:
 
 def require_open(plan: LaunchPlan, doing: str) -> None:
     if plan.status not in OPEN_STATUSES:
-        raise Conflict(f"a {plan.status.value} plan cannot {doing}", status_now=plan.status.value)
+        raise Conflict(f"a {plan.status} plan cannot {doing}", status_now=str(plan.status))
 
 
 def require_alive(plan: LaunchPlan, doing: str) -> None:
-    if plan.status is PlanStatus.CANCELLED:
-        raise Conflict(f"a cancelled plan cannot {doing}", status_now=plan.status.value)
+    if plan.status == PlanStatus.CANCELLED:
+        raise Conflict(f"a cancelled plan cannot {doing}", status_now=str(plan.status))

@@ -37,6 +37,7 @@ class InvalidPlanTransition(Conflict):
     title, slug = "Invalid plan transition", "invalid-plan-transition"
 
     def __init__(self, current: PlanStatus, to: PlanStatus, why: str = "") -> None:
+        current, to = PlanStatus(current), PlanStatus(to)
         allowed = [s.value for s in PlanStatus if s in PLAN_TRANSITIONS[current]]
         super().__init__(
             why or f"a {current.value} plan cannot become {to.value}",
