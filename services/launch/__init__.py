@@ -1,0 +1,1 @@
+"""Launch: plans, readiness gates from live facts, sign-offs, waivers, approval, calendar."""
