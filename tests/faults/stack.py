@@ -90,6 +90,7 @@ class FaultStack:
     broker: EmbeddedBroker = field(init=False)
     data_dir: Path = field(init=False)
     ports: dict[str, int] = field(init=False)
+    services: list[str] = field(init=False)
     replicas: list[Replica] = field(default_factory=list, init=False)
     _supervisor: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _frozen: set[int] = field(default_factory=set, init=False)
@@ -138,14 +139,6 @@ class FaultStack:
         pids = [int(pid) for who, pid in _STARTED.findall(self.output) if who == name]
         assert pids, f"the supervisor reported no pid for {name}:\n{self.output}"
         return pids[-1]
-
-    def restarts(self, name: str) -> int:
-        return self.output.count(f"restarted {name} pid=")
-
-    def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self.data_dir / "logs" / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
     # --- life cycle ----------------------------------------------------------------------
 
