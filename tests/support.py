@@ -99,9 +99,13 @@ class PrivatePostgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
-    async def create_database(self) -> str:
-        """A new empty database on this server; returns its SQLAlchemy URL."""
-        name = f"po_test_{uuid.uuid4().hex[:12]}"
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    async def create_database(self, name: str | None = None) -> str:
+        """A new empty database on this server (named, or given a fresh name); returns its
+        SQLAlchemy URL."""
+        name = name or f"po_test_{uuid.uuid4().hex[:12]}"
         conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
@@ -110,7 +114,7 @@ class PrivatePostgres:
         return self.url(name)
 
     def destroy(self) -> None:
-        if (self.data / "postmaster.pid").exists():
+        if self.running():
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -3,16 +3,15 @@ load driver and a ledger on it, and the figures each fault prints at the end of 
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.faults.ledger import Outcome
-from tests.faults.postgres import PrivatePostgres
 from tests.faults.scenario import Scenario, open_scenario
 from tests.faults.stack import FaultStack, running_stack
+from tests.support import PrivatePostgres
 
 FIGURES = pytest.StashKey[list[str]]()
 ONE_SERVER = ("catalog", "pricing")
@@ -23,23 +22,6 @@ def stack(tmp_path: Path) -> Iterator[FaultStack]:
     """The whole stack on SQLite files."""
     with running_stack(tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL server of the test's own (never the shared one on 5432)."""
-    if (why := PrivatePostgres.unavailable()) is not None:
-        # Like the tests on the shared PostgreSQL: required under CI, skipped elsewhere.
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {why}")
-        pytest.skip(why)
-    server = PrivatePostgres()
-    try:
-        server.init()
-        server.start()
-        yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture

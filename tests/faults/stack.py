@@ -26,8 +26,8 @@ import httpx
 from shared.broker import EmbeddedBroker, free_port
 from shared.stack.components import GATEWAY, service_names
 from tests.faults.flaky_feedback import SWITCH
-from tests.faults.postgres import PrivatePostgres
 from tests.stack.helpers import ROOT, project_env, wait_until
+from tests.support import PrivatePostgres
 
 ADMIN_KEY = "faults-admin-key-" + "a" * 40
 JWT_SECRET = "faults-jwt-secret-" + "s" * 40

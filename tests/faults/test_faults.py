@@ -1,9 +1,6 @@
 """The fault suite (reliability issue 9): the whole stack as processes, load through the
 gateway while one fault happens, then the ledger: every accepted id applied exactly once by
 every consumer, each key's events in order, nothing stuck. Each fault prints its figures.
-
-A scenario whose fix is not merged yet is marked `xfail(strict=True)` with the defect it
-shows: when the fix lands, the scenario passes and the strict mark says so.
 """
 
 from __future__ import annotations
@@ -61,11 +58,6 @@ async def test_broker_paused_longer_than_the_request_timeout(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="broker restart: events published to the lost broker but not yet consumed are lost"
-    " (the relays do not re-publish their retained outbox to the new broker)",
-)
 async def test_broker_killed_and_restarted_with_its_memory_lost(
     scenario: Scenario, report: Report
 ) -> None:
@@ -161,11 +153,6 @@ def _cloudevent(event_type: str, source: str, subject: str | None, data: dict) -
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no dead-letter store: the services do not keep what they dead-letter (GET"
-    " /v1/dead-letters answers 404)",
-)
 async def test_poison_events_are_dead_lettered_once_and_nothing_waits_behind_them(
     scenario: Scenario, report: Report
 ) -> None:
@@ -229,11 +216,6 @@ async def test_poison_events_are_dead_lettered_once_and_nothing_waits_behind_the
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an oversized event is accepted, then the catalog's relay retries it forever and"
-    " holds back every event after it",
-)
 async def test_an_oversized_event_holds_nothing_back(scenario: Scenario, report: Report) -> None:
     driver, ledger = scenario.driver, scenario.ledger
     products = await driver.seed()
@@ -264,11 +246,6 @@ async def test_an_oversized_event_holds_nothing_back(scenario: Scenario, report:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL restart: the consumers dead-letter the good events they read while the"
-    " database is away (five quick tries, any error counted)",
-)
 async def test_postgres_restarted_under_load(postgres_scenario: Scenario, report: Report) -> None:
     stack, driver, ledger = (
         postgres_scenario.stack,
@@ -329,11 +306,6 @@ async def test_a_second_replica_joins_and_leaves_during_load(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a failing triage model leaves customer events FAILED for good: triage never"
-    " retries them once the model works again",
-)
 async def test_the_triage_model_failing_for_a_while(scenario: Scenario, report: Report) -> None:
     stack, driver, ledger = scenario.stack, scenario.driver, scenario.ledger
     products = await driver.seed()
