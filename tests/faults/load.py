@@ -143,7 +143,13 @@ class LoadDriver:
         self.token = token["access_token"]
         self._headers = {"Authorization": f"Bearer {self.token}"}
         key = await self._create(
-            "/v1/api-keys", {"name": "approver", "scopes": ["pricing:read", "pricing:approve"]}
+            "/v1/api-keys",
+            # Another person than the admin who proposes: four-eyes compares owners.
+            {
+                "name": "approver",
+                "owner": "approver",
+                "scopes": ["pricing:read", "pricing:approve"],
+            },
         )
         approver = await self._expect(
             200, "POST", "/v1/auth/token", json={"api_key": key["api_key"]}
