@@ -85,7 +85,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.db = Database(settings.database_url(spec.name))
-        self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name)
+        self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name, clock=clock)
         self.consumer: EventConsumer | None = None
         if spec.handlers and settings.run_consumers:
             self.consumer = EventConsumer(
@@ -133,7 +133,9 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
-            pruning = prune_inbox_forever(self.uow, retention_s=self.settings.inbox_retention_s)
+            pruning = prune_inbox_forever(
+                self.uow, retention_s=self.settings.inbox_retention_s, clock=self.clock
+            )
             self._tasks.append(asyncio.create_task(pruning, name="inbox-pruning"))
         for job in self.spec.background:
             self._jobs.append(asyncio.create_task(job(self), name=job.__name__))

@@ -20,13 +20,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import text
 
+from shared.backoff import Backoff
 from shared.broker import ensure_topics, group_members
 from shared.dead_letters import DeadLetter, is_dead_lettered, record_dead_letter, value_id
 from shared.events import CloudEvent, decode, dlq_topic
@@ -97,6 +97,18 @@ class EventConsumer:
         self._handlers = dict(handlers)
         self._uow_factory = uow_factory
         self._settings = settings
+        # Rebuilding the client after a failure, and waiting for the database to answer.
+        self._restart = Backoff(first_s=0.4, cap_s=10.0)
+        first = max(settings.consumer_backoff_s, 0.05)
+        self._database_retry = Backoff(
+            first_s=first, cap_s=max(first, settings.consumer_max_backoff_s), jitter=0
+        )
+        # A failing handler's own retries, before its event is dead-lettered.
+        self._handler_retry = Backoff(
+            first_s=settings.consumer_backoff_s,
+            cap_s=max(settings.consumer_backoff_s, settings.consumer_max_backoff_s),
+            jitter=0,
+        )
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: Any = None
         self.lag: dict[str, int] = {}
@@ -149,7 +161,7 @@ class EventConsumer:
                 log.warning(
                     "consumer restarting", extra={"group": self.group, "error": self.last_error}
                 )
-                await asyncio.sleep(min(10.0, 0.2 * 2 ** min(failures, 6)))
+                await asyncio.sleep(self._restart.delay(failures))
             finally:
                 await self._stop()
 
@@ -264,9 +276,7 @@ class EventConsumer:
         self.waiting.add(tp)
 
     def _database_backoff(self) -> float:
-        settings = self._settings
-        first = max(settings.consumer_backoff_s, 0.05)
-        return min(settings.consumer_max_backoff_s, first * 2 ** min(self.database_failures, 10))
+        return self._database_retry.delay(self.database_failures + 1)
 
     async def _retry_waiting(self) -> None:
         """Once the database answers again, resume the partitions that waited for it."""
@@ -406,7 +416,7 @@ class EventConsumer:
                 log.info(
                     "handler failed; retrying", extra={"event_id": event.id, "attempt": attempt}
                 )
-                await asyncio.sleep(settings.consumer_backoff_s * 2 ** (attempt - 1))
+                await asyncio.sleep(self._handler_retry.delay(attempt))
                 continue
             self.database_failures = 0
             if outcome == HANDLED:
@@ -441,7 +451,7 @@ class EventConsumer:
         with _database_may_be_away():
             async with self._uow_factory() as uow:
                 await record_dead_letter(
-                    uow.session, dialect=uow.dialect, letter=letter, now=datetime.now(UTC)
+                    uow.session, dialect=uow.dialect, letter=letter, now=uow.clock()
                 )
         self.dead_lettered += 1
         EVENTS_DEAD_LETTERED.labels(self.group, record.topic).inc()

@@ -13,7 +13,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -220,7 +220,7 @@ async def _close(
             status=status,
             by=by,
             reason=reason,
-            now=datetime.now(UTC),
+            now=uow.clock(),
         )
     if not closed:
         raise Conflict(f"dead letter {letter_id} was closed meanwhile")

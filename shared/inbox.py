@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import delete, select, tuple_, update
 
+from shared.clock import Clock, utc_now
 from shared.dead_letters import is_dead_lettered
 from shared.events import CloudEvent
 from shared.inserts import dialect_insert
@@ -46,7 +47,7 @@ async def claim(
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            processed_at=datetime.now(UTC),
+            processed_at=uow.clock(),
         )
         .on_conflict_do_nothing()
     )
@@ -134,12 +135,16 @@ async def prune_inbox(
 
 
 async def prune_inbox_forever(
-    uow_factory: Callable[[], UnitOfWork], *, retention_s: float, every_s: float = 300.0
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    retention_s: float,
+    clock: Clock = utc_now,
+    every_s: float = 300.0,
 ) -> None:
     """Prune rows older than `retention_s` every `every_s`, until cancelled."""
     while True:
         try:
-            cutoff = datetime.now(UTC) - timedelta(seconds=retention_s)
+            cutoff = clock() - timedelta(seconds=retention_s)
             pruned = await prune_inbox(uow_factory, older_than=cutoff)
             if pruned:
                 log.info("inbox pruned", extra={"rows": pruned})

@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -55,8 +54,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.backoff import Backoff
 from shared.broker import ensure_topics
 from shared.broker_watch import BrokerWatch
+from shared.clock import Clock, utc_now
 from shared.db import Database
 from shared.leadership import relay_leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PARKED, RELAY_FAILURES
@@ -145,8 +146,12 @@ class _PartitionBatch:
 class OutboxRelay:
     """Publishes one service's outbox; one relay per database leads (see shared/leadership)."""
 
-    def __init__(self, *, db: Database, settings: Settings, service: str) -> None:
+    def __init__(
+        self, *, db: Database, settings: Settings, service: str, clock: Clock = utc_now
+    ) -> None:
         self._db = db
+        self._clock = clock
+        self._retry = Backoff(first_s=0.1, cap_s=settings.relay_max_backoff_s)
         self._settings = settings
         self._service = service
         self._wake = asyncio.Event()
@@ -206,7 +211,7 @@ class OutboxRelay:
             result = await session.execute(
                 update(outbox)
                 .where(outbox.c.id == event_id, *_PARKED)
-                .values(discarded_at=datetime.now(UTC), discard_reason=reason)
+                .values(discarded_at=self._clock(), discard_reason=reason)
             )
         if not result.rowcount:
             return False
@@ -408,7 +413,7 @@ class OutboxRelay:
         """Mark what went out, park what never can, count an attempt on what did not."""
         if not (delivered or parked or attempted):
             return
-        now = datetime.now(UTC)
+        now = self._clock()
         async with self._leadership.writes() as conn:
             if delivered:
                 await conn.execute(
@@ -525,8 +530,7 @@ class OutboxRelay:
                 await self._watch.close()
 
     def _backoff(self) -> float:
-        base = min(self._settings.relay_max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
-        return base * random.uniform(0.5, 1.0)
+        return self._retry.delay(max(self._failures, 1))
 
     async def _release_leadership(self) -> None:
         await self._leadership.release()
@@ -540,7 +544,7 @@ class OutboxRelay:
 
     async def prune(self) -> int:
         """Delete rows published (or discarded) longer ago than the retention window."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.outbox_retention_s)
+        cutoff = self._clock() - timedelta(seconds=self._settings.outbox_retention_s)
         published = await self._in_chunks(
             delete(outbox), outbox.c.published_at < cutoff, writes=self._db.engine.begin
         )
