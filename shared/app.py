@@ -29,6 +29,7 @@ from shared.events import dlq_topic, topic_of
 from shared.http import RequestContextMiddleware
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.relay import OutboxRelay
+from shared.republish import SnapshotSource
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
@@ -57,6 +58,11 @@ class ServiceSpec:
     background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
     # Extra readiness facts (e.g. a worker's lag), merged into the `/readyz` body.
     reports: Sequence[Callable[[Runtime], Awaitable[dict[str, Any]]]] = ()
+    # One snapshot event per entity, for consumers catching up: `productops republish NAME`.
+    snapshots: SnapshotSource | None = None
+    # The services whose snapshots this one needs to build its projections: `productops up`
+    # republishes them once per data dir before it starts anything (shared/stack/catch_up.py).
+    catch_up_from: Sequence[str] = ()
 
 
 class Runtime:
