@@ -15,6 +15,7 @@ from services.pricing.domain import Clock, utc_now
 from services.pricing.handlers import build_handlers
 from services.pricing.migrations import history
 from services.pricing.publishing import Scheduler
+from services.pricing.snapshots import price_snapshots
 from services.pricing.tables import metadata
 from shared.app import ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -44,6 +45,7 @@ def create_app(
         routers=[router],
         handlers=build_handlers(clock),
         consumes=[CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC],
+        snapshots=price_snapshots,
     )
     app = create_service_app(spec, settings)
     runtime = app.state.runtime
