@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
 from services.feedback.findings.api import router
+from services.feedback.findings.snapshots import finding_snapshots
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
@@ -44,6 +45,7 @@ def create_app(
         extra_topics=[CUSTOMER_EVENTS_TOPIC],
         background=[worker.run],
         reports=[worker.report],
+        snapshots=finding_snapshots,
     )
     app = create_service_app(spec, settings)
     app.state.feedback_worker = worker
