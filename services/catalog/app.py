@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.catalog.api import router
 from services.catalog.decisions.api import router as decisions_router
-from services.catalog.decisions.service import refuse_move_against_decision
+from services.catalog.decisions.service import current_decisions, refuse_move_against_decision
 from services.catalog.migrations import history
 from services.catalog.notices import (
     ClaimingSku,
@@ -21,6 +21,7 @@ from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.handlers import handle_requirement_identified
 from services.catalog.requirements.matching import product_changed
 from services.catalog.research.api import router as research_router
+from services.catalog.snapshots import product_snapshots
 from services.catalog.tables import metadata
 from services.catalog.variants.api import router as variants_router
 from services.catalog.variants.service import claim_product_sku, follow_product_lifecycle
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         ],
         handlers={REQUIREMENT_IDENTIFIED: handle_requirement_identified},
         consumes=["feedback.events"],
+        snapshots=product_snapshots(decisions=current_decisions),
     )
     app = create_service_app(spec, settings, clock=clock)
     app.state.core_notices = core_notices()
