@@ -19,15 +19,16 @@ from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.events import RequirementIdentified as CatalogReads
 from services.feedback.events import (
     CUSTOMER_EVENT_ACCEPTED,
+    CUSTOMER_EVENTS_TOPIC,
     RequirementIdentified,
     cluster_id,
-    customer_event_outbox_rows,
+    customer_events_accepted,
     requirement_event,
 )
 from services.feedback.ingest.search_misses import normalize_query
 from services.feedback.tables import customer_event
 from services.pricing import contracts as pricing
-from shared.events import CloudEvent, decode
+from shared.events import CloudEvent, EncodedEvent, decode
 from tests.contracts.wire import through_kafka
 
 CONTRACTS = (CUSTOMER_EVENT_ACCEPTED, REQUIREMENT_IDENTIFIED)
@@ -55,10 +56,10 @@ def customer_event_row(kind: str, **columns: Any) -> dict[str, Any]:
     return values
 
 
-def accepted(row: dict[str, Any]) -> tuple[dict[str, Any], CloudEvent]:
-    """The outbox row feedback writes for an accepted customer event, and its event."""
-    (outbox_row,) = customer_event_outbox_rows([row], now=NOW)
-    return outbox_row, decode(outbox_row["payload"])
+def accepted(row: dict[str, Any]) -> tuple[EncodedEvent, CloudEvent]:
+    """The wire form feedback publishes for an accepted customer event, and its event."""
+    (wire,) = customer_events_accepted([row], now=NOW)
+    return wire, decode(wire.value)
 
 
 @pytest.mark.parametrize(
@@ -71,9 +72,10 @@ def test_a_purchase_reaches_pricing_with_quantity_and_unit_price(
     row = customer_event_row(
         "purchase", quantity=2, unit_price_amount=amount, unit_price_currency=currency
     )
-    outbox_row, event = accepted(row)
-    assert outbox_row["topic"] == pricing.CUSTOMER_EVENTS_TOPIC
-    assert outbox_row["key"] == event.subject == PRODUCT_ID
+    wire, event = accepted(row)
+    # Feedback publishes these on its customer-events topic (ingest/service.py).
+    assert pricing.CUSTOMER_EVENTS_TOPIC == CUSTOMER_EVENTS_TOPIC
+    assert wire.subject == event.subject == PRODUCT_ID
     assert event.type == pricing.CUSTOMER_EVENT_ACCEPTED
 
     assert pricing.CustomerEventAccepted.model_validate(event.data).kind == "purchase"
