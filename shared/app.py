@@ -35,6 +35,7 @@ from shared.http import RequestContextMiddleware
 from shared.inbox import prune_inbox_forever
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.relay import OutboxRelay
+from shared.republish import SnapshotSource
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
@@ -71,6 +72,11 @@ class ServiceSpec:
     stop_timeout_s: float = 10.0
     # Extra readiness facts (e.g. a worker's lag), merged into the `/readyz` body.
     reports: Sequence[Callable[[Runtime], Awaitable[dict[str, Any]]]] = ()
+    # One snapshot event per entity, for consumers catching up: `productops republish NAME`.
+    snapshots: SnapshotSource | None = None
+    # The services whose snapshots this one needs to build its projections: `productops up`
+    # republishes them once per data dir before it starts anything (shared/stack/catch_up.py).
+    catch_up_from: Sequence[str] = ()
 
 
 class Runtime:

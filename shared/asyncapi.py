@@ -48,7 +48,7 @@ the product id), so one subject's events stay in order on one partition. `type` 
 `<service>.<thing>.<past-tense verb>.v<N>`; a breaking change of `data` is a new `.vN`
 published alongside the old one for a while. Readers are tolerant: unknown fields are
 ignored, unknown types skipped. `sequence`, when present, is the subject's version after
-the change: a consumer that has applied a higher one ignores the event as stale.
+the change: a consumer that has applied the same or a higher one ignores the event as stale.
 Delivery is at least once (transactional outbox, then a relay); every consumer keeps an
 inbox of the event ids it has handled, so a redelivered event changes nothing. An event
 its handler keeps failing on goes to `dlq.<group>` with the original key, value and

@@ -43,7 +43,7 @@ class CloudEvent(BaseModel):
     correlationid: str | None = None
     causationid: str | None = None
     # The subject's version after the change (CloudEvents "sequence" extension, decimal):
-    # a consumer that has applied a higher one ignores this event as stale.
+    # a consumer that has applied the same or a higher one ignores this event as stale.
     sequence: str | None = None
 
     @property

@@ -55,7 +55,11 @@ async def claim(
 
 
 async def advance_position(uow: UnitOfWork, *, consumer: str, event: CloudEvent) -> bool:
-    """Move the subject's applied sequence forward; False when the event is stale."""
+    """Move the subject's applied sequence forward; False when the event is stale.
+
+    An equal sequence counts as already applied: a subject's version names one state, so a
+    second event carrying it (a republished snapshot, `shared/republish.py`) has nothing new.
+    """
     sequence = event.sequence_number
     if sequence is None or event.subject is None:
         return True
@@ -72,7 +76,7 @@ async def advance_position(uow: UnitOfWork, *, consumer: str, event: CloudEvent)
             )
         )
         return True
-    if sequence < current:
+    if sequence <= current:
         return False
     await uow.session.execute(update(subject_position).where(key).values(sequence=sequence))
     return True

@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     relay_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
-    # Rows per write transaction when pruning or re-queueing: SQLite has only one writer.
+    # Rows per write transaction when pruning, re-queueing or republishing snapshots: SQLite
+    # has only one writer.
     outbox_chunk_rows: int = Field(default=1000, ge=1)
     # The largest encoded event a unit of work accepts; the relay's producer allows a little
     # more (key, headers, framing), so an accepted event can always be sent.

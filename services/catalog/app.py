@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from services.catalog.api import router
 from services.catalog.decisions.api import router as decisions_router
-from services.catalog.decisions.service import refuse_move_against_decision
+from services.catalog.decisions.service import current_decisions, refuse_move_against_decision
+from services.catalog.launches.contracts import LAUNCH_TOPIC, LAUNCHED
+from services.catalog.launches.handlers import launched_handler
 from services.catalog.migrations import history
 from services.catalog.notices import (
     ClaimingSku,
@@ -21,6 +23,7 @@ from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.handlers import handle_requirement_identified
 from services.catalog.requirements.matching import product_changed
 from services.catalog.research.api import router as research_router
+from services.catalog.snapshots import product_snapshots
 from services.catalog.tables import metadata
 from services.catalog.variants.api import router as variants_router
 from services.catalog.variants.service import claim_product_sku, follow_product_lifecycle
@@ -46,6 +49,7 @@ def core_notices() -> CoreNotices:
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     """The catalog app: products, product types, completeness and lifecycle. `clock` is
     injectable for tests."""
+    notices = core_notices()
     spec = ServiceSpec(
         name="catalog",
         title="ProductOps catalog",
@@ -59,9 +63,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             variants_router,
             requirements_router,
         ],
-        handlers={REQUIREMENT_IDENTIFIED: handle_requirement_identified},
-        consumes=["feedback.events"],
+        handlers={
+            REQUIREMENT_IDENTIFIED: handle_requirement_identified,
+            # A launched product becomes active (issue 10, loop 4).
+            LAUNCHED: launched_handler(notices),
+        },
+        consumes=["feedback.events", LAUNCH_TOPIC],
+        snapshots=product_snapshots(decisions=current_decisions),
     )
     app = create_service_app(spec, settings, clock=clock)
-    app.state.core_notices = core_notices()
+    app.state.core_notices = notices
     return app

@@ -62,6 +62,25 @@ class ProductCreated(EventPayload):
     created_at: datetime
 
 
+class DecisionData(EventPayload):
+    """A product's current decision, as `catalog.decision.recorded.v1` recorded it."""
+
+    decision_id: str
+    number: int
+    # adopt | reject | defer: the decisions sub-domain's outcomes (the core cannot name them).
+    outcome: str
+    decided_at: datetime
+
+
+@registry.register("catalog.product.snapshot.v1")
+class ProductSnapshot(ProductCreated):
+    """The product as it is now, with its current decision: for a consumer that rebuilds its
+    view of the catalog (`productops republish catalog`)."""
+
+    decision: DecisionData | None
+    updated_at: datetime
+
+
 class FieldChanged(EventPayload):
     field: str
     old: JsonValue
@@ -127,6 +146,13 @@ def product_created(row: Any) -> ProductCreated:
         ),
         version=row.version,
         created_at=row.created_at,
+    )
+
+
+def product_snapshot(row: Any, decision: DecisionData | None) -> ProductSnapshot:
+    """The snapshot of a `product` row, with its current decision if it has one."""
+    return ProductSnapshot(
+        **dict(product_created(row)), decision=decision, updated_at=row.updated_at
     )
 
 

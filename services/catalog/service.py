@@ -281,6 +281,11 @@ async def change_lifecycle(
     return row
 
 
+async def lock_product(*, uow: UnitOfWork, product_id: str) -> ProductRow:
+    """The product's row, locked until `uow` ends (moves and decisions wait); 404 if unknown."""
+    return await _locked_product(uow, product_id)
+
+
 async def list_changes(
     *, session: AsyncSession, product_id: str, limit: int, cursor: str | None
 ) -> Page[Row[Any]]:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
 from services.feedback.findings.api import router as findings_router
+from services.feedback.findings.snapshots import finding_snapshots
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
 from services.feedback.ingest.api import router as ingest_router
 from services.feedback.migrations import history
@@ -49,6 +50,7 @@ def create_app(
         extra_topics=[CUSTOMER_EVENTS_TOPIC],
         background=[worker.run],
         reports=[worker.report],
+        snapshots=finding_snapshots,
     )
     app = create_service_app(spec, settings, clock=clock)
     app.state.feedback_worker = worker

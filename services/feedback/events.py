@@ -52,6 +52,9 @@ class CustomerEventAccepted(EventPayload):
     priority: str | None = None
 
 
+# Registered itself too: the finding as it is, republished for consumers catching up
+# (`productops republish feedback`); the finding events below carry the same fields.
+@registry.register("feedback.finding.snapshot.v1")
 class FindingSnapshot(EventPayload):
     """What a finding is now: enough for a launch gate to decide without calling us."""
 

@@ -9,6 +9,7 @@ from services.pricing.contracts import CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC
 from services.pricing.handlers import HANDLERS
 from services.pricing.migrations import history
 from services.pricing.publishing import Scheduler
+from services.pricing.snapshots import price_snapshots
 from services.pricing.tables import metadata
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import Clock, utc_now
@@ -45,6 +46,7 @@ def create_app(
         background=[scheduler.run],
         on_stop=[scheduler.stop],
         stop_timeout_s=_STOP_TIMEOUT_S,
+        snapshots=price_snapshots,
     )
     app = create_service_app(spec, settings, clock=clock)
     app.state.pricing = Pricing(scheduler=scheduler)

@@ -55,6 +55,12 @@ ALLOWED_TRANSITIONS: Mapping[PriceStatus, frozenset[PriceStatus]] = MappingProxy
 )
 
 
+# A price in one of these can still change; the others are final (history).
+OPEN_STATUSES: tuple[PriceStatus, ...] = tuple(
+    status for status, targets in ALLOWED_TRANSITIONS.items() if targets
+)
+
+
 class InvalidPriceTransition(Conflict):
     """A status change the price's state machine does not allow."""
 

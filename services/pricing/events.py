@@ -80,6 +80,12 @@ class PriceExpired(PriceEvent):
     pass
 
 
+@registry.register("pricing.price.snapshot.v1")
+class PriceSnapshot(PriceEvent):
+    """A price that can still change, as it is now: for a consumer that rebuilds its view
+    of pricing (`productops republish pricing`)."""
+
+
 BY_STATUS: dict[PriceStatus, type[PriceEvent]] = {
     PriceStatus.PROPOSED: PriceProposed,
     PriceStatus.APPROVED: PriceApproved,
@@ -120,6 +126,11 @@ def price_payload(row: Mapping[str, Any]) -> PriceEvent:
             )
         },
     )
+
+
+def price_snapshot(row: Mapping[str, Any]) -> PriceSnapshot:
+    """The snapshot of a `price` row (as a mapping)."""
+    return PriceSnapshot(**dict(price_payload(row)))
 
 
 def price_event(payload: PriceEvent, *, sequence: int) -> CloudEvent:

@@ -4,7 +4,7 @@ its events to the outbox in the caller's unit of work. Reads live in `queries.py
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,13 +25,14 @@ from services.pricing.domain import (
     Violation,
     ViolationCode,
 )
-from services.pricing.events import price_event, price_payload
+from services.pricing.events import PriceEvent, price_event, price_payload
 from services.pricing.schemas import GuardrailsIn, PriceCreate, PriceListCreate, PriceListUpdate
 from services.pricing.tables import price, price_list, product
 from services.pricing.timeline import PriceWindow, resolve
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import Conflict, NotFound, field_error
+from shared.events import CloudEvent
 from shared.money import check_scale, format_amount
 from shared.uow import UnitOfWork
 
@@ -333,12 +334,24 @@ async def retire_product_prices(*, uow: UnitOfWork, product_id: str, now: dateti
 async def publish_price_events(uow: UnitOfWork, rows: Sequence[Any]) -> None:
     """Add one event per price row (in its current status) to the outbox, numbering them
     per product with the product's event sequence."""
+    for event in await price_events(uow, rows):
+        uow.publish(event)
+
+
+async def price_events(
+    uow: UnitOfWork,
+    rows: Sequence[Any],
+    *,
+    payload: Callable[[Mapping[str, Any]], PriceEvent] = price_payload,
+) -> list[CloudEvent]:
+    """One event per price row, its `payload` numbered per product with the product's event
+    sequence, which moves on in `uow`'s transaction."""
     by_product: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         mapping = row if isinstance(row, Mapping) else row._mapping
         by_product.setdefault(mapping["product_id"], []).append(mapping)
     if not by_product:
-        return
+        return []
     ids = sorted(by_product)
     # Lock in one order first, so concurrent batches cannot deadlock on product rows.
     await uow.session.execute(
@@ -353,11 +366,13 @@ async def publish_price_events(uow: UnitOfWork, rows: Sequence[Any]) -> None:
         .returning(product.c.id, product.c.event_sequence)
     )
     last = {row.id: row.event_sequence for row in (await uow.session.execute(stmt)).all()}
+    events = []
     for product_id in ids:
         group = by_product[product_id]
         first = last[product_id] - len(group) + 1
         for offset, mapping in enumerate(group):
-            uow.publish(price_event(price_payload(mapping), sequence=first + offset))
+            events.append(price_event(payload(mapping), sequence=first + offset))
+    return events
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The `productops` command line: `up`, `serve NAME`, `migrate [NAME]`, `revision NAME MESSAGE`,
-`events tail TOPIC`, `asyncapi`."""
+`republish NAME`, `events tail TOPIC`, `asyncapi`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     revision.add_argument("name", help="a registered service name, or 'gateway'")
     revision.add_argument("message", help="what the revision does, e.g. 'api keys have an owner'")
+
+    republish = commands.add_parser(
+        "republish",
+        help="write one current-state snapshot event per entity of a service to its outbox,"
+        " for consumers that catch up",
+    )
+    republish.add_argument("name", help="a registered service name, e.g. catalog")
 
     events = commands.add_parser("events", help="look at the events on the broker")
     event_commands = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
@@ -101,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "asyncapi":
         return _asyncapi(args.output, check=args.check)
+    if args.command == "republish":
+        from shared.stack.republish import run
+
+        return run(Settings(), args.name)
     if args.command in ("migrate", "revision"):
         from shared.stack.migrate import draft, migrate
 

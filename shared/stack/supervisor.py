@@ -6,13 +6,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 import httpx
 
 from shared.broker import EmbeddedBroker, port_open
 from shared.settings import Settings
+from shared.stack.catch_up import catch_up_needs, pending, record, registered_specs
 from shared.stack.components import GATEWAY, service_names
 from shared.stack.process import ChildProcess, RestartDelay
 
@@ -36,6 +37,11 @@ def serve_command(name: str) -> list[str]:
     return [sys.executable, "-m", "shared.stack", "serve", name]
 
 
+def republish_command(name: str) -> list[str]:
+    """The default catch-up command: `python -m shared.stack republish NAME`."""
+    return [sys.executable, "-m", "shared.stack", "republish", name]
+
+
 def _say(message: str, *, error: bool = False) -> None:
     print(f"productops: {message}", file=sys.stderr if error else sys.stdout, flush=True)
 
@@ -50,11 +56,17 @@ class Supervisor:
         command_for: Callable[[str], list[str]] | None = None,
         *,
         ready_timeout_s: float = 60.0,
+        catch_up_from: Mapping[str, Sequence[str]] | None = None,
+        republish_for: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.settings = settings
         self.components = components if components is not None else _default_components()
         self.command_for = command_for or serve_command
         self.ready_timeout_s = ready_timeout_s
+        # Consumer -> the producers it needs snapshots from; None: the registered services'
+        # `ServiceSpec.catch_up_from` (shared/stack/catch_up.py).
+        self.catch_up_from = catch_up_from
+        self.republish_for = republish_for or republish_command
         self.data_dir = settings.data_dir.resolve()
         self.log_dir = self.data_dir / "logs"
         self.children: list[ChildProcess] = []
@@ -98,6 +110,7 @@ class Supervisor:
             )
             self._start_broker()
         env = self._child_env()
+        self._catch_up(env)
         for name in self.components:
             if self._stop_signal is not None:
                 return
@@ -108,6 +121,37 @@ class Supervisor:
             self.children.append(child)
             _say(f"started {name} pid={child.pid} log={child.log_path}")
         self._wait_ready()
+
+    def _catch_up(self, env: dict[str, str]) -> None:
+        """Republish, before any service starts, the snapshots a consumer needs and has not
+        had in this data dir; a failure stops the start-up (the next `up` tries again)."""
+        needs = self.catch_up_from
+        if needs is None:
+            needs = catch_up_needs(registered_specs(self.settings, self.components))
+        wanted = pending(self.data_dir, needs)
+        for producer in sorted({p for producers in wanted.values() for p in producers}):
+            if self._stop_signal is not None:
+                return
+            child = ChildProcess(
+                f"republish {producer}",
+                self.republish_for(producer),
+                log_path=self.log_dir / "catch-up.log",
+                env=env,
+            )
+            child.start()
+            while (code := child.exit_code()) is None:
+                if self._stop_signal is not None:
+                    child.terminate()
+                    if not child.wait(_STOP_GRACE_S):
+                        child.kill()
+                    return
+                time.sleep(_TICK_S)
+            if code != 0:
+                raise StartupError(_not_ready(child, f"exited with code {code}"))
+            consumers = sorted(c for c, producers in wanted.items() if producer in producers)
+            for consumer in consumers:
+                record(self.data_dir, consumer, producer)
+            _say(f"republished {producer}'s snapshots for {', '.join(consumers)}")
 
     def _check_ports_free(self) -> None:
         # A port already answering would make an old process look like a ready new one.

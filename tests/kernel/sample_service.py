@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Column, Integer, String, Table, select, update
+from sqlalchemy import Column, Integer, Row, String, Table, select, update
 
 from shared.app import RuntimeDep, ServiceSpec, create_service_app
 from shared.auth import require
 from shared.consumer import Handler
 from shared.db import new_metadata
 from shared.events import CloudEvent, new_event
+from shared.republish import SnapshotSource
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
@@ -73,6 +77,23 @@ async def count_note(event: CloudEvent, uow: UnitOfWork) -> None:
         )
 
 
+NOTE_SNAPSHOT = "sample.note.snapshot.v1"
+
+
+async def note_snapshots(_uow: UnitOfWork, rows: Sequence[Row[Any]]) -> list[CloudEvent]:
+    """A note as it is, sequenced by its version like its own events."""
+    return [
+        new_event(
+            source="/sample",
+            type=NOTE_SNAPSHOT,
+            subject=row.id,
+            data={"text": row.text},
+            sequence=row.version,
+        )
+        for row in rows
+    ]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -86,5 +107,6 @@ def create_app(
         routers=[router],
         handlers=handlers if handlers is not None else {"sample.note.created.v1": count_note},
         consumes=consumes or ["sample.events"],
+        snapshots=SnapshotSource(rows=select(note), key=note.c.id, events=note_snapshots),
     )
     return create_service_app(spec, settings)

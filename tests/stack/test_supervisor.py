@@ -149,3 +149,33 @@ def test_backoff_doubles_to_a_cap_and_resets_after_a_healthy_run() -> None:
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
     assert backoff.delay(uptime_s=61.0) == 0.5
     assert backoff.delay(uptime_s=1.0) == 1.0
+
+
+def test_catch_up_republishes_before_anything_starts_once_per_data_dir(make_stack) -> None:
+    args = ("catalog,pricing,gateway", "--catch-up", "launch=catalog+pricing")
+    stack = make_stack(*args)
+    stack.wait_for_output("ProductOps is up")
+    output = stack.output
+    assert "republished catalog's snapshots for launch" in output
+    assert output.index("republished pricing's") < output.index("started catalog")
+    republished = stack.data_dir / "republished"
+    assert republished.read_text().split() == ["catalog", "pricing"]
+    assert (stack.data_dir / "catch-up" / "launch").read_text().split() == ["catalog", "pricing"]
+    assert stack.stop() == 0, stack.output
+
+    again = make_stack(*args)
+    again.wait_for_output("ProductOps is up")
+    assert "republished" not in again.output
+    assert republished.read_text().split() == ["catalog", "pricing"], "not twice"
+    assert again.stop() == 0, again.output
+    assert again.leftovers() == [], again.output
+
+
+def test_a_failed_catch_up_fails_the_start_and_is_tried_again(make_stack) -> None:
+    stack = make_stack("catalog,gateway", "--catch-up", "launch=catalog", "--republish-fails")
+    assert stack.process.wait(30) == 1, stack.output
+    output = stack.output
+    assert "republish catalog exited with code 3" in output
+    assert "started catalog" not in output
+    assert not (stack.data_dir / "catch-up" / "launch").exists()
+    assert stack.leftovers() == [], output

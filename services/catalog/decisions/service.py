@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select
@@ -25,7 +26,7 @@ from services.catalog.decisions.events import (
 from services.catalog.decisions.schemas import CaseCreate, DecisionCreate
 from services.catalog.decisions.tables import product_case, product_decision
 from services.catalog.domain import Lifecycle
-from services.catalog.events import catalog_event
+from services.catalog.events import DecisionData, catalog_event
 from services.catalog.notices import MovingLifecycle
 from services.catalog.tables import product
 from shared.auth import Principal
@@ -174,6 +175,30 @@ async def list_decisions(
     await _ensure_product(session, product_id)
     stmt = select(product_decision).where(product_decision.c.product_id == product_id)
     return await DECISIONS.page(session, stmt, limit=limit, cursor=cursor)
+
+
+async def current_decisions(
+    *, session: AsyncSession, product_ids: Sequence[str]
+) -> dict[str, DecisionData]:
+    """The current (latest) decision of each of `product_ids` that has one, for the
+    catalog's product snapshots."""
+    latest = (
+        select(product_decision.c.product_id, func.max(product_decision.c.number).label("number"))
+        .where(product_decision.c.product_id.in_(product_ids))
+        .group_by(product_decision.c.product_id)
+        .subquery()
+    )
+    stmt = select(product_decision).join(
+        latest,
+        (product_decision.c.product_id == latest.c.product_id)
+        & (product_decision.c.number == latest.c.number),
+    )
+    return {
+        row.product_id: DecisionData(
+            decision_id=row.id, number=row.number, outcome=row.outcome, decided_at=row.decided_at
+        )
+        for row in (await session.execute(stmt)).all()
+    }
 
 
 async def check_move(

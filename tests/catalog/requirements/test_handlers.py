@@ -44,15 +44,15 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float =
     raise AssertionError(f"condition not met within {timeout_s}s")
 
 
-async def produce(bootstrap: str, events: list[CloudEvent]) -> None:
-    await ensure_topics(bootstrap, [TOPIC], partitions=3)
+async def produce(bootstrap: str, events: list[CloudEvent], *, topic: str = TOPIC) -> None:
+    await ensure_topics(bootstrap, [topic], partitions=3)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
     await producer.start()
     try:
         for event in events:
             assert event.subject is not None
             await producer.send_and_wait(
-                TOPIC, value=encode(event), key=event.subject.encode(), headers=kafka_headers()
+                topic, value=encode(event), key=event.subject.encode(), headers=kafka_headers()
             )
     finally:
         await producer.stop()

@@ -1,0 +1,1 @@
+"""The catalog follows launches: a launched product becomes active (issue 10, loop 4)."""
