@@ -11,10 +11,14 @@ from pathlib import Path
 
 from shared.settings import Settings
 from shared.stack.components import event_registries, load_factory, service_names
-from tests.contracts import test_catalog_product_events, test_feedback_events
+from tests.contracts import test_catalog_product_events, test_feedback_events, test_launch_inputs
 from tests.support import TEST_SECRET
 
-COVERED = {*test_catalog_product_events.CONTRACTS, *test_feedback_events.CONTRACTS}
+COVERED = {
+    *test_catalog_product_events.CONTRACTS,
+    *test_feedback_events.CONTRACTS,
+    *test_launch_inputs.CONTRACTS,
+}
 
 
 def consumed_types(tmp_path: Path) -> dict[str, set[str]]:

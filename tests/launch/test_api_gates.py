@@ -111,7 +111,7 @@ async def test_improvements_become_change_requests(
     mod = f"mod-{product_id}"
     await deliver(
         app,
-        finding_event(product_id, finding_id=mod, kind="modification_request", severity="minor"),
+        finding_event(product_id, finding_id=mod, kind="modification_request", severity="low"),
     )
     launch = await plan(client, product_id)
     url = f"/v1/launches/{launch['id']}"
@@ -168,7 +168,7 @@ async def test_improvements_become_change_requests(
     assert redecide["status_now"] == "verified"
 
     other = f"def-{product_id}"
-    await deliver(app, finding_event(product_id, finding_id=other, severity="minor"))
+    await deliver(app, finding_event(product_id, finding_id=other, severity="low"))
     declined = ok(
         await client.post(
             f"{url}/improvements/{other}/decline", json={"reason": "cosmetic"}, headers=PM
