@@ -405,3 +405,34 @@ async def test_goals_let_business_documents_be_signed(
         )
     )
     assert gate(signed, "business_documents")["status"] == "pass"
+
+
+async def test_a_closed_plan_takes_no_more_evidence(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    launch = await plan(client, await known_product(app))
+    url = f"/v1/launches/{launch['id']}"
+    task = {"title": "Press release", "phase": "during", "owner": "pr", "offset_days": 0}
+    added = ok(await client.post(f"{url}/tasks", json=task, headers=PM), 201)
+    task_id = added["tasks"][0]["id"]
+    not_done = assert_problem(await client.post(f"{url}/tasks/{task_id}/reopen", headers=PM), 409)
+    assert not_done["task_id"] == task_id
+    ok(await client.post(f"{url}/cancel", json={"reason": "range dropped"}, headers=PM))
+
+    refusals = [
+        client.post(f"{url}/gates/marketing_plan/signoff", json={"evidence": "x"}, headers=PM),
+        client.post(f"{url}/qa-reports", json={"kind": "qa", "result": "passed"}, headers=PM),
+        client.post(f"{url}/tasks", json=task, headers=PM),
+        client.post(f"{url}/tasks/{task_id}/complete", headers=PM),
+        client.patch(url, json={"goals": GOALS}, headers=PM),
+        client.post(
+            f"{url}/waivers",
+            json={"gate": "qa_signoff", "reason": "x", "expires_at": "2030-03-09T00:00:00Z"},
+            headers=BOSS,
+        ),
+    ]
+    for request in refusals:
+        problem = assert_problem(await request, 409, detail_has="a cancelled plan cannot")
+        assert problem["status_now"] == "cancelled"
+    history = ok(await client.get(f"{url}/history", headers=READER))
+    assert [e["action"] for e in history["items"]] == ["planned", "task_added", "cancelled"]
