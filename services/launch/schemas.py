@@ -81,7 +81,7 @@ class LaunchCreate(Input):
 class GoalsIn(Input):
     """Targets for the first 90 days after launch."""
 
-    units: int
+    units: Annotated[int, Field(strict=True)]
     revenue: Money
     margin_pct: MarginIn
 
@@ -144,7 +144,9 @@ class TaskIn(Input):
     title: Name
     phase: Phase
     owner: Name
-    offset_days: Annotated[int, Field(description="days from the target date: -14 is T-14")]
+    offset_days: Annotated[
+        int, Field(strict=True, description="days from the target date: -14 is T-14")
+    ]
 
 
 class WaiverIn(Input):
@@ -204,7 +206,7 @@ class GatePublic(BaseModel):
 
 
 class GoalsPublic(BaseModel):
-    units: int
+    units: Annotated[int, Field(strict=True)]
     revenue: Money
     margin_pct: str
     period_days: int

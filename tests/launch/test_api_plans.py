@@ -287,6 +287,9 @@ async def test_patch_sets_goals_and_reschedules_with_if_match(
         await client.patch(url, json={"goals": {**GOALS, "margin_pct": 32.5}}, headers=PM), 422
     )
     assert floaty["errors"][0]["loc"][:3] == ["body", "goals", "margin_pct"]
+    text_units = {"goals": {**GOALS, "units": "500"}}
+    stringly = assert_problem(await client.patch(url, json=text_units, headers=PM), 422)
+    assert stringly["errors"][0]["loc"] == ["body", "goals", "units"]
     cleared = ok(await client.patch(url, json={"goals": None}, headers=PM))
     assert cleared["goals"] is None
 
