@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from services.launch import domain
-from services.launch.plan import LaunchPlan, Outcome
 from services.launch.projections import facts_of
-from services.launch.status import PlanStatus
-from services.launch.store import Change, load_plan, save_plan
+from services.launch.service import SCHEDULER, automatic_change
+from services.launch.store import load_plan, save_plan
 from services.launch.tables import launch_plan
 from shared.app import Runtime
 from shared.due import DueJob
@@ -41,31 +40,9 @@ async def refresh_due(*, uow: UnitOfWork, launch_id: str, monitoring: timedelta)
     stored = await load_plan(uow, launch_id)
     facts = await facts_of(uow.session, stored.plan.product_id)
     outcome = domain.refresh(stored.plan, facts=facts, now=now, monitoring=monitoring)
-    await save_plan(uow, stored, outcome, change=_what_time_did(stored.plan, outcome, now))
+    change = automatic_change(stored.plan, outcome, now, source=SCHEDULER)
+    await save_plan(uow, stored, outcome, change=change)
     return True
-
-
-def _what_time_did(before: LaunchPlan, outcome: Outcome, now: datetime) -> Change | None:
-    after = outcome.plan
-    if after.status == PlanStatus.LAUNCHED and before.status != PlanStatus.LAUNCHED:
-        return Change("launched", data={"source": "scheduler", "launch_at": _iso(after.launch_at)})
-    lapsed = [
-        gate.name
-        for gate, was in zip(after.gates, before.gates, strict=True)
-        if was.waived and not gate.waived
-    ]
-    if lapsed:
-        return Change("waiver_expired", data={"source": "scheduler", "gates": lapsed})
-    if after.status == PlanStatus.LAUNCHED and domain.next_wakeup(after, now) is None:
-        return Change(
-            "monitoring_ended",
-            data={"source": "scheduler", "at_risk": after.at_risk},
-        )
-    return Change("refreshed", data={"source": "scheduler"}) if outcome.events else None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 class Scheduler:

@@ -32,6 +32,8 @@ from shared.uow import UnitOfWork
 # A rule applied to the loaded plan, its product's facts and the unit of work's "now".
 Rule = Callable[[LaunchPlan, Facts, datetime], Outcome]
 _OPEN = [status.value for status in OPEN_STATUSES]
+# The source of the changes time makes (a history entry's `data.source`).
+SCHEDULER = "scheduler"
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -545,10 +547,34 @@ async def reevaluate_product(
             change = Change("cancelled", None, domain.PRODUCT_DISCONTINUED, {"source": source})
         else:
             outcome = domain.refresh(stored.plan, facts=facts, now=now, monitoring=monitoring)
-            change = Change("facts_changed", data={"source": source}) if outcome.events else None
+            change = automatic_change(stored.plan, outcome, now, source=source)
         saved = await save_plan(uow, stored, outcome, change=change)
         changed += saved is not stored
     return changed
+
+
+def automatic_change(
+    before: LaunchPlan, outcome: Outcome, now: datetime, *, source: str
+) -> Change | None:
+    """The history entry of a change launch made itself, from `source`'s facts or from
+    time (`SCHEDULER`); None when nothing worth one happened."""
+    after = outcome.plan
+    data: dict[str, Any] = {"source": source}
+    if after.status == PlanStatus.LAUNCHED and before.status != PlanStatus.LAUNCHED:
+        launch_at = after.launch_at.isoformat() if after.launch_at else None
+        return Change("launched", data={**data, "launch_at": launch_at})
+    lapsed = [
+        gate.name
+        for gate, was in zip(after.gates, before.gates, strict=True)
+        if was.waived and not gate.waived
+    ]
+    if lapsed:
+        return Change("waiver_expired", data={**data, "gates": lapsed})
+    if after.status == PlanStatus.LAUNCHED and domain.next_wakeup(after, now) is None:
+        return Change("monitoring_ended", data={**data, "at_risk": after.at_risk})
+    if not outcome.events:
+        return None
+    return Change("refreshed" if source == SCHEDULER else "facts_changed", data=data)
 
 
 # --- gate templates -----------------------------------------------------------------------------
