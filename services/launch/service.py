@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from uuid6 import uuid7
 
 from services.launch import domain, manual
+from services.launch.events import goals_data
 from services.launch.evidence import Goals, QaResult
 from services.launch.facts import Facts, Lifecycle
 from services.launch.gates import Document, GateTemplate, QaKind, check_template
@@ -157,32 +158,24 @@ async def update_plan(
             )
         return outcome
 
+    stored = await load_plan(uow, launch_id)
+    check_version(expected_version, stored.version)
+    facts = await facts_of(uow.session, stored.plan.product_id)
+    outcome = rule(stored.plan, facts, uow.clock())
     data: dict[str, Any] = {}
     if set_goals:
-        data["goals"] = _goals_json(goals)
+        data["goals"] = goals_data(goals).model_dump(mode="json") if goals else None
     if target_date is not None:
-        data["new_date"] = target_date.isoformat()
-        action = "rescheduled"
+        data |= {
+            "old_date": stored.plan.target_date.isoformat(),
+            "new_date": target_date.isoformat(),
+        }
+        change = Change("rescheduled", actor.owner, reason, data)
     else:
-        action = "goals_set" if goals is not None else "goals_cleared"
-    stored = await _change(
-        uow,
-        launch_id=launch_id,
-        expected_version=expected_version,
-        change=Change(action, actor.owner, reason if target_date is not None else None, data),
-        rule=rule,
-    )
-    return stored
-
-
-def _goals_json(goals: Goals | None) -> dict[str, Any] | None:
-    if goals is None:
-        return None
-    return {
-        "units": goals.units,
-        "revenue": {"amount": str(goals.revenue.amount), "currency": goals.revenue.currency},
-        "margin_pct": str(goals.margin_pct),
-    }
+        change = Change(
+            "goals_set" if goals is not None else "goals_cleared", actor.owner, data=data
+        )
+    return await save_plan(uow, stored, outcome, change=change)
 
 
 # --- manual gates -------------------------------------------------------------------------------

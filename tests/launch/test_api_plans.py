@@ -295,6 +295,15 @@ async def test_patch_sets_goals_and_reschedules_with_if_match(
 
     types = await outbox_types(app, product_id)
     assert types.count("launch.rescheduled.v1") == 1
+    history = ok(await client.get(f"{url}/history", headers=READER))["items"]
+    assert [(e["action"], e["reason"]) for e in history] == [
+        ("planned", None),
+        ("goals_set", None),
+        ("rescheduled", "supplier late"),
+        ("goals_cleared", None),
+    ]
+    assert history[2]["data"] == {"old_date": "2030-04-01", "new_date": "2030-04-15"}
+    assert history[1]["data"]["goals"] == {**GOALS, "period_days": 90}
 
 
 async def test_approval_four_eyes_and_not_ready(app: FastAPI, client: httpx.AsyncClient) -> None:
