@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -36,7 +36,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, at mos
 Cursor = Annotated[str | None, Query(max_length=512, description="from the previous page")]
 
 # The key values a cursor may hold, by the Python type of their column.
-_KINDS = (str, int, float, datetime)
+_KINDS = (str, int, float, datetime, date)
 
 
 class Page(BaseModel, Generic[T]):
@@ -86,7 +86,7 @@ class _Key:
         return self.column < value if self.descending else self.column > value
 
     def encode(self, value: Any) -> Any:
-        return value.isoformat() if self.kind is datetime else value
+        return value.isoformat() if self.kind in (datetime, date) else value
 
     def decode(self, value: Any) -> Any:
         """The value a cursor holds for this key; 422 unless it has the key's type."""
@@ -100,6 +100,11 @@ class _Key:
                 raise _malformed() from None
             if moment.tzinfo is not None:
                 return moment
+        elif self.kind is date and type(value) is str:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise _malformed() from None
         elif type(value) is self.kind:
             return value
         raise _malformed()
@@ -176,5 +181,5 @@ def _key_of(order: ColumnElement[Any]) -> _Key:
         column_type = column_type.impl_instance
     kind = column_type.python_type
     if kind not in _KINDS:
-        raise TypeError(f"{column}: a keyset column holds str, int, float or datetime")
+        raise TypeError(f"{column}: a keyset column holds str, int, float, datetime or date")
     return _Key(column, kind, descending)

@@ -175,7 +175,11 @@ def refresh(
 
 def next_wakeup(plan: LaunchPlan, now: datetime) -> datetime | None:
     """When `refresh` must run even if no fact arrives: the next waiver expiry of an open
-    plan, or an approved plan's launch moment; None when nothing is due."""
+    plan, an approved plan's launch moment, or the end of a launched plan's monitoring
+    (from then on facts no longer change it); None when nothing is due."""
+    if plan.status == PlanStatus.LAUNCHED:
+        end = plan.monitored_until
+        return end if end is not None and end > now else None
     if plan.status not in OPEN_STATUSES:
         return None
     moments = [waiver.expires_at for waiver in plan.waivers if waiver.expires_at > now]

@@ -15,7 +15,7 @@ from pydantic import Field
 from services.launch.evidence import GOALS_PERIOD_DAYS, Goals
 from services.launch.gates import Gate, GateKind, GateStatus, Readiness, Reason
 from services.launch.status import PlanStatus
-from shared.events import CloudEvent, EventPayload, EventRegistry, new_event
+from shared.events import CloudEvent, EventPayload, EventRegistry, event_for
 from shared.money import format_amount
 
 SOURCE = "/launch"
@@ -163,13 +163,8 @@ def goals_data(goals: Goals) -> GoalsData:
     )
 
 
-def launch_event(payload: PlanEvent, *, sequence: int) -> CloudEvent:
-    """An envelope from /launch about the plan's product."""
-    event_type: str = type(payload).event_type  # type: ignore[attr-defined]
-    return new_event(
-        source=SOURCE,
-        type=event_type,
-        subject=payload.product_id,
-        data=payload,
-        sequence=sequence,
+def launch_event(payload: PlanEvent, *, sequence: int, time: datetime | None = None) -> CloudEvent:
+    """An envelope from /launch about the plan's product; `time` is the use case's clock."""
+    return event_for(
+        payload, source=SOURCE, subject=payload.product_id, sequence=sequence, time=time
     )

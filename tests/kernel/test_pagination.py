@@ -4,11 +4,11 @@ pages yields the rows once each, in order, and a cursor not made for the list is
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Float, Integer, Numeric, String, Table, insert, select
+from sqlalchemy import Column, Date, Float, Integer, Numeric, String, Table, insert, select
 
 from shared.db import Database, new_metadata
 from shared.errors import Invalid
@@ -24,6 +24,7 @@ entry = Table(
     Column("weight", Float, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("price", Numeric(10, 2), nullable=False),
+    Column("day", Date, nullable=False),
 )
 START = datetime(2025, 1, 1, tzinfo=UTC)
 # Ties on purpose: scores and times repeat, so only the id tells some rows apart.
@@ -34,6 +35,7 @@ ROWS = [
         "weight": (n % 4) / 2,
         "at": START + timedelta(hours=n % 2),
         "price": n,
+        "day": date(2025, 1, 1 + n % 4),
     }
     for n in range(11)
 ]
@@ -44,6 +46,7 @@ BY_SCORE_DESC = Keyset(entry.c.score.desc(), entry.c.id.desc())
 BY_SCORE_DESC_ID_ASC = Keyset(entry.c.score.desc(), entry.c.id)
 BY_TIME_DESC = Keyset(entry.c.at.desc(), entry.c.id.desc())
 BY_WEIGHT = Keyset(entry.c.weight, entry.c.id)
+BY_DAY = Keyset(entry.c.day, entry.c.id)
 
 
 @pytest.fixture
@@ -112,6 +115,8 @@ async def test_mixed_directions_and_each_column_type(db: Database, limit: int) -
     assert await walked(db, BY_TIME_DESC, limit=limit) == ids(time_desc)
     weight_asc = sorted(ROWS, key=lambda r: (r["weight"], r["id"]))
     assert await walked(db, BY_WEIGHT, limit=limit) == ids(weight_asc)
+    day_asc = sorted(ROWS, key=lambda r: (r["day"], r["id"]))
+    assert await walked(db, BY_DAY, limit=limit) == ids(day_asc)
 
 
 async def test_a_page_that_reaches_the_end_has_no_next_cursor(db: Database) -> None:
@@ -171,6 +176,16 @@ async def test_a_cursor_of_another_list_or_sort_is_422(db: Database) -> None:
     with pytest.raises(Invalid) as caught:
         await page(db, BY_SCORE_DESC, limit=2, cursor=encode_cursor([tag, True, last_id]))
     bad_cursor(caught.value)
+
+
+async def test_a_date_key_is_its_iso_text_in_the_cursor(db: Database) -> None:
+    cursor = (await page(db, BY_DAY, limit=2)).next_cursor
+    tag, day, last_id = decode_cursor(cursor) or []
+    assert (day, last_id) == ("2025-01-01", "e04")
+    for wrong in ("2025-13-01", "tomorrow", 20250101, None):
+        with pytest.raises(Invalid) as caught:
+            await page(db, BY_DAY, limit=2, cursor=encode_cursor([tag, wrong, last_id]))
+        bad_cursor(caught.value)
 
 
 def test_a_keyset_takes_only_columns_a_cursor_can_hold() -> None:

@@ -397,7 +397,9 @@ def test_approval_before_the_target_date_schedules_the_launch_for_that_date() ->
     launched = refresh(plan, facts=GOOD, now=MOMENT)
     assert types_of(launched) == ["launch.launched.v1"]
     assert (launched.plan.status, launched.plan.launched_at) == (PlanStatus.LAUNCHED, MOMENT)
-    assert next_wakeup(launched.plan, MOMENT) is None
+    # Launched, it is watched until its monitoring ends: the scheduler's last duty.
+    assert next_wakeup(launched.plan, MOMENT) == MOMENT + MONITORING_WINDOW
+    assert next_wakeup(launched.plan, MOMENT + MONITORING_WINDOW) is None
     once = refresh(launched.plan, facts=GOOD, now=MOMENT + timedelta(hours=1))
     assert once.events == ()
 
