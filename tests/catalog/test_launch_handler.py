@@ -233,7 +233,11 @@ async def test_a_rejected_product_stays_put_and_the_event_is_handled(
     assert len(await history(client, product_id)) == len(moves)
     assert await outbox_events(app) == events_before
     assert await dead_letters(app) == 0
-    (record,) = [r for r in caplog.records if r.levelno == logging.INFO]
+    (record,) = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.INFO and r.name == "services.catalog.launches.handlers"
+    ]
     assert record.getMessage() == "a launch cannot make the product active"
     assert (record.launch_id, record.product_id) == (LAUNCH_ID, product_id)
     assert "the product was rejected" in record.reason
