@@ -41,17 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from services.catalog import service as catalog_service
 from services.catalog.app import core_notices, create_app
 from services.catalog.domain import Lifecycle
+from services.catalog.migrations import history
 from services.catalog.requirements.domain import requirement_key
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.handlers import handle_requirement_identified
 from services.catalog.schemas import ProductCreate, ProductTypeCreate
-from services.catalog.tables import metadata as catalog_metadata
 from shared.auth import Principal, TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics
 from shared.db import Database
 from shared.events import CloudEvent, encode, kafka_headers, new_event
 from shared.inbox import claim
-from shared.tables import metadata as kernel_metadata
+from shared.migrations import upgrade
 from shared.uow import UnitOfWork
 from tests.perf.common import SECRET, ServiceProcess, drop_postgres, line, postgres_url
 
@@ -305,7 +305,8 @@ async def bench_recommendations(
     print(f"\n== requirements and recommendations on {label}")
     rng = random.Random(7)
     db = Database(database_url)
-    await db.create_all([kernel_metadata, catalog_metadata])
+    # The schema as the service makes it at start: its migration history.
+    await upgrade(db, history)
     started = time.perf_counter()
     product_ids = await seed_products(db, products, rng)
     print(
