@@ -201,7 +201,9 @@ async def test_concurrent_batches_sharing_ids_in_opposite_orders_store_each_once
 
             for round_no in range(rounds):
                 batch = [event("purchase", event_id=f"r{round_no}-{i:04}") for i in range(size)]
-                third = ingestion.prepare(events=[batch[size // 2]], principal=THIRD)
+                third = ingestion.prepare(
+                    events=[batch[size // 2]], principal=THIRD, now=runtime.clock()
+                )
                 async with runtime.uow() as uow:
                     await ingestion.store(uow=uow, batch=third)
                     sent = [asyncio.create_task(post(e)) for e in (batch, batch[::-1])]

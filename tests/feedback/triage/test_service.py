@@ -45,6 +45,7 @@ async def queue(db: Database, *event_ids: str) -> None:
     batch = ingestion.prepare(
         events=[event("question", event_id=event_id) for event_id in event_ids],
         principal=STOREFRONT,
+        now=datetime.now(UTC),
     )
     async with unit_of_work(db) as uow:
         await ingestion.store(uow=uow, batch=batch)
