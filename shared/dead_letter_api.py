@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import ADMIN, require
+from shared.auth import ADMIN, Principal, require
 from shared.dead_letters import (
     Status,
     as_record,
@@ -37,7 +37,7 @@ from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["dead letters"])
-AdminDep = require(ADMIN)
+AdminDep = Annotated[Principal, Depends(require(ADMIN))]
 Filter = Annotated[str | None, Query(min_length=1, max_length=255)]
 LetterId = Annotated[str, Path(max_length=64)]
 

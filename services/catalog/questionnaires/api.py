@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.catalog.notices import CoreNoticesDep
 from services.catalog.questionnaires import service
@@ -32,15 +32,15 @@ from services.catalog.questionnaires.schemas import (
 )
 from services.catalog.schemas import Actor, product_public
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["questionnaires"])
 
-Reader = require("catalog:read")
-Writer = require("catalog:write")
+Reader = Annotated[Principal, Depends(require("catalog:read"))]
+Writer = Annotated[Principal, Depends(require("catalog:write"))]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
