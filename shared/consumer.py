@@ -266,7 +266,7 @@ class EventConsumer:
     def _database_backoff(self) -> float:
         settings = self._settings
         first = max(settings.consumer_backoff_s, 0.05)
-        return min(settings.consumer_max_backoff_s, first * 2 ** min(self.database_failures, 10))
+        return min(settings.consumer_max_backoff_s, first * 2.0 ** min(self.database_failures, 10))
 
     async def _retry_waiting(self) -> None:
         """Once the database answers again, resume the partitions that waited for it."""

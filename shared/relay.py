@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
@@ -42,6 +42,7 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from aiokafka.structs import RecordMetadata
 from sqlalchemy import (
     ColumnElement,
     Delete,
@@ -57,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.broker import ensure_topics
 from shared.broker_watch import BrokerWatch
-from shared.db import Database
+from shared.db import Database, rows_affected
 from shared.leadership import relay_leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PARKED, RELAY_FAILURES
 from shared.settings import Settings
@@ -89,6 +90,8 @@ _PARKED = (
     outbox.c.parked_at.is_not(None),
     outbox.c.discarded_at.is_(None),
 )
+# What sending one batch came to: where it was written, or the error it failed with.
+_Outcome: TypeAlias = RecordMetadata | BaseException | None
 
 
 def max_request_bytes(settings: Settings) -> int:
@@ -130,7 +133,10 @@ class _Record:
 
     @property
     def size(self) -> int:
-        return DefaultRecordBatchBuilder.estimate_size_in_bytes(self.key, self.value, self.headers)
+        size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(
+            self.key, self.value, self.headers
+        )
+        return size
 
 
 @dataclass
@@ -193,7 +199,7 @@ class OutboxRelay:
             result = await session.execute(
                 update(outbox).where(outbox.c.id == event_id, *_PARKED).values(parked_at=None)
             )
-        if not result.rowcount:
+        if not rows_affected(result):
             return False
         log.info("parked event re-queued", extra={"event_id": event_id})
         await self.parked()
@@ -208,7 +214,7 @@ class OutboxRelay:
                 .where(outbox.c.id == event_id, *_PARKED)
                 .values(discarded_at=datetime.now(UTC), discard_reason=reason)
             )
-        if not result.rowcount:
+        if not rows_affected(result):
             return False
         log.warning("parked event discarded", extra={"event_id": event_id, "reason": reason})
         await self.parked()
@@ -308,7 +314,7 @@ class OutboxRelay:
             else:
                 parked.append((record.row, why))
         batches: list[_PartitionBatch] = []
-        outcomes: list[object] = []
+        outcomes: list[_Outcome] = []
         if sendable:
             producer = await self._ensure_producer()
             async with asyncio.timeout(self._settings.relay_send_timeout_s):
@@ -348,11 +354,11 @@ class OutboxRelay:
 
     async def _send(
         self, producer: AIOKafkaProducer, batches: Sequence[_PartitionBatch]
-    ) -> list[object]:
+    ) -> list[_Outcome]:
         """Each batch's RecordMetadata, or the error it failed with."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.relay_send_timeout_s
-        sent: list[object] = []
+        sent: list[asyncio.Future[RecordMetadata] | BaseException] = []
         for batch in batches:
             topic, partition = batch.partition
             try:
@@ -369,7 +375,7 @@ class OutboxRelay:
     async def _settle(
         self,
         batches: Sequence[_PartitionBatch],
-        outcomes: Sequence[object],
+        outcomes: Sequence[_Outcome],
         parked: list[tuple[Any, str]],
     ) -> int:
         """Sort out each batch's outcome and record it; raises if a batch has to be retried."""
@@ -525,7 +531,7 @@ class OutboxRelay:
                 await self._watch.close()
 
     def _backoff(self) -> float:
-        base = min(self._settings.relay_max_backoff_s, 0.1 * 2 ** min(self._failures, 10))
+        base = min(self._settings.relay_max_backoff_s, 0.1 * 2.0 ** min(self._failures, 10))
         return base * random.uniform(0.5, 1.0)
 
     async def _release_leadership(self) -> None:
@@ -583,7 +589,7 @@ def _never_sendable(record: _Record, limit: int) -> str | None:
     return None
 
 
-def _outcome(sent: object) -> object:
+def _outcome(sent: asyncio.Future[RecordMetadata] | BaseException) -> _Outcome:
     if not isinstance(sent, asyncio.Future):
         return sent
     if not sent.done() or sent.cancelled():

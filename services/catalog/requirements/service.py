@@ -51,6 +51,7 @@ from services.catalog.requirements.tables import recommendation, requirement
 from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
+from shared.db import rows_affected
 from shared.errors import NotFound, field_error
 from shared.inserts import dialect_insert
 from shared.pagination import Keyset, Page
@@ -501,7 +502,7 @@ async def _ensure_idea(
             updated_at=now,
         )
     )
-    if result.rowcount == 1:
+    if rows_affected(result) == 1:
         await matching.index_idea(session, recommendation_id=idea_id, key=key)
 
 
