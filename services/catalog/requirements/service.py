@@ -181,7 +181,7 @@ async def record_report(
             kind=Kind(row.kind),
             product_id=row.product_id,
             product_type=row.product_type,
-            count=row.count,
+            count=row._mapping["count"],
             first_seen=row.first_seen,
             last_seen=row.last_seen,
             origin=Origin(row.origin),
@@ -195,7 +195,7 @@ async def record_report(
             product_id=row.product_id,
             product_type=row.product_type,
             added=report.occurrences,
-            count=row.count,
+            count=row._mapping["count"],
             last_seen=row.last_seen,
             version=row.version,
         )
@@ -400,7 +400,7 @@ async def adopt_recommendation(
         product_id=created.id,
         sku=created.sku,
         requirement_count=row.requirement_count,
-        count=row.count,
+        count=row._mapping["count"],
         adopted_by=actor.subject,
         version=row.version,
     )
