@@ -8,7 +8,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # PostgreSQL (tests/conftest.py marks every test taking the broker fixture).
 QUICK_TESTS := not broker and not stack and not postgres
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,19 +26,20 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 run: $(STAMP_RUN)
 	exec $(BIN)/productops up
 
-test: $(STAMP_TEST)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# The inner loop before a commit: lint, then the tests that start no process.
-# `typecheck` (mypy) joins the prerequisites, after `lint`, once that target exists.
-check: lint
+# The inner loop before a commit: lint, type check, then the tests that start no process.
+check: lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider -m "$(QUICK_TESTS)"
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Strict on shared/ and gateway/, the default level on services/ (pyproject's [tool.mypy]).
+typecheck: $(STAMP_TEST)
+	$(BIN)/mypy shared gateway services
 
 bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_catalog
@@ -48,4 +49,4 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_ingest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -10,14 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import keys
 from gateway.runtime import RuntimeDep, limit_by_client_ip, limited_caller
-from shared.auth import ADMIN, require
+from shared.auth import ADMIN, Principal, require
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 # The prefix lives on the routers, not on `include_router`: FastAPI then keeps it in
 # `scope["route"].path`, which the request middleware uses as the metrics label.
 auth_router = APIRouter(prefix="/v1", tags=["auth"])
 keys_router = APIRouter(prefix="/v1", tags=["api-keys"], dependencies=[Depends(limited_caller)])
-AdminDep = require(ADMIN)
+AdminDep = Annotated[Principal, Depends(require(ADMIN))]
 
 
 class TokenRequest(BaseModel):

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from gateway.tables import api_key
 from shared.auth import ADMIN, SCOPES, Principal, hash_secret, secret_matches
-from shared.db import Database
+from shared.db import Database, rows_affected
 from shared.errors import (
     Conflict,
     FieldError,
@@ -116,7 +116,7 @@ async def authenticate(
             .where(api_key.c.id == row.id, api_key.c.revoked_at.is_(None))
             .values(last_used_at=now)
         )
-    if result.rowcount != 1:
+    if rows_affected(result) != 1:
         raise Unauthorized(INVALID_KEY)
     return Principal(subject=row.id, name=row.name, scopes=frozenset(row.scopes), owner=row.owner)
 

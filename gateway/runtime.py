@@ -93,7 +93,8 @@ class GatewayRuntime:
 
 
 async def get_runtime(request: Request) -> GatewayRuntime:
-    return request.app.state.runtime
+    runtime: GatewayRuntime = request.app.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]

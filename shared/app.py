@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
@@ -64,7 +64,7 @@ class ServiceSpec:
     consumes: Sequence[str] = ()
     extra_topics: Sequence[str] = ()
     # Long-running jobs of the service (schedulers, workers), run beside the relay.
-    background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
     # Called first on shutdown, to ask the background jobs to finish what they are doing
     # (e.g. a scheduler's current transaction); they then have `stop_timeout_s` to return
     # before they are cancelled. Without hooks, the jobs are cancelled straight away.
@@ -234,7 +234,8 @@ class Runtime:
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import CursorResult, MetaData, Result, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +32,15 @@ NAMING_CONVENTION = {
 def new_metadata() -> MetaData:
     """A MetaData with the project's constraint naming convention."""
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows the INSERT, UPDATE or DELETE that gave `result` touched.
+
+    `AsyncSession.execute` types every result as a `Result`, but a DML statement's is a
+    `CursorResult`, the one kind that counts rows.
+    """
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

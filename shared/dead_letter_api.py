@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import ADMIN, require
+from shared.auth import ADMIN, Principal, require
 from shared.dead_letters import (
     Status,
     as_record,
@@ -32,12 +32,12 @@ from shared.dead_letters import (
 )
 from shared.errors import Conflict, NotFound
 from shared.events import decode
-from shared.inbox import Handler, apply_event
+from shared.inbox import DEAD_LETTERED_BEFORE, Handler, apply_event
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["dead letters"])
-AdminDep = require(ADMIN)
+AdminDep = Annotated[Principal, Depends(require(ADMIN))]
 Filter = Annotated[str | None, Query(min_length=1, max_length=255)]
 LetterId = Annotated[str, Path(max_length=64)]
 
@@ -59,7 +59,8 @@ class DeadLetterDesk:
 
 
 def get_desk(request: Request) -> DeadLetterDesk:
-    return request.app.state.dead_letters
+    desk: DeadLetterDesk = request.app.state.dead_letters
+    return desk
 
 
 DeskDep = Annotated[DeadLetterDesk, Depends(get_desk)]
@@ -98,10 +99,14 @@ class DeadLetterPublic(BaseModel):
         return cls(**{**fields, "value": value, "value_encoding": encoding})
 
 
+# What a replay did: the inbox's outcomes, or `skipped` for a type no handler takes now.
+ReplayOutcome = Literal["handled", "duplicate", "stale", "skipped"]
+
+
 class ReplayedDeadLetter(DeadLetterPublic):
     """A dead letter closed by a replay, with what the replay did."""
 
-    outcome: Literal["handled", "duplicate", "stale", "skipped"] = Field(
+    outcome: ReplayOutcome = Field(
         description="handled; duplicate (the inbox had it); stale (a newer version was "
         "applied); skipped (no handler for the type any more)"
     )
@@ -193,14 +198,14 @@ async def _open_letter(desk: DeadLetterDesk, letter_id: str) -> Any:
     return row
 
 
-async def _apply(desk: DeadLetterDesk, row: Any) -> str:
+async def _apply(desk: DeadLetterDesk, row: Any) -> ReplayOutcome:
     """What the consumer would do with the record now, in one attempt."""
     event = decode(row.value)
     handler = desk.handlers.get(event.type)
     if handler is None:
         return "skipped"  # as the consumer does with a type it does not handle
     async with asyncio.timeout(desk.handler_timeout_s):
-        return await apply_event(
+        outcome = await apply_event(
             desk.uow,
             consumer=row.consumer,
             record=as_record(row),
@@ -208,6 +213,9 @@ async def _apply(desk: DeadLetterDesk, row: Any) -> str:
             handler=handler,
             replaying=True,
         )
+    # A replay skips the "dead-lettered before" check, so that outcome never comes back.
+    assert outcome != DEAD_LETTERED_BEFORE
+    return outcome
 
 
 async def _close(

@@ -19,6 +19,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
+from shared.db import rows_affected
 from shared.inserts import dialect_insert
 from shared.observability import DEAD_LETTERS
 from shared.pagination import Keyset, Page
@@ -96,7 +97,7 @@ async def record_dead_letter(
     result = await session.execute(
         dialect_insert(dialect, dead_letter).values(letter.row(now=now)).on_conflict_do_nothing()
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 async def get_dead_letter(session: AsyncSession, *, letter_id: str) -> Any | None:
@@ -154,7 +155,7 @@ async def resolve(
         .where((dead_letter.c.id == letter_id) & (dead_letter.c.status == Status.OPEN.value))
         .values(status=status.value, resolved_at=now, resolved_by=by, reason=reason)
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 async def record_failed_replay(

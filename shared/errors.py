@@ -6,7 +6,7 @@ Every error a client can see leaves through `problem_response`; no traceback eve
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -123,7 +123,7 @@ def problem_response(
     status: int,
     detail: str,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     title: str | None = None,
     slug: str | None = None,
     **extra: Any,

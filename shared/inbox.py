@@ -11,11 +11,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Final, Literal
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import delete, select, tuple_, update
 
 from shared.clock import Clock, utc_now
+from shared.db import rows_affected
 from shared.dead_letters import is_dead_lettered
 from shared.events import CloudEvent
 from shared.inserts import dialect_insert
@@ -27,11 +29,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[None]]
 
-HANDLED = "handled"
-DUPLICATE = "duplicate"
-STALE = "stale"
+HANDLED: Final = "handled"
+DUPLICATE: Final = "duplicate"
+STALE: Final = "stale"
 # Dead-lettered on an earlier delivery: left to the operator, not tried again.
-DEAD_LETTERED_BEFORE = "dead_lettered_before"
+DEAD_LETTERED_BEFORE: Final = "dead_lettered_before"
+Applied = Literal["handled", "duplicate", "stale", "dead_lettered_before"]
 
 
 async def claim(
@@ -51,7 +54,7 @@ async def claim(
         )
         .on_conflict_do_nothing()
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 async def advance_position(uow: UnitOfWork, *, consumer: str, event: CloudEvent) -> bool:
@@ -90,7 +93,7 @@ async def apply_event(
     event: CloudEvent,
     handler: Handler,
     replaying: bool = False,
-) -> str:
+) -> Applied:
     """Apply one event through its handler in one transaction with its inbox row.
 
     Returns `handled`, `duplicate` or `stale`; outside a replay, `dead_lettered_before` for
@@ -132,7 +135,7 @@ async def prune_inbox(
             result = await uow.session.execute(
                 delete(inbox).where(tuple_(inbox.c.consumer, inbox.c.event_id).in_(oldest))
             )
-        deleted = result.rowcount or 0
+        deleted = rows_affected(result) or 0
         total += deleted
         if deleted < chunk:
             return total

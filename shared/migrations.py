@@ -22,13 +22,14 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, MigrationInfo
@@ -89,7 +90,7 @@ class SchemaNotAtHead(RuntimeError):
     """A component's database is behind its code, and migrating at start is turned off."""
 
 
-def _render_item(kind: str, obj: Any, autogen: Any) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[False]:
     """Column types as a revision should spell them; False keeps Alembic's rendering."""
     if kind != "type":
         return False
@@ -126,7 +127,13 @@ def run_environment(context: EnvironmentContext) -> None:
     history: MigrationHistory = attributes["history"]
     applied: list[str] = attributes.setdefault("applied", [])
 
-    def record(*, step: MigrationInfo, **_: Any) -> None:
+    # Alembic passes these by keyword, under these names.
+    def record(
+        ctx: MigrationContext,
+        step: MigrationInfo,
+        heads: Collection[Any],
+        run_args: Mapping[str, Any],
+    ) -> None:
         if not step.is_stamp:
             applied.append(step.up_revision_id or "")
 
@@ -236,7 +243,10 @@ def _drift(connection: Connection, history: MigrationHistory) -> list[Any]:
             "include_object": _made_on(connection.dialect.name),
         },
     )
-    return compare_metadata(context, list(history.metadata))  # type: ignore[arg-type]
+    # Alembic compares against a list of MetaData too (as `target_metadata` may be one),
+    # though its hint names a single MetaData.
+    diffs: list[Any] = compare_metadata(context, list(history.metadata))  # type: ignore[arg-type]
+    return diffs
 
 
 async def schema_drift(db: Database, history: MigrationHistory) -> list[Any]:

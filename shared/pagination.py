@@ -82,7 +82,7 @@ class _Key:
     kind: type
     descending: bool
 
-    def past(self, value: Any) -> ColumnElement[bool]:
+    def past(self, value: object) -> ColumnElement[bool]:
         return self.column < value if self.descending else self.column > value
 
     def encode(self, value: Any) -> Any:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
@@ -41,6 +41,7 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from aiokafka.structs import RecordMetadata
 from sqlalchemy import (
     ColumnElement,
     Delete,
@@ -58,7 +59,7 @@ from shared.backoff import Backoff
 from shared.broker import ensure_topics
 from shared.broker_watch import BrokerWatch
 from shared.clock import Clock, utc_now
-from shared.db import Database
+from shared.db import Database, rows_affected
 from shared.leadership import relay_leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PARKED, RELAY_FAILURES
 from shared.settings import Settings
@@ -90,6 +91,8 @@ _PARKED = (
     outbox.c.parked_at.is_not(None),
     outbox.c.discarded_at.is_(None),
 )
+# What sending one batch came to: where it was written, or the error it failed with.
+_Outcome: TypeAlias = RecordMetadata | BaseException | None
 
 
 def max_request_bytes(settings: Settings) -> int:
@@ -131,7 +134,10 @@ class _Record:
 
     @property
     def size(self) -> int:
-        return DefaultRecordBatchBuilder.estimate_size_in_bytes(self.key, self.value, self.headers)
+        size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(
+            self.key, self.value, self.headers
+        )
+        return size
 
 
 @dataclass
@@ -198,7 +204,7 @@ class OutboxRelay:
             result = await session.execute(
                 update(outbox).where(outbox.c.id == event_id, *_PARKED).values(parked_at=None)
             )
-        if not result.rowcount:
+        if not rows_affected(result):
             return False
         log.info("parked event re-queued", extra={"event_id": event_id})
         await self.parked()
@@ -213,7 +219,7 @@ class OutboxRelay:
                 .where(outbox.c.id == event_id, *_PARKED)
                 .values(discarded_at=self._clock(), discard_reason=reason)
             )
-        if not result.rowcount:
+        if not rows_affected(result):
             return False
         log.warning("parked event discarded", extra={"event_id": event_id, "reason": reason})
         await self.parked()
@@ -313,7 +319,7 @@ class OutboxRelay:
             else:
                 parked.append((record.row, why))
         batches: list[_PartitionBatch] = []
-        outcomes: list[object] = []
+        outcomes: list[_Outcome] = []
         if sendable:
             producer = await self._ensure_producer()
             async with asyncio.timeout(self._settings.relay_send_timeout_s):
@@ -353,11 +359,11 @@ class OutboxRelay:
 
     async def _send(
         self, producer: AIOKafkaProducer, batches: Sequence[_PartitionBatch]
-    ) -> list[object]:
+    ) -> list[_Outcome]:
         """Each batch's RecordMetadata, or the error it failed with."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.relay_send_timeout_s
-        sent: list[object] = []
+        sent: list[asyncio.Future[RecordMetadata] | BaseException] = []
         for batch in batches:
             topic, partition = batch.partition
             try:
@@ -374,7 +380,7 @@ class OutboxRelay:
     async def _settle(
         self,
         batches: Sequence[_PartitionBatch],
-        outcomes: Sequence[object],
+        outcomes: Sequence[_Outcome],
         parked: list[tuple[Any, str]],
     ) -> int:
         """Sort out each batch's outcome and record it; raises if a batch has to be retried."""
@@ -587,7 +593,7 @@ def _never_sendable(record: _Record, limit: int) -> str | None:
     return None
 
 
-def _outcome(sent: object) -> object:
+def _outcome(sent: asyncio.Future[RecordMetadata] | BaseException) -> _Outcome:
     if not isinstance(sent, asyncio.Future):
         return sent
     if not sent.done() or sent.cancelled():

@@ -87,7 +87,9 @@ def compute_completeness(
     required_attributes: Sequence[str],
 ) -> Completeness:
     """Score the base fields plus the product type's required attributes."""
-    checks = list(zip(BASE_FIELDS, (name, brand, description), strict=True))
+    checks: list[tuple[str, object]] = list(
+        zip(BASE_FIELDS, (name, brand, description), strict=True)
+    )
     checks += [(f"attributes.{key}", attributes.get(key)) for key in required_attributes]
     missing = tuple(field for field, value in checks if _is_empty(value))
     total, present = len(checks), len(checks) - len(missing)

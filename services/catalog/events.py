@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ConfigDict, Field, JsonValue
 
@@ -128,6 +128,14 @@ def completeness_data(completeness: Completeness) -> CompletenessData:
     return CompletenessData(score=completeness.score, missing=list(completeness.missing))
 
 
+def field_changes(changes: Sequence[FieldChange]) -> list[FieldChanged]:
+    """The domain's changes as event data; the domain holds their JSON values as `object`."""
+    return [
+        FieldChanged(field=c.field, old=cast(JsonValue, c.old), new=cast(JsonValue, c.new))
+        for c in changes
+    ]
+
+
 def product_created(row: Any) -> ProductCreated:
     """The snapshot of a new `product` row."""
     return ProductCreated(
@@ -164,7 +172,7 @@ def product_updated(
         product_id=row.id,
         sku=row.sku,
         version=row.version,
-        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
+        changes=field_changes(changes),
         completeness=completeness_data(completeness),
     )
 

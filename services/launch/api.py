@@ -41,7 +41,7 @@ from services.launch.settings import LaunchSettings
 from services.launch.status import PlanStatus
 from services.launch.store import StoredPlan
 from shared.app import Runtime, RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.errors import FieldError, field_error, invalid_input
 from shared.idempotency import IdempotencyDep
@@ -50,9 +50,9 @@ from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["launch"])
 
-Reader = require("launch:read")
-Writer = require("launch:write")
-Approver = require("launch:approve")
+Reader = Annotated[Principal, Depends(require("launch:read"))]
+Writer = Annotated[Principal, Depends(require("launch:write"))]
+Approver = Annotated[Principal, Depends(require("launch:approve"))]
 LaunchId = Annotated[str, Path(max_length=36)]
 GateName = Annotated[str, Path(max_length=64)]
 ItemId = Annotated[str, Path(max_length=64)]

@@ -600,13 +600,13 @@ async def put_template(
         "updated_at": uow.clock(),
     }
     if row is None:
-        stmt = gate_template.insert().values(
+        created = gate_template.insert().values(
             product_type=template.product_type, version=1, **values
         )
-        return (await uow.session.execute(stmt.returning(*gate_template.c))).one(), True
-    stmt = (
+        return (await uow.session.execute(created.returning(*gate_template.c))).one(), True
+    replaced = (
         gate_template.update()
         .where(gate_template.c.product_type == template.product_type)
         .values(version=row.version + 1, **values)
     )
-    return (await uow.session.execute(stmt.returning(*gate_template.c))).one(), False
+    return (await uow.session.execute(replaced.returning(*gate_template.c))).one(), False

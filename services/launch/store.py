@@ -20,6 +20,7 @@ from services.launch.domain import next_wakeup
 from services.launch.events import PlanEvent, launch_event
 from services.launch.plan import LaunchPlan, Outcome
 from services.launch.tables import event_sequence, launch_plan, plan_history
+from shared.db import rows_affected
 from shared.errors import Conflict, NotFound
 from shared.inserts import dialect_insert
 from shared.uow import UnitOfWork
@@ -130,7 +131,7 @@ async def save_plan(
         .where(launch_plan.c.id == plan.id, launch_plan.c.version == stored.version)
         .values({**values, "version": version})
     )
-    if result.rowcount != 1:
+    if rows_affected(result) != 1:
         # Loaded FOR UPDATE, so only a bug can get here; never overwrite a newer plan.
         raise Conflict("the plan changed meanwhile; retry", launch_id=plan.id)
     if change is not None:

@@ -31,16 +31,16 @@ from services.pricing.schemas import (
     price_public,
 )
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
 
-Reader = require("pricing:read")
-Writer = require("pricing:write")
-Approver = require("pricing:approve")
+Reader = Annotated[Principal, Depends(require("pricing:read"))]
+Writer = Annotated[Principal, Depends(require("pricing:write"))]
+Approver = Annotated[Principal, Depends(require("pricing:approve"))]
 Reference = Annotated[str, Query(min_length=1, max_length=64)]
 
 

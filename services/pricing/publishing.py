@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,13 +53,13 @@ async def publish_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
     if not due:
         return 0
     replaces = await _replaced(uow.session, due)
-    stmt = (
+    publish = (
         update(price)
         .where(price.c.id.in_([row.id for row in due]), price.c.status == APPROVED)
         .values(status=PUBLISHED, published_at=now, version=price.c.version + 1)
         .returning(*price.c)
     )
-    published = (await uow.session.execute(stmt)).all()
+    published = (await uow.session.execute(publish)).all()
     links = [
         {"b_id": row.id, "b_replaces": replaces[row.id]} for row in published if replaces[row.id]
     ]
@@ -86,7 +87,7 @@ async def expire_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
     ids = list((await uow.session.execute(_due(uow, stmt))).scalars())
     if not ids:
         return 0
-    stmt = (
+    expire = (
         update(price)
         .where(price.c.id.in_(ids), price.c.status == PUBLISHED)
         .values(
@@ -98,7 +99,7 @@ async def expire_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
         )
         .returning(*price.c)
     )
-    expired = (await uow.session.execute(stmt)).all()
+    expired = (await uow.session.execute(expire)).all()
     await publish_price_events(uow, expired)
     return len(expired)
 
@@ -114,7 +115,7 @@ async def next_due(session: AsyncSession) -> datetime | None:
     return min((t for t in (starts, ends) if t is not None), default=None)
 
 
-async def _replaced(session: AsyncSession, due: list[Any]) -> dict[str, str | None]:
+async def _replaced(session: AsyncSession, due: Sequence[Any]) -> dict[str, str | None]:
     """For each due price, the id of the price it replaces as it takes effect."""
     products = {row.product_id for row in due}
     earliest = min(row.effective_from for row in due)

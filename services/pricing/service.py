@@ -128,8 +128,8 @@ async def update_price_list(
         values["channel"] = data.channel
     if data.guardrails is not None:
         values.update(_guardrail_values(guardrails_of(data.guardrails, row.currency)))
-    stmt = update(price_list).where(price_list.c.code == code).values(values)
-    return (await uow.session.execute(stmt.returning(*price_list.c))).one()
+    change = update(price_list).where(price_list.c.code == code).values(values)
+    return (await uow.session.execute(change.returning(*price_list.c))).one()
 
 
 # --- prices -------------------------------------------------------------------------------------

@@ -49,14 +49,16 @@ def _factory_path(name: str) -> str:
 def load_factory(name: str) -> AppFactory:
     """The `create_app(settings)` factory of a service, or of the gateway."""
     module_name, _, attr = _factory_path(name).partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    factory: AppFactory = getattr(importlib.import_module(module_name), attr)
+    return factory
 
 
 def load_history(name: str) -> MigrationHistory:
     """A component's schema history: `history` in the `migrations` package beside the
     module of its app factory (`services.catalog.app` -> `services.catalog.migrations`)."""
     package = _factory_path(name).partition(":")[0].rpartition(".")[0]
-    return importlib.import_module(f"{package}.migrations").history
+    history: MigrationHistory = importlib.import_module(f"{package}.migrations").history
+    return history
 
 
 def load_event_registry(name: str) -> EventRegistry:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, Integer, Row, String, Table, select, update
 
 from shared.app import RuntimeDep, ServiceSpec, create_service_app
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.consumer import Handler
 from shared.db import new_metadata
 from shared.events import CloudEvent, new_event
@@ -35,6 +35,7 @@ seen = Table(
 )
 
 router = APIRouter(prefix="/v1")
+Writer = Annotated[Principal, Depends(require("catalog:write"))]
 
 
 class NoteIn(BaseModel):
@@ -44,7 +45,7 @@ class NoteIn(BaseModel):
 
 
 @router.post("/notes", status_code=201)
-async def create_note(body: NoteIn, runtime: RuntimeDep, _: require("catalog:write")) -> dict:
+async def create_note(body: NoteIn, runtime: RuntimeDep, _: Writer) -> dict:
     async with runtime.uow() as uow:
         await uow.session.execute(note.insert().values(id=body.id, text=body.text, version=1))
         uow.publish(

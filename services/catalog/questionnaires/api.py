@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import JsonValue
 
 from services.catalog.notices import CoreNoticesDep
 from services.catalog.questionnaires import service
@@ -32,15 +33,15 @@ from services.catalog.questionnaires.schemas import (
 )
 from services.catalog.schemas import Actor, product_public
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["questionnaires"])
 
-Reader = require("catalog:read")
-Writer = require("catalog:write")
+Reader = Annotated[Principal, Depends(require("catalog:read"))]
+Writer = Annotated[Principal, Depends(require("catalog:write"))]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
@@ -92,7 +93,9 @@ async def get_questionnaire(
 ) -> QuestionnairePublic:
     """One questionnaire template."""
     async with runtime.db.reader() as session:
-        row, _ = await service.get_questionnaire(session=session, questionnaire_id=questionnaire_id)
+        row, _questions = await service.get_questionnaire(
+            session=session, questionnaire_id=questionnaire_id
+        )
     return _questionnaire_public(row)
 
 
@@ -260,7 +263,7 @@ async def promote_answer(
         response_id=response_id,
         key=key,
         attribute=attribute,
-        value=value,
+        value=cast(JsonValue, value),  # an answer: JSON, which the domain holds as `object`
         changed=changed,
         product=product_public(item),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.catalog.notices import CoreNoticesDep
 from services.catalog.requirements import service
@@ -22,15 +22,15 @@ from services.catalog.requirements.schemas import (
 )
 from services.catalog.schemas import product_public
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["requirements"])
 
-Reader = require("catalog:read")
-Writer = require("catalog:write")
+Reader = Annotated[Principal, Depends(require("catalog:read"))]
+Writer = Annotated[Principal, Depends(require("catalog:write"))]
 Filter = Annotated[str | None, Query(max_length=200)]
 Sort = Annotated[
     RequirementSort, Query(description="count: most reported first; last_seen: latest first")

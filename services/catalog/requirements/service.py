@@ -51,6 +51,7 @@ from services.catalog.requirements.tables import recommendation, requirement
 from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
+from shared.db import rows_affected
 from shared.errors import NotFound, field_error
 from shared.inserts import dialect_insert
 from shared.pagination import Keyset, Page
@@ -180,7 +181,7 @@ async def record_report(
             kind=Kind(row.kind),
             product_id=row.product_id,
             product_type=row.product_type,
-            count=row.count,
+            count=row._mapping["count"],
             first_seen=row.first_seen,
             last_seen=row.last_seen,
             origin=Origin(row.origin),
@@ -194,7 +195,7 @@ async def record_report(
             product_id=row.product_id,
             product_type=row.product_type,
             added=report.occurrences,
-            count=row.count,
+            count=row._mapping["count"],
             last_seen=row.last_seen,
             version=row.version,
         )
@@ -399,7 +400,7 @@ async def adopt_recommendation(
         product_id=created.id,
         sku=created.sku,
         requirement_count=row.requirement_count,
-        count=row.count,
+        count=row._mapping["count"],
         adopted_by=actor.subject,
         version=row.version,
     )
@@ -501,7 +502,7 @@ async def _ensure_idea(
             updated_at=now,
         )
     )
-    if result.rowcount == 1:
+    if rows_affected(result) == 1:
         await matching.index_idea(session, recommendation_id=idea_id, key=key)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from services.catalog.research import service
 from services.catalog.research.domain import MAX_CRITERIA, SCORE_DECIMALS, Criterion
@@ -21,15 +21,15 @@ from services.catalog.research.schemas import (
     actor_of,
 )
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["research"])
 
-Reader = require("catalog:read")
-Writer = require("catalog:write")
+Reader = Annotated[Principal, Depends(require("catalog:read"))]
+Writer = Annotated[Principal, Depends(require("catalog:write"))]
 Filter = Annotated[str | None, Query(max_length=200)]
 CriteriaBody = Annotated[list[CriterionIn], Body(max_length=MAX_CRITERIA * 2)]
 

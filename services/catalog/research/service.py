@@ -160,14 +160,14 @@ async def record_benchmark(
     criteria = {c.name for c in await _criteria(uow.session, code)}
     ours = None
     if data.product_id is not None:
-        row = (
+        found = (
             await uow.session.execute(
                 select(product.c.id, product.c.brand, product.c.product_type).where(
                     product.c.id == data.product_id
                 )
             )
         ).first()
-        ours = None if row is None else OurProduct(row.id, row.brand, row.product_type)
+        ours = None if found is None else OurProduct(found.id, found.brand, found.product_type)
     brand, errors = check_subject(
         product_type=code,
         brand=data.brand,
@@ -285,7 +285,7 @@ class Ranking:
     criteria_version: int
     benchmark_count: int
     brands: list[Ranked]
-    products: list[tuple[Ranked, Row[Any] | None, int | None]]
+    products: list[tuple[Ranked, Row[*tuple[Any, ...]] | None, int | None]]
 
 
 async def ranking(*, session: AsyncSession, code: str, min_coverage: float) -> Ranking:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import (
     BaseModel,
@@ -122,7 +122,10 @@ def variant_public(row: Any, product: ProductContext) -> VariantPublic:
         sku=row.sku,
         axes=row.axes,
         attributes=row.attributes,
-        effective_attributes=effective_attributes(product.attributes, row.axes, row.attributes),
+        # The domain holds attribute values, which are JSON, as `object`.
+        effective_attributes=cast(
+            dict[str, JsonValue], effective_attributes(product.attributes, row.axes, row.attributes)
+        ),
         lifecycle=Lifecycle(row.lifecycle),
         completeness=completeness_public(product, row),
         version=row.version,

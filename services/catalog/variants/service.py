@@ -15,7 +15,7 @@ from uuid6 import uuid7
 
 from services.catalog.decisions.service import check_move
 from services.catalog.domain import Lifecycle, diff_fields
-from services.catalog.events import FieldChanged, catalog_event, completeness_data
+from services.catalog.events import catalog_event, completeness_data, field_changes
 from services.catalog.notices import ClaimingSku, LifecycleMoved
 from services.catalog.schemas import MAX_ATTRIBUTES
 from services.catalog.tables import product, product_type
@@ -218,7 +218,7 @@ async def update_variant(
         product_id=row.product_id,
         sku=row.sku,
         version=row.version,
-        changes=[FieldChanged(field=c.field, old=c.old, new=c.new) for c in changes],
+        changes=field_changes(changes),
         completeness=completeness_data(variant_completeness(context, row.axes, row.attributes)),
     )
     uow.publish(catalog_event(payload, subject=product_id, sequence=None))

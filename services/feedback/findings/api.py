@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.feedback.findings import service
 from services.feedback.findings.domain import Status
@@ -23,14 +23,14 @@ from services.feedback.findings.schemas import (
 )
 from services.feedback.triage import Category, Severity
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
-Reader = require("feedback:read")
-Writer = require("feedback:write")
+Reader = Annotated[Principal, Depends(require("feedback:read"))]
+Writer = Annotated[Principal, Depends(require("feedback:write"))]
 Id = Annotated[str | None, Query(max_length=128)]
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 
 from services.feedback.ingest import search_misses
 from services.feedback.ingest import service as ingestion
@@ -22,14 +22,14 @@ from services.feedback.ingest.schemas import (
 from services.feedback.metrics import EVENTS_INGESTED
 from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
-from shared.auth import require
+from shared.auth import Principal, require
 from shared.errors import Invalid, PayloadTooLarge
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
-Ingester = require("feedback:ingest")
-Reader = require("feedback:read")
+Ingester = Annotated[Principal, Depends(require("feedback:ingest"))]
+Reader = Annotated[Principal, Depends(require("feedback:read"))]
 
 
 def parse_batch(body: bytes) -> list[Any]:

@@ -59,15 +59,12 @@ _TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime
 _RFC3339 = "must be an RFC 3339 date-time with a zone, e.g. 2025-05-01T09:30:00Z"
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, Strict(), StringConstraints(max_length=max_length, pattern=_TEXT)]
-
-
-Text = _text(MAX_TEXT)
-Subject = _text(200)
-Reason = _text(500)
-Query = _text(500)
-CustomerRef = _text(128)
+_FreeText = Annotated[str, Strict(), StringConstraints(pattern=_TEXT)]
+Text = Annotated[_FreeText, StringConstraints(max_length=MAX_TEXT)]
+Subject = Annotated[_FreeText, StringConstraints(max_length=200)]
+Reason = Annotated[_FreeText, StringConstraints(max_length=500)]
+Query = Annotated[_FreeText, StringConstraints(max_length=500)]
+CustomerRef = Annotated[_FreeText, StringConstraints(max_length=128)]
 EventId = Annotated[str, Strict(), StringConstraints(pattern=_EVENT_ID)]
 ProductId = Annotated[str, Strict(), StringConstraints(pattern=_PRODUCT_ID)]
 Sku = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, pattern=_SKU)]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from services.feedback.triage import service as triaging
 from services.feedback.triage.schemas import RequeueRequest, RequeueResponse
 from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
-from shared.auth import ADMIN, require
+from shared.auth import ADMIN, Principal, require
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
-Admin = require(ADMIN)
+Admin = Annotated[Principal, Depends(require(ADMIN))]
 
 
 @router.post("/triage/requeue", response_model=RequeueResponse)

@@ -10,12 +10,12 @@ it prints the threshold the train part would choose next to this constant.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 SAME_PROBLEM_THRESHOLD = 0.41
 
 
-def similarity(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def similarity(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine similarity of two L2-normalised embeddings (their dot product), in -1..1."""
     if len(a) != len(b):
         raise ValueError(f"embeddings of different sizes: {len(a)} and {len(b)}")

@@ -60,6 +60,7 @@ from services.feedback.triage.domain import (
     after_failure,
     states_before,
 )
+from shared.db import rows_affected
 from shared.uow import UnitOfWork
 
 _PENDING_COLUMNS = (
@@ -183,7 +184,7 @@ async def record_failures(
                 next_attempt_at=outcome.next_attempt_at,
             )
         )
-        moved[outcome.state] += result.rowcount
+        moved[outcome.state] += rows_affected(result)
     return Failures(retried=moved[TriageState.QUEUED], gave_up=moved[TriageState.FAILED])
 
 
@@ -198,7 +199,7 @@ async def requeue_failed(*, uow: UnitOfWork, event_ids: Sequence[str] | None) ->
     result = await uow.session.execute(
         stmt.values(triage=TriageState.QUEUED.value, triage_attempts=0, next_attempt_at=None)
     )
-    return result.rowcount
+    return rows_affected(result)
 
 
 async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:

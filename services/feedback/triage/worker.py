@@ -234,7 +234,7 @@ class TriageWorker:
             failed = await session.scalar(
                 select(func.count()).where(events.triage == TriageState.FAILED.value)
             )
-            overdue = dict(
+            overdue: dict[str, int] = dict(
                 (
                     await session.execute(
                         select(escalation.c.route, func.count())
