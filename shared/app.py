@@ -108,6 +108,7 @@ class Runtime:
             uow=self.uow,
             reader=self.db.reader,
             handler_timeout_s=settings.consumer_handler_timeout_s,
+            relay=self.relay,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._jobs: list[asyncio.Task[None]] = []

@@ -1,10 +1,8 @@
-"""`/v1/dead-letters` in every service: list what its consumer could not apply, replay it
-through the same handler and inbox, or discard it with a reason. Admin only.
-
-Parked outbox rows (events the relay can never send, `OutboxRelay.retry_parked(id)` and
-`discard_parked(id, reason)`) belong in these same routes: they will be listed with
-`source: "outbox"` beside the consumer's (`source: "consumer"`), and replay and discard will
-dispatch on the source of the id (marked "parked outbox rows" below).
+"""`/v1/dead-letters` in every service: list what its consumer could not apply
+(`source=consumer`, the default) or what its relay parked because the broker can never take
+it (`source=outbox`); replay a letter through the same handler and inbox, or re-queue a
+parked event; discard either with a reason. Admin only. Replay and discard take either kind
+of id: a consumer letter's, or a parked event's (its CloudEvent id).
 """
 
 from __future__ import annotations
@@ -30,10 +28,12 @@ from shared.dead_letters import (
     record_failed_replay,
     resolve,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, field_error
 from shared.events import decode
 from shared.inbox import DEAD_LETTERED_BEFORE, Handler, apply_event
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from shared.parked import get_outbox_row, list_parked
+from shared.relay import OutboxRelay
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["dead letters"])
@@ -51,6 +51,7 @@ class DeadLetterDesk:
     uow: Callable[[], UnitOfWork]
     reader: Callable[[], AsyncSession]
     handler_timeout_s: float
+    relay: OutboxRelay
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """Dead letters per consumer group and status (and the `/metrics` gauge set)."""
@@ -69,8 +70,7 @@ DeskDep = Annotated[DeadLetterDesk, Depends(get_desk)]
 class DeadLetterPublic(BaseModel):
     """A dead letter as an operator sees it."""
 
-    # "consumer": a record this service's consumer could not apply. Parked outbox rows
-    # will be "outbox".
+    # A record this service's consumer could not apply (parked outbox rows are "outbox").
     source: Literal["consumer"] = "consumer"
     id: str
     consumer: str
@@ -99,6 +99,50 @@ class DeadLetterPublic(BaseModel):
         return cls(**{**fields, "value": value, "value_encoding": encoding})
 
 
+class ParkedEventPublic(BaseModel):
+    """An event of this service's outbox that the broker can never take, set aside by the
+    relay: `open` while parked, `requeued` once an admin sent it back to the relay's queue,
+    `discarded` for good."""
+
+    source: Literal["outbox"] = "outbox"
+    id: str
+    type: str
+    topic: str
+    key: str | None
+    value: str
+    error_message: str | None
+    attempts: int
+    created_at: datetime
+    parked_at: datetime | None
+    status: Literal["open", "requeued", "discarded"]
+    resolved_at: datetime | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> ParkedEventPublic:
+        if row.discarded_at is not None:
+            status: Literal["open", "requeued", "discarded"] = "discarded"
+        else:
+            status = "open" if row.parked_at is not None else "requeued"
+        return cls(
+            id=row.id,
+            type=row.type,
+            topic=row.topic,
+            key=row.key,
+            value=row.payload,
+            error_message=row.last_error,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            parked_at=row.parked_at,
+            status=status,
+            resolved_at=row.discarded_at,
+            reason=row.discard_reason,
+        )
+
+
+AnyLetter = Annotated[DeadLetterPublic | ParkedEventPublic, Field(discriminator="source")]
+
+
 # What a replay did: the inbox's outcomes, or `skipped` for a type no handler takes now.
 ReplayOutcome = Literal["handled", "duplicate", "stale", "skipped"]
 
@@ -125,10 +169,14 @@ def _readable(value: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return base64.b64encode(value).decode(), "base64"
 
 
-@router.get("/dead-letters", response_model=Page[DeadLetterPublic])
+@router.get("/dead-letters", response_model=Page[AnyLetter])
 async def list_letters(
     desk: DeskDep,
     _: AdminDep,
+    source: Annotated[
+        Literal["consumer", "outbox"],
+        Query(description="consumer: what the consumer dead-lettered; outbox: parked events"),
+    ] = "consumer",
     event_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=255)] = None,
     topic: Filter = None,
     consumer: Filter = None,
@@ -138,9 +186,12 @@ async def list_letters(
     status: Status | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[DeadLetterPublic]:
+) -> Page[AnyLetter]:
     """Dead letters, newest first, filtered by event type, topic, consumer group, status or
-    a piece of the error (type or message, any case)."""
+    a piece of the error (type or message, any case). `source=outbox` lists the events the
+    relay parked instead (status open or discarded; no consumer group)."""
+    if source == "outbox":
+        return await _parked_page(desk, event_type, topic, consumer, error, status, limit, cursor)
     async with desk.reader() as session:
         page = await list_dead_letters(
             session,
@@ -152,17 +203,51 @@ async def list_letters(
             limit=limit,
             cursor=cursor,
         )
-    # Parked outbox rows: list them here too, as source "outbox", once the relay keeps them.
     return page.map(DeadLetterPublic.of)
 
 
-@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayedDeadLetter)
+async def _parked_page(
+    desk: DeadLetterDesk,
+    event_type: str | None,
+    topic: str | None,
+    consumer: str | None,
+    error: str | None,
+    status: Status | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[AnyLetter]:
+    if consumer is not None:
+        raise field_error("consumer", "parked outbox events have no consumer group", where="query")
+    if status is Status.REPLAYED:
+        raise field_error("status", "a parked event is open or discarded", where="query")
+    discarded = None if status is None else status is Status.DISCARDED
+    async with desk.reader() as session:
+        page = await list_parked(
+            session,
+            type=event_type,
+            topic=topic,
+            error=error,
+            discarded=discarded,
+            limit=limit,
+            cursor=cursor,
+        )
+    return page.map(ParkedEventPublic.of)
+
+
+@router.post(
+    "/dead-letters/{letter_id}/replay", response_model=ReplayedDeadLetter | ParkedEventPublic
+)
 async def replay_letter(
     letter_id: LetterId, desk: DeskDep, principal: AdminDep
-) -> ReplayedDeadLetter:
+) -> ReplayedDeadLetter | ParkedEventPublic:
     """Apply the event again through its handler and the inbox. Success closes the letter as
-    replayed; a failure keeps it open with the new error and answers 409 with that error."""
-    # Parked outbox rows: an id that is no dead letter may be one (`retry_parked`).
+    replayed; a failure keeps it open with the new error and answers 409 with that error.
+    For a parked outbox event: send it back to the relay's queue (`requeued`)."""
+    if not await _is_letter(desk, letter_id):
+        await _parked_row(desk, letter_id)
+        if not await desk.relay.retry_parked(letter_id):
+            raise Conflict(f"outbox event {letter_id} is no longer parked")
+        return await _parked_now(desk, letter_id)
     row = await _open_letter(desk, letter_id)
     try:
         outcome = await _apply(desk, row)
@@ -178,14 +263,43 @@ async def replay_letter(
     return ReplayedDeadLetter(**closed.model_dump(), outcome=outcome)
 
 
-@router.post("/dead-letters/{letter_id}/discard", response_model=DeadLetterPublic)
+@router.post("/dead-letters/{letter_id}/discard", response_model=AnyLetter)
 async def discard_letter(
     letter_id: LetterId, body: DiscardIn, desk: DeskDep, principal: AdminDep
-) -> DeadLetterPublic:
-    """Close the letter without applying its event; the reason is kept with it."""
-    # Parked outbox rows: an id that is no dead letter may be one (`discard_parked`).
+) -> DeadLetterPublic | ParkedEventPublic:
+    """Close the letter without applying its event, or give up on a parked outbox event for
+    good; the reason is kept with it."""
+    if not await _is_letter(desk, letter_id):
+        await _parked_row(desk, letter_id)
+        if not await desk.relay.discard_parked(letter_id, body.reason):
+            raise Conflict(f"outbox event {letter_id} is no longer parked")
+        return await _parked_now(desk, letter_id)
     await _open_letter(desk, letter_id)
     return await _close(desk, letter_id, Status.DISCARDED, by=principal.subject, reason=body.reason)
+
+
+async def _is_letter(desk: DeadLetterDesk, letter_id: str) -> bool:
+    async with desk.reader() as session:
+        return await get_dead_letter(session, letter_id=letter_id) is not None
+
+
+async def _parked_row(desk: DeadLetterDesk, event_id: str) -> Any:
+    """The open parked outbox row of an id that is no consumer letter: 404 if there is no
+    such event, 409 if it is not parked (sent, queued, or discarded already)."""
+    async with desk.reader() as session:
+        row = await get_outbox_row(session, event_id=event_id)
+    if row is None:
+        raise NotFound(f"no dead letter or parked event {event_id}")
+    if row.discarded_at is not None:
+        raise Conflict(f"outbox event {event_id} is already discarded", current="discarded")
+    if row.parked_at is None:
+        raise Conflict(f"outbox event {event_id} is not parked", current="queued or sent")
+    return row
+
+
+async def _parked_now(desk: DeadLetterDesk, event_id: str) -> ParkedEventPublic:
+    async with desk.reader() as session:
+        return ParkedEventPublic.of(await get_outbox_row(session, event_id=event_id))
 
 
 async def _open_letter(desk: DeadLetterDesk, letter_id: str) -> Any:

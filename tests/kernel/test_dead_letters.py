@@ -17,7 +17,7 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shared.broker import ensure_topics, free_port
 from shared.dead_letters import DeadLetter, record_dead_letter, value_id
@@ -25,7 +25,7 @@ from shared.errors import Invalid
 from shared.events import CloudEvent, encode, kafka_headers, new_event
 from shared.inbox import apply_event
 from shared.settings import Settings
-from shared.tables import dead_letter, inbox
+from shared.tables import dead_letter, inbox, outbox
 from shared.uow import UnitOfWork
 from tests.kernel.sample_service import count_note, create_app
 from tests.kernel.test_delivery import produce, seen_count, unique
@@ -266,6 +266,99 @@ async def test_an_unknown_letter_is_404(client, action):
         f"/v1/dead-letters/no-such-letter/{action}", json={"reason": "gone"}, headers=ADMIN
     )
     assert_problem(response, 404, detail_has="no-such-letter")
+
+
+# --- Parked outbox events ------------------------------------------------------------------
+
+
+async def park(app: FastAPI, subject: str, error: str = "RecordTooLargeError: too big") -> str:
+    """An event of this service's outbox, set aside as the relay does with one the broker
+    can never take (the relay's own parking is tested in test_relay_failures.py)."""
+    event = note(subject)
+    async with app.state.runtime.uow() as uow:
+        uow.publish(event)
+    async with app.state.runtime.uow() as uow:
+        await uow.session.execute(
+            update(outbox)
+            .where(outbox.c.id == event.id)
+            .values(parked_at=now(), last_error=error, attempts=1)
+        )
+    return event.id
+
+
+async def test_parked_events_are_listed_with_the_outbox_source(app, client):
+    first = await park(app, "p1")
+    second = await park(app, "p2", error="InvalidTopicError: bad name")
+    await store(app, encode(note("m1")), event=note("m1"))
+
+    listed = (await letters(client, source="outbox"))["items"]
+    assert [(item["source"], item["id"], item["status"]) for item in listed] == [
+        ("outbox", second, "open"),
+        ("outbox", first, "open"),
+    ]
+    assert listed[0]["error_message"] == "InvalidTopicError: bad name"
+    assert listed[0]["type"] == NOTE
+    filtered = (await letters(client, source="outbox", error="TOOLARGE"))["items"]
+    assert [item["id"] for item in filtered] == [first]
+    # The consumer's letters stay apart, under the default source.
+    assert [item["source"] for item in (await letters(client))["items"]] == ["consumer"]
+
+
+@pytest.mark.parametrize(
+    ("params", "where"), [({"consumer": "sample"}, "consumer"), ({"status": "replayed"}, "status")]
+)
+async def test_parked_listing_refuses_what_outbox_events_do_not_have(client, params, where):
+    response = await client.get(
+        "/v1/dead-letters", params={"source": "outbox", **params}, headers=ADMIN
+    )
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["loc"] == ["query", where]
+
+
+async def test_a_parked_event_is_requeued_once_for_the_relay(app, client):
+    event_id = await park(app, "p1")
+
+    response = await client.post(f"/v1/dead-letters/{event_id}/replay", headers=ADMIN)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "requeued"
+    assert await app.state.runtime.relay.parked() == 0
+    assert (await letters(client, source="outbox"))["items"] == []
+    again = await client.post(f"/v1/dead-letters/{event_id}/replay", headers=ADMIN)
+    assert_problem(again, 409, detail_has="not parked")
+
+
+async def test_a_parked_event_is_discarded_with_its_reason(app, client):
+    event_id = await park(app, "p1")
+
+    response = await client.post(
+        f"/v1/dead-letters/{event_id}/discard", json={"reason": "a test event"}, headers=ADMIN
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["source"], body["status"], body["reason"]) == (
+        "outbox",
+        "discarded",
+        "a test event",
+    )
+    assert body["resolved_at"] is not None
+    assert await app.state.runtime.relay.parked() == 0
+    kept = (await letters(client, source="outbox", status="discarded"))["items"]
+    assert [item["id"] for item in kept] == [event_id]
+    for action in ("discard", "replay"):
+        again = await client.post(
+            f"/v1/dead-letters/{event_id}/{action}", json={"reason": "again"}, headers=ADMIN
+        )
+        assert_problem(again, 409, detail_has="already discarded")
+
+
+async def test_an_event_still_queued_is_no_dead_letter(app, client):
+    event = note("q1")
+    async with app.state.runtime.uow() as uow:
+        uow.publish(event)
+    response = await client.post(f"/v1/dead-letters/{event.id}/replay", headers=ADMIN)
+    assert_problem(response, 409, detail_has="not parked")
 
 
 # --- Access ------------------------------------------------------------------------------
