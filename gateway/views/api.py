@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 
 from gateway.runtime import CallerDep, RuntimeDep
 from gateway.upstream import ServiceCalls
-from gateway.views import overview
+from gateway.views import overview, summary
 
 # The prefix lives on the router so the route templates (metrics labels) are public paths.
 router = APIRouter(prefix="/v1", tags=["composed views"])
@@ -35,3 +35,20 @@ async def product_overview(
     """
     calls = ServiceCalls.of(runtime, request)
     return await overview.product_overview(calls=calls, caller=caller, product_id=product_id)
+
+
+@router.get("/dashboard/summary", response_model=summary.DashboardSummary)
+async def dashboard_summary(
+    request: Request, runtime: RuntimeDep, caller: CallerDep
+) -> summary.DashboardSummary:
+    """The ops dashboard's figures: products by lifecycle (catalog), the next 30 days of
+    launches with their flags (launch), open critical findings, overdue escalations and the
+    ingestion rate (feedback), prices waiting for approval (pricing), and each service's
+    outbox backlog, consumer lag and dead letters per consumer group (its `/readyz`).
+
+    A service that fails or does not answer within the view budget leaves its parts null
+    and is named in `degraded`; a part the caller has no scope for is null and named in
+    `forbidden`.
+    """
+    calls = ServiceCalls.of(runtime, request)
+    return await summary.dashboard_summary(calls=calls, caller=caller, today=runtime.clock().date())

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
+from shared.events import encode, kafka_headers, new_event
 from tests.support import auth, eventually
 
 CRITICAL_REVIEW = "The lid came off and the boiling water burned my hand. Dangerous, avoid!"
@@ -198,3 +200,23 @@ async def critical_review(services: Services, product_id: str) -> None:
         return bool(stats.json()["critical_open"] >= 1)
 
     await eventually(critical, timeout_s=60)
+
+
+async def poison_catalog_event(bootstrap: str) -> str:
+    """A `catalog.product.created.v1` without its data on the broker: the consumers of
+    pricing and feedback cannot read it and dead-letter it at once. Returns its id."""
+    event = new_event(
+        source="/catalog", type="catalog.product.created.v1", subject=f"poison-{tag()}", data={}
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            "catalog.events",
+            encode(event),
+            key=(event.subject or "").encode(),
+            headers=kafka_headers(),
+        )
+    finally:
+        await producer.stop()
+    return event.id
