@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from gateway.runtime import CallerDep, RuntimeDep
 from gateway.upstream import ServiceCalls
-from gateway.views import overview, summary
+from gateway.views import dead_letters, overview, summary
+from shared.auth import ADMIN
+from shared.dead_letter_api import Filter
+from shared.dead_letters import Status
+from shared.errors import Forbidden, field_error
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit
 
 # The prefix lives on the router so the route templates (metrics labels) are public paths.
 router = APIRouter(prefix="/v1", tags=["composed views"])
@@ -52,3 +57,53 @@ async def dashboard_summary(
     """
     calls = ServiceCalls.of(runtime, request)
     return await summary.dashboard_summary(calls=calls, caller=caller, today=runtime.clock().date())
+
+
+@router.get("/dead-letters", response_model=dead_letters.MergedDeadLetters)
+async def list_dead_letters(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    service: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    event_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=255)] = None,
+    topic: Filter = None,
+    consumer: Filter = None,
+    error: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="part of the error")
+    ] = None,
+    status: Status | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dead_letters.MergedDeadLetters:
+    """Every service's dead letters (admin), newest first, each with the `service` that
+    holds it; the filters are each service's own (`type`, `topic`, `consumer`, `status`,
+    `error`), and `service` asks one service only. A service that fails or does not answer
+    in time is named in `degraded`. Replay or discard a letter through routing:
+    `POST /v1/<service>/dead-letters/{id}/replay` or `.../discard`."""
+    if not caller.has(ADMIN):
+        raise Forbidden(f"this call needs the scope {ADMIN}", required_scope=ADMIN)
+    services = runtime.services
+    if service is not None:
+        if service not in services:
+            raise field_error(
+                "service", f"not one of {', '.join(services)}", where="query", service=service
+            )
+        services = [service]
+    filters = {
+        name: value
+        for name, value in {
+            "type": event_type,
+            "topic": topic,
+            "consumer": consumer,
+            "error": error,
+            "status": status.value if status else None,
+        }.items()
+        if value is not None
+    }
+    return await dead_letters.merged_dead_letters(
+        calls=ServiceCalls.of(runtime, request),
+        services=services,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -12,7 +12,7 @@ from services.feedback.app import create_app
 from shared.settings import Settings
 from tests.feedback.conftest import FAST, READ, event, ingest
 from tests.feedback.fakes import FakeClock, FakeTriage
-from tests.support import assert_problem, auth, running
+from tests.support import assert_problem, auth
 
 
 @pytest.fixture
