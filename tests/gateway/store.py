@@ -58,9 +58,8 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
-async def product_with_everything(services: Services) -> SeededProduct:
-    """A kettle with an approved price and a pending one, an unmet requirement and a
-    critical review triaged into a critical finding."""
+async def catalog_product(services: Services) -> dict[str, Any]:
+    """A new product type and a draft kettle of it, as the catalog answers."""
     label = tag()
     product_type = f"kettle-{label}"
     await services.call(
@@ -86,17 +85,28 @@ async def product_with_everything(services: Services) -> SeededProduct:
         },
         expect=201,
     )
-    product = made.json()
-    price_list = f"web-{label}"
+    return dict(made.json())
+
+
+async def price_list(services: Services) -> str:
+    code = f"web-{tag()}"
     await services.call(
         "POST",
         "pricing",
         "/v1/price-lists",
         scopes="pricing:write",
-        json={"code": price_list, "currency": "EUR", "channel": "web"},
+        json={"code": code, "currency": "EUR", "channel": "web"},
         expect=201,
     )
-    approved = await _proposed_once_pricing_knows(services, product["id"], price_list, "29.99")
+    return code
+
+
+async def product_with_everything(services: Services) -> SeededProduct:
+    """A kettle with an approved price and a pending one, an unmet requirement and a
+    critical review triaged into a critical finding."""
+    product = await catalog_product(services)
+    code = await price_list(services)
+    approved = await propose_once_pricing_knows(services, product["id"], code, "29.99")
     await services.call(
         "POST",
         "pricing",
@@ -113,7 +123,7 @@ async def product_with_everything(services: Services) -> SeededProduct:
         scopes="pricing:write",
         json={
             "product_id": product["id"],
-            "price_list": price_list,
+            "price_list": code,
             "amount": "27.99",
             "kind": "base",
             "valid_from": later,
@@ -132,14 +142,14 @@ async def product_with_everything(services: Services) -> SeededProduct:
     return SeededProduct(
         id=product["id"],
         sku=product["sku"],
-        price_list=price_list,
+        price_list=code,
         approved_price_id=approved,
         pending_price_id=pending.json()["id"],
         requirement_id=requirement.json()["id"],
     )
 
 
-async def _proposed_once_pricing_knows(
+async def propose_once_pricing_knows(
     services: Services, product_id: str, price_list: str, amount: str
 ) -> str:
     """Propose a base price as soon as pricing has heard of the product from the catalog."""
