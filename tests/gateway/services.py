@@ -21,10 +21,14 @@ ADMIN_KEY = "admin-key-" + "k" * 40
 
 
 class ServiceProcess:
-    """One service on its own port, its output in `<data_dir>/<name>.log`."""
+    """One service (or the gateway: `module="gateway"`) on its own port, its output in
+    `<data_dir>/<name>.log`."""
 
-    def __init__(self, name: str, *, data_dir: Path, bootstrap: str, **env: str) -> None:
+    def __init__(
+        self, name: str, *, data_dir: Path, bootstrap: str, module: str | None = None, **env: str
+    ) -> None:
         self.name = name
+        self.module = module or f"services.{name}"
         self.port = free_port()
         self.log_path = data_dir / f"{name}.log"
         self._env = project_env(
@@ -49,7 +53,7 @@ class ServiceProcess:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
+                [sys.executable, "-m", self.module],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
