@@ -26,12 +26,21 @@ async def dead_port() -> AsyncIterator[int]:
         yield port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
+def broker() -> Iterator[EmbeddedBroker]:
+    """The gateway tests' own broker, in place of the session's: the real service processes
+    join the consumer groups catalog, feedback and pricing, which would take partitions from
+    other packages' tests of those groups on a shared broker."""
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
 def real_services(
     broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, ServiceProcess]]:
-    """Catalog, feedback and pricing as real processes on the session broker, started once
-    for the gateway tests that take them; each test module seeds data of its own."""
+    """Catalog, feedback and pricing as real processes, started once for the gateway tests
+    that take them and stopped after the last; each test module seeds data of its own."""
     data_dir = tmp_path_factory.mktemp("services")
     with running_services(
         ["catalog", "feedback", "pricing"], data_dir=data_dir, bootstrap=broker.bootstrap
@@ -43,6 +52,6 @@ def real_services(
 def view_settings(
     make_settings: Callable[..., Settings], real_services: dict[str, ServiceProcess]
 ) -> Settings:
-    """Gateway settings routing to the real services."""
+    """Gateway settings routing to the real services (and on their broker)."""
     ports = {f"{name}_port": service.port for name, service in real_services.items()}
     return make_settings(**ports)

@@ -1,5 +1,5 @@
 """`GET /v1/live` served by uvicorn, fed by the gateway's own reader of the real services'
-topics on the session broker: events arrive by scope, resume with Last-Event-ID, heartbeats,
+topics on their broker: events arrive by scope, resume with Last-Event-ID, heartbeats,
 and a client that stops reading is dropped while one that keeps up is not."""
 
 from __future__ import annotations
