@@ -8,8 +8,10 @@ from fastapi import FastAPI
 
 from gateway.api import auth_router, keys_router
 from gateway.ingest import router as ingest_router
+from gateway.live.api import router as live_router
 from gateway.proxy import proxy_router
 from gateway.runtime import GatewayRuntime
+from gateway.views.api import router as views_router
 from shared.app import new_app
 from shared.clock import Clock, utc_now
 from shared.settings import Settings
@@ -33,6 +35,8 @@ def create_app(
     )
     app.include_router(auth_router)
     app.include_router(keys_router)
+    app.include_router(views_router)
+    app.include_router(live_router)
     if "feedback" in runtime.services:
         app.include_router(ingest_router)
     # Routed service paths come last: the gateway's own routes win any overlap.

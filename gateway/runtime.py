@@ -9,11 +9,14 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 
+from gateway.live.consumer import LiveConsumer
+from gateway.live.feed import LiveFeed
 from gateway.migrations import history
 from gateway.ratelimit import RateLimiter
 from shared.auth import Principal, TokenSigner, current_principal
 from shared.clock import Clock, utc_now
 from shared.db import Database
+from shared.events import topic_of
 from shared.migrations import prepare_schema
 from shared.settings import Settings
 
@@ -39,6 +42,17 @@ class GatewayRuntime:
         self.login_limiter = RateLimiter(
             rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst
         )
+        # Each service's domain topic, and the scope that reads it (`GET /v1/live`).
+        self.live_scopes = {topic_of(name): f"{name}:read" for name in self.services}
+        self.live = LiveFeed(
+            window_events=settings.live_window_events,
+            window_bytes=settings.live_window_bytes,
+            client_queue=settings.live_client_queue,
+        )
+        self.live_consumer = LiveConsumer(
+            topics=list(self.live_scopes), feed=self.live, settings=settings
+        )
+        self._live_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Read (or generate) the bootstrap admin key now, so `admin.key` exists from start-up.
@@ -59,8 +73,15 @@ class GatewayRuntime:
             # Send only what the caller sent: no Accept-Encoding it did not ask for.
             for default in ("accept", "accept-encoding", "user-agent"):
                 del self.upstreams[name].headers[default]
+        # Whatever PRODUCTOPS_RUN_CONSUMERS says: it joins no group and changes no state.
+        self._live_task = asyncio.create_task(self.live_consumer.run(), name="live-feed")
 
     async def stop(self) -> None:
+        task, self._live_task = self._live_task, None
+        # aiokafka's close() can swallow a cancellation; insist until the task ends.
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
         for client in self.upstreams.values():
             await client.aclose()
         self.upstreams.clear()
@@ -88,6 +109,13 @@ class GatewayRuntime:
         names = list(self.upstreams)
         states = await asyncio.gather(*(self._probe(self.upstreams[n]) for n in names))
         body["upstreams"] = dict(zip(names, states, strict=True))
+        body["live"] = {
+            "state": self.live_consumer.state,
+            "partitions": self.live_consumer.partitions,
+            "clients": self.live.clients,
+            "dropped": self.live.dropped,
+            "window": self.live.window,
+        }
         body["status"] = "ready" if ok else "not ready"
         return ok, body
 

@@ -142,7 +142,17 @@ class Keyset:
     def _cursor_after(self, row: Row[Any]) -> str:
         """The cursor of the page that starts after `row`."""
         mapping = row._mapping
-        return encode_cursor([self._tag, *(key.encode(mapping[key.column]) for key in self._keys)])
+        return self.cursor_at(*(mapping[key.column] for key in self._keys))
+
+    def cursor_at(self, *values: Any) -> str:
+        """The cursor of the page that starts after the row with these key values, in the
+        order's columns: how a list merged from several databases that share this order
+        (the gateway's dead letters) names where its next page starts in each of them."""
+        if len(values) != len(self._keys):
+            raise ValueError(f"this order has {len(self._keys)} keys, not {len(values)}")
+        return encode_cursor(
+            [self._tag, *(key.encode(value) for key, value in zip(self._keys, values, strict=True))]
+        )
 
     def _position(self, cursor: str | None) -> list[Any] | None:
         """The key values a cursor holds; 422 unless it was made for this order."""

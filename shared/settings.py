@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
     upstream_timeout_s: float = Field(default=5.0, gt=0)
+    # A composed view (product overview, dashboard summary) gives each service call this
+    # long; a service slower than that is named in `degraded` and the view answers anyway.
+    view_budget_s: float = Field(default=0.8, gt=0)
+    # `GET /v1/live`: how many recent events (and bytes of them) a reconnecting client can
+    # resume from with Last-Event-ID, the heartbeat period, and how many events may wait
+    # for one client before it is dropped as too slow.
+    live_window_events: int = Field(default=1000, ge=1)
+    live_window_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    live_heartbeat_s: float = Field(default=15.0, gt=0)
+    live_client_queue: int = Field(default=256, ge=1)
 
     relay_batch_size: int = Field(default=500, ge=1)
     relay_batch_max_bytes: int = Field(default=1_048_576, ge=1024)

@@ -14,6 +14,7 @@ from services.catalog.schemas import (
     LifecycleChange,
     ProductCreate,
     ProductPublic,
+    ProductStatsPublic,
     ProductTypeCreate,
     ProductTypePublic,
     ProductUpdate,
@@ -111,6 +112,15 @@ async def list_products(
             cursor=cursor,
         )
     return page.map(product_public)
+
+
+# Before `/products/{product_id}`, which would take "stats" for an id.
+@router.get("/products/stats", response_model=ProductStatsPublic)
+async def product_stats(runtime: RuntimeDep, _: Reader) -> ProductStatsPublic:
+    """How many products are in each lifecycle state."""
+    async with runtime.db.reader() as session:
+        by_lifecycle = await service.product_stats(session=session)
+    return ProductStatsPublic(total=sum(by_lifecycle.values()), by_lifecycle=by_lifecycle)
 
 
 @router.get("/products/{product_id}", response_model=ProductPublic)

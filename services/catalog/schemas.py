@@ -158,6 +158,13 @@ class ProductPublic(BaseModel):
     updated_at: datetime
 
 
+class ProductStatsPublic(BaseModel):
+    """Products at a glance."""
+
+    total: int
+    by_lifecycle: dict[str, int]
+
+
 class LifecycleChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

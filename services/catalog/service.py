@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -164,6 +164,16 @@ async def get_product(*, session: AsyncSession, product_id: str) -> ProductRow:
     if row is None:
         raise _product_not_found(product_id)
     return row
+
+
+async def product_stats(*, session: AsyncSession) -> dict[str, int]:
+    """How many products are in each lifecycle state, every state named (zeros included)."""
+    counted = await session.execute(
+        select(product.c.lifecycle, func.count()).group_by(product.c.lifecycle)
+    )
+    by_lifecycle = dict.fromkeys((state.value for state in Lifecycle), 0)
+    by_lifecycle.update({state: count for state, count in counted.all()})
+    return by_lifecycle
 
 
 async def list_products(

@@ -82,6 +82,8 @@ Index(
     sqlite_where=customer_event.c.product_id.is_(None),
     postgresql_where=customer_event.c.product_id.is_(None),
 )
+# Events stored per minute, for the dashboard's ingestion rate (`/v1/customer-events/stats`).
+Index("ix_customer_event_ingested_at", customer_event.c.ingested_at)
 # Events triage gave up on, counted in /readyz and re-queued by an admin.
 Index(
     "ix_customer_event_failed",

@@ -22,6 +22,7 @@ from services.pricing.schemas import (
     PriceListPublic,
     PriceListUpdate,
     PricePublic,
+    PriceStatsPublic,
     Rejection,
     Withdrawal,
     effective_public,
@@ -174,6 +175,17 @@ async def list_prices(
     return page.map(price_public)
 
 
+# Before `/prices/{price_id}`, which would take "stats" for an id.
+@router.get("/prices/stats", response_model=PriceStatsPublic)
+async def price_stats(runtime: RuntimeDep, _: Reader) -> PriceStatsPublic:
+    """How many prices are in each status; `waiting_for_approval` counts the proposals."""
+    async with runtime.db.reader() as session:
+        by_status = await queries.price_stats(session=session)
+    return PriceStatsPublic(
+        by_status=by_status, waiting_for_approval=by_status[PriceStatus.PROPOSED.value]
+    )
+
+
 @router.get("/prices/{price_id}", response_model=PricePublic)
 async def get_price(
     price_id: str, runtime: RuntimeDep, _: Reader, response: Response
@@ -277,6 +289,25 @@ async def effective_price(
             session=session, product_id=product_id, price_list_code=price_list, at=moment
         )
     return effective_public(found.row, prior=found.prior_price, at=moment)
+
+
+@router.get("/products/{product_id}/effective-prices", response_model=Page[EffectivePricePublic])
+async def effective_prices(
+    product_id: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    at: Annotated[AwareDatetime | None, Query(description="RFC 3339; default now")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[EffectivePricePublic]:
+    """The price in effect on each price list the product has prices on, by list code; a
+    list where none is in effect at `at` is left out (so a page may hold fewer items)."""
+    moment = at or runtime.clock()
+    async with runtime.db.reader() as session:
+        page = await queries.effective_prices(
+            session=session, product_id=product_id, at=moment, limit=limit, cursor=cursor
+        )
+    return page.map(lambda found: effective_public(found.row, prior=found.prior_price, at=moment))
 
 
 @router.get("/products/{product_id}/price-history", response_model=Page[HistoryEntryPublic])

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.domain import Money, PriceKind, PriceStatus
@@ -95,12 +95,8 @@ async def effective_price(
     *, session: AsyncSession, product_id: str, price_list_code: str, at: datetime
 ) -> Effective:
     """The price in effect at `at`, and for a promotion its Omnibus prior price."""
-    stmt = scheduled_windows(
-        product_id=product_id, price_list_code=price_list_code, starts_before=at, ends_after=at
-    )
-    rows = {row.id: row for row in (await session.execute(stmt)).all()}
-    winner = resolve([window_of(row) for row in rows.values()], at)
-    if winner is None:
+    found = await _in_effect(session, product_id, price_list_code, at)
+    if found is None:
         # Only now tell an unknown product or list from one with no price at that time.
         await _known_product(session, product_id)
         await _known_list(session, price_list_code)
@@ -109,6 +105,32 @@ async def effective_price(
             product_id=product_id,
             price_list=price_list_code,
         )
+    return found
+
+
+async def effective_prices(
+    *, session: AsyncSession, product_id: str, at: datetime, limit: int, cursor: str | None
+) -> Page[Effective]:
+    """The price in effect at `at` on each list the product has prices on, by list code: a
+    keyset page of those lists, leaving out the ones where no price is in effect then."""
+    lists = select(price_list.c.code).where(
+        price_list.c.code.in_(select(price.c.price_list).where(price.c.product_id == product_id))
+    )
+    page = await PRICE_LISTS.page(session, lists, limit=limit, cursor=cursor)
+    found = [await _in_effect(session, product_id, row.code, at) for row in page.items]
+    return Page(items=[f for f in found if f is not None], next_cursor=page.next_cursor)
+
+
+async def _in_effect(
+    session: AsyncSession, product_id: str, price_list_code: str, at: datetime
+) -> Effective | None:
+    stmt = scheduled_windows(
+        product_id=product_id, price_list_code=price_list_code, starts_before=at, ends_after=at
+    )
+    rows = {row.id: row for row in (await session.execute(stmt)).all()}
+    winner = resolve([window_of(row) for row in rows.values()], at)
+    if winner is None:
+        return None
     prior = None
     if winner.kind is PriceKind.PROMOTION:
         start = winner.effective_from
@@ -121,6 +143,14 @@ async def effective_price(
         windows = [window_of(row) for row in (await session.execute(stmt)).all()]
         prior = prior_price(windows, winner)
     return Effective(row=rows[winner.price_id], prior_price=prior)
+
+
+async def price_stats(*, session: AsyncSession) -> dict[str, int]:
+    """How many prices are in each status, every status named (zeros included)."""
+    counted = await session.execute(select(price.c.status, func.count()).group_by(price.c.status))
+    by_status = dict.fromkeys((status.value for status in PriceStatus), 0)
+    by_status.update({status: count for status, count in counted.all()})
+    return by_status
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,13 @@ class EffectivePricePublic(BaseModel):
     )
 
 
+class PriceStatsPublic(BaseModel):
+    """Prices at a glance."""
+
+    by_status: dict[str, int]
+    waiting_for_approval: int = Field(description="proposals waiting for a decision")
+
+
 class ReplacedPublic(BaseModel):
     price_id: str
     kind: PriceKind

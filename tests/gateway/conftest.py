@@ -1,11 +1,15 @@
-"""Gateway fixtures: a real upstream server, and a port where nothing listens."""
+"""Gateway fixtures: a real upstream server, a port where nothing listens, and the real
+services as processes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from shared.broker import EmbeddedBroker
+from shared.settings import Settings
+from tests.gateway.services import ServiceProcess, running_services
 from tests.gateway.upstream import echo_app, refusing_port, serving
 
 
@@ -20,3 +24,34 @@ async def upstream_port() -> AsyncIterator[int]:
 async def dead_port() -> AsyncIterator[int]:
     async with refusing_port() as port:
         yield port
+
+
+@pytest.fixture(scope="package")
+def broker() -> Iterator[EmbeddedBroker]:
+    """The gateway tests' own broker, in place of the session's: the real service processes
+    join the consumer groups catalog, feedback and pricing, which would take partitions from
+    other packages' tests of those groups on a shared broker."""
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def real_services(
+    broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, ServiceProcess]]:
+    """Catalog, feedback and pricing as real processes, started once for the gateway tests
+    that take them and stopped after the last; each test module seeds data of its own."""
+    data_dir = tmp_path_factory.mktemp("services")
+    with running_services(
+        ["catalog", "feedback", "pricing"], data_dir=data_dir, bootstrap=broker.bootstrap
+    ) as services:
+        yield services
+
+
+@pytest.fixture
+def view_settings(
+    make_settings: Callable[..., Settings], real_services: dict[str, ServiceProcess]
+) -> Settings:
+    """Gateway settings routing to the real services (and on their broker)."""
+    ports = {f"{name}_port": service.port for name, service in real_services.items()}
+    return make_settings(**ports)

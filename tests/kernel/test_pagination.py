@@ -128,6 +128,19 @@ async def test_a_page_that_reaches_the_end_has_no_next_cursor(db: Database) -> N
     assert empty == Page(items=[], next_cursor=None)
 
 
+async def test_a_cursor_made_from_key_values_starts_after_that_row(db: Database) -> None:
+    first = await page(db, BY_TIME_DESC, limit=3)
+    last = first.items[-1]
+
+    made = BY_TIME_DESC.cursor_at(last.at, last.id)
+
+    assert made == first.next_cursor
+    after_e04 = await page(db, BY_ID, limit=2, cursor=BY_ID.cursor_at("e04"))
+    assert [row.id for row in after_e04.items] == ["e05", "e06"]
+    with pytest.raises(ValueError, match="2 keys"):
+        BY_TIME_DESC.cursor_at("e04")
+
+
 async def test_a_tampered_cursor_is_422(db: Database) -> None:
     cursor = (await page(db, BY_ID, limit=2)).next_cursor
     assert cursor is not None

@@ -14,11 +14,13 @@ from services.feedback.findings.schemas import (
     EscalationStatusChange,
     FeedbackItemPublic,
     FindingPublic,
+    FindingStatsPublic,
     FindingStatusChange,
     UserStoryPublic,
     escalation_public,
     feedback_item_public,
     finding_public,
+    finding_stats_public,
     user_story_public,
 )
 from services.feedback.triage import Category, Severity
@@ -83,6 +85,21 @@ async def list_findings(
             session=session, finding_ids=[row.id for row in page.items], now=runtime.clock()
         )
     return page.map(lambda row: finding_public(row, trends[row.id]))
+
+
+# Before `/findings/{finding_id}`, which would take "stats" for an id.
+@router.get("/findings/stats", response_model=FindingStatsPublic)
+async def finding_stats(
+    runtime: RuntimeDep, _: Reader, product_id: Id = None
+) -> FindingStatsPublic:
+    """Findings at a glance: unresolved ones (open or acknowledged) by category and
+    severity, critical ones, overdue escalations and the mean sentiment of the triaged
+    items; of every product, or of `product_id`."""
+    async with runtime.db.reader() as session:
+        stats = await service.finding_stats(
+            session=session, product_id=product_id, now=runtime.clock()
+        )
+    return finding_stats_public(product_id, stats)
 
 
 @router.get("/findings/{finding_id}", response_model=FindingPublic)

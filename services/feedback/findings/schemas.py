@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.feedback.findings.domain import Direction, Status, Trend
 from services.feedback.findings.escalations import Escalation, EscalationStatus, Route
+from services.feedback.findings.service import FindingStats
 from services.feedback.findings.stories import UserStory
+from services.feedback.triage import Severity
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
@@ -58,6 +60,20 @@ class FindingPublic(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class FindingStatsPublic(BaseModel):
+    """Findings at a glance, of every product or of `product_id`."""
+
+    product_id: str | None
+    open_findings: int = Field(description="findings not resolved yet (open or acknowledged)")
+    critical_open: int = Field(description="unresolved findings of severity critical")
+    by_category: dict[str, int] = Field(description="unresolved findings by kind")
+    by_severity: dict[str, int] = Field(description="unresolved findings by severity")
+    by_status: dict[str, int]
+    overdue_escalations: int = Field(description="open escalations past their due time")
+    feedback_items: int = Field(description="triaged items")
+    sentiment: float | None = Field(description="mean sentiment of the triaged items, -1..1")
 
 
 class FindingStatusChange(BaseModel):
@@ -159,4 +175,19 @@ def escalation_public(row: Any, now: datetime) -> EscalationPublic:
         note=escalation.note,
         created_at=escalation.created_at,
         done_at=escalation.done_at,
+    )
+
+
+def finding_stats_public(product_id: str | None, stats: FindingStats) -> FindingStatsPublic:
+    by_severity = stats.unresolved_by_severity
+    return FindingStatsPublic(
+        product_id=product_id,
+        open_findings=sum(stats.unresolved_by_category.values()),
+        critical_open=by_severity.get(Severity.CRITICAL.value, 0),
+        by_category=stats.unresolved_by_category,
+        by_severity=by_severity,
+        by_status=stats.by_status,
+        overdue_escalations=stats.overdue_escalations,
+        feedback_items=stats.feedback_items,
+        sentiment=stats.sentiment,
     )

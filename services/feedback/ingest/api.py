@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.feedback.ingest import search_misses
 from services.feedback.ingest import service as ingestion
 from services.feedback.ingest.intake import EVENT_SCHEMA, MAX_EVENTS
 from services.feedback.ingest.schemas import (
     CustomerEventPublic,
+    IngestionStatsPublic,
     IngestResponse,
+    MinuteCount,
     SearchMissPublic,
     customer_event_public,
     ingest_request_schema,
@@ -30,6 +32,8 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 
 Ingester = Annotated[Principal, Depends(require("feedback:ingest"))]
 Reader = Annotated[Principal, Depends(require("feedback:read"))]
+DEFAULT_STATS_MINUTES = 15
+MAX_STATS_MINUTES = 60
 
 
 def parse_batch(body: bytes) -> list[Any]:
@@ -94,6 +98,27 @@ async def ingest_customer_events(
         accepted=result.accepted,
         duplicates=result.duplicates,
         rejected=rejected_public(result.rejected),
+    )
+
+
+# Before `/customer-events/{event_id}`, which would take "stats" for an id.
+@router.get("/customer-events/stats", response_model=IngestionStatsPublic)
+async def ingestion_stats(
+    runtime: RuntimeDep,
+    _: Reader,
+    minutes: Annotated[int, Query(ge=1, le=MAX_STATS_MINUTES)] = DEFAULT_STATS_MINUTES,
+) -> IngestionStatsPublic:
+    """How many customer events were stored in each of the last `minutes` minutes."""
+    async with runtime.db.reader() as session:
+        counted = await ingestion.ingested_per_minute(
+            session=session, minutes=minutes, now=runtime.clock()
+        )
+    total = sum(count for _, count in counted)
+    return IngestionStatsPublic(
+        minutes=minutes,
+        per_minute=[MinuteCount(start=start, events=count) for start, count in counted],
+        total=total,
+        per_second=round(total / (minutes * 60), 3),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.feedback.ingest.intake import Rejected
 from services.feedback.triage.domain import TriageState
@@ -54,6 +54,20 @@ _TRIAGE_STATE = {
     TriageState.SKIPPED: "not_needed",
     TriageState.FAILED: "failed",
 }
+
+
+class MinuteCount(BaseModel):
+    start: datetime
+    events: int
+
+
+class IngestionStatsPublic(BaseModel):
+    """Customer events stored per minute over the last minutes, oldest minute first."""
+
+    minutes: int
+    per_minute: list[MinuteCount] = Field(description="60-second windows ending now")
+    total: int
+    per_second: float = Field(description="the mean rate over the whole window")
 
 
 class CustomerEventPublic(BaseModel):

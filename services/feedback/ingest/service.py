@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, case, delete, or_, select, update
+from sqlalchemy import Row, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_events_accepted
@@ -201,6 +201,21 @@ async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any
 
 
 # --- the product directory ---------------------------------------------------------------------
+
+
+async def ingested_per_minute(
+    *, session: AsyncSession, minutes: int, now: datetime
+) -> list[tuple[datetime, int]]:
+    """Customer events stored in each of the last `minutes` minutes (windows of 60 s ending
+    at `now`, oldest first), counted in one query over the ingestion-time index."""
+    starts = [now - timedelta(minutes=minutes - n) for n in range(minutes)]
+    at = customer_event.c.ingested_at
+    counts = [
+        func.sum(case(((at >= start) & (at < start + timedelta(minutes=1)), 1), else_=0))
+        for start in starts
+    ]
+    row = (await session.execute(select(*counts).where(at >= starts[0], at < now))).one()
+    return [(start, int(count or 0)) for start, count in zip(starts, row, strict=True)]
 
 
 async def product_types(*, session: AsyncSession, product_ids: set[str]) -> dict[str, str | None]:

@@ -1,0 +1,1 @@
+"""The gateway's composed views: one answer made of several services' parts."""

@@ -1,0 +1,109 @@
+"""The composed views' routes: `GET /v1/products/{id}/overview`, `GET /v1/dashboard/summary`
+and `GET /v1/dead-letters`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from gateway.runtime import CallerDep, RuntimeDep
+from gateway.upstream import ServiceCalls
+from gateway.views import dead_letters, overview, summary
+from shared.auth import ADMIN
+from shared.dead_letter_api import Filter
+from shared.dead_letters import Status
+from shared.errors import Forbidden, field_error
+from shared.pagination import DEFAULT_LIMIT, Cursor, Limit
+
+# The prefix lives on the router so the route templates (metrics labels) are public paths.
+router = APIRouter(prefix="/v1", tags=["composed views"])
+
+# Safe in an upstream path as it is: no slash, no leading dot (so no dot segment).
+ProductId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._:-]*$")
+]
+
+
+@router.get("/products/{product_id}/overview", response_model=overview.ProductOverview)
+async def product_overview(
+    product_id: ProductId, request: Request, runtime: RuntimeDep, caller: CallerDep
+) -> overview.ProductOverview:
+    """One product as every service sees it: the product (catalog), the price in effect on
+    each price list and the proposals waiting (pricing), the feedback summary, the launch
+    plans with readiness and why they are blocked, and the unmet requirements.
+
+    The catalog is critical: an unknown product is 404, the catalog down or slow is 502 or
+    504. Any other service that fails or does not answer within the view budget
+    (`PRODUCTOPS_VIEW_BUDGET_S`) leaves its part null and is named in `degraded`; a part the
+    caller has no scope for is null and named in `forbidden`.
+    """
+    calls = ServiceCalls.of(runtime, request)
+    return await overview.product_overview(calls=calls, caller=caller, product_id=product_id)
+
+
+@router.get("/dashboard/summary", response_model=summary.DashboardSummary)
+async def dashboard_summary(
+    request: Request, runtime: RuntimeDep, caller: CallerDep
+) -> summary.DashboardSummary:
+    """The ops dashboard's figures: products by lifecycle (catalog), the next 30 days of
+    launches with their flags (launch), open critical findings, overdue escalations and the
+    ingestion rate (feedback), prices waiting for approval (pricing), and each service's
+    outbox backlog, consumer lag and dead letters per consumer group (its `/readyz`).
+
+    A service that fails or does not answer within the view budget leaves its parts null
+    and is named in `degraded`; a part the caller has no scope for is null and named in
+    `forbidden`.
+    """
+    calls = ServiceCalls.of(runtime, request)
+    return await summary.dashboard_summary(calls=calls, caller=caller, today=runtime.clock().date())
+
+
+@router.get("/dead-letters", response_model=dead_letters.MergedDeadLetters)
+async def list_dead_letters(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    service: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    event_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=255)] = None,
+    topic: Filter = None,
+    consumer: Filter = None,
+    error: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="part of the error")
+    ] = None,
+    status: Status | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dead_letters.MergedDeadLetters:
+    """Every service's dead letters (admin), newest first, each with the `service` that
+    holds it; the filters are each service's own (`type`, `topic`, `consumer`, `status`,
+    `error`), and `service` asks one service only. A service that fails or does not answer
+    in time is named in `degraded`. Replay or discard a letter through routing:
+    `POST /v1/<service>/dead-letters/{id}/replay` or `.../discard`."""
+    if not caller.has(ADMIN):
+        raise Forbidden(f"this call needs the scope {ADMIN}", required_scope=ADMIN)
+    services = runtime.services
+    if service is not None:
+        if service not in services:
+            raise field_error(
+                "service", f"not one of {', '.join(services)}", where="query", service=service
+            )
+        services = [service]
+    filters = {
+        name: value
+        for name, value in {
+            "type": event_type,
+            "topic": topic,
+            "consumer": consumer,
+            "error": error,
+            "status": status.value if status else None,
+        }.items()
+        if value is not None
+    }
+    return await dead_letters.merged_dead_letters(
+        calls=ServiceCalls.of(runtime, request),
+        services=services,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -1,0 +1,98 @@
+"""`GET /v1/findings/stats`: findings at a glance, counted in the database (with the fake
+model), for every product or one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from services.feedback.app import create_app
+from shared.settings import Settings
+from tests.feedback.conftest import FAST, READ, WRITE, event, ingest, items, triaged
+from tests.feedback.fakes import FakeClock, FakeTriage
+from tests.support import assert_problem, auth, running
+
+
+def review(text: str, product_id: str = "prod-1") -> dict[str, object]:
+    return event("review", rating=2, text=text, product_id=product_id)
+
+
+async def stats(client: httpx.AsyncClient, **params: str) -> dict[str, object]:
+    response = await client.get("/v1/findings/stats", params=params, headers=READ)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_counts_findings_escalations_and_sentiment_of_one_product_or_all(
+    settings: Settings, fake_triage: FakeTriage
+) -> None:
+    clock = FakeClock(datetime.now(UTC))
+    app = create_app(settings, feedback=FAST, triage=lambda: fake_triage, clock=clock)
+    async with running(app) as client:
+        sent = [
+            review("The lid caught fire"),  # critical defect, escalated to the PM
+            review("The cable frays and broke"),  # high defect
+            event("review", rating=5, text="I love the colour", product_id="prod-1"),
+            review("The lid broke", product_id="prod-2"),
+        ]
+        await ingest(client, *sent)
+        await triaged(client, *(e["event_id"] for e in sent))
+        (cable,) = [
+            f
+            for f in await items(client, "/v1/findings", product_id="prod-1")
+            if f["topic"] == "cable"
+        ]
+        resolved = await client.post(
+            f"/v1/findings/{cable['id']}/status", json={"status": "resolved"}, headers=WRITE
+        )
+        assert resolved.status_code == 200, resolved.text
+        assert (await stats(client, product_id="prod-1"))["overdue_escalations"] == 0
+        clock.advance(timedelta(days=2))  # past the critical defect's 24 h
+
+        one = await stats(client, product_id="prod-1")
+        every = await stats(client)
+
+    assert one == {
+        "product_id": "prod-1",
+        "open_findings": 2,
+        "critical_open": 1,
+        "by_category": {
+            "defect": 1,
+            "modification_request": 0,
+            "requirement": 0,
+            "question": 0,
+            "praise": 1,
+            "other": 0,
+        },
+        "by_severity": {"low": 1, "medium": 0, "high": 0, "critical": 1},
+        "by_status": {"open": 2, "acknowledged": 0, "resolved": 1},
+        "overdue_escalations": 1,
+        "feedback_items": 3,
+        "sentiment": pytest.approx((-0.9 - 0.6 + 0.8) / 3, abs=1e-3),
+    }
+    assert every["product_id"] is None
+    assert every["open_findings"] == 3
+    assert every["by_category"]["defect"] == 2
+    assert every["by_severity"]["high"] == 1
+    assert every["feedback_items"] == 4
+
+
+async def test_a_product_feedback_never_heard_of_counts_nothing(client: httpx.AsyncClient) -> None:
+    found = await stats(client, product_id="unknown")
+
+    assert found["open_findings"] == 0
+    assert found["feedback_items"] == 0
+    assert found["sentiment"] is None
+
+
+async def test_stats_errors(client: httpx.AsyncClient) -> None:
+    too_long = await client.get(
+        "/v1/findings/stats", params={"product_id": "p" * 129}, headers=READ
+    )
+    body = assert_problem(too_long, 422)
+    assert body["errors"][0]["loc"] == ["query", "product_id"]
+    assert_problem(await client.get("/v1/findings/stats"), 401)
+    denied = await client.get("/v1/findings/stats", headers=auth("feedback:ingest"))
+    assert assert_problem(denied, 403)["required_scope"] == "feedback:read"
