@@ -1,4 +1,5 @@
-"""Gateway fixtures: a real upstream server, and a port where nothing listens."""
+"""Gateway fixtures: a real upstream server, a port where nothing listens, and the rate
+limiters' time that moves only when a test says so."""
 
 from __future__ import annotations
 
@@ -20,3 +21,13 @@ async def upstream_port() -> AsyncIterator[int]:
 async def dead_port() -> AsyncIterator[int]:
     async with refusing_port() as port:
         yield port
+
+
+class Ticks:
+    """Monotonic seconds that move only when a test moves them (`ticks.now += 2`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
