@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI
 
@@ -19,12 +20,19 @@ from shared.stack.components import service_names
 
 
 def create_app(
-    settings: Settings, *, services: Sequence[str] | None = None, clock: Clock = utc_now
+    settings: Settings,
+    *,
+    services: Sequence[str] | None = None,
+    clock: Clock = utc_now,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The gateway app; routes to `services` (default: every registered service). `clock`
-    is injectable for tests."""
+    and `monotonic` (the rate limiters' time) are injectable for tests."""
     runtime = GatewayRuntime(
-        settings, service_names() if services is None else services, clock=clock
+        settings,
+        service_names() if services is None else services,
+        clock=clock,
+        monotonic=monotonic,
     )
     app = new_app(
         name="gateway",

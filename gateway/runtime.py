@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import httpx
@@ -27,7 +28,12 @@ class GatewayRuntime:
     """What one gateway process holds, kept in `app.state.runtime`."""
 
     def __init__(
-        self, settings: Settings, services: Sequence[str], *, clock: Clock = utc_now
+        self,
+        settings: Settings,
+        services: Sequence[str],
+        *,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -36,11 +42,11 @@ class GatewayRuntime:
         self.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
         self.upstreams: dict[str, httpx.AsyncClient] = {}
         self.caller_limiter = RateLimiter(
-            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst
+            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
         )
         # Token exchanges are limited per client IP, which slows guessing of API keys.
         self.login_limiter = RateLimiter(
-            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst
+            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
         )
         # Each service's domain topic, and the scope that reads it (`GET /v1/live`).
         self.live_scopes = {topic_of(name): f"{name}:read" for name in self.services}

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.auth import SCOPES, TokenSigner
 from shared.broker import free_port
@@ -135,6 +136,19 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float =
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+async def consumed(client: httpx.AsyncClient, *, group: str, topic: str, outcome: str) -> float:
+    """How many events consumer `group` has taken from `topic` with `outcome` (`handled`,
+    `duplicate`, `stale`, ...), as the app's /metrics says. The registry is the process's:
+    compare a count before and after, not with zero."""
+    text = (await client.get("/metrics")).text
+    wanted = {"service": group, "topic": topic, "outcome": outcome}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "productops_events_consumed_total" and sample.labels == wanted:
+                return sample.value
+    return 0.0
 
 
 def token(

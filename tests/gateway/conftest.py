@@ -1,5 +1,5 @@
-"""Gateway fixtures: a real upstream server, a port where nothing listens, and the real
-services as processes."""
+"""Gateway fixtures: a real upstream server, a port where nothing listens, the real services
+as processes, and the rate limiters' time that moves only when a test says so."""
 
 from __future__ import annotations
 
@@ -55,3 +55,13 @@ def view_settings(
     """Gateway settings routing to the real services (and on their broker)."""
     ports = {f"{name}_port": service.port for name, service in real_services.items()}
     return make_settings(**ports)
+
+
+class Ticks:
+    """Monotonic seconds that move only when a test moves them (`ticks.now += 2`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -6,14 +6,7 @@ import pytest
 
 from gateway.ratelimit import RateLimiter
 from shared.errors import TooManyRequests
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.gateway.conftest import Ticks as Clock
 
 
 def test_a_burst_passes_then_the_next_call_waits_for_a_token() -> None:

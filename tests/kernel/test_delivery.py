@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
@@ -99,21 +98,29 @@ async def test_redelivered_event_changes_nothing(make_settings, broker, topic):
     event = new_event(
         source="/sample", type="sample.note.created.v1", subject=unique("n"), data={"text": "once"}
     )
+    # Sent after the copies under the same key, so consumed after them: once the marker is
+    # in, every copy has been through the consumer.
+    marker = new_event(
+        source="/sample", type="sample.note.created.v1", subject=unique("m"), data={"text": "end"}
+    )
+    key = event.subject.encode()
     await ensure_topics(broker.bootstrap, [topic], partitions=3)
     # The same event three times, as a retried send or a replayed partition would bring it.
-    await produce(broker.bootstrap, topic, [(event.subject.encode(), encode(event))] * 3)
+    await produce(broker.bootstrap, topic, [(key, encode(event))] * 3 + [(key, encode(marker))])
     async with running(app) as client:
-        await eventually(lambda: _consumed_at_least(app, 1))
-        await eventually(lambda: _inbox_has(app, event.id))
-        await asyncio.sleep(0.5)  # let the duplicates come through too
+        await eventually(lambda: _inbox_has(app, marker.id))
         assert await seen_count(app, event.subject) == 1
         ready = (await client.get("/readyz")).json()
-        assert ready["consumer"]["handled"] == 1
+        assert ready["consumer"]["handled"] == 2, "the event and the marker, each once"
         assert ready["consumer"]["lag"] == 0
 
 
 async def _consumed_at_least(app, count: int) -> bool:
     return app.state.runtime.consumer.handled >= count
+
+
+async def _relay_failed(app) -> bool:
+    return app.state.runtime.relay.last_error is not None
 
 
 async def _inbox_has(app, event_id: str) -> bool:
@@ -179,8 +186,12 @@ async def test_unknown_types_are_skipped_and_stale_events_ignored(make_settings,
     assert row.last_text == "v3"
 
 
-async def test_writes_answer_at_once_while_broker_is_paused(make_settings, database_url):
-    """SIGSTOP the broker longer than a send timeout: requests stay fast, nothing is lost."""
+async def test_writes_succeed_while_broker_is_paused_and_nothing_is_lost(
+    make_settings, database_url
+):
+    """SIGSTOP the broker longer than a send timeout: every write succeeds, its event waits
+    in the outbox, and all arrive once the broker is back. How fast the writes answer
+    meanwhile is a figure: tests/perf/bench_paused_broker.py prints it."""
     with EmbeddedBroker() as own_broker:
         settings = make_settings(
             kafka_bootstrap=own_broker.bootstrap,
@@ -195,21 +206,15 @@ async def test_writes_answer_at_once_while_broker_is_paused(make_settings, datab
             await eventually(lambda: _backlog_is(app, 0))
             own_broker.pause()
             try:
-                latencies = []
                 for note_id in ids:
-                    started = time.perf_counter()
                     response = await client.post(
                         "/v1/notes", json={"id": note_id, "text": "p"}, headers=WRITE
                     )
-                    latencies.append(time.perf_counter() - started)
                     assert response.status_code == 201
-                await asyncio.sleep(2.5)  # longer than the send timeout: sends have failed
-                assert await app.state.runtime.relay.backlog() > 0
-                assert app.state.runtime.relay.last_error is not None
+                await eventually(lambda: _relay_failed(app))  # a send timed out meanwhile
+                assert await app.state.runtime.relay.backlog() == len(ids)
             finally:
                 own_broker.resume()
-            # Far below the 1 s send timeout: no request waited on the broker.
-            assert max(latencies) < 0.5, latencies
             await eventually(lambda: _backlog_is(app, 0), timeout_s=60)
             async with app.state.runtime.db.reader() as session:
                 attempts = await session.scalar(select(func.max(outbox.c.attempts)))

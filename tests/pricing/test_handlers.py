@@ -8,6 +8,7 @@ product ids.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
@@ -39,7 +40,7 @@ from tests.pricing.conftest import (
     purchase_event,
     settle,
 )
-from tests.support import running
+from tests.support import consumed, running
 
 pytestmark = pytest.mark.broker
 
@@ -88,6 +89,16 @@ async def handled(app: FastAPI, *events: CloudEvent) -> bool:
     return count == len({e.id for e in events})
 
 
+async def outcomes(client: httpx.AsyncClient, topic: str) -> Counter[str]:
+    """How many events the pricing consumer took from `topic`, by outcome (from /metrics)."""
+    return Counter(
+        {
+            outcome: int(await consumed(client, group="pricing", topic=topic, outcome=outcome))
+            for outcome in ("handled", "duplicate", "stale")
+        }
+    )
+
+
 async def test_cost_and_lifecycle_from_catalog_events_with_redelivery(
     consuming_app: FastAPI, client: httpx.AsyncClient, broker: EmbeddedBroker, clock: FakeClock
 ) -> None:
@@ -97,8 +108,11 @@ async def test_cost_and_lifecycle_from_catalog_events_with_redelivery(
     # Stale: an older version arriving late must not bring back an older cost.
     stale = cost_changed(product_id, "12.00", "99.00", version=1, at=START.replace(hour=13))
     marker = lifecycle_changed(product_id, "active", version=3, at=START.replace(hour=14))
+    before = await outcomes(client, CATALOG)
     await produce(broker, CATALOG, first, first, raised, raised, stale, marker)
     await eventually(lambda: handled(consuming_app, first, raised, stale, marker), timeout_s=60)
+    # The inbox turned the copies away; the sequence check only the older version.
+    assert await outcomes(client, CATALOG) - before == Counter(handled=3, duplicate=2, stale=1)
 
     async with consuming_app.state.runtime.db.reader() as session:
         row = (await session.execute(select(product).where(product.c.id == product_id))).one()
@@ -135,8 +149,12 @@ async def test_a_discontinued_product_via_the_broker_once(
     open_one = await propose(client, product_id, "21.00")
 
     gone = lifecycle_changed(product_id, "discontinued", version=2, at=clock())
-    await produce(broker, CATALOG, gone, gone)
-    await eventually(lambda: handled(consuming_app, gone), timeout_s=60)
+    # The product's next event, on the same key: consumed after both copies.
+    marker = cost_changed(product_id, "10.00", "11.00", version=3, at=clock())
+    before = await outcomes(client, CATALOG)
+    await produce(broker, CATALOG, gone, gone, marker)
+    await eventually(lambda: handled(consuming_app, gone, marker), timeout_s=60)
+    assert await outcomes(client, CATALOG) - before == Counter(handled=2, duplicate=1)
     statuses = [
         (await client.get(f"/v1/prices/{p['id']}", headers=READ)).json()["status"]
         for p in (live, open_one)
@@ -161,10 +179,13 @@ async def test_purchases_feed_metrics_once(
     )
     three = purchase_event(product_id, occurred_at=START.replace(hour=11), quantity=3)
     review = purchase_event(product_id, occurred_at=START.replace(hour=12), kind="review")
+    before = await outcomes(client, CUSTOMERS)
     await produce(broker, CUSTOMERS, one, one, resent, three, review)
     await eventually(
         lambda: handled(consuming_app, first, one, resent, three, review), timeout_s=60
     )
+    # The copy of `one` stops at the inbox; `resent`, a new envelope, at the metrics' own key.
+    assert (await outcomes(client, CUSTOMERS) - before)["duplicate"] == 1
     resp = await client.get(
         f"/v1/products/{product_id}/metrics",
         params={"from": "2030-03-01", "to": "2030-03-01"},
