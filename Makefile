@@ -46,6 +46,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_catalog_recommendations
 	$(BIN)/python -m tests.perf.bench_pricing
 	$(BIN)/python -m tests.perf.bench_ingest
+	$(BIN)/python -m tests.perf.bench_launch
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
