@@ -10,7 +10,7 @@ delivered again, and the catalog's snapshots republished, change nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -128,7 +128,11 @@ async def plan(pm: Gateway, product_id: str, target: str) -> dict[str, Any]:
 
 
 async def until_launch(
-    pm: Gateway, launch_id: str, holds: Any, *, timeout_s: float = WAIT_S
+    pm: Gateway,
+    launch_id: str,
+    holds: Callable[[dict[str, Any]], bool],
+    *,
+    timeout_s: float = WAIT_S,
 ) -> dict[str, Any]:
     """The plan, once `holds(plan)` is true."""
     seen: dict[str, Any] = {}
