@@ -180,6 +180,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             max_poll_interval_ms=self._settings.consumer_max_poll_interval_ms,
             session_timeout_ms=self._settings.consumer_session_timeout_ms,
+            fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
             heartbeat_interval_ms=1_000,
             metadata_max_age_ms=30_000,
         )

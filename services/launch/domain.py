@@ -35,7 +35,7 @@ from services.launch.events import (
     gate_data,
     goals_data,
 )
-from services.launch.facts import Facts, Lifecycle, launch_moment
+from services.launch.facts import Facts, Lifecycle, go_live
 from services.launch.gates import (
     DEFAULT_QA_KINDS,
     GateStatus,
@@ -302,7 +302,7 @@ def approve(
             + ", ".join(gate.name for gate in blockers),
             blocking_gates=[gate_data(gate).model_dump(mode="json") for gate in blockers],
         )
-    launch_at = max(launch_moment(plan.target_date), now)
+    launch_at = go_live(plan.target_date, now)
     approved = replace(
         current.plan,
         status=transition(plan.status, PlanStatus.APPROVED),

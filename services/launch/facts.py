@@ -97,6 +97,12 @@ def launch_moment(target_date: date) -> datetime:
     return datetime.combine(target_date, time.min, UTC)
 
 
+def go_live(target_date: date, now: datetime) -> datetime:
+    """When the product goes live if approved `now`: the start of the target date, or now
+    once that has passed (approval then launches at once)."""
+    return max(launch_moment(target_date), now)
+
+
 def catalog_complete(product: ProductFacts | None, *, product_id: str) -> GateResult:
     """Passes for a complete product that is neither rejected nor discontinued."""
     if product is None:
@@ -150,11 +156,14 @@ def _covers(price: PriceFacts, moment: datetime) -> bool:
 
 
 def price_approved(
-    prices: Iterable[PriceFacts], *, price_list: str, target_date: date
+    prices: Iterable[PriceFacts], *, price_list: str, target_date: date, now: datetime
 ) -> GateResult:
-    """Passes when an approved or published base price on the list is in effect at the
-    launch moment; otherwise fails, naming the list and why each candidate does not count."""
-    moment = launch_moment(target_date)
+    """Passes when an approved or published base price on the list is in effect when the
+    product goes live (`go_live`); otherwise fails, naming the list and why each candidate
+    does not count."""
+    # A price approved today takes effect when approved, never at midnight before it: a plan
+    # launching today must count it (DESIGN.md loop 3 with an approval on the target date).
+    moment = go_live(target_date, now)
     candidates = sorted(
         (p for p in prices if p.price_list == price_list and p.kind == BASE_PRICE),
         key=lambda p: (p.valid_from, p.price_id),

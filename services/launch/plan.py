@@ -140,14 +140,15 @@ def utc_today(now: datetime) -> date:
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-def evaluate(plan: LaunchPlan, gate: Gate, facts: Facts, today: date) -> GateResult:
+def evaluate(plan: LaunchPlan, gate: Gate, facts: Facts, now: datetime) -> GateResult:
     """One gate's status and reasons from the facts and the plan's evidence."""
+    today = utc_today(now)
     match gate.name:
         case GateName.CATALOG_COMPLETE:
             return catalog_complete(facts.product, product_id=plan.product_id)
         case GateName.PRICE_APPROVED:
             return price_approved(
-                facts.prices, price_list=plan.price_list, target_date=plan.target_date
+                facts.prices, price_list=plan.price_list, target_date=plan.target_date, now=now
             )
         case GateName.NO_CRITICAL_DEFECTS:
             return no_critical_defects(facts.findings)
@@ -167,10 +168,10 @@ def evaluate(plan: LaunchPlan, gate: Gate, facts: Facts, today: date) -> GateRes
 
 
 def evaluated_gates(plan: LaunchPlan, facts: Facts, now: datetime) -> tuple[Gate, ...]:
-    today, waived = utc_today(now), waived_gates(plan.waivers, now)
+    waived = waived_gates(plan.waivers, now)
     gates = []
     for gate in plan.gates:
-        result = evaluate(plan, gate, facts, today)
+        result = evaluate(plan, gate, facts, now)
         new = replace(
             gate, status=result.status, reasons=result.reasons, waived=gate.name in waived
         )

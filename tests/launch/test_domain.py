@@ -426,6 +426,16 @@ def test_approval_on_or_after_the_target_date_launches_at_once(days_after: int) 
     assert launched.monitored_until == now + MONITORING_WINDOW
 
 
+def test_a_plan_for_today_launches_with_a_price_approved_this_morning() -> None:
+    # Pricing makes an approval effective when it is given, so the price of a launch
+    # approved on its target date took effect after midnight; it still counts (loop 3).
+    this_morning = Facts(product(), (price(valid_from=at(hours=-3)),), ())
+    plan = ready_plan(facts=this_morning, target=TODAY)
+    assert statuses(plan)["price_approved"] == "pass"
+    outcome = approve(plan, actor=APPROVER, facts=this_morning, now=at())
+    assert (outcome.plan.status, outcome.plan.launched_at) == (PlanStatus.LAUNCHED, at())
+
+
 def test_approval_is_refused_with_the_blocking_gates_unless_all_pass_or_are_waived() -> None:
     plan = ready_plan(facts=CRITICAL)
     with refused(Conflict, 409, "not-ready") as body:

@@ -12,6 +12,7 @@ from services.launch.facts import (
     QUOTE_IN_DETAIL,
     catalog_complete,
     critical_findings,
+    go_live,
     launch_moment,
     no_critical_defects,
     price_approved,
@@ -42,6 +43,8 @@ from tests.launch.builders import LIST, PRODUCT, TARGET, at, finding, price, pro
 PASS, FAIL, PENDING = GateStatus.PASS, GateStatus.FAIL, GateStatus.PENDING
 MOMENT = launch_moment(TARGET)
 TICK = timedelta(microseconds=1)
+# Evaluations happen a month before the target date unless a test says otherwise.
+NOW = at()
 
 
 # --- default and template gates ------------------------------------------------------------------
@@ -234,7 +237,7 @@ def test_a_rejected_or_discontinued_product_fails_catalog_complete_saying_why() 
     ],
 )
 def test_only_an_approved_or_published_base_price_counts(status: str, passes: bool) -> None:
-    result = price_approved([price(status=status)], price_list=LIST, target_date=TARGET)
+    result = price_approved([price(status=status)], price_list=LIST, target_date=TARGET, now=NOW)
     assert (result.status is PASS) is passes
     if not passes:
         assert result.reasons[0].key == ("no_price", LIST)
@@ -242,7 +245,7 @@ def test_only_an_approved_or_published_base_price_counts(status: str, passes: bo
 
 def test_a_promotion_or_a_price_on_another_list_does_not_count() -> None:
     prices = [price(kind="promotion"), price(price_list="shop-usd", price_id="price-2")]
-    result = price_approved(prices, price_list=LIST, target_date=TARGET)
+    result = price_approved(prices, price_list=LIST, target_date=TARGET, now=NOW)
     assert result.status is FAIL
     assert [r.key for r in result.reasons] == [("no_price", LIST)]
     assert result.reasons[0].data == {"price_list": LIST, "target_date": TARGET}
@@ -265,7 +268,7 @@ def test_the_price_must_be_valid_at_the_start_of_the_target_date(
     valid_from: object, valid_to: object, passes: bool
 ) -> None:
     candidate = price(valid_from=valid_from, valid_to=valid_to)
-    result = price_approved([candidate], price_list=LIST, target_date=TARGET)
+    result = price_approved([candidate], price_list=LIST, target_date=TARGET, now=NOW)
     assert (result.status is PASS) is passes
     if not passes:
         assert [r.key for r in result.reasons] == [
@@ -280,7 +283,7 @@ def test_the_reason_chain_names_each_candidate_price_and_why_it_does_not_count()
         price(price_id="draft", status="proposed"),
         price(price_id="dead", status="rejected"),
     ]
-    result = price_approved(prices, price_list=LIST, target_date=TARGET)
+    result = price_approved(prices, price_list=LIST, target_date=TARGET, now=NOW)
     assert [r.key for r in result.reasons] == [
         ("no_price", LIST),
         ("price_not_approved", "draft"),
@@ -292,6 +295,28 @@ def test_the_reason_chain_names_each_candidate_price_and_why_it_does_not_count()
 
 def test_the_launch_moment_is_the_start_of_the_target_date_in_utc() -> None:
     assert launch_moment(TARGET).isoformat() == "2030-04-01T00:00:00+00:00"
+
+
+def test_on_or_after_the_target_date_a_price_counts_from_when_it_takes_effect() -> None:
+    # A plan launching today is approved after midnight; so is its price (pricing makes an
+    # approval effective when it is given): the price counts once it is in effect.
+    morning = MOMENT + timedelta(hours=9)
+    approved_this_morning = price(valid_from=morning)
+    assert go_live(TARGET, NOW) == MOMENT
+    assert go_live(TARGET, morning + TICK) == morning + TICK
+    later = price_approved(
+        [approved_this_morning], price_list=LIST, target_date=TARGET, now=morning + TICK
+    )
+    assert later.status is PASS
+    before = price_approved(
+        [approved_this_morning], price_list=LIST, target_date=TARGET, now=morning - TICK
+    )
+    assert [r.key for r in before.reasons] == [("no_price", LIST), ("price_not_valid", "price-1")]
+    # Before the target date the start of that date still decides.
+    assert (
+        price_approved([approved_this_morning], price_list=LIST, target_date=TARGET, now=NOW).status
+        is FAIL
+    )
 
 
 # --- no_critical_defects -------------------------------------------------------------------------
@@ -345,5 +370,5 @@ def test_a_critical_finding_reason_names_its_id_item_count_severity_and_quote() 
 def test_the_automatic_gates_pass_on_good_facts_for_every_combination_of_fact_order() -> None:
     good = [price(), price(price_id="older", valid_from=at(-90), valid_to=at(-30))]
     for order in itertools.permutations(good):
-        assert price_approved(order, price_list=LIST, target_date=TARGET).status is PASS
+        assert price_approved(order, price_list=LIST, target_date=TARGET, now=NOW).status is PASS
     assert no_critical_defects([]).status is PASS
