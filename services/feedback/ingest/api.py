@@ -25,7 +25,7 @@ from services.feedback.metrics import EVENTS_INGESTED
 from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
 from shared.auth import Principal, require
-from shared.errors import Invalid, PayloadTooLarge
+from shared.errors import FieldError, PayloadTooLarge, field_error, invalid_input
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -44,20 +44,18 @@ def parse_batch(body: bytes) -> list[Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise Invalid(
-            f"the body is not valid JSON: {exc}",
-            errors=[{"loc": ["body"], "msg": "invalid JSON"}],
+        raise invalid_input(
+            [FieldError((), "invalid JSON")], detail=f"the body is not valid JSON: {exc}"
         ) from None
     if not isinstance(data, dict) or set(data) != {"events"}:
-        raise Invalid(
-            'the body must be an object with one field, "events": [...]',
-            errors=[{"loc": ["body"], "msg": 'expected {"events": [...]}'}],
+        raise invalid_input(
+            [FieldError((), 'expected {"events": [...]}')],
+            detail='the body must be an object with one field, "events": [...]',
         )
     events = data["events"]
     if not isinstance(events, list) or not events:
-        raise Invalid(
-            "events must be a non-empty list",
-            errors=[{"loc": ["body", "events"], "msg": "must be a non-empty list"}],
+        raise field_error(
+            "events", "must be a non-empty list", detail="events must be a non-empty list"
         )
     if len(events) > MAX_EVENTS:
         # 413, like a body over the byte cap: the request is too large to take in one go,
