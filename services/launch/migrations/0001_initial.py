@@ -8,6 +8,14 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import shared.types
+from shared.kernel_revisions import (
+    create_kernel_tables,
+    drop_dead_letters,
+    drop_kernel_tables,
+    keep_dead_letters,
+    park_outbox_rows,
+    unpark_outbox_rows,
+)
 
 revision = "0001_initial"
 down_revision = None
@@ -16,99 +24,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "dead_letter",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("consumer", sa.String(length=255), nullable=False),
-        sa.Column("event_id", sa.String(length=255), nullable=False),
-        sa.Column("type", sa.String(length=255), nullable=True),
-        sa.Column("topic", sa.String(length=255), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=True),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
-        sa.Column("error_type", sa.String(length=255), nullable=False),
-        sa.Column("error_message", sa.Text(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", shared.types.UtcDateTime(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("resolved_at", shared.types.UtcDateTime(), nullable=True),
-        sa.Column("resolved_by", sa.String(length=255), nullable=True),
-        sa.Column("reason", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
-        sa.UniqueConstraint("consumer", "event_id", name=op.f("uq_dead_letter_consumer_event_id")),
-    )
-    op.create_table(
-        "idempotency_key",
-        sa.Column("principal", sa.String(length=255), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", shared.types.UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_key")),
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=255), nullable=False),
-        sa.Column("event_id", sa.String(length=255), nullable=False),
-        sa.Column("type", sa.String(length=255), nullable=False),
-        sa.Column("topic", sa.String(length=255), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column("processed_at", shared.types.UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
-    )
-    with op.batch_alter_table("inbox", schema=None) as batch_op:
-        batch_op.create_index("ix_inbox_processed_at", ["processed_at"], unique=False)
-
-    op.create_table(
-        "outbox",
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("topic", sa.String(length=255), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=True),
-        sa.Column("type", sa.String(length=255), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column(
-            "headers", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
-        sa.Column("created_at", shared.types.UtcDateTime(), nullable=False),
-        sa.Column("published_at", shared.types.UtcDateTime(), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("parked_at", shared.types.UtcDateTime(), nullable=True),
-        sa.Column("discarded_at", shared.types.UtcDateTime(), nullable=True),
-        sa.Column("discard_reason", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("id", name=op.f("uq_outbox_id")),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_published_at", ["published_at"], unique=False)
-        batch_op.create_index(
-            "ix_outbox_unpublished",
-            ["seq"],
-            unique=False,
-            sqlite_where=sa.text("published_at IS NULL"),
-            postgresql_where=sa.text("published_at IS NULL"),
-        )
-
-    op.create_table(
-        "subject_position",
-        sa.Column("consumer", sa.String(length=255), nullable=False),
-        sa.Column("source", sa.String(length=255), nullable=False),
-        sa.Column("subject", sa.String(length=255), nullable=False),
-        sa.Column("sequence", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "source", "subject", name=op.f("pk_subject_position")),
-    )
+    # The kernel's tables as every service's history has them now.
+    create_kernel_tables()
+    park_outbox_rows()
+    keep_dead_letters()
     op.create_table(
         "event_sequence",
         sa.Column("product_id", sa.String(length=64), nullable=False),
@@ -269,19 +188,6 @@ def downgrade() -> None:
 
     op.drop_table("finding")
     op.drop_table("event_sequence")
-    op.drop_table("subject_position")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_outbox_unpublished",
-            sqlite_where=sa.text("published_at IS NULL"),
-            postgresql_where=sa.text("published_at IS NULL"),
-        )
-        batch_op.drop_index("ix_outbox_published_at")
-
-    op.drop_table("outbox")
-    with op.batch_alter_table("inbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_inbox_processed_at")
-
-    op.drop_table("inbox")
-    op.drop_table("idempotency_key")
-    op.drop_table("dead_letter")
+    drop_dead_letters()
+    unpark_outbox_rows()
+    drop_kernel_tables()
