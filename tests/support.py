@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -191,3 +192,30 @@ def assert_problem(response: httpx.Response, status: int, *, detail_has: str = "
     assert isinstance(body["detail"], str)
     assert detail_has in body["detail"], body["detail"]
     return body
+
+
+async def caught_up(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """True when `group` has committed, on every partition of `topics`, the end offset: it
+    has handled everything written so far."""
+    # A consumer of the group that never subscribes never joins it: it only reads the
+    # group's committed offsets, and the members keep their partitions.
+    offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await offsets.start()
+    try:
+        ends = await offsets.end_offsets(await topic_partitions(offsets, topics))
+        for tp, end in ends.items():
+            if end and (await offsets.committed(tp) or 0) < end:
+                return False
+        return True
+    finally:
+        await offsets.stop()
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, from fresh metadata."""
+    await consumer.topics()  # fresh metadata: partitions_for_topic reads the cached one
+    return [
+        TopicPartition(topic, partition)
+        for topic in topics
+        for partition in sorted(consumer.partitions_for_topic(topic) or ())
+    ]

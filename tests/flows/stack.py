@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.broker import free_port
 from shared.stack.components import GATEWAY, service_names
 from tests.stack.helpers import ROOT, project_env, wait_until
+from tests.support import topic_partitions
 
 UP_TIMEOUT_S = 120
 
@@ -103,7 +104,7 @@ async def redeliver(bootstrap: str, topics: list[str]) -> int:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await reader.start()
     try:
-        partitions = await _partitions(reader, topics)
+        partitions = await topic_partitions(reader, topics)
         reader.assign(partitions)
         await reader.seek_to_beginning(*partitions)
         ends = await reader.end_offsets(partitions)
@@ -130,29 +131,3 @@ async def redeliver(bootstrap: str, topics: list[str]) -> int:
     finally:
         await writer.stop()
     return len(records)
-
-
-async def caught_up(bootstrap: str, group: str, topics: list[str]) -> bool:
-    """True when `group` has committed, on every partition of `topics`, the end offset: it
-    has handled everything written so far."""
-    # A consumer of the group that never subscribes never joins it: it only reads the
-    # group's committed offsets, and the members keep their partitions.
-    offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await offsets.start()
-    try:
-        ends = await offsets.end_offsets(await _partitions(offsets, topics))
-        for tp, end in ends.items():
-            if end and (await offsets.committed(tp) or 0) < end:
-                return False
-        return True
-    finally:
-        await offsets.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
-    await consumer.topics()  # fresh metadata: partitions_for_topic reads the cached one
-    return [
-        TopicPartition(topic, partition)
-        for topic in topics
-        for partition in sorted(consumer.partitions_for_topic(topic) or ())
-    ]

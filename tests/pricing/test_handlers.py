@@ -40,7 +40,7 @@ from tests.pricing.conftest import (
     purchase_event,
     settle,
 )
-from tests.support import consumed, running
+from tests.support import caught_up, consumed, running
 
 pytestmark = pytest.mark.broker
 
@@ -89,8 +89,18 @@ async def handled(app: FastAPI, *events: CloudEvent) -> bool:
     return count == len({e.id for e in events})
 
 
-async def outcomes(client: httpx.AsyncClient, topic: str) -> Counter[str]:
-    """How many events the pricing consumer took from `topic`, by outcome (from /metrics)."""
+async def outcomes(
+    client: httpx.AsyncClient, topic: str, broker: EmbeddedBroker | None = None
+) -> Counter[str]:
+    """How many events the pricing consumer took from `topic`, by outcome (from /metrics).
+
+    With `broker`, first wait until the group has handled everything already on its topics:
+    the metrics are the process's, and events earlier tests left unconsumed would otherwise
+    be counted with this test's."""
+    if broker is not None:
+        await eventually(
+            lambda: caught_up(broker.bootstrap, "pricing", [CATALOG, CUSTOMERS]), timeout_s=60
+        )
     return Counter(
         {
             outcome: int(await consumed(client, group="pricing", topic=topic, outcome=outcome))
@@ -108,7 +118,7 @@ async def test_cost_and_lifecycle_from_catalog_events_with_redelivery(
     # Stale: an older version arriving late must not bring back an older cost.
     stale = cost_changed(product_id, "12.00", "99.00", version=1, at=START.replace(hour=13))
     marker = lifecycle_changed(product_id, "active", version=3, at=START.replace(hour=14))
-    before = await outcomes(client, CATALOG)
+    before = await outcomes(client, CATALOG, broker)
     await produce(broker, CATALOG, first, first, raised, raised, stale, marker)
     await eventually(lambda: handled(consuming_app, first, raised, stale, marker), timeout_s=60)
     # The inbox turned the copies away; the sequence check only the older version.
@@ -151,7 +161,7 @@ async def test_a_discontinued_product_via_the_broker_once(
     gone = lifecycle_changed(product_id, "discontinued", version=2, at=clock())
     # The product's next event, on the same key: consumed after both copies.
     marker = cost_changed(product_id, "10.00", "11.00", version=3, at=clock())
-    before = await outcomes(client, CATALOG)
+    before = await outcomes(client, CATALOG, broker)
     await produce(broker, CATALOG, gone, gone, marker)
     await eventually(lambda: handled(consuming_app, gone, marker), timeout_s=60)
     assert await outcomes(client, CATALOG) - before == Counter(handled=2, duplicate=1)
@@ -179,7 +189,7 @@ async def test_purchases_feed_metrics_once(
     )
     three = purchase_event(product_id, occurred_at=START.replace(hour=11), quantity=3)
     review = purchase_event(product_id, occurred_at=START.replace(hour=12), kind="review")
-    before = await outcomes(client, CUSTOMERS)
+    before = await outcomes(client, CUSTOMERS, broker)
     await produce(broker, CUSTOMERS, one, one, resent, three, review)
     await eventually(
         lambda: handled(consuming_app, first, one, resent, three, review), timeout_s=60
