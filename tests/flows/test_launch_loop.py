@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.flows.stack import RunningStack, caught_up, productops_up, redeliver
-from tests.support import eventually
+from tests.flows.stack import RunningStack, productops_up, redeliver
+from tests.support import caught_up, eventually
 
 pytestmark = pytest.mark.stack
 
