@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
+from shared.backoff import Backoff
+
 
 class TriageState(StrEnum):
     QUEUED = "queued"
@@ -54,8 +56,13 @@ class RetryPolicy:
 
     def delay(self, failures: int) -> timedelta:
         """The wait after the `failures`-th failure in a row."""
-        # The exponent is capped so that a long run cannot overflow timedelta.
-        return min(self.max_delay, self.first_delay * 2 ** min(failures - 1, 32))
+        # No jitter: the wait is a stored `next_attempt_at`, not many processes in step.
+        series = Backoff(
+            first_s=self.first_delay.total_seconds(),
+            cap_s=self.max_delay.total_seconds(),
+            jitter=0,
+        )
+        return timedelta(seconds=series.delay(failures))
 
 
 @dataclass(frozen=True)
