@@ -24,6 +24,7 @@ from services.launch.schemas import (
     HistoryEntryPublic,
     LaunchCreate,
     LaunchPublic,
+    LaunchStatsPublic,
     LaunchUpdate,
     QaReportIn,
     ReasonIn,
@@ -38,7 +39,7 @@ from services.launch.schemas import (
     template_public,
 )
 from services.launch.settings import LaunchSettings
-from services.launch.status import PlanStatus
+from services.launch.status import OPEN_STATUSES, PlanStatus
 from services.launch.store import StoredPlan
 from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal, require
@@ -153,6 +154,23 @@ async def list_launches(
         )
     now = runtime.clock()
     return page.map(lambda stored: launch_public(stored, now=now))
+
+
+# Before `/launches/{launch_id}`, which would take "stats" for an id.
+@router.get("/launches/stats", response_model=LaunchStatsPublic)
+async def launch_stats(runtime: RuntimeDep, _: Reader) -> LaunchStatsPublic:
+    """Plans at a glance, whatever their target date: every plan by status, the open ones
+    (planned or approved) by readiness, and the launched ones at risk."""
+    async with runtime.db.reader() as session:
+        stats = await queries.launch_stats(session=session)
+    open_plans = sum(stats.by_status[s.value] for s in OPEN_STATUSES)
+    return LaunchStatsPublic(
+        total=sum(stats.by_status.values()),
+        by_status=stats.by_status,
+        open=open_plans,
+        by_readiness=stats.open_by_readiness,
+        at_risk=stats.at_risk,
+    )
 
 
 @router.get("/launches/{launch_id}", response_model=LaunchPublic)

@@ -3,15 +3,16 @@ calendar. Each takes a read-only session; none writes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.launch.calendar import CalendarEntry, ConflictRule, calendar
 from services.launch.gates import Readiness
-from services.launch.status import PlanStatus
+from services.launch.status import OPEN_STATUSES, PlanStatus
 from services.launch.store import StoredPlan
 from services.launch.tables import gate_template, launch_plan, plan_history
 from shared.errors import NotFound, field_error
@@ -60,6 +61,35 @@ async def list_plans(
         stmt = stmt.where(launch_plan.c.target_date <= end)
     page = await PLANS.page(session, stmt, limit=limit, cursor=cursor)
     return page.map(StoredPlan.of)
+
+
+@dataclass(frozen=True)
+class LaunchStats:
+    """Plans counted for dashboards, every status and readiness named (zeros included)."""
+
+    by_status: dict[str, int]
+    open_by_readiness: dict[str, int]
+    at_risk: int
+
+
+async def launch_stats(*, session: AsyncSession) -> LaunchStats:
+    """Every plan by status; the open ones (planned or approved) by readiness, whatever
+    their target date; the plans flagged at risk. One GROUP BY: no plan is read."""
+    rows = await session.execute(
+        select(
+            launch_plan.c.status, launch_plan.c.readiness, launch_plan.c.at_risk, func.count()
+        ).group_by(launch_plan.c.status, launch_plan.c.readiness, launch_plan.c.at_risk)
+    )
+    by_status = dict.fromkeys((s.value for s in PlanStatus), 0)
+    by_readiness = dict.fromkeys((r.value for r in Readiness), 0)
+    at_risk = 0
+    open_statuses = {s.value for s in OPEN_STATUSES}
+    for status, readiness, risky, count in rows.all():
+        by_status[status] = by_status.get(status, 0) + count
+        if status in open_statuses:
+            by_readiness[readiness] = by_readiness.get(readiness, 0) + count
+        at_risk += count if risky else 0
+    return LaunchStats(by_status=by_status, open_by_readiness=by_readiness, at_risk=at_risk)
 
 
 async def history(

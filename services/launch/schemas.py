@@ -362,6 +362,16 @@ class CalendarEntryPublic(BaseModel):
     overdue_tasks: list[str]
 
 
+class LaunchStatsPublic(BaseModel):
+    """Launch plans at a glance, over every target date."""
+
+    total: int = Field(description="every plan, cancelled and launched ones included")
+    by_status: dict[str, int]
+    open: int = Field(description="plans still to launch: planned or approved")
+    by_readiness: dict[str, int] = Field(description="the open plans by readiness")
+    at_risk: int = Field(description="launched plans whose automatic gates fail in monitoring")
+
+
 class CalendarPublic(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
