@@ -34,6 +34,8 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 Reader = Annotated[Principal, Depends(require("feedback:read"))]
 Writer = Annotated[Principal, Depends(require("feedback:write"))]
 Id = Annotated[str | None, Query(max_length=128)]
+MAX_STATS_DAYS = 90
+DEFAULT_STATS_DAYS = 14
 
 
 @router.get("/feedback", response_model=Page[FeedbackItemPublic])
@@ -90,14 +92,20 @@ async def list_findings(
 # Before `/findings/{finding_id}`, which would take "stats" for an id.
 @router.get("/findings/stats", response_model=FindingStatsPublic)
 async def finding_stats(
-    runtime: RuntimeDep, _: Reader, product_id: Id = None
+    runtime: RuntimeDep,
+    _: Reader,
+    product_id: Id = None,
+    days: Annotated[
+        int, Query(ge=1, le=MAX_STATS_DAYS, description="days of `opened_per_day`")
+    ] = DEFAULT_STATS_DAYS,
 ) -> FindingStatsPublic:
     """Findings at a glance: unresolved ones (open or acknowledged) by category and
-    severity, critical ones, overdue escalations and the mean sentiment of the triaged
-    items; of every product, or of `product_id`."""
+    severity, critical ones, overdue escalations, the mean sentiment of the triaged items,
+    and the findings opened on each of the last `days` days by severity (UTC days by the
+    service's clock, today included); of every product, or of `product_id`."""
     async with runtime.db.reader() as session:
         stats = await service.finding_stats(
-            session=session, product_id=product_id, now=runtime.clock()
+            session=session, product_id=product_id, now=runtime.clock(), days=days
         )
     return finding_stats_public(product_id, stats)
 

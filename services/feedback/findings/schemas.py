@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -62,6 +62,11 @@ class FindingPublic(BaseModel):
     updated_at: datetime
 
 
+class DayCount(BaseModel):
+    day: date
+    by_severity: dict[str, int] = Field(description="findings opened that day, by severity")
+
+
 class FindingStatsPublic(BaseModel):
     """Findings at a glance, of every product or of `product_id`."""
 
@@ -74,6 +79,11 @@ class FindingStatsPublic(BaseModel):
     overdue_escalations: int = Field(description="open escalations past their due time")
     feedback_items: int = Field(description="triaged items")
     sentiment: float | None = Field(description="mean sentiment of the triaged items, -1..1")
+    days: int
+    opened_per_day: list[DayCount] = Field(
+        description="findings opened on each of the last `days` days (UTC, today included), "
+        "oldest first, every day and severity present"
+    )
 
 
 class FindingStatusChange(BaseModel):
@@ -190,4 +200,8 @@ def finding_stats_public(product_id: str | None, stats: FindingStats) -> Finding
         overdue_escalations=stats.overdue_escalations,
         feedback_items=stats.feedback_items,
         sentiment=stats.sentiment,
+        days=len(stats.opened_per_day),
+        opened_per_day=[
+            DayCount(day=day, by_severity=by_severity) for day, by_severity in stats.opened_per_day
+        ],
     )

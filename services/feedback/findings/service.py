@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Row, case, func, insert, select, update
@@ -94,14 +94,17 @@ class FindingStats:
     overdue_escalations: int
     feedback_items: int
     sentiment: float | None
+    # Findings opened on each day of the window, oldest first, by severity (zeros included).
+    opened_per_day: list[tuple[date, dict[str, int]]]
 
 
 async def finding_stats(
-    *, session: AsyncSession, product_id: str | None, now: datetime
+    *, session: AsyncSession, product_id: str | None, now: datetime, days: int
 ) -> FindingStats:
     """Findings counted by status, and the unresolved ones by category and severity; open
-    escalations past their due time; the triaged items and their mean sentiment. All of
-    them, or one product's. Counted in the database: no table is read row by row."""
+    escalations past their due time; the triaged items and their mean sentiment; the
+    findings opened on each of the last `days` days. All of them, or one product's.
+    Counted in the database: no table is read row by row."""
     grouped = select(finding.c.status, finding.c.kind, finding.c.severity, func.count())
     overdue = select(func.count()).where(
         escalation.c.status == EscalationStatus.OPEN.value, escalation.c.due_at < now
@@ -132,7 +135,37 @@ async def finding_stats(
         overdue_escalations=int(await session.scalar(overdue) or 0),
         feedback_items=int(item_count or 0),
         sentiment=round(float(mean), 3) if mean is not None else None,
+        opened_per_day=await _opened_per_day(
+            session=session, product_id=product_id, now=now, days=days
+        ),
     )
+
+
+async def _opened_per_day(
+    *, session: AsyncSession, product_id: str | None, now: datetime, days: int
+) -> list[tuple[date, dict[str, int]]]:
+    """Findings opened (created) on each of the last `days` UTC days, today included, by
+    severity: one query, a sum per day grouped by severity (no dialect's date functions)."""
+    today = now.astimezone(UTC).date()
+    first = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
+    starts = [first + timedelta(days=n) for n in range(days)]
+    at = finding.c.created_at
+    per_day = [
+        func.sum(case(((at >= start) & (at < start + timedelta(days=1)), 1), else_=0))
+        for start in starts
+    ]
+    stmt = (
+        select(finding.c.severity, *per_day)
+        .where(at >= first, at < first + timedelta(days=days))
+        .group_by(finding.c.severity)
+    )
+    if product_id is not None:
+        stmt = stmt.where(finding.c.product_id == product_id)
+    counted = [dict.fromkeys((s.value for s in Severity), 0) for _ in starts]
+    for severity, *counts in (await session.execute(stmt)).all():
+        for by_severity, count in zip(counted, counts, strict=True):
+            by_severity[severity] = by_severity.get(severity, 0) + int(count or 0)
+    return [(start.date(), by_severity) for start, by_severity in zip(starts, counted, strict=True)]
 
 
 async def get_finding(*, session: AsyncSession, finding_id: str) -> Row[Any]:

@@ -54,6 +54,7 @@ async def test_counts_findings_escalations_and_sentiment_of_one_product_or_all(
         one = await stats(client, product_id="prod-1")
         every = await stats(client)
 
+    opened = one.pop("opened_per_day")
     assert one == {
         "product_id": "prod-1",
         "open_findings": 2,
@@ -71,7 +72,10 @@ async def test_counts_findings_escalations_and_sentiment_of_one_product_or_all(
         "overdue_escalations": 1,
         "feedback_items": 3,
         "sentiment": pytest.approx((-0.9 - 0.6 + 0.8) / 3, abs=1e-3),
+        "days": 14,
     }
+    # Opened two days before "now": the resolved one too, it was opened all the same.
+    assert sum(sum(day["by_severity"].values()) for day in opened) == 3
     assert every["product_id"] is None
     assert every["open_findings"] == 3
     assert every["by_category"]["defect"] == 2
@@ -96,3 +100,48 @@ async def test_stats_errors(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/findings/stats"), 401)
     denied = await client.get("/v1/findings/stats", headers=auth("feedback:ingest"))
     assert assert_problem(denied, 403)["required_scope"] == "feedback:read"
+
+
+async def test_findings_opened_per_day_by_severity_by_the_services_clock(
+    settings: Settings, fake_triage: FakeTriage
+) -> None:
+    clock = FakeClock(datetime(2030, 5, 10, 23, 30, tzinfo=UTC))
+    app = create_app(settings, feedback=FAST, triage=lambda: fake_triage, clock=clock)
+    async with running(app) as client:
+        first = [
+            review("The lid caught fire"),
+            review("The cable frays and broke", product_id="prod-2"),
+        ]
+        await ingest(client, *first)
+        await triaged(client, *(e["event_id"] for e in first))
+        clock.advance(timedelta(days=2))  # 2030-05-12, 23:30
+        later = review("The lid caught fire", product_id="prod-3")
+        await ingest(client, later)
+        await triaged(client, later["event_id"])
+
+        three = await stats(client, days="3")
+        one_product = await stats(client, days="3", product_id="prod-2")
+        today = await stats(client, days="1")
+        default = await stats(client)
+
+    nothing = {"low": 0, "medium": 0, "high": 0, "critical": 0}
+    assert three["days"] == 3
+    assert three["opened_per_day"] == [
+        {"day": "2030-05-10", "by_severity": {**nothing, "critical": 1, "high": 1}},
+        {"day": "2030-05-11", "by_severity": nothing},
+        {"day": "2030-05-12", "by_severity": {**nothing, "critical": 1}},
+    ]
+    assert [day["by_severity"]["high"] for day in one_product["opened_per_day"]] == [1, 0, 0]
+    assert today["opened_per_day"] == [
+        {"day": "2030-05-12", "by_severity": {**nothing, "critical": 1}}
+    ]
+    assert default["days"] == 14
+    days = [day["day"] for day in default["opened_per_day"]]
+    assert (len(days), days[0], days[-1]) == (14, "2030-04-29", "2030-05-12")
+
+
+@pytest.mark.parametrize("days", ["0", "91", "soon"])
+async def test_a_bad_number_of_days_is_a_422_problem(client: httpx.AsyncClient, days: str) -> None:
+    response = await client.get("/v1/findings/stats", params={"days": days}, headers=READ)
+
+    assert assert_problem(response, 422)["errors"][0]["loc"] == ["query", "days"]
