@@ -9,13 +9,12 @@ optional: a service that fails or is slow leaves its parts null and is named in
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from gateway.upstream import ServiceCalls
+from gateway.upstream import Failure, ServiceCalls
 from gateway.views.sections import (
     Missing,
     Section,
@@ -26,6 +25,7 @@ from gateway.views.sections import (
 from shared.auth import Principal
 
 CALENDAR_DAYS = 30
+FINDINGS_DAYS = 14
 INGESTION_MINUTES = 15
 # `/readyz` answers 503 when a service is not ready, with the same body: still worth showing.
 _NOT_READY = 503
@@ -34,7 +34,12 @@ _NOT_READY = 503
 class LaunchesPart(BaseModel):
     from_: date = Field(alias="from", serialization_alias="from")
     to: date
-    by_readiness: dict[str, int] = Field(description="the calendar's launches by readiness")
+    by_readiness: dict[str, int] = Field(
+        description="every open plan (planned or approved) by readiness, whatever its target "
+        "date: launch's `GET /v1/launches/stats`"
+    )
+    by_status: dict[str, int] = Field(description="every plan by status")
+    at_risk: int = Field(description="launched plans at risk in their monitoring")
     calendar: list[dict[str, Any]] = Field(
         description="launch's `GET /v1/launch-calendar` entries, with their behind, slipped "
         "and at-risk flags"
@@ -58,10 +63,11 @@ class DashboardSummary(BaseModel):
 
     products: dict[str, Any] | None = Field(description="catalog: products by lifecycle")
     launches: LaunchesPart | None = Field(
-        description=f"launch: the next {CALENDAR_DAYS} days of the calendar"
+        description=f"launch: plans by readiness and the next {CALENDAR_DAYS} days of the calendar"
     )
     findings: dict[str, Any] | None = Field(
-        description="feedback: open and critical findings, overdue escalations"
+        description="feedback: open and critical findings, overdue escalations, findings "
+        f"opened per day by severity over the last {FINDINGS_DAYS} days"
     )
     ingestion: dict[str, Any] | None = Field(
         description=f"feedback: customer events per minute over the last {INGESTION_MINUTES}"
@@ -105,7 +111,8 @@ async def _products(calls: ServiceCalls) -> Section:
 
 
 async def _findings(calls: ServiceCalls) -> Section:
-    return section_of(await calls.get("feedback", "/v1/findings/stats"))
+    outcome = await calls.get("feedback", "/v1/findings/stats", params={"days": FINDINGS_DAYS})
+    return section_of(outcome)
 
 
 async def _ingestion(calls: ServiceCalls) -> Section:
@@ -121,22 +128,34 @@ async def _prices(calls: ServiceCalls) -> Section:
 
 async def _launches(calls: ServiceCalls, today: date) -> Section:
     until = today + timedelta(days=CALENDAR_DAYS)
-    outcome = await calls.get(
-        "launch",
-        "/v1/launch-calendar",
-        params={"from": today.isoformat(), "to": until.isoformat()},
+    stats, calendar = await asyncio.gather(
+        calls.get("launch", "/v1/launches/stats"),
+        calls.get(
+            "launch",
+            "/v1/launch-calendar",
+            params={"from": today.isoformat(), "to": until.isoformat()},
+        ),
     )
+    # The part needs both answers: the first failure says why it is missing.
+    if isinstance(stats, Failure):
+        return section_of(stats)
 
     def shape(body: Any) -> LaunchesPart:
         # The calendar is a list page or a bare list; either way its entries are dicts.
         entries = body["items"] if isinstance(body, dict) else body
-        calendar = [dict(entry) for entry in entries]
-        counted = Counter(str(e["readiness"]) for e in calendar if "readiness" in e)
+        counts = stats.body
         return LaunchesPart.model_validate(
-            {"from": today, "to": until, "by_readiness": counted, "calendar": calendar}
+            {
+                "from": today,
+                "to": until,
+                "by_readiness": counts["by_readiness"],
+                "by_status": counts["by_status"],
+                "at_risk": counts["at_risk"],
+                "calendar": [dict(entry) for entry in entries],
+            }
         )
 
-    return section_of(outcome, shape)
+    return section_of(calendar, shape)
 
 
 async def _ops(calls: ServiceCalls, service: str) -> Section:

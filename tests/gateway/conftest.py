@@ -29,8 +29,8 @@ async def dead_port() -> AsyncIterator[int]:
 @pytest.fixture(scope="package")
 def broker() -> Iterator[EmbeddedBroker]:
     """The gateway tests' own broker, in place of the session's: the real service processes
-    join the consumer groups catalog, feedback and pricing, which would take partitions from
-    other packages' tests of those groups on a shared broker."""
+    join the consumer groups catalog, feedback, launch and pricing, which would take
+    partitions from other packages' tests of those groups on a shared broker."""
     with EmbeddedBroker() as running:
         yield running
 
@@ -39,11 +39,11 @@ def broker() -> Iterator[EmbeddedBroker]:
 def real_services(
     broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, ServiceProcess]]:
-    """Catalog, feedback and pricing as real processes, started once for the gateway tests
-    that take them and stopped after the last; each test module seeds data of its own."""
+    """Catalog, feedback, launch and pricing as real processes, started once for the gateway
+    tests that take them and stopped after the last; each test module seeds data of its own."""
     data_dir = tmp_path_factory.mktemp("services")
     with running_services(
-        ["catalog", "feedback", "pricing"], data_dir=data_dir, bootstrap=broker.bootstrap
+        ["catalog", "feedback", "launch", "pricing"], data_dir=data_dir, bootstrap=broker.bootstrap
     ) as services:
         yield services
 

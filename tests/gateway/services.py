@@ -28,6 +28,7 @@ class ServiceProcess:
         self, name: str, *, data_dir: Path, bootstrap: str, module: str | None = None, **env: str
     ) -> None:
         self.name = name
+        self.data_dir = data_dir
         self.module = module or f"services.{name}"
         self.port = free_port()
         self.log_path = data_dir / f"{name}.log"
@@ -49,6 +50,11 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str:
+        """Its own SQLite database, where nothing else points it (`Settings.database_url`)."""
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.name}.db').resolve()}"
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:

@@ -11,8 +11,12 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.events import encode, kafka_headers, new_event
+from shared.events import HEADERS, encode, encode_text, kafka_headers, new_event, topic_of
+from shared.tables import outbox
+from tests.gateway.services import ServiceProcess
 from tests.support import auth, eventually
 
 CRITICAL_REVIEW = "The lid came off and the boiling water burned my hand. Dangerous, avoid!"
@@ -229,4 +233,72 @@ async def poison_catalog_event(bootstrap: str) -> str:
         )
     finally:
         await producer.stop()
+    return event.id
+
+
+async def blocked_launch(services: Services, product: SeededProduct) -> dict[str, Any]:
+    """A launch plan of the product on its price list, five days out, as launch shows it
+    once the critical finding has reached it: blocked by `no_critical_defects`."""
+    target = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
+    plan: dict[str, Any] = {}
+
+    async def planned() -> bool:
+        # 422 until launch has heard of the product from the catalog.
+        response = await services.call(
+            "POST",
+            "launch",
+            "/v1/launches",
+            scopes="launch:write",
+            json={
+                "product_id": product.id,
+                "price_list": product.price_list,
+                "target_date": target,
+            },
+        )
+        plan.update(response.json())
+        return response.status_code == 201
+
+    await eventually(planned, timeout_s=60)
+
+    async def blocked() -> bool:
+        response = await services.call(
+            "GET", "launch", f"/v1/launches/{plan['id']}", scopes="launch:read", expect=200
+        )
+        plan.update(response.json())
+        return bool(plan["readiness"] == "blocked")
+
+    await eventually(blocked, timeout_s=60)
+    return plan
+
+
+async def parked_event(service: ServiceProcess, error: str) -> str:
+    """An event in a real service's outbox, set aside as its relay sets aside one the broker
+    can never take (the relay's own parking is tested in tests/kernel). Its type is no one's,
+    so consumers skip it once it is re-queued and sent. Returns its id."""
+    event = new_event(
+        source=f"/{service.name}",
+        type="gateway_test.parked.v1",
+        subject=f"parked-{tag()}",
+        data={"note": "a gateway test's parked event"},
+    )
+    now = datetime.now(UTC)
+    engine = create_async_engine(service.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(outbox).values(
+                    id=event.id,
+                    topic=topic_of(service.name),
+                    key=event.subject,
+                    type=event.type,
+                    payload=encode_text(event),
+                    headers=dict(HEADERS),
+                    created_at=now,
+                    attempts=1,
+                    last_error=error,
+                    parked_at=now,
+                )
+            )
+    finally:
+        await engine.dispose()
     return event.id

@@ -1,9 +1,10 @@
-"""`GET /v1/products/{id}/overview` against the real catalog, feedback and pricing processes
-(launch is not deployed yet, so its part is always `degraded`)."""
+"""`GET /v1/products/{id}/overview` against the real catalog, feedback, launch and pricing
+processes."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -11,18 +12,33 @@ import pytest
 from gateway.app import create_app
 from shared.settings import Settings
 from tests.gateway.services import ServiceProcess
-from tests.gateway.store import SeededProduct, Services, product_with_everything
+from tests.gateway.store import (
+    SeededProduct,
+    Services,
+    blocked_launch,
+    product_with_everything,
+)
 from tests.gateway.upstream import refusing_port
 from tests.support import assert_problem, auth, running
 
-SERVICES = ["catalog", "feedback", "pricing"]
+SERVICES = ["catalog", "feedback", "launch", "pricing"]
 READ_ALL = auth("catalog:read feedback:read pricing:read launch:read")
 
 
 @pytest.fixture(scope="module")
-async def kettle(real_services: dict[str, ServiceProcess]) -> SeededProduct:
-    urls = {name: service.url for name, service in real_services.items()}
-    return await product_with_everything(Services(urls))
+async def services(real_services: dict[str, ServiceProcess]) -> Services:
+    return Services({name: service.url for name, service in real_services.items()})
+
+
+@pytest.fixture(scope="module")
+async def kettle(services: Services) -> SeededProduct:
+    return await product_with_everything(services)
+
+
+@pytest.fixture(scope="module")
+async def plan(services: Services, kettle: SeededProduct) -> dict[str, Any]:
+    """The kettle's launch plan, blocked by its critical finding."""
+    return await blocked_launch(services, kettle)
 
 
 @pytest.fixture
@@ -35,8 +51,8 @@ def overview_of(product_id: str) -> str:
     return f"/v1/products/{product_id}/overview"
 
 
-async def test_the_overview_composes_every_service_and_names_launch_degraded(
-    gateway: httpx.AsyncClient, kettle: SeededProduct
+async def test_the_overview_composes_every_service(
+    gateway: httpx.AsyncClient, kettle: SeededProduct, plan: dict[str, Any]
 ) -> None:
     response = await gateway.get(overview_of(kettle.id), headers=READ_ALL)
 
@@ -55,10 +71,28 @@ async def test_the_overview_composes_every_service_and_names_launch_degraded(
     assert feedback["by_category"]["defect"] == 1
     assert feedback["sentiment"] < 0
     assert [r["id"] for r in view["requirements"]] == [kettle.requirement_id]
-    # The launch service is not deployed here: its part is missing, and said to be.
-    assert view["launch"] is None
-    assert view["degraded"] == ["launch"]
+    assert view["degraded"] == []
     assert view["forbidden"] == []
+
+
+async def test_the_overview_shows_each_launch_plan_with_why_it_is_blocked(
+    gateway: httpx.AsyncClient, kettle: SeededProduct, plan: dict[str, Any]
+) -> None:
+    response = await gateway.get(overview_of(kettle.id), headers=READ_ALL)
+
+    assert response.status_code == 200, response.text
+    (shown,) = response.json()["launch"]["plans"]
+    assert (shown["id"], shown["product_id"], shown["price_list"]) == (
+        plan["id"],
+        kettle.id,
+        kettle.price_list,
+    )
+    assert shown["readiness"] == "blocked"
+    (gate,) = [g for g in shown["gates"] if g["name"] == "no_critical_defects"]
+    assert gate["status"] == "fail"
+    (reason,) = gate["reasons"]
+    assert reason["code"] == "critical_finding"
+    assert reason["data"]["severity"] == "critical"
 
 
 async def test_parts_the_caller_may_not_read_are_null_and_named_forbidden(
@@ -91,17 +125,36 @@ async def test_without_catalog_read_the_product_is_forbidden_not_the_whole_view(
     assert view["forbidden"] == ["catalog", "launch", "pricing"]
 
 
-async def test_a_hung_service_is_named_degraded_and_the_rest_still_comes(
-    gateway: httpx.AsyncClient, kettle: SeededProduct, real_services: dict[str, ServiceProcess]
+async def test_without_launch_read_the_launch_part_is_forbidden(
+    gateway: httpx.AsyncClient, kettle: SeededProduct, plan: dict[str, Any]
 ) -> None:
-    with real_services["pricing"].frozen():
+    headers = auth("catalog:read feedback:read pricing:read")
+    response = await gateway.get(overview_of(kettle.id), headers=headers)
+
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert view["launch"] is None
+    assert view["forbidden"] == ["launch"]
+    assert view["degraded"] == []
+
+
+@pytest.mark.parametrize("hung", ["launch", "pricing"])
+async def test_a_hung_service_is_named_degraded_and_the_rest_still_comes(
+    gateway: httpx.AsyncClient,
+    kettle: SeededProduct,
+    plan: dict[str, Any],
+    real_services: dict[str, ServiceProcess],
+    hung: str,
+) -> None:
+    with real_services[hung].frozen():
         response = await gateway.get(overview_of(kettle.id), headers=READ_ALL)
 
     assert response.status_code == 200, response.text
     view = response.json()
-    assert view["degraded"] == ["launch", "pricing"]
-    assert view["prices"] is None
-    assert view["pending_prices"] is None
+    assert view["degraded"] == [hung]
+    parts = {"launch": ["launch"], "pricing": ["prices", "pending_prices"]}
+    assert all(view[part] is None for part in parts[hung])
+    assert all(view[part] is not None for other in parts if other != hung for part in parts[other])
     assert view["product"]["id"] == kettle.id
     assert view["feedback"]["critical_open"] == 1
 
@@ -123,6 +176,7 @@ async def test_a_catalog_that_is_down_is_a_502_problem(
         settings = make_settings(
             catalog_port=dead,
             feedback_port=real_services["feedback"].port,
+            launch_port=real_services["launch"].port,
             pricing_port=real_services["pricing"].port,
         )
         async with running(create_app(settings, services=SERVICES)) as gateway:

@@ -1,10 +1,11 @@
-"""`GET /v1/dashboard/summary` against the real catalog, feedback and pricing processes
-(launch is not deployed yet, so its part is always `degraded`). The services are shared by
-the gateway tests, so counts are checked as "at least what this module made"."""
+"""`GET /v1/dashboard/summary` against the real catalog, feedback, launch and pricing
+processes. The services are shared by the gateway tests, so counts are checked as "at least
+what this module made"."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,19 +18,31 @@ from tests.gateway.services import ServiceProcess
 from tests.gateway.store import (
     SeededProduct,
     Services,
+    blocked_launch,
     poison_catalog_event,
+    price_list,
     product_with_everything,
 )
 from tests.support import assert_problem, auth, eventually, running
 
-SERVICES = ["catalog", "feedback", "pricing"]
+SERVICES = ["catalog", "feedback", "launch", "pricing"]
 READ_ALL = auth("catalog:read feedback:read pricing:read launch:read")
 
 
 @pytest.fixture(scope="module")
-async def kettle(real_services: dict[str, ServiceProcess]) -> SeededProduct:
-    urls = {name: service.url for name, service in real_services.items()}
-    return await product_with_everything(Services(urls))
+async def services(real_services: dict[str, ServiceProcess]) -> Services:
+    return Services({name: service.url for name, service in real_services.items()})
+
+
+@pytest.fixture(scope="module")
+async def kettle(services: Services) -> SeededProduct:
+    return await product_with_everything(services)
+
+
+@pytest.fixture(scope="module")
+async def plan(services: Services, kettle: SeededProduct) -> dict[str, Any]:
+    """The kettle's launch plan five days out, blocked by its critical finding."""
+    return await blocked_launch(services, kettle)
 
 
 @pytest.fixture
@@ -45,15 +58,20 @@ async def summary(gateway: httpx.AsyncClient, headers: dict[str, str]) -> dict[s
 
 
 async def test_the_summary_counts_what_each_service_holds(
-    gateway: httpx.AsyncClient, kettle: SeededProduct
+    gateway: httpx.AsyncClient, kettle: SeededProduct, plan: dict[str, Any]
 ) -> None:
     found = await summary(gateway, READ_ALL)
 
     products = found["products"]
     assert products["by_lifecycle"]["draft"] >= 1
     assert products["total"] == sum(products["by_lifecycle"].values())
-    assert found["findings"]["critical_open"] >= 1
-    assert found["findings"]["overdue_escalations"] >= 0
+    findings = found["findings"]
+    assert findings["critical_open"] >= 1
+    assert findings["overdue_escalations"] >= 0
+    # The chart's series: 14 days, today last, the critical finding opened today.
+    days = findings["opened_per_day"]
+    assert len(days) == 14
+    assert days[-1]["by_severity"]["critical"] >= 1
     assert found["prices"]["waiting_for_approval"] >= 1
     ingestion = found["ingestion"]
     assert len(ingestion["per_minute"]) == 15
@@ -64,10 +82,44 @@ async def test_the_summary_counts_what_each_service_holds(
         assert isinstance(ops["outbox_backlog"], int)
     assert found["services"]["pricing"]["consumer_lag"] >= 0
     assert set(found["services"]) == set(SERVICES)
-    # The launch service is not deployed here: its part is missing, and said to be.
-    assert found["launches"] is None
-    assert found["degraded"] == ["launch"]
+    assert found["launches"]["by_readiness"]["blocked"] >= 1
+    assert found["degraded"] == []
     assert found["forbidden"] == []
+
+
+async def test_launches_by_readiness_count_every_open_plan_beside_the_30_day_calendar(
+    gateway: httpx.AsyncClient, services: Services, kettle: SeededProduct, plan: dict[str, Any]
+) -> None:
+    # A plan beyond the calendar's 30 days still counts by readiness.
+    later = await services.call(
+        "POST",
+        "launch",
+        "/v1/launches",
+        scopes="launch:write",
+        json={
+            "product_id": kettle.id,
+            "price_list": await price_list(services),
+            "target_date": (datetime.now(UTC) + timedelta(days=120)).date().isoformat(),
+        },
+        expect=201,
+    )
+    stats = await services.call(
+        "GET", "launch", "/v1/launches/stats", scopes="launch:read", expect=200
+    )
+
+    launches = (await summary(gateway, READ_ALL))["launches"]
+
+    assert launches["by_readiness"] == stats.json()["by_readiness"]
+    assert launches["by_status"] == stats.json()["by_status"]
+    assert launches["by_readiness"]["blocked"] >= 2
+    today = date.fromisoformat(launches["from"])
+    assert date.fromisoformat(launches["to"]) == today + timedelta(days=30)
+    shown = [entry["launch_id"] for entry in launches["calendar"]]
+    assert plan["id"] in shown
+    assert later.json()["id"] not in shown
+    (entry,) = [e for e in launches["calendar"] if e["launch_id"] == plan["id"]]
+    days_left = (date.fromisoformat(plan["target_date"]) - today).days
+    assert (entry["readiness"], entry["days_left"], entry["behind"]) == ("blocked", days_left, True)
 
 
 async def test_dead_letters_are_counted_per_consumer_group(
@@ -102,16 +154,36 @@ async def test_parts_the_caller_may_not_read_are_null_and_named_forbidden(
     assert found["degraded"] == []
 
 
-async def test_a_hung_service_leaves_its_parts_null_and_is_named_degraded(
-    gateway: httpx.AsyncClient, kettle: SeededProduct, real_services: dict[str, ServiceProcess]
+async def test_without_launch_read_the_launches_are_forbidden(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
 ) -> None:
-    with real_services["feedback"].frozen():
+    found = await summary(gateway, auth("catalog:read feedback:read pricing:read"))
+
+    assert found["launches"] is None
+    assert found["forbidden"] == ["launch"]
+    # Its delivery state still comes, from its /readyz.
+    assert found["services"]["launch"]["status"] == "ready"
+
+
+@pytest.mark.parametrize(
+    ("hung", "parts"), [("feedback", ["findings", "ingestion"]), ("launch", ["launches"])]
+)
+async def test_a_hung_service_leaves_its_parts_null_and_is_named_degraded(
+    gateway: httpx.AsyncClient,
+    kettle: SeededProduct,
+    plan: dict[str, Any],
+    real_services: dict[str, ServiceProcess],
+    hung: str,
+    parts: list[str],
+) -> None:
+    with real_services[hung].frozen():
         found = await summary(gateway, READ_ALL)
 
-    assert found["degraded"] == ["feedback", "launch"]
-    assert found["findings"] is None
-    assert found["ingestion"] is None
-    assert found["services"]["feedback"] is None
+    assert found["degraded"] == [hung]
+    assert all(found[part] is None for part in parts)
+    assert found["services"][hung] is None
+    others = {"findings", "ingestion", "launches", "products", "prices"} - set(parts)
+    assert all(found[part] is not None for part in others)
     assert found["products"]["total"] >= 1
     assert found["prices"]["waiting_for_approval"] >= 1
 
