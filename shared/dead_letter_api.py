@@ -106,6 +106,7 @@ class ParkedEventPublic(BaseModel):
 
     source: Literal["outbox"] = "outbox"
     id: str
+    seq: int = Field(description="its place in the outbox: the list is newest (highest) first")
     type: str
     topic: str
     key: str | None
@@ -126,6 +127,7 @@ class ParkedEventPublic(BaseModel):
             status = "open" if row.parked_at is not None else "requeued"
         return cls(
             id=row.id,
+            seq=row.seq,
             type=row.type,
             topic=row.topic,
             key=row.key,

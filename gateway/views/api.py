@@ -14,12 +14,15 @@ from shared.auth import ADMIN
 from shared.dead_letter_api import Filter
 from shared.dead_letters import Status
 from shared.errors import Forbidden, field_error
-from shared.pagination import DEFAULT_LIMIT, Cursor, Limit
+from shared.pagination import DEFAULT_LIMIT, Limit
 
 # The prefix lives on the router so the route templates (metrics labels) are public paths.
 router = APIRouter(prefix="/v1", tags=["composed views"])
 
 # Safe in an upstream path as it is: no slash, no leading dot (so no dot segment).
+# The merged list's cursor holds a place in each service's two lists: longer than one list's.
+MergedCursor = Annotated[str | None, Query(max_length=2048, description="from the previous page")]
+
 ProductId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._:-]*$")
 ]
@@ -65,6 +68,10 @@ async def list_dead_letters(
     runtime: RuntimeDep,
     caller: CallerDep,
     service: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    source: Annotated[
+        dead_letters.Source | None,
+        Query(description="consumer: consumer dead letters; outbox: parked events; default both"),
+    ] = None,
     event_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=255)] = None,
     topic: Filter = None,
     consumer: Filter = None,
@@ -73,13 +80,17 @@ async def list_dead_letters(
     ] = None,
     status: Status | None = None,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    cursor: MergedCursor = None,
 ) -> dead_letters.MergedDeadLetters:
     """Every service's dead letters (admin), newest first, each with the `service` that
-    holds it; the filters are each service's own (`type`, `topic`, `consumer`, `status`,
+    holds it and its `source`: what a consumer could not apply (`consumer`) or an outbox
+    event the relay parked because the broker can never take it (`outbox`); both unless
+    `source` names one (a `consumer` filter or `status=replayed` lists consumer letters
+    only). The filters are each service's own (`type`, `topic`, `consumer`, `status`,
     `error`), and `service` asks one service only. A service that fails or does not answer
-    in time is named in `degraded`. Replay or discard a letter through routing:
-    `POST /v1/<service>/dead-letters/{id}/replay` or `.../discard`."""
+    in time is named in `degraded`. Replay or discard either kind through routing:
+    `POST /v1/<service>/dead-letters/{id}/replay` (a parked event goes back to the relay's
+    queue) or `.../discard`."""
     if not caller.has(ADMIN):
         raise Forbidden(f"this call needs the scope {ADMIN}", required_scope=ADMIN)
     services = runtime.services
@@ -103,6 +114,7 @@ async def list_dead_letters(
     return await dead_letters.merged_dead_letters(
         calls=ServiceCalls.of(runtime, request),
         services=services,
+        sources=dead_letters.sources_for(source, filters),
         filters=filters,
         limit=limit,
         cursor=cursor,
