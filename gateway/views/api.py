@@ -49,8 +49,9 @@ async def product_overview(
 async def dashboard_summary(
     request: Request, runtime: RuntimeDep, caller: CallerDep
 ) -> summary.DashboardSummary:
-    """The ops dashboard's figures: products by lifecycle (catalog), the next 30 days of
-    launches with their flags (launch), open critical findings, overdue escalations and the
+    """The ops dashboard's figures: products by lifecycle (catalog), every open launch plan
+    by readiness and the next 30 days of launches with their flags (launch), open critical
+    findings, findings opened per day over 14 days by severity, overdue escalations and the
     ingestion rate (feedback), prices waiting for approval (pricing), and each service's
     outbox backlog, consumer lag and dead letters per consumer group (its `/readyz`).
 
