@@ -142,7 +142,7 @@ def _key(item: dict[str, Any], stream: Stream) -> Place:
     """An item's place in its stream's order."""
     key = item.get("id") if stream.source is Source.CONSUMER else item.get("seq")
     wanted = str if stream.source is Source.CONSUMER else int
-    # `type(...) is`: a bool is an int, and no seq is true.
+    # `type(...) is`: a bool is an int subclass, and never a seq.
     if type(key) is not wanted or not isinstance(item.get("id"), str):
         return None
     return key
