@@ -63,6 +63,7 @@ class Loader:
         self.clock = clock
         self.tally = Tally()
         self.products: dict[str, Json] = {}
+        self.plans: dict[tuple[str, str], Json] = {}
         self._analyst: Gateway | None = None
 
     def run(self) -> Tally:
@@ -99,12 +100,12 @@ class Loader:
             self.tally.count("products", made=found is None)
             if found is None:
                 found = self.admin.post("/v1/catalog/products", item.body(), ok=(201,))
-            self._variants(item, found["id"])
+            self._variants(item, found["id"], new_product=found["version"] == 1)
             self._lifecycle(item, found)
 
-    def _variants(self, item: store.Product, product_id: str) -> None:
+    def _variants(self, item: store.Product, product_id: str, *, new_product: bool) -> None:
         path = f"/v1/catalog/products/{product_id}/variants"
-        have = {v["sku"] for v in self.admin.items(path)}
+        have = set() if new_product else {v["sku"] for v in self.admin.items(path)}
         for variant in item.variants:
             if variant.sku in have:
                 self.tally.count("variants", made=False)
@@ -191,19 +192,14 @@ class Loader:
             self.tally.count("price lists", made=made.status_code == 201)
         # Valid from the start of today, so a launch today counts it (launch's price gate).
         valid_from = datetime.combine(self.today, time.min, UTC).isoformat()
+        listed = {
+            (p["product_id"], p["price_list"]): p
+            for p in self.admin.items("/v1/pricing/prices", kind="base")
+            if p["status"] not in _CLOSED_PRICES
+        }
         for spec in store.prices():
             product_id = self.products[spec.sku]["id"]
-            existing = [
-                p
-                for p in self.admin.items(
-                    "/v1/pricing/prices",
-                    product_id=product_id,
-                    price_list=spec.price_list,
-                    kind="base",
-                )
-                if p["status"] not in _CLOSED_PRICES
-            ]
-            price = existing[0] if existing else None
+            price = listed.get((product_id, spec.price_list))
             self.tally.count("prices", made=price is None)
             if price is None:
                 body = {
@@ -248,17 +244,22 @@ class Loader:
     def launches(self) -> None:
         for product_type, template in store.GATE_TEMPLATES.items():
             self.admin.call("PUT", f"/v1/launch/gate-templates/{product_type}", json=dict(template))
+        self.plans = {
+            (plan["product_id"], plan["price_list"]): plan
+            for plan in self.admin.items("/v1/launch/launches")
+        }
         for item, launch in store.launches():
-            plan = self._plan(item, launch)
+            key = (self.products[item.sku]["id"], launch.price_list)
+            plan = self.plans.get(key)
+            self.tally.count("launch plans", made=plan is None)
+            if plan is None:
+                plan = self._plan(item, launch)
             if plan["status"] == "planned":
-                self._evidence(plan, launch.state)
+                plan = self._evidence(plan, launch.state)
+            self.plans[key] = plan
 
     def _plan(self, item: store.Product, launch: store.Launch) -> Json:
         product_id = self.products[item.sku]["id"]
-        for plan in self.admin.items("/v1/launch/launches", product_id=product_id):
-            if plan["price_list"] == launch.price_list:
-                self.tally.count("launch plans", made=False)
-                return plan
         body = {
             "product_id": product_id,
             "price_list": launch.price_list,
@@ -270,21 +271,21 @@ class Loader:
             response = self.admin.call("POST", "/v1/launch/launches", json=body, ok=(201, 422))
             return response.json() if response.status_code == 201 else None
 
-        self.tally.count("launch plans", made=True)
         return until(planned, f"launch to know product {item.sku}", timeout_s=EVENTUAL_S)
 
-    def _evidence(self, plan: Json, state: LaunchState) -> None:
-        """What the plan's people have done so far, by the state the demo wants it in."""
+    def _evidence(self, plan: Json, state: LaunchState) -> Json:
+        """What the plan's people have done so far, by the state the demo wants it in; the
+        plan after it."""
         base = f"/v1/launch/launches/{plan['id']}"
         if state == LaunchState.CANCELLED:
-            self.admin.post(f"{base}/cancel", {"reason": "the vendor cannot deliver in volume"})
-            return
+            reason = {"reason": "the vendor cannot deliver in volume"}
+            return self.admin.post(f"{base}/cancel", reason)
         if state == LaunchState.PENDING or state.signs_off:
             if plan["goals"] is None:
                 plan = self.admin.call("PATCH", base, json={"goals": dict(store.GOALS)}).json()
             plan = self._sign(plan, "spec_improvements")
         if not state.signs_off:
-            return
+            return plan
         plan = self._sign(plan, "business_documents")
         for task in store.MARKETING_TASKS:
             if not any(t["title"] == task["title"] for t in plan["tasks"]):
@@ -304,6 +305,7 @@ class Loader:
                     plan = self._waive(plan, gate)
                 else:
                     plan = self._sign(plan, gate["name"])
+        return plan
 
     def _sign(self, plan: Json, name: str) -> Json:
         gate = next(g for g in plan["gates"] if g["name"] == name)
@@ -331,7 +333,7 @@ class Loader:
         for item, launch in store.launches():
             if launch.state not in (LaunchState.APPROVED, LaunchState.LAUNCHED):
                 continue
-            plan = self._plan_of(item, launch)
+            plan = self.plans[(self.products[item.sku]["id"], launch.price_list)]
             if plan["status"] != "planned":
                 continue
             path = f"/v1/launch/launches/{plan['id']}"
@@ -341,13 +343,6 @@ class Loader:
     def _until_ready(self, path: str, sku: str) -> None:
         until(lambda: self.admin.get(path)["readiness"] == "ready",
               f"the launch of {sku} to be ready", timeout_s=EVENTUAL_S)  # fmt: skip
-
-    def _plan_of(self, item: store.Product, launch: store.Launch) -> Json:
-        product_id = self.products[item.sku]["id"]
-        for plan in self.admin.items("/v1/launch/launches", product_id=product_id):
-            if plan["price_list"] == launch.price_list:
-                return plan
-        raise DemoError(f"no launch plan of {item.sku}")
 
     # --- storefront ----------------------------------------------------------------------------
 
