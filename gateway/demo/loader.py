@@ -76,11 +76,13 @@ class Loader:
             ("customer events", self.customer_events),
             ("approvals", self.approvals),
         ]
-        for what, step in steps:
-            self.say(f"loading {what} ...")
-            step()
-        if self._analyst is not None:
-            self._analyst.close()
+        try:
+            for what, step in steps:
+                self.say(f"loading {what} ...")
+                step()
+        finally:
+            if self._analyst is not None:
+                self._analyst.close()
         return self.tally
 
     @property
@@ -91,20 +93,22 @@ class Loader:
 
     def catalog(self) -> None:
         for kind in store.TYPES:
-            made = self.admin.call("POST", "/v1/catalog/product-types", json=kind.body(),
-                                   ok=(201, 409))  # fmt: skip
-            self.tally.count("product types", made=made.status_code == 201)
+            answer = self.admin.call("POST", "/v1/catalog/product-types", json=kind.body(),
+                                     ok=(201, 409))  # fmt: skip
+            self.tally.count("product types", made=answer.status_code == 201)
         self.products = {p["sku"]: p for p in self.admin.items("/v1/catalog/products")}
         for item in store.PRODUCTS:
             found = self.products.get(item.sku)
-            self.tally.count("products", made=found is None)
+            made = found is None
             if found is None:
                 found = self.admin.post("/v1/catalog/products", item.body(), ok=(201,))
-            self._variants(item, found["id"], new_product=found["version"] == 1)
+            self.tally.count("products", made=made)
+            self._variants(item, found["id"], new_product=made)
             self._lifecycle(item, found)
 
     def _variants(self, item: store.Product, product_id: str, *, new_product: bool) -> None:
         path = f"/v1/catalog/products/{product_id}/variants"
+        # A product made a moment ago has none yet: no need to ask.
         have = set() if new_product else {v["sku"] for v in self.admin.items(path)}
         for variant in item.variants:
             if variant.sku in have:

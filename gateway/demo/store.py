@@ -146,7 +146,7 @@ class Product:
 
 TYPES: tuple[ProductType, ...] = (
     ProductType(
-        "kettle",
+        "electric_kettle",
         "Electric kettle",
         ("capacity_l", "wattage", "material"),
         "colour",
@@ -203,7 +203,7 @@ CLUSTER_SKU = "BL-300"
 
 VENDORS: Mapping[str, str] = MappingProxyType(
     {
-        "kettle": "Hearth Supply Co.",
+        "electric_kettle": "Hearth Supply Co.",
         "blender": "Mixworks GmbH",
         "stroller": "Little Wheels BV",
         "desk_lamp": "Brightside Ltd",
@@ -218,8 +218,8 @@ VENDORS: Mapping[str, str] = MappingProxyType(
 # cost, list price, then the attribute values (None: the vendor has not said yet).
 # fmt: off
 _ROWS: Mapping[str, tuple[tuple[Json, ...], ...]] = MappingProxyType({
-    "kettle": (
-        ("KT-100", "Boilwell Classic 1.7", "12.40", "29.99", 1.7, 2200, "steel"),
+    "electric_kettle": (
+        ("KT-110", "Boilwell Classic 1.7", "12.40", "29.99", 1.7, 2200, "steel"),
         ("KT-150", "Boilwell Mini 1.0", "10.90", "24.99", 1.0, 1600, "steel"),
         (HAZARD_SKU, "Boilwell Glass 1.7", "15.20", "34.99", 1.7, 2400, "glass"),
         ("KT-310", "Teatime Vario 1.5", "21.00", "49.99", 1.5, 2200, "steel"),
@@ -427,7 +427,7 @@ class Price:
 # Marketplace proposals left waiting for a decision; the last one is under the list's
 # minimum margin, so its approver will have to give a reason.
 _WAITING = (
-    ("KT-100", "32.99"),
+    ("KT-110", "32.99"),
     ("BL-200", "84.99"),
     ("DL-300", "94.00"),
     ("HP-200", "159.00"),
@@ -461,7 +461,7 @@ def prices() -> list[Price]:
 
 CRITERIA: Mapping[str, list[Mapping[str, Json]]] = MappingProxyType(
     {
-        "kettle": [
+        "electric_kettle": [
             {"name": "boil_speed", "weight": 3.0, "description": "1 l from 15 to 100 °C"},
             {"name": "build_quality", "weight": 2.0},
             {"name": "noise", "weight": 1.0},
@@ -485,20 +485,22 @@ class Benchmark:
     competitor_ref: str | None = None
 
 
+# fmt: off
 BENCHMARKS: tuple[Benchmark, ...] = (
-    Benchmark("kettle", "Boilwell", {"boil_speed": 8.0, "build_quality": 6.5, "noise": 5.0},
-              "in-house test lab, March", sku="KT-100"),
-    Benchmark("kettle", "Teatime", {"boil_speed": 7.0, "build_quality": 8.5, "noise": 7.5},
+    Benchmark("electric_kettle", "Boilwell", {"boil_speed": 8, "build_quality": 6.5, "noise": 5},
+              "in-house test lab, March", sku="KT-110"),
+    Benchmark("electric_kettle", "Teatime", {"boil_speed": 7, "build_quality": 8.5, "noise": 7.5},
               "in-house test lab, March", sku="KT-310"),
-    Benchmark("kettle", "Nordik", {"boil_speed": 6.0, "build_quality": 9.0, "noise": 8.0},
+    Benchmark("electric_kettle", "Nordik", {"boil_speed": 6, "build_quality": 9, "noise": 8},
               "in-house test lab, March", sku="KT-510"),
-    Benchmark("kettle", "Hotpot", {"boil_speed": 9.0, "build_quality": 5.0, "noise": 4.0},
+    Benchmark("electric_kettle", "Hotpot", {"boil_speed": 9, "build_quality": 5, "noise": 4},
               "consumer magazine 04/2025", competitor_ref="Hotpot Turbo 1.7"),
-    Benchmark("blender", "Mixworks", {"smoothie_texture": 8.5, "jar_seal": 4.0, "noise": 5.5},
+    Benchmark("blender", "Mixworks", {"smoothie_texture": 8.5, "jar_seal": 4, "noise": 5.5},
               "in-house test lab, April", sku=CLUSTER_SKU),
-    Benchmark("blender", "Vortexa", {"smoothie_texture": 7.5, "jar_seal": 8.0, "noise": 6.5},
+    Benchmark("blender", "Vortexa", {"smoothie_texture": 7.5, "jar_seal": 8, "noise": 6.5},
               "in-house test lab, April", sku="BL-500"),
-)  # fmt: skip
+)
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -513,7 +515,7 @@ class Questionnaire:
 QUESTIONNAIRES: tuple[Questionnaire, ...] = (
     Questionnaire(
         "Kettle vendor sheet",
-        "kettle",
+        "electric_kettle",
         (
             {"key": "capacity", "text": "Capacity", "type": "number", "unit": "l",
              "required": True, "attribute": "capacity_l"},
@@ -526,7 +528,7 @@ QUESTIONNAIRES: tuple[Questionnaire, ...] = (
              "choices": ["base", "none"]},
         ),
         {
-            "KT-100": {"capacity": 1.7, "power": 2200, "auto_off": True, "cord_storage": "base"},
+            "KT-110": {"capacity": 1.7, "power": 2200, "auto_off": True, "cord_storage": "base"},
             # The vendor's sheet says 2200 W where the catalog says 2400 W: a difference to check.
             HAZARD_SKU: {"capacity": 1.7, "power": 2200, "auto_off": True,
                          "limescale_filter": True},

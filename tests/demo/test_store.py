@@ -12,7 +12,15 @@ from gateway.demo import store
 from gateway.demo.simulator import KINDS, Storefront
 from gateway.demo.store import LaunchState
 from services.catalog.domain import normalize_sku
+from services.catalog.questionnaires.domain import check_answer, check_questions
+from services.catalog.questionnaires.schemas import QuestionnaireCreate
+from services.catalog.research.schemas import CriterionIn
+from services.catalog.schemas import ProductCreate, ProductTypeCreate
+from services.catalog.variants.schemas import VariantCreate
 from services.feedback.ingest.intake import check_batch
+from services.launch.gates import check_template
+from services.launch.schemas import LaunchUpdate, SignOffIn, TaskIn
+from services.pricing.schemas import PriceListCreate
 
 
 def test_there_are_about_fifty_products_and_every_type_is_used() -> None:
@@ -152,3 +160,33 @@ def test_the_simulated_storefront_sends_valid_events_about_products_on_sale() ->
     assert {event["kind"] for event in events} == {kind for kind, _ in KINDS}
     on_sale = {p.sku for p in store.on_sale()}
     assert {event["sku"] for event in events if "sku" in event} <= on_sale
+
+
+def test_what_the_loader_sends_passes_the_services_own_input_models() -> None:
+    for kind in store.TYPES:
+        ProductTypeCreate.model_validate(kind.body())
+    for p in store.PRODUCTS:
+        ProductCreate.model_validate(p.body())
+        for variant in p.variants:
+            VariantCreate.model_validate(variant.body())
+    for price_list in store.PRICE_LISTS:
+        PriceListCreate.model_validate(price_list)
+    LaunchUpdate.model_validate({"goals": dict(store.GOALS)})
+    SignOffIn.model_validate({"evidence": "reviewed", "documents": list(store.DOCUMENTS)})
+    for task in store.MARKETING_TASKS:
+        TaskIn.model_validate({**task, "owner": store.LAUNCH_MANAGER})
+    for code, template in store.GATE_TEMPLATES.items():
+        check_template(product_type=code, gates=template["gates"], qa_kinds=template["qa_kinds"])
+    for criteria in store.CRITERIA.values():
+        for criterion in criteria:
+            CriterionIn.model_validate(criterion)
+    for sheet in store.QUESTIONNAIRES:
+        body = QuestionnaireCreate.model_validate(
+            {"title": sheet.title, "product_type": sheet.product_type, "questions": sheet.questions}
+        )
+        questions = [q.to_domain() for q in body.questions]
+        assert check_questions(questions) == []
+        by_key = {q.key: q for q in questions}
+        for answers in sheet.answers.values():
+            for key, value in answers.items():
+                check_answer(by_key[key], value)
