@@ -42,17 +42,22 @@ def run(
     admin = Gateway(url, key)
     try:
         if load:
-            print(summary(Loader(admin).run(), url), flush=True)
+            _say(summary(Loader(admin, say=_say).run(), url))
         if simulate:
             with _stop_on_signals() as stop:
-                print(f"simulating a storefront at {rate:g} events/s; Ctrl-C stops", flush=True)
-                Simulation(admin, rate=rate, duration_s=duration_s, stop=stop).run()
+                _say(f"simulating a storefront at {rate:g} events/s; Ctrl-C stops")
+                Simulation(admin, rate=rate, duration_s=duration_s, stop=stop, say=_say).run()
     except DemoError as exc:
         print(f"productops demo: {exc}", file=sys.stderr)
         return 1
     finally:
         admin.close()
     return 0
+
+
+def _say(line: str) -> None:
+    # Flushed: progress shows as it happens even when the output goes to a pipe or a file.
+    print(line, flush=True)
 
 
 def _admin_key(settings: Settings) -> str | None:
