@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.demo import store
-from gateway.demo.client import Gateway, Json
+from gateway.demo.client import DemoError, Gateway, Json
 
 # One request a second keeps the gateway's per-caller rate limit out of the way at any rate
 # a demo needs; the route takes at most 1,000 events a request.
@@ -35,6 +35,7 @@ KINDS: tuple[tuple[str, float], ...] = (
     ("question", 0.1),
     ("return", 0.05),
 )
+_KINDS, _WEIGHTS = zip(*KINDS, strict=True)
 LEAK_SHARE = 0.1
 RETURN_REASONS = ("changed_mind", "too_small", "not_as_pictured", "arrived_late")
 
@@ -47,8 +48,7 @@ class Storefront:
         self.products = store.on_sale()
 
     def event(self, now: datetime) -> dict[str, Json]:
-        kinds, weights = zip(*KINDS, strict=True)
-        kind = self.rng.choices(kinds, weights)[0]
+        kind = self.rng.choices(_KINDS, _WEIGHTS)[0]
         item = self.rng.choice(self.products)
         event: dict[str, Json] = {
             "event_id": f"sim-{uuid.UUID(int=self.rng.getrandbits(128)).hex}",
@@ -85,11 +85,10 @@ class Simulation:
     duration_s: float | None
     stop: threading.Event
     say: Callable[[str], None] = print
-    seed: int | None = None
 
     def run(self) -> Counter[str]:
         """Every event kind sent, counted."""
-        shop = Storefront(random.Random(self.seed))
+        shop = Storefront(random.Random())
         sent: Counter[str] = Counter()
         reported: Counter[str] = Counter()
         started = last_report = time.monotonic()
@@ -104,7 +103,14 @@ class Simulation:
             now = datetime.now(UTC)
             for start in range(0, due, MAX_BATCH):
                 batch = [shop.event(now) for _ in range(min(MAX_BATCH, due - start))]
-                self.gateway.post("/v1/customer-events", {"events": batch}, ok=(202,))
+                try:
+                    self.gateway.post("/v1/customer-events", {"events": batch}, ok=(202,))
+                except DemoError as exc:
+                    if not sent:
+                        raise  # nothing ever got through: a wrong URL or key, not a hiccup
+                    # A gateway restarting under `productops up` is no reason to stop.
+                    self.say(f"could not send {len(batch)} events: {exc}")
+                    continue
                 sent.update(event["kind"] for event in batch)
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 self.say(_report(sent - reported, sent))
