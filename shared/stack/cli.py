@@ -1,9 +1,10 @@
 """The `productops` command line: `up`, `serve NAME`, `migrate [NAME]`, `revision NAME MESSAGE`,
-`republish NAME`, `events tail TOPIC`, `asyncapi`."""
+`republish NAME`, `events tail TOPIC`, `asyncapi`, `demo`."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,10 @@ from aiokafka.errors import KafkaError
 from shared.settings import Settings
 
 ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
+# The demo is a client of the gateway's API and lives with it; the kernel imports no gateway
+# code, so it is called by name, like the gateway's app factory (`components.GATEWAY_FACTORY`).
+DEMO_COMMAND = "gateway.demo.cli:run"
+DEMO_RATE = 5.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +68,53 @@ def _parser() -> argparse.ArgumentParser:
     asyncapi.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the file is not current"
     )
+
+    demo = commands.add_parser(
+        "demo",
+        help="load a small, realistic store through the gateway; optionally simulate a storefront",
+    )
+    demo.add_argument("--gateway", metavar="URL", help="default: the gateway of the settings")
+    demo.add_argument(
+        "--api-key", metavar="KEY", help="default: PRODUCTOPS_ADMIN_KEY, else <data dir>/admin.key"
+    )
+    demo.add_argument(
+        "--no-load", dest="load", action="store_false", help="do not load the store first"
+    )
+    demo.add_argument(
+        "--simulate", action="store_true", help="then push storefront customer events"
+    )
+    demo.add_argument(
+        "--rate", type=_positive, default=DEMO_RATE, metavar="N", help=f"events/s ({DEMO_RATE:g})"
+    )
+    demo.add_argument(
+        "--duration", type=_positive, metavar="S", help="simulate for S s (default: until Ctrl-C)"
+    )
     return parser
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if not args.load and not args.simulate:
+        print("productops demo: nothing to do: --no-load needs --simulate", file=sys.stderr)
+        return 2
+    module, _, name = DEMO_COMMAND.partition(":")
+    run = getattr(importlib.import_module(module), name)
+    code: int = run(
+        Settings(),
+        gateway=args.gateway,
+        api_key=args.api_key,
+        load=args.load,
+        simulate=args.simulate,
+        rate=args.rate,
+        duration_s=args.duration,
+    )
+    return code
 
 
 def asyncapi_text() -> str:
@@ -108,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "asyncapi":
         return _asyncapi(args.output, check=args.check)
+    if args.command == "demo":
+        return _demo(args)
     if args.command == "republish":
         from shared.stack.republish import run
 

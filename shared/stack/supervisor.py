@@ -229,6 +229,10 @@ class Supervisor:
             # The ops page arrives with a later gateway release; name it only once it is served.
             if _answers(f"{gateway}/dashboard"):
                 lines.append(f"  dashboard  {gateway}/dashboard")
+            lines += [
+                "  demo       productops demo  (loads a sample store through the gateway)",
+                "  simulator  productops demo --no-load --simulate --rate 5  (until Ctrl-C)",
+            ]
         lines += [
             f"  admin key  {key}",
             f"  data dir   {self.data_dir}",

@@ -114,6 +114,7 @@ def test_up_restarts_what_dies_and_stops_cleanly(make_stack, stop_signal: signal
     assert (stack.data_dir / "jwt.secret").exists()
     assert f"127.0.0.1:{stack.broker_port} (embedded)" in output
     assert "/v1/auth/token" in output
+    assert "productops demo --no-load --simulate" in output
     for name in COMPONENTS:
         assert stack.answers(name, "/healthz"), name
 
