@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # One image, several roles: a process may serve the API without consuming (or relaying).
     run_consumers: bool = True
     run_relay: bool = True
+    # ...and without the service's background jobs (schedulers, feedback's triage worker),
+    # so API replicas need not load the triage model.
+    run_jobs: bool = True
 
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
