@@ -1,5 +1,5 @@
 """The `productops` command line: `up`, `serve NAME`, `migrate [NAME]`, `revision NAME MESSAGE`,
-`republish NAME`, `events tail TOPIC`, `asyncapi`."""
+`republish NAME`, `topics list|create`, `events tail TOPIC`, `asyncapi`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from aiokafka.errors import KafkaError
 from shared.settings import Settings
 
 ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +51,24 @@ def _parser() -> argparse.ArgumentParser:
         " for consumers that catch up",
     )
     republish.add_argument("name", help="a registered service name, e.g. catalog")
+
+    topics = commands.add_parser("topics", help="the topics every service writes")
+    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="COMMAND")
+    topic_commands.add_parser("list", help="print the topics, one a line")
+    create = topic_commands.add_parser(
+        "create",
+        help="create the missing topics with PRODUCTOPS_TOPIC_PARTITIONS partitions (a deploy job)",
+    )
+    create.add_argument(
+        "--replication-factor",
+        type=_at_least_one,
+        default=1,
+        metavar="N",
+        help="replicas per partition (1)",
+    )
+    create.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="limit on reaching the broker (30)"
+    )
 
     events = commands.add_parser("events", help="look at the events on the broker")
     event_commands = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
@@ -112,6 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shared.stack.republish import run
 
         return run(Settings(), args.name)
+    if args.command == "topics":
+        from shared.stack import topics
+
+        if args.topics_command == "list":
+            print("\n".join(topics.platform_topics()))
+            return 0
+        return topics.create(
+            Settings(), replication_factor=args.replication_factor, timeout_s=args.timeout
+        )
     if args.command in ("migrate", "revision"):
         from shared.stack.migrate import draft, migrate
 
