@@ -21,8 +21,8 @@ DEFAULT_PORTS = {
     "pricing": 8004,
 }
 _MIN_SECRET_LENGTH = 32
-# What .env.example and deploy/k8s put where a secret goes: a copy must not run with it.
-PLACEHOLDER_SECRET_MARK = "replace-me"
+# What .env.example puts where a secret goes: a copy must not run with it.
+EXAMPLE_VALUE_MARK = "replace-me"
 # Well under Kafka's default 1 MiB record limit, which the relay's producer stays below.
 DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 
@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     def _refuse_weak_secrets(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters")
-        if value is not None and PLACEHOLDER_SECRET_MARK in value.get_secret_value():
+        if value is not None and EXAMPLE_VALUE_MARK in value.get_secret_value():
             raise ValueError("is the example's placeholder: set a secret of your own")
         return value
 
