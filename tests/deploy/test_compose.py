@@ -12,11 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.settings import DEFAULT_PORTS, Settings
-from tests.deploy.tools import ROOT, run, tool
+from shared.settings import Settings
+from tests.deploy.tools import ROOT, components, port, run, tool
 
-COMPONENTS = sorted(DEFAULT_PORTS)
+COMPONENTS = components()
+# Feedback runs as an API role (`feedback`) and a worker role, like on Kubernetes.
+WORKER = "feedback-worker"
+PROCESSES = [*COMPONENTS, WORKER]
 JOBS = ["migrate", "topics"]
+ROLE_SWITCHES = ["PRODUCTOPS_RUN_CONSUMERS", "PRODUCTOPS_RUN_RELAY", "PRODUCTOPS_RUN_JOBS"]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
@@ -48,7 +52,7 @@ def services(config: dict[str, Any]) -> dict[str, Any]:
 def test_every_component_kafka_postgres_and_the_jobs_are_defined(
     services: dict[str, Any],
 ) -> None:
-    assert set(services) == {*COMPONENTS, *JOBS, "kafka", "postgres"}
+    assert set(services) == {*PROCESSES, *JOBS, "kafka", "postgres"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     # KRaft: the broker is its own controller, no ZooKeeper.
     kafka_env = services["kafka"]["environment"]
@@ -58,12 +62,13 @@ def test_every_component_kafka_postgres_and_the_jobs_are_defined(
 
 
 def test_components_and_jobs_run_the_one_image(services: dict[str, Any]) -> None:
-    images = {services[name]["image"] for name in [*COMPONENTS, *JOBS]}
+    images = {services[name]["image"] for name in [*PROCESSES, *JOBS]}
     assert len(images) == 1
-    for name in [*COMPONENTS, *JOBS]:
+    for name in [*PROCESSES, *JOBS]:
         assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile"
     for name in COMPONENTS:
         assert services[name]["command"] == ["serve", name]
+    assert services[WORKER]["command"] == ["serve", "feedback"]
     assert services["migrate"]["command"] == ["migrate"]
     assert services["topics"]["command"][:2] == ["topics", "create"]
 
@@ -71,16 +76,27 @@ def test_components_and_jobs_run_the_one_image(services: dict[str, Any]) -> None
 def test_each_component_is_healthy_only_when_its_readyz_answers(
     services: dict[str, Any],
 ) -> None:
-    for name in COMPONENTS:
+    for name in PROCESSES:
         probe = " ".join(services[name]["healthcheck"]["test"])
-        assert f"127.0.0.1:{DEFAULT_PORTS[name]}/readyz" in probe, name
+        assert f"127.0.0.1:{port(services[name]['command'][1])}/readyz" in probe, name
+
+
+def test_feedbacks_api_role_leaves_consuming_relaying_and_triage_to_the_worker(
+    services: dict[str, Any],
+) -> None:
+    api, worker = services["feedback"]["environment"], services[WORKER]["environment"]
+    assert [api[switch] for switch in ROLE_SWITCHES] == ["false"] * 3
+    # The worker keeps the defaults: every role.
+    assert not set(ROLE_SWITCHES) & set(worker)
+    for name in sorted(set(COMPONENTS) - {"feedback"}):
+        assert not set(ROLE_SWITCHES) & set(services[name]["environment"]), name
 
 
 def test_start_order_follows_health_and_the_jobs(services: dict[str, Any]) -> None:
-    for name in COMPONENTS:
+    for name in PROCESSES:
         needs = services[name]["depends_on"]
         assert needs["migrate"]["condition"] == "service_completed_successfully", name
-    for name in sorted(set(COMPONENTS) - {"gateway"}):
+    for name in sorted(set(PROCESSES) - {"gateway"}):
         assert services[name]["depends_on"]["topics"]["condition"] == (
             "service_completed_successfully"
         )
@@ -107,7 +123,7 @@ def _volumes(service: dict[str, Any]) -> list[str]:
 
 
 def test_nothing_points_at_the_embedded_broker(services: dict[str, Any]) -> None:
-    for name in [*COMPONENTS, *JOBS]:
+    for name in [*PROCESSES, *JOBS]:
         env = services[name]["environment"]
         # Without it a process would look for the embedded broker on 127.0.0.1.
         assert env["PRODUCTOPS_KAFKA_BOOTSTRAP"] == "kafka:9092", name
@@ -127,13 +143,13 @@ def test_components_listen_everywhere_and_find_each_other_by_name(
         {"upstream_hosts": yaml.safe_load(env["PRODUCTOPS_UPSTREAM_HOSTS"])}
     )
     for name in sorted(set(COMPONENTS) - {"gateway"}):
-        assert settings.base_url(name) == f"http://{name}:{DEFAULT_PORTS[name]}"
+        assert settings.base_url(name) == f"http://{name}:{port(name)}"
 
 
 def test_every_productops_variable_set_is_a_setting(services: dict[str, Any]) -> None:
     # A misspelt name would be ignored silently (`extra="ignore"`).
     fields = set(Settings.model_fields)
-    for name in [*COMPONENTS, *JOBS]:
+    for name in [*PROCESSES, *JOBS]:
         for variable in services[name]["environment"]:
             assert variable.removeprefix("PRODUCTOPS_").lower() in fields, variable
 

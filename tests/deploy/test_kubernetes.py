@@ -14,8 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shared.settings import DEFAULT_PORTS, Settings
-from tests.deploy.tools import ROOT, run, tool
+from shared.settings import Settings
+from tests.deploy.tools import ROOT, components, port, run, tool
 
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATIONS = sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
@@ -85,8 +85,8 @@ def test_a_deployment_per_component_with_feedback_split_into_api_and_worker(
     objects: Objects,
 ) -> None:
     deployments = of_kind(objects, "Deployment")
-    assert set(deployments) == {*DEFAULT_PORTS, "feedback-api", "feedback-worker"} - {"feedback"}
-    assert sorted({served(d) for d in deployments.values()}) == sorted(DEFAULT_PORTS)
+    assert set(deployments) == {*components(), "feedback-api", "feedback-worker"} - {"feedback"}
+    assert sorted({served(d) for d in deployments.values()}) == components()
     roles = {
         name: {e["name"]: e.get("value") for e in containers(deployments[name])[0]["env"]}
         for name in ("feedback-api", "feedback-worker")
@@ -98,11 +98,11 @@ def test_a_deployment_per_component_with_feedback_split_into_api_and_worker(
 
 def test_every_deployment_has_probes_resources_and_runs_unprivileged(objects: Objects) -> None:
     for name, deployment in of_kind(objects, "Deployment").items():
-        port = DEFAULT_PORTS[served(deployment)]
+        expected = port(served(deployment))
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         (container,) = containers(deployment)
-        assert container["ports"] == [{"name": "http", "containerPort": port}], name
+        assert container["ports"] == [{"name": "http", "containerPort": expected}], name
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
         for probe in ("readinessProbe", "livenessProbe"):
@@ -110,6 +110,15 @@ def test_every_deployment_has_probes_resources_and_runs_unprivileged(objects: Ob
         for bound in ("requests", "limits"):
             assert set(container["resources"][bound]) == {"cpu", "memory"}, name
         assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+        # Its own database URL only, from the Secret.
+        urls = [e for e in container["env"] if e["name"].endswith("_DATABASE_URL")]
+        key = f"PRODUCTOPS_{served(deployment).upper()}_DATABASE_URL"
+        assert urls == [
+            {
+                "name": key,
+                "valueFrom": {"secretKeyRef": {"name": "productops-database", "key": key}},
+            }
+        ], name
 
 
 def test_one_image_for_every_workload(objects: Objects) -> None:
@@ -123,8 +132,8 @@ def test_every_deployment_has_a_service_on_its_components_port(objects: Objects)
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         matching = [s for s in services.values() if selects(s["spec"]["selector"], labels)]
         assert len(matching) == 1, name
-        (port,) = matching[0]["spec"]["ports"]
-        assert port["port"] == DEFAULT_PORTS[served(deployment)], name
+        (service_port,) = matching[0]["spec"]["ports"]
+        assert service_port["port"] == port(served(deployment)), name
     for service in services.values():
         assert any(selects(service["spec"]["selector"], labels) for labels in pod_labels(objects))
 
@@ -135,7 +144,7 @@ def test_the_gateway_reaches_each_service_through_its_service(objects: Objects) 
     settings = Settings.model_validate({"upstream_hosts": hosts})
     services = of_kind(objects, "Service")
     deployments = of_kind(objects, "Deployment")
-    for name in sorted(set(DEFAULT_PORTS) - {"gateway"}):
+    for name in sorted(set(components()) - {"gateway"}):
         service = services[hosts[name]]
         assert (
             settings.base_url(name) == f"http://{hosts[name]}:{service['spec']['ports'][0]['port']}"

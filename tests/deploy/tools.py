@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.settings import Settings
+from shared.stack.components import GATEWAY, service_names
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,3 +31,13 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def components() -> list[str]:
+    """Every registered service and the gateway: what a deploy must run."""
+    return sorted([*service_names(), GATEWAY])
+
+
+def port(component: str) -> int:
+    """A component's default port (the settings' defaults, whatever this shell exports)."""
+    return Settings.model_construct().port(component)
