@@ -238,3 +238,22 @@ def test_the_jobs_migrate_and_create_topics(objects: Objects) -> None:
     assert sources == {"productops-database"}
     for job in jobs.values():
         assert job["spec"]["template"]["spec"]["restartPolicy"] in {"OnFailure", "Never"}
+
+
+def test_the_first_apply_of_a_rollout_brings_what_the_jobs_need(objects: Objects) -> None:
+    # docs/deploy.md applies these first, then waits for the Jobs: their ConfigMap must come too.
+    first = [
+        obj
+        for obj in objects
+        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        in {"namespace", "config", "migrate", "topics"}
+    ]
+    jobs = of_kind(first, "Job")
+    assert set(jobs) == {"productops-migrate", "productops-topics"}
+    configs = set(of_kind(first, "ConfigMap"))
+    for job in jobs.values():
+        refs = {
+            s["configMapRef"]["name"] for s in containers(job)[0]["envFrom"] if "configMapRef" in s
+        }
+        assert refs and refs <= configs
+    assert set(of_kind(first, "Namespace")) == set(of_kind(objects, "Namespace"))
