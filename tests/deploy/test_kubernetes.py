@@ -255,5 +255,6 @@ def test_the_first_apply_of_a_rollout_brings_what_the_jobs_need(objects: Objects
         refs = {
             s["configMapRef"]["name"] for s in containers(job)[0]["envFrom"] if "configMapRef" in s
         }
-        assert refs and refs <= configs
+        assert refs
+        assert refs <= configs
     assert set(of_kind(first, "Namespace")) == set(of_kind(objects, "Namespace"))
