@@ -19,7 +19,7 @@ from tests.deploy.tools import ROOT, components, port, run, tool
 
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATIONS = sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
-# The oldest Kubernetes release the manifests must suit (Debian's kubectl here is 1.32).
+# The oldest Kubernetes release the manifests must suit (the kubectl here is 1.32).
 KUBERNETES_VERSION = "1.32.0"
 SECRETS = {"productops-secrets", "productops-database", "productops-kafka"}
 Objects = list[dict[str, Any]]
