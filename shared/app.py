@@ -144,8 +144,9 @@ class Runtime:
                 self.uow, retention_s=self.settings.inbox_retention_s, clock=self.clock
             )
             self._tasks.append(asyncio.create_task(pruning, name="inbox-pruning"))
-        for job in self.spec.background:
-            self._jobs.append(asyncio.create_task(job(self), name=job.__name__))
+        if self.settings.run_jobs:
+            for job in self.spec.background:
+                self._jobs.append(asyncio.create_task(job(self), name=job.__name__))
         self._tasks.extend(self._jobs)
 
     async def stop(self) -> None:

@@ -134,7 +134,12 @@ class EmbeddedBroker:
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[str], *, partitions: int = 6, timeout_s: float = 15.0
+    bootstrap: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = 6,
+    replication_factor: int = 1,
+    timeout_s: float = 15.0,
 ) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
     wanted = sorted(set(topics))
@@ -146,7 +151,10 @@ async def ensure_topics(
         missing = [t for t in wanted if t not in existing]
         if not missing:
             return
-        new = [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+        new = [
+            NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor)
+            for t in missing
+        ]
         try:
             await admin.create_topics(new)
         except TopicAlreadyExistsError:

@@ -21,6 +21,8 @@ DEFAULT_PORTS = {
     "pricing": 8004,
 }
 _MIN_SECRET_LENGTH = 32
+# What .env.example puts where a secret goes: a copy must not run with it.
+EXAMPLE_VALUE_MARK = "replace-me"
 # Well under Kafka's default 1 MiB record limit, which the relay's producer stays below.
 DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 
@@ -98,6 +100,9 @@ class Settings(BaseSettings):
     # One image, several roles: a process may serve the API without consuming (or relaying).
     run_consumers: bool = True
     run_relay: bool = True
+    # ...and without the service's background jobs (schedulers, feedback's triage worker),
+    # so API replicas need not load the triage model.
+    run_jobs: bool = True
 
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
@@ -125,6 +130,8 @@ class Settings(BaseSettings):
     def _refuse_weak_secrets(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters")
+        if value is not None and EXAMPLE_VALUE_MARK in value.get_secret_value():
+            raise ValueError("is the example's placeholder: set a secret of your own")
         return value
 
     @model_validator(mode="after")

@@ -1,5 +1,5 @@
 """The `productops` command line: `up`, `serve NAME`, `migrate [NAME]`, `revision NAME MESSAGE`,
-`republish NAME`, `events tail TOPIC`, `asyncapi`, `demo`."""
+`republish NAME`, `topics list|create`, `events tail TOPIC`, `asyncapi`, `demo`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
 # code, so it is called by name, like the gateway's app factory (`components.GATEWAY_FACTORY`).
 DEMO_COMMAND = "gateway.demo.cli:run"
 DEMO_RATE = 5.0
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +56,24 @@ def _parser() -> argparse.ArgumentParser:
         " for consumers that catch up",
     )
     republish.add_argument("name", help="a registered service name, e.g. catalog")
+
+    topics = commands.add_parser("topics", help="the topics every service writes")
+    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="COMMAND")
+    topic_commands.add_parser("list", help="print the topics, one a line")
+    create = topic_commands.add_parser(
+        "create",
+        help="create the missing topics with PRODUCTOPS_TOPIC_PARTITIONS partitions (a deploy job)",
+    )
+    create.add_argument(
+        "--replication-factor",
+        type=_at_least_one,
+        default=1,
+        metavar="N",
+        help="replicas per partition (1)",
+    )
+    create.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="limit on reaching the broker (30)"
+    )
 
     events = commands.add_parser("events", help="look at the events on the broker")
     event_commands = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
@@ -165,6 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shared.stack.republish import run
 
         return run(Settings(), args.name)
+    if args.command == "topics":
+        from shared.stack import topics
+
+        if args.topics_command == "list":
+            print("\n".join(topics.platform_topics()))
+            return 0
+        return topics.create(
+            Settings(), replication_factor=args.replication_factor, timeout_s=args.timeout
+        )
     if args.command in ("migrate", "revision"):
         from shared.stack.migrate import draft, migrate
 

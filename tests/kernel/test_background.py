@@ -64,6 +64,31 @@ async def test_an_api_only_process_runs_neither_consumer_nor_relay(make_settings
         assert not {"relay", "consumer"} & names
 
 
+async def test_a_process_without_jobs_starts_no_background_job(make_settings) -> None:
+    started: list[str] = []
+
+    async def job(runtime: Runtime) -> None:
+        started.append(runtime.spec.name)
+
+    async def report(runtime: Runtime) -> dict[str, object]:
+        return {"reported": True}
+
+    spec = ServiceSpec(
+        name="api_only",
+        title="API only",
+        metadata=new_metadata(),
+        routers=[],
+        background=[job],
+        reports=[report],
+    )
+    async with running(create_service_app(spec, make_settings(run_jobs=False))) as client:
+        body = (await client.get("/readyz")).json()
+        # Reports still answer: they read the shared database, not the job.
+        assert body["reported"] is True
+        assert "job" not in {task.get_name() for task in asyncio.all_tasks()}
+    assert started == []
+
+
 async def test_stop_hooks_let_jobs_finish_their_work_before_the_database_closes(
     make_settings,
 ) -> None:

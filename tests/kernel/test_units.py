@@ -463,6 +463,20 @@ def test_weak_secrets_are_refused(field, tmp_path):
     assert getattr(Settings(data_dir=tmp_path, **{field: "s" * 32}), field) is not None
 
 
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("field", ["jwt_secret", "admin_key"])
+def test_the_examples_placeholder_secrets_are_refused(field, tmp_path):
+    example = Path(__file__).parents[2] / ".env.example"
+    name = f"PRODUCTOPS_{field.upper()}="
+    (placeholder,) = [
+        line.removeprefix(name)
+        for line in example.read_text().splitlines()
+        if line.startswith(name)
+    ]
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(data_dir=tmp_path, **{field: placeholder})
+
+
 def test_weak_secret_from_the_environment_is_refused(clean_env, tmp_path):
     clean_env.setenv("PRODUCTOPS_JWT_SECRET", "short")
     with pytest.raises(ValidationError):

@@ -83,7 +83,8 @@ class TriageWorker:
         )
         self._wake = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
-        self.model_state = "loading"
+        # "not started" stays in a process that runs no background jobs (an API replica).
+        self.model_state = "not started"
         self.triaged = 0
         self.last_error: str | None = None
         self._last_refresh = 0.0
@@ -94,6 +95,7 @@ class TriageWorker:
 
     async def run(self, runtime: Runtime) -> None:
         """The background job (see `ServiceSpec.background`)."""
+        self.model_state = "loading"
         # One thread of its own for the model, at a lower CPU priority than the web server.
         self._executor = ThreadPoolExecutor(
             max_workers=1,

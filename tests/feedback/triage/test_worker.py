@@ -129,3 +129,17 @@ async def test_events_the_model_always_fails_on_are_given_up_then_requeued(
         assert await states(client, ids) == ["done", "done"]
         assert sorted(i["event_id"] for i in await items(client, "/v1/feedback")) == sorted(ids)
         assert (await client.get("/readyz")).json()["triage"]["failed"] == 0
+
+
+async def test_an_api_replica_without_jobs_leaves_triage_to_the_worker_role(
+    settings: Settings, clock: FakeClock
+) -> None:
+    app = app_with(settings.model_copy(update={"run_jobs": False}), FlakyTriage(0), clock)
+    async with running(app) as client:
+        batch = [event("review", rating=1, text="The lid cracked after a week")]
+        await ingest(client, *batch)
+        ready = (await client.get("/readyz")).json()["triage"]
+        # The model is never loaded here; the queued event waits for a process with jobs.
+        assert ready["model"] == "not started"
+        assert ready["backlog"] == 1
+        assert await states(client, [batch[0]["event_id"]]) == ["pending"]
