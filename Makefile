@@ -57,6 +57,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_gateway
 	$(BIN)/python -m tests.perf.bench_paused_broker
 	$(BIN)/python -m tests.perf.bench_launch
+	$(BIN)/python -m tests.perf.bench_scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
