@@ -142,6 +142,7 @@ def rate_limiter(
         rate=settings.rate_limit_per_s,
         burst=settings.rate_limit_burst,
         fallback=local,
+        timeout_s=settings.redis_timeout_s,
         monotonic=monotonic,
     )
 

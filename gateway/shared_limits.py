@@ -7,7 +7,7 @@ burst of `burst` and `rate` a second on average; the window frees a request when
 one in it is `window` old rather than a token at a time. It is exact (one Redis list per
 key, trimmed to `burst` entries, updated by one Lua script), so N replicas spend one budget.
 
-When Redis does not answer (or answers slower than `_STORE_TIMEOUT_S`), each replica
+When Redis does not answer (or answers slower than `timeout_s`), each replica
 falls back to its own in-process buckets for `_RETRY_STORE_AFTER_S`, then tries Redis
 again: the limits loosen to N times per key for the outage, but requests keep flowing and
 every caller is still limited. Failing closed would turn a cache outage into a gateway
@@ -39,8 +39,6 @@ from shared.observability import RATE_LIMIT_FALLBACKS
 
 log = logging.getLogger(__name__)
 
-# A limit check sits in front of every request: a Redis slower than this counts as down.
-_STORE_TIMEOUT_S = 0.25
 # How long a replica keeps to its own buckets before asking Redis again.
 _RETRY_STORE_AFTER_S = 5.0
 _STORE_ERRORS = (StorageError, RedisError, OSError, TimeoutError)
@@ -64,6 +62,7 @@ class SharedRateLimiter:
         rate: float,
         burst: int,
         fallback: RateLimiter,
+        timeout_s: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
@@ -71,8 +70,8 @@ class SharedRateLimiter:
         # retries: a failed call falls back at once and Redis is tried again later.
         self._pool = ConnectionPool.from_url(
             url,
-            socket_timeout=_STORE_TIMEOUT_S,
-            socket_connect_timeout=_STORE_TIMEOUT_S,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
             retry_on_error=[],
         )
         storage = RedisStorage(
@@ -88,6 +87,7 @@ class SharedRateLimiter:
         item = moving_window(rate, burst)
         self._item = RateLimitItemPerSecond(item.amount, item.multiples, namespace=name)
         self._fallback = fallback
+        self._timeout_s = timeout_s
         self._monotonic = monotonic
         self._local_until: float | None = None
 
@@ -102,7 +102,7 @@ class SharedRateLimiter:
             await self._local(key, what)
             return
         try:
-            async with asyncio.timeout(_STORE_TIMEOUT_S):
+            async with asyncio.timeout(self._timeout_s):
                 if await self._strategy.hit(self._item, key):
                     self._store_answered()
                     return

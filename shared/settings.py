@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # unset, each gateway process limits on its own (gateway/shared_limits.py).
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="productops", min_length=1, max_length=100)
+    # A limit check sits in front of every request: Redis slower than this counts as down.
+    redis_timeout_s: float = Field(default=0.5, gt=0)
     upstream_timeout_s: float = Field(default=5.0, gt=0)
     # A composed view (product overview, dashboard summary) gives each service call this
     # long; a service slower than that is named in `degraded` and the view answers anyway.

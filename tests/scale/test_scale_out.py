@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.faults.ledger import Ledger
 from tests.faults.load import Accepted, LoadDriver
@@ -44,6 +45,9 @@ async def cluster(tmp_path: Path, redis_limits: dict[str, str]) -> AsyncIterator
     settings = LIMITS | {
         "PRODUCTOPS_REDIS_URL": redis_limits["redis_url"],
         "PRODUCTOPS_REDIS_KEY_PREFIX": redis_limits["redis_key_prefix"],
+        # This machine's cores are shared with other work: a starved gateway must not take a
+        # slow answer for Redis being down (and limit per replica, which this test refutes).
+        "PRODUCTOPS_REDIS_TIMEOUT_S": "5",
     }
     made = Cluster(tmp_path, urls, settings)
     try:
@@ -176,6 +180,19 @@ async def _one_limit_over_both_gateways(http: httpx.AsyncClient, gateways: list[
     body = assert_problem(refused, 429, detail_has="too many requests")
     assert body["retry_after"] >= 1
     assert int(refused.headers["retry-after"]) >= 1
+    for gateway in gateways:  # every decision was Redis's, none a replica's own
+        assert await _fallbacks(http, gateway) == 0
+
+
+async def _fallbacks(http: httpx.AsyncClient, gateway: Member) -> float:
+    """Requests the gateway limited on its own, Redis not answering (its `/metrics`)."""
+    text = (await http.get(f"{gateway.url}/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "productops_rate_limit_fallback_total"
+    )
 
 
 async def _token(http: httpx.AsyncClient, gateway: str, api_key: str) -> str:
