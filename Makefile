@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # The tests `make check` runs: none that starts a broker or a process, none that needs
-# PostgreSQL (tests/conftest.py marks every test taking the broker fixture).
-QUICK_TESTS := not broker and not stack and not postgres
+# PostgreSQL or Redis (tests/conftest.py marks every test taking the broker fixture or
+# the redis_limits one).
+QUICK_TESTS := not broker and not stack and not postgres and not redis
 
 .PHONY: run test check lint typecheck bench clean
 
@@ -56,6 +57,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_gateway
 	$(BIN)/python -m tests.perf.bench_paused_broker
 	$(BIN)/python -m tests.perf.bench_launch
+	$(BIN)/python -m tests.perf.bench_scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

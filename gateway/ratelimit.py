@@ -1,8 +1,10 @@
-"""In-memory token buckets, one per key (a token's subject, or a client IP).
+"""Rate limits per key (a token's subject, or a client IP): in this process, or in Redis.
 
-The map is bounded: buckets idle long enough to have refilled are dropped (a fresh bucket
-is identical), and past `max_keys` the least recently used one goes, so memory cannot grow
-without end however many keys callers invent. Limits hold per gateway process.
+Without `PRODUCTOPS_REDIS_URL` each gateway process keeps its own token buckets
+(`RateLimiter`), so N replicas allow N times every limit. With it, the limits live in Redis
+(`SharedRateLimiter`, gateway/shared_limits.py) and every replica spends one budget.
+The gateway's runtime picks one from the settings; both raise the same 429 with
+`Retry-After`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,31 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from shared.errors import TooManyRequests
+
+
+class Limiter(Protocol):
+    """Takes one request's share of a key's budget, or raises 429."""
+
+    async def hit(self, key: str, *, what: str = "requests") -> None:
+        """Count one request for `key`; raise `TooManyRequests` when its budget is spent."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of any connection (idempotent)."""
+        ...
+
+
+def too_many(what: str, retry_after: int) -> TooManyRequests:
+    """The 429 problem both limiters raise, with `Retry-After` in whole seconds (at least 1)."""
+    retry_after = max(1, retry_after)
+    return TooManyRequests(
+        f"too many {what}; retry in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+        retry_after=retry_after,
+    )
 
 
 @dataclass
@@ -23,7 +48,12 @@ class _Bucket:
 
 
 class RateLimiter:
-    """A token bucket per key: `rate` tokens a second, holding at most `burst`."""
+    """A token bucket per key: `rate` tokens a second, holding at most `burst`.
+
+    The map is bounded: buckets idle long enough to have refilled are dropped (a fresh bucket
+    is identical), and past `max_keys` the least recently used one goes, so memory cannot
+    grow without end however many keys callers invent. Limits hold per gateway process.
+    """
 
     def __init__(
         self,
@@ -44,8 +74,10 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def hit(self, key: str, *, what: str = "requests") -> None:
+    async def hit(self, key: str, *, what: str = "requests") -> None:
         """Take one token for `key`, or raise 429 with `Retry-After` when none is left."""
+        # Async only to share the `Limiter` interface: nothing here awaits, so no other
+        # request touches the buckets in between.
         now = self._clock()
         self._evict(now)
         bucket = self._buckets.pop(key, None)
@@ -59,12 +91,10 @@ class RateLimiter:
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return
-        retry_after = max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
-        raise TooManyRequests(
-            f"too many {what}; retry in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-            retry_after=retry_after,
-        )
+        raise too_many(what, math.ceil((1.0 - bucket.tokens) / self.rate))
+
+    async def close(self) -> None:
+        return None
 
     def _evict(self, now: float) -> None:
         while self._buckets:

@@ -13,7 +13,8 @@ from fastapi import Depends, Request
 from gateway.live.consumer import LiveConsumer
 from gateway.live.feed import LiveFeed
 from gateway.migrations import history
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import Limiter, RateLimiter
+from gateway.shared_limits import SharedRateLimiter
 from shared.auth import Principal, TokenSigner, current_principal
 from shared.clock import Clock, utc_now
 from shared.db import Database
@@ -41,13 +42,9 @@ class GatewayRuntime:
         self.db = Database(settings.database_url("gateway"))
         self.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
         self.upstreams: dict[str, httpx.AsyncClient] = {}
-        self.caller_limiter = RateLimiter(
-            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
-        )
+        self.caller_limiter = rate_limiter(settings, name="caller", monotonic=monotonic)
         # Token exchanges are limited per client IP, which slows guessing of API keys.
-        self.login_limiter = RateLimiter(
-            rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
-        )
+        self.login_limiter = rate_limiter(settings, name="login", monotonic=monotonic)
         # Each service's domain topic, and the scope that reads it (`GET /v1/live`).
         self.live_scopes = {topic_of(name): f"{name}:read" for name in self.services}
         self.live = LiveFeed(
@@ -91,6 +88,8 @@ class GatewayRuntime:
         for client in self.upstreams.values():
             await client.aclose()
         self.upstreams.clear()
+        await self.caller_limiter.close()
+        await self.login_limiter.close()
         await self.db.dispose()
 
     async def _probe(self, client: httpx.AsyncClient) -> str:
@@ -126,6 +125,28 @@ class GatewayRuntime:
         return ok, body
 
 
+def rate_limiter(
+    settings: Settings, *, name: str, monotonic: Callable[[], float] = time.monotonic
+) -> Limiter:
+    """The limiter `name` (`caller`, `login`): shared in Redis when `redis_url` is set (with
+    in-process buckets to fall back on), else in-process only."""
+    local = RateLimiter(
+        rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
+    )
+    if settings.redis_url is None:
+        return local
+    return SharedRateLimiter(
+        url=settings.redis_url,
+        key_prefix=settings.redis_key_prefix,
+        name=name,
+        rate=settings.rate_limit_per_s,
+        burst=settings.rate_limit_burst,
+        fallback=local,
+        timeout_s=settings.redis_timeout_s,
+        monotonic=monotonic,
+    )
+
+
 async def get_runtime(request: Request) -> GatewayRuntime:
     runtime: GatewayRuntime = request.app.state.runtime
     return runtime
@@ -134,13 +155,13 @@ async def get_runtime(request: Request) -> GatewayRuntime:
 RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]
 
 
-# Both limiters are async on purpose: FastAPI runs sync dependencies in a thread pool, and
-# the buckets are only safe to touch from the event loop.
+# Both dependencies are async on purpose: FastAPI runs sync dependencies in a thread pool,
+# and the in-process buckets are only safe to touch from the event loop.
 async def limited_caller(
     principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
 ) -> Principal:
     """The verified caller (401 otherwise), after taking a token from their bucket (429)."""
-    runtime.caller_limiter.hit(principal.subject)
+    await runtime.caller_limiter.hit(principal.subject)
     return principal
 
 
@@ -150,4 +171,4 @@ CallerDep = Annotated[Principal, Depends(limited_caller)]
 async def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:
     """429 when this client IP exchanges keys too often."""
     host = request.client.host if request.client else "unknown"
-    runtime.login_limiter.hit(host, what="token requests")
+    await runtime.login_limiter.hit(host, what="token requests")

@@ -63,6 +63,11 @@ CONSUMER_LAG = Gauge(
     "Messages behind the end of each partition",
     ["service", "topic", "partition"],
 )
+RATE_LIMIT_FALLBACKS = Counter(
+    "productops_rate_limit_fallback_total",
+    "Requests a gateway limited on its own because the shared limit store did not answer",
+    ["limiter"],
+)
 
 # uvicorn adds `color_message` (terminal escape codes) to its records: not for JSON logs.
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     rate_limit_per_s: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Where the gateway replicas keep their shared rate limits (`redis://host:port/db`);
+    # unset, each gateway process limits on its own (gateway/shared_limits.py).
+    redis_url: str | None = None
+    redis_key_prefix: str = Field(default="productops", min_length=1, max_length=100)
+    # A limit check sits in front of every request: Redis slower than this counts as down.
+    redis_timeout_s: float = Field(default=0.5, gt=0)
     upstream_timeout_s: float = Field(default=5.0, gt=0)
     # A composed view (product overview, dashboard summary) gives each service call this
     # long; a service slower than that is named in `degraded` and the view answers anyway.
@@ -132,6 +138,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters")
         if value is not None and EXAMPLE_VALUE_MARK in value.get_secret_value():
             raise ValueError("is the example's placeholder: set a secret of your own")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
     @model_validator(mode="after")

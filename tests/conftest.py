@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from shared.broker import EmbeddedBroker
 from shared.settings import Settings
-from tests.support import PG_ADMIN_DSN, TEST_SECRET, PrivatePostgres, pg_database
+from tests.support import (
+    PG_ADMIN_DSN,
+    REDIS_URL,
+    TEST_SECRET,
+    PrivatePostgres,
+    drop_redis_keys,
+    pg_database,
+)
 
 
 def _postgres_available() -> bool:
@@ -37,6 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "broker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.broker)
+        if "redis_limits" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
     if POSTGRES_UP:
         return
     if os.environ.get("CI") == "true":
@@ -62,6 +73,27 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with pg_database() as url:
         yield url
+
+
+@pytest.fixture
+async def redis_limits() -> AsyncIterator[dict[str, str]]:
+    """Settings for rate limits shared in the Redis at `REDIS_URL`, under a key prefix of
+    the test's own, whose keys are deleted after it; skipped when Redis does not answer
+    (required under CI=true)."""
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        await client.aclose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but Redis does not answer at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    await client.aclose()
+    prefix = f"po-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
+    finally:
+        await drop_redis_keys(prefix)
 
 
 # Nothing listens on port 1 (binding it needs root): a test that takes no broker gets

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +26,7 @@ from shared.broker import free_port
 TEST_SECRET = "test-secret-" + "x" * 40
 PG_ADMIN_DSN = os.environ.get("PRODUCTOPS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ALL_SCOPES = frozenset(SCOPES)
+REDIS_URL = os.environ.get("PRODUCTOPS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 async def create_pg_database() -> str:
@@ -55,6 +57,18 @@ async def pg_database() -> AsyncIterator[str]:
         yield url
     finally:
         await drop_pg_database(url)
+
+
+async def drop_redis_keys(prefix: str) -> int:
+    """Delete every key under `prefix` in the test Redis; returns how many there were."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        return len(keys)
+    finally:
+        await client.aclose()
 
 
 class PrivatePostgres:

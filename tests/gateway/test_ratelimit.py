@@ -1,4 +1,4 @@
-"""The token bucket limiter, on a fake clock: no I/O."""
+"""The in-process token bucket limiter, on a fake clock: no I/O."""
 
 from __future__ import annotations
 
@@ -9,56 +9,56 @@ from shared.errors import TooManyRequests
 from tests.gateway.conftest import Ticks as Clock
 
 
-def test_a_burst_passes_then_the_next_call_waits_for_a_token() -> None:
+async def test_a_burst_passes_then_the_next_call_waits_for_a_token() -> None:
     clock = Clock()
     limiter = RateLimiter(rate=0.5, burst=3, clock=clock)
     for _ in range(3):
-        limiter.hit("k")
+        await limiter.hit("k")
 
     with pytest.raises(TooManyRequests) as raised:
-        limiter.hit("k")
+        await limiter.hit("k")
 
     assert raised.value.extra["headers"] == {"Retry-After": "2"}
     clock.now += 2
-    limiter.hit("k")
+    await limiter.hit("k")
 
 
-def test_retry_after_is_at_least_one_second() -> None:
+async def test_retry_after_is_at_least_one_second() -> None:
     clock = Clock()
     limiter = RateLimiter(rate=100.0, burst=1, clock=clock)
-    limiter.hit("k")
+    await limiter.hit("k")
 
     with pytest.raises(TooManyRequests) as raised:
-        limiter.hit("k")
+        await limiter.hit("k")
 
     assert raised.value.extra["retry_after"] == 1
 
 
-def test_keys_have_their_own_buckets() -> None:
+async def test_keys_have_their_own_buckets() -> None:
     limiter = RateLimiter(rate=1.0, burst=1, clock=Clock())
-    limiter.hit("a")
+    await limiter.hit("a")
 
-    limiter.hit("b")
+    await limiter.hit("b")
     with pytest.raises(TooManyRequests):
-        limiter.hit("a")
+        await limiter.hit("a")
 
 
-def test_idle_buckets_are_dropped_once_they_would_be_full() -> None:
+async def test_idle_buckets_are_dropped_once_they_would_be_full() -> None:
     clock = Clock()
     limiter = RateLimiter(rate=1.0, burst=2, clock=clock)
     for key in ("a", "b", "c"):
-        limiter.hit(key)
+        await limiter.hit(key)
     clock.now += 2
 
-    limiter.hit("d")
+    await limiter.hit("d")
 
     assert len(limiter) == 1
 
 
-def test_the_map_never_holds_more_than_max_keys() -> None:
+async def test_the_map_never_holds_more_than_max_keys() -> None:
     limiter = RateLimiter(rate=1.0, burst=5, max_keys=100, clock=Clock())
 
     for n in range(10_000):
-        limiter.hit(f"ip-{n}")
+        await limiter.hit(f"ip-{n}")
 
     assert len(limiter) == 100
