@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -135,13 +136,27 @@ async def product_names(
     }
 
 
-def why_missing(section: Section) -> str | None:
-    """A sentence for a part that could not be filled, or None when it was."""
+@dataclass(frozen=True)
+class Notice:
+    """What a page says in place of a part it could not fill; `retry` asks the page to
+    fetch the part again shortly (a slow service may answer next time; a scope will not)."""
+
+    text: str
+    retry: bool = False
+
+
+def forbidden(service: str) -> Notice:
+    return Notice(f"Your key may not read {service} data.")
+
+
+def degraded(service: str) -> Notice:
+    return Notice(f"The {service} service did not answer in time; trying again shortly.", True)
+
+
+def why_missing(section: Section) -> Notice | None:
+    """What to say for a part that could not be filled, or None when it was."""
     if section.missing is Missing.FORBIDDEN:
-        return f"Your key may not read {section.service} data."
+        return forbidden(section.service)
     if section.missing is Missing.DEGRADED:
-        return (
-            f"The {section.service} service did not answer in time; "
-            "this part shows again on the next update."
-        )
+        return degraded(section.service)
     return None

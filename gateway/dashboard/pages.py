@@ -19,6 +19,8 @@ from gateway.views.api import ProductId
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 STATIC = "/dashboard/static"
+# Backlog, lag and dead letters change without a domain event: pages showing them also poll.
+OPS_POLL_S = 10
 NAV = [
     ("/dashboard", "Summary"),
     ("/dashboard/launches", "Launches"),
@@ -42,6 +44,7 @@ def _page(
     part: str,
     searchable: bool = False,
     q: str = "",
+    poll_s: int | None = None,
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
@@ -55,6 +58,7 @@ def _page(
             "part": part,
             "searchable": searchable,
             "q": q,
+            "poll_s": poll_s,
         },
         headers=PAGE_HEADERS,
     )
@@ -121,4 +125,5 @@ async def dead_letters_page(request: Request) -> HTMLResponse:
         here="/dashboard/dead-letters",
         heading="Dead letters",
         part="/dashboard/parts/dead-letters",
+        poll_s=OPS_POLL_S,
     )

@@ -40,7 +40,13 @@ def _render(request: Request, name: str, caller: Principal, **context: Any) -> H
     return templates.TemplateResponse(
         request,
         f"parts/{name}.html",
-        {"can": caller.has, "missing_why": lists.why_missing, **context},
+        {
+            "can": caller.has,
+            "missing_why": lists.why_missing,
+            "degraded": lists.degraded,
+            "forbidden": lists.forbidden,
+            **context,
+        },
         headers=PAGE_HEADERS,
     )
 
@@ -62,10 +68,10 @@ async def summary_part(request: Request, runtime: RuntimeDep, caller: CallerDep)
         + [str(e["product_id"]) for e in calendar],
     )
 
-    def why(service: str) -> str:
+    def why(service: str) -> lists.Notice:
         if service in figures.forbidden:
-            return f"Your key may not read {service} data."
-        return f"The {service} service did not answer in time; its figures are missing."
+            return lists.forbidden(service)
+        return lists.degraded(service)
 
     return _render(
         request,
@@ -173,7 +179,7 @@ async def product_part(
         view = await overview.product_overview(calls=calls, caller=caller, product_id=product_id)
     except DomainError as exc:
         # No product (404) or no catalog (502, 504): the page says so where the product was.
-        return _render(request, "problem", caller, message=exc.detail)
+        return _render(request, "problem", caller, notice=lists.Notice(exc.detail))
     return _render(
         request,
         "product",

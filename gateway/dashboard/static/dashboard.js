@@ -8,6 +8,8 @@
   const REFRESH_EVERY_MS = 1000;
   const FIRST_REFRESH_MS = 150;
   const RETRY_MAX_MS = 15000;
+  // A part a slow service left incomplete is fetched again after this.
+  const PART_RETRY_MS = 5000;
   const ENDED = "Your session has ended; sign in again.";
 
   let live = null; // the AbortController of the running live stream
@@ -222,17 +224,27 @@
     event.detail.target.removeAttribute("aria-busy");
   });
 
-  document.addEventListener("htmx:responseError", (event) => {
-    const xhr = event.detail.xhr;
-    if (xhr.status === 401) return showSignIn(ENDED);
-    say(problemText(xhr.status, xhr.responseText, xhr.getResponseHeader("Retry-After")), "error");
+  let partRetry = null;
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (partRetry !== null || !event.detail.target.querySelector(".notice.retry")) return;
+    partRetry = setTimeout(() => {
+      partRetry = null;
+      htmx.trigger(document.body, "po-refresh");
+    }, PART_RETRY_MS);
   });
 
   document.addEventListener("htmx:sendError", () => say(problemText(0, ""), "error"));
 
   document.addEventListener("htmx:afterRequest", (event) => {
+    const xhr = event.detail.xhr;
+    if (!xhr || xhr.status === 0) return; // not sent: htmx:sendError said so
+    if (xhr.status === 401) return showSignIn(ENDED);
+    if (xhr.status >= 400) {
+      say(problemText(xhr.status, xhr.responseText, xhr.getResponseHeader("Retry-After")), "error");
+      return;
+    }
     const done = event.detail.elt.dataset && event.detail.elt.dataset.done;
-    if (event.detail.successful && done) {
+    if (done) {
       say(done, "ok");
       htmx.trigger(document.body, "po-refresh");
     }
