@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI
 
 from gateway.api import auth_router, keys_router
+from gateway.dashboard import pages as dashboard_pages
+from gateway.dashboard.parts import router as dashboard_parts
 from gateway.ingest import router as ingest_router
 from gateway.live.api import router as live_router
 from gateway.proxy import proxy_router
@@ -45,6 +47,9 @@ def create_app(
     app.include_router(keys_router)
     app.include_router(views_router)
     app.include_router(live_router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(dashboard_parts)
+    dashboard_pages.mount_static(app)
     if "feedback" in runtime.services:
         app.include_router(ingest_router)
     # Routed service paths come last: the gateway's own routes win any overlap.

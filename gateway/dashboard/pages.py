@@ -1,0 +1,129 @@
+"""The dashboard's pages: `GET /dashboard` and the pages beside it, and its static files.
+
+A page is a shell: navigation, the sign-in form and the place its part goes. It holds no
+data, so it needs no token; the part it names is fetched with the tab's token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from gateway.dashboard.render import HERE, PAGE_HEADERS, templates
+from gateway.views.api import ProductId
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+STATIC = "/dashboard/static"
+# Backlog, lag and dead letters change without a domain event: pages showing them also poll.
+OPS_POLL_S = 10
+NAV = [
+    ("/dashboard", "Summary"),
+    ("/dashboard/launches", "Launches"),
+    ("/dashboard/feedback", "Feedback"),
+    ("/dashboard/pricing", "Pricing"),
+    ("/dashboard/products", "Products"),
+    ("/dashboard/dead-letters", "Dead letters"),
+]
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve the dashboard's script, style sheet and vendored libraries."""
+    app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="dashboard-static")
+
+
+def _page(
+    request: Request,
+    *,
+    here: str,
+    heading: str,
+    part: str,
+    searchable: bool = False,
+    q: str = "",
+    poll_s: int | None = None,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "page.html",
+        {
+            "title": heading,
+            "heading": heading,
+            "here": here,
+            "nav": NAV,
+            "static": STATIC,
+            "part": part,
+            "searchable": searchable,
+            "q": q,
+            "poll_s": poll_s,
+        },
+        headers=PAGE_HEADERS,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+async def summary_page(request: Request) -> HTMLResponse:
+    return _page(request, here="/dashboard", heading="Summary", part="/dashboard/parts/summary")
+
+
+@router.get("/launches", response_class=HTMLResponse)
+async def launches_page(request: Request) -> HTMLResponse:
+    return _page(
+        request, here="/dashboard/launches", heading="Launches", part="/dashboard/parts/launches"
+    )
+
+
+@router.get("/feedback", response_class=HTMLResponse)
+async def feedback_page(request: Request) -> HTMLResponse:
+    return _page(
+        request, here="/dashboard/feedback", heading="Feedback", part="/dashboard/parts/feedback"
+    )
+
+
+@router.get("/pricing", response_class=HTMLResponse)
+async def pricing_page(request: Request) -> HTMLResponse:
+    return _page(
+        request,
+        here="/dashboard/pricing",
+        heading="Prices waiting for approval",
+        part="/dashboard/parts/pricing",
+    )
+
+
+@router.get("/products", response_class=HTMLResponse)
+async def products_page(
+    request: Request, q: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    part = "/dashboard/parts/products" + (f"?{urlencode({'q': q})}" if q else "")
+    return _page(
+        request,
+        here="/dashboard/products",
+        heading="Products",
+        part=part,
+        searchable=True,
+        q=q,
+    )
+
+
+@router.get("/products/{product_id}", response_class=HTMLResponse)
+async def product_page(product_id: ProductId, request: Request) -> HTMLResponse:
+    return _page(
+        request,
+        here="/dashboard/products",
+        heading="Product",
+        part=f"/dashboard/parts/products/{quote(product_id, safe='')}",
+    )
+
+
+@router.get("/dead-letters", response_class=HTMLResponse)
+async def dead_letters_page(request: Request) -> HTMLResponse:
+    return _page(
+        request,
+        here="/dashboard/dead-letters",
+        heading="Dead letters",
+        part="/dashboard/parts/dead-letters",
+        poll_s=OPS_POLL_S,
+    )

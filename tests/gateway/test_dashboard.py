@@ -1,0 +1,216 @@
+"""The ops dashboard's pages and parts through the gateway app, against the real service
+processes: the shells, the vendored script, each part's HTML, and the errors in words."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.dashboard.pages import NAV
+from shared.settings import Settings
+from tests.gateway.services import ServiceProcess
+from tests.gateway.store import SeededProduct, Services, product_with_everything
+from tests.support import assert_problem, auth, running
+
+STATIC = Path(__file__).resolve().parents[2] / "gateway" / "dashboard" / "static"
+READ_ALL = auth("catalog:read feedback:read pricing:read launch:read")
+PARTS = ["summary", "launches", "feedback", "pricing", "products", "dead-letters"]
+
+
+@pytest.fixture(scope="module")
+async def kettle(real_services: dict[str, ServiceProcess]) -> SeededProduct:
+    urls = {name: service.url for name, service in real_services.items()}
+    return await product_with_everything(Services(urls))
+
+
+@pytest.fixture
+async def gateway(
+    view_settings: Settings, real_services: dict[str, ServiceProcess]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(view_settings, services=list(real_services))) as http:
+        yield http
+
+
+@pytest.mark.parametrize(("path", "label"), NAV)
+async def test_every_page_is_a_shell_that_loads_without_a_token(
+    gateway: httpx.AsyncClient, path: str, label: str
+) -> None:
+    response = await gateway.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "default-src 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+    assert response.headers["cache-control"] == "no-store"
+    page = response.text
+    assert 'id="sign-in-form"' in page
+    assert f'<a href="{path}" aria-current="page">{label}</a>' in page
+    # The shell holds no data: its part is fetched with the tab's token.
+    assert re.search(r'hx-get="/dashboard/parts/[a-z-]+"', page)
+    # Nothing is loaded from another origin.
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+async def test_the_page_has_no_inline_script_or_style_the_policy_would_block(
+    gateway: httpx.AsyncClient,
+) -> None:
+    page = (await gateway.get("/dashboard")).text
+
+    assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", page)
+    assert " style=" not in page
+    assert "<style" not in page
+    assert " onclick=" not in page
+    assert "hx-on" not in page
+
+
+async def test_the_vendored_htmx_is_served_and_is_the_pinned_file(
+    gateway: httpx.AsyncClient,
+) -> None:
+    response = await gateway.get("/dashboard/static/vendor/htmx-2.0.11.min.js")
+
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    pinned = re.search(r"`([0-9a-f]{64})`", (STATIC / "vendor" / "README.md").read_text())
+    assert pinned is not None
+    assert hashlib.sha256(response.content).hexdigest() == pinned.group(1)
+    assert "Zero-Clause BSD" in (STATIC / "vendor" / "htmx-LICENSE.txt").read_text()
+    assert (await gateway.get("/dashboard/static/dashboard.js")).status_code == 200
+    assert (await gateway.get("/dashboard/static/dashboard.css")).status_code == 200
+
+
+async def test_an_unknown_product_page_id_is_refused_as_the_views_are(
+    gateway: httpx.AsyncClient,
+) -> None:
+    response = await gateway.get("/dashboard/parts/products/..", headers=READ_ALL)
+
+    assert response.status_code in (404, 422)
+
+
+@pytest.mark.parametrize("part", PARTS)
+async def test_a_part_without_a_token_is_a_401_problem(
+    gateway: httpx.AsyncClient, part: str
+) -> None:
+    response = await gateway.get(f"/dashboard/parts/{part}")
+
+    assert_problem(response, 401)
+
+
+async def test_an_expired_token_is_a_401_problem_the_page_turns_into_sign_in(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers = {"Authorization": "Bearer not.a.token"}
+
+    assert_problem(await gateway.get("/dashboard/parts/summary", headers=headers), 401)
+
+
+async def test_the_summary_part_shows_cards_charts_and_the_critical_finding_by_name(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    response = await gateway.get("/dashboard/parts/summary", headers=READ_ALL)
+
+    assert response.status_code == 200, response.text
+    page = response.text
+    assert 'id="critical-open"' in page
+    assert "Customer events per minute" in page
+    assert '<svg viewBox="0 0 600 160" role="img"' in page
+    assert 'id="critical-list"' in page
+    # Named as the catalog names it, linked to its page.
+    product = (await gateway.get(f"/v1/catalog/products/{kettle.id}", headers=READ_ALL)).json()
+    assert f'href="/dashboard/products/{kettle.id}">{product["name"]}</a>' in page
+    for service in ("catalog", "feedback", "pricing"):
+        assert f'<th scope="row">{service}</th>' in page
+
+
+async def test_a_part_the_caller_may_not_read_says_so_in_words(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    catalog_only = auth("catalog:read")
+
+    summary = (await gateway.get("/dashboard/parts/summary", headers=catalog_only)).text
+    pricing = (await gateway.get("/dashboard/parts/pricing", headers=catalog_only)).text
+    letters = (await gateway.get("/dashboard/parts/dead-letters", headers=catalog_only)).text
+
+    assert "Your key may not read feedback data." in summary
+    assert "Your key may not read pricing data." in pricing
+    assert "Dead letters need an admin key." in letters
+
+
+async def test_the_pricing_part_lists_the_waiting_proposal_with_buttons_for_approvers_only(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    approver = (
+        await gateway.get(
+            "/dashboard/parts/pricing", headers=auth("pricing:read pricing:approve catalog:read")
+        )
+    ).text
+    reader = (await gateway.get("/dashboard/parts/pricing", headers=auth("pricing:read"))).text
+
+    assert f'id="price-{kettle.pending_price_id}"' in approver
+    assert f'hx-post="/v1/pricing/prices/{kettle.pending_price_id}/approve"' in approver
+    assert f'id="price-{kettle.pending_price_id}"' in reader
+    assert "/approve" not in reader
+    assert "/reject" not in reader
+
+
+async def test_the_feedback_part_lists_findings_with_actions_for_writers(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    writer = (
+        await gateway.get(
+            "/dashboard/parts/feedback", headers=auth("feedback:read feedback:write catalog:read")
+        )
+    ).text
+    reader = (await gateway.get("/dashboard/parts/feedback", headers=auth("feedback:read"))).text
+
+    assert 'class="badge critical"' in writer
+    assert "/dashboard/products/" + kettle.id in writer
+    assert 'name="status" value="acknowledged"' in writer
+    assert 'class="badge critical"' in reader
+    assert "/status" not in reader
+
+
+async def test_the_product_part_is_the_overview_and_an_unknown_product_is_said_in_words(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    found = await gateway.get(f"/dashboard/parts/products/{kettle.id}", headers=READ_ALL)
+    unknown = await gateway.get("/dashboard/parts/products/no-such-product", headers=READ_ALL)
+
+    assert found.status_code == 200
+    assert kettle.sku in found.text
+    assert "Prices in effect" in found.text
+    assert "critical open" in found.text
+    assert unknown.status_code == 200
+    assert "no-such-product" in unknown.text
+    assert 'class="notice"' in unknown.text
+
+
+async def test_the_products_part_searches_the_catalog(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    hit = await gateway.get("/dashboard/parts/products", params={"q": kettle.sku}, headers=READ_ALL)
+    miss = await gateway.get(
+        "/dashboard/parts/products", params={"q": "zz-no-such-sku-zz"}, headers=READ_ALL
+    )
+
+    assert f'href="/dashboard/products/{kettle.id}"' in hit.text
+    assert "No product matches" in miss.text
+
+
+async def test_the_dead_letter_part_lists_letters_with_replay_and_discard_for_admins(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    response = await gateway.get("/dashboard/parts/dead-letters", headers=auth("admin"))
+
+    assert response.status_code == 200
+    assert "Dead letters need an admin key." not in response.text
+    # Each open letter (other gateway tests leave some) has its two buttons.
+    assert response.text.count("/replay") == response.text.count("/discard")
