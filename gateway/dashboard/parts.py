@@ -194,12 +194,14 @@ async def product_part(
 async def dead_letters_part(
     request: Request, runtime: RuntimeDep, caller: CallerDep
 ) -> HTMLResponse:
-    """Every service's open dead letters, newest first, with replay and discard (admin)."""
+    """Every service's open dead letters and parked outbox events, newest first, with
+    replay and discard (admin)."""
     if not caller.has(ADMIN):
         return _render(request, "dead_letters", caller, letters=None)
     letters = await dead_letters.merged_dead_letters(
         calls=ServiceCalls.of(runtime, request),
         services=runtime.services,
+        sources=list(dead_letters.Source),
         filters={"status": "open"},
         limit=lists.PAGE_SIZE,
         cursor=None,
