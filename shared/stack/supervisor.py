@@ -21,13 +21,6 @@ _TICK_S = 0.2
 _STOP_GRACE_S = 10.0
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 class StartupError(Exception):
     """The stack could not be brought up; the message says what to look at."""
 
@@ -225,11 +218,9 @@ class Supervisor:
         kind = "embedded" if self.settings.embedded_broker else "external"
         lines = ["", "ProductOps is up"]
         if GATEWAY in self.components:
-            lines.append(f"  gateway    {gateway}")
-            # The ops page arrives with a later gateway release; name it only once it is served.
-            if _answers(f"{gateway}/dashboard"):
-                lines.append(f"  dashboard  {gateway}/dashboard")
             lines += [
+                f"  gateway    {gateway}",
+                f"  dashboard  {gateway}/dashboard  (sign in with the admin key)",
                 "  demo       productops demo  (loads a sample store through the gateway)",
                 "  simulator  productops demo --no-load --simulate --rate 5  (until Ctrl-C)",
             ]
