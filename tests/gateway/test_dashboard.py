@@ -7,15 +7,17 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from gateway.app import create_app
 from gateway.dashboard.pages import NAV
 from shared.settings import Settings
 from tests.gateway.services import ServiceProcess
-from tests.gateway.store import SeededProduct, Services, product_with_everything
+from tests.gateway.store import SeededProduct, Services, blocked_launch, product_with_everything
 from tests.support import assert_problem, auth, running
 
 STATIC = Path(__file__).resolve().parents[2] / "gateway" / "dashboard" / "static"
@@ -27,6 +29,12 @@ PARTS = ["summary", "launches", "feedback", "pricing", "products", "dead-letters
 async def kettle(real_services: dict[str, ServiceProcess]) -> SeededProduct:
     urls = {name: service.url for name, service in real_services.items()}
     return await product_with_everything(Services(urls))
+
+
+@pytest.fixture(scope="module")
+async def plan(real_services: dict[str, ServiceProcess], kettle: SeededProduct) -> dict[str, Any]:
+    urls = {name: service.url for name, service in real_services.items()}
+    return await blocked_launch(Services(urls), kettle)
 
 
 @pytest.fixture
@@ -214,3 +222,29 @@ async def test_the_dead_letter_part_lists_letters_with_replay_and_discard_for_ad
     assert "Dead letters need an admin key." not in response.text
     # Each open letter (other gateway tests leave some) has its two buttons.
     assert response.text.count("/replay") == response.text.count("/discard")
+
+
+async def test_the_launches_part_shows_gates_why_blocked_and_actions_by_scope(
+    gateway: httpx.AsyncClient, plan: dict[str, Any]
+) -> None:
+    approver = (
+        await gateway.get(
+            "/dashboard/parts/launches",
+            headers=auth("launch:read launch:write launch:approve catalog:read"),
+        )
+    ).text
+    reader = (await gateway.get("/dashboard/parts/launches", headers=auth("launch:read"))).text
+
+    card = approver[approver.index(f'id="launch-{plan["id"]}"') :]
+    card = card[: card.index("</article>")]
+    assert 'class="badge blocked"' in card
+    assert "no critical defects" in card
+    # Why it is blocked: the gate's chain of reasons, in the launch service's words.
+    blocking = next(g for g in plan["gates"] if g["name"] == "no_critical_defects")
+    assert str(escape(blocking["reasons"][0]["detail"])) in card
+    assert f'hx-post="/v1/launch/launches/{plan["id"]}/waivers"' in card
+    assert "/signoff" in card
+    assert "Approval needs these gates passing or waived" in card
+    assert f'id="launch-{plan["id"]}"' in reader
+    assert "/waivers" not in reader
+    assert "/signoff" not in reader
