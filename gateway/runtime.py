@@ -39,7 +39,9 @@ class GatewayRuntime:
         self.clock = clock
         self.services = list(services)
         self.db = Database(settings.database_url("gateway"))
-        self.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
+        self.signer = TokenSigner(
+            settings.signing_secret, ttl_s=settings.token_ttl_s, leeway_s=settings.token_leeway_s
+        )
         self.upstreams: dict[str, httpx.AsyncClient] = {}
         self.caller_limiter = RateLimiter(
             rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic

@@ -317,7 +317,9 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock = 
         title=spec.title,
         settings=settings,
         component=runtime,
-        signer=TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s),
+        signer=TokenSigner(
+            settings.signing_secret, ttl_s=settings.token_ttl_s, leeway_s=settings.token_leeway_s
+        ),
         refresh_metrics=runtime.dead_letters.counts,
     )
     app.state.dead_letters = runtime.dead_letters

@@ -18,6 +18,7 @@ import jwt
 from fastapi import Depends, Request
 
 from shared.errors import Forbidden, Unauthorized
+from shared.settings import TOKEN_TTL_CAP_S
 
 ALGORITHM = "HS256"
 ISSUER = "productops"
@@ -56,11 +57,17 @@ class Principal:
 
 
 class TokenSigner:
-    """Issues and verifies HS256 access tokens with one shared secret."""
+    """Issues and verifies HS256 access tokens with one shared secret.
 
-    def __init__(self, secret: str, *, ttl_s: int = 3600) -> None:
+    `leeway_s` forgives that much clock skew on `iat` and `exp` (the gateway that issued a
+    token and the service checking it may disagree by a second or two). A token claiming a
+    life longer than `TOKEN_TTL_CAP_S` is refused.
+    """
+
+    def __init__(self, secret: str, *, ttl_s: int = 3600, leeway_s: int = 0) -> None:
         self._secret = secret
         self.ttl_s = ttl_s
+        self.leeway_s = leeway_s
 
     def issue(self, *, subject: str, name: str, owner: str, scopes: frozenset[str]) -> str:
         now = int(time.time())
@@ -83,12 +90,15 @@ class TokenSigner:
                 self._secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
+                leeway=self.leeway_s,
                 options={"require": ["exp", "iat", "sub", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the access token has expired", headers=_BEARER) from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("the access token is invalid", headers=_BEARER) from exc
+        if int(claims["exp"]) - int(claims["iat"]) > TOKEN_TTL_CAP_S:
+            raise Unauthorized("the access token lives longer than allowed", headers=_BEARER)
         scopes = frozenset(str(claims.get("scope", "")).split())
         name = str(claims.get("name", ""))
         # A token minted before keys had owners stands for a key the gateway's migration gave
