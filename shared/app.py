@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 from starlette.responses import JSONResponse, Response
 
-from shared.auth import TokenSigner
+from shared.auth import TokenSigner, current_principal
 from shared.backoff import Backoff
 from shared.broker import ensure_topics, port_open
 from shared.clock import Clock, utc_now
@@ -29,7 +29,7 @@ from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.dead_letter_api import DeadLetterDesk
 from shared.dead_letter_api import router as dead_letter_router
-from shared.errors import install_error_handlers
+from shared.errors import Unauthorized, install_error_handlers
 from shared.events import dlq_topic, topic_of
 from shared.http import RequestContextMiddleware
 from shared.inbox import prune_inbox_forever
@@ -245,7 +245,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def install_probes(
     app: FastAPI, readiness: Any, refresh_metrics: Callable[[], Awaitable[object]] | None = None
 ) -> None:
-    """`/healthz` (alive), `/readyz` (dependencies) and `/metrics` (Prometheus text);
+    """`/healthz` (alive), `/readyz` (dependencies: the details for callers with a valid
+    token, the verdict alone for anyone else) and `/metrics` (Prometheus text);
     `refresh_metrics` updates gauges read from the database before a scrape."""
 
     @app.get("/healthz", include_in_schema=False)
@@ -253,8 +254,11 @@ def install_probes(
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> Response:
+    async def readyz(request: Request) -> Response:
         ok, body = await readiness()
+        if not await _authenticated(request):
+            # Error text and addresses help an attacker too: anyone else gets the verdict.
+            body = {"service": body.get("service"), "status": body.get("status")}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", include_in_schema=False)
@@ -265,6 +269,15 @@ def install_probes(
                 async with asyncio.timeout(2):
                     await refresh_metrics()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _authenticated(request: Request) -> bool:
+    """Whether the request carries a valid access token (any scope)."""
+    try:
+        await current_principal(request)
+    except Unauthorized:
+        return False
+    return True
 
 
 class Component(Protocol):

@@ -155,9 +155,15 @@ class Supervisor:
 
     def _check_ports_free(self) -> None:
         # A port already answering would make an old process look like a ready new one.
-        host = self.settings.host
-        ports = {name: self.settings.port(name) for name in self.components}
-        taken = [f"{name} ({host}:{port})" for name, port in ports.items() if port_open(host, port)]
+        where = {
+            name: (self.settings.bind_host(name), self.settings.port(name))
+            for name in self.components
+        }
+        taken = [
+            f"{name} ({host}:{port})"
+            for name, (host, port) in where.items()
+            if port_open(host, port)
+        ]
         if self.settings.embedded_broker and port_open("127.0.0.1", self.settings.broker_port):
             taken.append(f"broker (127.0.0.1:{self.settings.broker_port})")
         if taken:
@@ -181,6 +187,8 @@ class Supervisor:
         env["PYTHONUNBUFFERED"] = "1"
         env["PRODUCTOPS_DATA_DIR"] = str(self.data_dir)
         env["PRODUCTOPS_HOST"] = self.settings.host
+        if self.settings.service_host is not None:
+            env["PRODUCTOPS_SERVICE_HOST"] = self.settings.service_host
         # Children must never start a broker of their own.
         env["PRODUCTOPS_KAFKA_BOOTSTRAP"] = self.settings.bootstrap_servers
         for name in self.components:
