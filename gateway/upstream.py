@@ -127,7 +127,9 @@ class ServiceCalls:
         try:
             # httpx times each phase; this bounds the whole exchange, a hung service included.
             async with asyncio.timeout(remaining):
-                response = await client.get(path, params=params, headers=self._headers, timeout=remaining)
+                response = await client.get(
+                    path, params=params, headers=self._headers, timeout=remaining
+                )
         except (TimeoutError, httpx.TimeoutException):
             log.warning("upstream timed out in a view", extra={"upstream": service, "path": path})
             return Failure(service, Trouble.TIMEOUT)

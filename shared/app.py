@@ -36,6 +36,13 @@ from shared.inbox import prune_inbox_forever
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.relay import OutboxRelay
 from shared.republish import SnapshotSource
+from shared.revocation import (
+    GATEWAY_TOPIC,
+    KEY_REVOKED,
+    DenyList,
+    revocation_handler,
+    revoked_keys_in,
+)
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
@@ -79,6 +86,25 @@ class ServiceSpec:
     catch_up_from: Sequence[str] = ()
 
 
+async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
+    """Create `topics`, trying again until the broker answers: it may come up after the
+    component, and start-up must not wait for it."""
+    failures = 0
+    while True:
+        try:
+            await ensure_topics(
+                settings.bootstrap_servers,
+                topics,
+                partitions=settings.topic_partitions,
+                timeout_s=10,
+            )
+            return
+        except Exception as exc:
+            log.warning("topic creation failed; retrying", extra={"error": str(exc)})
+            failures += 1
+            await asyncio.sleep(_TOPIC_RETRY.delay(failures))
+
+
 class Runtime:
     """The live parts of one service process, kept in `app.state.runtime`.
 
@@ -92,19 +118,26 @@ class Runtime:
         self.clock = clock
         self.db = Database(settings.database_url(spec.name))
         self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name, clock=clock)
+        self.deny_list = DenyList(revoked_keys_in(self.db), max_age_s=settings.revocation_cache_s)
+        # Every service hears the gateway's revocations and refuses those keys' tokens.
+        self.handlers: dict[str, Handler] = {
+            **spec.handlers,
+            KEY_REVOKED: revocation_handler(self.deny_list),
+        }
+        self.consumes = list(dict.fromkeys([*spec.consumes, GATEWAY_TOPIC]))
         self.consumer: EventConsumer | None = None
-        if spec.handlers and settings.run_consumers:
+        if settings.run_consumers:
             self.consumer = EventConsumer(
                 group=spec.name,
-                topics=list(spec.consumes),
-                handlers=spec.handlers,
+                topics=self.consumes,
+                handlers=self.handlers,
                 uow_factory=self.uow,
                 settings=settings,
             )
         # Replays need the handlers even in a process that runs no consumer.
         self.dead_letters = DeadLetterDesk(
             service=spec.name,
-            handlers=spec.handlers,
+            handlers=self.handlers,
             uow=self.uow,
             reader=self.db.reader,
             handler_timeout_s=settings.consumer_handler_timeout_s,
@@ -116,7 +149,7 @@ class Runtime:
     @property
     def topics(self) -> list[str]:
         own = [topic_of(self.spec.name), *self.spec.extra_topics]
-        return [*own, *self.spec.consumes, dlq_topic(self.spec.name)]
+        return [*own, *self.consumes, dlq_topic(self.spec.name)]
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
@@ -166,21 +199,7 @@ class Runtime:
         await self.db.dispose()
 
     async def _create_topics(self) -> None:
-        # The broker may come up after the service; keep trying without holding up startup.
-        failures = 0
-        while True:
-            try:
-                await ensure_topics(
-                    self.settings.bootstrap_servers,
-                    self.topics,
-                    partitions=self.settings.topic_partitions,
-                    timeout_s=10,
-                )
-                return
-            except Exception as exc:
-                log.warning("topic creation failed; retrying", extra={"error": str(exc)})
-                failures += 1
-                await asyncio.sleep(_TOPIC_RETRY.delay(failures))
+        await create_topics(self.settings, self.topics)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Database and broker reachable, outbox backlog and parked events, consumer state and
@@ -297,10 +316,12 @@ def new_app(
     settings: Settings,
     component: Component,
     signer: TokenSigner,
+    deny_list: DenyList,
     refresh_metrics: Callable[[], Awaitable[object]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the kernel's middleware, problem+json errors and probes; its
-    lifespan starts and stops `component`."""
+    lifespan starts and stops `component`. Tokens are verified with `signer`, and those of
+    keys in `deny_list` refused."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -313,6 +334,7 @@ def new_app(
     app = FastAPI(title=title, version="1.0", lifespan=lifespan)
     app.state.runtime = component
     app.state.signer = signer
+    app.state.deny_list = deny_list
     app.add_middleware(
         RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes
     )
@@ -333,6 +355,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock = 
         signer=TokenSigner(
             settings.signing_secret, ttl_s=settings.token_ttl_s, leeway_s=settings.token_leeway_s
         ),
+        deny_list=runtime.deny_list,
         refresh_metrics=runtime.dead_letters.counts,
     )
     app.state.dead_letters = runtime.dead_letters

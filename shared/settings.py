@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.files import private_dir
+
 DEFAULT_PORTS = {
     "gateway": 8000,
     "catalog": 8001,
@@ -210,7 +212,7 @@ def _extra_port(component: str) -> int:
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     """Read a generated secret, creating it (mode 0600) on first use by any process."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     if not path.exists():
         # Write aside, then link into place: linking fails if another process won the
         # race, and nobody ever reads a half-written file.

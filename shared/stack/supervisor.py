@@ -7,11 +7,13 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 
 import httpx
 
 from shared.broker import EmbeddedBroker, port_open
+from shared.files import private_dir
 from shared.settings import Settings
 from shared.stack.catch_up import catch_up_needs, pending, record, registered_specs
 from shared.stack.components import GATEWAY, service_names
@@ -75,6 +77,11 @@ class Supervisor:
         self._broker_restart_at: float | None = None
         self._broker_started_at = 0.0
         self._stop_signal: int | None = None
+        self._admin_key_generated = False
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self.data_dir / "admin.key"
 
     def run(self) -> int:
         """Run until SIGINT or SIGTERM; 0 after a clean stop, 1 if the stack did not come up."""
@@ -100,7 +107,12 @@ class Supervisor:
         self._stop_signal = signum
 
     def _start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
+        private_dir(self.log_dir)
+        # The admin key is shown once, when it is made here; after that it is in the file.
+        self._admin_key_generated = (
+            self.settings.admin_key is None and not self.admin_key_path.exists()
+        )
         # Create the generated secrets before any child starts, so all of them read the same.
         _ = self.settings.signing_secret, self.settings.bootstrap_admin_key
         self._check_ports_free()
@@ -229,7 +241,6 @@ class Supervisor:
 
     def _print_banner(self) -> None:
         gateway = self.settings.base_url(GATEWAY)
-        key = self.settings.bootstrap_admin_key
         kind = "embedded" if self.settings.embedded_broker else "external"
         lines = ["", "ProductOps is up"]
         if GATEWAY in self.components:
@@ -237,13 +248,21 @@ class Supervisor:
             # The ops page arrives with a later gateway release; name it only once it is served.
             if _answers(f"{gateway}/dashboard"):
                 lines.append(f"  dashboard  {gateway}/dashboard")
+        # The key itself only when it was generated now; later starts say where it is.
+        if self.settings.admin_key is not None:
+            lines.append("  admin key  from PRODUCTOPS_ADMIN_KEY")
+            source = "$PRODUCTOPS_ADMIN_KEY"
+        else:
+            if self._admin_key_generated:
+                lines.append(f"  admin key  {self.settings.bootstrap_admin_key} (generated now)")
+            lines.append(f"  key file   {self.admin_key_path}")
+            source = f"$(cat {self.admin_key_path})"
         lines += [
-            f"  admin key  {key}",
             f"  data dir   {self.data_dir}",
             f"  broker     {self.settings.bootstrap_servers} ({kind})",
             f"  logs       {self.log_dir}",
             f"  token      curl -s -X POST {gateway}/v1/auth/token"
-            f" -H 'content-type: application/json' -d '{{\"api_key\": \"{key}\"}}'",
+            f' -H \'content-type: application/json\' -d "{{\\"api_key\\": \\"{source}\\"}}"',
             "Ctrl-C stops everything.",
             "",
         ]
