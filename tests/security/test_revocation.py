@@ -8,6 +8,7 @@ started later still refuses it (its `revoked_api_key` table). Real broker, real 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -131,6 +132,31 @@ async def test_another_gateway_replica_refuses_within_the_revocation_cache(
             return answer.status_code == 401
 
         await eventually(replica_refuses, timeout_s=10)
+
+
+async def test_a_live_stream_opened_before_the_revocation_ends(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(live_heartbeat_s=0.2)
+    app = create_gateway(settings, services=["catalog"])
+    async with (
+        served("gateway", app, settings) as url,
+        httpx.AsyncClient(base_url=url, trust_env=False, timeout=15) as gateway,
+    ):
+        admin = await token_for(gateway, settings.bootstrap_admin_key)
+        leaked = await leaked_admin_key(gateway, admin)
+        stolen = await token_for(gateway, leaked["api_key"])
+        async with gateway.stream("GET", "/v1/live", headers=bearer(stolen)) as stream:
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            assert (await anext(lines)).startswith(":")  # a heartbeat: the stream is open
+
+            revoked = await gateway.delete(f"/v1/api-keys/{leaked['id']}", headers=bearer(admin))
+            assert revoked.status_code == 204
+            async with asyncio.timeout(10):
+                rest = [line async for line in lines]
+
+    assert all(line.startswith(":") or not line for line in rest)
 
 
 def test_the_token_lifetime_is_capped(make_settings: Callable[..., Settings]) -> None:
