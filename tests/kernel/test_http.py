@@ -378,4 +378,5 @@ async def test_readyz_is_503_when_the_broker_is_unreachable(make_settings):
     assert body["status"] == "not ready"
     assert body["broker"] == "unreachable"
     assert body["database"] == "ok"
-    assert "consumer" not in body
+    # No handlers of its own, yet a consumer: every service hears API key revocations.
+    assert body["consumer"]["group"] == "sample"
