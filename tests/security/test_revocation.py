@@ -59,9 +59,10 @@ async def catalog_on_a_port(settings: Settings) -> AsyncIterator[httpx.AsyncClie
 
 
 async def test_a_revoked_key_s_tokens_are_refused_by_the_gateway_and_the_services(
-    make_settings: Callable[..., Settings], broker: object
+    make_settings: Callable[..., Settings], broker: object, database_url: str
 ) -> None:
-    settings = make_settings()
+    # The catalog on SQLite and on PostgreSQL; the gateway keeps its own SQLite file.
+    settings = make_settings(catalog_database_url=database_url)
     async with catalog_on_a_port(settings) as catalog:
         port = int(str(catalog.base_url).rstrip("/").rpartition(":")[2])
         gateway_settings = make_settings(catalog_port=port)
@@ -105,7 +106,7 @@ async def test_a_revoked_key_s_tokens_are_refused_by_the_gateway_and_the_service
             assert listed.status_code == 200
 
     # A catalog process started afterwards knows it from its database.
-    later = make_settings(run_consumers=False)
+    later = make_settings(catalog_database_url=database_url, run_consumers=False)
     async with running(create_catalog(later)) as restarted:
         again = await restarted.get("/v1/products", headers=bearer(stolen))
     assert_problem(again, 401, detail_has="revoked")
