@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import keys
-from gateway.runtime import RuntimeDep, limit_by_client_ip, limited_caller
+from gateway.runtime import RuntimeDep, limit_by_client_ip, live_key
 from shared.auth import ADMIN, Principal, require
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 # The prefix lives on the routers, not on `include_router`: FastAPI then keeps it in
 # `scope["route"].path`, which the request middleware uses as the metrics label.
 auth_router = APIRouter(prefix="/v1", tags=["auth"])
-keys_router = APIRouter(prefix="/v1", tags=["api-keys"], dependencies=[Depends(limited_caller)])
+# Every key route checks, in the database, that the caller's own key is not revoked.
+keys_router = APIRouter(prefix="/v1", tags=["api-keys"], dependencies=[Depends(live_key)])
 AdminDep = Annotated[Principal, Depends(require(ADMIN))]
 
 
@@ -65,8 +66,9 @@ class KeyPublic(BaseModel):
 async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Response) -> TokenResponse:
     """Exchange an API key for a bearer access token carrying the key's scopes.
 
-    A revoked key can no longer mint tokens; tokens minted before the revocation stay
-    valid until they expire (`expires_in`, the token TTL).
+    A revoked key mints no tokens, and the tokens it minted before are refused (see
+    `DELETE /v1/api-keys/{key_id}`). The token names its key (`sub`) and lives
+    `expires_in` seconds (`PRODUCTOPS_TOKEN_TTL_S`, at most an hour).
     """
     principal = await keys.authenticate(
         db=runtime.db,
@@ -118,10 +120,20 @@ async def revoke_api_key(
 ) -> Response:
     """Revoke an API key (admin).
 
-    The key stops minting tokens at once; tokens it already minted stay valid until they
-    expire (the token TTL, `expires_in`).
+    The key mints no more tokens, and the tokens it minted are refused: by the gateway
+    within `PRODUCTOPS_REVOCATION_CACHE_S` (at once by this replica), by each service once
+    it has the `gateway.api_key.revoked.v1` event. The bootstrap admin key (id
+    `bootstrap-...`) is revocable once another admin key exists (409 before).
     """
-    await keys.revoke_key(
-        db=runtime.db, key_id=key_id, revoked_by=caller.subject, now=runtime.clock()
-    )
+    async with runtime.uow() as uow:
+        await keys.revoke_key(
+            uow=uow,
+            key_id=key_id,
+            revoked_by=caller.subject,
+            bootstrap=keys.bootstrap_admin(
+                runtime.settings.admin_owner, runtime.settings.bootstrap_admin_key
+            ),
+            bootstrap_key=runtime.settings.bootstrap_admin_key,
+        )
+    runtime.deny_list.add(key_id)
     return Response(status_code=204)

@@ -42,6 +42,7 @@ def create_app(
         settings=settings,
         component=runtime,
         signer=runtime.signer,
+        deny_list=runtime.deny_list,
     )
     app.include_router(auth_router)
     app.include_router(keys_router)

@@ -10,17 +10,23 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 
+from gateway import keys
 from gateway.live.consumer import LiveConsumer
 from gateway.live.feed import LiveFeed
 from gateway.migrations import history
 from gateway.ratelimit import Limiter, RateLimiter
 from gateway.shared_limits import SharedRateLimiter
+from shared.app import create_topics
 from shared.auth import Principal, TokenSigner, current_principal
 from shared.clock import Clock, utc_now
 from shared.db import Database
 from shared.events import topic_of
 from shared.migrations import prepare_schema
+from shared.relay import OutboxRelay
+from shared.revocation import GATEWAY_TOPIC, DenyList
 from shared.settings import Settings
+from shared.stack.components import GATEWAY
+from shared.uow import UnitOfWork
 
 _PROBE_TIMEOUT_S = 1.0
 
@@ -40,7 +46,14 @@ class GatewayRuntime:
         self.clock = clock
         self.services = list(services)
         self.db = Database(settings.database_url("gateway"))
-        self.signer = TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s)
+        self.signer = TokenSigner(
+            settings.signing_secret, ttl_s=settings.token_ttl_s, leeway_s=settings.token_leeway_s
+        )
+        # Its events (API key revocations) go out through an outbox, as a service's do.
+        self.relay = OutboxRelay(db=self.db, settings=settings, service=GATEWAY, clock=clock)
+        self.deny_list = DenyList(
+            keys.revoked_key_ids(self.db), max_age_s=settings.revocation_cache_s
+        )
         self.upstreams: dict[str, httpx.AsyncClient] = {}
         self.caller_limiter = rate_limiter(settings, name="caller", monotonic=monotonic)
         # Token exchanges are limited per client IP, which slows guessing of API keys.
@@ -55,7 +68,7 @@ class GatewayRuntime:
         self.live_consumer = LiveConsumer(
             topics=list(self.live_scopes), feed=self.live, settings=settings
         )
-        self._live_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         # Read (or generate) the bootstrap admin key now, so `admin.key` exists from start-up.
@@ -77,14 +90,29 @@ class GatewayRuntime:
             for default in ("accept", "accept-encoding", "user-agent"):
                 del self.upstreams[name].headers[default]
         # Whatever PRODUCTOPS_RUN_CONSUMERS says: it joins no group and changes no state.
-        self._live_task = asyncio.create_task(self.live_consumer.run(), name="live-feed")
+        self._tasks.append(asyncio.create_task(self.live_consumer.run(), name="live-feed"))
+        topics = create_topics(self.settings, [GATEWAY_TOPIC])
+        self._tasks.append(asyncio.create_task(topics, name="topics"))
+        if self.settings.run_relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on the gateway's database; its events wake the relay."""
+        return UnitOfWork(
+            self.db,
+            service=GATEWAY,
+            on_commit=self.relay.notify,
+            max_event_bytes=self.settings.max_event_bytes,
+            clock=self.clock,
+        )
 
     async def stop(self) -> None:
-        task, self._live_task = self._live_task, None
-        # aiokafka's close() can swallow a cancellation; insist until the task ends.
-        while task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            # aiokafka's close() can swallow a cancellation; insist until the task ends.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
         for client in self.upstreams.values():
             await client.aclose()
         self.upstreams.clear()
@@ -108,9 +136,15 @@ class GatewayRuntime:
             async with asyncio.timeout(2):
                 await self.db.ping()
             body["database"] = "ok"
+            body["outbox_backlog"] = await self.relay.backlog()
         except Exception as exc:
             ok = False
             body["database"] = f"unreachable: {type(exc).__name__}"
+        # Revocations reach the services through the relay: its trouble is worth seeing.
+        body["relay"] = {
+            "published": self.relay.published_total,
+            "last_error": self.relay.last_error,
+        }
         names = list(self.upstreams)
         states = await asyncio.gather(*(self._probe(self.upstreams[n]) for n in names))
         body["upstreams"] = dict(zip(names, states, strict=True))
@@ -166,6 +200,13 @@ async def limited_caller(
 
 
 CallerDep = Annotated[Principal, Depends(limited_caller)]
+
+
+async def live_key(caller: CallerDep, runtime: RuntimeDep) -> Principal:
+    """The caller, whose key the database (not the cache) says is not revoked: a leaked
+    admin token must not manage keys in the moments a cache may still trust it."""
+    await keys.refuse_revoked(db=runtime.db, key_id=caller.subject)
+    return caller
 
 
 async def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:

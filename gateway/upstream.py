@@ -114,22 +114,22 @@ class ServiceCalls:
         path: str,
         *,
         params: Mapping[str, str | int] | None = None,
-        credentials: bool = True,
         also_ok: Collection[int] = (),
     ) -> Outcome:
         """GET `path` on `service`: its JSON body on a 2xx (or a status in `also_ok`), a
-        `Failure` otherwise. `credentials=False` sends no token (for the probes)."""
+        `Failure` otherwise."""
         client = self._clients.get(service)
         if client is None:
             return Failure(service, Trouble.UNAVAILABLE)
         remaining = self.deadline - self._loop.time()
         if remaining <= 0:
             return Failure(service, Trouble.TIMEOUT)
-        headers = self._headers if credentials else {"accept": "application/json"}
         try:
             # httpx times each phase; this bounds the whole exchange, a hung service included.
             async with asyncio.timeout(remaining):
-                response = await client.get(path, params=params, headers=headers, timeout=remaining)
+                response = await client.get(
+                    path, params=params, headers=self._headers, timeout=remaining
+                )
         except (TimeoutError, httpx.TimeoutException):
             log.warning("upstream timed out in a view", extra={"upstream": service, "path": path})
             return Failure(service, Trouble.TIMEOUT)

@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 from starlette.responses import JSONResponse, Response
 
-from shared.auth import TokenSigner
+from shared.auth import TokenSigner, current_principal
 from shared.backoff import Backoff
 from shared.broker import ensure_topics, port_open
 from shared.clock import Clock, utc_now
@@ -29,13 +29,20 @@ from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.dead_letter_api import DeadLetterDesk
 from shared.dead_letter_api import router as dead_letter_router
-from shared.errors import install_error_handlers
+from shared.errors import Unauthorized, install_error_handlers
 from shared.events import dlq_topic, topic_of
 from shared.http import RequestContextMiddleware
 from shared.inbox import prune_inbox_forever
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.relay import OutboxRelay
 from shared.republish import SnapshotSource
+from shared.revocation import (
+    GATEWAY_TOPIC,
+    KEY_REVOKED,
+    DenyList,
+    revocation_handler,
+    revoked_keys_in,
+)
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
@@ -79,6 +86,25 @@ class ServiceSpec:
     catch_up_from: Sequence[str] = ()
 
 
+async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
+    """Create `topics`, trying again until the broker answers: it may come up after the
+    component, and start-up must not wait for it."""
+    failures = 0
+    while True:
+        try:
+            await ensure_topics(
+                settings.bootstrap_servers,
+                topics,
+                partitions=settings.topic_partitions,
+                timeout_s=10,
+            )
+            return
+        except Exception as exc:
+            log.warning("topic creation failed; retrying", extra={"error": str(exc)})
+            failures += 1
+            await asyncio.sleep(_TOPIC_RETRY.delay(failures))
+
+
 class Runtime:
     """The live parts of one service process, kept in `app.state.runtime`.
 
@@ -92,19 +118,26 @@ class Runtime:
         self.clock = clock
         self.db = Database(settings.database_url(spec.name))
         self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name, clock=clock)
+        self.deny_list = DenyList(revoked_keys_in(self.db), max_age_s=settings.revocation_cache_s)
+        # Every service hears the gateway's revocations and refuses those keys' tokens.
+        self.handlers: dict[str, Handler] = {
+            **spec.handlers,
+            KEY_REVOKED: revocation_handler(self.deny_list),
+        }
+        self.consumes = list(dict.fromkeys([*spec.consumes, GATEWAY_TOPIC]))
         self.consumer: EventConsumer | None = None
-        if spec.handlers and settings.run_consumers:
+        if settings.run_consumers:
             self.consumer = EventConsumer(
                 group=spec.name,
-                topics=list(spec.consumes),
-                handlers=spec.handlers,
+                topics=self.consumes,
+                handlers=self.handlers,
                 uow_factory=self.uow,
                 settings=settings,
             )
         # Replays need the handlers even in a process that runs no consumer.
         self.dead_letters = DeadLetterDesk(
             service=spec.name,
-            handlers=spec.handlers,
+            handlers=self.handlers,
             uow=self.uow,
             reader=self.db.reader,
             handler_timeout_s=settings.consumer_handler_timeout_s,
@@ -116,7 +149,7 @@ class Runtime:
     @property
     def topics(self) -> list[str]:
         own = [topic_of(self.spec.name), *self.spec.extra_topics]
-        return [*own, *self.spec.consumes, dlq_topic(self.spec.name)]
+        return [*own, *self.consumes, dlq_topic(self.spec.name)]
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on this service's database."""
@@ -167,21 +200,7 @@ class Runtime:
         await self.db.dispose()
 
     async def _create_topics(self) -> None:
-        # The broker may come up after the service; keep trying without holding up startup.
-        failures = 0
-        while True:
-            try:
-                await ensure_topics(
-                    self.settings.bootstrap_servers,
-                    self.topics,
-                    partitions=self.settings.topic_partitions,
-                    timeout_s=10,
-                )
-                return
-            except Exception as exc:
-                log.warning("topic creation failed; retrying", extra={"error": str(exc)})
-                failures += 1
-                await asyncio.sleep(_TOPIC_RETRY.delay(failures))
+        await create_topics(self.settings, self.topics)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Database and broker reachable, outbox backlog and parked events, consumer state and
@@ -246,7 +265,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def install_probes(
     app: FastAPI, readiness: Any, refresh_metrics: Callable[[], Awaitable[object]] | None = None
 ) -> None:
-    """`/healthz` (alive), `/readyz` (dependencies) and `/metrics` (Prometheus text);
+    """`/healthz` (alive), `/readyz` (dependencies: the details for callers with a valid
+    token, the verdict alone for anyone else) and `/metrics` (Prometheus text);
     `refresh_metrics` updates gauges read from the database before a scrape."""
 
     @app.get("/healthz", include_in_schema=False)
@@ -254,8 +274,11 @@ def install_probes(
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> Response:
+    async def readyz(request: Request) -> Response:
         ok, body = await readiness()
+        if not await _authenticated(request):
+            # Error text and addresses help an attacker too: anyone else gets the verdict.
+            body = {"service": body.get("service"), "status": body.get("status")}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", include_in_schema=False)
@@ -266,6 +289,15 @@ def install_probes(
                 async with asyncio.timeout(2):
                     await refresh_metrics()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _authenticated(request: Request) -> bool:
+    """Whether the request carries a valid access token (any scope)."""
+    try:
+        await current_principal(request)
+    except Unauthorized:
+        return False
+    return True
 
 
 class Component(Protocol):
@@ -285,10 +317,12 @@ def new_app(
     settings: Settings,
     component: Component,
     signer: TokenSigner,
+    deny_list: DenyList,
     refresh_metrics: Callable[[], Awaitable[object]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the kernel's middleware, problem+json errors and probes; its
-    lifespan starts and stops `component`."""
+    lifespan starts and stops `component`. Tokens are verified with `signer`, and those of
+    keys in `deny_list` refused."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -301,6 +335,7 @@ def new_app(
     app = FastAPI(title=title, version="1.0", lifespan=lifespan)
     app.state.runtime = component
     app.state.signer = signer
+    app.state.deny_list = deny_list
     app.add_middleware(
         RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes
     )
@@ -318,7 +353,10 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock = 
         title=spec.title,
         settings=settings,
         component=runtime,
-        signer=TokenSigner(settings.signing_secret, ttl_s=settings.token_ttl_s),
+        signer=TokenSigner(
+            settings.signing_secret, ttl_s=settings.token_ttl_s, leeway_s=settings.token_leeway_s
+        ),
+        deny_list=runtime.deny_list,
         refresh_metrics=runtime.dead_letters.counts,
     )
     app.state.dead_letters = runtime.dead_letters

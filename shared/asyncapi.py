@@ -9,7 +9,7 @@ registered pydantic model, as JSON Schema. `productops asyncapi` writes it to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
@@ -56,10 +56,17 @@ headers, plus headers naming the error.
 """
 
 
-def build(registries: Mapping[str, EventRegistry], *, version: str, broker: str) -> dict[str, Any]:
-    """The AsyncAPI document of the events `registries` (by service name) publish.
+def build(
+    registries: Mapping[str, EventRegistry],
+    *,
+    version: str,
+    broker: str,
+    groups: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The AsyncAPI document of the events `registries` (by component name) publish.
 
-    `version` is the platform's version, `broker` the default bootstrap address.
+    `version` is the platform's version, `broker` the default bootstrap address, `groups`
+    the consumer groups with a dead-letter topic (default: every component in `registries`).
     """
     published = [
         (
@@ -81,7 +88,7 @@ def build(registries: Mapping[str, EventRegistry], *, version: str, broker: str)
         messages[event_type] = _message(service, event_type, model, data_ref=refs[model])
         operation = operations.setdefault(f"{service}.sends.{topic}", _send(service, topic))
         operation["messages"].append({"$ref": f"#/channels/{topic}/messages/{event_type}"})
-    channels[DLQ_CHANNEL] = _dead_letter_channel(sorted(registries))
+    channels[DLQ_CHANNEL] = _dead_letter_channel(sorted(registries if groups is None else groups))
     messages[DLQ_MESSAGE] = _dead_letter_message()
     operations["consumers.dead-letter"] = _dead_letter_operation()
     return {

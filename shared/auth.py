@@ -12,12 +12,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import jwt
 from fastapi import Depends, Request
 
 from shared.errors import Forbidden, Unauthorized
+from shared.settings import TOKEN_TTL_CAP_S
+
+if TYPE_CHECKING:
+    from shared.revocation import DenyList
 
 ALGORITHM = "HS256"
 ISSUER = "productops"
@@ -38,7 +42,8 @@ SCOPES = frozenset(
         ADMIN,
     }
 )
-_BEARER = {"WWW-Authenticate": 'Bearer realm="productops"'}
+BEARER = {"WWW-Authenticate": 'Bearer realm="productops"'}
+REVOKED_KEY_DETAIL = "the access token's API key has been revoked"
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,17 @@ class Principal:
 
 
 class TokenSigner:
-    """Issues and verifies HS256 access tokens with one shared secret."""
+    """Issues and verifies HS256 access tokens with one shared secret.
 
-    def __init__(self, secret: str, *, ttl_s: int = 3600) -> None:
+    `leeway_s` forgives that much clock skew on `iat` and `exp` (the gateway that issued a
+    token and the service checking it may disagree by a second or two). A token claiming a
+    life longer than `TOKEN_TTL_CAP_S` is refused.
+    """
+
+    def __init__(self, secret: str, *, ttl_s: int = 3600, leeway_s: int = 0) -> None:
         self._secret = secret
         self.ttl_s = ttl_s
+        self.leeway_s = leeway_s
 
     def issue(self, *, subject: str, name: str, owner: str, scopes: frozenset[str]) -> str:
         now = int(time.time())
@@ -83,12 +94,15 @@ class TokenSigner:
                 self._secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
+                leeway=self.leeway_s,
                 options={"require": ["exp", "iat", "sub", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the access token has expired", headers=_BEARER) from exc
+            raise Unauthorized("the access token has expired", headers=BEARER) from exc
         except jwt.InvalidTokenError as exc:
-            raise Unauthorized("the access token is invalid", headers=_BEARER) from exc
+            raise Unauthorized("the access token is invalid", headers=BEARER) from exc
+        if int(claims["exp"]) - int(claims["iat"]) > TOKEN_TTL_CAP_S:
+            raise Unauthorized("the access token lives longer than allowed", headers=BEARER)
         scopes = frozenset(str(claims.get("scope", "")).split())
         name = str(claims.get("name", ""))
         # A token minted before keys had owners stands for a key the gateway's migration gave
@@ -101,18 +115,22 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send `Authorization: Bearer <token>`", headers=_BEARER)
+        raise Unauthorized("send `Authorization: Bearer <token>`", headers=BEARER)
     return token.strip()
 
 
 # Dependencies are async so FastAPI runs them on the event loop, not in its thread pool.
 async def current_principal(request: Request) -> Principal:
-    """The verified caller; the app keeps its `TokenSigner` in `app.state.signer`."""
+    """The verified caller; the app keeps its `TokenSigner` in `app.state.signer` and the
+    revoked keys, whose tokens are refused, in `app.state.deny_list` (shared/revocation.py)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     signer: TokenSigner = request.app.state.signer
     principal = signer.verify(bearer_token(request))
+    deny_list: DenyList | None = getattr(request.app.state, "deny_list", None)
+    if deny_list is not None and await deny_list.refuses(principal.subject):
+        raise Unauthorized(REVOKED_KEY_DETAIL, headers=BEARER)
     request.state.principal = principal
     return principal
 

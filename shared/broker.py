@@ -21,6 +21,8 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared.files import append_private
+
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
@@ -75,7 +77,7 @@ class EmbeddedBroker:
         """Start the broker and wait until it accepts connections."""
         url = f"tcp://127.0.0.1:{self.port}"
         listen = ["--listener-url", url, "--advertised-listener-url", url]
-        log_file = self._log_path.open("ab") if self._log_path else None
+        log_file = append_private(self._log_path) if self._log_path else None
         try:
             self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
                 [broker_binary(), "broker", *listen],

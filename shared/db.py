@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.files import DIR_MODE, private_file
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -60,7 +62,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     path = make_url(url).database
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        # Created by us, 0600, before SQLite would create it with the umask's mode.
+        private_file(Path(path))
     engine = create_async_engine(
         url, pool_size=1 if immediate else 5, max_overflow=0 if immediate else 10
     )

@@ -1,4 +1,5 @@
-"""ASGI middleware every app uses: request and correlation ids, body cap, metrics, access log.
+"""ASGI middleware every app uses: request and correlation ids, body cap, metrics, access log,
+and the security headers of every response.
 
 Written as plain ASGI (not BaseHTTPMiddleware) so it adds little per request and can
 stop an oversized body while it streams in.
@@ -20,6 +21,21 @@ from shared.observability import HTTP_LATENCY, HTTP_REQUESTS, correlation_id_var
 log = logging.getLogger("productops.access")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# JSON and problem+json answers carry data meant for one caller: no cache keeps them.
+_NOT_CACHED = (b"application/json", b"application/problem+json")
+
+
+def _security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`nosniff` on every response, `no-store` on JSON ones, unless already set (a
+    proxied answer comes with the service's own)."""
+    names = {name.lower(): value for name, value in headers}
+    extra = []
+    if b"x-content-type-options" not in names:
+        extra.append((b"x-content-type-options", b"nosniff"))
+    content_type = names.get(b"content-type", b"").lower()
+    if content_type.startswith(_NOT_CACHED) and b"cache-control" not in names:
+        extra.append((b"cache-control", b"no-store"))
+    return extra
 
 
 class _BodyTooLarge(HTTPException):
@@ -37,7 +53,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Tags each request with ids, caps its body and records it in metrics and logs."""
+    """Tags each request with ids, caps its body, records it in metrics and logs, and adds
+    `X-Content-Type-Options: nosniff` (and `Cache-Control: no-store` to JSON answers)."""
 
     def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int) -> None:
         self.app = app
@@ -67,7 +84,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message["headers"] = [*message.get("headers", []), *ids]
+                headers = list(message.get("headers", []))
+                message["headers"] = [*headers, *ids, *_security_headers(headers)]
             await send(message)
 
         try:

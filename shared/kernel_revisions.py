@@ -144,3 +144,17 @@ def drop_dead_letters() -> None:
     with op.batch_alter_table("inbox") as batch_op:
         batch_op.drop_index("ix_inbox_processed_at")
     op.drop_table("dead_letter")
+
+
+def keep_revoked_keys() -> None:
+    """Each service records the API keys the gateway revoked (issue 12, finding 1)."""
+    op.create_table(
+        "revoked_api_key",
+        sa.Column("key_id", sa.String(length=255), nullable=False),
+        sa.Column("revoked_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("pk_revoked_api_key")),
+    )
+
+
+def drop_revoked_keys() -> None:
+    op.drop_table("revoked_api_key")

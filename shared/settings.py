@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.files import private_dir
+
 DEFAULT_PORTS = {
     "gateway": 8000,
     "catalog": 8001,
@@ -23,6 +25,8 @@ DEFAULT_PORTS = {
 _MIN_SECRET_LENGTH = 32
 # What .env.example puts where a secret goes: a copy must not run with it.
 EXAMPLE_VALUE_MARK = "replace-me"
+# The longest an access token may live (`token_ttl_s`); a token claiming more is refused.
+TOKEN_TTL_CAP_S = 3600
 # Well under Kafka's default 1 MiB record limit, which the relay's producer stays below.
 DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 
@@ -32,7 +36,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRODUCTOPS_", extra="ignore", frozen=False)
 
+    # Where the gateway listens: the public side.
     host: str = "127.0.0.1"
+    # Where the services listen (default: `host`): an internal address, so that callers
+    # outside cannot skip the gateway's rate limits (docs/configuration.md#hosts).
+    service_host: str | None = None
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # `forwarded_allow_ips`): IPs or CIDRs, `*` for any. None trusted by default, so a
+    # client cannot pick the address the per-IP token limit counts.
+    trusted_proxies: list[str] = Field(default_factory=list)
     gateway_port: int = DEFAULT_PORTS["gateway"]
     catalog_port: int = DEFAULT_PORTS["catalog"]
     feedback_port: int = DEFAULT_PORTS["feedback"]
@@ -59,7 +71,13 @@ class Settings(BaseSettings):
     # The owner of the bootstrap admin key, as four-eyes rules see it.
     admin_owner: str = Field(default="admin", min_length=1, max_length=100)
     jwt_secret: SecretStr | None = None
-    token_ttl_s: int = Field(default=3600, ge=60)
+    # Capped: a token outlives nothing but its own TTL if every check of revocation failed.
+    token_ttl_s: int = Field(default=900, ge=60, le=TOKEN_TTL_CAP_S)
+    # Clock skew forgiven on a token's `iat` and `exp` (the gateway and a service may differ).
+    token_leeway_s: int = Field(default=5, ge=0, le=60)
+    # How long a process trusts its list of revoked API keys before reading it again: the
+    # gateway's bound on how long a revoked key's token still works (docs/http-api.md).
+    revocation_cache_s: float = Field(default=2.0, gt=0, le=60)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     rate_limit_per_s: float = Field(default=50.0, gt=0)
@@ -163,8 +181,15 @@ class Settings(BaseSettings):
         explicit = getattr(self, f"{component}_port", None)
         return explicit if explicit is not None else _extra_port(component)
 
+    def bind_host(self, component: str) -> str:
+        """The address a component listens on: `host` for the gateway, `service_host` (else
+        `host`) for a service."""
+        if component == "gateway":
+            return self.host
+        return self.service_host or self.host
+
     def base_url(self, component: str) -> str:
-        host = self.upstream_hosts.get(component, self.host)
+        host = self.upstream_hosts.get(component, self.bind_host(component))
         if host == "0.0.0.0":  # noqa: S104 - listening everywhere; call it on loopback
             host = "127.0.0.1"
         return f"http://{host}:{self.port(component)}"
@@ -207,7 +232,7 @@ def _extra_port(component: str) -> int:
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     """Read a generated secret, creating it (mode 0600) on first use by any process."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     if not path.exists():
         # Write aside, then link into place: linking fails if another process won the
         # race, and nobody ever reads a half-written file.

@@ -115,3 +115,11 @@ idempotency_key = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# API keys the gateway revoked (`gateway.api_key.revoked.v1`): their tokens are refused.
+revoked_api_key = Table(
+    "revoked_api_key",
+    metadata,
+    Column("key_id", String(255), primary_key=True),
+    Column("revoked_at", UtcDateTime, nullable=False),
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -46,7 +46,12 @@ def _readable(
 
 
 async def _frames(
-    feed: LiveFeed, topics: set[str], *, last_event_id: str | None, heartbeat_s: float
+    feed: LiveFeed,
+    topics: set[str],
+    *,
+    last_event_id: str | None,
+    heartbeat_s: float,
+    revoked: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[bytes]:
     # Subscribed here, not in the route: the stream's end (whatever ends it) unsubscribes.
     subscription = feed.subscribe(topics, last_event_id=last_event_id)
@@ -60,8 +65,13 @@ async def _frames(
                 async with asyncio.timeout(heartbeat_s):
                     first = await subscription.next()
             except TimeoutError:
+                if await revoked():
+                    return
                 yield HEARTBEAT
                 continue
+            # A stream opened before its key was revoked ends by the next event or heartbeat.
+            if await revoked():
+                return
             waiting = [first, *subscription.ready(_BATCH - 1)]
             events = [event for event in waiting if event is not None]
             if events:
@@ -91,12 +101,14 @@ async def live(
     (`catalog.events`: catalog:read, ...). Reconnect with `Last-Event-ID` to get what came
     after it while this gateway still holds it (else an `event: gap` comes first); a comment
     line comes every `PRODUCTOPS_LIVE_HEARTBEAT_S` seconds when nothing else does; a client
-    that falls too far behind is dropped (its stream ends) and may resume."""
+    that falls too far behind is dropped (its stream ends) and may resume. The stream of a
+    revoked key's token ends at the next event or heartbeat."""
     topics = _readable(caller, runtime.live_scopes, topic)
     frames = _frames(
         runtime.live,
         topics,
         last_event_id=last_event_id,
         heartbeat_s=runtime.settings.live_heartbeat_s,
+        revoked=lambda: runtime.deny_list.refuses(caller.subject),
     )
     return StreamingResponse(frames, media_type="text/event-stream", headers=_STREAM_HEADERS)

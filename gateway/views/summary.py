@@ -159,7 +159,8 @@ async def _launches(calls: ServiceCalls, today: date) -> Section:
 
 
 async def _ops(calls: ServiceCalls, service: str) -> Section:
-    outcome = await calls.get(service, "/readyz", credentials=False, also_ok={_NOT_READY})
+    # With the caller's token: a service shows its details to authenticated callers only.
+    outcome = await calls.get(service, "/readyz", also_ok={_NOT_READY})
 
     def shape(body: Any) -> ServiceOps:
         consumer = body.get("consumer") or {}

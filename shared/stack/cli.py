@@ -143,14 +143,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def asyncapi_text() -> str:
-    """The AsyncAPI document of the registered services' events, as YAML text."""
+    """The AsyncAPI document of the registered services' and the gateway's events, as YAML."""
     from importlib.metadata import version
 
     from shared.asyncapi import build, render
-    from shared.stack.components import event_registries
+    from shared.stack.components import event_registries, service_names
 
     broker = f"127.0.0.1:{Settings.model_fields['broker_port'].default}"
-    return render(build(event_registries(), version=version("productops"), broker=broker))
+    document = build(
+        event_registries(), version=version("productops"), broker=broker, groups=service_names()
+    )
+    return render(document)
 
 
 def _asyncapi(output: Path, *, check: bool) -> int:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "productops.services"
 GATEWAY = "gateway"
 GATEWAY_FACTORY = "gateway.app:create_app"
+GATEWAY_EVENTS = "gateway.events"
 
 AppFactory = Callable[["Settings"], "FastAPI"]
 
@@ -77,5 +78,12 @@ def load_event_registry(name: str) -> EventRegistry:
 
 
 def event_registries() -> dict[str, EventRegistry]:
-    """Every registered service's published events, by service name."""
-    return {name: load_event_registry(name) for name in service_names()}
+    """Every registered service's published events, by service name, and the gateway's."""
+    registries = {name: load_event_registry(name) for name in service_names()}
+    registries[GATEWAY] = _gateway_registry()
+    return registries
+
+
+def _gateway_registry() -> EventRegistry:
+    registry: EventRegistry = importlib.import_module(GATEWAY_EVENTS).registry
+    return registry

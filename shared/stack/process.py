@@ -12,6 +12,7 @@ from pathlib import Path
 
 from shared.backoff import Backoff
 from shared.broker import die_with_parent_hook
+from shared.files import append_private
 
 # No jitter: one supervisor restarts its own processes, there is no crowd to spread out,
 # and the delay it logs is the one it waits.
@@ -58,7 +59,7 @@ class ChildProcess:
     def start(self) -> None:
         """Spawn the process in a new session, so a terminal's Ctrl-C reaches only the parent."""
         self.restart_at = None
-        with self.log_path.open("ab") as out:
+        with append_private(self.log_path) as out:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             out.write(f"--- productops: starting {self.name} at {stamp} ---\n".encode())
             out.flush()

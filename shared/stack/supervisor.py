@@ -7,11 +7,13 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 
 import httpx
 
 from shared.broker import EmbeddedBroker, port_open
+from shared.files import private_dir
 from shared.settings import Settings
 from shared.stack.catch_up import catch_up_needs, pending, record, registered_specs
 from shared.stack.components import GATEWAY, service_names
@@ -68,6 +70,11 @@ class Supervisor:
         self._broker_restart_at: float | None = None
         self._broker_started_at = 0.0
         self._stop_signal: int | None = None
+        self._admin_key_generated = False
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self.data_dir / "admin.key"
 
     def run(self) -> int:
         """Run until SIGINT or SIGTERM; 0 after a clean stop, 1 if the stack did not come up."""
@@ -93,7 +100,12 @@ class Supervisor:
         self._stop_signal = signum
 
     def _start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
+        private_dir(self.log_dir)
+        # The admin key is shown once, when it is made here; after that it is in the file.
+        self._admin_key_generated = (
+            self.settings.admin_key is None and not self.admin_key_path.exists()
+        )
         # Create the generated secrets before any child starts, so all of them read the same.
         _ = self.settings.signing_secret, self.settings.bootstrap_admin_key
         self._check_ports_free()
@@ -148,9 +160,15 @@ class Supervisor:
 
     def _check_ports_free(self) -> None:
         # A port already answering would make an old process look like a ready new one.
-        host = self.settings.host
-        ports = {name: self.settings.port(name) for name in self.components}
-        taken = [f"{name} ({host}:{port})" for name, port in ports.items() if port_open(host, port)]
+        where = {
+            name: (self.settings.bind_host(name), self.settings.port(name))
+            for name in self.components
+        }
+        taken = [
+            f"{name} ({host}:{port})"
+            for name, (host, port) in where.items()
+            if port_open(host, port)
+        ]
         if self.settings.embedded_broker and port_open("127.0.0.1", self.settings.broker_port):
             taken.append(f"broker (127.0.0.1:{self.settings.broker_port})")
         if taken:
@@ -174,6 +192,8 @@ class Supervisor:
         env["PYTHONUNBUFFERED"] = "1"
         env["PRODUCTOPS_DATA_DIR"] = str(self.data_dir)
         env["PRODUCTOPS_HOST"] = self.settings.host
+        if self.settings.service_host is not None:
+            env["PRODUCTOPS_SERVICE_HOST"] = self.settings.service_host
         # Children must never start a broker of their own.
         env["PRODUCTOPS_KAFKA_BOOTSTRAP"] = self.settings.bootstrap_servers
         for name in self.components:
@@ -214,7 +234,6 @@ class Supervisor:
 
     def _print_banner(self) -> None:
         gateway = self.settings.base_url(GATEWAY)
-        key = self.settings.bootstrap_admin_key
         kind = "embedded" if self.settings.embedded_broker else "external"
         lines = ["", "ProductOps is up"]
         if GATEWAY in self.components:
@@ -224,13 +243,21 @@ class Supervisor:
                 "  demo       productops demo  (loads a sample store through the gateway)",
                 "  simulator  productops demo --no-load --simulate --rate 5  (until Ctrl-C)",
             ]
+        # The key itself only when it was generated now; later starts say where it is.
+        if self.settings.admin_key is not None:
+            lines.append("  admin key  from PRODUCTOPS_ADMIN_KEY")
+            source = "$PRODUCTOPS_ADMIN_KEY"
+        else:
+            if self._admin_key_generated:
+                lines.append(f"  admin key  {self.settings.bootstrap_admin_key} (generated now)")
+            lines.append(f"  key file   {self.admin_key_path}")
+            source = f"$(cat {self.admin_key_path})"
         lines += [
-            f"  admin key  {key}",
             f"  data dir   {self.data_dir}",
             f"  broker     {self.settings.bootstrap_servers} ({kind})",
             f"  logs       {self.log_dir}",
             f"  token      curl -s -X POST {gateway}/v1/auth/token"
-            f" -H 'content-type: application/json' -d '{{\"api_key\": \"{key}\"}}'",
+            f' -H \'content-type: application/json\' -d "{{\\"api_key\\": \\"{source}\\"}}"',
             "Ctrl-C stops everything.",
             "",
         ]

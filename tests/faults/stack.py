@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from shared.auth import ADMIN, TokenSigner
 from shared.broker import EmbeddedBroker, free_port
 from shared.stack.components import GATEWAY, service_names
 from tests.faults.flaky_feedback import SWITCH
@@ -244,8 +245,14 @@ class FaultStack:
     async def readyz(self, client: httpx.AsyncClient, name: str, port: int | None = None) -> Any:
         """A component's `/readyz` body, or None when it does not answer."""
         url = f"http://127.0.0.1:{port or self.ports[name]}/readyz"
+        # Only a caller with a token sees the details (backlog, lag), not just the verdict.
+        probe = TokenSigner(JWT_SECRET).issue(
+            subject="faults-probe", name="probe", owner="faults", scopes=frozenset({ADMIN})
+        )
         try:
-            response = await client.get(url, timeout=3.0)
+            response = await client.get(
+                url, headers={"Authorization": f"Bearer {probe}"}, timeout=3.0
+            )
         except httpx.HTTPError:
             return None
         return response.json()

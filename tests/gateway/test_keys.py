@@ -63,7 +63,7 @@ async def test_bootstrap_key_exchanges_for_an_admin_token(
     assert body["expires_in"] == settings.token_ttl_s
     assert body["scope"] == "admin"
     principal = TokenSigner(TEST_SECRET).verify(body["access_token"])
-    assert principal.subject == "bootstrap-admin"
+    assert principal.subject == keys.bootstrap_id(settings.bootstrap_admin_key)
     assert principal.owner == "admin"
     listed = await client.get("/v1/api-keys", headers=bearer(body["access_token"]))
     assert listed.status_code == 200
@@ -187,7 +187,7 @@ async def test_listing_with_a_bad_cursor_is_422(client: httpx.AsyncClient, curso
     assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
 
 
-async def test_a_revoked_key_mints_no_more_tokens_but_earlier_tokens_live_until_expiry(
+async def test_a_revoked_key_mints_no_more_tokens_and_its_earlier_tokens_are_refused(
     client: httpx.AsyncClient,
 ) -> None:
     created = await create(client, "ops", ["admin"])
@@ -198,10 +198,13 @@ async def test_a_revoked_key_mints_no_more_tokens_but_earlier_tokens_live_until_
     assert revoked.status_code == 204
     assert revoked.content == b""
     assert_problem(await exchange(client, created["api_key"]), 401, detail_has=keys.INVALID_KEY)
-    # Documented: revocation stops minting; tokens already issued expire by their TTL.
+    # Issue 12: a revoked key's tokens are refused too, not left to expire.
     still = await client.get("/v1/api-keys", headers=bearer(earlier))
-    assert still.status_code == 200
-    listed = {item["id"]: item for item in still.json()["items"]}
+    assert_problem(still, 401, detail_has="revoked")
+    listed = {
+        item["id"]: item
+        for item in (await client.get("/v1/api-keys", headers=ADMIN)).json()["items"]
+    }
     assert listed[created["id"]]["revoked_at"] is not None
 
 

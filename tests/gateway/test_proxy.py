@@ -232,7 +232,7 @@ async def test_readiness_lists_upstreams_but_depends_on_the_database_only(
 ) -> None:
     settings = make_settings(catalog_port=upstream_port, pricing_port=dead_port)
     async with running(create_app(settings, services=["catalog", "pricing"])) as client:
-        ready = await client.get("/readyz")
+        ready = await client.get("/readyz", headers=auth("admin"))
         alive = await client.get("/healthz")
         metrics = await client.get("/metrics")
 

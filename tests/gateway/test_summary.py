@@ -149,7 +149,7 @@ async def test_parts_the_caller_may_not_read_are_null_and_named_forbidden(
     assert found["prices"] is None
     assert found["launches"] is None
     assert found["forbidden"] == ["feedback", "launch", "pricing"]
-    # Delivery state is what each service's unauthenticated /readyz tells anyone.
+    # Delivery state is what each service's /readyz tells any caller with a token.
     assert set(found["services"]) == set(SERVICES)
     assert found["degraded"] == []
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from shared.app import Runtime, ServiceSpec, create_service_app
 from shared.db import new_metadata
-from tests.support import eventually, running
+from tests.support import auth, eventually, running
 
 
 async def test_background_jobs_run_with_the_app_and_stop_with_it(make_settings) -> None:
@@ -46,7 +46,7 @@ async def test_background_jobs_run_with_the_app_and_stop_with_it(make_settings) 
             return len(ticks) >= 3
 
         await eventually(ticked, timeout_s=5)
-        body = (await client.get("/readyz")).json()
+        body = (await client.get("/readyz", headers=auth("admin"))).json()
         assert body["worker"]["service"] == "jobs"
         assert body["worker"]["ticks"] >= 3
         assert body["broken"] == "failed: RuntimeError"
@@ -58,7 +58,7 @@ async def test_an_api_only_process_runs_neither_consumer_nor_relay(make_settings
 
     app = create_app(make_settings(run_consumers=False, run_relay=False))
     async with running(app) as client:
-        body = (await client.get("/readyz")).json()
+        body = (await client.get("/readyz", headers=auth("admin"))).json()
         assert "consumer" not in body
         names = {task.get_name() for task in asyncio.all_tasks()}
         assert not {"relay", "consumer"} & names

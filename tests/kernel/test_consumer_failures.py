@@ -22,7 +22,7 @@ from shared.tables import dead_letter
 from shared.uow import UnitOfWork
 from tests.kernel.sample_service import count_note, create_app
 from tests.kernel.test_delivery import produce, seen_count, unique
-from tests.support import PrivatePostgres, eventually, running
+from tests.support import PrivatePostgres, auth, eventually, running
 
 pytestmark = pytest.mark.broker
 
@@ -92,7 +92,7 @@ async def test_events_consumed_during_a_database_outage_are_applied_after_it(
         await produce_events(broker.bootstrap, topic, subject, *during)
         # Far more failed tries than consumer_max_attempts: the old consumer dead-lettered here.
         await eventually(lambda: _database_failures_at_least(consumer, 6))
-        ready = (await client.get("/readyz")).json()
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()
         assert ready["consumer"]["state"] == "waiting for the database"
         assert ready["consumer"]["waiting_partitions"] == 1
 
@@ -100,7 +100,7 @@ async def test_events_consumed_during_a_database_outage_are_applied_after_it(
         await eventually(lambda: _seen_is(app, subject, 6), timeout_s=60)
         assert consumer.dead_lettered == 0
         assert await stored_dead_letters(app) == []
-        ready = (await client.get("/readyz")).json()
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()
         assert ready["consumer"]["state"] == "running"
 
 
@@ -214,7 +214,7 @@ async def test_a_consumer_rebuilds_after_the_broker_restarts_empty(make_settings
 
 
 async def _readyz_says(client: Any, status: int, consumer_state: str) -> bool:
-    response = await client.get("/readyz")
+    response = await client.get("/readyz", headers=auth("admin"))
     body = response.json()
     return (
         response.status_code == status and body.get("consumer", {}).get("state") == consumer_state

@@ -393,7 +393,8 @@ async def test_counts_per_group_and_status_in_readyz_and_metrics(app, client):
     await store(app, encode(note("m2")), event=note("m2"))
     await client.post(f"/v1/dead-letters/{kept}/discard", json={"reason": "r"}, headers=ADMIN)
 
-    ready = (await client.get("/readyz")).json()  # 503 here: this replica has no broker
+    # 503 here: this replica has no broker
+    ready = (await client.get("/readyz", headers=ADMIN)).json()
     assert ready["dead_letters"] == {"sample": {"open": 1, "replayed": 0, "discarded": 1}}
     metrics = (await client.get("/metrics")).text
     assert (

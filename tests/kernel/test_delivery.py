@@ -110,7 +110,7 @@ async def test_redelivered_event_changes_nothing(make_settings, broker, topic):
     async with running(app) as client:
         await eventually(lambda: _inbox_has(app, marker.id))
         assert await seen_count(app, event.subject) == 1
-        ready = (await client.get("/readyz")).json()
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()
         assert ready["consumer"]["handled"] == 2, "the event and the marker, each once"
         assert ready["consumer"]["lag"] == 0
 

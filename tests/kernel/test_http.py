@@ -353,7 +353,7 @@ async def test_healthz(client):
 async def test_readyz_reports_dependencies(make_settings, broker):
     app = create_app(make_settings())  # with its consumer
     async with running(app) as client:
-        response = await client.get("/readyz")
+        response = await client.get("/readyz", headers=auth("admin"))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ready"
@@ -370,7 +370,7 @@ async def test_readyz_is_503_when_the_broker_is_unreachable(make_settings):
     settings = make_settings(kafka_bootstrap=f"127.0.0.1:{free_port()}")
     app = create_app(settings, handlers={})
     async with running(app) as client:
-        response = await client.get("/readyz")
+        response = await client.get("/readyz", headers=auth("admin"))
         # Liveness does not depend on the broker: restarting would not bring it back.
         assert (await client.get("/healthz")).status_code == 200
     assert response.status_code == 503, response.text
@@ -378,4 +378,5 @@ async def test_readyz_is_503_when_the_broker_is_unreachable(make_settings):
     assert body["status"] == "not ready"
     assert body["broker"] == "unreachable"
     assert body["database"] == "ok"
-    assert "consumer" not in body
+    # No handlers of its own, yet a consumer: every service hears API key revocations.
+    assert body["consumer"]["group"] == "sample"

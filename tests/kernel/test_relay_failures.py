@@ -255,7 +255,7 @@ async def test_an_event_too_large_to_send_is_parked_and_the_rest_flow(
         assert parked.parked_at is not None
         assert parked.published_at is None
         assert "bytes" in parked.last_error
-        ready = (await client.get("/readyz")).json()
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()
         assert ready["outbox_parked"] == 1
         assert ready["outbox_backlog"] == 0
         metrics = (await client.get("/metrics")).text

@@ -53,7 +53,14 @@ from shared.events import CloudEvent, encode, kafka_headers, new_event
 from shared.inbox import claim
 from shared.migrations import upgrade
 from shared.uow import UnitOfWork
-from tests.perf.common import SECRET, ServiceProcess, drop_postgres, line, postgres_url
+from tests.perf.common import (
+    SECRET,
+    ServiceProcess,
+    drop_postgres,
+    line,
+    postgres_url,
+    probe_headers,
+)
 
 assert create_app  # importing the app registers every catalog table on the metadata
 
@@ -180,7 +187,7 @@ async def poll(
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(base_url=service.url) as client:
         while time.monotonic() < deadline:
-            if done((await client.get("/readyz")).json()):
+            if done((await client.get("/readyz", headers=probe_headers())).json()):
                 return
             await asyncio.sleep(0.5)
     raise TimeoutError("the catalog process did not get there in time")

@@ -183,7 +183,12 @@ async def live_reader_running(gateway: str) -> None:
     """Wait until the gateway reads the topics from known positions."""
     async with httpx.AsyncClient(trust_env=False) as http:
         for _ in range(300):
-            state = (await http.get(f"{gateway}/readyz")).json().get("live", {}).get("state")
+            state = (
+                (await http.get(f"{gateway}/readyz", headers=auth("admin")))
+                .json()
+                .get("live", {})
+                .get("state")
+            )
             if state == "running":
                 return
             await asyncio.sleep(0.1)

@@ -37,7 +37,7 @@ from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics, free_port
 from shared.relay import new_producer
 from shared.settings import Settings
-from tests.perf.common import SECRET, drop_postgres, pct, postgres_url
+from tests.perf.common import SECRET, drop_postgres, pct, postgres_url, probe_headers
 
 PRODUCTS = [(str(uuid.uuid4()), f"SKU-{n:04d}") for n in range(200)]
 TEXTS = {
@@ -141,7 +141,7 @@ async def wait_ready(url: str, timeout_s: float = 60) -> None:
 
 
 async def readiness(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    return (await client.get(f"{url}/readyz", timeout=10)).json()
+    return (await client.get(f"{url}/readyz", headers=probe_headers(), timeout=10)).json()
 
 
 async def push(
@@ -240,7 +240,9 @@ class Stack:
         self.probe = httpx.AsyncClient()
 
     async def ready(self) -> dict[str, Any]:
-        return (await self.probe.get(f"{self.feedback}/readyz", timeout=10)).json()
+        return (
+            await self.probe.get(f"{self.feedback}/readyz", headers=probe_headers(), timeout=10)
+        ).json()
 
     async def stop(self) -> None:
         await self.probe.aclose()

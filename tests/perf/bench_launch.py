@@ -52,7 +52,16 @@ from shared.relay import new_producer
 from shared.settings import Settings
 from shared.tables import outbox
 from tests.launch.conftest import product_created, record_of
-from tests.perf.common import SECRET, ServiceProcess, drop_postgres, line, ms, pct, postgres_url
+from tests.perf.common import (
+    SECRET,
+    ServiceProcess,
+    drop_postgres,
+    line,
+    ms,
+    pct,
+    postgres_url,
+    probe_headers,
+)
 
 PRICE_LIST = "eu-web"
 # Five stars, yet a burn: triage marks it a critical safety defect (tests/feedback/triage).
@@ -287,7 +296,7 @@ async def bench_review_to_gate(args: argparse.Namespace, tmp: Path, broker: Embe
             feedback = stack.services["feedback"].url
 
             async def model_ready() -> bool:
-                ready = (await client.get(f"{feedback}/readyz")).json()
+                ready = (await client.get(f"{feedback}/readyz", headers=probe_headers())).json()
                 return ready.get("triage", {}).get("model") == "ready"
 
             await until(model_ready, 120, 0.5)

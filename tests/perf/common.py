@@ -14,10 +14,19 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from shared.auth import ADMIN, TokenSigner
 from shared.broker import free_port
 
 SECRET = "bench-secret-" + "b" * 40
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def probe_headers() -> dict[str, str]:
+    """A token for `/readyz`: only a caller with one sees its details, not just the verdict."""
+    token = TokenSigner(SECRET).issue(
+        subject="bench-probe", name="probe", owner="bench", scopes=frozenset({ADMIN})
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 def pct(samples: list[float], p: float) -> float:

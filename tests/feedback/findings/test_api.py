@@ -30,7 +30,7 @@ from tests.feedback.conftest import (
     triaged,
 )
 from tests.feedback.fakes import FakeTriage
-from tests.support import assert_problem, eventually, running
+from tests.support import assert_problem, auth, eventually, running
 
 
 async def send(client: httpx.AsyncClient, *events: dict[str, Any]) -> list[str]:
@@ -340,7 +340,7 @@ async def test_overdue_escalations_are_flagged_and_counted(
             )
 
         await eventually(counted, timeout_s=10)
-        ready = (await client.get("/readyz")).json()
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()
         assert ready["escalations_overdue"] == {"pm": 1, "sales": 0}
 
 
@@ -464,11 +464,11 @@ async def test_triage_lag_shows_in_readiness_and_metrics(
         await ingest(client, event("question", event_id=ids[0]), event("purchase", event_id=ids[1]))
 
         async def lagging() -> bool:
-            body = (await client.get("/readyz")).json()
+            body = (await client.get("/readyz", headers=auth("admin"))).json()
             return body["triage"]["backlog"] == 1 and body["triage"]["oldest_waiting_s"] > 0
 
         await eventually(lagging, timeout_s=10)
-        ready = await client.get("/readyz")
+        ready = await client.get("/readyz", headers=auth("admin"))
         assert ready.status_code == 200  # ingestion works while triage lags
         assert ready.json()["triage"]["model"] == "ready"
         metrics = (await client.get("/metrics")).text
@@ -477,7 +477,7 @@ async def test_triage_lag_shows_in_readiness_and_metrics(
 
         model.gate.set()
         await triaged(client, *ids)
-        assert (await client.get("/readyz")).json()["triage"]["backlog"] == 0
+        assert (await client.get("/readyz", headers=auth("admin"))).json()["triage"]["backlog"] == 0
 
 
 async def test_a_text_the_model_cannot_read_does_not_hold_up_the_rest(
@@ -490,6 +490,6 @@ async def test_a_text_the_model_cannot_read_does_not_hold_up_the_rest(
     assert (await client.get(f"/v1/customer-events/{good}", headers=READ)).json()[
         "triage"
     ] == "done"
-    ready = (await client.get("/readyz")).json()
+    ready = (await client.get("/readyz", headers=auth("admin"))).json()
     assert ready["triage"]["failed"] == 1
     assert [i["event_id"] for i in await items(client, "/v1/feedback")] == [good]

@@ -87,7 +87,7 @@ async def test_a_model_failing_for_a_while_loses_no_event(
         assert model.failed == 7
         assert sorted(await attempts(app, ids)) == [1, 2, 2]
         assert sorted(i["event_id"] for i in await items(client, "/v1/feedback")) == sorted(ids)
-        ready = (await client.get("/readyz")).json()["triage"]
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()["triage"]
         assert (ready["backlog"], ready["retrying"], ready["failed"]) == (0, 0, 0)
 
 
@@ -109,7 +109,7 @@ async def test_events_the_model_always_fails_on_are_given_up_then_requeued(
         await eventually(given_up, timeout_s=20)
 
         assert await attempts(app, ids) == [RETRIES.triage_max_attempts] * 2
-        ready = (await client.get("/readyz")).json()
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()
         assert ready["status"] == "ready"  # ingestion still works: triage is informative
         assert (ready["triage"]["failed"], ready["triage"]["retrying"]) == (2, 0)
         metrics = (await client.get("/metrics")).text
@@ -128,7 +128,7 @@ async def test_events_the_model_always_fails_on_are_given_up_then_requeued(
         await triaged(client, ids[1])
         assert await states(client, ids) == ["done", "done"]
         assert sorted(i["event_id"] for i in await items(client, "/v1/feedback")) == sorted(ids)
-        assert (await client.get("/readyz")).json()["triage"]["failed"] == 0
+        assert (await client.get("/readyz", headers=auth("admin"))).json()["triage"]["failed"] == 0
 
 
 async def test_an_api_replica_without_jobs_leaves_triage_to_the_worker_role(
@@ -138,7 +138,7 @@ async def test_an_api_replica_without_jobs_leaves_triage_to_the_worker_role(
     async with running(app) as client:
         batch = [event("review", rating=1, text="The lid cracked after a week")]
         await ingest(client, *batch)
-        ready = (await client.get("/readyz")).json()["triage"]
+        ready = (await client.get("/readyz", headers=auth("admin"))).json()["triage"]
         # The model is never loaded here; the queued event waits for a process with jobs.
         assert ready["model"] == "not started"
         assert ready["backlog"] == 1
