@@ -82,7 +82,7 @@ async def test_a_process_without_jobs_starts_no_background_job(make_settings) ->
         reports=[report],
     )
     async with running(create_service_app(spec, make_settings(run_jobs=False))) as client:
-        body = (await client.get("/readyz")).json()
+        body = (await client.get("/readyz", headers=auth("admin"))).json()
         # Reports still answer: they read the shared database, not the job.
         assert body["reported"] is True
         assert "job" not in {task.get_name() for task in asyncio.all_tasks()}
