@@ -13,11 +13,11 @@ from tests.launch.conftest import READER, FakeClock, new_app
 from tests.support import running
 
 
-async def test_the_first_revision_is_the_models_schema(database_url: str) -> None:
+async def test_the_history_gives_the_models_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
         done = await upgrade(db, history)
-        assert done.applied == ("0001_initial",)
+        assert done.applied == ("0001_initial", "0002_revoked_api_keys")
         assert await current_revisions(db, history) == history.heads()
         assert await schema_drift(db, history) == []
     finally:

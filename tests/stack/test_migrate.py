@@ -20,7 +20,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_migrate_one_component_then_all(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "gateway"]) == 0
     first = capsys.readouterr().out
-    assert first.startswith("gateway: applied 0001_initial, 0002_api_key_owner (sqlite")
+    assert first.startswith(
+        "gateway: applied 0001_initial, 0002_api_key_owner, 0003_kernel_tables (sqlite"
+    )
     assert str(data_dir / "gateway.db") in first
 
     assert main(["migrate"]) == 0
