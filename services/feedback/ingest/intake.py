@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from shared import product_ids
 from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
 
@@ -45,14 +46,13 @@ _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 # Free text: no control character, and at least one character that is not a space.
 _TEXT = rf"^[^{_CONTROL}]*[^{_CONTROL}\s][^{_CONTROL}]*$"
 _EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-_PRODUCT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 # The catalog's SKU rule (services/catalog/domain.py), so a resolvable sku looks the same.
 _SKU = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 # What a pattern mismatch means, by field (pydantic would only quote the pattern).
 _PATTERN_MESSAGES = {
     "event_id": "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
-    "product_id": "must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+    "product_id": product_ids.RULE,
     "sku": "must be an SKU: 1-64 of A-Z, a-z, 0-9, '.', '_' or '-'",
 }
 _TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime_from_date_parsing"}
@@ -66,7 +66,9 @@ Reason = Annotated[_FreeText, StringConstraints(max_length=500)]
 Query = Annotated[_FreeText, StringConstraints(max_length=500)]
 CustomerRef = Annotated[_FreeText, StringConstraints(max_length=128)]
 EventId = Annotated[str, Strict(), StringConstraints(pattern=_EVENT_ID)]
-ProductId = Annotated[str, Strict(), StringConstraints(pattern=_PRODUCT_ID)]
+# The catalog's rule (`shared.product_ids`): an id it could not store is refused here, not
+# dead-lettered there.
+ProductId = product_ids.ProductId
 Sku = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, pattern=_SKU)]
 # Strict JSON datetimes are RFC 3339 strings (a number or a date alone is refused); the
 # window (not future, not before 2000) is checked once per batch in `check_batch`.
