@@ -44,8 +44,9 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def hit(self, key: str, *, what: str = "requests") -> None:
-        """Take one token for `key`, or raise 429 with `Retry-After` when none is left."""
+    def hit(self, key: str, *, what: str = "requests", cost: int = 1) -> None:
+        """Take `cost` tokens for `key` (one a request, or one an event of a batch), or raise
+        429 with `Retry-After` when fewer are left; a refused hit takes nothing."""
         now = self._clock()
         self._evict(now)
         bucket = self._buckets.pop(key, None)
@@ -56,10 +57,10 @@ class RateLimiter:
             bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
             bucket.updated = now
         self._buckets[key] = bucket
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
             return
-        retry_after = max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+        retry_after = max(1, math.ceil((cost - bucket.tokens) / self.rate))
         raise TooManyRequests(
             f"too many {what}; retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},

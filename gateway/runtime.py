@@ -44,6 +44,10 @@ class GatewayRuntime:
         self.caller_limiter = RateLimiter(
             rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
         )
+        # Storefront batches are limited per caller by the events they carry, not by request.
+        self.ingest_limiter = RateLimiter(
+            rate=settings.ingest_events_per_s, burst=settings.ingest_events_burst, clock=monotonic
+        )
         # Token exchanges are limited per client IP, which slows guessing of API keys.
         self.login_limiter = RateLimiter(
             rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic

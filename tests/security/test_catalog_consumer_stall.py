@@ -82,11 +82,7 @@ async def test_an_underscore_only_search_publishes_no_requirement(
     assert (await ingest(client, *misses, good))["accepted"] == 5
     await triaged(client, *(miss["event_id"] for miss in [*misses, good]))
 
-    requirements = [
-        e.data
-        for e in await outbox_events(app)
-        if e.type == REQUIREMENT_IDENTIFIED
-    ]
+    requirements = [e.data for e in await outbox_events(app) if e.type == REQUIREMENT_IDENTIFIED]
     assert [r["text"] for r in requirements] == ["glass kettle"]
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.feedback.ingest import search_misses
 from services.feedback.ingest import service as ingestion
+from services.feedback.ingest.backlog import BacklogDep
 from services.feedback.ingest.intake import EVENT_SCHEMA, MAX_EVENTS
 from services.feedback.ingest.schemas import (
     CustomerEventPublic,
@@ -74,11 +75,17 @@ def parse_batch(body: bytes) -> list[Any]:
     openapi_extra={"requestBody": ingest_request_schema(EVENT_SCHEMA)},
 )
 async def ingest_customer_events(
-    request: Request, runtime: RuntimeDep, worker: WorkerDep, caller: Ingester
+    request: Request,
+    runtime: RuntimeDep,
+    worker: WorkerDep,
+    backlog: BacklogDep,
+    caller: Ingester,
 ) -> IngestResponse:
     """Accept a batch of up to 1,000 storefront events. Each is validated on its own: good
     ones are accepted, bad ones reported by index; replayed `event_id`s (unique across all
-    clients) count as duplicates and change nothing. 202 once the accepted ones are stored."""
+    clients) count as duplicates and change nothing. 202 once the accepted ones are stored;
+    429 with `Retry-After` while the triage queue or the outbox is over its bound."""
+    await backlog.admit(runtime)
     body = await request.body()
     events = parse_batch(body)
     # Validation and row building first: the transaction (SQLite's one writer) only inserts.
