@@ -21,8 +21,9 @@ from shared.tables import outbox
 from tests.feedback.fakes import FakeTriage
 from tests.support import auth, eventually, running
 
-INGEST = auth("feedback:ingest", subject="storefront-1")
-READ = auth("feedback:read")
+INGEST = auth("feedback:ingest feedback:ingest-sales", subject="storefront-1")
+# A reader of the same owner: customer events are read within their source (the owner).
+READ = auth("feedback:read", owner="storefront-1")
 WRITE = auth("feedback:write")
 # Retries come at once: a test of the backoff itself injects a clock.
 FAST = FeedbackSettings(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
@@ -33,13 +34,16 @@ from typing_extensions import TypedDict
 from shared import product_ids
 from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
+from shared.settings import Settings
 
 MAX_EVENTS = 1000
 MAX_TEXT = 5000
-# Storefront clocks drift; an event stamped a little ahead of ours is still believed.
-CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 KINDS = ("review", "return", "support_ticket", "question", "search_miss", "purchase")
+# What pricing counts as sales: only keys with `SALES_SCOPE` may send them (security issue
+# 12, finding 5).
+SALES_KINDS = frozenset({"purchase", "return"})
+SALES_SCOPE = "feedback:ingest-sales"
 
 # C0 controls but TAB, LF and CR (HTML forms send line breaks as CRLF), DEL, C1 controls.
 _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
@@ -157,6 +161,27 @@ EVENT_SCHEMA = TypeAdapter(CustomerEvent).json_schema()
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a customer event may claim (`PRODUCTOPS_INGEST_*`): a storefront's key must not
+    write a million units, a price no product has, or a sale from years ago into pricing's
+    figures. Storefront clocks drift, so an event a little ahead of ours is still believed."""
+
+    max_quantity: int = 1000
+    max_unit_price: Decimal = Decimal("100000")
+    max_age: timedelta = timedelta(days=90)
+    clock_skew: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            max_quantity=settings.ingest_max_quantity,
+            max_unit_price=settings.ingest_max_unit_price,
+            max_age=timedelta(days=settings.ingest_max_age_days),
+            clock_skew=timedelta(seconds=settings.ingest_clock_skew_s),
+        )
+
+
+@dataclass(frozen=True)
 class Rejected:
     """An event that failed validation: its index in the batch and why."""
 
@@ -173,13 +198,18 @@ class Checked:
 
 
 def check_batch(
-    events: Sequence[Any], *, body: bytes | None = None, now: datetime | None = None
+    events: Sequence[Any],
+    *,
+    body: bytes | None = None,
+    now: datetime | None = None,
+    limits: Limits = Limits(),
 ) -> Checked:
     """Validate each event on its own; every bad one is reported by index with reasons.
 
     `body` is the request's JSON, `{"events": events}`, when the caller has it: the first
     (usually only) pass then validates it as it came. `now`: the runtime's clock (the
-    production clock by default), which an event's time may not be far ahead of.
+    production clock by default), which an event's time may not be far ahead of nor far
+    behind; `limits` bound what an event may claim.
     """
     indexes = list(range(len(events)))
     rejected: list[Rejected] = []
@@ -199,26 +229,55 @@ def check_batch(
             text = orjson.dumps([events[i] for i in indexes])
             continue
         valid = []
-        latest = (now or utc_now()) + CLOCK_SKEW
+        moment = now or utc_now()
         for index, event in zip(indexes, parsed, strict=True):
-            if (problem := _outside_window(event.occurred_at, latest)) is None:
-                valid.append((index, event))
+            if problems := _out_of_bounds(event, moment, limits):
+                rejected.append(Rejected(index, problems))
             else:
-                rejected.append(Rejected(index, [{"loc": ["occurred_at"], "msg": problem}]))
+                valid.append((index, event))
         rejected.sort(key=lambda r: r.index)
         return Checked(valid=valid, rejected=rejected)
     rejected.sort(key=lambda r: r.index)
     return Checked(valid=[], rejected=rejected)
 
 
-def _outside_window(moment: datetime, latest: datetime) -> str | None:
+def _out_of_bounds(event: Any, now: datetime, limits: Limits) -> list[dict[str, Any]]:
+    """What a valid event claims beyond `limits`, each as `{loc, msg}` naming the field."""
+    problems = []
+    if (problem := _outside_window(event.occurred_at, now, limits)) is not None:
+        problems.append({"loc": ["occurred_at"], "msg": problem})
+    quantity = getattr(event, "quantity", None)
+    if quantity is not None and quantity > limits.max_quantity:
+        problems.append({"loc": ["quantity"], "msg": f"must be at most {limits.max_quantity}"})
+    price = getattr(event, "unit_price", None)
+    if price is not None and price.amount > limits.max_unit_price:
+        problems.append(
+            {"loc": ["unit_price", "amount"], "msg": f"must be at most {limits.max_unit_price}"}
+        )
+    return problems
+
+
+def _outside_window(moment: datetime, now: datetime, limits: Limits) -> str | None:
     """Why a customer event's time cannot be right, if it cannot."""
-    if moment > latest:
-        return "is in the future (more than 5 minutes ahead of the server's clock)"
+    if moment > now + limits.clock_skew:
+        ahead = _span(limits.clock_skew)
+        return f"is in the future (more than {ahead} ahead of the server's clock)"
     # Compared as instants: 0001-01-01T00:00+01:00 has no UTC form but is still too early.
     if moment < EARLIEST:
         return "is before 2000-01-01"
+    if moment < now - limits.max_age:
+        return f"is more than {_span(limits.max_age)} old"
     return None
+
+
+def _span(span: timedelta) -> str:
+    """A duration in the largest whole unit: "5 minutes", "90 days", "30 seconds"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _errors_by_position(

@@ -29,7 +29,7 @@ def test_fields_are_parsed() -> None:
         sku=" KT-1 ",
         unit_price={"amount": "1200", "currency": "JPY"},
     )
-    ((_, parsed),) = check_batch([purchase]).valid
+    ((_, parsed),) = check_batch([purchase], now=datetime(2025, 3, 2, tzinfo=UTC)).valid
     assert parsed.occurred_at == datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
     assert parsed.sku == "KT-1"
     assert parsed.unit_price.amount == Decimal("1200")
