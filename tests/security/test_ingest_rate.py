@@ -10,14 +10,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
 from gateway.app import create_app as create_gateway
 from services.feedback.app import create_app as create_feedback
-from services.feedback.handlers import on_product_created
-from shared.events import new_event
 from shared.settings import Settings
-from tests.feedback.conftest import FAST, event
+from tests.feedback.conftest import FAST, event, known_product
 from tests.gateway.conftest import Ticks
 from tests.gateway.upstream import serving
 from tests.support import assert_problem, auth, running
@@ -134,16 +131,3 @@ async def test_ingestion_pushes_back_while_the_outbox_is_over_its_bound(
         body = assert_problem(refused, 429, detail_has="relay backlog holds 3 events")
         assert body["backlog"] == "relay"
         assert refused.headers["Retry-After"] == "5"
-
-
-async def known_product(app: FastAPI, product_id: str, sku: str) -> None:
-    """The catalog's event naming the product, applied as feedback's consumer would."""
-    created = new_event(
-        source="/catalog",
-        type="catalog.product.created.v1",
-        subject=product_id,
-        data={"product_id": product_id, "sku": sku, "name": "Kettle", "product_type": "kettle"},
-        sequence=1,
-    )
-    async with app.state.runtime.uow() as uow:
-        await on_product_created(created, uow)

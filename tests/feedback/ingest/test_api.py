@@ -23,7 +23,7 @@ from shared.auth import Principal
 from shared.events import decode, new_event
 from shared.settings import Settings
 from shared.tables import outbox
-from tests.feedback.conftest import FAST, INGEST, READ, event, ingest, triaged
+from tests.feedback.conftest import FAST, INGEST, READ, event, ingest, known_product, triaged
 from tests.feedback.fakes import FakeTriage
 from tests.support import assert_problem, auth, eventually, pg_database, running
 
@@ -34,20 +34,6 @@ THIRD = Principal(
     scopes=frozenset(),
     owner="storefront-1",
 )
-
-
-async def known_product(app: FastAPI, product_id: str = "prod-1", sku: str = "KT-1") -> None:
-    """The catalog names the product, as feedback's consumer would apply its event: events
-    about it are then published at once."""
-    created = new_event(
-        source="/catalog",
-        type="catalog.product.created.v1",
-        subject=product_id,
-        data={"product_id": product_id, "sku": sku, "name": "Kettle", "product_type": "kettle"},
-        sequence=1,
-    )
-    async with app.state.runtime.uow() as uow:
-        await on_product_created(created, uow)
 
 
 async def published(app: FastAPI, topic: str = CUSTOMER_EVENTS_TOPIC) -> list[Any]:
