@@ -10,8 +10,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import orjson
+import pytest
 
 from gateway.app import create_app as create_gateway
+from gateway.ingest import events_in
 from services.feedback.app import create_app as create_feedback
 from shared.settings import Settings
 from tests.feedback.conftest import FAST, event, known_product
@@ -89,6 +92,20 @@ async def test_by_default_a_storefront_may_send_a_few_full_batches_at_once(
             assert sent.json()["accepted"] == 1000
         refused = await client.post("/v1/customer-events", json=batch(1), headers=INGEST)
         assert_problem(refused, 429)
+
+
+@pytest.mark.parametrize(
+    ("body", "cost"),
+    [
+        (orjson.dumps({"events": [{}] * 7}), 7),
+        (b"{not json", 1),  # feedback answers 422: the request still costs an event
+        (b'{"events": []}', 1),
+        (b'{"events": {"a": 1}}', 1),
+        (b"[1, 2, 3]", 1),
+    ],
+)
+def test_a_batch_costs_its_events(body: bytes, cost: int) -> None:
+    assert events_in(body) == cost
 
 
 async def test_ingestion_pushes_back_while_the_triage_queue_is_over_its_bound(
