@@ -20,10 +20,11 @@ from shared.errors import TooManyRequests
 
 
 class Limiter(Protocol):
-    """Takes one request's share of a key's budget, or raises 429."""
+    """Takes a request's share of a key's budget, or raises 429."""
 
-    async def hit(self, key: str, *, what: str = "requests") -> None:
-        """Count one request for `key`; raise `TooManyRequests` when its budget is spent."""
+    async def hit(self, key: str, *, what: str = "requests", cost: int = 1) -> None:
+        """Count `cost` (one request, or a batch's events) for `key`; raise
+        `TooManyRequests` when its budget cannot pay it, taking nothing."""
         ...
 
     async def close(self) -> None:
@@ -74,8 +75,9 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    async def hit(self, key: str, *, what: str = "requests") -> None:
-        """Take one token for `key`, or raise 429 with `Retry-After` when none is left."""
+    async def hit(self, key: str, *, what: str = "requests", cost: int = 1) -> None:
+        """Take `cost` tokens for `key` (one a request, or one an event of a batch), or raise
+        429 with `Retry-After` when fewer are left; a refused hit takes nothing."""
         # Async only to share the `Limiter` interface: nothing here awaits, so no other
         # request touches the buckets in between.
         now = self._clock()
@@ -88,10 +90,10 @@ class RateLimiter:
             bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
             bucket.updated = now
         self._buckets[key] = bucket
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
             return
-        raise too_many(what, math.ceil((1.0 - bucket.tokens) / self.rate))
+        raise too_many(what, math.ceil((cost - bucket.tokens) / self.rate))
 
     async def close(self) -> None:
         return None

@@ -55,9 +55,29 @@ class GatewayRuntime:
             keys.revoked_key_ids(self.db), max_age_s=settings.revocation_cache_s
         )
         self.upstreams: dict[str, httpx.AsyncClient] = {}
-        self.caller_limiter = rate_limiter(settings, name="caller", monotonic=monotonic)
+        self.caller_limiter = rate_limiter(
+            settings,
+            name="caller",
+            rate=settings.rate_limit_per_s,
+            burst=settings.rate_limit_burst,
+            monotonic=monotonic,
+        )
+        # Storefront batches are limited per caller by the events they carry, not by request.
+        self.ingest_limiter = rate_limiter(
+            settings,
+            name="ingest",
+            rate=settings.ingest_events_per_s,
+            burst=settings.ingest_events_burst,
+            monotonic=monotonic,
+        )
         # Token exchanges are limited per client IP, which slows guessing of API keys.
-        self.login_limiter = rate_limiter(settings, name="login", monotonic=monotonic)
+        self.login_limiter = rate_limiter(
+            settings,
+            name="login",
+            rate=settings.rate_limit_per_s,
+            burst=settings.rate_limit_burst,
+            monotonic=monotonic,
+        )
         # Each service's domain topic, and the scope that reads it (`GET /v1/live`).
         self.live_scopes = {topic_of(name): f"{name}:read" for name in self.services}
         self.live = LiveFeed(
@@ -118,6 +138,7 @@ class GatewayRuntime:
         self.upstreams.clear()
         await self.caller_limiter.close()
         await self.login_limiter.close()
+        await self.ingest_limiter.close()
         await self.db.dispose()
 
     async def _probe(self, client: httpx.AsyncClient) -> str:
@@ -160,21 +181,25 @@ class GatewayRuntime:
 
 
 def rate_limiter(
-    settings: Settings, *, name: str, monotonic: Callable[[], float] = time.monotonic
+    settings: Settings,
+    *,
+    name: str,
+    rate: float,
+    burst: int,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Limiter:
-    """The limiter `name` (`caller`, `login`): shared in Redis when `redis_url` is set (with
-    in-process buckets to fall back on), else in-process only."""
-    local = RateLimiter(
-        rate=settings.rate_limit_per_s, burst=settings.rate_limit_burst, clock=monotonic
-    )
+    """The limiter `name` (`caller`, `login`, `ingest`) of `rate` a second holding `burst`:
+    shared in Redis when `redis_url` is set (with in-process buckets to fall back on), else
+    in-process only."""
+    local = RateLimiter(rate=rate, burst=burst, clock=monotonic)
     if settings.redis_url is None:
         return local
     return SharedRateLimiter(
         url=settings.redis_url,
         key_prefix=settings.redis_key_prefix,
         name=name,
-        rate=settings.rate_limit_per_s,
-        burst=settings.rate_limit_burst,
+        rate=rate,
+        burst=burst,
         fallback=local,
         timeout_s=settings.redis_timeout_s,
         monotonic=monotonic,

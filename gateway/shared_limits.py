@@ -96,20 +96,20 @@ class SharedRateLimiter:
         """False while Redis is taken for down and this replica limits on its own."""
         return self._local_until is None
 
-    async def hit(self, key: str, *, what: str = "requests") -> None:
-        """Count one request for `key` in Redis; 429 once the shared budget is spent."""
+    async def hit(self, key: str, *, what: str = "requests", cost: int = 1) -> None:
+        """Count `cost` for `key` in Redis; 429 once the shared budget cannot pay it."""
         if self._local_until is not None and self._monotonic() < self._local_until:
-            await self._local(key, what)
+            await self._local(key, what, cost)
             return
         try:
             async with asyncio.timeout(self._timeout_s):
-                if await self._strategy.hit(self._item, key):
+                if await self._strategy.hit(self._item, key, cost=cost):
                     self._store_answered()
                     return
                 stats = await self._strategy.get_window_stats(self._item, key)
         except _STORE_ERRORS as exc:
             self._store_failed(exc)
-            await self._local(key, what)
+            await self._local(key, what, cost)
             return
         self._store_answered()
         # The window's times are wall-clock seconds (the library's).
@@ -118,9 +118,9 @@ class SharedRateLimiter:
     async def close(self) -> None:
         await self._pool.disconnect()
 
-    async def _local(self, key: str, what: str) -> None:
+    async def _local(self, key: str, what: str, cost: int) -> None:
         RATE_LIMIT_FALLBACKS.labels(self.name).inc()
-        await self._fallback.hit(key, what=what)
+        await self._fallback.hit(key, what=what, cost=cost)
 
     def _store_failed(self, exc: BaseException) -> None:
         if self._local_until is None:

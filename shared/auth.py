@@ -31,6 +31,8 @@ SCOPES = frozenset(
         "catalog:read",
         "catalog:write",
         "feedback:ingest",
+        # Purchases and returns: pricing's sales figures (security issue 12, finding 5).
+        "feedback:ingest-sales",
         "feedback:read",
         "feedback:write",
         "launch:read",

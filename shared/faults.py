@@ -2,8 +2,9 @@
 
 A consumer that dead-letters on every exception turns a database restart into a pile of dead
 letters (reliability issue 9). So an error that says "the database is not answering right now"
-holds the partition until it answers again, an error that says "this event is wrong" goes to
-the dead-letter store at once, and anything else is retried a few times first.
+holds the partition until it answers again, an error that says "this event is wrong"
+(`InvalidEvent`, a payload that fails validation, a rule that refuses it) goes to the
+dead-letter store at once, and anything else is retried a few times first.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ _PASSING = (
 )
 
 
+class InvalidEvent(Exception):
+    """Raised by a handler for an event it cannot apply as it is: its payload fails the
+    reader's contract (security issue 12, finding 4). No retry can change the event, so the
+    consumer dead-letters it at once, with one attempt, and the events behind it flow."""
+
+
 def is_transient(error: BaseException) -> bool:
     """The database (or the network to it) failed, not the event: retrying later will work."""
     causes = list(_causes(error))
@@ -73,7 +80,7 @@ def is_transient(error: BaseException) -> bool:
 def is_event_error(error: BaseException) -> bool:
     """The event itself is wrong (its payload fails validation, a rule refuses it): retrying
     the same event cannot help."""
-    return isinstance(error, ValidationError | DomainError)
+    return isinstance(error, InvalidEvent | ValidationError | DomainError)
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

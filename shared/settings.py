@@ -7,6 +7,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -88,6 +89,24 @@ class Settings(BaseSettings):
     redis_key_prefix: str = Field(default="productops", min_length=1, max_length=100)
     # A limit check sits in front of every request: Redis slower than this counts as down.
     redis_timeout_s: float = Field(default=0.5, gt=0)
+    # Storefront ingestion (security issue 12, findings 5 and 6). The gateway limits each key
+    # to this many customer events a second, holding a burst of a few full batches (so at
+    # least one batch of 1,000); feedback answers 429 while its triage queue or its outbox
+    # holds more than these bounds (counted at most every `ingest_backlog_check_s`).
+    ingest_events_per_s: float = Field(default=1000.0, gt=0)
+    ingest_events_burst: int = Field(default=5000, ge=1000)
+    ingest_max_triage_backlog: int = Field(default=200_000, ge=1)
+    ingest_max_relay_backlog: int = Field(default=100_000, ge=1)
+    ingest_backlog_check_s: float = Field(default=1.0, ge=0)
+    # What a customer event may claim: purchase and return quantities, a unit price (in
+    # the currency's major units), how old it may be and how far ahead of our clock.
+    ingest_max_quantity: int = Field(default=1000, ge=1, le=1_000_000)
+    ingest_max_unit_price: Decimal = Field(default=Decimal("100000"), gt=0)
+    ingest_max_age_days: int = Field(default=90, ge=1)
+    ingest_clock_skew_s: float = Field(default=300.0, ge=0)
+    # An event naming a product the catalog has not named is held (never published) this
+    # long, then expires.
+    ingest_hold_days: float = Field(default=7.0, gt=0)
     upstream_timeout_s: float = Field(default=5.0, gt=0)
     # A composed view (product overview, dashboard summary) gives each service call this
     # long; a service slower than that is named in `degraded` and the view answers anyway.

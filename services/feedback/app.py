@@ -11,6 +11,7 @@ from services.feedback.findings.api import router as findings_router
 from services.feedback.findings.snapshots import finding_snapshots
 from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
 from services.feedback.ingest.api import router as ingest_router
+from services.feedback.ingest.backlog import IngestBacklog
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import metadata
@@ -54,4 +55,5 @@ def create_app(
     )
     app = create_service_app(spec, settings, clock=clock)
     app.state.feedback_worker = worker
+    app.state.ingest_backlog = IngestBacklog()
     return app

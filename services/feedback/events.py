@@ -37,6 +37,8 @@ class CustomerEventAccepted(EventPayload):
     """A storefront event, as accepted (on `storefront.customer-events`)."""
 
     event_id: str
+    # The owner of the storefront key that sent it: `event_id` is unique per source.
+    source: str | None = None
     kind: str
     occurred_at: datetime
     product_id: str
@@ -163,6 +165,7 @@ def customer_events_accepted(rows: Sequence[Any], *, now: datetime) -> list[Enco
 def _accepted(row: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "event_id": row["event_id"],
+        "source": row["source"],
         "kind": row["kind"],
         "occurred_at": rfc3339(row["occurred_at"]),
         "product_id": row["product_id"],

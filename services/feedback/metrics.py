@@ -17,7 +17,7 @@ TRIAGE_LAG = Gauge(
 )
 UNRESOLVED_EVENTS = Gauge(
     "productops_feedback_unresolved_events",
-    "Customer events whose sku the catalog has not named yet",
+    "Customer events held until the catalog names their product",
     ["service"],
 )
 TRIAGE_RETRYING = Gauge(

@@ -37,13 +37,16 @@ product = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# One row per accepted storefront event. `event_id` (the client's) is unique across all
-# clients, so a replay through a rotated API key is still a duplicate; `seq` is arrival order.
+# One row per accepted storefront event. `event_id` (the client's) is unique per source, the
+# owner of the key that sent it (security issue 12, finding 5): a replay through a rotated
+# key of the same owner is still a duplicate, and one storefront cannot squat another's ids.
+# `seq` is arrival order.
 customer_event = Table(
     "customer_event",
     metadata,
     Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("event_id", String(128), nullable=False, unique=True),
+    Column("source", String(255), nullable=False),
+    Column("event_id", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     # NULL while only an sku is known that the catalog has not named yet.
@@ -67,6 +70,11 @@ customer_event = Table(
     # once); see `triage.domain.after_failure`. Server defaults: ingestion does not set them.
     Column("triage_attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UtcDateTime, nullable=True),
+    # An `EventStatus`: `held` while the catalog has not named its product (it is not
+    # published), `accepted` once it is (or when it names none), `expired` when it was held
+    # past `PRODUCTOPS_INGEST_HOLD_DAYS`.
+    Column("status", String(8), nullable=False, server_default="accepted"),
+    UniqueConstraint("source", "event_id"),
 )
 # The triage worker's queue, oldest first; partial, so done events cost the index nothing.
 Index(
@@ -81,6 +89,21 @@ Index(
     customer_event.c.sku,
     sqlite_where=customer_event.c.product_id.is_(None),
     postgresql_where=customer_event.c.product_id.is_(None),
+)
+# Held events, by the product id they name (resolved, or expired oldest first).
+Index(
+    "ix_customer_event_held",
+    customer_event.c.product_id,
+    customer_event.c.ingested_at,
+    sqlite_where=customer_event.c.status == "held",
+    postgresql_where=customer_event.c.status == "held",
+)
+# Expired events, counted on `/v1/customer-events/stats`.
+Index(
+    "ix_customer_event_expired",
+    customer_event.c.seq,
+    sqlite_where=customer_event.c.status == "expired",
+    postgresql_where=customer_event.c.status == "expired",
 )
 # Events stored per minute, for the dashboard's ingestion rate (`/v1/customer-events/stats`).
 Index("ix_customer_event_ingested_at", customer_event.c.ingested_at)

@@ -14,7 +14,8 @@ Topic `catalog.events` (source "/catalog", subject = product id, `sequence` = ve
 Topic `storefront.customer-events`, written by the feedback service when it accepts a
 storefront's customer event (source "/feedback", subject = product id):
 
-- `feedback.customer_event.accepted.v1`: {event_id (the client's id, unique), kind
+- `feedback.customer_event.accepted.v1`: {event_id (the client's id, unique per source),
+  source (the storefront key's owner; absent from events published before it), kind
   (review | return | support_ticket | question | search_miss | purchase), occurred_at
   (RFC 3339), product_id, sku, customer_ref, and per kind: quantity (int) and
   unit_price {amount, currency} for a purchase; text, rating, ... for the others}.
@@ -90,9 +91,17 @@ class CustomerEventAccepted(EventPayload):
 
 
 class Purchase(EventPayload):
-    """A purchase's own fields, all required: one without them is a malformed event."""
+    """A purchase's own fields, all required but `source`: one without them is malformed."""
 
-    event_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    @property
+    def key(self) -> str:
+        """What makes a purchase once: the client's id within its source (security issue 12,
+        finding 5), so two storefronts' equal ids are two purchases. An event id holds no
+        `/`, so `<source>/<event_id>` is unambiguous and fits the 255-character column."""
+        return self.event_id if self.source is None else f"{self.source}/{self.event_id}"
+
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     occurred_at: AwareDatetime
     product_id: ProductId
     quantity: Annotated[int, Field(ge=1, le=1_000_000)]

@@ -67,7 +67,8 @@ async def on_lifecycle_changed(event: CloudEvent, uow: UnitOfWork) -> None:
 
 
 async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
-    """Record a purchase once (by the client's event id); other kinds are not pricing's.
+    """Record a purchase once (by the client's event id within its source); other kinds are
+    not pricing's.
 
     A purchase without a valid quantity or unit price raises: after the retries it goes
     to the dead-letter topic, where it can be seen, rather than vanishing.
@@ -78,7 +79,7 @@ async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
     await uow.session.execute(
         dialect_insert(uow.dialect, purchase)
         .values(
-            event_id=data.event_id,
+            event_id=data.key,
             product_id=data.product_id,
             occurred_at=data.occurred_at,
             quantity=data.quantity,

@@ -108,7 +108,9 @@ Index("ix_price_status_effective_from", price.c.status, price.c.effective_from)
 Index("ix_price_status_effective_to", price.c.status, price.c.effective_to)
 Index("ix_price_product_id_published_at", price.c.product_id, price.c.published_at)
 
-# Purchases from storefront.customer-events; the client's event id makes them idempotent.
+# Purchases from storefront.customer-events; the client's event id within its source
+# (`<source>/<event_id>`, or the bare id for events published without a source) makes them
+# idempotent.
 purchase = Table(
     "purchase",
     metadata,

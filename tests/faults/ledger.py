@@ -293,7 +293,10 @@ class Ledger:
         rows = (
             await self._query("pricing", "SELECT event_id, product_id, quantity FROM purchase")
         ).all()
-        stored = {event_id: (product_id, quantity) for event_id, product_id, quantity in rows}
+        # Pricing keys a purchase `<source>/<event_id>`: one storefront (the admin) sends here.
+        stored = {
+            key.rpartition("/")[2]: (product_id, quantity) for key, product_id, quantity in rows
+        }
         missing = accepted.purchases.keys() - stored.keys()
         unknown = stored.keys() - accepted.purchases.keys()
         wrong = [

@@ -14,15 +14,17 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.feedback.app import create_app
+from services.feedback.handlers import on_product_created
 from services.feedback.settings import FeedbackSettings
-from shared.events import CloudEvent, decode
+from shared.events import CloudEvent, decode, new_event
 from shared.settings import Settings
 from shared.tables import outbox
 from tests.feedback.fakes import FakeTriage
 from tests.support import auth, eventually, running
 
-INGEST = auth("feedback:ingest", subject="storefront-1")
-READ = auth("feedback:read")
+INGEST = auth("feedback:ingest feedback:ingest-sales", subject="storefront-1")
+# A reader of the same owner: customer events are read within their source (the owner).
+READ = auth("feedback:read", owner="storefront-1")
 WRITE = auth("feedback:write")
 # Retries come at once: a test of the backoff itself injects a clock.
 FAST = FeedbackSettings(
@@ -92,6 +94,20 @@ async def ingest(client: httpx.AsyncClient, *events: dict[str, Any]) -> dict[str
     )
     assert response.status_code == 202, response.text
     return response.json()
+
+
+async def known_product(app: FastAPI, product_id: str = "prod-1", sku: str = "KT-1") -> None:
+    """The catalog names the product, as feedback's consumer applies its event: customer
+    events about it are then published at once (until then they are held)."""
+    created = new_event(
+        source="/catalog",
+        type="catalog.product.created.v1",
+        subject=product_id,
+        data={"product_id": product_id, "sku": sku, "name": "Kettle", "product_type": "kettle"},
+        sequence=1,
+    )
+    async with app.state.runtime.uow() as uow:
+        await on_product_created(created, uow)
 
 
 async def triaged(client: httpx.AsyncClient, *event_ids: str) -> None:

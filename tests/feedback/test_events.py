@@ -19,7 +19,7 @@ from shared.broker import EmbeddedBroker, ensure_topics
 from shared.events import CONTENT_TYPE, encode, kafka_headers, new_event
 from shared.settings import Settings
 from shared.tables import inbox
-from tests.feedback.conftest import FAST, READ, event, ingest, triaged
+from tests.feedback.conftest import FAST, READ, event, ingest, known_product, triaged
 from tests.feedback.fakes import FakeTriage
 from tests.support import caught_up, consumed, eventually, running
 
@@ -77,6 +77,7 @@ async def test_accepted_events_and_findings_reach_their_topics(
     burn = event("review", rating=1, text="The lid burned my hand", product_id=product_id)
     bought = event("purchase", product_id=product_id)
     async with running(app) as client:
+        await known_product(app, product_id, f"SKU-{product_id}")
         await ingest(client, burn, bought)
         await triaged(client, burn["event_id"])
         await drained(app)
@@ -220,6 +221,7 @@ async def test_ingestion_succeeds_while_the_broker_is_frozen_and_nothing_is_lost
         app = create_app(settings, feedback=FAST, triage=FakeTriage)
         batch = [event("purchase", event_id=f"frozen-{i}") for i in range(300)]
         async with running(app) as client:
+            await known_product(app)
             await ensure_topics(frozen.bootstrap, ["storefront.customer-events"], partitions=3)
             frozen.pause()
             try:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.broker import free_port
 from shared.db import Database
 from shared.errors import Invalid
-from shared.faults import is_event_error, is_transient
+from shared.faults import InvalidEvent, is_event_error, is_transient
 from tests.support import pg_database
 
 
@@ -121,7 +121,8 @@ def test_validation_and_domain_errors_are_the_events_own() -> None:
     with pytest.raises(ValidationError) as invalid:
         Payload.model_validate({"quantity": "many"})
     refused = Invalid("a purchase needs a quantity")
-    for error in (invalid.value, refused):
+    unreadable = InvalidEvent("feedback.requirement.identified.v1 e-1 has no words in its text")
+    for error in (invalid.value, refused, unreadable):
         assert is_event_error(error)
         assert not is_transient(error)
 

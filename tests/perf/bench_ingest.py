@@ -35,6 +35,7 @@ import orjson
 
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics, free_port
+from shared.events import encode, kafka_headers, new_event
 from shared.relay import new_producer
 from shared.settings import Settings
 from tests.perf.common import SECRET, drop_postgres, pct, postgres_url, probe_headers
@@ -211,6 +212,30 @@ async def raw_produce(bootstrap: str, events: list[dict[str, Any]]) -> float:
         await producer.stop()
 
 
+async def name_products(bootstrap: str) -> None:
+    """`catalog.product.created.v1` for every product, as the catalog would publish them."""
+    await ensure_topics(bootstrap, ["catalog.events"], partitions=3)
+    producer = new_producer(Settings(kafka_bootstrap=bootstrap, jwt_secret=SECRET))
+    await producer.start()
+    try:
+        for product_id, sku in PRODUCTS:
+            event = new_event(
+                source="/catalog",
+                type="catalog.product.created.v1",
+                subject=product_id,
+                data={"product_id": product_id, "sku": sku, "name": sku, "product_type": "kettle"},
+                sequence=1,
+            )
+            await producer.send_and_wait(
+                "catalog.events",
+                value=encode(event),
+                key=product_id.encode(),
+                headers=kafka_headers(),
+            )
+    finally:
+        await producer.stop()
+
+
 async def until(check: Callable[[], Awaitable[bool]], pause_s: float = 0.2) -> None:
     """Poll until `check` holds (the processes are separate: there is nothing to await)."""
     while True:
@@ -233,6 +258,9 @@ class Stack:
             "PRODUCTOPS_KAFKA_BOOTSTRAP": bootstrap,
             "PRODUCTOPS_JWT_SECRET": SECRET,
             "PRODUCTOPS_LOG_LEVEL": "WARNING",
+            # A throughput figure, not the per-key event limit's (1,000 events/s by default).
+            "PRODUCTOPS_INGEST_EVENTS_PER_S": "1000000",
+            "PRODUCTOPS_INGEST_EVENTS_BURST": "1000000",
         }
         self.feedback = f"http://127.0.0.1:{feedback_port}"
         self.gateway = f"http://127.0.0.1:{gateway_port}"
@@ -328,7 +356,10 @@ async def main(args: argparse.Namespace) -> None:
         f"{args.concurrency} connections, {texts} texts for triage, {os.cpu_count()} cores"
     )
     token = TokenSigner(SECRET).issue(
-        subject="bench", name="storefront", owner="bench", scopes=frozenset({"feedback:ingest"})
+        subject="bench",
+        name="storefront",
+        owner="bench",
+        scopes=frozenset({"feedback:ingest", "feedback:ingest-sales"}),
     )
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         pg = await postgres_url() if args.postgres else None
@@ -338,9 +369,12 @@ async def main(args: argparse.Namespace) -> None:
         try:
             await wait_ready(stack.feedback)
             await wait_ready(stack.gateway)
+            # The catalog names the products first: events about unknown ones are held.
+            await name_products(broker.bootstrap)
             # Warm up connections and the first inserts; wait for the model and its backlog.
             warm = [make_event(i, f"warm{run}") for i in range(args.batch)]
             await push(stack.gateway, token, [orjson.dumps({"events": warm})], 1, _idle)
+            await until(lambda: _is(stack, lambda b: b["triage"]["waiting_for_catalog"] == 0))
             await until(lambda: _is(stack, lambda b: b["triage"]["model"] == "ready"))
             await until(lambda: _is(stack, lambda b: b["triage"]["backlog"] == 0))
             base = (await stack.ready())["triage"]["triaged"]

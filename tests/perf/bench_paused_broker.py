@@ -29,7 +29,7 @@ from fastapi import FastAPI
 from services.feedback.app import create_app as feedback_app
 from shared.broker import EmbeddedBroker, ensure_topics
 from shared.settings import Settings
-from tests.feedback.conftest import FAST, INGEST, event
+from tests.feedback.conftest import FAST, INGEST, event, known_product
 from tests.feedback.fakes import FakeTriage
 from tests.kernel.sample_service import create_app as sample_app
 from tests.perf.common import line, ms, timed
@@ -102,6 +102,7 @@ async def bench_ingest(broker: EmbeddedBroker, data_dir: Path, batch: int) -> No
     run = uuid.uuid4().hex[:6]
     events = [event("purchase", event_id=f"{run}-{i}") for i in range(batch)]
     async with running(app) as client:
+        await known_product(app)  # events about a product the catalog has not named are held
         await ensure_topics(broker.bootstrap, ["storefront.customer-events"], partitions=3)
         broker.pause()
         try:

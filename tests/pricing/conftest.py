@@ -145,10 +145,12 @@ def purchase_event(
     currency: str = "EUR",
     event_id: str | None = None,
     kind: str = "purchase",
+    source: str | None = None,
 ) -> CloudEvent:
     """A customer event as the feedback service forwards it after ingestion."""
     data: dict[str, Any] = {
         "event_id": event_id or new_id("evt"),
+        **({"source": source} if source is not None else {}),
         "kind": kind,
         "occurred_at": occurred_at.isoformat(),
         "product_id": product_id,

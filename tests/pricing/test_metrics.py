@@ -96,6 +96,18 @@ async def test_a_purchase_counts_once_however_often_it_arrives(
     assert body["totals"][0]["units"] == 2
 
 
+async def test_two_storefronts_purchases_with_one_event_id_both_count(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    product_id = await add_product(app, clock)
+    ours = purchase_event(product_id, occurred_at=START, quantity=2, event_id="o-1", source="a")
+    theirs = purchase_event(product_id, occurred_at=START, quantity=3, event_id="o-1", source="b")
+    again = purchase_event(product_id, occurred_at=START, quantity=3, event_id="o-1", source="b")
+    await deliver(app, ours, theirs, again)
+    body = await metrics(client, product_id, **{"from": "2030-03-01", "to": "2030-03-01"})
+    assert body["totals"][0]["units"] == 5
+
+
 async def test_currencies_are_kept_apart(
     app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:

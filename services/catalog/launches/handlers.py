@@ -13,8 +13,9 @@ from services.catalog.notices import CoreNotices, MovingLifecycle
 from services.catalog.service import change_lifecycle, lock_product
 from shared.auth import Principal
 from shared.consumer import Handler
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict
 from shared.events import CloudEvent
+from shared.faults import InvalidEvent
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def launched_handler(notices: CoreNotices) -> Handler:
         try:
             data = Launched.model_validate(event.data)
         except ValidationError as exc:
-            raise Invalid(f"unreadable {event.type} {event.id}: {exc}") from exc
+            raise InvalidEvent(f"unreadable {event.type} {event.id}: {exc}") from exc
         row = await lock_product(uow=uow, product_id=data.product_id)
         moves = moves_to_active(Lifecycle(row.lifecycle))
         context = {"launch_id": data.launch_id, "product_id": data.product_id}

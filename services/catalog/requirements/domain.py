@@ -15,13 +15,13 @@
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from shared import text as shared_text
 from shared.errors import Conflict
 
 HALF_LIFE_DAYS = 30.0
@@ -69,9 +69,6 @@ _STOP_WORDS = """
     have has had do does did some any very really just also so too which who what where when how
     than then
 """
-# A number with its decimals and unit stays one token ("1.7l"); other words split on anything
-# that is not a letter or digit.
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*\w*|\w+")
 
 
 def clean_text(text: str) -> str:
@@ -96,9 +93,8 @@ STOP_WORDS: frozenset[str] = frozenset(stem(word) for word in _STOP_WORDS.split(
 
 def tokens(text: str) -> list[str]:
     """Every word of the text, lowercased and stemmed, in order (stop words included)."""
-    # Underscores split words (attribute names), apostrophes join them (don't -> dont).
-    folded = text.casefold().replace("_", " ").replace("'", "").replace("\u2019", "")
-    return [stem(token.replace(",", "."))[:MAX_TERM] for token in _TOKEN.findall(folded)]
+    # The words feedback clusters search misses by (`shared.text`), so both agree on none.
+    return [stem(word)[:MAX_TERM] for word in shared_text.words(text)]
 
 
 def key_terms(text: str) -> tuple[str, ...]:

@@ -22,8 +22,9 @@ Consumed — the contract the feedback service emits to (topic `feedback.events`
       occurred_at     RFC 3339        when they happened (the latest of them)
 
     A tolerant reader: unknown fields are ignored; `text` and `quote` longer than 500
-    characters are cut. An event the catalog cannot read (no text, occurrences < 1, unknown
-    kind) fails and goes to `dlq.catalog` after the consumer's retries. Redelivery is a no-op
+    characters are cut. An event the catalog cannot read (no words in its text, a
+    product id outside `shared.product_ids`, occurrences < 1, unknown kind) goes to
+    `dlq.catalog` at once, without retries. Redelivery is a no-op
     (the kernel's inbox, in the handler's transaction).
 
 Published on `catalog.events`: `catalog.requirement.recorded.v1`, `catalog.requirement.merged.v1`,
@@ -40,6 +41,7 @@ from pydantic import AwareDatetime, BeforeValidator, Field
 from services.catalog.events import catalog_event, registry
 from services.catalog.requirements.domain import MAX_QUOTE, MAX_TEXT, Kind, Origin
 from shared.events import CloudEvent, EventPayload
+from shared.product_ids import ProductId
 
 REQUIREMENT_IDENTIFIED = "feedback.requirement.identified.v1"
 
@@ -55,7 +57,7 @@ class RequirementIdentified(EventPayload):
     """`data` of feedback's `feedback.requirement.identified.v1` (see the module docstring)."""
 
     requirement_id: Annotated[str, Field(max_length=255)] | None = None
-    product_id: Annotated[str, Field(max_length=36)] | None = None
+    product_id: ProductId | None = None
     product_type: Annotated[str, Field(max_length=64)] | None = None
     kind: Kind
     text: Annotated[str, _cut(MAX_TEXT), Field(min_length=1)]

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from services.catalog.requirements.domain import Origin, Report, requirement_key
 from services.catalog.requirements.events import RequirementIdentified
 from services.catalog.requirements.service import Subject, record_report
-from shared.errors import Invalid
 from shared.events import CloudEvent
+from shared.faults import InvalidEvent
 from shared.uow import UnitOfWork
 
 
@@ -18,16 +18,16 @@ async def handle_requirement_identified(event: CloudEvent, uow: UnitOfWork) -> N
     """Merge a `feedback.requirement.identified.v1` into its requirement and idea.
 
     Every write goes through `uow`, the transaction in which the kernel records the event in
-    the inbox: a redelivered event is a no-op. An unreadable event raises, and the consumer
-    sends it to `dlq.catalog` after its retries.
+    the inbox: a redelivered event is a no-op. An unreadable event raises `InvalidEvent`, and
+    the consumer sends it to `dlq.catalog` at once, without retries.
     """
     try:
         data = RequirementIdentified.model_validate(event.data)
     except ValidationError as exc:
-        raise Invalid(f"unreadable {event.type} {event.id}: {exc}") from exc
+        raise InvalidEvent(f"unreadable {event.type} {event.id}: {exc}") from exc
     key = requirement_key(data.text)
     if not key:
-        raise Invalid(f"{event.type} {event.id} has no words in its text")
+        raise InvalidEvent(f"{event.type} {event.id} has no words in its text")
     report = Report(
         kind=data.kind,
         occurrences=data.occurrences,

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.feedback.ingest import search_misses
 from services.feedback.ingest import service as ingestion
-from services.feedback.ingest.intake import EVENT_SCHEMA, MAX_EVENTS
+from services.feedback.ingest.backlog import BacklogDep
+from services.feedback.ingest.intake import (
+    EVENT_SCHEMA,
+    MAX_EVENTS,
+    SALES_KINDS,
+    SALES_SCOPE,
+    Limits,
+)
 from services.feedback.ingest.schemas import (
     CustomerEventPublic,
     IngestionStatsPublic,
@@ -24,8 +31,8 @@ from services.feedback.ingest.schemas import (
 from services.feedback.metrics import EVENTS_INGESTED
 from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
-from shared.auth import Principal, require
-from shared.errors import FieldError, PayloadTooLarge, field_error, invalid_input
+from shared.auth import ADMIN, Principal, require
+from shared.errors import FieldError, Forbidden, PayloadTooLarge, field_error, invalid_input
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -74,15 +81,30 @@ def parse_batch(body: bytes) -> list[Any]:
     openapi_extra={"requestBody": ingest_request_schema(EVENT_SCHEMA)},
 )
 async def ingest_customer_events(
-    request: Request, runtime: RuntimeDep, worker: WorkerDep, caller: Ingester
+    request: Request,
+    runtime: RuntimeDep,
+    worker: WorkerDep,
+    backlog: BacklogDep,
+    caller: Ingester,
 ) -> IngestResponse:
     """Accept a batch of up to 1,000 storefront events. Each is validated on its own: good
-    ones are accepted, bad ones reported by index; replayed `event_id`s (unique across all
-    clients) count as duplicates and change nothing. 202 once the accepted ones are stored."""
+    ones are accepted, bad ones reported by index; replayed `event_id`s (unique per source,
+    the key's owner) count as duplicates and change nothing. Purchases and returns need the
+    scope feedback:ingest-sales (403 otherwise); an event naming a product the catalog has
+    not named is held, not published, until it does. 202 once the accepted ones are stored;
+    429 with `Retry-After` while the triage queue or the outbox is over its bound."""
+    await backlog.admit(runtime)
     body = await request.body()
     events = parse_batch(body)
+    check_sales_scope(events, caller)
     # Validation and row building first: the transaction (SQLite's one writer) only inserts.
-    batch = ingestion.prepare(events=events, principal=caller, now=runtime.clock(), body=body)
+    batch = ingestion.prepare(
+        events=events,
+        principal=caller,
+        now=runtime.clock(),
+        limits=Limits.of(runtime.settings),
+        body=body,
+    )
     async with runtime.uow() as uow:
         result = await ingestion.store(uow=uow, batch=batch)
     if result.accepted:
@@ -106,26 +128,60 @@ async def ingestion_stats(
     _: Reader,
     minutes: Annotated[int, Query(ge=1, le=MAX_STATS_MINUTES)] = DEFAULT_STATS_MINUTES,
 ) -> IngestionStatsPublic:
-    """How many customer events were stored in each of the last `minutes` minutes."""
+    """How many customer events were stored in each of the last `minutes` minutes, and how
+    many are held for the catalog or expired."""
     async with runtime.db.reader() as session:
         counted = await ingestion.ingested_per_minute(
             session=session, minutes=minutes, now=runtime.clock()
         )
+        statuses = await ingestion.status_counts(session=session)
     total = sum(count for _, count in counted)
     return IngestionStatsPublic(
         minutes=minutes,
         per_minute=[MinuteCount(start=start, events=count) for start, count in counted],
         total=total,
         per_second=round(total / (minutes * 60), 3),
+        held=statuses["held"],
+        expired=statuses["expired"],
     )
 
 
 @router.get("/customer-events/{event_id}", response_model=CustomerEventPublic)
-async def get_customer_event(event_id: str, runtime: RuntimeDep, _: Reader) -> CustomerEventPublic:
-    """One accepted event and its state: waiting for the catalog, pending triage, done."""
+async def get_customer_event(
+    event_id: str,
+    runtime: RuntimeDep,
+    caller: Reader,
+    source: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+) -> CustomerEventPublic:
+    """One event the caller's source (its key's owner) sent, and its state: held for the
+    catalog, pending triage, done. Only an admin names another `source`."""
+    if source is not None and source != caller.owner and ADMIN not in caller.scopes:
+        raise Forbidden(
+            "only an admin reads another source's customer events", required_scope=ADMIN
+        )
     async with runtime.db.reader() as session:
-        row = await ingestion.get_customer_event(session=session, event_id=event_id)
+        row = await ingestion.get_customer_event(
+            session=session, source=source or caller.owner, event_id=event_id
+        )
     return customer_event_public(row)
+
+
+def check_sales_scope(events: list[Any], caller: Principal) -> None:
+    """403 for a batch holding purchases or returns from a key without the sales scope:
+    they become pricing's sales figures, which a review-only key must not write."""
+    if caller.has(SALES_SCOPE):
+        return
+    sales = [
+        index
+        for index, event in enumerate(events)
+        if isinstance(event, dict) and event.get("kind") in SALES_KINDS
+    ]
+    if sales:
+        raise Forbidden(
+            f"purchases and returns need the scope {SALES_SCOPE} (events {sales[:20]})",
+            required_scope=SALES_SCOPE,
+            indexes=sales,
+        )
 
 
 @router.get("/search-misses", response_model=Page[SearchMissPublic])

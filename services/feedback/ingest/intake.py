@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
@@ -30,29 +31,32 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from shared import product_ids
 from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
+from shared.settings import Settings
 
 MAX_EVENTS = 1000
 MAX_TEXT = 5000
-# Storefront clocks drift; an event stamped a little ahead of ours is still believed.
-CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 KINDS = ("review", "return", "support_ticket", "question", "search_miss", "purchase")
+# What pricing counts as sales: only keys with `SALES_SCOPE` may send them (security issue
+# 12, finding 5).
+SALES_KINDS = frozenset({"purchase", "return"})
+SALES_SCOPE = "feedback:ingest-sales"
 
 # C0 controls but TAB, LF and CR (HTML forms send line breaks as CRLF), DEL, C1 controls.
 _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 # Free text: no control character, and at least one character that is not a space.
 _TEXT = rf"^[^{_CONTROL}]*[^{_CONTROL}\s][^{_CONTROL}]*$"
 _EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-_PRODUCT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 # The catalog's SKU rule (services/catalog/domain.py), so a resolvable sku looks the same.
 _SKU = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 # What a pattern mismatch means, by field (pydantic would only quote the pattern).
 _PATTERN_MESSAGES = {
     "event_id": "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
-    "product_id": "must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+    "product_id": product_ids.RULE,
     "sku": "must be an SKU: 1-64 of A-Z, a-z, 0-9, '.', '_' or '-'",
 }
 _TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime_from_date_parsing"}
@@ -66,7 +70,9 @@ Reason = Annotated[_FreeText, StringConstraints(max_length=500)]
 Query = Annotated[_FreeText, StringConstraints(max_length=500)]
 CustomerRef = Annotated[_FreeText, StringConstraints(max_length=128)]
 EventId = Annotated[str, Strict(), StringConstraints(pattern=_EVENT_ID)]
-ProductId = Annotated[str, Strict(), StringConstraints(pattern=_PRODUCT_ID)]
+# The catalog's rule (`shared.product_ids`): an id it could not store is refused here, not
+# dead-lettered there.
+ProductId = product_ids.ProductId
 Sku = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, pattern=_SKU)]
 # Strict JSON datetimes are RFC 3339 strings (a number or a date alone is refused); the
 # window (not future, not before 2000) is checked once per batch in `check_batch`.
@@ -155,6 +161,27 @@ EVENT_SCHEMA = TypeAdapter(CustomerEvent).json_schema()
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a customer event may claim (`PRODUCTOPS_INGEST_*`): a storefront's key must not
+    write a million units, a price no product has, or a sale from years ago into pricing's
+    figures. Storefront clocks drift, so an event a little ahead of ours is still believed."""
+
+    max_quantity: int = 1000
+    max_unit_price: Decimal = Decimal("100000")
+    max_age: timedelta = timedelta(days=90)
+    clock_skew: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            max_quantity=settings.ingest_max_quantity,
+            max_unit_price=settings.ingest_max_unit_price,
+            max_age=timedelta(days=settings.ingest_max_age_days),
+            clock_skew=timedelta(seconds=settings.ingest_clock_skew_s),
+        )
+
+
+@dataclass(frozen=True)
 class Rejected:
     """An event that failed validation: its index in the batch and why."""
 
@@ -171,13 +198,18 @@ class Checked:
 
 
 def check_batch(
-    events: Sequence[Any], *, body: bytes | None = None, now: datetime | None = None
+    events: Sequence[Any],
+    *,
+    body: bytes | None = None,
+    now: datetime | None = None,
+    limits: Limits = Limits(),
 ) -> Checked:
     """Validate each event on its own; every bad one is reported by index with reasons.
 
     `body` is the request's JSON, `{"events": events}`, when the caller has it: the first
     (usually only) pass then validates it as it came. `now`: the runtime's clock (the
-    production clock by default), which an event's time may not be far ahead of.
+    production clock by default), which an event's time may not be far ahead of nor far
+    behind; `limits` bound what an event may claim.
     """
     indexes = list(range(len(events)))
     rejected: list[Rejected] = []
@@ -197,26 +229,55 @@ def check_batch(
             text = orjson.dumps([events[i] for i in indexes])
             continue
         valid = []
-        latest = (now or utc_now()) + CLOCK_SKEW
+        moment = now or utc_now()
         for index, event in zip(indexes, parsed, strict=True):
-            if (problem := _outside_window(event.occurred_at, latest)) is None:
-                valid.append((index, event))
+            if problems := _out_of_bounds(event, moment, limits):
+                rejected.append(Rejected(index, problems))
             else:
-                rejected.append(Rejected(index, [{"loc": ["occurred_at"], "msg": problem}]))
+                valid.append((index, event))
         rejected.sort(key=lambda r: r.index)
         return Checked(valid=valid, rejected=rejected)
     rejected.sort(key=lambda r: r.index)
     return Checked(valid=[], rejected=rejected)
 
 
-def _outside_window(moment: datetime, latest: datetime) -> str | None:
+def _out_of_bounds(event: Any, now: datetime, limits: Limits) -> list[dict[str, Any]]:
+    """What a valid event claims beyond `limits`, each as `{loc, msg}` naming the field."""
+    problems = []
+    if (problem := _outside_window(event.occurred_at, now, limits)) is not None:
+        problems.append({"loc": ["occurred_at"], "msg": problem})
+    quantity = getattr(event, "quantity", None)
+    if quantity is not None and quantity > limits.max_quantity:
+        problems.append({"loc": ["quantity"], "msg": f"must be at most {limits.max_quantity}"})
+    price = getattr(event, "unit_price", None)
+    if price is not None and price.amount > limits.max_unit_price:
+        problems.append(
+            {"loc": ["unit_price", "amount"], "msg": f"must be at most {limits.max_unit_price}"}
+        )
+    return problems
+
+
+def _outside_window(moment: datetime, now: datetime, limits: Limits) -> str | None:
     """Why a customer event's time cannot be right, if it cannot."""
-    if moment > latest:
-        return "is in the future (more than 5 minutes ahead of the server's clock)"
+    if moment > now + limits.clock_skew:
+        ahead = _span(limits.clock_skew)
+        return f"is in the future (more than {ahead} ahead of the server's clock)"
     # Compared as instants: 0001-01-01T00:00+01:00 has no UTC form but is still too early.
     if moment < EARLIEST:
         return "is before 2000-01-01"
+    if moment < now - limits.max_age:
+        return f"is more than {_span(limits.max_age)} old"
     return None
+
+
+def _span(span: timedelta) -> str:
+    """A duration in the largest whole unit: "5 minutes", "90 days", "30 seconds"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _errors_by_position(

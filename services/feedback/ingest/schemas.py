@@ -68,17 +68,24 @@ class IngestionStatsPublic(BaseModel):
     per_minute: list[MinuteCount] = Field(description="60-second windows ending now")
     total: int
     per_second: float = Field(description="the mean rate over the whole window")
+    held: int = Field(description="stored events held until the catalog names their product")
+    expired: int = Field(description="events held too long: never published")
 
 
 class CustomerEventPublic(BaseModel):
     """An accepted customer event and where it stands."""
 
     event_id: str
+    source: str = Field(description="the owner of the key that sent it")
     kind: str
     occurred_at: datetime
     product_id: str | None
     sku: str | None
     customer_ref: str
+    status: Literal["held", "accepted", "expired"] = Field(
+        description="held: not published until the catalog names its product; accepted: "
+        "published (or names no product); expired: held too long, never published"
+    )
     triage: Literal["pending", "waiting_for_catalog", "done", "not_needed", "failed"]
     ingested_at: datetime
 
@@ -98,11 +105,13 @@ def search_miss_public(row: Any) -> SearchMissPublic:
 def customer_event_public(row: Any) -> CustomerEventPublic:
     return CustomerEventPublic(
         event_id=row.event_id,
+        source=row.source,
         kind=row.kind,
         occurred_at=row.occurred_at,
         product_id=row.product_id,
         sku=row.sku,
         customer_ref=row.customer_ref,
+        status=row.status,
         triage=_TRIAGE_STATE[row.triage],  # type: ignore[arg-type]
         ingested_at=row.ingested_at,
     )

@@ -5,8 +5,6 @@ are listed most frequent first."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -19,17 +17,17 @@ from services.feedback.ingest.service import product_types
 from services.feedback.tables import search_miss_cluster
 from shared.inserts import dialect_insert
 from shared.pagination import Keyset, Page
+from shared.text import normalize_text
 from shared.uow import UnitOfWork
 
 SEARCH_MISSES = Keyset(search_miss_cluster.c.occurrences.desc(), search_miss_cluster.c.id)
-_NOT_WORD = re.compile(r"[^\w]+")
 
 
 def normalize_query(query: str) -> str:
-    """Case, accents of compatibility forms, punctuation and spacing do not make a new
-    search: `Blue  Kettle!` and `blue kettle` are one cluster."""
-    text = unicodedata.normalize("NFKC", query).casefold()
-    return " ".join(_NOT_WORD.sub(" ", text).split())[:500]
+    """Case, compatibility forms, punctuation and spacing do not make a new search: `Blue
+    Kettle!` and `blue kettle` are one cluster. The words are the catalog's (`shared.text`):
+    a query with none ("___") makes no cluster and no requirement event."""
+    return normalize_text(query)[:500]
 
 
 async def cluster_search_misses(*, uow: UnitOfWork, rows: Sequence[Any]) -> None:

@@ -3,9 +3,13 @@
 A batch is validated and turned into rows and events first, outside any transaction; then
 one short transaction inserts the new events in one multi-row insert (a replayed `event_id`
 inserts nothing and counts as a duplicate) and publishes them with `uow.publish_many` (one
-more, into the outbox), so 202 means durable and a broker outage loses nothing. Events
-whose sku the catalog has not named yet wait in the table and are published when a catalog
-event names it.
+more, into the outbox), so 202 means durable and a broker outage loses nothing.
+
+An event is a fact other services act on (pricing counts purchases as sales), so it is
+published only once the catalog has named its product (security issue 12, finding 5): an
+event naming a product id or sku the directory does not know is `held` in the table,
+published when a catalog event names the product, and `expired` (never published) after
+`PRODUCTOPS_INGEST_HOLD_DAYS`. `event_id` is unique per source, the owner of the key.
 """
 
 from __future__ import annotations
@@ -13,16 +17,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, case, delete, func, or_, select, update
+from sqlalchemy import Row, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_events_accepted
-from services.feedback.ingest.intake import Rejected, check_batch
+from services.feedback.ingest.intake import Limits, Rejected, check_batch
 from services.feedback.tables import customer_event, product
 from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
+from shared.db import rows_affected
 from shared.errors import NotFound
 from shared.events import EncodedEvent
 from shared.inserts import dialect_insert, insert_rows
@@ -31,6 +38,14 @@ from shared.uow import UnitOfWork
 # Kinds whose text the model reads; search misses are clustered without it.
 TRIAGED_KINDS = frozenset({"review", "return", "support_ticket", "question", "search_miss"})
 _OPTIONAL = ("text", "rating", "reason", "subject", "priority", "query", "quantity")
+
+
+class EventStatus(StrEnum):
+    """Whether a stored customer event has been published as a fact."""
+
+    HELD = "held"  # its product is not known to the catalog (yet)
+    ACCEPTED = "accepted"  # published, or names no product (a search miss) to publish for
+    EXPIRED = "expired"  # held past the hold period: never published
 
 
 @dataclass(frozen=True)
@@ -53,18 +68,23 @@ class Ingested:
 
 
 def prepare(
-    *, events: Sequence[Any], principal: Principal, now: datetime, body: bytes | None = None
+    *,
+    events: Sequence[Any],
+    principal: Principal,
+    now: datetime,
+    limits: Limits = Limits(),
+    body: bytes | None = None,
 ) -> Prepared:
     """Validate a batch and build its rows and events: the CPU work, done before the
     transaction so SQLite's single writer is held only for the inserts. `now`: the runtime's
-    clock; `body` is the request's JSON (`{"events": events}`), validated as it came when
-    given."""
-    checked = check_batch(events, body=body, now=now)
+    clock; `limits`: what an event may claim (the settings' defaults unless given); `body`
+    is the request's JSON (`{"events": events}`), validated as it came when given."""
+    checked = check_batch(events, body=body, now=now, limits=limits)
     rows: dict[str, dict[str, Any]] = {}
     for _, event in checked.valid:
         # A repeat inside the batch is a duplicate like a replay of an earlier batch.
         if event.event_id not in rows:
-            rows[event.event_id] = _row(event, now, principal.subject)
+            rows[event.event_id] = _row(event, now, principal)
     # Events naming only one of product id and sku may gain the other from the directory:
     # theirs are built once it has been read.
     named = [row for row in rows.values() if row["product_id"] and row["sku"]]
@@ -79,33 +99,33 @@ def prepare(
 
 
 async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
-    """Insert the batch's new events and publish those whose product is known; replayed
-    ids change nothing."""
+    """Insert the batch's new events and publish those whose product the catalog named;
+    the others are held. Replayed ids change nothing."""
     rows = batch.rows
     inserted: list[str] = []
     if rows:
         await _fill_from_directory(uow, rows.values())
         inserted = await _insert_new(uow, list(rows.values()))
-        late = [
-            rows[event_id]
+        published = [
+            event_id
             for event_id in inserted
-            if event_id not in batch.events and rows[event_id]["product_id"] is not None
+            if rows[event_id]["status"] == EventStatus.ACCEPTED
+            and rows[event_id]["product_id"] is not None
         ]
+        late = [rows[event_id] for event_id in published if event_id not in batch.events]
         events = dict(batch.events)
         for row, event in zip(late, customer_events_accepted(late, now=batch.at), strict=True):
             events[row["event_id"]] = event
-        uow.publish_many(
-            (events[event_id] for event_id in inserted if event_id in events),
-            topic=CUSTOMER_EVENTS_TOPIC,
-        )
+        uow.publish_many((events[event_id] for event_id in published), topic=CUSTOMER_EVENTS_TOPIC)
     return Ingested(
         accepted=len(inserted), duplicates=batch.valid - len(inserted), rejected=batch.rejected
     )
 
 
-def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
+def _row(event: Any, now: datetime, principal: Principal) -> dict[str, Any]:
     values = event.__dict__
     row = {
+        "source": principal.owner,
         "event_id": event.event_id,
         "kind": event.kind,
         "occurred_at": event.occurred_at,
@@ -115,7 +135,8 @@ def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
         "unit_price_amount": None,
         "unit_price_currency": None,
         "ingested_at": now,
-        "ingested_by": principal,
+        "ingested_by": principal.subject,
+        "status": EventStatus.ACCEPTED.value,  # until the directory is read (`store`)
     }
     for name in _OPTIONAL:
         row[name] = values.get(name)
@@ -129,35 +150,35 @@ def _row(event: Any, now: datetime, principal: str) -> dict[str, Any]:
 
 
 async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
-    """Resolve skus the directory knows, and add the sku to events that named a product id;
-    an event whose sku stays unknown waits (`triage` `wait`) for the catalog to name it."""
-    by_sku = [row for row in rows if row["product_id"] is None]
-    by_id = [row for row in rows if row["sku"] is None and row["product_id"] is not None]
-    if by_sku or by_id:
+    """Resolve skus the directory knows, add the sku to events that named a product id, and
+    hold every event whose product the directory does not know; one whose sku is unknown
+    also waits (`triage` `wait`) for the catalog to name it."""
+    rows = list(rows)
+    ids = {row["product_id"] for row in rows if row["product_id"] is not None}
+    skus = {row["sku"] for row in rows if row["product_id"] is None and row["sku"] is not None}
+    id_of: dict[str, str] = {}
+    sku_of: dict[str, str] = {}
+    if ids or skus:
         known = (
             await uow.session.execute(
                 select(product.c.product_id, product.c.sku).where(
-                    or_(
-                        product.c.sku.in_({row["sku"] for row in by_sku}),
-                        product.c.product_id.in_({row["product_id"] for row in by_id}),
-                    )
+                    or_(product.c.sku.in_(skus), product.c.product_id.in_(ids))
                 )
             )
         ).all()
         id_of = {entry.sku: entry.product_id for entry in known}
         sku_of = {entry.product_id: entry.sku for entry in known}
-        for row in by_sku:
+    for row in rows:
+        if row["product_id"] is None and row["sku"] is not None:
             row["product_id"] = id_of.get(row["sku"])
-        for row in by_id:
+            # A search miss with no product at all needs no resolving.
+            if row["product_id"] is None and row["triage"] == TriageState.QUEUED:
+                row["triage"] = TriageState.WAIT.value
+        elif row["product_id"] is not None and row["sku"] is None:
             row["sku"] = sku_of.get(row["product_id"])
-    for row in by_sku:
-        # A search miss with no product at all needs no resolving.
-        if (
-            row["product_id"] is None
-            and row["sku"] is not None
-            and row["triage"] == TriageState.QUEUED
-        ):
-            row["triage"] = TriageState.WAIT.value
+        names_one = row["product_id"] is not None or row["sku"] is not None
+        if names_one and row["product_id"] not in sku_of:
+            row["status"] = EventStatus.HELD.value
 
 
 async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
@@ -165,11 +186,13 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
     if uow.dialect == "sqlite":
         # SQLite has one writer and this transaction is it (BEGIN IMMEDIATE): what is not
         # there now cannot appear before the commit, so a read finds the replays exactly.
+        # One batch is one caller's, so one source.
         stored = set(
             (
                 await uow.session.execute(
                     select(customer_event.c.event_id).where(
-                        customer_event.c.event_id.in_([row["event_id"] for row in rows])
+                        customer_event.c.source == rows[0]["source"],
+                        customer_event.c.event_id.in_([row["event_id"] for row in rows]),
                     )
                 )
             ).scalars()
@@ -179,7 +202,7 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
         return [row["event_id"] for row in new]
     stmt = (
         dialect_insert(uow.dialect, customer_event)
-        .on_conflict_do_nothing(index_elements=["event_id"])
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
         .returning(customer_event.c.event_id)
     )
     # Each row's unique key is locked as it is inserted, until the commit. In key order, two
@@ -190,14 +213,39 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
     return [row["event_id"] for row in rows if row["event_id"] in inserted]
 
 
-async def get_customer_event(*, session: AsyncSession, event_id: str) -> Row[Any]:
-    """One accepted customer event; 404 if unknown."""
+async def get_customer_event(*, session: AsyncSession, source: str, event_id: str) -> Row[Any]:
+    """One accepted customer event of `source`; 404 if it sent none with that id."""
     row = (
-        await session.execute(select(customer_event).where(customer_event.c.event_id == event_id))
+        await session.execute(
+            select(customer_event).where(
+                customer_event.c.source == source, customer_event.c.event_id == event_id
+            )
+        )
     ).first()
     if row is None:
-        raise NotFound(f"no customer event with event_id {event_id!r}")
+        raise NotFound(f"no customer event with event_id {event_id!r} from source {source!r}")
     return row
+
+
+async def status_counts(*, session: AsyncSession) -> dict[str, int]:
+    """How many stored events are held and how many expired (each a partial index)."""
+    counts = {}
+    for status in (EventStatus.HELD, EventStatus.EXPIRED):
+        counts[status.value] = (
+            await session.scalar(select(func.count()).where(customer_event.c.status == status))
+        ) or 0
+    return counts
+
+
+async def expire_held(*, uow: UnitOfWork, hold: timedelta) -> int:
+    """Mark events held longer than `hold` expired: they will never be published."""
+    result = await uow.session.execute(
+        update(customer_event)
+        .where(customer_event.c.status == EventStatus.HELD.value)
+        .where(customer_event.c.ingested_at < uow.clock() - hold)
+        .values(status=EventStatus.EXPIRED.value)
+    )
+    return rows_affected(result)
 
 
 # --- the product directory ---------------------------------------------------------------------
@@ -249,14 +297,14 @@ async def remember_product(
 
 
 async def resolve_known(*, uow: UnitOfWork, limit: int = 100) -> int:
-    """Resolve waiting events whose sku the directory already knows. On PostgreSQL an ingest
-    can read the directory just before a catalog event fills it and commit just after the
-    handler resolved; this sweep (run by the triage worker) picks such events up."""
+    """Resolve held events whose product the directory already knows. On PostgreSQL an
+    ingest can read the directory just before a catalog event fills it and commit just after
+    the handler resolved; this sweep (run by the triage worker) picks such events up."""
     known = (
         await uow.session.execute(
             select(product.c.product_id, product.c.sku)
-            .join(customer_event, customer_event.c.sku == product.c.sku)
-            .where(customer_event.c.product_id.is_(None))
+            .join(customer_event, _names(product.c.product_id, product.c.sku))
+            .where(customer_event.c.status == EventStatus.HELD.value)
             .distinct()
             .limit(limit)
         )
@@ -271,13 +319,22 @@ async def resolve_known(*, uow: UnitOfWork, limit: int = 100) -> int:
 _CHUNK = 1000
 
 
+def _names(product_id: Any, sku: Any) -> ColumnElement[bool]:
+    """A customer event names this product: by its id, or by its sku alone."""
+    return or_(
+        customer_event.c.product_id == product_id,
+        and_(customer_event.c.product_id.is_(None), customer_event.c.sku == sku),
+    )
+
+
 async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime) -> int:
+    """Publish the held events naming this product, now that the catalog named it."""
     waiting = (
         (
             await uow.session.execute(
                 select(customer_event)
-                .where(customer_event.c.product_id.is_(None))
-                .where(customer_event.c.sku == sku)
+                .where(customer_event.c.status == EventStatus.HELD.value)
+                .where(_names(product_id, sku))
                 .order_by(customer_event.c.seq)
                 .with_for_update()
             )
@@ -294,6 +351,8 @@ async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime)
             .where(customer_event.c.seq.in_([row["seq"] for row in chunk]))
             .values(
                 product_id=product_id,
+                sku=func.coalesce(customer_event.c.sku, sku),
+                status=EventStatus.ACCEPTED.value,
                 triage=case(
                     (
                         customer_event.c.triage.in_(states_before(TriageState.QUEUED)),
@@ -303,6 +362,6 @@ async def _resolve(uow: UnitOfWork, *, product_id: str, sku: str, now: datetime)
                 ),
             )
         )
-        named = [{**row, "product_id": product_id} for row in chunk]
+        named = [{**row, "product_id": product_id, "sku": row["sku"] or sku} for row in chunk]
         uow.publish_many(customer_events_accepted(named, now=now), topic=CUSTOMER_EVENTS_TOPIC)
     return len(waiting)

@@ -23,7 +23,7 @@ from fastapi import Depends, Request
 from sqlalchemy import func, select
 
 from services.feedback.findings.escalations import EscalationStatus, Route, Slas
-from services.feedback.ingest.service import resolve_known
+from services.feedback.ingest.service import EventStatus, expire_held, resolve_known
 from services.feedback.metrics import (
     ESCALATIONS_OVERDUE,
     TRIAGE_BACKLOG,
@@ -203,13 +203,15 @@ class TriageWorker:
         return by_id, failed
 
     async def _refresh(self, runtime: Runtime) -> None:
-        """Sweep late-resolvable events and refresh the gauges, at most every few seconds."""
+        """Sweep late-resolvable events, expire those held too long, and refresh the gauges,
+        at most every few seconds."""
         now = time.monotonic()
         if now - self._last_refresh < self.settings.metrics_refresh_s:
             return
         self._last_refresh = now
         async with runtime.uow() as uow:
             await resolve_known(uow=uow)
+            await expire_held(uow=uow, hold=timedelta(days=runtime.settings.ingest_hold_days))
         await self.report(runtime)
 
     async def report(self, runtime: Runtime) -> dict[str, Any]:
@@ -229,9 +231,7 @@ class TriageWorker:
                 )
             ).one()
             waiting = await session.scalar(
-                select(func.count())
-                .where(events.product_id.is_(None))
-                .where(events.sku.is_not(None))
+                select(func.count()).where(events.status == EventStatus.HELD.value)
             )
             failed = await session.scalar(
                 select(func.count()).where(events.triage == TriageState.FAILED.value)

@@ -168,7 +168,7 @@ async def test_an_unreadable_event_is_dead_lettered_and_the_next_flows(
     dead = await read_dead_letters(broker.bootstrap, bad.subject or "")
     assert [decode(record.value).id for record in dead] == [bad.id]
     headers = dict(dead[0].headers)
-    assert headers["dlq-error-type"] == b"Invalid"
+    assert headers["dlq-error-type"] == b"InvalidEvent"
     assert b"occurrences" in headers["dlq-error-message"]
     assert headers["dlq-original-topic"] == TOPIC.encode()
 

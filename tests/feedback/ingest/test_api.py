@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -22,12 +23,16 @@ from shared.auth import Principal
 from shared.events import decode, new_event
 from shared.settings import Settings
 from shared.tables import outbox
-from tests.feedback.conftest import FAST, INGEST, READ, event, ingest, triaged
+from tests.feedback.conftest import FAST, INGEST, READ, event, ingest, known_product, triaged
 from tests.feedback.fakes import FakeTriage
 from tests.support import assert_problem, auth, eventually, pg_database, running
 
+# Another key of the same storefront (event ids are unique per owner).
 THIRD = Principal(
-    subject="storefront-3", name="storefront 3", scopes=frozenset(), owner="storefront 3"
+    subject="storefront-3",
+    name="storefront 1's other key",
+    scopes=frozenset(),
+    owner="storefront-1",
 )
 
 
@@ -49,13 +54,17 @@ async def stored(app: FastAPI) -> int:
 async def test_accepted_events_are_stored_with_their_outbox_rows(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
+    await known_product(app)
+    # A whole-second time a day ago, sent with an offset: it comes back in UTC.
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    sent_at = day_ago.astimezone(timezone(timedelta(hours=2))).isoformat()
     batch = [
         event("review", rating=1, text="The lid burned me", sku="KT-1"),
         event("return"),
         event("support_ticket", priority="urgent"),
         event("question"),
         event("search_miss"),
-        event("purchase", occurred_at="2025-05-01T10:00:00+02:00"),
+        event("purchase", occurred_at=sent_at),
     ]
     response = await client.post(
         "/v1/customer-events", json={"events": batch}, headers={**INGEST, "X-Request-ID": "r-1"}
@@ -80,6 +89,7 @@ async def test_accepted_events_are_stored_with_their_outbox_rows(
     review, *_, purchase = (decode(row.payload).data for row in rows)
     assert review == {
         "event_id": batch[0]["event_id"],
+        "source": "storefront-1",
         "kind": "review",
         "occurred_at": batch[0]["occurred_at"],
         "product_id": "prod-1",
@@ -88,21 +98,25 @@ async def test_accepted_events_are_stored_with_their_outbox_rows(
         "rating": 1,
         "text": "The lid burned me",
     }
-    assert purchase["occurred_at"] == "2025-05-01T08:00:00Z"
+    utc = day_ago.isoformat().replace("+00:00", "Z")
+    assert purchase["occurred_at"] == utc
     assert purchase["quantity"] == 2
     assert purchase["unit_price"] == {"amount": "19.99", "currency": "EUR"}
-    assert purchase["sku"] is None
+    assert purchase["sku"] == "KT-1"  # from the directory
     assert "text" not in purchase
 
     response = await client.get(f"/v1/customer-events/{batch[5]['event_id']}", headers=READ)
     assert response.status_code == 200
     assert response.json()["triage"] == "not_needed"
-    assert response.json()["occurred_at"] == "2025-05-01T08:00:00Z"
+    assert response.json()["occurred_at"] == utc
+    assert response.json()["status"] == "accepted"
+    assert response.json()["source"] == "storefront-1"
 
 
 async def test_bad_events_are_reported_by_index_and_the_good_ones_accepted(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
+    await known_product(app)
     batch = [
         event("question"),
         event("review", rating=7),
@@ -138,22 +152,24 @@ async def test_bad_events_are_reported_by_index_and_the_good_ones_accepted(
 async def test_replayed_event_ids_are_duplicates_and_change_nothing(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
+    await known_product(app)
     first = [event("question"), event("purchase"), event("review")]
     assert (await ingest(client, *first))["accepted"] == 3
 
     fresh = event("return")
     replay = await ingest(client, *first, fresh, fresh)
     assert replay == {"accepted": 1, "duplicates": 4, "rejected": []}
-    # Another client replaying the same ids: event ids are unique across clients.
-    again = await client.post(
-        "/v1/customer-events",
-        json={"events": [first[0]]},
-        headers=auth("feedback:ingest", subject="storefront-2"),
-    )
+    # Another key of the same owner replaying them: still duplicates.
+    rotated = auth("feedback:ingest", subject="storefront-1b", owner="storefront-1")
+    again = await client.post("/v1/customer-events", json={"events": [first[0]]}, headers=rotated)
     assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": []}
+    # Another storefront's ids are its own (tests/security/test_storefront_sales.py).
+    other = auth("feedback:ingest", subject="storefront-2")
+    theirs = await client.post("/v1/customer-events", json={"events": [first[0]]}, headers=other)
+    assert theirs.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
 
-    assert await stored(app) == 4
-    assert len(await published(app)) == 4
+    assert await stored(app) == 5
+    assert len(await published(app)) == 5
 
 
 async def test_a_batch_over_the_cap_is_refused_whole(

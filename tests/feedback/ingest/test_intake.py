@@ -29,7 +29,7 @@ def test_fields_are_parsed() -> None:
         sku=" KT-1 ",
         unit_price={"amount": "1200", "currency": "JPY"},
     )
-    ((_, parsed),) = check_batch([purchase]).valid
+    ((_, parsed),) = check_batch([purchase], now=datetime(2025, 3, 2, tzinfo=UTC)).valid
     assert parsed.occurred_at == datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
     assert parsed.sku == "KT-1"
     assert parsed.unit_price.amount == Decimal("1200")
@@ -97,7 +97,8 @@ REJECTIONS: list[tuple[str, dict[str, Any], list[str], str]] = [
     ("question", {"occurred_at": "1999-12-31T23:59:59Z"}, ["occurred_at"], "before 2000"),
     ("question", {"occurred_at": "0001-01-01T00:00:00+01:00"}, ["occurred_at"], "before 2000"),
     ("question", {"product_id": None}, ["product_id"], "give product_id or sku"),
-    ("question", {"product_id": "a b"}, ["product_id"], "1-64 of"),
+    ("question", {"product_id": "a b"}, ["product_id"], "1-36 of"),
+    ("question", {"product_id": "p" * 37}, ["product_id"], "1-36 of"),
     ("question", {"sku": "-bad"}, ["sku"], "an SKU"),
     ("question", {"event_id": ""}, ["event_id"], "1-128 of"),
     ("question", {"event_id": "x" * 129}, ["event_id"], "1-128 of"),
