@@ -19,6 +19,7 @@ from shared.clock import Clock, utc_now
 from shared.db import Database
 from shared.events import topic_of
 from shared.migrations import prepare_schema
+from shared.openapi import answers
 from shared.settings import Settings
 
 _PROBE_TIMEOUT_S = 1.0
@@ -136,6 +137,7 @@ RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]
 
 # Both limiters are async on purpose: FastAPI runs sync dependencies in a thread pool, and
 # the buckets are only safe to touch from the event loop.
+@answers(429)
 async def limited_caller(
     principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
 ) -> Principal:
@@ -147,6 +149,7 @@ async def limited_caller(
 CallerDep = Annotated[Principal, Depends(limited_caller)]
 
 
+@answers(429)
 async def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:
     """429 when this client IP exchanges keys too often."""
     host = request.client.host if request.client else "unknown"

@@ -18,6 +18,7 @@ import jwt
 from fastapi import Depends, Request
 
 from shared.errors import Forbidden, Unauthorized
+from shared.openapi import answers
 
 ALGORITHM = "HS256"
 ISSUER = "productops"
@@ -106,6 +107,7 @@ def bearer_token(request: Request) -> str:
 
 
 # Dependencies are async so FastAPI runs them on the event loop, not in its thread pool.
+@answers(401)
 async def current_principal(request: Request) -> Principal:
     """The verified caller; the app keeps its `TokenSigner` in `app.state.signer`."""
     cached: Principal | None = getattr(request.state, "principal", None)
@@ -131,7 +133,7 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
             raise Forbidden(f"this call needs the scope {scope}", required_scope=scope)
         return principal
 
-    return check
+    return answers(403)(check)
 
 
 def hash_secret(secret: str) -> str:
