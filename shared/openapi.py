@@ -109,21 +109,16 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependants(sub)
 
 
-def derived_statuses(dependant: Dependant) -> set[int]:
-    """The problems a route answers because of its dependencies and parameters (the route's
-    `dependant`)."""
+def derived_statuses(route: Dependant) -> set[int]:
+    """The problems a route answers because of its dependencies and parameters (`route` is
+    the route's `dependant`)."""
     found: set[int] = set()
-    for dependant in _dependants(dependant):
-        if dependant.call is not None:
-            found |= _ANSWERED_BY.get(dependant.call, frozenset())
-        if dependant.body_params:
+    for part in _dependants(route):
+        if part.call is not None:
+            found |= _ANSWERED_BY.get(part.call, frozenset())
+        if part.body_params:
             found |= {413, 422}
-        if (
-            dependant.path_params
-            or dependant.query_params
-            or dependant.header_params
-            or dependant.cookie_params
-        ):
+        if part.path_params or part.query_params or part.header_params or part.cookie_params:
             found.add(422)
     return found
 
