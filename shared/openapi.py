@@ -57,6 +57,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 # What each status means for a ProductOps route, as the document says it.
 _MEANING = {
+    400: "The body could not be parsed",
     401: "No valid access token (`Authorization: Bearer <token>`)",
     403: "The token lacks the scope this call needs",
     404: "Nothing with this id (or no such route)",
@@ -117,7 +118,8 @@ def derived_statuses(route: Dependant) -> set[int]:
         if part.call is not None:
             found |= _ANSWERED_BY.get(part.call, frozenset())
         if part.body_params:
-            found |= {413, 422}
+            # 400: a body that cannot be read at all (FastAPI's "error parsing the body").
+            found |= {400, 413, 422}
         if part.path_params or part.query_params or part.header_params or part.cookie_params:
             found.add(422)
     return found
