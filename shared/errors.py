@@ -191,15 +191,17 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route takes at this path, for a 405's `Allow` (RFC 9110 section
+    """Every method the path's route template takes, for a 405's `Allow` (RFC 9110 section
     15.5.6). Starlette names only the first route whose path matched, and FastAPI makes one
     route per method, so a path with GET and PATCH would answer `Allow: GET`."""
-    methods: set[str] = set()
     # Routes of included routers too, each as its inclusion made it (prefix and all).
-    for route in iter_route_contexts(request.app.router.routes):
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= route.methods or set()
+    routes = list(iter_route_contexts(request.app.router.routes))
+    template = next(
+        (r.path_format for r in routes if r.matches(request.scope)[0] != Match.NONE), None
+    )
+    # The methods of the first template that matched, as the OpenAPI document groups them:
+    # `/v1/products/stats` is not `/v1/products/{product_id}`, whose methods it also matches.
+    methods = {m for r in routes if r.path_format == template for m in r.methods or ()}
     return ", ".join(sorted(methods))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import Dialect, Numeric, String
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
 _RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _rfc3339_text(value: object) -> object:
@@ -24,8 +25,19 @@ def _rfc3339_text(value: object) -> object:
     return value
 
 
+def _iso_date_text(value: object) -> object:
+    # Pydantic would read "0" as 1970-01-01 too.
+    if isinstance(value, date):
+        return value
+    if not (isinstance(value, str) and _ISO_DATE.match(value)):
+        raise ValueError("not a date as YYYY-MM-DD")
+    return value
+
+
 # An input date-time with its offset, as RFC 3339 text only (the OpenAPI `date-time` format).
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+# An input date, as YYYY-MM-DD text only (the OpenAPI `date` format).
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -45,7 +45,9 @@ from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.errors import FieldError, field_error, invalid_input
 from shared.idempotency import IdempotencyDep
+from shared.openapi import CONFLICT, MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from shared.types import IsoDate
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["launch"])
@@ -92,7 +94,12 @@ async def _write(
 # --- plans --------------------------------------------------------------------------------------
 
 
-@router.post("/launches", status_code=status.HTTP_201_CREATED, response_model=LaunchPublic)
+@router.post(
+    "/launches",
+    responses=CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=LaunchPublic,
+)
 async def plan_launch(
     body: LaunchCreate,
     runtime: RuntimeDep,
@@ -131,9 +138,9 @@ async def list_launches(
     product_id: Filter = None,
     owner: Filter = None,
     from_: Annotated[
-        date | None, Query(alias="from", description="target date, YYYY-MM-DD")
+        IsoDate | None, Query(alias="from", description="target date, YYYY-MM-DD")
     ] = None,
-    to: Annotated[date | None, Query(description="target date, inclusive")] = None,
+    to: Annotated[IsoDate | None, Query(description="target date, inclusive")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LaunchPublic]:
@@ -155,7 +162,7 @@ async def list_launches(
     return page.map(lambda stored: launch_public(stored, now=now))
 
 
-@router.get("/launches/{launch_id}", response_model=LaunchPublic)
+@router.get("/launches/{launch_id}", responses=MISSING, response_model=LaunchPublic)
 async def get_launch(
     launch_id: LaunchId, runtime: RuntimeDep, _: Reader, response: Response
 ) -> LaunchPublic:
@@ -168,7 +175,7 @@ async def get_launch(
     return _answer(runtime, stored, response)
 
 
-@router.patch("/launches/{launch_id}", response_model=LaunchPublic)
+@router.patch("/launches/{launch_id}", responses=MISSING_OR_CONFLICT, response_model=LaunchPublic)
 async def update_launch(
     launch_id: LaunchId,
     body: LaunchUpdate,
@@ -201,7 +208,9 @@ async def update_launch(
     )
 
 
-@router.post("/launches/{launch_id}/approve", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/approve", responses=MISSING_OR_CONFLICT, response_model=LaunchPublic
+)
 async def approve_launch(
     launch_id: LaunchId,
     runtime: RuntimeDep,
@@ -228,7 +237,9 @@ async def approve_launch(
     return answer
 
 
-@router.post("/launches/{launch_id}/cancel", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/cancel", responses=MISSING_OR_CONFLICT, response_model=LaunchPublic
+)
 async def cancel_launch(
     launch_id: LaunchId,
     body: ReasonIn,
@@ -251,7 +262,9 @@ async def cancel_launch(
     )
 
 
-@router.get("/launches/{launch_id}/history", response_model=Page[HistoryEntryPublic])
+@router.get(
+    "/launches/{launch_id}/history", responses=MISSING, response_model=Page[HistoryEntryPublic]
+)
 async def launch_history(
     launch_id: LaunchId,
     runtime: RuntimeDep,
@@ -271,7 +284,11 @@ async def launch_history(
 # --- gates --------------------------------------------------------------------------------------
 
 
-@router.post("/launches/{launch_id}/gates/{gate}/signoff", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/gates/{gate}/signoff",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def sign_off(
     launch_id: LaunchId,
     gate: GateName,
@@ -299,7 +316,11 @@ async def sign_off(
     )
 
 
-@router.post("/launches/{launch_id}/gates/{gate}/revoke", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/gates/{gate}/revoke",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def revoke_signoff(
     launch_id: LaunchId,
     gate: GateName,
@@ -326,6 +347,7 @@ async def revoke_signoff(
 
 @router.post(
     "/launches/{launch_id}/waivers",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=LaunchPublic,
 )
@@ -382,7 +404,11 @@ async def _create(
 # --- evidence -----------------------------------------------------------------------------------
 
 
-@router.post("/launches/{launch_id}/improvements/{finding_id}/accept", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/improvements/{finding_id}/accept",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def accept_improvement(
     launch_id: LaunchId,
     finding_id: ItemId,
@@ -410,7 +436,11 @@ async def accept_improvement(
     )
 
 
-@router.post("/launches/{launch_id}/improvements/{finding_id}/decline", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/improvements/{finding_id}/decline",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def decline_improvement(
     launch_id: LaunchId,
     finding_id: ItemId,
@@ -436,7 +466,9 @@ async def decline_improvement(
 
 
 @router.post(
-    "/launches/{launch_id}/improvements/{finding_id}/change-request", response_model=LaunchPublic
+    "/launches/{launch_id}/improvements/{finding_id}/change-request",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
 )
 async def move_change_request(
     launch_id: LaunchId,
@@ -465,6 +497,7 @@ async def move_change_request(
 
 @router.post(
     "/launches/{launch_id}/qa-reports",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=LaunchPublic,
 )
@@ -498,7 +531,10 @@ async def record_qa_report(
 
 
 @router.post(
-    "/launches/{launch_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=LaunchPublic
+    "/launches/{launch_id}/tasks",
+    responses=MISSING_OR_CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=LaunchPublic,
 )
 async def add_task(
     launch_id: LaunchId,
@@ -530,7 +566,11 @@ async def add_task(
     )
 
 
-@router.post("/launches/{launch_id}/tasks/{task_id}/complete", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/tasks/{task_id}/complete",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def complete_task(
     launch_id: LaunchId,
     task_id: ItemId,
@@ -549,7 +589,11 @@ async def complete_task(
     )
 
 
-@router.post("/launches/{launch_id}/tasks/{task_id}/reopen", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/tasks/{task_id}/reopen",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def reopen_task(
     launch_id: LaunchId,
     task_id: ItemId,
@@ -571,7 +615,11 @@ async def reopen_task(
 # --- gate templates -----------------------------------------------------------------------------
 
 
-@router.put("/gate-templates/{product_type}", response_model=TemplatePublic)
+@router.put(
+    "/gate-templates/{product_type}",
+    responses={201: {"description": "The template was created", "model": TemplatePublic}},
+    response_model=TemplatePublic,
+)
 async def put_template(
     product_type: Annotated[str, Path(max_length=64)],
     body: TemplateIn,
@@ -597,7 +645,7 @@ async def put_template(
     return template_public(row)
 
 
-@router.get("/gate-templates/{product_type}", response_model=TemplatePublic)
+@router.get("/gate-templates/{product_type}", responses=MISSING, response_model=TemplatePublic)
 async def get_template(
     product_type: Annotated[str, Path(max_length=64)],
     runtime: RuntimeDep,
@@ -629,9 +677,9 @@ async def launch_calendar(
     runtime: RuntimeDep,
     launch: LaunchDep,
     _: Reader,
-    from_: Annotated[date | None, Query(alias="from", description="default today (UTC)")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="default today (UTC)")] = None,
     to: Annotated[
-        date | None, Query(description=f"inclusive; default from + {CALENDAR_DAYS}")
+        IsoDate | None, Query(description=f"inclusive; default from + {CALENDAR_DAYS}")
     ] = None,
     owner: Filter = None,
 ) -> CalendarPublic:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -36,7 +35,7 @@ from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
 from shared.openapi import CONFLICT, MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from shared.types import Rfc3339
+from shared.types import IsoDate, Rfc3339
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
 
@@ -353,8 +352,8 @@ async def product_metrics(
     product_id: str,
     runtime: RuntimeDep,
     _: Reader,
-    from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
-    to: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
+    to: Annotated[IsoDate | None, Query(description="YYYY-MM-DD, inclusive")] = None,
 ) -> MetricsPublic:
     """Units, revenue and margin per day from purchases, at the price paid and the cost
     valid at each sale (default: the last 30 days)."""

@@ -26,6 +26,7 @@ from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.errors import FieldError, PayloadTooLarge, field_error, invalid_input
+from shared.openapi import MISSING, problems
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -71,6 +72,8 @@ def parse_batch(body: bytes) -> list[Any]:
     "/customer-events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=IngestResponse,
+    # The body is read by hand (each event validated on its own), so its problems are named.
+    responses=problems(413, 422),
     openapi_extra={"requestBody": ingest_request_schema(EVENT_SCHEMA)},
 )
 async def ingest_customer_events(
@@ -120,7 +123,7 @@ async def ingestion_stats(
     )
 
 
-@router.get("/customer-events/{event_id}", response_model=CustomerEventPublic)
+@router.get("/customer-events/{event_id}", responses=MISSING, response_model=CustomerEventPublic)
 async def get_customer_event(event_id: str, runtime: RuntimeDep, _: Reader) -> CustomerEventPublic:
     """One accepted event and its state: waiting for the catalog, pending triage, done."""
     async with runtime.db.reader() as session:
