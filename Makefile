@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # The tests `make check` runs: none that starts a broker or a process, none that needs
-# PostgreSQL (tests/conftest.py marks every test taking the broker fixture).
-QUICK_TESTS := not broker and not stack and not postgres
+# PostgreSQL (tests/conftest.py marks every test taking the broker fixture), and not the
+# schemathesis runs (tests/contracts/test_schemathesis.py), which take minutes.
+QUICK_TESTS := not broker and not stack and not postgres and not schemathesis
 
 .PHONY: run test check lint typecheck bench clean
 

@@ -74,7 +74,7 @@ _MEANING = {
 _ANSWERED_BY: dict[Callable[..., Any], frozenset[int]] = {}
 
 
-def problem_response(status: int) -> dict[str, Any]:
+def documented_problem(status: int) -> dict[str, Any]:
     """One problem+json response object."""
     return {
         "description": _MEANING.get(status, HTTPStatus(status).phrase),
@@ -84,7 +84,7 @@ def problem_response(status: int) -> dict[str, Any]:
 
 def problems(*statuses: int) -> Responses:
     """`responses=` for a route: the problems it raises itself, e.g. `problems(404, 409)`."""
-    return {status: problem_response(status) for status in statuses}
+    return {status: documented_problem(status) for status in statuses}
 
 
 # Named sets for what most routes raise themselves.
@@ -144,12 +144,12 @@ def _document(app: FastAPI) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             for status in sorted(derived_statuses(route.dependant)):
-                responses[str(status)] = problem_response(status)
+                responses[str(status)] = documented_problem(status)
     for operations in paths.values():
         for operation in operations.values():
             # FastAPI's own 422 (application/json) is replaced: validation answers a problem.
             if "422" in operation.get("responses", {}):
-                operation["responses"]["422"] = problem_response(422)
+                operation["responses"]["422"] = documented_problem(422)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     # FastAPI's validation error schemas describe no answer ProductOps gives.

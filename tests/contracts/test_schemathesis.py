@@ -16,6 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Imported whole before any app starts: feedback's triage worker imports it in a thread of
+# its own while hypothesis, here, reads `sys.modules["numpy"]` when present, and a module
+# half-imported by another thread fails it ("partially initialized module 'numpy'").
+import numpy  # noqa: F401
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -25,6 +29,9 @@ from schemathesis.python import asgi
 
 from shared.settings import Settings
 from tests.support import token
+
+# Minutes rather than seconds: `make test` runs it, `make check` does not.
+pytestmark = pytest.mark.schemathesis
 
 SEED = 20261129
 # Examples per operation in the fuzzing phase; the examples and coverage phases add their own.
