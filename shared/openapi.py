@@ -7,7 +7,9 @@ answers comes from two places:
   route (or a named set such as `MISSING`);
 - what its dependencies and parameters do, read from the route: a dependency marked with
   `answers(...)` (the token check 401, a scope 403, `If-Match` 412/422, `Idempotency-Key`
-  409/422, a rate limit 429) and any parameter 422 (validation), any body 413 as well.
+  409/422, a rate limit 429) and any parameter 422 (validation), any body 400 and 413 as
+  well. A route whose dependencies answer 401 checks a token: it names the `bearer`
+  security scheme.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 Responses = dict[int | str, dict[str, Any]]
 
 _REF = "#/components/schemas/Problem"
+_BEARER = "bearer"
+# The access token from `POST /v1/auth/token` on the gateway (docs/http-api.md).
+BEARER_SCHEME: dict[str, Any] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 # RFC 9457's members, plus `errors` as validation problems carry them; a problem may add
 # members of its own (`current_version`, `required_scope`...).
@@ -143,14 +148,20 @@ def _document(app: FastAPI) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in sorted(derived_statuses(route.dependant)):
+            derived = derived_statuses(route.dependant)
+            for status in sorted(derived):
                 responses[str(status)] = documented_problem(status)
+            # A dependency that answers 401 is the token check: the route needs a bearer token.
+            if 401 in derived:
+                operation["security"] = [{_BEARER: []}]
     for operations in paths.values():
         for operation in operations.values():
             # FastAPI's own 422 (application/json) is replaced: validation answers a problem.
             if "422" in operation.get("responses", {}):
                 operation["responses"]["422"] = documented_problem(422)
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[_BEARER] = BEARER_SCHEME
+    components = components.setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     # FastAPI's validation error schemas describe no answer ProductOps gives.
     for unused in ("HTTPValidationError", "ValidationError"):

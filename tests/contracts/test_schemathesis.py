@@ -30,8 +30,12 @@ from schemathesis.python import asgi
 from shared.settings import Settings
 from tests.support import token
 
-# Minutes rather than seconds: `make test` runs it, `make check` does not.
-pytestmark = pytest.mark.schemathesis
+pytestmark = [
+    # Minutes rather than seconds: `make test` runs it, `make check` does not.
+    pytest.mark.schemathesis,
+    # The app runs in a thread beside hypothesis, and its retry jitter draws from `random`.
+    pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
+]
 
 SEED = 20261129
 # Examples per operation in the fuzzing phase; the examples and coverage phases add their own.
@@ -89,6 +93,7 @@ class Outcome:
 
     cases: int = 0
     by_phase: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -105,6 +110,9 @@ class Outcome:
 def _record(outcome: Outcome, phase: str, recorder: Any) -> None:
     outcome.cases += len(recorder.cases)
     outcome.by_phase[phase] += len(recorder.cases)
+    for interaction in recorder.interactions.values():
+        if interaction.response is not None:
+            outcome.by_status[interaction.response.status_code] += 1
     for case_id, checks in recorder.checks.items():
         for check in checks:
             if check.status != Status.FAILURE:
@@ -169,7 +177,8 @@ def test_the_app_answers_only_what_its_openapi_documents(
     app = _gateway_app(settings) if component == "gateway" else _service_app(component, settings)
     outcome = run_schemathesis(app, gateway=component == "gateway")
     phases = ", ".join(f"{phase} {n}" for phase, n in sorted(outcome.by_phase.items()))
-    print(f"{component}: {outcome.cases} cases ({phases}) in {outcome.seconds:.1f} s")
+    answers = ", ".join(f"{status} {n}" for status, n in sorted(outcome.by_status.items()))
+    print(f"{component}: {outcome.cases} cases ({phases}) in {outcome.seconds:.1f} s: {answers}")
     assert outcome.cases > 0
     assert not outcome.failures, outcome.report()
     assert not outcome.errors, outcome.report()

@@ -79,6 +79,16 @@ def test_each_route_lists_the_problems_it_answers() -> None:
     assert statuses(document, "post", "/v1/token") == {"200", "401"}
 
 
+def test_routes_that_check_a_token_say_so() -> None:
+    document = sample_app().openapi()
+    bearer = [{"bearer": []}]
+    assert document["paths"]["/v1/things/{thing_id}"]["get"]["security"] == bearer
+    assert document["paths"]["/v1/things"]["post"]["security"] == bearer
+    assert "security" not in document["paths"]["/v1/things/stats"]["get"]
+    assert "security" not in document["paths"]["/v1/token"]["post"]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
 def test_problems_are_problem_json_with_one_schema() -> None:
     document = sample_app().openapi()
     for operations in document["paths"].values():
