@@ -9,7 +9,6 @@ is listed with the request that caused it.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.python import asgi
 
 from shared.settings import Settings
+from shared.stack.components import GATEWAY, load_factory, service_names
 from tests.support import token
 
 pytestmark = [
@@ -42,7 +42,8 @@ SEED = 20261129
 MAX_EXAMPLES = 15
 # Nothing listens on port 1: the gateway's calls to services fail at once (502), as documented.
 NO_SERVICE = 1
-SERVICES = ("catalog", "feedback", "launch", "pricing")
+# Every registered service (a new one is covered at once), then the gateway.
+SERVICES = service_names()
 
 
 def _config(*, gateway: bool) -> SchemathesisConfig:
@@ -136,11 +137,14 @@ def _record(outcome: Outcome, phase: str, recorder: Any) -> None:
 def run_schemathesis(app: FastAPI, *, gateway: bool = False) -> Outcome:
     """Every phase and check of schemathesis against `app`, its lifespan started for the run."""
     outcome = Outcome()
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config(gateway=gateway))
-    # An endless Server-Sent Events stream: tests/gateway/test_live.py covers it.
-    schema = schema.exclude(path="/v1/live")
     started = time.monotonic()
     try:
+        # Loading the document starts the app's lifespan, which the `finally` ends.
+        schema = schemathesis.openapi.from_asgi(
+            "/openapi.json", app, config=_config(gateway=gateway)
+        )
+        # An endless Server-Sent Events stream: tests/gateway/test_live.py covers it.
+        schema = schema.exclude(path="/v1/live")
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished):
                 _record(outcome, str(event.phase), event.recorder)
@@ -154,19 +158,7 @@ def run_schemathesis(app: FastAPI, *, gateway: bool = False) -> Outcome:
     return outcome
 
 
-def _service_app(name: str, settings: Settings) -> FastAPI:
-    module = importlib.import_module(f"services.{name}.app")
-    app: FastAPI = module.create_app(settings)
-    return app
-
-
-def _gateway_app(settings: Settings) -> FastAPI:
-    from gateway.app import create_app
-
-    return create_app(settings)
-
-
-@pytest.mark.parametrize("component", [*SERVICES, "gateway"])
+@pytest.mark.parametrize("component", [*SERVICES, GATEWAY])
 def test_the_app_answers_only_what_its_openapi_documents(
     component: str, make_settings: Callable[..., Settings]
 ) -> None:
@@ -174,8 +166,8 @@ def test_the_app_answers_only_what_its_openapi_documents(
     settings = make_settings(
         run_consumers=False, **{f"{name}_port": NO_SERVICE for name in SERVICES}
     )
-    app = _gateway_app(settings) if component == "gateway" else _service_app(component, settings)
-    outcome = run_schemathesis(app, gateway=component == "gateway")
+    app = load_factory(component)(settings)
+    outcome = run_schemathesis(app, gateway=component == GATEWAY)
     phases = ", ".join(f"{phase} {n}" for phase, n in sorted(outcome.by_phase.items()))
     answers = ", ".join(f"{status} {n}" for status, n in sorted(outcome.by_status.items()))
     print(f"{component}: {outcome.cases} cases ({phases}) in {outcome.seconds:.1f} s: {answers}")
