@@ -38,7 +38,12 @@ Sort = Annotated[
 ]
 
 
-@router.post("/requirements", status_code=status.HTTP_201_CREATED, response_model=RequirementPublic)
+@router.post(
+    "/requirements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RequirementPublic,
+    responses={200: {"description": "The same requirement was known", "model": RequirementPublic}},
+)
 async def create_requirement(
     body: RequirementCreate,
     runtime: RuntimeDep,
