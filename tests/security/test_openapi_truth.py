@@ -1,5 +1,6 @@
-"""Every app's OpenAPI document gives each operation its problem answers (shared/openapi.py):
-the quick, static half of what tests/contracts/test_schemathesis.py checks by calling."""
+"""Issue 12, "OpenAPI that tells the truth": every app's OpenAPI document gives each operation
+its problem answers (shared/openapi.py). This is the quick, static half; the proof by calling
+is tests/contracts/test_schemathesis.py (schemathesis against each app, `make test`)."""
 
 from __future__ import annotations
 
