@@ -6,8 +6,9 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # The tests `make check` runs: none that starts a broker or a process, none that needs
 # PostgreSQL or Redis (tests/conftest.py marks every test taking the broker fixture or
-# the redis_limits one).
-QUICK_TESTS := not broker and not stack and not postgres and not redis
+# the redis_limits one), and not the schemathesis runs (tests/contracts/test_schemathesis.py),
+# which take minutes.
+QUICK_TESTS := not broker and not stack and not postgres and not redis and not schemathesis
 
 .PHONY: run test check lint typecheck bench clean
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway import keys
 from gateway.runtime import RuntimeDep, limit_by_client_ip, live_key
 from shared.auth import ADMIN, Principal, require
+from shared.openapi import MISSING_OR_CONFLICT, problems
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 # The prefix lives on the routers, not on `include_router`: FastAPI then keeps it in
@@ -61,7 +62,10 @@ class KeyPublic(BaseModel):
 
 
 @auth_router.post(
-    "/auth/token", dependencies=[Depends(limit_by_client_ip)], response_model=TokenResponse
+    "/auth/token",
+    dependencies=[Depends(limit_by_client_ip)],
+    response_model=TokenResponse,
+    responses=problems(401),
 )
 async def issue_token(body: TokenRequest, runtime: RuntimeDep, response: Response) -> TokenResponse:
     """Exchange an API key for a bearer access token carrying the key's scopes.
@@ -114,7 +118,7 @@ async def list_api_keys(
     return page.map(lambda item: KeyPublic.model_validate(item, from_attributes=True))
 
 
-@keys_router.delete("/api-keys/{key_id}", status_code=204)
+@keys_router.delete("/api-keys/{key_id}", status_code=204, responses=MISSING_OR_CONFLICT)
 async def revoke_api_key(
     key_id: Annotated[str, Path(max_length=64)], runtime: RuntimeDep, caller: AdminDep
 ) -> Response:

@@ -14,13 +14,15 @@ from fastapi import APIRouter, Request, Response
 from gateway.proxy import forward
 from gateway.runtime import CallerDep, RuntimeDep
 from shared.errors import Forbidden
+from shared.openapi import problems
 
 SCOPE = "feedback:ingest"
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
-@router.post("/customer-events", status_code=202)
+# The feedback service's answer comes back as it is: 202, or its problems (413, 422).
+@router.post("/customer-events", status_code=202, responses=problems(403, 413, 422, 502, 504))
 async def ingest_customer_events(
     request: Request, runtime: RuntimeDep, caller: CallerDep
 ) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -18,6 +19,7 @@ from gateway.runtime import CallerDep, GatewayRuntime, RuntimeDep
 from shared.auth import ADMIN, SCOPES, Principal
 from shared.errors import Forbidden, NotFound, UpstreamError, UpstreamTimeout
 from shared.observability import correlation_id_var, request_id_var
+from shared.openapi import problems
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +141,24 @@ def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
 
 
 def proxy_router(services: Sequence[str]) -> APIRouter:
-    """One catch-all route per service, so paths of composed views never collide with them."""
-    router = APIRouter(prefix="/v1")
+    """One catch-all route per service and method, so paths of composed views never collide
+    with them; one per method so each is one operation of the OpenAPI document."""
+    router = APIRouter(prefix="/v1", tags=["routing"])
     for service in services:
-        # Left out of the OpenAPI document: each service documents its own paths.
-        router.add_api_route(
-            f"/{service}/{{path:path}}",
-            _endpoint(service),
-            methods=METHODS,
-            name=f"proxy_{service}",
-            include_in_schema=False,
-        )
+        # The service documents its own answers (its OpenAPI, at /docs on its port); the
+        # document lists what the gateway itself answers, and any status for the rest.
+        responses: dict[int | str, dict[str, Any]] = {
+            "default": {"description": f"The {service} service's answer, as it came"},
+            **problems(403, 404, 502, 504),
+        }
+        for method in METHODS:
+            router.add_api_route(
+                f"/{service}/{{path:path}}",
+                _endpoint(service),
+                methods=[method],
+                name=f"proxy_{service}_{method.lower()}",
+                response_class=Response,
+                responses=responses,
+                summary=f"Routed to the {service} service as /v1/{{path}}",
+            )
     return router

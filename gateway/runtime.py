@@ -22,6 +22,7 @@ from shared.clock import Clock, utc_now
 from shared.db import Database
 from shared.events import topic_of
 from shared.migrations import prepare_schema
+from shared.openapi import answers
 from shared.relay import OutboxRelay
 from shared.revocation import GATEWAY_TOPIC, DenyList
 from shared.settings import Settings
@@ -216,6 +217,7 @@ RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]
 
 # Both dependencies are async on purpose: FastAPI runs sync dependencies in a thread pool,
 # and the in-process buckets are only safe to touch from the event loop.
+@answers(429)
 async def limited_caller(
     principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
 ) -> Principal:
@@ -234,6 +236,7 @@ async def live_key(caller: CallerDep, runtime: RuntimeDep) -> Principal:
     return caller
 
 
+@answers(429)
 async def limit_by_client_ip(request: Request, runtime: RuntimeDep) -> None:
     """429 when this client IP exchanges keys too often."""
     host = request.client.host if request.client else "unknown"

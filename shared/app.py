@@ -34,6 +34,7 @@ from shared.events import dlq_topic, topic_of
 from shared.http import RequestContextMiddleware
 from shared.inbox import prune_inbox_forever
 from shared.migrations import MigrationHistory, prepare_schema
+from shared.openapi import install_openapi
 from shared.relay import OutboxRelay
 from shared.republish import SnapshotSource
 from shared.revocation import (
@@ -340,6 +341,7 @@ def new_app(
         RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes
     )
     install_error_handlers(app)
+    install_openapi(app)
     install_probes(app, component.readiness, refresh_metrics)
     return app
 

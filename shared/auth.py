@@ -22,6 +22,7 @@ from shared.settings import TOKEN_TTL_CAP_S
 
 if TYPE_CHECKING:
     from shared.revocation import DenyList
+from shared.openapi import answers
 
 ALGORITHM = "HS256"
 ISSUER = "productops"
@@ -122,6 +123,7 @@ def bearer_token(request: Request) -> str:
 
 
 # Dependencies are async so FastAPI runs them on the event loop, not in its thread pool.
+@answers(401)
 async def current_principal(request: Request) -> Principal:
     """The verified caller; the app keeps its `TokenSigner` in `app.state.signer` and the
     revoked keys, whose tokens are refused, in `app.state.deny_list` (shared/revocation.py)."""
@@ -151,7 +153,7 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
             raise Forbidden(f"this call needs the scope {scope}", required_scope=scope)
         return principal
 
-    return check
+    return answers(403)(check)
 
 
 def hash_secret(secret: str) -> str:

@@ -7,8 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from shared.errors import PreconditionFailed, field_error
+from shared.openapi import answers
 
 
+# A malformed version is 422; a stale one is 412 where the route compares it (`check_version`).
+@answers(412, 422)
 def _parse_if_match(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> int | None:

@@ -31,6 +31,7 @@ from shared.dead_letters import (
 from shared.errors import Conflict, NotFound, field_error
 from shared.events import decode
 from shared.inbox import DEAD_LETTERED_BEFORE, Handler, apply_event
+from shared.openapi import MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from shared.parked import get_outbox_row, list_parked
 from shared.relay import OutboxRelay
@@ -237,7 +238,9 @@ async def _parked_page(
 
 
 @router.post(
-    "/dead-letters/{letter_id}/replay", response_model=ReplayedDeadLetter | ParkedEventPublic
+    "/dead-letters/{letter_id}/replay",
+    responses=MISSING_OR_CONFLICT,
+    response_model=ReplayedDeadLetter | ParkedEventPublic,
 )
 async def replay_letter(
     letter_id: LetterId, desk: DeskDep, principal: AdminDep
@@ -265,7 +268,9 @@ async def replay_letter(
     return ReplayedDeadLetter(**closed.model_dump(), outcome=outcome)
 
 
-@router.post("/dead-letters/{letter_id}/discard", response_model=AnyLetter)
+@router.post(
+    "/dead-letters/{letter_id}/discard", responses=MISSING_OR_CONFLICT, response_model=AnyLetter
+)
 async def discard_letter(
     letter_id: LetterId, body: DiscardIn, desk: DeskDep, principal: AdminDep
 ) -> DeadLetterPublic | ParkedEventPublic:

@@ -14,8 +14,10 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,21 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the path's route template takes, for a 405's `Allow` (RFC 9110 section
+    15.5.6). Starlette names only the first route whose path matched, and FastAPI makes one
+    route per method, so a path with GET and PATCH would answer `Allow: GET`."""
+    # Routes of included routers too, each as its inclusion made it (prefix and all).
+    routes = list(iter_route_contexts(request.app.router.routes))
+    template = next(
+        (r.path_format for r in routes if r.matches(request.scope)[0] != Match.NONE), None
+    )
+    # The methods of the first template that matched, as the OpenAPI document groups them:
+    # `/v1/products/stats` is not `/v1/products/{product_id}`, whose methods it also matches.
+    methods = {m for r in routes if r.path_format == template for m in r.methods or ()}
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json: validation, domain, HTTP and unexpected."""
 
@@ -212,13 +229,16 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         known = _BY_STATUS.get(exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return problem_response(
             exc.status_code,
             detail,
-            headers=exc.headers,
+            headers=headers or None,
             title=known.title if known else None,
             slug=known.slug if known else None,
         )

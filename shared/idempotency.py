@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from shared.auth import Principal, current_principal
 from shared.errors import Conflict, field_error
+from shared.openapi import answers
 from shared.tables import idempotency_key
 from shared.uow import UnitOfWork
 
@@ -85,6 +86,7 @@ class Idempotency:
             ) from exc
 
 
+@answers(409, 422)
 async def _idempotency(
     principal: Annotated[Principal, Depends(current_principal)],
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,

@@ -1,13 +1,43 @@
-"""Column types every service needs: aware UTC datetimes and exact money amounts."""
+"""Types every service needs: aware UTC datetime columns and inputs, exact money amounts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import Dialect, Numeric, String
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
+
+_RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _rfc3339_text(value: object) -> object:
+    # Pydantic reads a number (or "0.5" in a query) as seconds since 1970; an API documented
+    # as RFC 3339 must refuse it rather than answer for 1970-01-01.
+    if isinstance(value, datetime):
+        return value
+    if not (isinstance(value, str) and _RFC3339_START.match(value)):
+        raise ValueError("not an RFC 3339 date-time (e.g. 2030-03-01T09:00:00Z)")
+    return value
+
+
+def _iso_date_text(value: object) -> object:
+    # Pydantic would read "0" as 1970-01-01 too.
+    if isinstance(value, date):
+        return value
+    if not (isinstance(value, str) and _ISO_DATE.match(value)):
+        raise ValueError("not a date as YYYY-MM-DD")
+    return value
+
+
+# An input date-time with its offset, as RFC 3339 text only (the OpenAPI `date-time` format).
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+# An input date, as YYYY-MM-DD text only (the OpenAPI `date` format).
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

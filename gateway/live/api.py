@@ -13,6 +13,7 @@ from gateway.live.feed import LiveFeed, gap_frame
 from gateway.runtime import CallerDep, RuntimeDep
 from shared.auth import Principal
 from shared.errors import Forbidden, field_error
+from shared.openapi import problems
 
 router = APIRouter(prefix="/v1", tags=["live"])
 
@@ -85,7 +86,7 @@ async def _frames(
 @router.get(
     "/live",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(403)},
 )
 async def live(
     runtime: RuntimeDep,

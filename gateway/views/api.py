@@ -14,6 +14,7 @@ from shared.auth import ADMIN
 from shared.dead_letter_api import Filter
 from shared.dead_letters import Status
 from shared.errors import Forbidden, field_error
+from shared.openapi import problems
 from shared.pagination import DEFAULT_LIMIT, Limit
 
 # The prefix lives on the router so the route templates (metrics labels) are public paths.
@@ -28,7 +29,12 @@ ProductId = Annotated[
 ]
 
 
-@router.get("/products/{product_id}/overview", response_model=overview.ProductOverview)
+# The catalog is critical: its 404, or 502/504 when it fails.
+@router.get(
+    "/products/{product_id}/overview",
+    response_model=overview.ProductOverview,
+    responses=problems(404, 502, 504),
+)
 async def product_overview(
     product_id: ProductId, request: Request, runtime: RuntimeDep, caller: CallerDep
 ) -> overview.ProductOverview:
@@ -63,7 +69,7 @@ async def dashboard_summary(
     return await summary.dashboard_summary(calls=calls, caller=caller, today=runtime.clock().date())
 
 
-@router.get("/dead-letters", response_model=dead_letters.MergedDeadLetters)
+@router.get("/dead-letters", response_model=dead_letters.MergedDeadLetters, responses=problems(403))
 async def list_dead_letters(
     request: Request,
     runtime: RuntimeDep,

@@ -26,6 +26,7 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
+from shared.openapi import CONFLICT, MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -36,7 +37,10 @@ Filter = Annotated[str | None, Query(max_length=200)]
 
 
 @router.post(
-    "/product-types", status_code=status.HTTP_201_CREATED, response_model=ProductTypePublic
+    "/product-types",
+    responses=CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductTypePublic,
 )
 async def create_product_type(
     body: ProductTypeCreate, runtime: RuntimeDep, idem: IdempotencyDep, _: Writer
@@ -60,7 +64,7 @@ async def list_product_types(
     return page.map(product_type_public)
 
 
-@router.get("/product-types/{code}", response_model=ProductTypePublic)
+@router.get("/product-types/{code}", responses=MISSING, response_model=ProductTypePublic)
 async def get_product_type(code: str, runtime: RuntimeDep, _: Reader) -> ProductTypePublic:
     """One product type."""
     async with runtime.db.reader() as session:
@@ -68,7 +72,12 @@ async def get_product_type(code: str, runtime: RuntimeDep, _: Reader) -> Product
     return product_type_public(row)
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductPublic)
+@router.post(
+    "/products",
+    responses=CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductPublic,
+)
 async def create_product(
     body: ProductCreate,
     runtime: RuntimeDep,
@@ -123,7 +132,7 @@ async def product_stats(runtime: RuntimeDep, _: Reader) -> ProductStatsPublic:
     return ProductStatsPublic(total=sum(by_lifecycle.values()), by_lifecycle=by_lifecycle)
 
 
-@router.get("/products/{product_id}", response_model=ProductPublic)
+@router.get("/products/{product_id}", responses=MISSING, response_model=ProductPublic)
 async def get_product(
     product_id: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> ProductPublic:
@@ -133,7 +142,7 @@ async def get_product(
     return _describe(response, product_public(row))
 
 
-@router.patch("/products/{product_id}", response_model=ProductPublic)
+@router.patch("/products/{product_id}", responses=MISSING, response_model=ProductPublic)
 async def update_product(
     product_id: str,
     body: ProductUpdate,
@@ -156,7 +165,9 @@ async def update_product(
     return _describe(response, product_public(row))
 
 
-@router.post("/products/{product_id}/lifecycle", response_model=ProductPublic)
+@router.post(
+    "/products/{product_id}/lifecycle", responses=MISSING_OR_CONFLICT, response_model=ProductPublic
+)
 async def change_lifecycle(
     product_id: str,
     body: LifecycleChange,
@@ -179,7 +190,7 @@ async def change_lifecycle(
     return _describe(response, product_public(row))
 
 
-@router.get("/products/{product_id}/history", response_model=Page[ChangePublic])
+@router.get("/products/{product_id}/history", responses=MISSING, response_model=Page[ChangePublic])
 async def product_history(
     product_id: str,
     runtime: RuntimeDep,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -46,7 +46,9 @@ from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.errors import FieldError, field_error, invalid_input
 from shared.idempotency import IdempotencyDep
+from shared.openapi import CONFLICT, MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from shared.types import IsoDate
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["launch"])
@@ -93,7 +95,12 @@ async def _write(
 # --- plans --------------------------------------------------------------------------------------
 
 
-@router.post("/launches", status_code=status.HTTP_201_CREATED, response_model=LaunchPublic)
+@router.post(
+    "/launches",
+    responses=CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=LaunchPublic,
+)
 async def plan_launch(
     body: LaunchCreate,
     runtime: RuntimeDep,
@@ -132,9 +139,9 @@ async def list_launches(
     product_id: Filter = None,
     owner: Filter = None,
     from_: Annotated[
-        date | None, Query(alias="from", description="target date, YYYY-MM-DD")
+        IsoDate | None, Query(alias="from", description="target date, YYYY-MM-DD")
     ] = None,
-    to: Annotated[date | None, Query(description="target date, inclusive")] = None,
+    to: Annotated[IsoDate | None, Query(description="target date, inclusive")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LaunchPublic]:
@@ -173,7 +180,7 @@ async def launch_stats(runtime: RuntimeDep, _: Reader) -> LaunchStatsPublic:
     )
 
 
-@router.get("/launches/{launch_id}", response_model=LaunchPublic)
+@router.get("/launches/{launch_id}", responses=MISSING, response_model=LaunchPublic)
 async def get_launch(
     launch_id: LaunchId, runtime: RuntimeDep, _: Reader, response: Response
 ) -> LaunchPublic:
@@ -186,7 +193,7 @@ async def get_launch(
     return _answer(runtime, stored, response)
 
 
-@router.patch("/launches/{launch_id}", response_model=LaunchPublic)
+@router.patch("/launches/{launch_id}", responses=MISSING_OR_CONFLICT, response_model=LaunchPublic)
 async def update_launch(
     launch_id: LaunchId,
     body: LaunchUpdate,
@@ -219,7 +226,9 @@ async def update_launch(
     )
 
 
-@router.post("/launches/{launch_id}/approve", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/approve", responses=MISSING_OR_CONFLICT, response_model=LaunchPublic
+)
 async def approve_launch(
     launch_id: LaunchId,
     runtime: RuntimeDep,
@@ -246,7 +255,9 @@ async def approve_launch(
     return answer
 
 
-@router.post("/launches/{launch_id}/cancel", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/cancel", responses=MISSING_OR_CONFLICT, response_model=LaunchPublic
+)
 async def cancel_launch(
     launch_id: LaunchId,
     body: ReasonIn,
@@ -269,7 +280,9 @@ async def cancel_launch(
     )
 
 
-@router.get("/launches/{launch_id}/history", response_model=Page[HistoryEntryPublic])
+@router.get(
+    "/launches/{launch_id}/history", responses=MISSING, response_model=Page[HistoryEntryPublic]
+)
 async def launch_history(
     launch_id: LaunchId,
     runtime: RuntimeDep,
@@ -289,7 +302,11 @@ async def launch_history(
 # --- gates --------------------------------------------------------------------------------------
 
 
-@router.post("/launches/{launch_id}/gates/{gate}/signoff", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/gates/{gate}/signoff",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def sign_off(
     launch_id: LaunchId,
     gate: GateName,
@@ -317,7 +334,11 @@ async def sign_off(
     )
 
 
-@router.post("/launches/{launch_id}/gates/{gate}/revoke", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/gates/{gate}/revoke",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def revoke_signoff(
     launch_id: LaunchId,
     gate: GateName,
@@ -344,6 +365,7 @@ async def revoke_signoff(
 
 @router.post(
     "/launches/{launch_id}/waivers",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=LaunchPublic,
 )
@@ -400,7 +422,11 @@ async def _create(
 # --- evidence -----------------------------------------------------------------------------------
 
 
-@router.post("/launches/{launch_id}/improvements/{finding_id}/accept", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/improvements/{finding_id}/accept",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def accept_improvement(
     launch_id: LaunchId,
     finding_id: ItemId,
@@ -428,7 +454,11 @@ async def accept_improvement(
     )
 
 
-@router.post("/launches/{launch_id}/improvements/{finding_id}/decline", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/improvements/{finding_id}/decline",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def decline_improvement(
     launch_id: LaunchId,
     finding_id: ItemId,
@@ -454,7 +484,9 @@ async def decline_improvement(
 
 
 @router.post(
-    "/launches/{launch_id}/improvements/{finding_id}/change-request", response_model=LaunchPublic
+    "/launches/{launch_id}/improvements/{finding_id}/change-request",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
 )
 async def move_change_request(
     launch_id: LaunchId,
@@ -483,6 +515,7 @@ async def move_change_request(
 
 @router.post(
     "/launches/{launch_id}/qa-reports",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=LaunchPublic,
 )
@@ -516,7 +549,10 @@ async def record_qa_report(
 
 
 @router.post(
-    "/launches/{launch_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=LaunchPublic
+    "/launches/{launch_id}/tasks",
+    responses=MISSING_OR_CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=LaunchPublic,
 )
 async def add_task(
     launch_id: LaunchId,
@@ -548,7 +584,11 @@ async def add_task(
     )
 
 
-@router.post("/launches/{launch_id}/tasks/{task_id}/complete", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/tasks/{task_id}/complete",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def complete_task(
     launch_id: LaunchId,
     task_id: ItemId,
@@ -567,7 +607,11 @@ async def complete_task(
     )
 
 
-@router.post("/launches/{launch_id}/tasks/{task_id}/reopen", response_model=LaunchPublic)
+@router.post(
+    "/launches/{launch_id}/tasks/{task_id}/reopen",
+    responses=MISSING_OR_CONFLICT,
+    response_model=LaunchPublic,
+)
 async def reopen_task(
     launch_id: LaunchId,
     task_id: ItemId,
@@ -589,7 +633,11 @@ async def reopen_task(
 # --- gate templates -----------------------------------------------------------------------------
 
 
-@router.put("/gate-templates/{product_type}", response_model=TemplatePublic)
+@router.put(
+    "/gate-templates/{product_type}",
+    responses={201: {"description": "The template was created", "model": TemplatePublic}},
+    response_model=TemplatePublic,
+)
 async def put_template(
     product_type: Annotated[str, Path(max_length=64)],
     body: TemplateIn,
@@ -615,7 +663,7 @@ async def put_template(
     return template_public(row)
 
 
-@router.get("/gate-templates/{product_type}", response_model=TemplatePublic)
+@router.get("/gate-templates/{product_type}", responses=MISSING, response_model=TemplatePublic)
 async def get_template(
     product_type: Annotated[str, Path(max_length=64)],
     runtime: RuntimeDep,
@@ -647,9 +695,9 @@ async def launch_calendar(
     runtime: RuntimeDep,
     launch: LaunchDep,
     _: Reader,
-    from_: Annotated[date | None, Query(alias="from", description="default today (UTC)")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="default today (UTC)")] = None,
     to: Annotated[
-        date | None, Query(description=f"inclusive; default from + {CALENDAR_DAYS}")
+        IsoDate | None, Query(description=f"inclusive; default from + {CALENDAR_DAYS}")
     ] = None,
     owner: Filter = None,
 ) -> CalendarPublic:

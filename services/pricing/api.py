@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from services.pricing import queries, service
 from services.pricing.domain import PriceKind, PriceStatus
@@ -35,7 +33,9 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
+from shared.openapi import CONFLICT, MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from shared.types import IsoDate, Rfc3339
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
 
@@ -62,7 +62,12 @@ PricingDep = Annotated[Pricing, Depends(_pricing)]
 # --- price lists --------------------------------------------------------------------------------
 
 
-@router.post("/price-lists", status_code=status.HTTP_201_CREATED, response_model=PriceListPublic)
+@router.post(
+    "/price-lists",
+    responses=CONFLICT,
+    status_code=status.HTTP_201_CREATED,
+    response_model=PriceListPublic,
+)
 async def create_price_list(
     body: PriceListCreate,
     runtime: RuntimeDep,
@@ -98,7 +103,7 @@ async def list_price_lists(
     return page.map(price_list_public)
 
 
-@router.get("/price-lists/{code}", response_model=PriceListPublic)
+@router.get("/price-lists/{code}", responses=MISSING, response_model=PriceListPublic)
 async def get_price_list(
     code: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> PriceListPublic:
@@ -109,7 +114,7 @@ async def get_price_list(
     return price_list_public(row)
 
 
-@router.patch("/price-lists/{code}", response_model=PriceListPublic)
+@router.patch("/price-lists/{code}", responses=MISSING, response_model=PriceListPublic)
 async def update_price_list(
     code: str,
     body: PriceListUpdate,
@@ -130,7 +135,9 @@ async def update_price_list(
 # --- prices -------------------------------------------------------------------------------------
 
 
-@router.post("/prices", status_code=status.HTTP_201_CREATED, response_model=PricePublic)
+@router.post(
+    "/prices", responses=CONFLICT, status_code=status.HTTP_201_CREATED, response_model=PricePublic
+)
 async def propose_price(
     body: PriceCreate,
     runtime: RuntimeDep,
@@ -186,7 +193,7 @@ async def price_stats(runtime: RuntimeDep, _: Reader) -> PriceStatsPublic:
     )
 
 
-@router.get("/prices/{price_id}", response_model=PricePublic)
+@router.get("/prices/{price_id}", responses=MISSING, response_model=PricePublic)
 async def get_price(
     price_id: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> PricePublic:
@@ -197,7 +204,9 @@ async def get_price(
     return price_public(row)
 
 
-@router.post("/prices/{price_id}/approve", response_model=PricePublic)
+@router.post(
+    "/prices/{price_id}/approve", responses=MISSING_OR_CONFLICT, response_model=PricePublic
+)
 async def approve_price(
     price_id: str,
     runtime: RuntimeDep,
@@ -224,7 +233,7 @@ async def approve_price(
     return price_public(row)
 
 
-@router.post("/prices/{price_id}/reject", response_model=PricePublic)
+@router.post("/prices/{price_id}/reject", responses=MISSING_OR_CONFLICT, response_model=PricePublic)
 async def reject_price(
     price_id: str,
     body: Rejection,
@@ -247,7 +256,9 @@ async def reject_price(
     return price_public(row)
 
 
-@router.post("/prices/{price_id}/withdraw", response_model=PricePublic)
+@router.post(
+    "/prices/{price_id}/withdraw", responses=MISSING_OR_CONFLICT, response_model=PricePublic
+)
 async def withdraw_price(
     price_id: str,
     runtime: RuntimeDep,
@@ -273,13 +284,13 @@ async def withdraw_price(
 # --- per product --------------------------------------------------------------------------------
 
 
-@router.get("/products/{product_id}/price", response_model=EffectivePricePublic)
+@router.get("/products/{product_id}/price", responses=MISSING, response_model=EffectivePricePublic)
 async def effective_price(
     product_id: str,
     price_list: Reference,
     runtime: RuntimeDep,
     _: Reader,
-    at: Annotated[AwareDatetime | None, Query(description="RFC 3339; default now")] = None,
+    at: Annotated[Rfc3339 | None, Query(description="RFC 3339; default now")] = None,
 ) -> EffectivePricePublic:
     """The price in effect: a promotion beats the base price, the latest start wins; a
     promotion carries `prior_price`, the lowest price of the 30 days before it."""
@@ -296,7 +307,7 @@ async def effective_prices(
     product_id: str,
     runtime: RuntimeDep,
     _: Reader,
-    at: Annotated[AwareDatetime | None, Query(description="RFC 3339; default now")] = None,
+    at: Annotated[Rfc3339 | None, Query(description="RFC 3339; default now")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[EffectivePricePublic]:
@@ -310,7 +321,11 @@ async def effective_prices(
     return page.map(lambda found: effective_public(found.row, prior=found.prior_price, at=moment))
 
 
-@router.get("/products/{product_id}/price-history", response_model=Page[HistoryEntryPublic])
+@router.get(
+    "/products/{product_id}/price-history",
+    responses=MISSING,
+    response_model=Page[HistoryEntryPublic],
+)
 async def price_history(
     product_id: str,
     runtime: RuntimeDep,
@@ -332,13 +347,13 @@ async def price_history(
     return page.map(lambda entry: history_public(entry.row, entry.replaced))
 
 
-@router.get("/products/{product_id}/metrics", response_model=MetricsPublic)
+@router.get("/products/{product_id}/metrics", responses=MISSING, response_model=MetricsPublic)
 async def product_metrics(
     product_id: str,
     runtime: RuntimeDep,
     _: Reader,
-    from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
-    to: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
+    to: Annotated[IsoDate | None, Query(description="YYYY-MM-DD, inclusive")] = None,
 ) -> MetricsPublic:
     """Units, revenue and margin per day from purchases, at the price paid and the cost
     valid at each sale (default: the last 30 days)."""

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +30,7 @@ from services.pricing.domain import (
 )
 from services.pricing.timeline import Figures
 from shared.money import AmountText, Currency, Money, format_amount, minor_units
+from shared.types import Rfc3339
 
 PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
@@ -114,8 +114,8 @@ class PriceCreate(BaseModel):
     price_list: Reference
     amount: AmountText
     kind: PriceKind = PriceKind.BASE
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Rfc3339 | None = None
+    valid_to: Rfc3339 | None = None
     reason: Text | None = None
 
 

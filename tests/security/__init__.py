@@ -1,0 +1,1 @@
+"""Issue 12: one file per finding, each proving it closed."""

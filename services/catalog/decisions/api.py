@@ -19,6 +19,7 @@ from services.catalog.decisions.schemas import (
 from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.idempotency import IdempotencyDep
+from shared.openapi import MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["cases and decisions"])
@@ -28,7 +29,10 @@ Writer = Annotated[Principal, Depends(require("catalog:write"))]
 
 
 @router.post(
-    "/products/{product_id}/cases", status_code=status.HTTP_201_CREATED, response_model=CasePublic
+    "/products/{product_id}/cases",
+    responses=MISSING,
+    status_code=status.HTTP_201_CREATED,
+    response_model=CasePublic,
 )
 async def add_case(
     product_id: str,
@@ -52,7 +56,7 @@ async def add_case(
     return created
 
 
-@router.get("/products/{product_id}/cases", response_model=Page[CasePublic])
+@router.get("/products/{product_id}/cases", responses=MISSING, response_model=Page[CasePublic])
 async def list_cases(
     product_id: str,
     runtime: RuntimeDep,
@@ -69,7 +73,7 @@ async def list_cases(
     return page.map(case_public)
 
 
-@router.get("/products/{product_id}/cases/{case_id}", response_model=CasePublic)
+@router.get("/products/{product_id}/cases/{case_id}", responses=MISSING, response_model=CasePublic)
 async def get_case(product_id: str, case_id: str, runtime: RuntimeDep, _: Reader) -> CasePublic:
     """One case of a product."""
     async with runtime.db.reader() as session:
@@ -79,6 +83,7 @@ async def get_case(product_id: str, case_id: str, runtime: RuntimeDep, _: Reader
 
 @router.post(
     "/products/{product_id}/decision",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=DecisionPublic,
 )
@@ -105,7 +110,7 @@ async def record_decision(
     return created
 
 
-@router.get("/products/{product_id}/decision", response_model=DecisionPublic)
+@router.get("/products/{product_id}/decision", responses=MISSING, response_model=DecisionPublic)
 async def current_decision(product_id: str, runtime: RuntimeDep, _: Reader) -> DecisionPublic:
     """The product's current decision (the latest); 404 if none has been recorded."""
     async with runtime.db.reader() as session:
@@ -113,7 +118,9 @@ async def current_decision(product_id: str, runtime: RuntimeDep, _: Reader) -> D
     return decision_public(row)
 
 
-@router.get("/products/{product_id}/decisions", response_model=Page[DecisionPublic])
+@router.get(
+    "/products/{product_id}/decisions", responses=MISSING, response_model=Page[DecisionPublic]
+)
 async def list_decisions(
     product_id: str,
     runtime: RuntimeDep,

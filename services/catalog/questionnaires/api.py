@@ -36,6 +36,7 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
+from shared.openapi import MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["questionnaires"])
@@ -87,7 +88,9 @@ async def list_questionnaires(
     return page.map(_questionnaire_public)
 
 
-@router.get("/questionnaires/{questionnaire_id}", response_model=QuestionnairePublic)
+@router.get(
+    "/questionnaires/{questionnaire_id}", responses=MISSING, response_model=QuestionnairePublic
+)
 async def get_questionnaire(
     questionnaire_id: str, runtime: RuntimeDep, _: Reader
 ) -> QuestionnairePublic:
@@ -101,6 +104,7 @@ async def get_questionnaire(
 
 @router.post(
     "/questionnaires/{questionnaire_id}/responses",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=ResponsePublic,
 )
@@ -131,7 +135,11 @@ async def submit_response(
     return _tagged(response, created)
 
 
-@router.get("/questionnaires/{questionnaire_id}/responses", response_model=Page[ResponsePublic])
+@router.get(
+    "/questionnaires/{questionnaire_id}/responses",
+    responses=MISSING,
+    response_model=Page[ResponsePublic],
+)
 async def list_responses(
     questionnaire_id: str,
     runtime: RuntimeDep,
@@ -156,7 +164,9 @@ async def list_responses(
     return page.map(lambda row: _response_public(row, questions))
 
 
-@router.get("/questionnaire-responses/{response_id}", response_model=ResponsePublic)
+@router.get(
+    "/questionnaire-responses/{response_id}", responses=MISSING, response_model=ResponsePublic
+)
 async def get_response(
     response_id: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> ResponsePublic:
@@ -166,7 +176,11 @@ async def get_response(
     return _tagged(response, _response_public(row, questions))
 
 
-@router.patch("/questionnaire-responses/{response_id}", response_model=ResponsePublic)
+@router.patch(
+    "/questionnaire-responses/{response_id}",
+    responses=MISSING_OR_CONFLICT,
+    response_model=ResponsePublic,
+)
 async def update_response(
     response_id: str,
     body: ResponseUpdate,
@@ -191,7 +205,11 @@ async def update_response(
     return _tagged(response, _response_public(row, questions))
 
 
-@router.get("/products/{product_id}/questionnaire-answers", response_model=ProductAnswersPage)
+@router.get(
+    "/products/{product_id}/questionnaire-answers",
+    responses=MISSING,
+    response_model=ProductAnswersPage,
+)
 async def product_answers(
     product_id: str,
     runtime: RuntimeDep,
@@ -232,6 +250,7 @@ async def product_answers(
 
 @router.post(
     "/questionnaire-responses/{response_id}/answers/{key}/promote",
+    responses=MISSING_OR_CONFLICT,
     response_model=PromotionPublic,
 )
 async def promote_answer(

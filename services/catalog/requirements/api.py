@@ -25,6 +25,7 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
+from shared.openapi import MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["requirements"])
@@ -37,7 +38,12 @@ Sort = Annotated[
 ]
 
 
-@router.post("/requirements", status_code=status.HTTP_201_CREATED, response_model=RequirementPublic)
+@router.post(
+    "/requirements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RequirementPublic,
+    responses={200: {"description": "The same requirement was known", "model": RequirementPublic}},
+)
 async def create_requirement(
     body: RequirementCreate,
     runtime: RuntimeDep,
@@ -93,7 +99,7 @@ async def list_requirements(
     return page.map(requirement_public)
 
 
-@router.get("/requirements/{requirement_id}", response_model=RequirementPublic)
+@router.get("/requirements/{requirement_id}", responses=MISSING, response_model=RequirementPublic)
 async def get_requirement(requirement_id: str, runtime: RuntimeDep, _: Reader) -> RequirementPublic:
     """One requirement with its count, first and last seen, and sample quotes."""
     async with runtime.db.reader() as session:
@@ -101,7 +107,9 @@ async def get_requirement(requirement_id: str, runtime: RuntimeDep, _: Reader) -
     return requirement_public(row)
 
 
-@router.get("/products/{product_id}/requirements", response_model=Page[RequirementPublic])
+@router.get(
+    "/products/{product_id}/requirements", responses=MISSING, response_model=Page[RequirementPublic]
+)
 async def product_requirements(
     product_id: str,
     runtime: RuntimeDep,
@@ -144,7 +152,9 @@ async def list_recommendations(
     return page.map(lambda view: recommendation_public(view.row, view.evidence, now=now))
 
 
-@router.get("/recommendations/{recommendation_id}", response_model=RecommendationPublic)
+@router.get(
+    "/recommendations/{recommendation_id}", responses=MISSING, response_model=RecommendationPublic
+)
 async def get_recommendation(
     recommendation_id: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> RecommendationPublic:
@@ -157,7 +167,11 @@ async def get_recommendation(
     return recommendation_public(view.row, view.evidence, now=runtime.clock())
 
 
-@router.post("/recommendations/{recommendation_id}/dismiss", response_model=RecommendationPublic)
+@router.post(
+    "/recommendations/{recommendation_id}/dismiss",
+    responses=MISSING_OR_CONFLICT,
+    response_model=RecommendationPublic,
+)
 async def dismiss_recommendation(
     recommendation_id: str,
     body: RecommendationDismiss,
@@ -184,6 +198,7 @@ async def dismiss_recommendation(
 
 @router.post(
     "/recommendations/{recommendation_id}/adopt",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=AdoptionPublic,
 )

@@ -24,6 +24,7 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
+from shared.openapi import MISSING
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["research"])
@@ -34,7 +35,7 @@ Filter = Annotated[str | None, Query(max_length=200)]
 CriteriaBody = Annotated[list[CriterionIn], Body(max_length=MAX_CRITERIA * 2)]
 
 
-@router.get("/product-types/{code}/criteria", response_model=CriteriaPublic)
+@router.get("/product-types/{code}/criteria", responses=MISSING, response_model=CriteriaPublic)
 async def get_criteria(
     code: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> CriteriaPublic:
@@ -44,7 +45,7 @@ async def get_criteria(
     return _criteria_public(response, code, header, criteria)
 
 
-@router.put("/product-types/{code}/criteria", response_model=CriteriaPublic)
+@router.put("/product-types/{code}/criteria", responses=MISSING, response_model=CriteriaPublic)
 async def replace_criteria(
     code: str,
     body: CriteriaBody,
@@ -72,6 +73,7 @@ async def replace_criteria(
 
 @router.post(
     "/product-types/{code}/benchmarks",
+    responses=MISSING,
     status_code=status.HTTP_201_CREATED,
     response_model=BenchmarkPublic,
 )
@@ -99,7 +101,9 @@ async def record_benchmark(
     return created
 
 
-@router.get("/product-types/{code}/benchmarks", response_model=Page[BenchmarkPublic])
+@router.get(
+    "/product-types/{code}/benchmarks", responses=MISSING, response_model=Page[BenchmarkPublic]
+)
 async def list_benchmarks(
     code: str,
     runtime: RuntimeDep,
@@ -122,7 +126,7 @@ async def list_benchmarks(
     return page.map(lambda item: _benchmark_public(*item))
 
 
-@router.get("/benchmarks/{benchmark_id}", response_model=BenchmarkPublic)
+@router.get("/benchmarks/{benchmark_id}", responses=MISSING, response_model=BenchmarkPublic)
 async def get_benchmark(benchmark_id: str, runtime: RuntimeDep, _: Reader) -> BenchmarkPublic:
     """One benchmark with its scores."""
     async with runtime.db.reader() as session:
@@ -130,7 +134,7 @@ async def get_benchmark(benchmark_id: str, runtime: RuntimeDep, _: Reader) -> Be
     return _benchmark_public(row, scores)
 
 
-@router.get("/product-types/{code}/ranking", response_model=RankingPublic)
+@router.get("/product-types/{code}/ranking", responses=MISSING, response_model=RankingPublic)
 async def ranking(
     code: str,
     runtime: RuntimeDep,

@@ -19,6 +19,7 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
+from shared.openapi import MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["variants"])
@@ -29,6 +30,7 @@ Writer = Annotated[Principal, Depends(require("catalog:write"))]
 
 @router.post(
     "/products/{product_id}/variants",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=VariantPublic,
 )
@@ -54,7 +56,9 @@ async def create_variant(
     return _describe(response, created)
 
 
-@router.get("/products/{product_id}/variants", response_model=Page[VariantPublic])
+@router.get(
+    "/products/{product_id}/variants", responses=MISSING, response_model=Page[VariantPublic]
+)
 async def list_variants(
     product_id: str,
     runtime: RuntimeDep,
@@ -71,7 +75,9 @@ async def list_variants(
     return page.map(lambda row: variant_public(row, context))
 
 
-@router.get("/products/{product_id}/variants/{variant_id}", response_model=VariantPublic)
+@router.get(
+    "/products/{product_id}/variants/{variant_id}", responses=MISSING, response_model=VariantPublic
+)
 async def get_variant(
     product_id: str, variant_id: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> VariantPublic:
@@ -83,7 +89,11 @@ async def get_variant(
     return _describe(response, variant_public(row, context))
 
 
-@router.patch("/products/{product_id}/variants/{variant_id}", response_model=VariantPublic)
+@router.patch(
+    "/products/{product_id}/variants/{variant_id}",
+    responses=MISSING_OR_CONFLICT,
+    response_model=VariantPublic,
+)
 async def update_variant(
     product_id: str,
     variant_id: str,
@@ -106,7 +116,11 @@ async def update_variant(
     return _describe(response, variant_public(row, context))
 
 
-@router.post("/products/{product_id}/variants/{variant_id}/lifecycle", response_model=VariantPublic)
+@router.post(
+    "/products/{product_id}/variants/{variant_id}/lifecycle",
+    responses=MISSING_OR_CONFLICT,
+    response_model=VariantPublic,
+)
 async def change_variant_lifecycle(
     product_id: str,
     variant_id: str,

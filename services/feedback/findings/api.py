@@ -27,6 +27,7 @@ from services.feedback.triage import Category, Severity
 from shared.app import RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
+from shared.openapi import MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -110,7 +111,7 @@ async def finding_stats(
     return finding_stats_public(product_id, stats)
 
 
-@router.get("/findings/{finding_id}", response_model=FindingPublic)
+@router.get("/findings/{finding_id}", responses=MISSING, response_model=FindingPublic)
 async def get_finding(
     finding_id: str, runtime: RuntimeDep, _: Reader, response: Response
 ) -> FindingPublic:
@@ -122,7 +123,9 @@ async def get_finding(
     return finding_public(row, trends[row.id])
 
 
-@router.post("/findings/{finding_id}/status", response_model=FindingPublic)
+@router.post(
+    "/findings/{finding_id}/status", responses=MISSING_OR_CONFLICT, response_model=FindingPublic
+)
 async def change_finding_status(
     finding_id: str,
     body: FindingStatusChange,
@@ -148,7 +151,7 @@ async def change_finding_status(
     return finding_public(row, trends[row.id])
 
 
-@router.get("/findings/{finding_id}/user-story", response_model=UserStoryPublic)
+@router.get("/findings/{finding_id}/user-story", responses=MISSING, response_model=UserStoryPublic)
 async def finding_user_story(finding_id: str, runtime: RuntimeDep, _: Reader) -> UserStoryPublic:
     """The finding as a user story ("As a ..., I want ..., so that ...") with acceptance
     criteria quoting its items; deterministic."""
@@ -187,7 +190,11 @@ async def list_escalations(
     return page.map(lambda row: escalation_public(row, now))
 
 
-@router.post("/escalations/{escalation_id}/status", response_model=EscalationPublic)
+@router.post(
+    "/escalations/{escalation_id}/status",
+    responses=MISSING_OR_CONFLICT,
+    response_model=EscalationPublic,
+)
 async def change_escalation_status(
     escalation_id: str, body: EscalationStatusChange, runtime: RuntimeDep, _: Writer
 ) -> EscalationPublic:

@@ -33,6 +33,7 @@ from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
 from shared.auth import ADMIN, Principal, require
 from shared.errors import FieldError, Forbidden, PayloadTooLarge, field_error, invalid_input
+from shared.openapi import MISSING, problems
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -78,6 +79,8 @@ def parse_batch(body: bytes) -> list[Any]:
     "/customer-events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=IngestResponse,
+    # The body is read by hand (each event validated on its own), so its problems are named.
+    responses=problems(413, 422),
     openapi_extra={"requestBody": ingest_request_schema(EVENT_SCHEMA)},
 )
 async def ingest_customer_events(
@@ -146,7 +149,7 @@ async def ingestion_stats(
     )
 
 
-@router.get("/customer-events/{event_id}", response_model=CustomerEventPublic)
+@router.get("/customer-events/{event_id}", responses=MISSING, response_model=CustomerEventPublic)
 async def get_customer_event(
     event_id: str,
     runtime: RuntimeDep,
