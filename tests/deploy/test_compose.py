@@ -52,7 +52,7 @@ def services(config: dict[str, Any]) -> dict[str, Any]:
 def test_every_component_kafka_postgres_and_the_jobs_are_defined(
     services: dict[str, Any],
 ) -> None:
-    assert set(services) == {*PROCESSES, *JOBS, "kafka", "postgres"}
+    assert set(services) == {*PROCESSES, *JOBS, "kafka", "postgres", "redis"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     # KRaft: the broker is its own controller, no ZooKeeper.
     kafka_env = services["kafka"]["environment"]
@@ -175,3 +175,10 @@ def test_without_the_secrets_config_fails_naming_them(tmp_path: Path) -> None:
 def test_the_database_init_script_creates_one_database_per_component() -> None:
     script = (ROOT / "deploy" / "init-databases.sql").read_text()
     assert sorted(re.findall(r"CREATE DATABASE (\w+);", script)) == COMPONENTS
+
+
+def test_the_gateway_replicas_share_their_rate_limits_in_redis(services: dict[str, Any]) -> None:
+    gateway = services["gateway"]
+    assert gateway["environment"]["PRODUCTOPS_REDIS_URL"] == "redis://redis:6379/0"
+    assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "PRODUCTOPS_REDIS_URL" not in services["catalog"]["environment"]
