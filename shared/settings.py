@@ -9,8 +9,9 @@ import tempfile
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {
@@ -43,6 +44,14 @@ class Settings(BaseSettings):
     broker_port: int = 9092
     kafka_bootstrap: str | None = None
     topic_partitions: int = Field(default=6, ge=1)
+    # TLS and SASL for a production Kafka, given to every producer, consumer and admin
+    # client (`shared.broker.kafka_security`); the embedded broker speaks plaintext only.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # The CA that signed the brokers' certificates; none: the system's trusted CAs.
+    kafka_ssl_cafile: FilePath | None = None
 
     data_dir: Path = Path("var")
     gateway_database_url: str | None = None
@@ -126,6 +135,23 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters")
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol != "PLAINTEXT" and self.kafka_bootstrap is None:
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_bootstrap: the embedded "
+                "broker speaks plaintext only"
+            )
+        if protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_sasl_username and "
+                "kafka_sasl_password"
+            )
+        return self
 
     @model_validator(mode="after")
     def _inbox_outlives_outbox(self) -> Settings:
