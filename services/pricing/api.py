@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from services.pricing import queries, service
-from services.pricing.domain import PriceKind, PriceStatus
+from services.pricing import guardrails, queries, service
+from services.pricing.domain import GuardrailChangeStatus, PriceKind, PriceStatus
 from services.pricing.publishing import Scheduler
 from services.pricing.schemas import (
     Approval,
     EffectivePricePublic,
+    GuardrailChangeCreate,
+    GuardrailChangePublic,
     HistoryEntryPublic,
     MetricsPublic,
     PriceCreate,
@@ -27,11 +29,12 @@ from services.pricing.schemas import (
     Withdrawal,
     effective_public,
     figures_public,
+    guardrail_change_public,
     history_public,
     price_list_public,
     price_public,
 )
-from shared.app import RuntimeDep
+from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
@@ -118,13 +121,120 @@ async def update_price_list(
     if_match: IfMatch,
     response: Response,
 ) -> PriceListPublic:
-    """Change the channel or replace the guardrails; 412 when `If-Match` is stale."""
+    """Change the channel; 412 when `If-Match` is stale. Guardrails change through
+    `POST /price-lists/{code}/guardrail-changes`."""
     async with runtime.uow() as uow:
         row = await service.update_price_list(
             uow=uow, code=code, data=body, expected_version=if_match, now=runtime.clock()
         )
     response.headers["ETag"] = etag(row.version)
     return price_list_public(row)
+
+
+# --- guardrail changes --------------------------------------------------------------------------
+
+
+@router.post(
+    "/price-lists/{code}/guardrail-changes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GuardrailChangePublic,
+)
+async def request_guardrail_change(
+    code: str,
+    body: GuardrailChangeCreate,
+    runtime: RuntimeDep,
+    actor: Writer,
+    if_match: IfMatch,
+    response: Response,
+) -> GuardrailChangePublic:
+    """Replace the list's guardrails, saying why. A tightening (a limit added, a higher
+    floor or minimum margin, a lower ceiling or allowed change) applies at once
+    (`applied`); anything looser waits (`pending`) for another person's approval. Open
+    proposals keep the violations they were proposed with. `If-Match`: the list's version.
+    """
+    async with runtime.uow() as uow:
+        row = await guardrails.request_change(
+            uow=uow,
+            code=code,
+            data=body,
+            actor=actor,
+            expected_version=if_match,
+            now=runtime.clock(),
+        )
+    response.headers["Location"] = f"/v1/price-lists/{code}/guardrail-changes/{row.id}"
+    return await _change_public(runtime, row)
+
+
+@router.get("/price-lists/{code}/guardrail-changes", response_model=Page[GuardrailChangePublic])
+async def list_guardrail_changes(
+    code: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    status: GuardrailChangeStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[GuardrailChangePublic]:
+    """The list's guardrail changes, latest first: who asked, why, and who decided."""
+    async with runtime.db.reader() as session:
+        plist = await queries.get_price_list(session=session, code=code)
+        page = await queries.list_guardrail_changes(
+            session=session, code=code, status=status, limit=limit, cursor=cursor
+        )
+    return page.map(lambda row: guardrail_change_public(row, plist.currency))
+
+
+@router.get(
+    "/price-lists/{code}/guardrail-changes/{change_id}", response_model=GuardrailChangePublic
+)
+async def get_guardrail_change(
+    code: str, change_id: str, runtime: RuntimeDep, _: Reader
+) -> GuardrailChangePublic:
+    """One guardrail change."""
+    async with runtime.db.reader() as session:
+        row = await queries.get_guardrail_change(session=session, code=code, change_id=change_id)
+    return await _change_public(runtime, row)
+
+
+@router.post(
+    "/price-lists/{code}/guardrail-changes/{change_id}/approve",
+    response_model=GuardrailChangePublic,
+)
+async def approve_guardrail_change(
+    code: str, change_id: str, runtime: RuntimeDep, actor: Approver
+) -> GuardrailChangePublic:
+    """Apply a pending loosening: not one you asked for (four eyes, by key owner); 409 once
+    it is decided, or when the list's guardrails changed since it was asked for."""
+    async with runtime.uow() as uow:
+        row = await guardrails.approve_change(
+            uow=uow, code=code, change_id=change_id, actor=actor, now=runtime.clock()
+        )
+    return await _change_public(runtime, row)
+
+
+@router.post(
+    "/price-lists/{code}/guardrail-changes/{change_id}/reject",
+    response_model=GuardrailChangePublic,
+)
+async def reject_guardrail_change(
+    code: str, change_id: str, body: Rejection, runtime: RuntimeDep, actor: Approver
+) -> GuardrailChangePublic:
+    """Turn a pending loosening down, with a reason; the list keeps its guardrails."""
+    async with runtime.uow() as uow:
+        row = await guardrails.reject_change(
+            uow=uow,
+            code=code,
+            change_id=change_id,
+            actor=actor,
+            reason=body.reason,
+            now=runtime.clock(),
+        )
+    return await _change_public(runtime, row)
+
+
+async def _change_public(runtime: Runtime, row: Any) -> GuardrailChangePublic:
+    async with runtime.db.reader() as session:
+        plist = await queries.get_price_list(session=session, code=row.price_list)
+    return guardrail_change_public(row, plist.currency)
 
 
 # --- prices -------------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
-    model_validator,
 )
 
 from services.pricing.domain import (
+    GuardrailChangeStatus,
+    Guardrails,
     PriceKind,
     PriceStatus,
     change_pct,
@@ -80,18 +81,38 @@ class PriceListCreate(BaseModel):
 
 
 class PriceListUpdate(BaseModel):
-    """Change the channel or replace the guardrails (as a whole)."""
+    """Change the channel. Guardrails change through a guardrail change (who and why,
+    and a second person to loosen them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: Slug | None = None
-    guardrails: GuardrailsIn | None = None
+    channel: Slug
 
-    @model_validator(mode="after")
-    def _something(self) -> PriceListUpdate:
-        if self.channel is None and self.guardrails is None:
-            raise ValueError("send channel, guardrails or both")
-        return self
+
+class GuardrailChangeCreate(BaseModel):
+    """New guardrails for the list (as a whole; leave a limit out to switch it off) and
+    why. A tightening applies at once; a loosening waits for a second person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    guardrails: GuardrailsIn
+    reason: Text
+
+
+class GuardrailChangePublic(BaseModel):
+    id: str
+    price_list: str
+    status: GuardrailChangeStatus
+    reason: str
+    previous: GuardrailsPublic = Field(description="the list's guardrails when it was asked for")
+    guardrails: GuardrailsPublic
+    loosens: list[str] = Field(description="the limits it relaxes; empty for a tightening")
+    requested_by: Actor
+    requested_at: datetime
+    decided_by: Actor | None
+    decided_at: datetime | None
+    rejection_reason: str | None
+    version: int
 
 
 class PriceListPublic(BaseModel):
@@ -164,7 +185,12 @@ class PricePublic(BaseModel):
     valid_to: datetime | None
     reason: str | None
     status: PriceStatus
-    guardrail_violations: list[ViolationPublic]
+    guardrail_violations: list[ViolationPublic] = Field(
+        description="as checked last: at proposal, then at approval against that day's cost"
+    )
+    violations_at_proposal: list[ViolationPublic] = Field(
+        description="as checked at proposal, kept even if the list's guardrails were loosened"
+    )
     cost: Money | None = Field(description="the product cost the guardrails checked")
     margin_pct: str | None
     current_price: str | None = Field(description="the base price in effect when checked")
@@ -233,6 +259,7 @@ class HistoryEntryPublic(BaseModel):
     approved_by: Actor
     approved_at: datetime
     guardrail_violations: list[ViolationPublic]
+    violations_at_proposal: list[ViolationPublic]
     override_reason: str | None
     replaces: ReplacedPublic | None
     change_pct: str | None
@@ -275,6 +302,16 @@ def _pct(value: Decimal | None) -> str | None:
     return None if value is None else format_percent(value)
 
 
+def guardrails_public(limits: Any, currency: str) -> GuardrailsPublic:
+    """Limits (a row or `Guardrails`, as Decimals) as the API shows them."""
+    return GuardrailsPublic(
+        min_margin_pct=_pct(limits.min_margin_pct),
+        max_change_pct=_pct(limits.max_change_pct),
+        floor=_amount(limits.floor, currency),
+        ceiling=_amount(limits.ceiling, currency),
+    )
+
+
 def price_list_public(row: Any) -> PriceListPublic:
     """A `price_list` row as the API shows it."""
     return PriceListPublic(
@@ -282,12 +319,7 @@ def price_list_public(row: Any) -> PriceListPublic:
         currency=row.currency,
         minor_units=minor_units(row.currency),
         channel=row.channel,
-        guardrails=GuardrailsPublic(
-            min_margin_pct=_pct(row.min_margin_pct),
-            max_change_pct=_pct(row.max_change_pct),
-            floor=_amount(row.floor, row.currency),
-            ceiling=_amount(row.ceiling, row.currency),
-        ),
+        guardrails=guardrails_public(row, row.currency),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -316,6 +348,7 @@ def price_public(row: Any) -> PricePublic:
         reason=row.reason,
         status=PriceStatus(row.status),
         guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
+        violations_at_proposal=[ViolationPublic(**v) for v in row.violations_at_proposal],
         cost=cost,
         margin_pct=margin,
         current_price=_amount(row.current_amount, row.currency),
@@ -382,6 +415,7 @@ def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
         approved_by=Actor(subject=row.decided_by, name=row.decided_by_name or ""),
         approved_at=row.decided_at,
         guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
+        violations_at_proposal=[ViolationPublic(**v) for v in row.violations_at_proposal],
         override_reason=row.override_reason,
         replaces=replaces,
         change_pct=change,
@@ -402,4 +436,23 @@ def figures_public(figures: Figures) -> FiguresPublic:
         margin=_amount(margin, currency),
         margin_pct=_pct(figures.margin_pct),
         units_without_cost=figures.units_without_cost,
+    )
+
+
+def guardrail_change_public(row: Any, currency: str) -> GuardrailChangePublic:
+    """A `guardrail_change` row as the API shows it, amounts in the list's `currency`."""
+    return GuardrailChangePublic(
+        id=row.id,
+        price_list=row.price_list,
+        status=GuardrailChangeStatus(row.status),
+        reason=row.reason,
+        previous=guardrails_public(Guardrails.from_text(row.previous), currency),
+        guardrails=guardrails_public(Guardrails.from_text(row.guardrails), currency),
+        loosens=list(row.loosens),
+        requested_by=Actor(subject=row.requested_by, name=row.requested_by_name),
+        requested_at=row.requested_at,
+        decided_by=_actor(row.decided_by, row.decided_by_name),
+        decided_at=row.decided_at,
+        rejection_reason=row.rejection_reason,
+        version=row.version,
     )
