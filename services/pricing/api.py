@@ -46,6 +46,8 @@ Reader = Annotated[Principal, Depends(require("pricing:read"))]
 Writer = Annotated[Principal, Depends(require("pricing:write"))]
 Approver = Annotated[Principal, Depends(require("pricing:approve"))]
 Reference = Annotated[str, Query(min_length=1, max_length=64)]
+# Costs and margins are shown only to holders of this scope (security issue 12, finding 9).
+FINANCE = "pricing:finance"
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ async def propose_price(
         if (replayed := await idem.replay(uow, body)) is not None:
             return replayed
         row = await service.propose_price(uow=uow, data=body, actor=actor, now=runtime.clock())
-        created = price_public(row)
+        created = price_public(row, finance=actor.has(FINANCE))
         await idem.remember(uow, status.HTTP_201_CREATED, created)
     response.headers["Location"] = f"/v1/prices/{created.id}"
     response.headers["ETag"] = etag(created.version)
@@ -263,7 +265,7 @@ async def propose_price(
 @router.get("/prices", response_model=Page[PricePublic])
 async def list_prices(
     runtime: RuntimeDep,
-    _: Reader,
+    reader: Reader,
     product_id: Annotated[str | None, Query(max_length=64)] = None,
     price_list: Annotated[str | None, Query(max_length=64)] = None,
     status: PriceStatus | None = None,
@@ -282,7 +284,7 @@ async def list_prices(
             limit=limit,
             cursor=cursor,
         )
-    return page.map(price_public)
+    return page.map(lambda row: price_public(row, finance=reader.has(FINANCE)))
 
 
 # Before `/prices/{price_id}`, which would take "stats" for an id.
@@ -298,13 +300,13 @@ async def price_stats(runtime: RuntimeDep, _: Reader) -> PriceStatsPublic:
 
 @router.get("/prices/{price_id}", response_model=PricePublic)
 async def get_price(
-    price_id: str, runtime: RuntimeDep, _: Reader, response: Response
+    price_id: str, runtime: RuntimeDep, reader: Reader, response: Response
 ) -> PricePublic:
     """One price; the ETag is its version, for `If-Match` on a decision."""
     async with runtime.db.reader() as session:
         row = await queries.get_price(session=session, price_id=price_id)
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=reader.has(FINANCE))
 
 
 @router.post("/prices/{price_id}/approve", response_model=PricePublic)
@@ -331,7 +333,7 @@ async def approve_price(
         )
     pricing.scheduler.notify()
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=actor.has(FINANCE))
 
 
 @router.post("/prices/{price_id}/reject", response_model=PricePublic)
@@ -354,7 +356,7 @@ async def reject_price(
             now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=actor.has(FINANCE))
 
 
 @router.post("/prices/{price_id}/withdraw", response_model=PricePublic)
@@ -377,7 +379,7 @@ async def withdraw_price(
             now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=actor.has(FINANCE))
 
 
 # --- per product --------------------------------------------------------------------------------
@@ -424,7 +426,7 @@ async def effective_prices(
 async def price_history(
     product_id: str,
     runtime: RuntimeDep,
-    _: Reader,
+    reader: Reader,
     price_list: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -439,14 +441,15 @@ async def price_history(
             limit=limit,
             cursor=cursor,
         )
-    return page.map(lambda entry: history_public(entry.row, entry.replaced))
+    finance = reader.has(FINANCE)
+    return page.map(lambda entry: history_public(entry.row, entry.replaced, finance=finance))
 
 
 @router.get("/products/{product_id}/metrics", response_model=MetricsPublic)
 async def product_metrics(
     product_id: str,
     runtime: RuntimeDep,
-    _: Reader,
+    reader: Reader,
     from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
     to: Annotated[date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
 ) -> MetricsPublic:
@@ -460,10 +463,11 @@ async def product_metrics(
             end=to,
             today=runtime.clock().date(),
         )
+    finance = reader.has(FINANCE)
     return MetricsPublic(
         product_id=product_id,
         from_=found.start,
         to=found.end,
-        days=[figures_public(f) for f in found.days],
-        totals=[figures_public(f) for f in found.totals],
+        days=[figures_public(f, finance=finance) for f in found.days],
+        totals=[figures_public(f, finance=finance) for f in found.totals],
     )

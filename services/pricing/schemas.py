@@ -26,6 +26,7 @@ from services.pricing.domain import (
     Guardrails,
     PriceKind,
     PriceStatus,
+    ViolationCode,
     change_pct,
     format_percent,
     margin_pct,
@@ -191,8 +192,10 @@ class PricePublic(BaseModel):
     violations_at_proposal: list[ViolationPublic] = Field(
         description="as checked at proposal, kept even if the list's guardrails were loosened"
     )
-    cost: Money | None = Field(description="the product cost the guardrails checked")
-    margin_pct: str | None
+    cost: Money | None = Field(
+        description="the product cost the guardrails checked; null without pricing:finance"
+    )
+    margin_pct: str | None = Field(description="null without pricing:finance")
     current_price: str | None = Field(description="the base price in effect when checked")
     proposed_by: Actor
     proposed_at: datetime
@@ -269,7 +272,8 @@ class HistoryEntryPublic(BaseModel):
 
 class FiguresPublic(BaseModel):
     """Sales of one day (or the whole range) in one currency, at the price paid and the
-    cost valid at each sale. Margin covers the units whose cost was known."""
+    cost valid at each sale. Margin covers the units whose cost was known. Cost and margin
+    are null for a caller without pricing:finance."""
 
     day: date | None = Field(default=None, description="null in totals")
     currency: str
@@ -330,9 +334,41 @@ def _actor(subject: str | None, name: str | None) -> Actor | None:
     return None if subject is None else Actor(subject=subject, name=name or "")
 
 
-def price_public(row: Any) -> PricePublic:
-    """A `price` row as the API shows it."""
-    cost = Money.of(row.cost_amount, row.cost_currency or None)
+# What a violation that would tell the cost says to a reader without pricing:finance: its
+# code, the text below, and only the number that is no secret (the price, the list's minimum).
+_COST_BLIND = {
+    ViolationCode.BELOW_COST.value: ("the price is below the product's cost", False, True),
+    ViolationCode.MARGIN_BELOW_MINIMUM.value: (
+        "the margin is under the list's minimum",
+        True,
+        False,
+    ),
+}
+
+
+def violations_public(stored: list[dict[str, Any]], *, finance: bool) -> list[ViolationPublic]:
+    """Stored violations as shown; without `finance` the cost and margin are left out."""
+    shown = [ViolationPublic(**v) for v in stored]
+    if finance:
+        return shown
+    blind = []
+    for violation in shown:
+        if violation.code in _COST_BLIND:
+            detail, keep_limit, keep_actual = _COST_BLIND[violation.code]
+            violation = ViolationPublic(
+                code=violation.code,
+                detail=detail,
+                limit=violation.limit if keep_limit else None,
+                actual=violation.actual if keep_actual else None,
+            )
+        blind.append(violation)
+    return blind
+
+
+def price_public(row: Any, *, finance: bool) -> PricePublic:
+    """A `price` row as the API shows it; cost and margin only with `finance` (the caller
+    holds pricing:finance), null otherwise."""
+    cost = Money.of(row.cost_amount, row.cost_currency or None) if finance else None
     margin = None
     if cost is not None and row.cost_currency == row.currency:
         margin = _pct(margin_pct(row.amount, row.cost_amount))
@@ -347,8 +383,8 @@ def price_public(row: Any) -> PricePublic:
         valid_to=row.valid_to,
         reason=row.reason,
         status=PriceStatus(row.status),
-        guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
-        violations_at_proposal=[ViolationPublic(**v) for v in row.violations_at_proposal],
+        guardrail_violations=violations_public(row.guardrail_violations, finance=finance),
+        violations_at_proposal=violations_public(row.violations_at_proposal, finance=finance),
         cost=cost,
         margin_pct=margin,
         current_price=_amount(row.current_amount, row.currency),
@@ -386,8 +422,8 @@ def effective_public(row: Any, *, prior: Decimal | None, at: datetime) -> Effect
     )
 
 
-def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
-    """A published `price` row and the row it replaced."""
+def history_public(row: Any, replaced: Any | None, *, finance: bool) -> HistoryEntryPublic:
+    """A published `price` row and the row it replaced (violations as `price_public`)."""
     replaces = None
     change = None
     if replaced is not None:
@@ -414,8 +450,8 @@ def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
         proposed_at=row.proposed_at,
         approved_by=Actor(subject=row.decided_by, name=row.decided_by_name or ""),
         approved_at=row.decided_at,
-        guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
-        violations_at_proposal=[ViolationPublic(**v) for v in row.violations_at_proposal],
+        guardrail_violations=violations_public(row.guardrail_violations, finance=finance),
+        violations_at_proposal=violations_public(row.violations_at_proposal, finance=finance),
         override_reason=row.override_reason,
         replaces=replaces,
         change_pct=change,
@@ -424,9 +460,10 @@ def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
     )
 
 
-def figures_public(figures: Figures) -> FiguresPublic:
+def figures_public(figures: Figures, *, finance: bool) -> FiguresPublic:
+    """Sales figures; cost and margin only with `finance`, null otherwise."""
     currency = figures.currency
-    margin = figures.margin
+    margin = figures.margin if finance else None
     return FiguresPublic(
         day=figures.day,
         currency=currency,
@@ -434,7 +471,7 @@ def figures_public(figures: Figures) -> FiguresPublic:
         revenue=format_amount(figures.revenue, currency),
         cost=None if margin is None else format_amount(figures.cost, currency),
         margin=_amount(margin, currency),
-        margin_pct=_pct(figures.margin_pct),
+        margin_pct=_pct(figures.margin_pct) if finance else None,
         units_without_cost=figures.units_without_cost,
     )
 
