@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import certifi
@@ -41,6 +41,14 @@ from tests.support import auth, eventually, running
 CATALOG = "catalog.events"
 CUSTOMERS = "storefront.customer-events"
 ADMIN = auth("admin", subject="key-ops")
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[EmbeddedBroker]:
+    """A broker of this module's own: the forged events must not reach other tests'
+    readers of the shared topics."""
+    with EmbeddedBroker() as running:
+        yield running
 
 
 @pytest.fixture
