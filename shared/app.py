@@ -23,14 +23,14 @@ from starlette.responses import JSONResponse, Response
 
 from shared.auth import TokenSigner, current_principal
 from shared.backoff import Backoff
-from shared.broker import ensure_topics, port_open
+from shared.broker import ensure_topics, kafka_security, port_open
 from shared.clock import Clock, utc_now
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.dead_letter_api import DeadLetterDesk
 from shared.dead_letter_api import router as dead_letter_router
 from shared.errors import Unauthorized, install_error_handlers
-from shared.events import dlq_topic, topic_of
+from shared.events import dlq_topic, origins_of, topic_of
 from shared.http import RequestContextMiddleware
 from shared.inbox import prune_inbox_forever
 from shared.migrations import MigrationHistory, prepare_schema
@@ -70,6 +70,9 @@ class ServiceSpec:
     migrations: MigrationHistory | None = None
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     consumes: Sequence[str] = ()
+    # The topic of a handled type its owner writes elsewhere than `<owner>.events` (as the
+    # owner's registry says): the consumer takes each type only from its owner's topic.
+    event_topics: Mapping[str, str] = field(default_factory=dict)
     extra_topics: Sequence[str] = ()
     # Long-running jobs of the service (schedulers, workers), run beside the relay.
     background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
@@ -98,6 +101,7 @@ async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
                 topics,
                 partitions=settings.topic_partitions,
                 timeout_s=10,
+                security=kafka_security(settings),
             )
             return
         except Exception as exc:
@@ -127,6 +131,8 @@ class Runtime:
         }
         self.consumes = list(dict.fromkeys([*spec.consumes, GATEWAY_TOPIC]))
         self.consumer: EventConsumer | None = None
+        # Each handled type only from its owner's topic and source (the gateway's too).
+        origins = origins_of(self.handlers, topics=spec.event_topics)
         if settings.run_consumers:
             self.consumer = EventConsumer(
                 group=spec.name,
@@ -134,11 +140,13 @@ class Runtime:
                 handlers=self.handlers,
                 uow_factory=self.uow,
                 settings=settings,
+                origins=origins,
             )
         # Replays need the handlers even in a process that runs no consumer.
         self.dead_letters = DeadLetterDesk(
             service=spec.name,
             handlers=self.handlers,
+            origins=origins,
             uow=self.uow,
             reader=self.db.reader,
             handler_timeout_s=settings.consumer_handler_timeout_s,

@@ -42,6 +42,8 @@ SCOPES = frozenset(
         "pricing:read",
         "pricing:write",
         "pricing:approve",
+        # Costs and margins (of proposals, approvals, sales): not every reader of prices.
+        "pricing:finance",
         ADMIN,
     }
 )

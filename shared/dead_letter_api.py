@@ -29,7 +29,7 @@ from shared.dead_letters import (
     resolve,
 )
 from shared.errors import Conflict, NotFound, field_error
-from shared.events import decode
+from shared.events import Origin, check_origin, decode
 from shared.inbox import DEAD_LETTERED_BEFORE, Handler, apply_event
 from shared.openapi import MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -49,6 +49,8 @@ class DeadLetterDesk:
 
     service: str
     handlers: Mapping[str, Handler]
+    # Where each handled type may come from: a replay refuses what the consumer would.
+    origins: Mapping[str, Origin]
     uow: Callable[[], UnitOfWork]
     reader: Callable[[], AsyncSession]
     handler_timeout_s: float
@@ -325,6 +327,7 @@ async def _apply(desk: DeadLetterDesk, row: Any) -> ReplayOutcome:
     handler = desk.handlers.get(event.type)
     if handler is None:
         return "skipped"  # as the consumer does with a type it does not handle
+    check_origin(event, topic=row.topic, expected=desk.origins[event.type])
     async with asyncio.timeout(desk.handler_timeout_s):
         outcome = await apply_event(
             desk.uow,

@@ -270,5 +270,42 @@ def topic_of(service: str) -> str:
     return f"{service}.events"
 
 
+class Origin(NamedTuple):
+    """Where events of one type may come from: the topic and the CloudEvents `source`."""
+
+    topic: str
+    source: str
+
+
+class UntrustedOrigin(ValueError):
+    """An event of a known type from elsewhere than its owner's topic and source: forged, or
+    misrouted (security issue 12, finding 11). No retry can make it trustworthy."""
+
+
+def origin_of(event_type: str, *, topic: str | None = None) -> Origin:
+    """The origin of a type: its owner is the type's first segment (`pricing.price...` is
+    pricing's), which writes from source `/<owner>` to `<owner>.events`, or to `topic` when
+    the owner's registry names another one."""
+    owner = event_type.partition(".")[0]
+    return Origin(topic or topic_of(owner), f"/{owner}")
+
+
+def origins_of(
+    event_types: Iterable[str], *, topics: Mapping[str, str] | None = None
+) -> dict[str, Origin]:
+    """The origin of each type; `topics` names the ones not on their owner's own topic."""
+    named = topics or {}
+    return {t: origin_of(t, topic=named.get(t)) for t in event_types}
+
+
+def check_origin(event: CloudEvent, *, topic: str, expected: Origin) -> None:
+    """Raise `UntrustedOrigin` unless `event` (read from `topic`) comes from `expected`."""
+    if (topic, event.source) != (expected.topic, expected.source):
+        raise UntrustedOrigin(
+            f"{event.type} is accepted only from source {expected.source} on {expected.topic}; "
+            f"this one came from source {event.source!r} on {topic}"
+        )
+
+
 def dlq_topic(group: str) -> str:
     return f"dlq.{group}"

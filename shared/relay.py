@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.backoff import Backoff
-from shared.broker import ensure_topics
+from shared.broker import ensure_topics, kafka_security
 from shared.broker_watch import BrokerWatch
 from shared.clock import Clock, utc_now
 from shared.db import Database, rows_affected
@@ -104,6 +104,7 @@ def new_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     """A producer for the relay: every replica acknowledges, small linger to batch."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
+        **kafka_security(settings),
         "acks": "all",
         # The embedded broker refuses InitProducerId; order and dedupe come from the outbox.
         "enable_idempotence": False,
@@ -164,7 +165,9 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._leadership = relay_leadership(db, service)
         self._watch = BrokerWatch(
-            settings.bootstrap_servers, timeout_s=settings.relay_send_timeout_s
+            settings.bootstrap_servers,
+            timeout_s=settings.relay_send_timeout_s,
+            security=kafka_security(settings),
         )
         self._window_checked = False
         self._checked_at: float | None = None
@@ -468,6 +471,7 @@ class OutboxRelay:
                 missing,
                 partitions=self._settings.topic_partitions,
                 timeout_s=self._settings.relay_send_timeout_s,
+                security=kafka_security(self._settings),
             )
             self._ready_topics |= missing
 

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.files import private_dir
@@ -58,6 +59,14 @@ class Settings(BaseSettings):
     broker_port: int = 9092
     kafka_bootstrap: str | None = None
     topic_partitions: int = Field(default=6, ge=1)
+    # TLS and SASL for a production Kafka, given to every producer, consumer and admin
+    # client (`shared.broker.kafka_security`); the embedded broker speaks plaintext only.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # The CA that signed the brokers' certificates; none: the system's trusted CAs.
+    kafka_ssl_cafile: FilePath | None = None
 
     data_dir: Path = Path("var")
     gateway_database_url: str | None = None
@@ -183,6 +192,23 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol != "PLAINTEXT" and self.kafka_bootstrap is None:
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_bootstrap: the embedded "
+                "broker speaks plaintext only"
+            )
+        if protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_sasl_username and "
+                "kafka_sasl_password"
+            )
+        return self
 
     @model_validator(mode="after")
     def _inbox_outlives_outbox(self) -> Settings:

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from gateway.live.feed import LiveFeed
 from shared.backoff import Backoff
-from shared.broker import ensure_topics
+from shared.broker import ensure_topics, kafka_security
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,12 @@ class LiveConsumer:
             self.topics,
             partitions=self._settings.topic_partitions,
             timeout_s=10,
+            security=kafka_security(self._settings),
         )
         consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self._settings.bootstrap_servers,
+            **kafka_security(self._settings),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",

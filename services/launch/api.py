@@ -237,9 +237,9 @@ async def approve_launch(
     if_match: IfMatch,
     response: Response,
 ) -> LaunchPublic:
-    """Approve a planned launch (launch:approve, not the plan's owner): 409 with
-    `blocking_gates` unless every gate passes or is waived. On or after the target date it
-    launches at once; otherwise it launches on the target date."""
+    """Approve a planned launch (launch:approve, neither the plan's owner nor its planner):
+    409 with `blocking_gates` unless every gate passes or is waived. On or after the target
+    date it launches at once; otherwise it launches on the target date."""
     answer = await _write(
         runtime,
         response,
@@ -379,9 +379,9 @@ async def waive_gate(
     if_match: IfMatch,
     response: Response,
 ) -> Response | LaunchPublic:
-    """Waive a gate that does not pass until `expires_at` (launch:approve, not the plan's
-    owner); when the waiver expires the gate counts as it is again. Every waiver stays
-    listed on the plan."""
+    """Waive a gate that does not pass until `expires_at` (launch:approve, neither the plan's
+    owner nor its planner); when the waiver expires the gate counts as it is again. Every
+    waiver stays listed on the plan."""
     answer = await _create(
         runtime,
         idem,

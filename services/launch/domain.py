@@ -82,12 +82,16 @@ class NotReady(Conflict):
 
 
 def _four_eyes(plan: LaunchPlan, actor: Principal, verb: str) -> None:
+    """A second person decides: neither the plan's owner nor whoever planned it (an admin
+    planning in someone else's name), whichever of their keys they call with."""
     require_scope(actor, APPROVE)
-    if actor.owner == plan.owner:
+    if actor.owner in (plan.owner, plan.created_by):
+        role = "own" if actor.owner == plan.owner else "planned"
         raise FourEyes(
-            f"you own this plan, so you cannot {verb} it: someone else with launch:approve "
+            f"you {role} this plan, so you cannot {verb} it: someone else with launch:approve "
             "must decide",
             owner=plan.owner,
+            created_by=plan.created_by,
         )
 
 

@@ -34,7 +34,7 @@ def require_scope(actor: Principal, scope: str) -> None:
 
 
 class FourEyes(Forbidden):
-    """The plan's owner may not approve their own plan, nor waive its gates."""
+    """The plan's owner (or its planner) may not approve the plan, nor waive its gates."""
 
     title, slug = "Four-eyes rule", "four-eyes"
 

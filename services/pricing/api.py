@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.pricing import queries, service
-from services.pricing.domain import PriceKind, PriceStatus
+from services.pricing import guardrails, queries, service
+from services.pricing.domain import GuardrailChangeStatus, PriceKind, PriceStatus
 from services.pricing.publishing import Scheduler
 from services.pricing.schemas import (
     Approval,
     EffectivePricePublic,
+    GuardrailChangeCreate,
+    GuardrailChangePublic,
     HistoryEntryPublic,
     MetricsPublic,
     PriceCreate,
@@ -25,11 +27,12 @@ from services.pricing.schemas import (
     Withdrawal,
     effective_public,
     figures_public,
+    guardrail_change_public,
     history_public,
     price_list_public,
     price_public,
 )
-from shared.app import RuntimeDep
+from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
 from shared.idempotency import IdempotencyDep
@@ -43,6 +46,8 @@ Reader = Annotated[Principal, Depends(require("pricing:read"))]
 Writer = Annotated[Principal, Depends(require("pricing:write"))]
 Approver = Annotated[Principal, Depends(require("pricing:approve"))]
 Reference = Annotated[str, Query(min_length=1, max_length=64)]
+# Costs and margins are shown only to holders of this scope (security issue 12, finding 9).
+FINANCE = "pricing:finance"
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,120 @@ async def update_price_list(
     if_match: IfMatch,
     response: Response,
 ) -> PriceListPublic:
-    """Change the channel or replace the guardrails; 412 when `If-Match` is stale."""
+    """Change the channel; 412 when `If-Match` is stale. Guardrails change through
+    `POST /price-lists/{code}/guardrail-changes`."""
     async with runtime.uow() as uow:
         row = await service.update_price_list(
             uow=uow, code=code, data=body, expected_version=if_match, now=runtime.clock()
         )
     response.headers["ETag"] = etag(row.version)
     return price_list_public(row)
+
+
+# --- guardrail changes --------------------------------------------------------------------------
+
+
+@router.post(
+    "/price-lists/{code}/guardrail-changes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GuardrailChangePublic,
+)
+async def request_guardrail_change(
+    code: str,
+    body: GuardrailChangeCreate,
+    runtime: RuntimeDep,
+    actor: Writer,
+    if_match: IfMatch,
+    response: Response,
+) -> GuardrailChangePublic:
+    """Replace the list's guardrails, saying why. A tightening (a limit added, a higher
+    floor or minimum margin, a lower ceiling or allowed change) applies at once
+    (`applied`); anything looser waits (`pending`) for another person's approval. Open
+    proposals keep the violations they were proposed with. `If-Match`: the list's version.
+    """
+    async with runtime.uow() as uow:
+        row = await guardrails.request_change(
+            uow=uow,
+            code=code,
+            data=body,
+            actor=actor,
+            expected_version=if_match,
+            now=runtime.clock(),
+        )
+    response.headers["Location"] = f"/v1/price-lists/{code}/guardrail-changes/{row.id}"
+    return await _change_public(runtime, row)
+
+
+@router.get("/price-lists/{code}/guardrail-changes", response_model=Page[GuardrailChangePublic])
+async def list_guardrail_changes(
+    code: str,
+    runtime: RuntimeDep,
+    _: Reader,
+    status: GuardrailChangeStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[GuardrailChangePublic]:
+    """The list's guardrail changes, latest first: who asked, why, and who decided."""
+    async with runtime.db.reader() as session:
+        plist = await queries.get_price_list(session=session, code=code)
+        page = await queries.list_guardrail_changes(
+            session=session, code=code, status=status, limit=limit, cursor=cursor
+        )
+    return page.map(lambda row: guardrail_change_public(row, plist.currency))
+
+
+@router.get(
+    "/price-lists/{code}/guardrail-changes/{change_id}", response_model=GuardrailChangePublic
+)
+async def get_guardrail_change(
+    code: str, change_id: str, runtime: RuntimeDep, _: Reader
+) -> GuardrailChangePublic:
+    """One guardrail change."""
+    async with runtime.db.reader() as session:
+        row = await queries.get_guardrail_change(session=session, code=code, change_id=change_id)
+    return await _change_public(runtime, row)
+
+
+@router.post(
+    "/price-lists/{code}/guardrail-changes/{change_id}/approve",
+    response_model=GuardrailChangePublic,
+)
+async def approve_guardrail_change(
+    code: str, change_id: str, runtime: RuntimeDep, actor: Approver
+) -> GuardrailChangePublic:
+    """Apply a pending loosening: not one you asked for (four eyes, by key owner); 409 once
+    it is decided, or when the list's guardrails changed since it was asked for."""
+    async with runtime.uow() as uow:
+        row = await guardrails.approve_change(
+            uow=uow, code=code, change_id=change_id, actor=actor, now=runtime.clock()
+        )
+    return await _change_public(runtime, row)
+
+
+@router.post(
+    "/price-lists/{code}/guardrail-changes/{change_id}/reject",
+    response_model=GuardrailChangePublic,
+)
+async def reject_guardrail_change(
+    code: str, change_id: str, body: Rejection, runtime: RuntimeDep, actor: Approver
+) -> GuardrailChangePublic:
+    """Turn a pending loosening down, with a reason; the list keeps its guardrails."""
+    async with runtime.uow() as uow:
+        row = await guardrails.reject_change(
+            uow=uow,
+            code=code,
+            change_id=change_id,
+            actor=actor,
+            reason=body.reason,
+            now=runtime.clock(),
+        )
+    return await _change_public(runtime, row)
+
+
+async def _change_public(runtime: Runtime, row: Any) -> GuardrailChangePublic:
+    async with runtime.db.reader() as session:
+        plist = await queries.get_price_list(session=session, code=row.price_list)
+    return guardrail_change_public(row, plist.currency)
 
 
 # --- prices -------------------------------------------------------------------------------------
@@ -150,7 +262,7 @@ async def propose_price(
         if (replayed := await idem.replay(uow, body)) is not None:
             return replayed
         row = await service.propose_price(uow=uow, data=body, actor=actor, now=runtime.clock())
-        created = price_public(row)
+        created = price_public(row, finance=actor.has(FINANCE))
         await idem.remember(uow, status.HTTP_201_CREATED, created)
     response.headers["Location"] = f"/v1/prices/{created.id}"
     response.headers["ETag"] = etag(created.version)
@@ -160,7 +272,7 @@ async def propose_price(
 @router.get("/prices", response_model=Page[PricePublic])
 async def list_prices(
     runtime: RuntimeDep,
-    _: Reader,
+    reader: Reader,
     product_id: Annotated[str | None, Query(max_length=64)] = None,
     price_list: Annotated[str | None, Query(max_length=64)] = None,
     status: PriceStatus | None = None,
@@ -179,7 +291,7 @@ async def list_prices(
             limit=limit,
             cursor=cursor,
         )
-    return page.map(price_public)
+    return page.map(lambda row: price_public(row, finance=reader.has(FINANCE)))
 
 
 # Before `/prices/{price_id}`, which would take "stats" for an id.
@@ -195,13 +307,13 @@ async def price_stats(runtime: RuntimeDep, _: Reader) -> PriceStatsPublic:
 
 @router.get("/prices/{price_id}", responses=MISSING, response_model=PricePublic)
 async def get_price(
-    price_id: str, runtime: RuntimeDep, _: Reader, response: Response
+    price_id: str, runtime: RuntimeDep, reader: Reader, response: Response
 ) -> PricePublic:
     """One price; the ETag is its version, for `If-Match` on a decision."""
     async with runtime.db.reader() as session:
         row = await queries.get_price(session=session, price_id=price_id)
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=reader.has(FINANCE))
 
 
 @router.post(
@@ -230,7 +342,7 @@ async def approve_price(
         )
     pricing.scheduler.notify()
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=actor.has(FINANCE))
 
 
 @router.post("/prices/{price_id}/reject", responses=MISSING_OR_CONFLICT, response_model=PricePublic)
@@ -253,7 +365,7 @@ async def reject_price(
             now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=actor.has(FINANCE))
 
 
 @router.post(
@@ -278,7 +390,7 @@ async def withdraw_price(
             now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
-    return price_public(row)
+    return price_public(row, finance=actor.has(FINANCE))
 
 
 # --- per product --------------------------------------------------------------------------------
@@ -329,7 +441,7 @@ async def effective_prices(
 async def price_history(
     product_id: str,
     runtime: RuntimeDep,
-    _: Reader,
+    reader: Reader,
     price_list: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -344,14 +456,15 @@ async def price_history(
             limit=limit,
             cursor=cursor,
         )
-    return page.map(lambda entry: history_public(entry.row, entry.replaced))
+    finance = reader.has(FINANCE)
+    return page.map(lambda entry: history_public(entry.row, entry.replaced, finance=finance))
 
 
 @router.get("/products/{product_id}/metrics", responses=MISSING, response_model=MetricsPublic)
 async def product_metrics(
     product_id: str,
     runtime: RuntimeDep,
-    _: Reader,
+    reader: Reader,
     from_: Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, UTC")] = None,
     to: Annotated[IsoDate | None, Query(description="YYYY-MM-DD, inclusive")] = None,
 ) -> MetricsPublic:
@@ -365,10 +478,11 @@ async def product_metrics(
             end=to,
             today=runtime.clock().date(),
         )
+    finance = reader.has(FINANCE)
     return MetricsPublic(
         product_id=product_id,
         from_=found.start,
         to=found.end,
-        days=[figures_public(f) for f in found.days],
-        totals=[figures_public(f) for f in found.totals],
+        days=[figures_public(f, finance=finance) for f in found.days],
+        totals=[figures_public(f, finance=finance) for f in found.totals],
     )

@@ -5,7 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.pricing.api import Pricing, router
-from services.pricing.contracts import CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC
+from services.pricing.contracts import (
+    CATALOG_TOPIC,
+    CUSTOMER_EVENT_ACCEPTED,
+    CUSTOMER_EVENTS_TOPIC,
+)
 from services.pricing.handlers import HANDLERS
 from services.pricing.migrations import history
 from services.pricing.publishing import Scheduler
@@ -41,6 +45,7 @@ def create_app(
         routers=[router],
         handlers=HANDLERS,
         consumes=[CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC],
+        event_topics={CUSTOMER_EVENT_ACCEPTED: CUSTOMER_EVENTS_TOPIC},
         # Started once the tables exist; on shutdown it finishes its current transaction
         # before the database closes.
         background=[scheduler.run],

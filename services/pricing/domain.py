@@ -135,6 +135,86 @@ class Guardrails:
     floor: Decimal | None = None
     ceiling: Decimal | None = None
 
+    def as_text(self) -> dict[str, str | None]:
+        """Each limit as a decimal string (or None), as stored and sent in events."""
+        return {name: None if value is None else str(value) for name, value in vars(self).items()}
+
+    @classmethod
+    def from_text(cls, values: Mapping[str, str | None]) -> Guardrails:
+        return cls(**{name: None if v is None else Decimal(v) for name, v in values.items()})
+
+
+# Each limit, and whether lowering it (True) or raising it (False) lets more prices through.
+_LOOSER_WHEN_LOWER: Mapping[str, bool] = MappingProxyType(
+    {"min_margin_pct": True, "max_change_pct": False, "floor": True, "ceiling": False}
+)
+
+
+def loosened(old: Guardrails, new: Guardrails) -> tuple[str, ...]:
+    """The limits `new` relaxes against `old`: a lower floor or minimum margin, a higher
+    ceiling or allowed change, or a limit removed. Empty for a tightening (adding a limit
+    or narrowing one), which applies at once; anything looser needs a second person."""
+    found = []
+    for name, lower_is_looser in _LOOSER_WHEN_LOWER.items():
+        before, after = getattr(old, name), getattr(new, name)
+        if before is None:
+            continue  # adding a limit only tightens
+        if after is None or (after < before if lower_is_looser else after > before):
+            found.append(name)
+    return tuple(found)
+
+
+class GuardrailChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class GuardrailChangeFacts:
+    """What the decision rules look at in a guardrail change: its state, whose it is, and
+    the version of the list it was asked against."""
+
+    status: GuardrailChangeStatus
+    requested_by: str
+    requested_by_owner: str
+    base_version: int
+
+
+def _pending(change: GuardrailChangeFacts, verb: str) -> None:
+    if change.status is not GuardrailChangeStatus.PENDING:
+        raise Conflict(
+            f"only a pending guardrail change can be {verb}; this one is {change.status.value}",
+            current=change.status.value,
+        )
+
+
+def approve_guardrail_change(
+    change: GuardrailChangeFacts, *, approver: str, list_version: int
+) -> None:
+    """Check an approval by the owner `approver`: pending, someone other than whoever asked
+    (any of their keys), and the list's guardrails unchanged since it was asked for."""
+    _pending(change, "approved")
+    if approver == change.requested_by_owner:
+        raise FourEyes(
+            "you asked for this guardrail change, so you cannot approve it: a second person "
+            "with pricing:approve must decide",
+            requested_by=change.requested_by,
+        )
+    if list_version != change.base_version:
+        raise Conflict(
+            "the list's guardrails changed after this change was asked for: reject it and "
+            "ask again from the current ones",
+            base_version=change.base_version,
+            current_version=list_version,
+        )
+
+
+def reject_guardrail_change(change: GuardrailChangeFacts) -> None:
+    """Check a rejection: only a pending change (by anyone with pricing:approve, whoever
+    asked included: keeping the stricter limits needs no second person)."""
+    _pending(change, "rejected")
+
 
 def check_limits(guardrails: Guardrails) -> None:
     """Floor and ceiling must not contradict each other."""
@@ -304,9 +384,12 @@ def approve(
     violations: Sequence[Violation],
     override_reason: str | None,
     now: datetime,
+    violations_at_proposal: Sequence[str] = (),
 ) -> datetime:
     """Check an approval by the owner `approver`; returns when the price takes effect (not
-    before the approval)."""
+    before the approval). Guardrails broken now (`violations`) or when the price was
+    proposed (their codes, `violations_at_proposal`: loosening the list since does not wash
+    them out) need an override reason."""
     _open(price, PriceStatus.APPROVED)
     _not_proposer(price, approver, "approve")
     if price.valid_to is not None and price.valid_to <= now:
@@ -315,13 +398,14 @@ def approve(
             PriceStatus.APPROVED,
             f"the price's window ended at {price.valid_to.isoformat()}; propose a new one",
         )
-    if violations and not (override_reason and override_reason.strip()):
+    codes = list(dict.fromkeys([*violations_at_proposal, *(v.code.value for v in violations)]))
+    if codes and not (override_reason and override_reason.strip()):
         raise field_error(
             "override_reason",
-            "this price breaks guardrails ("
-            + ", ".join(v.code.value for v in violations)
+            "this price breaks guardrails, now or when proposed ("
+            + ", ".join(codes)
             + "); approving it needs an override_reason",
-            violations=[v.code.value for v in violations],
+            violations=codes,
         )
     return max(price.valid_from, now)
 

@@ -1,7 +1,9 @@
-"""The events pricing publishes on `pricing.events`, subject = product id.
+"""The events pricing publishes on `pricing.events`: a price's, subject = product id; a
+guardrail change's, subject = the price list's code.
 
 Every price event carries the price's full state after the change, so a consumer needs
-no call back. `sequence` counts pricing's events per product (see tables.product).
+no call back. `sequence` counts pricing's events per product (see tables.product); a
+guardrail change's events carry none.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from services.pricing.domain import PriceKind, PriceStatus
+from services.pricing.domain import GuardrailChangeStatus, PriceKind, PriceStatus
 from shared.events import CloudEvent, EventPayload, EventRegistry, event_for
 from shared.money import format_amount
 
@@ -41,6 +43,8 @@ class PriceEvent(EventPayload):
     effective_to: datetime | None
     reason: str | None
     guardrail_violations: list[ViolationData]
+    # The violations it had when proposed, kept whatever the list's guardrails became.
+    violations_at_proposal: list[ViolationData] = []
     proposed_by: str
     decided_by: str | None
     override_reason: str | None
@@ -108,6 +112,7 @@ def price_payload(row: Mapping[str, Any]) -> PriceEvent:
         amount=format_amount(row["amount"], row["currency"]),
         status=status,
         guardrail_violations=[ViolationData(**v) for v in row["guardrail_violations"]],
+        violations_at_proposal=[ViolationData(**v) for v in row["violations_at_proposal"]],
         **{
             name: row[name]
             for name in (
@@ -136,3 +141,81 @@ def price_snapshot(row: Mapping[str, Any]) -> PriceSnapshot:
 def price_event(payload: PriceEvent, *, sequence: int) -> CloudEvent:
     """An envelope from /pricing about the price's product."""
     return event_for(payload, source=SOURCE, subject=payload.product_id, sequence=sequence)
+
+
+# --- guardrail changes --------------------------------------------------------------------------
+
+
+class GuardrailsData(EventPayload):
+    """A list's limits as decimal strings; null: that check is off."""
+
+    min_margin_pct: str | None = None
+    max_change_pct: str | None = None
+    floor: str | None = None
+    ceiling: str | None = None
+
+
+class GuardrailChangeEvent(EventPayload):
+    """A guardrail change's state: who asked and why, the limits before and after, which of
+    them it loosens, and who decided (the key and its owner)."""
+
+    change_id: str
+    price_list: str
+    status: GuardrailChangeStatus
+    reason: str
+    previous: GuardrailsData
+    guardrails: GuardrailsData
+    loosens: list[str]
+    requested_by: str
+    requested_by_owner: str
+    decided_by: str | None
+    decided_by_owner: str | None
+    rejection_reason: str | None
+
+
+@registry.register("pricing.guardrail_change.requested.v1")
+class GuardrailChangeRequested(GuardrailChangeEvent):
+    """A loosening waits for a second person with pricing:approve."""
+
+
+@registry.register("pricing.guardrail_change.rejected.v1")
+class GuardrailChangeRejected(GuardrailChangeEvent):
+    pass
+
+
+@registry.register("pricing.price_list.guardrails_changed.v1")
+class GuardrailsChanged(GuardrailChangeEvent):
+    """The list's guardrails are now `guardrails`: a tightening at once, a loosening once
+    approved (`decided_by`)."""
+
+
+_CHANGE_BY_STATUS: dict[GuardrailChangeStatus, type[GuardrailChangeEvent]] = {
+    GuardrailChangeStatus.PENDING: GuardrailChangeRequested,
+    GuardrailChangeStatus.REJECTED: GuardrailChangeRejected,
+    GuardrailChangeStatus.APPLIED: GuardrailsChanged,
+}
+
+
+def guardrail_change_event(row: Any) -> CloudEvent:
+    """The event for a `guardrail_change` row in its current status."""
+    status = GuardrailChangeStatus(row.status)
+    payload = _CHANGE_BY_STATUS[status](
+        change_id=row.id,
+        price_list=row.price_list,
+        status=status,
+        previous=GuardrailsData(**row.previous),
+        guardrails=GuardrailsData(**row.guardrails),
+        **{
+            name: getattr(row, name)
+            for name in (
+                "reason",
+                "loosens",
+                "requested_by",
+                "requested_by_owner",
+                "decided_by",
+                "decided_by_owner",
+                "rejection_reason",
+            )
+        },
+    )
+    return event_for(payload, source=SOURCE, subject=row.price_list)

@@ -13,9 +13,16 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.domain import Money, PriceKind, PriceStatus
+from services.pricing.domain import GuardrailChangeStatus, Money, PriceKind, PriceStatus
 from services.pricing.service import scheduled_windows, window_of
-from services.pricing.tables import price, price_list, product, product_cost, purchase
+from services.pricing.tables import (
+    guardrail_change,
+    price,
+    price_list,
+    product,
+    product_cost,
+    purchase,
+)
 from services.pricing.timeline import (
     OMNIBUS_LOOKBACK,
     CostPoint,
@@ -34,6 +41,8 @@ PRICE_LISTS = Keyset(price_list.c.code)
 # Ids are UUIDv7: their order is proposal order.
 PRICES = Keyset(price.c.id)
 HISTORY = Keyset(price.c.published_at.desc(), price.c.id.desc())
+# Ids are UUIDv7: the latest change first.
+GUARDRAIL_CHANGES = Keyset(guardrail_change.c.id.desc())
 
 
 async def get_price_list(*, session: AsyncSession, code: str) -> Any:
@@ -52,6 +61,33 @@ async def list_price_lists(
     if channel is not None:
         stmt = stmt.where(price_list.c.channel == channel)
     return await PRICE_LISTS.page(session, stmt, limit=limit, cursor=cursor)
+
+
+async def list_guardrail_changes(
+    *,
+    session: AsyncSession,
+    code: str,
+    status: GuardrailChangeStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Row[Any]]:
+    """A list's guardrail changes, latest first, one keyset page; 404 for an unknown list."""
+    await get_price_list(session=session, code=code)
+    stmt = select(guardrail_change).where(guardrail_change.c.price_list == code)
+    if status is not None:
+        stmt = stmt.where(guardrail_change.c.status == status.value)
+    return await GUARDRAIL_CHANGES.page(session, stmt, limit=limit, cursor=cursor)
+
+
+async def get_guardrail_change(*, session: AsyncSession, code: str, change_id: str) -> Any:
+    """One guardrail change of a list; 404 if unknown."""
+    stmt = select(guardrail_change).where(
+        guardrail_change.c.id == change_id, guardrail_change.c.price_list == code
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"no guardrail change {change_id!r} on price list {code!r}")
+    return row
 
 
 async def get_price(*, session: AsyncSession, price_id: str) -> Any:

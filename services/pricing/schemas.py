@@ -18,12 +18,14 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
-    model_validator,
 )
 
 from services.pricing.domain import (
+    GuardrailChangeStatus,
+    Guardrails,
     PriceKind,
     PriceStatus,
+    ViolationCode,
     change_pct,
     format_percent,
     margin_pct,
@@ -80,18 +82,38 @@ class PriceListCreate(BaseModel):
 
 
 class PriceListUpdate(BaseModel):
-    """Change the channel or replace the guardrails (as a whole)."""
+    """Change the channel. Guardrails change through a guardrail change (who and why,
+    and a second person to loosen them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: Slug | None = None
-    guardrails: GuardrailsIn | None = None
+    channel: Slug
 
-    @model_validator(mode="after")
-    def _something(self) -> PriceListUpdate:
-        if self.channel is None and self.guardrails is None:
-            raise ValueError("send channel, guardrails or both")
-        return self
+
+class GuardrailChangeCreate(BaseModel):
+    """New guardrails for the list (as a whole; leave a limit out to switch it off) and
+    why. A tightening applies at once; a loosening waits for a second person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    guardrails: GuardrailsIn
+    reason: Text
+
+
+class GuardrailChangePublic(BaseModel):
+    id: str
+    price_list: str
+    status: GuardrailChangeStatus
+    reason: str
+    previous: GuardrailsPublic = Field(description="the list's guardrails when it was asked for")
+    guardrails: GuardrailsPublic
+    loosens: list[str] = Field(description="the limits it relaxes; empty for a tightening")
+    requested_by: Actor
+    requested_at: datetime
+    decided_by: Actor | None
+    decided_at: datetime | None
+    rejection_reason: str | None
+    version: int
 
 
 class PriceListPublic(BaseModel):
@@ -164,9 +186,16 @@ class PricePublic(BaseModel):
     valid_to: datetime | None
     reason: str | None
     status: PriceStatus
-    guardrail_violations: list[ViolationPublic]
-    cost: Money | None = Field(description="the product cost the guardrails checked")
-    margin_pct: str | None
+    guardrail_violations: list[ViolationPublic] = Field(
+        description="as checked last: at proposal, then at approval against that day's cost"
+    )
+    violations_at_proposal: list[ViolationPublic] = Field(
+        description="as checked at proposal, kept even if the list's guardrails were loosened"
+    )
+    cost: Money | None = Field(
+        description="the product cost the guardrails checked; null without pricing:finance"
+    )
+    margin_pct: str | None = Field(description="null without pricing:finance")
     current_price: str | None = Field(description="the base price in effect when checked")
     proposed_by: Actor
     proposed_at: datetime
@@ -233,6 +262,7 @@ class HistoryEntryPublic(BaseModel):
     approved_by: Actor
     approved_at: datetime
     guardrail_violations: list[ViolationPublic]
+    violations_at_proposal: list[ViolationPublic]
     override_reason: str | None
     replaces: ReplacedPublic | None
     change_pct: str | None
@@ -242,7 +272,8 @@ class HistoryEntryPublic(BaseModel):
 
 class FiguresPublic(BaseModel):
     """Sales of one day (or the whole range) in one currency, at the price paid and the
-    cost valid at each sale. Margin covers the units whose cost was known."""
+    cost valid at each sale. Margin covers the units whose cost was known. Cost and margin
+    are null for a caller without pricing:finance."""
 
     day: date | None = Field(default=None, description="null in totals")
     currency: str
@@ -275,6 +306,16 @@ def _pct(value: Decimal | None) -> str | None:
     return None if value is None else format_percent(value)
 
 
+def guardrails_public(limits: Any, currency: str) -> GuardrailsPublic:
+    """Limits (a row or `Guardrails`, as Decimals) as the API shows them."""
+    return GuardrailsPublic(
+        min_margin_pct=_pct(limits.min_margin_pct),
+        max_change_pct=_pct(limits.max_change_pct),
+        floor=_amount(limits.floor, currency),
+        ceiling=_amount(limits.ceiling, currency),
+    )
+
+
 def price_list_public(row: Any) -> PriceListPublic:
     """A `price_list` row as the API shows it."""
     return PriceListPublic(
@@ -282,12 +323,7 @@ def price_list_public(row: Any) -> PriceListPublic:
         currency=row.currency,
         minor_units=minor_units(row.currency),
         channel=row.channel,
-        guardrails=GuardrailsPublic(
-            min_margin_pct=_pct(row.min_margin_pct),
-            max_change_pct=_pct(row.max_change_pct),
-            floor=_amount(row.floor, row.currency),
-            ceiling=_amount(row.ceiling, row.currency),
-        ),
+        guardrails=guardrails_public(row, row.currency),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -298,9 +334,41 @@ def _actor(subject: str | None, name: str | None) -> Actor | None:
     return None if subject is None else Actor(subject=subject, name=name or "")
 
 
-def price_public(row: Any) -> PricePublic:
-    """A `price` row as the API shows it."""
-    cost = Money.of(row.cost_amount, row.cost_currency or None)
+# What a violation that would tell the cost says to a reader without pricing:finance: its
+# code, the text below, and only the number that is no secret (the price, the list's minimum).
+_COST_BLIND = {
+    ViolationCode.BELOW_COST.value: ("the price is below the product's cost", False, True),
+    ViolationCode.MARGIN_BELOW_MINIMUM.value: (
+        "the margin is under the list's minimum",
+        True,
+        False,
+    ),
+}
+
+
+def violations_public(stored: list[dict[str, Any]], *, finance: bool) -> list[ViolationPublic]:
+    """Stored violations as shown; without `finance` the cost and margin are left out."""
+    shown = [ViolationPublic(**v) for v in stored]
+    if finance:
+        return shown
+    blind = []
+    for violation in shown:
+        if violation.code in _COST_BLIND:
+            detail, keep_limit, keep_actual = _COST_BLIND[violation.code]
+            violation = ViolationPublic(
+                code=violation.code,
+                detail=detail,
+                limit=violation.limit if keep_limit else None,
+                actual=violation.actual if keep_actual else None,
+            )
+        blind.append(violation)
+    return blind
+
+
+def price_public(row: Any, *, finance: bool) -> PricePublic:
+    """A `price` row as the API shows it; cost and margin only with `finance` (the caller
+    holds pricing:finance), null otherwise."""
+    cost = Money.of(row.cost_amount, row.cost_currency or None) if finance else None
     margin = None
     if cost is not None and row.cost_currency == row.currency:
         margin = _pct(margin_pct(row.amount, row.cost_amount))
@@ -315,7 +383,8 @@ def price_public(row: Any) -> PricePublic:
         valid_to=row.valid_to,
         reason=row.reason,
         status=PriceStatus(row.status),
-        guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
+        guardrail_violations=violations_public(row.guardrail_violations, finance=finance),
+        violations_at_proposal=violations_public(row.violations_at_proposal, finance=finance),
         cost=cost,
         margin_pct=margin,
         current_price=_amount(row.current_amount, row.currency),
@@ -353,8 +422,8 @@ def effective_public(row: Any, *, prior: Decimal | None, at: datetime) -> Effect
     )
 
 
-def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
-    """A published `price` row and the row it replaced."""
+def history_public(row: Any, replaced: Any | None, *, finance: bool) -> HistoryEntryPublic:
+    """A published `price` row and the row it replaced (violations as `price_public`)."""
     replaces = None
     change = None
     if replaced is not None:
@@ -381,7 +450,8 @@ def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
         proposed_at=row.proposed_at,
         approved_by=Actor(subject=row.decided_by, name=row.decided_by_name or ""),
         approved_at=row.decided_at,
-        guardrail_violations=[ViolationPublic(**v) for v in row.guardrail_violations],
+        guardrail_violations=violations_public(row.guardrail_violations, finance=finance),
+        violations_at_proposal=violations_public(row.violations_at_proposal, finance=finance),
         override_reason=row.override_reason,
         replaces=replaces,
         change_pct=change,
@@ -390,9 +460,10 @@ def history_public(row: Any, replaced: Any | None) -> HistoryEntryPublic:
     )
 
 
-def figures_public(figures: Figures) -> FiguresPublic:
+def figures_public(figures: Figures, *, finance: bool) -> FiguresPublic:
+    """Sales figures; cost and margin only with `finance`, null otherwise."""
     currency = figures.currency
-    margin = figures.margin
+    margin = figures.margin if finance else None
     return FiguresPublic(
         day=figures.day,
         currency=currency,
@@ -400,6 +471,25 @@ def figures_public(figures: Figures) -> FiguresPublic:
         revenue=format_amount(figures.revenue, currency),
         cost=None if margin is None else format_amount(figures.cost, currency),
         margin=_amount(margin, currency),
-        margin_pct=_pct(figures.margin_pct),
+        margin_pct=_pct(figures.margin_pct) if finance else None,
         units_without_cost=figures.units_without_cost,
+    )
+
+
+def guardrail_change_public(row: Any, currency: str) -> GuardrailChangePublic:
+    """A `guardrail_change` row as the API shows it, amounts in the list's `currency`."""
+    return GuardrailChangePublic(
+        id=row.id,
+        price_list=row.price_list,
+        status=GuardrailChangeStatus(row.status),
+        reason=row.reason,
+        previous=guardrails_public(Guardrails.from_text(row.previous), currency),
+        guardrails=guardrails_public(Guardrails.from_text(row.guardrails), currency),
+        loosens=list(row.loosens),
+        requested_by=Actor(subject=row.requested_by, name=row.requested_by_name),
+        requested_at=row.requested_at,
+        decided_by=_actor(row.decided_by, row.decided_by_name),
+        decided_at=row.decided_at,
+        rejection_reason=row.rejection_reason,
+        version=row.version,
     )

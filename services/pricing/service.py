@@ -70,7 +70,8 @@ def guardrails_from_row(row: Any) -> Guardrails:
     )
 
 
-def _guardrail_values(guardrails: Guardrails) -> dict[str, Decimal | None]:
+def guardrail_values(guardrails: Guardrails) -> dict[str, Decimal | None]:
+    """The list's columns for these guardrails."""
     return {
         "min_margin_pct": guardrails.min_margin_pct,
         "max_change_pct": guardrails.max_change_pct,
@@ -93,7 +94,7 @@ async def create_price_list(
         "code": data.code,
         "currency": data.currency,
         "channel": data.channel,
-        **_guardrail_values(guardrails),
+        **guardrail_values(guardrails),
         "version": 1,
         "created_by": actor.subject,
         "created_at": now,
@@ -116,20 +117,21 @@ async def update_price_list(
     expected_version: int | None,
     now: datetime,
 ) -> Row[Any]:
-    """Change the channel or replace the guardrails; 412 if stale. Open proposals keep
-    the violations they were proposed with; approval checks them again."""
+    """Change the channel; 412 if stale. Guardrails change in `guardrails.py`."""
+    row = await locked_price_list(uow, code)
+    check_version(expected_version, row.version)
+    values = {"channel": data.channel, "version": row.version + 1, "updated_at": now}
+    change = update(price_list).where(price_list.c.code == code).values(values)
+    return (await uow.session.execute(change.returning(*price_list.c))).one()
+
+
+async def locked_price_list(uow: UnitOfWork, code: str) -> Any:
+    """The list, locked for this transaction; 404 if unknown."""
     stmt = select(price_list).where(price_list.c.code == code).with_for_update()
     row = (await uow.session.execute(stmt)).first()
     if row is None:
         raise NotFound(f"no price list with code {code!r}")
-    check_version(expected_version, row.version)
-    values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
-    if data.channel is not None:
-        values["channel"] = data.channel
-    if data.guardrails is not None:
-        values.update(_guardrail_values(guardrails_of(data.guardrails, row.currency)))
-    change = update(price_list).where(price_list.c.code == code).values(values)
-    return (await uow.session.execute(change.returning(*price_list.c))).one()
+    return row
 
 
 # --- prices -------------------------------------------------------------------------------------
@@ -187,6 +189,7 @@ async def propose_price(
     valid_from = (data.valid_from or now).astimezone(now.tzinfo)
     domain.check_window(kind=data.kind, valid_from=valid_from, valid_to=data.valid_to, now=now)
     checked = await _check(uow.session, item=item, plist=plist, amount=amount, now=now)
+    found = checked.values(plist.currency)
     values = {
         "id": str(uuid7()),
         "product_id": item.id,
@@ -198,7 +201,8 @@ async def propose_price(
         "valid_to": data.valid_to,
         "reason": data.reason,
         "status": PriceStatus.PROPOSED.value,
-        **checked.values(plist.currency),
+        **found,
+        "violations_at_proposal": found["guardrail_violations"],
         "proposed_by": actor.subject,
         "proposed_by_name": actor.name,
         "proposed_by_owner": actor.owner,
@@ -220,7 +224,8 @@ async def approve_price(
     now: datetime,
 ) -> Row[Any]:
     """Approve a proposal (not your own). Guardrails are checked again against today's
-    cost and price; any violation needs an override_reason, which is recorded."""
+    cost and price; any violation, now or at proposal, needs an override_reason, which is
+    recorded."""
     row = await _locked_price(uow, price_id)
     check_version(expected_version, row.version)
     plist = await _price_list_for(uow.session, row.price_list)
@@ -232,15 +237,17 @@ async def approve_price(
         violations=checked.violations,
         override_reason=override_reason,
         now=now,
+        violations_at_proposal=[v["code"] for v in row.violations_at_proposal],
     )
     _still_sold(item)
+    overridden = bool(checked.violations or row.violations_at_proposal)
     values = {
         "status": PriceStatus.APPROVED.value,
         **checked.values(row.currency),
         "decided_by": actor.subject,
         "decided_by_name": actor.name,
         "decided_at": now,
-        "override_reason": override_reason if checked.violations else None,
+        "override_reason": override_reason if overridden else None,
         "effective_from": effective_from,
         "effective_to": row.valid_to,
     }

@@ -28,6 +28,34 @@ price_list = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# A change of a list's guardrails, with who asked and why. A tightening is `applied` at once;
+# a loosening is `pending` until a second person approves (applied) or someone rejects it.
+# `previous` and `guardrails` are the limits before and after, as decimal strings or null.
+guardrail_change = Table(
+    "guardrail_change",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("price_list", String(64), ForeignKey(price_list.c.code), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("previous", JsonType, nullable=False),
+    Column("guardrails", JsonType, nullable=False),
+    Column("loosens", JsonType, nullable=False),
+    # The list's version it was asked against: approving it on a changed list is refused.
+    Column("base_version", Integer, nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("requested_by_name", String(255), nullable=False),
+    Column("requested_by_owner", String(255), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(255), nullable=True),
+    Column("decided_by_name", String(255), nullable=True),
+    Column("decided_by_owner", String(255), nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_guardrail_change_price_list_id", guardrail_change.c.price_list, guardrail_change.c.id)
+
 # Pricing's copy of a catalog product, kept from catalog events.
 product = Table(
     "product",
@@ -71,7 +99,10 @@ price = Table(
     Column("valid_to", UtcDateTime, nullable=True),
     Column("reason", Text, nullable=True),
     Column("status", String(16), nullable=False),
+    # As checked last (at proposal, then again at approval against that day's cost).
     Column("guardrail_violations", JsonType, nullable=False),
+    # As checked at proposal, never rewritten: loosening the list later does not erase them.
+    Column("violations_at_proposal", JsonType, nullable=False),
     # The cost and the current price the guardrails were checked against.
     Column("cost_amount", Amount, nullable=True),
     Column("cost_currency", String(3), nullable=True),

@@ -212,11 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except LookupError as exc:
             print(f"productops: {exc}", file=sys.stderr)
             return 2
+    from shared.broker import kafka_security
     from shared.stack.tail import TailOptions, run_tail
 
+    settings = Settings()
     options = TailOptions(
         topic=args.topic,
-        bootstrap=args.bootstrap or Settings().bootstrap_servers,
+        bootstrap=args.bootstrap or settings.bootstrap_servers,
+        security=kafka_security(settings),
         from_beginning=args.from_beginning,
         max_events=args.max,
         timeout_s=args.timeout,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -19,6 +20,8 @@ class TailOptions:
 
     topic: str
     bootstrap: str
+    # TLS/SASL options of the client (`shared.broker.kafka_security`).
+    security: Mapping[str, Any] = field(default_factory=dict)
     from_beginning: bool = False
     max_events: int | None = None
     timeout_s: float | None = None
@@ -45,6 +48,7 @@ async def tail(options: TailOptions) -> int:
     consumer = AIOKafkaConsumer(
         options.topic,
         bootstrap_servers=options.bootstrap,
+        **options.security,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if options.from_beginning else "latest",

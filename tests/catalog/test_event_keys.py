@@ -17,6 +17,9 @@ from services.catalog.events import registry
 from services.catalog.requirements.domain import recommendation_id, requirement_key
 from shared.republish import write_snapshots
 from tests.catalog.conftest import BOTH, WRITE, make_product, make_type, outbox_events
+from tests.support import auth
+
+WRITES = "catalog:read catalog:write"
 
 FREE_FORM = frozenset({"attributes", "axes", "answers", "scores", "questions", "old", "new"})
 
@@ -262,10 +265,11 @@ async def emit_every_event(client: httpx.AsyncClient) -> None:
         )
     )
     responses = f"/v1/questionnaires/{template['id']}/responses"
-    answered = {"vendor": "Acme", "product_id": pid, "answers": {"model": "K9"}}
-    await ok(await client.post(responses, json=answered, headers=WRITE))
-    draft = {"vendor": "Bolt", "product_id": pid, "answers": {"cordless": True}, "status": "draft"}
-    await ok(await client.post(responses, json=draft, headers=WRITE))
+    # Each vendor answers with a key of its own (a response is its key owner's).
+    answered = {"product_id": pid, "answers": {"model": "K9"}}
+    await ok(await client.post(responses, json=answered, headers=auth(WRITES, owner="Acme")))
+    draft = {"product_id": pid, "answers": {"cordless": True}, "status": "draft"}
+    await ok(await client.post(responses, json=draft, headers=auth(WRITES, owner="Bolt")))
 
     case = {"stance": "for", "summary": "Asked for.", "evidence": [{"url": "https://e.org/a"}]}
     await ok(await client.post(f"{url}/cases", json=case, headers=WRITE))

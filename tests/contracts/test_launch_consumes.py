@@ -187,6 +187,7 @@ def price_row(**changes: Any) -> dict[str, Any]:
         "valid_to": NOW + timedelta(days=90),
         "status": "approved",
         "guardrail_violations": [],
+        "violations_at_proposal": [],
         "proposed_by": "key-pricer",
         "proposed_by_name": "Priya",
         "proposed_by_owner": "priya",

@@ -133,6 +133,7 @@ def price_row(status: str, **changes: Any) -> dict[str, Any]:
         "amount": Decimal("19.9900"),
         "status": status,
         "guardrail_violations": [],
+        "violations_at_proposal": [],
         "valid_from": NOW,
         "valid_to": None,
         "effective_from": NOW + timedelta(hours=1) if effective else None,

@@ -101,13 +101,17 @@ def create_app(
     consumes: list[str] | None = None,
     handlers: dict[str, Handler] | None = None,
 ):
+    handlers = handlers if handlers is not None else {"sample.note.created.v1": count_note}
+    topics = consumes or ["sample.events"]
     spec = ServiceSpec(
         name="sample",
         title="Sample",
         metadata=metadata,
         routers=[router],
-        handlers=handlers if handlers is not None else {"sample.note.created.v1": count_note},
-        consumes=consumes or ["sample.events"],
+        handlers=handlers,
+        consumes=topics,
+        # Each test reads its own topic: the sample's events come from there.
+        event_topics={event_type: topics[0] for event_type in handlers},
         snapshots=SnapshotSource(rows=select(note), key=note.c.id, events=note_snapshots),
     )
     return create_service_app(spec, settings)

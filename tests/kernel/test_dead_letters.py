@@ -33,7 +33,7 @@ from tests.support import TEST_SECRET, assert_problem, auth, eventually, running
 
 NOTE = "sample.note.created.v1"
 ADMIN = auth("admin", subject="key-operator")
-TOPIC = "catalog.events"
+TOPIC = "sample.events"
 
 
 class BreakableNoteHandler:

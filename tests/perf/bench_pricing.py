@@ -76,6 +76,7 @@ def _price_row(
         "reason": "seeded",
         "status": status,
         "guardrail_violations": [],
+        "violations_at_proposal": [],
         "cost_amount": None,
         "cost_currency": None,
         "current_amount": None,

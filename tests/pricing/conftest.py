@@ -25,12 +25,16 @@ from tests.support import auth, running
 
 START = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
 
-# Different subjects: the proposer and the approver must be two people.
+# Different subjects: the proposer and the approver must be two people. The viewer sees
+# no costs or margins; the pricing people hold pricing:finance.
 READ = auth("pricing:read", subject="key-viewer")
-PM = auth("pricing:read pricing:write", subject="key-pm")
-BOSS = auth("pricing:read pricing:approve", subject="key-boss")
-OTHER_PM = auth("pricing:read pricing:write", subject="key-pm-2")
-PM_WHO_APPROVES = auth("pricing:read pricing:write pricing:approve", subject="key-pm")
+FINANCE = auth("pricing:read pricing:finance", subject="key-controller")
+PM = auth("pricing:read pricing:write pricing:finance", subject="key-pm")
+BOSS = auth("pricing:read pricing:approve pricing:finance", subject="key-boss")
+OTHER_PM = auth("pricing:read pricing:write pricing:finance", subject="key-pm-2")
+PM_WHO_APPROVES = auth(
+    "pricing:read pricing:write pricing:approve pricing:finance", subject="key-pm"
+)
 
 
 class FakeClock:

@@ -12,6 +12,8 @@ import pytest
 from services.pricing.domain import (
     ALLOWED_TRANSITIONS,
     FourEyes,
+    GuardrailChangeFacts,
+    GuardrailChangeStatus,
     Guardrails,
     InvalidPriceTransition,
     Money,
@@ -21,12 +23,15 @@ from services.pricing.domain import (
     PriceStatus,
     ViolationCode,
     approve,
+    approve_guardrail_change,
     change_pct,
     check_guardrails,
     check_limits,
     check_window,
+    loosened,
     margin_pct,
     reject,
+    reject_guardrail_change,
     transition,
     withdraw,
 )
@@ -409,6 +414,66 @@ def test_violations_need_an_override_reason(reason: str | None) -> None:
     assert err.extra["field"] == "override_reason"
     assert err.extra["violations"] == ["below_cost"]
     assert "below_cost" in err.detail
+
+
+def test_violations_at_proposal_need_an_override_reason_even_when_gone_now() -> None:
+    # The list was loosened after the proposal: nothing breaks now, the record still does.
+    with pytest.raises(Invalid) as caught:
+        approve(
+            proposal(),
+            approver="dana",
+            violations=(),
+            override_reason=None,
+            now=at(),
+            violations_at_proposal=["below_floor"],
+        )
+    assert caught.value.extra["violations"] == ["below_floor"]
+    assert "now or when proposed" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "loosens"),
+    [
+        (Guardrails(), Guardrails(floor=D(1), min_margin_pct=D(5)), ()),
+        (Guardrails(floor=D(5)), Guardrails(floor=D(6)), ()),
+        (Guardrails(floor=D(5)), Guardrails(floor=D(4)), ("floor",)),
+        (Guardrails(floor=D(5)), Guardrails(), ("floor",)),
+        (Guardrails(ceiling=D(50)), Guardrails(ceiling=D(40)), ()),
+        (Guardrails(ceiling=D(50)), Guardrails(ceiling=D(60)), ("ceiling",)),
+        (Guardrails(min_margin_pct=D(20)), Guardrails(min_margin_pct=D(19)), ("min_margin_pct",)),
+        (Guardrails(max_change_pct=D(10)), Guardrails(max_change_pct=D(5)), ()),
+        (Guardrails(max_change_pct=D(10)), Guardrails(max_change_pct=D(11)), ("max_change_pct",)),
+        (
+            Guardrails(min_margin_pct=D(20), ceiling=D(50)),
+            Guardrails(min_margin_pct=D(30)),
+            ("ceiling",),
+        ),
+    ],
+)
+def test_loosening_is_a_lower_floor_or_margin_a_higher_cap_or_a_limit_removed(
+    old: Guardrails, new: Guardrails, loosens: tuple[str, ...]
+) -> None:
+    assert loosened(old, new) == loosens
+
+
+def test_a_guardrail_change_is_approved_by_another_owner_on_an_unchanged_list() -> None:
+    change = GuardrailChangeFacts(
+        status=GuardrailChangeStatus.PENDING,
+        requested_by="key-pat-1",
+        requested_by_owner="pat",
+        base_version=3,
+    )
+    with pytest.raises(FourEyes) as caught:
+        approve_guardrail_change(change, approver="pat", list_version=3)
+    assert caught.value.extra["requested_by"] == "key-pat-1"
+    with pytest.raises(Conflict):
+        approve_guardrail_change(change, approver="dana", list_version=4)
+    approve_guardrail_change(change, approver="dana", list_version=3)
+    decided = GuardrailChangeFacts(GuardrailChangeStatus.APPLIED, "key-pat-1", "pat", 3)
+    with pytest.raises(Conflict):
+        approve_guardrail_change(decided, approver="dana", list_version=3)
+    with pytest.raises(Conflict):
+        reject_guardrail_change(decided)
 
 
 def test_an_override_reason_lets_a_violating_price_through() -> None:

@@ -26,6 +26,7 @@ from shared.settings import Settings
 from shared.tables import inbox
 from tests.pricing.conftest import (
     BOSS,
+    FINANCE,
     READ,
     START,
     FakeClock,
@@ -199,7 +200,7 @@ async def test_purchases_feed_metrics_once(
     resp = await client.get(
         f"/v1/products/{product_id}/metrics",
         params={"from": "2030-03-01", "to": "2030-03-01"},
-        headers=READ,
+        headers=FINANCE,
     )
     assert resp.status_code == 200, resp.text
     (day,) = resp.json()["days"]

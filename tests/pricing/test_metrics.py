@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from tests.pricing.conftest import (
+    FINANCE,
     READ,
     START,
     FakeClock,
@@ -25,7 +26,7 @@ DAY = timedelta(days=1)
 
 
 async def metrics(client: httpx.AsyncClient, product_id: str, **params: Any) -> dict:
-    resp = await client.get(f"/v1/products/{product_id}/metrics", params=params, headers=READ)
+    resp = await client.get(f"/v1/products/{product_id}/metrics", params=params, headers=FINANCE)
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -165,7 +166,7 @@ async def test_metrics_errors(
     loc: str,
 ) -> None:
     product_id = await add_product(app, clock)
-    resp = await client.get(f"/v1/products/{product_id}/metrics", params=params, headers=READ)
+    resp = await client.get(f"/v1/products/{product_id}/metrics", params=params, headers=FINANCE)
     problem = assert_problem(resp, 422, detail_has=detail)
     assert ["query", loc] in [e["loc"] for e in problem["errors"]]
 

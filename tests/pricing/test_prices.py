@@ -16,6 +16,7 @@ from shared.events import decode
 from shared.tables import outbox
 from tests.pricing.conftest import (
     BOSS,
+    FINANCE,
     OTHER_PM,
     PM,
     PM_WHO_APPROVES,
@@ -78,7 +79,7 @@ async def test_propose_a_price(
     assert price["effective_from"] is None
     assert price["version"] == 1
 
-    fetched = await client.get(f"/v1/prices/{price['id']}", headers=READ)
+    fetched = await client.get(f"/v1/prices/{price['id']}", headers=FINANCE)
     assert fetched.json() == price
     assert await outbox_types(app, product_id) == ["pricing.price.proposed.v1"]
 

@@ -118,6 +118,9 @@ async def submit_response(
 ) -> Response | ResponsePublic:
     """Record a vendor's answers about one product, validated against the template.
 
+    The vendor is the caller's key owner; naming another `vendor` needs admin (403
+    `vendor-not-allowed`).
+
     Each wrong answer is reported under its key (`body.answers.<key>`): wrong type, not a
     choice, unknown key, or a required question left out of a submitted response. Send
     `"status": "draft"` to save a partial response and complete it later with PATCH.
@@ -192,7 +195,8 @@ async def update_response(
     """Set answers (`null` removes one) and optionally submit with `"status": "submitted"`.
 
     A submitted response keeps every required question answered and cannot go back to
-    draft (409). 412 when `If-Match` is stale.
+    draft (409). 412 when `If-Match` is stale. Only the response's vendor (their key
+    owner) or an admin changes it (403 `vendor-not-allowed`).
     """
     async with runtime.uow() as uow:
         row, questions = await service.update_response(

@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.errors import Conflict, FieldError, invalid_input
+from shared.auth import ADMIN, Principal
+from shared.errors import Conflict, FieldError, Forbidden, invalid_input
 
 MAX_QUESTIONS = 200
 MAX_TEXT_ANSWER = 10_000
@@ -286,6 +287,32 @@ def next_status(current: ResponseStatus, requested: ResponseStatus | None) -> Re
             to=ResponseStatus(requested).value,
         )
     return ResponseStatus(requested)
+
+
+class VendorNotAllowed(Forbidden):
+    """A response speaks for its vendor: the caller's key owner, unless an admin records it."""
+
+    title, slug = "Vendor not allowed", "vendor-not-allowed"
+
+
+def respondent(vendor: str | None, actor: Principal) -> str:
+    """Whose response this is: the caller's key owner by default; naming another vendor
+    needs `admin` (security issue 12, finding 9: a body cannot speak for someone else)."""
+    chosen = vendor or actor.owner
+    if chosen != actor.owner and not actor.has(ADMIN):
+        raise VendorNotAllowed(
+            f"you answer as {actor.owner!r}; only an admin records a response for another vendor",
+            vendor=chosen,
+        )
+    return chosen
+
+
+def check_respondent(vendor: str, actor: Principal) -> None:
+    """Only the response's vendor (any of their keys) or an admin changes it."""
+    if vendor != actor.owner and not actor.has(ADMIN):
+        raise VendorNotAllowed(
+            f"this is {vendor!r}'s response; only they or an admin change it", vendor=vendor
+        )
 
 
 # --- promotion into product attributes ---------------------------------------------------------

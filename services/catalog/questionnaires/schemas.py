@@ -86,7 +86,10 @@ class ResponseCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    vendor: Annotated[Vendor, StringConstraints(min_length=1)]
+    vendor: Annotated[Vendor, StringConstraints(min_length=1)] | None = Field(
+        default=None,
+        description="the caller's key owner (the default); only an admin names another vendor",
+    )
     product_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
     answers: Answers = Field(default_factory=dict)
     status: ResponseStatus = ResponseStatus.SUBMITTED

@@ -18,12 +18,14 @@ from services.catalog.questionnaires.domain import (
     ResponseStatus,
     check_answers,
     check_questions,
+    check_respondent,
     completion,
     json_equal,
     merge_answers,
     missing_required,
     next_status,
     promotion_attribute,
+    respondent,
 )
 from services.catalog.questionnaires.events import (
     CompletionData,
@@ -123,7 +125,9 @@ async def list_questionnaires(
 async def submit_response(
     *, uow: UnitOfWork, questionnaire_id: str, data: ResponseCreate, actor: Principal
 ) -> tuple[Row[Any], list[Question]]:
-    """Record a vendor's response about a product; 422 per wrong answer, 409 if one exists."""
+    """Record a vendor's response about a product; 403 for another vendor than the caller
+    (unless admin), 422 per wrong answer, 409 if one exists."""
+    vendor = respondent(data.vendor, actor)
     template, questions = await get_questionnaire(
         session=uow.session, questionnaire_id=questionnaire_id
     )
@@ -152,17 +156,17 @@ async def submit_response(
     existing = await uow.session.scalar(
         select(questionnaire_response.c.id).where(
             questionnaire_response.c.questionnaire_id == questionnaire_id,
-            questionnaire_response.c.vendor == data.vendor,
+            questionnaire_response.c.vendor == vendor,
             questionnaire_response.c.product_id == data.product_id,
         )
     )
     if existing is not None:
-        raise _duplicate(data.vendor, existing)
+        raise _duplicate(vendor, existing)
     now = uow.clock()
     values = {
         "id": str(uuid7()),
         "questionnaire_id": questionnaire_id,
-        "vendor": data.vendor,
+        "vendor": vendor,
         "product_id": data.product_id,
         "status": data.status.value,
         "answers": answers,
@@ -184,7 +188,7 @@ async def submit_response(
                 )
             ).one()
     except IntegrityError as exc:
-        raise _duplicate(data.vendor) from exc
+        raise _duplicate(vendor) from exc
     _publish(uow, row, questions, submitted=row.status == ResponseStatus.SUBMITTED, changed=[])
     return row, questions
 
@@ -245,6 +249,7 @@ async def update_response(
     row = (await uow.session.execute(stmt)).first()
     if row is None:
         raise NotFound(f"no questionnaire response with id {response_id!r}")
+    check_respondent(row.vendor, actor)
     check_version(expected_version, row.version)
     _, questions = await get_questionnaire(
         session=uow.session, questionnaire_id=row.questionnaire_id

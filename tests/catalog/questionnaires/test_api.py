@@ -73,13 +73,23 @@ async def create_template(client: httpx.AsyncClient, **overrides: Any) -> dict[s
     return resp.json()
 
 
+def vendor(name: str = "Acme Supply") -> dict[str, str]:
+    """A key of the vendor's own: a response is its key owner's."""
+    return auth("catalog:read catalog:write", subject=f"key-{name}", owner=name)
+
+
+ACME = vendor()
+
+
 async def respond(
     client: httpx.AsyncClient, kettle: dict[str, Any], **overrides: Any
 ) -> httpx.Response:
     body = {"vendor": "Acme Supply", "product_id": kettle["product"]["id"], "answers": FULL}
     body.update(overrides)
     return await client.post(
-        f"/v1/questionnaires/{kettle['template']['id']}/responses", json=body, headers=WRITE
+        f"/v1/questionnaires/{kettle['template']['id']}/responses",
+        json=body,
+        headers=vendor(body["vendor"]),
     )
 
 
@@ -342,7 +352,7 @@ async def test_responses_name_a_product_of_the_type(
     anything = await create_template(client)
     resp = await client.post(
         f"/v1/questionnaires/{anything['id']}/responses",
-        json={"vendor": "V", "product_id": toaster["id"], "answers": FULL},
+        json={"product_id": toaster["id"], "answers": FULL},
         headers=WRITE,
     )
     assert resp.status_code == 201, resp.text
@@ -361,7 +371,7 @@ async def test_one_response_per_vendor_and_product(
     ("body", "loc"),
     [
         ({"vendor": ""}, ["body", "vendor"]),
-        ({"vendor": None}, ["body", "vendor"]),
+        ({"vendor": "   "}, ["body", "vendor"]),
         ({"product_id": None}, ["body", "product_id"]),
         ({"answers": ["x"]}, ["body", "answers"]),
         ({"status": "final"}, ["body", "status"]),
@@ -378,7 +388,7 @@ async def test_malformed_responses_are_refused(
 async def test_response_errors(client: httpx.AsyncClient, kettle: dict[str, Any]) -> None:
     resp = await client.post(
         f"/v1/questionnaires/{MISSING}/responses",
-        json={"vendor": "V", "product_id": kettle["product"]["id"], "answers": FULL},
+        json={"product_id": kettle["product"]["id"], "answers": FULL},
         headers=WRITE,
     )
     assert_problem(resp, 404, detail_has="no questionnaire")
@@ -427,7 +437,7 @@ async def test_patch_completes_a_draft(client: httpx.AsyncClient, kettle: dict[s
     url = f"/v1/questionnaire-responses/{draft['id']}"
 
     resp = await client.patch(
-        url, json={"answers": {"model_name": "Boil 9"}}, headers={**WRITE, "If-Match": '"1"'}
+        url, json={"answers": {"model_name": "Boil 9"}}, headers={**ACME, "If-Match": '"1"'}
     )
     assert resp.status_code == 200, resp.text
     step = resp.json()
@@ -437,7 +447,7 @@ async def test_patch_completes_a_draft(client: httpx.AsyncClient, kettle: dict[s
     assert step["completion"]["required_answered"] == 1
 
     # Submitting without every required answer is refused, by key.
-    resp = await client.patch(url, json={"status": "submitted"}, headers=WRITE)
+    resp = await client.patch(url, json={"status": "submitted"}, headers=ACME)
     problem = assert_problem(resp, 422, detail_has="answers.capacity")
     assert problem["errors"] == [
         {
@@ -449,7 +459,7 @@ async def test_patch_completes_a_draft(client: httpx.AsyncClient, kettle: dict[s
     resp = await client.patch(
         url,
         json={"answers": {"capacity": 1.5, "cordless": None}, "status": "submitted"},
-        headers={**WRITE, "If-Match": "2"},
+        headers={**ACME, "If-Match": "2"},
     )
     assert resp.status_code == 200, resp.text
     done = resp.json()
@@ -466,38 +476,38 @@ async def test_patch_rules(client: httpx.AsyncClient, kettle: dict[str, Any]) ->
     url = f"/v1/questionnaire-responses/{submitted['id']}"
 
     stale = await client.patch(
-        url, json={"answers": {"cordless": False}}, headers={**WRITE, "If-Match": "7"}
+        url, json={"answers": {"cordless": False}}, headers={**ACME, "If-Match": "7"}
     )
     assert assert_problem(stale, 412, detail_has="version 1, not 7")["current_version"] == 1
-    back = await client.patch(url, json={"status": "draft"}, headers=WRITE)
+    back = await client.patch(url, json={"status": "draft"}, headers=ACME)
     assert_problem(back, 409, detail_has="cannot go back to draft")
-    cleared = await client.patch(url, json={"answers": {"model_name": None}}, headers=WRITE)
+    cleared = await client.patch(url, json={"answers": {"model_name": None}}, headers=ACME)
     problem = assert_problem(cleared, 422, detail_has="answers.model_name")
     assert problem["errors"][0]["msg"] == "a required question must be answered to submit"
-    wrong = await client.patch(url, json={"answers": {"colour": "pink", "nope": 1}}, headers=WRITE)
+    wrong = await client.patch(url, json={"answers": {"colour": "pink", "nope": 1}}, headers=ACME)
     problem = assert_problem(wrong, 422)
     assert [e["loc"] for e in problem["errors"]] == [
         ["body", "answers", "colour"],
         ["body", "answers", "nope"],
     ]
     for body in ({"vendor": "Else"}, {"product_id": MISSING}, {"answers": "x"}):
-        assert_problem(await client.patch(url, json=body, headers=WRITE), 422)
+        assert_problem(await client.patch(url, json=body, headers=ACME), 422)
     assert_problem(
-        await client.patch(url, json={}, headers={**WRITE, "If-Match": "one"}),
+        await client.patch(url, json={}, headers={**ACME, "If-Match": "one"}),
         422,
         detail_has="If-Match",
     )
     assert_problem(
-        await client.patch(f"/v1/questionnaire-responses/{MISSING}", json={}, headers=WRITE), 404
+        await client.patch(f"/v1/questionnaire-responses/{MISSING}", json={}, headers=ACME), 404
     )
     # Nothing above changed it; an edit that changes nothing bumps nothing.
     same = await client.patch(
-        url, json={"answers": {"capacity": 1.7}, "status": "submitted"}, headers=WRITE
+        url, json={"answers": {"capacity": 1.7}, "status": "submitted"}, headers=ACME
     )
     assert same.status_code == 200
     assert same.json() == submitted
     # A correction to a submitted response keeps it submitted.
-    fixed = await client.patch(url, json={"answers": {"cordless": False}}, headers=WRITE)
+    fixed = await client.patch(url, json={"answers": {"cordless": False}}, headers=ACME)
     assert fixed.json()["version"] == 2
     assert fixed.json()["status"] == "submitted"
     assert fixed.json()["submitted_at"] == submitted["submitted_at"]
@@ -665,9 +675,9 @@ async def test_questionnaire_events(
     product_id = kettle["product"]["id"]
     draft = (await respond(client, kettle, answers={"cordless": True}, status="draft")).json()
     url = f"/v1/questionnaire-responses/{draft['id']}"
-    await client.patch(url, json={"answers": {"cordless": True}}, headers=WRITE)  # no change
-    await client.patch(url, json={"answers": {"model_name": "K"}}, headers=WRITE)
-    await client.patch(url, json={"answers": {"capacity": 2}, "status": "submitted"}, headers=WRITE)
+    await client.patch(url, json={"answers": {"cordless": True}}, headers=ACME)  # no change
+    await client.patch(url, json={"answers": {"model_name": "K"}}, headers=ACME)
+    await client.patch(url, json={"answers": {"capacity": 2}, "status": "submitted"}, headers=ACME)
     await respond(client, kettle, vendor="Refused", answers={"capacity": "x"})
 
     events = [e for e in await outbox_events(app) if e.type.startswith("catalog.questionnaire")]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_customer_event_source"
-down_revision = "0005_customer_event_ingested_at"
+revision = "0007_customer_event_source"
+down_revision = "0006_revoked_api_keys"
 branch_labels = None
 depends_on = None
 
