@@ -11,14 +11,14 @@ import hashlib
 import json
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[3] / "services" / "feedback" / "triage" / "data"
-SET = DATA / "fresh_eval.jsonl"
-CARD = DATA / "FRESH_EVAL.md"
+from services.feedback.triage.fresh import FRESH_PATH, load_fresh
+
+SET = FRESH_PATH
+CARD = FRESH_PATH.parent / "FRESH_EVAL.md"
 
 SEED_PRODUCT_TYPES = {
     "kettle",
@@ -121,3 +121,11 @@ def test_problem_groups_are_paraphrase_sets(items: list[dict[str, Any]]) -> None
     for item in items:
         if item["problem"] is not None:
             assert types[item["problem"]] == item["product_type"], item["id"]
+
+
+def test_the_loader_reads_every_item(items: list[dict[str, Any]]) -> None:
+    loaded = load_fresh()
+    assert [item.id for item in loaded] == [item["id"] for item in items]
+    assert [item.product for item in loaded] == [item["product_type"] for item in items]
+    assert [item.hazard for item in loaded] == [item["hazard"] for item in items]
+    assert loaded[0].as_input().text == items[0]["text"]
