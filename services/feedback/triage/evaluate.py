@@ -1,6 +1,6 @@
 """Figures of the triage model on the held-out part of the seed set.
 
-    python -m services.feedback.triage.evaluate
+    python -m services.feedback.triage.evaluate [--fresh]
 
 Prints per-class precision / recall / F1 for category and severity, the recall of critical
 safety items, the grouping quality at SAME_PROBLEM_THRESHOLD (pairs of items about one
@@ -8,15 +8,24 @@ product that both name a problem: same problem should score above it, different 
 first as findings are formed, per product and triaged category, then by similarity alone),
 the threshold the train part chooses, and throughput in texts/s (batches of 32, one
 onnxruntime thread).
+
+With `--fresh`, the same model (fitted on the seed's train part, as always) is measured on the
+frozen fresh set instead (`data/fresh_eval.jsonl`, issue 15), overall and per product type:
+category accuracy and macro F1, severity accuracy, hazard recall and false-hazard rate,
+grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
+for measuring, not for reading while writing rules.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.feedback.triage.fresh import FreshItem, load_fresh
 from services.feedback.triage.grouping import (
     SAME_PROBLEM_THRESHOLD,
     best_threshold,
@@ -101,8 +110,8 @@ def _table(title: str, scores: list[ClassScores], acc: float) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    """Print the figures (see the module docstring)."""
+def seed_report() -> None:
+    """Print the held-out seed figures (see the module docstring)."""
     started = time.perf_counter()
     triage = load_triage(threads=1)
     loaded = time.perf_counter() - started
@@ -159,5 +168,127 @@ def main() -> None:
     print(f"\nthroughput: {rate:.0f} texts/s (batch {THROUGHPUT_BATCH}, 1 onnxruntime thread)")
 
 
+@dataclass(frozen=True)
+class FreshRow:
+    """The fresh-set figures of one product type (or of all of them)."""
+
+    name: str
+    items: int
+    category_accuracy: float
+    category_macro_f1: float
+    severity_accuracy: float
+    hazards_found: int
+    hazards: int
+    false_hazards: int
+    non_hazards: int
+    # (precision, recall) of "same finding": as findings are formed, then by similarity alone
+    grouping: tuple[float, float]
+    grouping_similarity: tuple[float, float]
+    rate: float
+
+
+def fresh_row(
+    name: str, triage: ModelTriage, items: Sequence[FreshItem], results: Sequence[TriageResult]
+) -> FreshRow:
+    """The figures of some fresh items and their triage results."""
+    cat_truth = [i.category.value for i in items]
+    cat_pred = [r.category.value for r in results]
+    macro = sum(s.f1 for s in class_scores(cat_truth, cat_pred, list(Category))) / len(Category)
+    hazard_flags = [r.safety_hazard for i, r in zip(items, results, strict=True) if i.hazard]
+    other_flags = [r.safety_hazard for i, r in zip(items, results, strict=True) if not i.hazard]
+    grouping = [
+        pair_scores(problem_pairs(items, results, by_category=by), SAME_PROBLEM_THRESHOLD)[:2]
+        for by in (True, False)
+    ]
+    return FreshRow(
+        name=name,
+        items=len(items),
+        category_accuracy=accuracy(cat_truth, cat_pred),
+        category_macro_f1=macro,
+        severity_accuracy=accuracy(
+            [i.severity.value for i in items], [r.severity.value for r in results]
+        ),
+        hazards_found=sum(hazard_flags),
+        hazards=len(hazard_flags),
+        false_hazards=sum(other_flags),
+        non_hazards=len(other_flags),
+        grouping=(grouping[0][0], grouping[0][1]),
+        grouping_similarity=(grouping[1][0], grouping[1][1]),
+        rate=throughput(triage, items),
+    )
+
+
+def _fresh_line(row: FreshRow) -> str:
+    hazard = f"{row.hazards_found}/{row.hazards}"
+    false = row.false_hazards / max(row.non_hazards, 1)
+    return (
+        f"  {row.name:<18}{row.items:>6}{row.category_accuracy:>8.3f}{row.category_macro_f1:>8.3f}"
+        f"{row.severity_accuracy:>8.3f}{hazard:>9}{false:>8.3f}"
+        f"{row.grouping[0]:>7.2f}{row.grouping[1]:>6.2f}"
+        f"{row.grouping_similarity[0]:>7.2f}{row.grouping_similarity[1]:>6.2f}{row.rate:>8.0f}"
+    )
+
+
+def fresh_report() -> None:
+    """Print the figures of the current model on the frozen fresh set, overall and per type."""
+    started = time.perf_counter()
+    triage = load_triage(threads=1)
+    loaded = time.perf_counter() - started
+    items = load_fresh()
+    results = triage.triage([item.as_input() for item in items])
+    products = sorted({item.product for item in items})
+    print(
+        f"fresh set: {len(items)} items over {len(products)} product types; model fitted on"
+        f" the seed's train part; loaded in {loaded:.2f} s"
+    )
+    cat_truth = [i.category.value for i in items]
+    cat_pred = [r.category.value for r in results]
+    print(
+        _table(
+            "\ncategory (fresh, all)",
+            class_scores(cat_truth, cat_pred, list(Category)),
+            accuracy(cat_truth, cat_pred),
+        )
+    )
+    sev_truth = [i.severity.value for i in items]
+    sev_pred = [r.severity.value for r in results]
+    print(
+        _table(
+            "\nseverity (fresh, all)",
+            class_scores(sev_truth, sev_pred, list(Severity)),
+            accuracy(sev_truth, sev_pred),
+        )
+    )
+    print(
+        "\nper product type: category accuracy / macro F1, severity accuracy, hazards flagged"
+        " of those labelled, false-hazard rate (flagged among the others), 'same finding'"
+        f" precision / recall of problem pairs at {SAME_PROBLEM_THRESHOLD:.2f}"
+        " (as findings are formed, then by similarity alone), texts/s"
+    )
+    print(
+        f"  {'product type':<18}{'items':>6}{'cat':>8}{'catF1':>8}{'sev':>8}{'hazard':>9}"
+        f"{'false':>8}{'grpP':>7}{'grpR':>6}{'simP':>7}{'simR':>6}{'txt/s':>8}"
+    )
+    for product in products:
+        chosen = [k for k, item in enumerate(items) if item.product == product]
+        rows = ([items[k] for k in chosen], [results[k] for k in chosen])
+        print(_fresh_line(fresh_row(product, triage, *rows)))
+    print(_fresh_line(fresh_row("all", triage, items, results)))
+
+
+def main(argv: Sequence[str] = ()) -> None:
+    """Print the held-out seed figures, or with `--fresh` the fresh set's."""
+    parser = argparse.ArgumentParser(prog="python -m services.feedback.triage.evaluate")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="measure on the frozen fresh set (data/fresh_eval.jsonl) instead of the seed",
+    )
+    if parser.parse_args(argv).fresh:
+        fresh_report()
+    else:
+        seed_report()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,0 +1,131 @@
+"""The frozen fresh evaluation set (issue 15): its shape, and that nobody edited it.
+
+Pure: reads services/feedback/triage/data/fresh_eval.jsonl and FRESH_EVAL.md, no model. The
+label vocabulary is written out here from the definitions the set's author was given, not
+imported, so the check stays independent of the triage code it will be used to measure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from services.feedback.triage.fresh import FRESH_PATH, load_fresh
+
+SET = FRESH_PATH
+CARD = FRESH_PATH.parent / "FRESH_EVAL.md"
+
+SEED_PRODUCT_TYPES = {
+    "kettle",
+    "headphones",
+    "blender",
+    "office chair",
+    "running shoes",
+    "phone case",
+}
+CATEGORIES = {"defect", "modification_request", "requirement", "question", "praise", "other"}
+SEVERITIES = {"critical", "high", "medium", "low"}
+HAZARD_TYPES = {
+    "fire",
+    "burn",
+    "electric_shock",
+    "choking",
+    "fall",
+    "entrapment",
+    "cut",
+    "chemical",
+    "strangulation",
+    "other",
+}
+PRIORITIES = {"low", "normal", "high", "urgent"}
+REASONS = {
+    "defective",
+    "damaged",
+    "not_as_described",
+    "wrong_item",
+    "too_large",
+    "too_small",
+    "changed_mind",
+    "no_longer_needed",
+    "arrived_late",
+}
+KINDS = {"review", "question", "support_ticket", "return", "search_miss"}
+
+
+@pytest.fixture(scope="module")
+def items() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_file_is_the_frozen_one() -> None:
+    # Any edit changes the digest: a changed set is a new file under a new name (FRESH_EVAL.md).
+    recorded = re.search(r"sha256: `([0-9a-f]{64})`", CARD.read_text(encoding="utf-8"))
+    assert recorded is not None, "FRESH_EVAL.md must record the set's sha256"
+    assert hashlib.sha256(SET.read_bytes()).hexdigest() == recorded.group(1)
+
+
+def test_size_and_product_types(items: list[dict[str, Any]]) -> None:
+    per_type = Counter(item["product_type"] for item in items)
+    assert len(items) >= 300
+    assert len(per_type) >= 8
+    assert min(per_type.values()) >= 35, per_type
+    assert not set(per_type) & SEED_PRODUCT_TYPES
+
+
+def test_ids_are_unique(items: list[dict[str, Any]]) -> None:
+    ids = [item["id"] for item in items]
+    assert len(ids) == len(set(ids))
+
+
+def test_labels_are_in_the_vocabulary(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        assert item["kind"] in KINDS, item["id"]
+        assert item["category"] in CATEGORIES, item["id"]
+        assert item["severity"] in SEVERITIES, item["id"]
+        assert isinstance(item["hazard"], bool), item["id"]
+        assert isinstance(item["text"], str), item["id"]
+        assert item["text"].strip(), item["id"]
+
+
+def test_a_hazard_is_a_critical_defect_with_a_type(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        if item["hazard"]:
+            assert item["hazard_type"] in HAZARD_TYPES, item["id"]
+            assert (item["category"], item["severity"]) == ("defect", "critical"), item["id"]
+        else:
+            assert item["hazard_type"] is None, item["id"]
+
+
+def test_each_kind_carries_its_fields(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        if item["kind"] == "review":
+            assert item["rating"] in {1, 2, 3, 4, 5}, item["id"]
+        elif item["kind"] == "support_ticket":
+            assert item["subject"].strip(), item["id"]
+            assert item["priority"] in PRIORITIES, item["id"]
+        elif item["kind"] == "return":
+            assert item["reason"] in REASONS, item["id"]
+
+
+def test_problem_groups_are_paraphrase_sets(items: list[dict[str, Any]]) -> None:
+    groups = Counter(item["problem"] for item in items if item["problem"] is not None)
+    assert len(groups) >= 30
+    assert all(2 <= size <= 5 for size in groups.values()), groups
+    # A group is one issue of one product: never spread over two product types.
+    types = {item["problem"]: item["product_type"] for item in items if item["problem"]}
+    for item in items:
+        if item["problem"] is not None:
+            assert types[item["problem"]] == item["product_type"], item["id"]
+
+
+def test_the_loader_reads_every_item(items: list[dict[str, Any]]) -> None:
+    loaded = load_fresh()
+    assert [item.id for item in loaded] == [item["id"] for item in items]
+    assert [item.product for item in loaded] == [item["product_type"] for item in items]
+    assert [item.hazard for item in loaded] == [item["hazard"] for item in items]
+    assert loaded[0].as_input().text == items[0]["text"]
