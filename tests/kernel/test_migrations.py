@@ -198,3 +198,10 @@ async def test_services_migrate_at_start_by_default(
         assert (await client.get("/healthz")).status_code == 200
 
     assert await current_revisions(db, load_history("pricing")) == load_history("pricing").heads()
+
+
+@pytest.mark.parametrize("component", [*service_names(), GATEWAY])
+def test_every_component_history_is_one_line(component: str) -> None:
+    # Two revisions on one parent (branches merged in parallel) would leave a database
+    # migrated to only one of them; `productops revision` numbers from the one head.
+    assert len(load_history(component).heads()) == 1
