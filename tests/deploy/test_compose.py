@@ -182,3 +182,18 @@ def test_the_gateway_replicas_share_their_rate_limits_in_redis(services: dict[st
     assert gateway["environment"]["PRODUCTOPS_REDIS_URL"] == "redis://redis:6379/0"
     assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "PRODUCTOPS_REDIS_URL" not in services["catalog"]["environment"]
+
+
+def test_kafka_takes_only_clients_that_sign_in(services: dict[str, Any]) -> None:
+    kafka = services["kafka"]["environment"]
+    assert kafka["KAFKA_LISTENERS"] == "SASL_PLAINTEXT://:9092,CONTROLLER://:9093"
+    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "SASL_PLAINTEXT://kafka:9092"
+    assert kafka["KAFKA_SASL_ENABLED_MECHANISMS"] == "PLAIN"
+    jaas = kafka["KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG"]
+    assert 'user_productops="replace-me-kafka-password"' in jaas
+    for name in [*PROCESSES, *JOBS]:
+        env = services[name]["environment"]
+        assert env["PRODUCTOPS_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT", name
+        assert env["PRODUCTOPS_KAFKA_SASL_USERNAME"] == "productops", name
+        assert env["PRODUCTOPS_KAFKA_SASL_PASSWORD"] == "replace-me-kafka-password", name
+    assert "--command-config" in " ".join(services["kafka"]["healthcheck"]["test"])
