@@ -56,29 +56,19 @@ class GatewayRuntime:
             keys.revoked_key_ids(self.db), max_age_s=settings.revocation_cache_s
         )
         self.upstreams: dict[str, httpx.AsyncClient] = {}
-        self.caller_limiter = rate_limiter(
-            settings,
-            name="caller",
-            rate=settings.rate_limit_per_s,
-            burst=settings.rate_limit_burst,
-            monotonic=monotonic,
-        )
+        requests = (settings.rate_limit_per_s, settings.rate_limit_burst)
+
+        def limiter(name: str, rate_and_burst: tuple[float, int]) -> Limiter:
+            rate, burst = rate_and_burst
+            return rate_limiter(settings, name=name, rate=rate, burst=burst, monotonic=monotonic)
+
+        self.caller_limiter = limiter("caller", requests)
         # Storefront batches are limited per caller by the events they carry, not by request.
-        self.ingest_limiter = rate_limiter(
-            settings,
-            name="ingest",
-            rate=settings.ingest_events_per_s,
-            burst=settings.ingest_events_burst,
-            monotonic=monotonic,
+        self.ingest_limiter = limiter(
+            "ingest", (settings.ingest_events_per_s, settings.ingest_events_burst)
         )
         # Token exchanges are limited per client IP, which slows guessing of API keys.
-        self.login_limiter = rate_limiter(
-            settings,
-            name="login",
-            rate=settings.rate_limit_per_s,
-            burst=settings.rate_limit_burst,
-            monotonic=monotonic,
-        )
+        self.login_limiter = limiter("login", requests)
         # Each service's domain topic, and the scope that reads it (`GET /v1/live`).
         self.live_scopes = {topic_of(name): f"{name}:read" for name in self.services}
         self.live = LiveFeed(

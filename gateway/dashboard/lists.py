@@ -58,37 +58,35 @@ async def launches(calls: ServiceCalls, caller: Principal) -> Section:
     return await if_allowed(caller, "launch:read", "launch", ask)
 
 
+async def _unresolved(calls: ServiceCalls, **params: str | int) -> Section:
+    """Findings open or acknowledged (not resolved yet), matching `params`."""
+    opened, acknowledged = await asyncio.gather(
+        _items(calls, "feedback", "/v1/findings", status="open", **params),
+        _items(calls, "feedback", "/v1/findings", status="acknowledged", **params),
+    )
+    merged = _merged([opened, acknowledged])
+    if merged.value is not None:
+        merged.value.sort(key=lambda f: str(f["last_seen"]), reverse=True)
+    return merged
+
+
 async def findings(calls: ServiceCalls, caller: Principal) -> Section:
     """Unresolved findings, the most severe first, then the most recently seen."""
 
     async def ask() -> Section:
-        opened, acknowledged = await asyncio.gather(
-            _items(calls, "feedback", "/v1/findings", status="open"),
-            _items(calls, "feedback", "/v1/findings", status="acknowledged"),
-        )
-        merged = _merged([opened, acknowledged])
-        if merged.value is not None:
-            merged.value.sort(key=lambda f: str(f["last_seen"]), reverse=True)
-            merged.value.sort(key=lambda f: _SEVERITY_RANK.get(str(f["severity"]), 9))
-        return merged
+        found = await _unresolved(calls)
+        if found.value is not None:
+            found.value.sort(key=lambda f: _SEVERITY_RANK.get(str(f["severity"]), 9))
+        return found
 
     return await if_allowed(caller, "feedback:read", "feedback", ask)
 
 
 async def critical_findings(calls: ServiceCalls, caller: Principal) -> Section:
     """Unresolved critical findings, the most recently seen first."""
-
-    async def ask() -> Section:
-        opened, acknowledged = await asyncio.gather(
-            _items(calls, "feedback", "/v1/findings", status="open", severity="critical"),
-            _items(calls, "feedback", "/v1/findings", status="acknowledged", severity="critical"),
-        )
-        merged = _merged([opened, acknowledged])
-        if merged.value is not None:
-            merged.value.sort(key=lambda f: str(f["last_seen"]), reverse=True)
-        return merged
-
-    return await if_allowed(caller, "feedback:read", "feedback", ask)
+    return await if_allowed(
+        caller, "feedback:read", "feedback", lambda: _unresolved(calls, severity="critical")
+    )
 
 
 async def escalations(calls: ServiceCalls, caller: Principal) -> Section:

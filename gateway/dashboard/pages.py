@@ -6,6 +6,7 @@ data, so it needs no token; the part it names is fetched with the tab's token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -64,33 +65,28 @@ def _page(
     )
 
 
-@router.get("", response_class=HTMLResponse)
-async def summary_page(request: Request) -> HTMLResponse:
-    return _page(request, here="/dashboard", heading="Summary", part="/dashboard/parts/summary")
+@dataclass(frozen=True)
+class _Plain:
+    """A page that is its heading and its one part."""
+
+    path: str
+    heading: str
+    poll_s: int | None = None
+
+    async def __call__(self, request: Request) -> HTMLResponse:
+        here = f"/dashboard{self.path}"
+        part = f"/dashboard/parts{self.path or '/summary'}"
+        return _page(request, here=here, heading=self.heading, part=part, poll_s=self.poll_s)
 
 
-@router.get("/launches", response_class=HTMLResponse)
-async def launches_page(request: Request) -> HTMLResponse:
-    return _page(
-        request, here="/dashboard/launches", heading="Launches", part="/dashboard/parts/launches"
-    )
-
-
-@router.get("/feedback", response_class=HTMLResponse)
-async def feedback_page(request: Request) -> HTMLResponse:
-    return _page(
-        request, here="/dashboard/feedback", heading="Feedback", part="/dashboard/parts/feedback"
-    )
-
-
-@router.get("/pricing", response_class=HTMLResponse)
-async def pricing_page(request: Request) -> HTMLResponse:
-    return _page(
-        request,
-        here="/dashboard/pricing",
-        heading="Prices waiting for approval",
-        part="/dashboard/parts/pricing",
-    )
+for _plain in [
+    _Plain("", "Summary", poll_s=OPS_POLL_S),
+    _Plain("/launches", "Launches"),
+    _Plain("/feedback", "Feedback"),
+    _Plain("/pricing", "Prices waiting for approval"),
+    _Plain("/dead-letters", "Dead letters", poll_s=OPS_POLL_S),
+]:
+    router.add_api_route(_plain.path, _plain, methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/products", response_class=HTMLResponse)
@@ -115,15 +111,4 @@ async def product_page(product_id: ProductId, request: Request) -> HTMLResponse:
         here="/dashboard/products",
         heading="Product",
         part=f"/dashboard/parts/products/{quote(product_id, safe='')}",
-    )
-
-
-@router.get("/dead-letters", response_class=HTMLResponse)
-async def dead_letters_page(request: Request) -> HTMLResponse:
-    return _page(
-        request,
-        here="/dashboard/dead-letters",
-        heading="Dead letters",
-        part="/dashboard/parts/dead-letters",
-        poll_s=OPS_POLL_S,
     )

@@ -66,6 +66,9 @@ async def test_every_page_is_a_shell_that_loads_without_a_token(
     assert re.search(r'hx-get="/dashboard/parts/[a-z-]+"', page)
     # Nothing is loaded from another origin.
     assert not re.search(r'(src|href)="(https?:)?//', page)
+    # No domain event announces backlog, lag or a dead letter: the pages showing them poll.
+    polls = path in ("/dashboard", "/dashboard/dead-letters")
+    assert ("every 10s" in page) is polls
 
 
 async def test_the_page_has_no_inline_script_or_style_the_policy_would_block(
