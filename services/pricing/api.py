@@ -143,6 +143,7 @@ async def update_price_list(
 
 @router.post(
     "/price-lists/{code}/guardrail-changes",
+    responses=MISSING_OR_CONFLICT,
     status_code=status.HTTP_201_CREATED,
     response_model=GuardrailChangePublic,
 )
@@ -172,7 +173,11 @@ async def request_guardrail_change(
     return await _change_public(runtime, row)
 
 
-@router.get("/price-lists/{code}/guardrail-changes", response_model=Page[GuardrailChangePublic])
+@router.get(
+    "/price-lists/{code}/guardrail-changes",
+    responses=MISSING,
+    response_model=Page[GuardrailChangePublic],
+)
 async def list_guardrail_changes(
     code: str,
     runtime: RuntimeDep,
@@ -191,7 +196,9 @@ async def list_guardrail_changes(
 
 
 @router.get(
-    "/price-lists/{code}/guardrail-changes/{change_id}", response_model=GuardrailChangePublic
+    "/price-lists/{code}/guardrail-changes/{change_id}",
+    responses=MISSING,
+    response_model=GuardrailChangePublic,
 )
 async def get_guardrail_change(
     code: str, change_id: str, runtime: RuntimeDep, _: Reader
@@ -204,6 +211,7 @@ async def get_guardrail_change(
 
 @router.post(
     "/price-lists/{code}/guardrail-changes/{change_id}/approve",
+    responses=MISSING_OR_CONFLICT,
     response_model=GuardrailChangePublic,
 )
 async def approve_guardrail_change(
@@ -220,6 +228,7 @@ async def approve_guardrail_change(
 
 @router.post(
     "/price-lists/{code}/guardrail-changes/{change_id}/reject",
+    responses=MISSING_OR_CONFLICT,
     response_model=GuardrailChangePublic,
 )
 async def reject_guardrail_change(

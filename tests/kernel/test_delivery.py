@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from shared.broker import EmbeddedBroker, ensure_topics
 from shared.events import CONTENT_TYPE, decode, encode, kafka_headers, new_event
-from shared.tables import inbox, outbox
+from shared.tables import inbox
 from tests.kernel.sample_service import create_app, seen
 from tests.support import auth, eventually, running
 
@@ -211,14 +211,13 @@ async def test_writes_succeed_while_broker_is_paused_and_nothing_is_lost(
                         "/v1/notes", json={"id": note_id, "text": "p"}, headers=WRITE
                     )
                     assert response.status_code == 201
-                await eventually(lambda: _relay_failed(app))  # a send timed out meanwhile
+                # The relay failed meanwhile: a send or a producer start timed out (which one
+                # comes first depends on the machine's load, so no row's attempts are counted).
+                await eventually(lambda: _relay_failed(app))
                 assert await app.state.runtime.relay.backlog() == len(ids)
             finally:
                 own_broker.resume()
             await eventually(lambda: _backlog_is(app, 0), timeout_s=60)
-            async with app.state.runtime.db.reader() as session:
-                attempts = await session.scalar(select(func.max(outbox.c.attempts)))
-            assert attempts >= 1
         records = await read_topic(own_broker.bootstrap, "sample.events", len(ids) + 1)
         arrived = {r.key.decode() for r in records}
         assert set(ids) <= arrived

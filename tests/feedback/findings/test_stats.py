@@ -15,8 +15,8 @@ from tests.feedback.fakes import FakeClock, FakeTriage
 from tests.support import assert_problem, auth, running
 
 
-def review(text: str, product_id: str = "prod-1") -> dict[str, object]:
-    return event("review", rating=2, text=text, product_id=product_id)
+def review(text: str, product_id: str = "prod-1", **fields: object) -> dict[str, object]:
+    return event("review", rating=2, text=text, product_id=product_id, **fields)
 
 
 async def stats(client: httpx.AsyncClient, **params: str) -> dict[str, object]:
@@ -108,14 +108,19 @@ async def test_findings_opened_per_day_by_severity_by_the_services_clock(
     clock = FakeClock(datetime(2030, 5, 10, 23, 30, tzinfo=UTC))
     app = create_app(settings, feedback=FAST, triage=lambda: fake_triage, clock=clock)
     async with running(app) as client:
+        # Sent when they happened by the service's clock (an event older than
+        # PRODUCTOPS_INGEST_MAX_AGE_DAYS is refused).
+        def recent() -> str:
+            return (clock() - timedelta(minutes=10)).isoformat()
+
         first = [
-            review("The lid caught fire"),
-            review("The cable frays and broke", product_id="prod-2"),
+            review("The lid caught fire", occurred_at=recent()),
+            review("The cable frays and broke", product_id="prod-2", occurred_at=recent()),
         ]
         await ingest(client, *first)
         await triaged(client, *(e["event_id"] for e in first))
         clock.advance(timedelta(days=2))  # 2030-05-12, 23:30
-        later = review("The lid caught fire", product_id="prod-3")
+        later = review("The lid caught fire", product_id="prod-3", occurred_at=recent())
         await ingest(client, later)
         await triaged(client, later["event_id"])
 
