@@ -19,6 +19,9 @@ from gateway.demo.store import LaunchState
 
 ANALYST_KEY_NAME = "demo pricing analyst"
 ANALYST_SCOPES = ["catalog:read", "pricing:read", "pricing:write"]
+# Plans are made by their manager, so the admin who waives and approves is another person.
+MANAGER_KEY_NAME = "demo launch manager"
+MANAGER_SCOPES = ["catalog:read", "launch:read", "launch:write"]
 # How long a service may take to hear of a change another one made (an event's way).
 EVENTUAL_S = 60.0
 _CLOSED_PRICES = ("rejected", "withdrawn", "expired")
@@ -64,7 +67,7 @@ class Loader:
         self.tally = Tally()
         self.products: dict[str, Json] = {}
         self.plans: dict[tuple[str, str], Json] = {}
-        self._analyst: Gateway | None = None
+        self._people: dict[str, Gateway] = {}
 
     def run(self) -> Tally:
         """Load everything, in the order the services need it."""
@@ -81,8 +84,8 @@ class Loader:
                 self.say(f"loading {what} ...")
                 step()
         finally:
-            if self._analyst is not None:
-                self._analyst.close()
+            for person in self._people.values():
+                person.close()
         return self.tally
 
     @property
@@ -229,19 +232,25 @@ class Loader:
                      timeout_s=EVENTUAL_S)  # fmt: skip
 
     def analyst(self) -> Gateway:
-        """The pricing analyst, logged in with a key of their own, made on first need (a key
-        is shown once only, so a later run makes a new one and revokes the old)."""
-        if self._analyst is None:
+        """The pricing analyst, who proposes the prices the admin approves."""
+        return self._person(ANALYST_KEY_NAME, store.ANALYST, ANALYST_SCOPES)
+
+    def manager(self) -> Gateway:
+        """The launch manager, who plans the launches the admin waives and approves."""
+        return self._person(MANAGER_KEY_NAME, store.LAUNCH_MANAGER, MANAGER_SCOPES)
+
+    def _person(self, name: str, owner: str, scopes: list[str]) -> Gateway:
+        """Logged in with a key of their own, made on first need (a key is shown once only,
+        so a later run makes a new one and revokes the old)."""
+        if name not in self._people:
             for key in self.admin.items("/v1/api-keys"):
-                if key["name"] == ANALYST_KEY_NAME and key["revoked_at"] is None:
+                if key["name"] == name and key["revoked_at"] is None:
                     self.admin.call("DELETE", f"/v1/api-keys/{key['id']}", ok=(204, 409))
             made = self.admin.post(
-                "/v1/api-keys",
-                {"name": ANALYST_KEY_NAME, "owner": store.ANALYST, "scopes": ANALYST_SCOPES},
-                ok=(201,),
+                "/v1/api-keys", {"name": name, "owner": owner, "scopes": scopes}, ok=(201,)
             )
-            self._analyst = Gateway(self.admin.base_url, made["api_key"])
-        return self._analyst
+            self._people[name] = Gateway(self.admin.base_url, made["api_key"])
+        return self._people[name]
 
     # --- launch --------------------------------------------------------------------------------
 
@@ -271,8 +280,10 @@ class Loader:
             "owner": store.LAUNCH_MANAGER,
         }
 
+        manager = self.manager()
+
         def planned() -> Json:
-            response = self.admin.call("POST", "/v1/launch/launches", json=body, ok=(201, 422))
+            response = manager.call("POST", "/v1/launch/launches", json=body, ok=(201, 422))
             return response.json() if response.status_code == 201 else None
 
         return until(planned, f"launch to know product {item.sku}", timeout_s=EVENTUAL_S)

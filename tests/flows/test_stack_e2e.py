@@ -49,10 +49,11 @@ def test_product_type_and_product_through_the_gateway_with_events(tmp_path: Path
         assert stack.poll() is None, banner
         admin_key = (data_dir / "admin.key").read_text().strip()
         assert admin_key in banner, "the banner shows the admin key"
-        assert "dashboard" not in banner, "no link to an ops page the gateway does not serve yet"
-
         gateway = f"http://127.0.0.1:{ports['gateway']}"
+        assert f"{gateway}/dashboard" in banner, "the banner links the ops dashboard"
+
         with httpx.Client(base_url=gateway, timeout=10, trust_env=False) as http:
+            assert http.get("/dashboard").status_code == 200
             token = http.post("/v1/auth/token", json={"api_key": admin_key})
             assert token.status_code == 200, token.text
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}

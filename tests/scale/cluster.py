@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from shared.auth import ADMIN, TokenSigner
 from shared.broker import EmbeddedBroker, free_port
 from shared.stack.components import service_names
 from tests.faults.stack import ADMIN_KEY, JWT_SECRET, STACK_SETTINGS
@@ -145,8 +146,14 @@ class Cluster:
         """A member's `/readyz` body (the primary's unless `port`), or None if it does not
         answer."""
         url = f"http://127.0.0.1:{port or self.primary[name].port}/readyz"
+        # Only a caller with a token sees the details (partitions, relay), not just the verdict.
+        probe = TokenSigner(JWT_SECRET).issue(
+            subject="scale-probe", name="probe", owner="scale", scopes=frozenset({ADMIN})
+        )
         try:
-            response = await client.get(url, timeout=3.0)
+            response = await client.get(
+                url, headers={"Authorization": f"Bearer {probe}"}, timeout=3.0
+            )
         except httpx.HTTPError:
             return None
         return response.json()
