@@ -20,6 +20,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.feedback.handlers import CATALOG_EVENTS
+from shared.revocation import GATEWAY_TOPIC
 from tests.faults.ledger import Ledger
 from tests.faults.load import Accepted, LoadDriver
 from tests.faults.stack import ADMIN_KEY, STACK_SETTINGS
@@ -29,7 +31,10 @@ from tests.support import assert_problem, create_pg_database, drop_pg_database, 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.timeout(600)]
 
 COMPONENTS = ("gateway", "catalog", "feedback", "pricing")
-PARTITIONS = int(STACK_SETTINGS["PRODUCTOPS_TOPIC_PARTITIONS"])
+# Feedback's group reads the catalog's topic and, as every service does, the gateway's (key
+# revocations): its members share the partitions of both.
+GROUP_TOPICS = (CATALOG_EVENTS, GATEWAY_TOPIC)
+PARTITIONS = int(STACK_SETTINGS["PRODUCTOPS_TOPIC_PARTITIONS"]) * len(GROUP_TOPICS)
 # Every caller's budget: 200 requests in any 500 s (0.4 a second), far more than the load
 # driver spends, and a window no test outlasts: the probe below sees it spent, not refilled.
 BURST = 200
