@@ -30,6 +30,9 @@ from shared.stack.components import GATEWAY
 from shared.uow import UnitOfWork
 
 _PROBE_TIMEOUT_S = 1.0
+# Topics whose events say more than their service's read scope shows: pricing's carry the
+# guardrail violations with the costs and margins behind them (security issue 12, finding 9).
+LIVE_SCOPE_EXCEPTIONS = {"pricing": "pricing:finance"}
 
 
 class GatewayRuntime:
@@ -70,7 +73,10 @@ class GatewayRuntime:
         # Token exchanges are limited per client IP, which slows guessing of API keys.
         self.login_limiter = limiter("login", requests)
         # Each service's domain topic, and the scope that reads it (`GET /v1/live`).
-        self.live_scopes = {topic_of(name): f"{name}:read" for name in self.services}
+        self.live_scopes = {
+            topic_of(name): LIVE_SCOPE_EXCEPTIONS.get(name, f"{name}:read")
+            for name in self.services
+        }
         self.live = LiveFeed(
             window_events=settings.live_window_events,
             window_bytes=settings.live_window_bytes,

@@ -139,7 +139,10 @@ async def test_a_caller_gets_only_the_topics_their_scopes_read(
 ) -> None:
     http, runtime = gateway
     code = await price_list(services)
-    async with http.stream("GET", "/v1/live", headers=auth("pricing:read")) as response:
+    # Pricing's events carry the costs and margins behind guardrail violations: they need
+    # pricing:finance, not just pricing:read.
+    finance = auth("pricing:read pricing:finance")
+    async with http.stream("GET", "/v1/live", headers=finance) as response:
         await clients(runtime, 1)
         product = await catalog_product(services)  # catalog events, not for this caller
         await propose_once_pricing_knows(services, product["id"], code, "9.99")
@@ -197,7 +200,7 @@ async def test_a_quiet_stream_has_heartbeats(
     gateway: tuple[httpx.AsyncClient, GatewayRuntime],
 ) -> None:
     http, _ = gateway
-    headers = auth("pricing:read")
+    headers = auth("pricing:finance")
     async with http.stream("GET", "/v1/live", headers=headers) as response:
         stream = EventStream(response)
         found = await stream.next()
@@ -276,6 +279,8 @@ def _read_to_the_end(sock: socket.socket) -> bytes:
         ({"topic": "billing.events"}, CATALOG_READER, 422, ["query", "topic"]),
         ({}, {**CATALOG_READER, "Last-Event-ID": "x" * 129}, 422, ["header", "Last-Event-ID"]),
         ({"topic": "pricing.events"}, CATALOG_READER, 403, None),
+        ({"topic": "pricing.events"}, auth("pricing:read"), 403, None),
+        ({}, auth("pricing:read"), 403, None),
         ({}, auth("feedback:ingest"), 403, None),
         ({}, {}, 401, None),
     ],
@@ -295,4 +300,4 @@ async def test_bad_requests_are_problems(
     if loc is not None:
         assert body["errors"][0]["loc"] == loc
     if params.get("topic") == "pricing.events":
-        assert body["required_scope"] == "pricing:read"
+        assert body["required_scope"] == "pricing:finance"
