@@ -1,7 +1,8 @@
-"""The triage model: embeddings, a classifier trained on the seed set, and the text rules.
+"""The triage model: embeddings, a category and a hazard classifier, and the text rules.
 
 `load_triage()` builds it once per process (about two seconds: hashing and loading the model,
-then embedding and fitting the train part of the seed set) and returns the same instance after.
+then embedding and fitting the train part of the seed set and the hazard descriptions) and
+returns the same instance after.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ import numpy as np
 
 from services.feedback.triage import classifier as linear
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
-from services.feedback.triage.labels import Category, TriageInput, TriageResult
+from services.feedback.triage.hazard import (
+    HAZARD_THRESHOLD,
+    fit_hazard,
+    hazard_probability,
+    load_descriptions,
+)
+from services.feedback.triage.labels import Category, Severity, TriageInput, TriageResult
 from services.feedback.triage.rules import compose_text, decide_category, decide_severity
-from services.feedback.triage.safety import is_hazard
+from services.feedback.triage.safety import screen_spans, sentence_spans
 from services.feedback.triage.seed import SEED_PATH, load_seed, split
 from services.feedback.triage.sentiment import sentiment
 from services.feedback.triage.topic import topic
@@ -24,6 +31,9 @@ from services.feedback.triage.topic import topic
 KINDS = ("review", "return", "support_ticket", "question", "search_miss")
 RATINGS = (None, 1, 2, 3, 4, 5)
 CATEGORIES = tuple(category.value for category in Category)
+# p(hazard), of the whole text or a sentence in context, from which a text of several
+# sentences has them read one by one (see `ModelTriage._hazard_probabilities`).
+REREAD_FROM = 0.05
 
 
 def features(embeddings: np.ndarray, items: Sequence[TriageInput]) -> np.ndarray:
@@ -46,9 +56,16 @@ def _rating(rating: int | None) -> int | None:
 class ModelTriage:
     """The real Triage: thread-safe, so one instance serves every worker thread."""
 
-    def __init__(self, *, encoder: Encoder, classifier: linear.LinearClassifier) -> None:
+    def __init__(
+        self,
+        *,
+        encoder: Encoder,
+        classifier: linear.LinearClassifier,
+        hazard: linear.LinearClassifier,
+    ) -> None:
         self.encoder = encoder
         self.classifier = classifier
+        self.hazard = hazard
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings of raw texts, one row per text."""
@@ -59,11 +76,19 @@ class ModelTriage:
         if not items:
             return []
         texts = [compose_text(item) for item in items]
-        embeddings = self.encoder.encode(texts, batch_size=BATCH_SIZE)
-        predicted = self.classifier.predict(features(embeddings, items))
+        spans = [
+            screen_spans(text) if item.kind != "search_miss" else []
+            for item, text in zip(items, texts, strict=True)
+        ]
+        embeddings, sentences = self.encoder.encode_spans(texts, spans, batch_size=BATCH_SIZE)
+        probabilities = self.classifier.probabilities(features(embeddings, items))
+        hazard_p = self._hazard_probabilities(texts, spans, embeddings, sentences)
         results = []
-        for item, text, embedding, label in zip(items, texts, embeddings, predicted, strict=True):
-            hazard = is_hazard(text)
+        for item, text, embedding, p_class, p_hazard in zip(
+            items, texts, embeddings, probabilities, hazard_p, strict=True
+        ):
+            hazard = bool(p_hazard >= HAZARD_THRESHOLD)
+            label = self.classifier.classes[int(p_class.argmax())]
             mood = sentiment(text, item.rating)
             category = decide_category(Category(label), item=item, text=text, hazard=hazard)
             results.append(
@@ -76,15 +101,54 @@ class ModelTriage:
                     safety_hazard=hazard,
                     embedding=tuple(embedding.tolist()),
                     topic=topic(text, kind=item.kind),
+                    # The less sure of the two decisions: the category, and hazard or not.
+                    confidence=float(min(p_class.max(), max(p_hazard, 1.0 - p_hazard))),
                 )
             )
         return results
+
+    def _hazard_probabilities(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        embeddings: np.ndarray,
+        sentences: Sequence[np.ndarray],
+    ) -> np.ndarray:
+        """p(hazard) of each text: of its sentences that `screen_spans` keeps, and of the
+        whole text when it keeps every one; a text with none kept (or a search query) reports
+        nothing.
+
+        A text of one kept sentence is read whole. The kept sentences of a longer one are
+        first read in their context (from the text's own pass, free); when that or the
+        whole text looks like it may report a hazard (REREAD_FROM), they are embedded one by
+        one and the most alarming counts, so "One star. The lid burned my wife." is not
+        diluted by its first sentence. Few texts are read twice."""
+        whole = hazard_probability(self.hazard, embeddings)
+        p = np.zeros(len(texts), dtype=np.float32)
+        reread: list[tuple[int, str]] = []
+        for k, (text, kept, rows) in enumerate(zip(texts, spans, sentences, strict=True)):
+            if not kept:
+                continue
+            complete = list(kept) == sentence_spans(text)
+            p[k] = max(hazard_probability(self.hazard, rows).max(), whole[k] if complete else 0)
+            if complete and len(kept) == 1:
+                p[k] = whole[k]
+            elif p[k] >= REREAD_FROM:
+                reread.extend((k, text[start:end]) for start, end in kept)
+        if reread:
+            alone = hazard_probability(
+                self.hazard, self.encoder.encode([part for _, part in reread])
+            )
+            for (k, _), value in zip(reread, alone, strict=True):
+                p[k] = max(p[k], value)
+        return p
 
 
 def build_triage(
     *, encoder: Encoder | None = None, seed_path: Path = SEED_PATH, threads: int = 1
 ) -> ModelTriage:
-    """A new ModelTriage whose classifier is fitted on the train part of the seed set only."""
+    """A new ModelTriage whose classifiers are fitted on the train part of the seed set only,
+    the hazard classifier also on the written hazard descriptions."""
     encoder = encoder or Encoder(threads=threads)
     train, _ = split(load_seed(seed_path))
     inputs = [item.as_input() for item in train]
@@ -92,7 +156,14 @@ def build_triage(
     fitted = linear.fit(
         features(embeddings, inputs), [item.category.value for item in train], CATEGORIES
     )
-    return ModelTriage(encoder=encoder, classifier=fitted)
+    written = load_descriptions()
+    written_embeddings = encoder.encode([example.text for example in written])
+    hazard = fit_hazard(
+        np.vstack([embeddings, written_embeddings]),
+        [item.severity == Severity.CRITICAL for item in train]
+        + [example.hazard for example in written],
+    )
+    return ModelTriage(encoder=encoder, classifier=fitted, hazard=hazard)
 
 
 _lock = threading.Lock()

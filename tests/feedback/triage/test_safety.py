@@ -1,10 +1,11 @@
-"""Safety hazards read from the text, with negation and hypothetical questions."""
+"""The rules a hazard model cannot know: hazard words in their negation scope, hypotheticals
+and contradicted hearsay (`safety.screen`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.feedback.triage.safety import hazards, is_hazard
+from services.feedback.triage.safety import hazards, screen
 
 HAZARDOUS = [
     ("The lid burned my daughter's fingers.", "burn"),
@@ -77,18 +78,51 @@ def test_hazards_are_found(text: str, hazard: str) -> None:
 
 
 @pytest.mark.parametrize("text", SAFE)
-def test_negated_hypothetical_and_figurative_words_are_not_hazards(text: str) -> None:
-    assert not is_hazard(text), hazards(text)
+def test_negated_hypothetical_and_figurative_words_are_not_hazard_words(text: str) -> None:
+    assert not hazards(text)
 
 
 def test_a_negation_reaches_only_its_own_clause() -> None:
-    assert is_hazard("No warning at all, but it caught fire on day two")
-    assert is_hazard("It never worked properly and then it started smoking")
-    assert not is_hazard("no fire, no smoke")
+    assert hazards("No warning at all, but it caught fire on day two")
+    assert hazards("It never worked properly and then it started smoking")
+    assert not hazards("no fire, no smoke")
 
 
 def test_a_question_about_a_real_incident_still_counts() -> None:
-    assert is_hazard("Is it normal that my kettle sparks when I plug it in?")
+    assert hazards("Is it normal that my kettle sparks when I plug it in?")
+    text = "Is it normal that my kettle sparks when I plug it in?"
+    assert screen(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("No burns at all. The handle stays cool.", "The handle stays cool."),
+        ("Could the plug melt if it is left in all day? Works well.", "Works well."),
+        ("I worry it could tip over one day. Nice colour.", "Nice colour."),
+        ("If a toddler pulled on it, it might fall. Easy to build.", "Easy to build."),
+        (
+            "Reviews say the battery swells. Mine has been fine for two years.",
+            "Mine has been fine for two years.",
+        ),
+        ("Not a single spark or burnt smell.", ""),
+    ],
+)
+def test_screen_drops_what_reports_no_event_of_ones_own(text: str, kept: str) -> None:
+    assert screen(text) == kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The strap came undone and my son nearly slid out, I caught him.",
+        "It caught fire. I was scared when it happened.",
+        "People say it is great. The hinge trapped my finger.",
+        "A friend warned me, and then it gave me a shock.",
+    ],
+)
+def test_screen_keeps_events_and_uncontradicted_reports(text: str) -> None:
+    assert screen(text) == text
 
 
 def test_hazards_are_listed_once_in_order() -> None:
