@@ -32,7 +32,7 @@ from services.feedback.triage.grouping import (
     pair_scores,
     similarity,
 )
-from services.feedback.triage.labels import Category, Severity, TriageResult
+from services.feedback.triage.labels import Category, Severity, Triage, TriageResult
 from services.feedback.triage.pipeline import ModelTriage, load_triage
 from services.feedback.triage.seed import SeedItem, load_seed, split
 
@@ -274,6 +274,49 @@ def fresh_report() -> None:
         rows = ([items[k] for k in chosen], [results[k] for k in chosen])
         print(_fresh_line(fresh_row(product, triage, *rows)))
     print(_fresh_line(fresh_row("all", triage, items, results)))
+
+
+@dataclass(frozen=True)
+class FrozenFigures:
+    """What a refit is judged on: the model's figures on the frozen fresh set."""
+
+    category_accuracy: float
+    category_macro_f1: float
+    hazard_recall: float
+    false_hazard_rate: float
+
+    def not_worse_than(self, other: FrozenFigures) -> bool:
+        """Whether no figure is worse than `other`'s (a false-hazard rate is worse higher)."""
+        return (
+            self.category_accuracy >= other.category_accuracy
+            and self.category_macro_f1 >= other.category_macro_f1
+            and self.hazard_recall >= other.hazard_recall
+            and self.false_hazard_rate <= other.false_hazard_rate
+        )
+
+    def line(self) -> str:
+        return (
+            f"category accuracy {self.category_accuracy:.3f}, macro F1"
+            f" {self.category_macro_f1:.3f}, hazard recall {self.hazard_recall:.3f},"
+            f" false-hazard rate {self.false_hazard_rate:.3f}"
+        )
+
+
+def frozen_figures(triage: Triage, items: Sequence[FreshItem] | None = None) -> FrozenFigures:
+    """The figures of `triage` on the frozen fresh set (or on `items`)."""
+    items = load_fresh() if items is None else items
+    results = triage.triage([item.as_input() for item in items])
+    truth = [i.category.value for i in items]
+    predicted = [r.category.value for r in results]
+    hazards = [r.safety_hazard for i, r in zip(items, results, strict=True) if i.hazard]
+    others = [r.safety_hazard for i, r in zip(items, results, strict=True) if not i.hazard]
+    return FrozenFigures(
+        category_accuracy=accuracy(truth, predicted),
+        category_macro_f1=sum(s.f1 for s in class_scores(truth, predicted, list(Category)))
+        / len(Category),
+        hazard_recall=sum(hazards) / max(len(hazards), 1),
+        false_hazard_rate=sum(others) / max(len(others), 1),
+    )
 
 
 def main(argv: Sequence[str] = ()) -> None:

@@ -1,20 +1,22 @@
 """The triage model: embeddings, a category and a hazard classifier, and the text rules.
 
-`load_triage()` builds it once per process (about two seconds: hashing and loading the model,
-then embedding and fitting the train part of the seed set and the hazard descriptions) and
-returns the same instance after.
+`load_triage()` builds it once per process (hashing and loading the model, then the fitted
+parameters of `model/fitted.npz`, or fitting them on the train part of the seed set and the
+hazard descriptions when there is no such file) and returns the same instance after.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from services.feedback.triage import classifier as linear
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
+from services.feedback.triage.fitted import FITTED_PATH, Fitted, load_fitted
 from services.feedback.triage.hazard import (
     HAZARD_THRESHOLD,
     fit_hazard,
@@ -144,26 +146,62 @@ class ModelTriage:
         return p
 
 
-def build_triage(
-    *, encoder: Encoder | None = None, seed_path: Path = SEED_PATH, threads: int = 1
-) -> ModelTriage:
-    """A new ModelTriage whose classifiers are fitted on the train part of the seed set only,
-    the hazard classifier also on the written hazard descriptions."""
-    encoder = encoder or Encoder(threads=threads)
+@dataclass(frozen=True)
+class Correction:
+    """A person's label of a text (`triage_label`): training data for the next refit."""
+
+    item: TriageInput
+    category: Category
+    hazard: bool
+
+
+def fit_classifiers(
+    encoder: Encoder, *, seed_path: Path = SEED_PATH, corrections: Sequence[Correction] = ()
+) -> Fitted:
+    """Fit the category classifier on the train part of the seed set and the corrections, and
+    the hazard classifier on those and the written hazard descriptions. Deterministic: the
+    same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))
-    inputs = [item.as_input() for item in train]
+    inputs = [item.as_input() for item in train] + [c.item for c in corrections]
     embeddings = encoder.encode([compose_text(item) for item in inputs])
-    fitted = linear.fit(
-        features(embeddings, inputs), [item.category.value for item in train], CATEGORIES
+    category = linear.fit(
+        features(embeddings, inputs),
+        [item.category.value for item in train] + [c.category.value for c in corrections],
+        CATEGORIES,
     )
     written = load_descriptions()
     written_embeddings = encoder.encode([example.text for example in written])
     hazard = fit_hazard(
         np.vstack([embeddings, written_embeddings]),
         [item.severity == Severity.CRITICAL for item in train]
+        + [c.hazard for c in corrections]
         + [example.hazard for example in written],
     )
-    return ModelTriage(encoder=encoder, classifier=fitted, hazard=hazard)
+    return Fitted(category=category, hazard=hazard)
+
+
+def build_triage(
+    *,
+    encoder: Encoder | None = None,
+    seed_path: Path = SEED_PATH,
+    threads: int = 1,
+    corrections: Sequence[Correction] = (),
+) -> ModelTriage:
+    """A new ModelTriage whose classifiers are fitted now (see `fit_classifiers`); the held-out
+    part of the seed set is never seen."""
+    encoder = encoder or Encoder(threads=threads)
+    fitted = fit_classifiers(encoder, seed_path=seed_path, corrections=corrections)
+    return ModelTriage(encoder=encoder, classifier=fitted.category, hazard=fitted.hazard)
+
+
+def shipped_triage(*, threads: int = 1, fitted_path: Path = FITTED_PATH) -> ModelTriage:
+    """The ModelTriage of the fitted file (`model/fitted.npz`, hash checked) when there is
+    one, so that every replica serves the same parameters; fitted now otherwise."""
+    encoder = Encoder(threads=threads)
+    if not fitted_path.exists():
+        return build_triage(encoder=encoder)
+    fitted = load_fitted(fitted_path)
+    return ModelTriage(encoder=encoder, classifier=fitted.category, hazard=fitted.hazard)
 
 
 _lock = threading.Lock()
@@ -174,5 +212,5 @@ def load_triage(*, threads: int = 1) -> ModelTriage:
     """The real model, built once per process (per thread count) from the shipped files."""
     with _lock:
         if threads not in _loaded:
-            _loaded[threads] = build_triage(threads=threads)
+            _loaded[threads] = shipped_triage(threads=threads)
         return _loaded[threads]
