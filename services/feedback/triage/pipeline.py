@@ -122,9 +122,10 @@ class ModelTriage:
 
         A text of one kept sentence is read whole. The kept sentences of a longer one are
         first read in their context (from the text's own pass, free); when that or the
-        whole text looks like it may report a hazard (REREAD_FROM), they are embedded one by
-        one and the most alarming counts, so "One star. The lid burned my wife." is not
-        diluted by its first sentence. Few texts are read twice."""
+        whole text looks like it may report a hazard (REREAD_FROM) but is not yet one, those
+        that look alarming are embedded one by one and the most alarming counts, so "One
+        star. The lid burned my wife." is not diluted by its first sentence. Few texts are
+        read twice."""
         whole = hazard_probability(self.hazard, embeddings)
         p = np.zeros(len(texts), dtype=np.float32)
         reread: list[tuple[int, str]] = []
@@ -132,11 +133,19 @@ class ModelTriage:
             if not kept:
                 continue
             complete = list(kept) == sentence_spans(text)
-            p[k] = max(hazard_probability(self.hazard, rows).max(), whole[k] if complete else 0)
+            in_context = hazard_probability(self.hazard, rows)
+            p[k] = max(in_context.max(), whole[k] if complete else 0)
             if complete and len(kept) == 1:
                 p[k] = whole[k]
-            elif p[k] >= REREAD_FROM:
-                reread.extend((k, text[start:end]) for start, end in kept)
+            elif REREAD_FROM <= p[k] < HAZARD_THRESHOLD:
+                # Already a hazard read in context: reading alone could only raise p. Only
+                # the sentences that look alarming in context are read again (on the seed's
+                # train part and the written texts, the same decisions as reading all).
+                reread.extend(
+                    (k, text[start:end])
+                    for (start, end), q in zip(kept, in_context, strict=True)
+                    if q >= REREAD_FROM
+                )
         if reread:
             alone = hazard_probability(
                 self.hazard, self.encoder.encode([part for _, part in reread])
