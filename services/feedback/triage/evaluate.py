@@ -9,8 +9,9 @@ first as findings are formed, per product and triaged category, then by similari
 the threshold the train part chooses, and throughput in texts/s (batches of 32, one
 onnxruntime thread).
 
-With `--fresh`, the same model (fitted on the seed's train part, as always) is measured on the
-frozen fresh set instead (`data/fresh_eval.jsonl`, issue 15), overall and per product type:
+With `--fresh`, the same model (as served: `model/fitted.npz`, never fitted on this set) is
+measured on the frozen fresh set instead (`data/fresh_eval.jsonl`, issue 15), overall and
+per product type:
 category accuracy and macro F1, severity accuracy, hazard recall and false-hazard rate,
 grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
 for measuring, not for reading while writing rules.
@@ -238,8 +239,8 @@ def fresh_report() -> None:
     results = triage.triage([item.as_input() for item in items])
     products = sorted({item.product for item in items})
     print(
-        f"fresh set: {len(items)} items over {len(products)} product types; model fitted on"
-        f" the seed's train part; loaded in {loaded:.2f} s"
+        f"fresh set: {len(items)} items over {len(products)} product types; the model as"
+        f" served (never fitted on this set); loaded in {loaded:.2f} s"
     )
     cat_truth = [i.category.value for i in items]
     cat_pred = [r.category.value for r in results]
