@@ -50,7 +50,9 @@ async def list_feedback(
     """Triaged items in triage order, filtered, one keyset page."""
     stmt = select(*[c for c in feedback_item.c if c.name != "embedding"])
     if needs_review is not None:
-        stmt = stmt.where(feedback_item.c.needs_review.is_(needs_review))
+        # As the partial index ix_feedback_item_needs_review states it.
+        review = feedback_item.c.needs_review
+        stmt = stmt.where(review if needs_review else ~review)
     for column, value in (
         (feedback_item.c.product_id, product_id),
         (feedback_item.c.category, category),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from uuid6 import uuid7
 
 from services.feedback.events import feedback_event
@@ -84,31 +84,36 @@ async def label_item(
     old = next(f for f in findings if f.id == row.finding_id)
     # Items triaged before embeddings were kept stand at their finding's centre.
     embedding = unpack(row.embedding) if row.embedding is not None else list(old.centroid)
-    await _leave(session, old, row, embedding)
-    item = Item(
-        event_id=row.event_id,
-        product_id=row.product_id,
-        kind=row.kind,
-        quote=row.quote,
-        occurred_at=row.occurred_at,
-        result=TriageResult(
-            category=label.category,
-            severity=label.severity,
-            sentiment=row.sentiment,
-            safety_hazard=label.hazard,
-            embedding=tuple(embedding),
-            topic=row.topic,
-        ),
-    )
-    others = [f for f in findings if f.id != old.id]
-    target = place(
-        item,
-        others,
-        similarity=matcher.similarity,
-        threshold=matcher.threshold,
-        new_id=lambda: str(uuid7()),
-    )
-    touched = [old, target]
+    remaining = await _other_severities(session, old.id, row.id)
+    if label.category == old.kind and label.hazard == old.safety_hazard:
+        # Its finding is still the right one: only the severity may change.
+        target = old
+        _set_severity(old, worst([*remaining, label.severity]))
+    else:
+        _leave(old, embedding, remaining)
+        item = Item(
+            event_id=row.event_id,
+            product_id=row.product_id,
+            kind=row.kind,
+            quote=row.quote,
+            occurred_at=row.occurred_at,
+            result=TriageResult(
+                category=label.category,
+                severity=label.severity,
+                sentiment=row.sentiment,
+                safety_hazard=label.hazard,
+                embedding=tuple(embedding),
+                topic=row.topic,
+            ),
+        )
+        target = place(
+            item,
+            [f for f in findings if f.id != old.id],
+            similarity=matcher.similarity,
+            threshold=matcher.threshold,
+            new_id=lambda: str(uuid7()),
+        )
+    touched = [old] if target is old else [old, target]
     await save_findings(session, touched, now)
     await session.execute(
         update(feedback_item)
@@ -133,23 +138,28 @@ async def label_item(
     return (await session.execute(select(feedback_item).where(feedback_item.c.id == row.id))).one()
 
 
-async def _leave(session: Any, finding: Finding, row: Any, embedding: list[float]) -> None:
-    """Take the item out of its finding: count, centroid and severity without it."""
-    remaining = (
-        await session.execute(
-            select(feedback_item.c.severity, func.count())
-            .where(feedback_item.c.finding_id == finding.id)
-            .where(feedback_item.c.id != row.id)
-            .group_by(feedback_item.c.severity)
-        )
-    ).all()
-    finding.item_count = max(finding.item_count - 1, 0)
-    finding.embedding_sum = [a - b for a, b in zip(finding.embedding_sum, embedding, strict=True)]
-    finding.changed.add("item_count")
-    severity = worst(severity for severity, _ in remaining)
+async def _other_severities(session: Any, finding_id: str, item_id: str) -> list[Severity]:
+    """The severities of a finding's other items."""
+    rows = await session.execute(
+        select(feedback_item.c.severity)
+        .where(feedback_item.c.finding_id == finding_id)
+        .where(feedback_item.c.id != item_id)
+    )
+    return [Severity(severity) for severity in rows.scalars()]
+
+
+def _set_severity(finding: Finding, severity: Severity) -> None:
     if severity != finding.severity:
         finding.severity = severity
         finding.changed.add("severity")
+
+
+def _leave(finding: Finding, embedding: list[float], remaining: list[Severity]) -> None:
+    """Take the item out of its finding: count, centroid and severity without it."""
+    finding.item_count = max(finding.item_count - 1, 0)
+    finding.embedding_sum = [a - b for a, b in zip(finding.embedding_sum, embedding, strict=True)]
+    finding.changed.add("item_count")
+    _set_severity(finding, worst(remaining))
     if finding.item_count == 0 and finding.status is not Status.RESOLVED:
         # Nothing is left to act on: every item of it was about something else.
         finding.status = Status.RESOLVED

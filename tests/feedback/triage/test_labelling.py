@@ -109,3 +109,15 @@ async def test_needs_review_must_be_a_boolean(client: httpx.AsyncClient) -> None
     response = await client.get("/v1/feedback", params={"needs_review": "often"}, headers=READ)
     body = assert_problem(response, 422)
     assert [error["loc"] for error in body["errors"]] == [["query", "needs_review"]]
+
+
+async def test_a_label_of_the_same_kind_keeps_the_item_in_its_finding(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    sure = (await _two_items(app, client))["sure"]
+    label = {"category": sure["category"], "severity": "medium", "hazard": False}
+    response = await client.post(f"/v1/feedback/{sure['id']}/label", json=label, headers=WRITE)
+    assert response.status_code == 200, response.text
+    assert response.json()["finding_id"] == sure["finding_id"]
+    kept = (await client.get(f"/v1/findings/{sure['finding_id']}", headers=READ)).json()
+    assert (kept["item_count"], kept["severity"], kept["status"]) == (1, "medium", "open")
