@@ -4,7 +4,7 @@ The classifier is fitted on the train part of the seed set (its critical items a
 hazards) plus the written descriptions of `data/hazard_descriptions.jsonl` (public
 product-safety categories, near misses counted as hazards, and counter-examples), plus the
 corrections people made (`refit`). What a model cannot know from one embedding is decided by
-the rules of `safety.screen` first: negated, hypothetical and contradicted second-hand
+the rules of `safety.screen_spans` first: negated, hypothetical and contradicted second-hand
 sentences are dropped, and only what is left is read by the classifier.
 """
 

@@ -1,16 +1,16 @@
 """What a hazard model cannot know from one embedding: negation scope, hypotheticals and
 second-hand reports the customer's own experience contradicts.
 
-`screen(text)` drops the sentences that report no event of the customer's own:
+`screen_spans(text)` keeps the sentences that report an event of the customer's own, dropping
 
-- negated: every hazard word of the sentence (`HAZARDS`, e.g. fire, smoke, sparks, shock,
+- negated ones: every hazard word of the sentence (`HAZARDS`, e.g. fire, smoke, sparks, shock,
   burns, cuts, choking, falls) has a negator ("no", "not", "never", "without", "n't"...)
   among the four words before it in its clause, counted again from each "or" ("no burns, the
   handle stays cool", "not a single spark or burnt smell");
-- hypothetical: a question that asks what could happen ("Could the case melt if ...?"), or a
-  worry or a condition about what might ("I worry it could overheat", "if a child climbed it,
-  it might tip");
-- hearsay contradicted: what others say ("reviews say", "I read", "a friend said") when the
+- hypothetical ones: a question that asks what could happen ("Could the case melt if ...?"),
+  or a worry or a condition about what might ("I worry it could overheat", "if a child
+  climbed it, it might tip");
+- contradicted hearsay: what others say ("reviews say", "I read", "a friend said") when the
   text answers it with the customer's own experience ("mine has been fine", "not my
   experience").
 
@@ -99,22 +99,6 @@ _OWN_EXPERIENCE = re.compile(
 _WORD = re.compile(r"[a-z']+|[,;:()\-]")
 
 
-def hazards(text: str) -> list[str]:
-    """The hazards a text reports, by name, in order of appearance, without repeats."""
-    found: list[str] = []
-    for sentence in _SENTENCES.split(text.lower()):
-        if sentence.rstrip().endswith("?") and _HYPOTHETICAL.search(sentence):
-            continue
-        hits = sorted(
-            (match.start(), name)
-            for name, pattern in HAZARDS.items()
-            for match in pattern.finditer(sentence)
-            if not negated(sentence[: match.start()])
-        )
-        found.extend(name for _, name in hits if name not in found)
-    return list(dict.fromkeys(found))
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """The (start, end) character spans of a text's sentences (a line break also ends one)."""
     spans = []
@@ -136,14 +120,6 @@ def screen_spans(text: str) -> list[tuple[int, int]]:
         for start, end in sentence_spans(text)
         if not _dropped(text[start:end].lower(), contradicted=contradicted)
     ]
-
-
-def screen(text: str) -> str:
-    """What `screen_spans` keeps of a text, joined by spaces; the text itself when it keeps
-    every sentence."""
-    spans = sentence_spans(text)
-    kept = screen_spans(text)
-    return text if kept == spans else " ".join(text[start:end] for start, end in kept)
 
 
 def _dropped(sentence: str, *, contradicted: bool) -> bool:

@@ -1,11 +1,11 @@
 """The rules a hazard model cannot know: hazard words in their negation scope, hypotheticals
-and contradicted hearsay (`safety.screen`)."""
+and contradicted hearsay (`safety.screen_spans`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.feedback.triage.safety import hazards, screen
+from services.feedback.triage.safety import HAZARDS, screen_spans, sentence_spans
 
 HAZARDOUS = [
     ("The lid burned my daughter's fingers.", "burn"),
@@ -72,26 +72,40 @@ SAFE = [
 ]
 
 
+def screen(text: str) -> str:
+    """What `screen_spans` keeps of a text, joined by spaces."""
+    return " ".join(text[start:end] for start, end in screen_spans(text))
+
+
+def live_hazard_words(text: str) -> list[str]:
+    """The hazard words of the sentences `screen_spans` keeps."""
+    return [
+        name
+        for start, end in screen_spans(text)
+        for name, pattern in HAZARDS.items()
+        if pattern.search(text[start:end].lower())
+    ]
+
+
 @pytest.mark.parametrize(("text", "hazard"), HAZARDOUS)
-def test_hazards_are_found(text: str, hazard: str) -> None:
-    assert hazard in hazards(text)
+def test_hazard_words_are_found_and_kept(text: str, hazard: str) -> None:
+    assert hazard in live_hazard_words(text)
 
 
 @pytest.mark.parametrize("text", SAFE)
-def test_negated_hypothetical_and_figurative_words_are_not_hazard_words(text: str) -> None:
-    assert not hazards(text)
+def test_negated_hypothetical_and_figurative_words_are_no_live_hazard_words(text: str) -> None:
+    assert not live_hazard_words(text)
 
 
 def test_a_negation_reaches_only_its_own_clause() -> None:
-    assert hazards("No warning at all, but it caught fire on day two")
-    assert hazards("It never worked properly and then it started smoking")
-    assert not hazards("no fire, no smoke")
+    assert live_hazard_words("No warning at all, but it caught fire on day two")
+    assert live_hazard_words("It never worked properly and then it started smoking")
+    assert screen("no fire, no smoke") == ""
 
 
 def test_a_question_about_a_real_incident_still_counts() -> None:
-    assert hazards("Is it normal that my kettle sparks when I plug it in?")
     text = "Is it normal that my kettle sparks when I plug it in?"
-    assert screen(text) == text
+    assert screen_spans(text) == sentence_spans(text)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +137,3 @@ def test_screen_drops_what_reports_no_event_of_ones_own(text: str, kept: str) ->
 )
 def test_screen_keeps_events_and_uncontradicted_reports(text: str) -> None:
     assert screen(text) == text
-
-
-def test_hazards_are_listed_once_in_order() -> None:
-    assert hazards("Smoke, then sparks, then more smoke") == ["smoke", "spark"]
