@@ -91,6 +91,8 @@ async def label_item(
         _set_severity(old, worst([*remaining, label.severity]))
     else:
         _leave(old, embedding, remaining)
+        if old.representative_event_id == row.event_id:
+            await _new_representative(session, old, row.id)
         item = Item(
             event_id=row.event_id,
             product_id=row.product_id,
@@ -146,6 +148,23 @@ async def _other_severities(session: Any, finding_id: str, item_id: str) -> list
         .where(feedback_item.c.id != item_id)
     )
     return [Severity(severity) for severity in rows.scalars()]
+
+
+async def _new_representative(session: Any, finding: Finding, item_id: str) -> None:
+    """The most recent of the finding's other items speaks for it (when there is one)."""
+    other = (
+        await session.execute(
+            select(feedback_item.c.quote, feedback_item.c.event_id)
+            .where(feedback_item.c.finding_id == finding.id)
+            .where(feedback_item.c.id != item_id)
+            .order_by(feedback_item.c.occurred_at.desc(), feedback_item.c.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if other is not None:
+        finding.representative_quote = other.quote
+        finding.representative_event_id = other.event_id
+        finding.representative_score = 0.0  # the next item near the centre takes over
 
 
 def _set_severity(finding: Finding, severity: Severity) -> None:

@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.feedback.tables import triage_label
-from tests.feedback.conftest import READ, WRITE, event, ingest, items, known_product, triaged
+from tests.feedback.conftest import (
+    READ,
+    WRITE,
+    at,
+    event,
+    ingest,
+    items,
+    known_product,
+    triaged,
+)
 from tests.support import assert_problem
 
 HAZARD = {"category": "defect", "severity": "critical", "hazard": True}
@@ -121,3 +130,26 @@ async def test_a_label_of_the_same_kind_keeps_the_item_in_its_finding(
     assert response.json()["finding_id"] == sure["finding_id"]
     kept = (await client.get(f"/v1/findings/{sure['finding_id']}", headers=READ)).json()
     assert (kept["item_count"], kept["severity"], kept["status"]) == (1, "medium", "open")
+
+
+async def test_the_finding_left_behind_is_spoken_for_by_its_other_items(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await known_product(app)
+    first = event("review", rating=1, text="The lid broke", occurred_at=at(minutes=30))
+    second = event("review", rating=1, text="The lid cracked", occurred_at=at(minutes=20))
+    await ingest(client, first, second)
+    await triaged(client, first["event_id"], second["event_id"])
+    by_event = {item["event_id"]: item for item in await items(client, "/v1/feedback")}
+    finding_id = by_event[first["event_id"]]["finding_id"]
+    assert by_event[second["event_id"]]["finding_id"] == finding_id
+    shared = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
+    moved = next(i for i in by_event.values() if i["quote"] == shared["representative_quote"])
+    stays = next(i for i in by_event.values() if i["id"] != moved["id"])
+
+    label = {"category": "praise", "severity": "low", "hazard": False}
+    response = await client.post(f"/v1/feedback/{moved['id']}/label", json=label, headers=WRITE)
+    assert response.status_code == 200, response.text
+    left = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
+    assert (left["item_count"], left["status"]) == (1, "open")
+    assert left["representative_quote"] == stays["quote"]
