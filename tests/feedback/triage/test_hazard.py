@@ -6,10 +6,12 @@ frozen fresh set): a hazard with no injury word, a near miss, and what is no haz
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from services.feedback.triage import Category, Severity, TriageInput
-from services.feedback.triage.hazard import HAZARD_CLASSES, load_descriptions
+from services.feedback.triage.hazard import DESCRIPTIONS_PATH, HAZARD_CLASSES, load_descriptions
 from services.feedback.triage.pipeline import ModelTriage
 
 HAZARDS = [
@@ -29,6 +31,22 @@ def test_the_written_descriptions_cover_both_classes_and_every_category() -> Non
     assert {example.hazard for example in written} == {True, False}
     assert sum(example.hazard for example in written) >= 80
     assert HAZARD_CLASSES == ("safe", "hazard")
+    rows = [json.loads(line) for line in DESCRIPTIONS_PATH.read_text().splitlines() if line]
+    assert {row["hazard_type"] for row in rows if row["hazard"]} == {
+        "fire",
+        "burn",
+        "electric_shock",
+        "choking",
+        "fall",
+        "entrapment",
+        "cut",
+        "chemical",
+        "strangulation",
+        "other",
+    }
+    assert {"near_miss", "negated", "hearsay", "hypothetical", "not_product"} <= {
+        row["written_as"] for row in rows
+    }
 
 
 @pytest.mark.parametrize("text", HAZARDS)
