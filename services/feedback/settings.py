@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 CRITICAL_DEFECT_SLA_H = 24.0
 URGENT_TICKET_SLA_H = 8.0
 SALES_QUESTION_SLA_H = 24.0
+REVIEW_BELOW = 0.6
 
 
 class FeedbackSettings(BaseSettings):
@@ -33,5 +34,8 @@ class FeedbackSettings(BaseSettings):
     triage_max_attempts: int = Field(default=6, ge=1, le=50)
     triage_retry_first_s: float = Field(default=10.0, gt=0)
     triage_retry_max_s: float = Field(default=900.0, gt=0)
+    # Items the model is less sure of than this (its confidence, 0-1) wait for a person:
+    # `GET /v1/feedback?needs_review=true`, `POST /v1/feedback/{id}/label`.
+    review_below: float = Field(default=REVIEW_BELOW, ge=0, le=1)
     # Gauges (lag, overdue escalations) are refreshed at least this often.
     metrics_refresh_s: float = Field(default=5.0, gt=0)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from services.feedback.triage.domain import TriageState
@@ -160,14 +161,51 @@ feedback_item = Table(
     Column("finding_id", String(36), ForeignKey(finding.c.id), nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("triaged_at", UtcDateTime, nullable=False),
+    # The model's confidence (0-1; NULL before it had one), and whether it was below
+    # `PRODUCTOPS_FEEDBACK_REVIEW_BELOW` and no person has labelled the item since.
+    Column("confidence", Float, nullable=True),
+    Column("needs_review", Boolean, nullable=False, server_default=false()),
+    # The item's embedding, packed float32 (NULL before it was kept): a person's label moves
+    # the item to another finding, whose centroid it joins.
+    Column("embedding", LargeBinary, nullable=True),
+    Column("labelled_by", String(255), nullable=True),
+    Column("labelled_at", UtcDateTime, nullable=True),
 )
 Index("ix_feedback_item_product_id_id", feedback_item.c.product_id, feedback_item.c.id)
+# Items waiting for a person, in triage order.
+Index(
+    "ix_feedback_item_needs_review",
+    feedback_item.c.id,
+    sqlite_where=feedback_item.c.needs_review,
+    postgresql_where=feedback_item.c.needs_review,
+)
 Index("ix_feedback_item_category_id", feedback_item.c.category, feedback_item.c.id)
 Index(
     "ix_feedback_item_finding_id_occurred_at",
     feedback_item.c.finding_id,
     feedback_item.c.occurred_at,
 )
+
+# A person's correction of an item's triage, with the text it was read from: training data for
+# the next refit (`python -m services.feedback.triage.refit`). The latest label of an item wins.
+triage_label = Table(
+    "triage_label",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("item_id", String(36), ForeignKey(feedback_item.c.id), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("rating", SmallInteger, nullable=True),
+    Column("subject", String(200), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("priority", String(8), nullable=True),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("hazard", Boolean, nullable=False),
+    Column("labelled_by", String(255), nullable=False),
+    Column("labelled_at", UtcDateTime, nullable=False),
+)
+Index("ix_triage_label_item_id", triage_label.c.item_id)
 
 finding_status_change = Table(
     "finding_status_change",

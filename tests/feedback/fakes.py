@@ -2,7 +2,8 @@
 is out of order for a while, and a clock that moves when told.
 
 It reads keywords: a topic word picks the embedding's axis (so paraphrases about one part
-land together and different parts apart), safety words make a critical defect.
+land together and different parts apart), safety words make a critical defect, and "maybe"
+makes it unsure (confidence 0.3).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class FakeTriage:
             safety_hazard=safety,
             embedding=_embedding(topic),
             topic=topic,
+            confidence=0.3 if "maybe" in text else 0.95,
         )
 
 

@@ -46,16 +46,22 @@ async def list_feedback(
     product_id: Id = None,
     category: Category | None = None,
     finding_id: Id = None,
+    needs_review: Annotated[
+        bool | None, Query(description="only items waiting for a person's label (or not)")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[FeedbackItemPublic]:
-    """Triaged items: category, severity and sentiment of each text customers sent."""
+    """Triaged items: category, severity, sentiment and the model's confidence of each text
+    customers sent; `needs_review=true` lists those the model was unsure of that no person
+    has labelled yet (`POST /v1/feedback/{id}/label`)."""
     async with runtime.db.reader() as session:
         page = await service.list_feedback(
             session=session,
             product_id=product_id,
             category=category.value if category else None,
             finding_id=finding_id,
+            needs_review=needs_review,
             limit=limit,
             cursor=cursor,
         )

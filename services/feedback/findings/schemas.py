@@ -32,6 +32,12 @@ class FeedbackItemPublic(BaseModel):
     finding_id: str
     occurred_at: datetime
     triaged_at: datetime
+    confidence: float | None = Field(
+        description="the model's confidence, 0-1 (null for items triaged before it had one)"
+    )
+    needs_review: bool = Field(description="the model was unsure and no person labelled it yet")
+    labelled_by: str | None = Field(description="who corrected its triage, if anyone")
+    labelled_at: datetime | None
 
 
 class TrendPublic(BaseModel):

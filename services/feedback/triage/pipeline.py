@@ -1,22 +1,31 @@
-"""The triage model: embeddings, a classifier trained on the seed set, and the text rules.
+"""The triage model: embeddings, a category and a hazard classifier, and the text rules.
 
-`load_triage()` builds it once per process (about two seconds: hashing and loading the model,
-then embedding and fitting the train part of the seed set) and returns the same instance after.
+`load_triage()` builds it once per process (hashing and loading the model, then the fitted
+parameters of `model/fitted.npz`, or fitting them on the train part of the seed set and the
+hazard descriptions when there is no such file) and returns the same instance after.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from services.feedback.triage import classifier as linear
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
-from services.feedback.triage.labels import Category, TriageInput, TriageResult
+from services.feedback.triage.fitted import FITTED_PATH, Fitted, load_fitted
+from services.feedback.triage.hazard import (
+    HAZARD_THRESHOLD,
+    fit_hazard,
+    hazard_probability,
+    load_descriptions,
+)
+from services.feedback.triage.labels import Category, Severity, TriageInput, TriageResult
 from services.feedback.triage.rules import compose_text, decide_category, decide_severity
-from services.feedback.triage.safety import is_hazard
+from services.feedback.triage.safety import screen_spans, sentence_spans
 from services.feedback.triage.seed import SEED_PATH, load_seed, split
 from services.feedback.triage.sentiment import sentiment
 from services.feedback.triage.topic import topic
@@ -24,6 +33,9 @@ from services.feedback.triage.topic import topic
 KINDS = ("review", "return", "support_ticket", "question", "search_miss")
 RATINGS = (None, 1, 2, 3, 4, 5)
 CATEGORIES = tuple(category.value for category in Category)
+# p(hazard), of the whole text or a sentence in context, from which a text of several
+# sentences has them read one by one (see `ModelTriage._hazard_probabilities`).
+REREAD_FROM = 0.05
 
 
 def features(embeddings: np.ndarray, items: Sequence[TriageInput]) -> np.ndarray:
@@ -46,9 +58,16 @@ def _rating(rating: int | None) -> int | None:
 class ModelTriage:
     """The real Triage: thread-safe, so one instance serves every worker thread."""
 
-    def __init__(self, *, encoder: Encoder, classifier: linear.LinearClassifier) -> None:
+    def __init__(
+        self,
+        *,
+        encoder: Encoder,
+        classifier: linear.LinearClassifier,
+        hazard: linear.LinearClassifier,
+    ) -> None:
         self.encoder = encoder
         self.classifier = classifier
+        self.hazard = hazard
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings of raw texts, one row per text."""
@@ -59,11 +78,19 @@ class ModelTriage:
         if not items:
             return []
         texts = [compose_text(item) for item in items]
-        embeddings = self.encoder.encode(texts, batch_size=BATCH_SIZE)
-        predicted = self.classifier.predict(features(embeddings, items))
+        spans = [
+            screen_spans(text) if item.kind != "search_miss" else []
+            for item, text in zip(items, texts, strict=True)
+        ]
+        embeddings, sentences = self.encoder.encode_spans(texts, spans, batch_size=BATCH_SIZE)
+        probabilities = self.classifier.probabilities(features(embeddings, items))
+        hazard_p = self._hazard_probabilities(texts, spans, embeddings, sentences)
         results = []
-        for item, text, embedding, label in zip(items, texts, embeddings, predicted, strict=True):
-            hazard = is_hazard(text)
+        for item, text, embedding, p_class, p_hazard in zip(
+            items, texts, embeddings, probabilities, hazard_p, strict=True
+        ):
+            hazard = bool(p_hazard >= HAZARD_THRESHOLD)
+            label = self.classifier.classes[int(p_class.argmax())]
             mood = sentiment(text, item.rating)
             category = decide_category(Category(label), item=item, text=text, hazard=hazard)
             results.append(
@@ -76,23 +103,114 @@ class ModelTriage:
                     safety_hazard=hazard,
                     embedding=tuple(embedding.tolist()),
                     topic=topic(text, kind=item.kind),
+                    # The less sure of the two decisions: the category, and hazard or not.
+                    confidence=float(min(p_class.max(), max(p_hazard, 1.0 - p_hazard))),
                 )
             )
         return results
 
+    def _hazard_probabilities(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        embeddings: np.ndarray,
+        sentences: Sequence[np.ndarray],
+    ) -> np.ndarray:
+        """p(hazard) of each text: of its sentences that `screen_spans` keeps, and of the
+        whole text when it keeps every one; a text with none kept (or a search query) reports
+        nothing.
+
+        A text of one kept sentence is read whole. The kept sentences of a longer one are
+        first read in their context (from the text's own pass, free); when that or the
+        whole text looks like it may report a hazard (REREAD_FROM) but is not yet one, those
+        that look alarming are embedded one by one and the most alarming counts, so "One
+        star. The lid burned my wife." is not diluted by its first sentence. Few texts are
+        read twice."""
+        whole = hazard_probability(self.hazard, embeddings)
+        p = np.zeros(len(texts), dtype=np.float32)
+        reread: list[tuple[int, str]] = []
+        for k, (text, kept, rows) in enumerate(zip(texts, spans, sentences, strict=True)):
+            if not kept:
+                continue
+            complete = list(kept) == sentence_spans(text)
+            in_context = hazard_probability(self.hazard, rows)
+            p[k] = max(in_context.max(), whole[k] if complete else 0)
+            if complete and len(kept) == 1:
+                p[k] = whole[k]
+            elif REREAD_FROM <= p[k] < HAZARD_THRESHOLD:
+                # Already a hazard read in context: reading alone could only raise p. Only
+                # the sentences that look alarming in context are read again (on the seed's
+                # train part and the written texts, the same decisions as reading all).
+                reread.extend(
+                    (k, text[start:end])
+                    for (start, end), q in zip(kept, in_context, strict=True)
+                    if q >= REREAD_FROM
+                )
+        if reread:
+            alone = hazard_probability(
+                self.hazard, self.encoder.encode([part for _, part in reread])
+            )
+            for (k, _), value in zip(reread, alone, strict=True):
+                p[k] = max(p[k], value)
+        return p
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A person's label of a text (`triage_label`): training data for the next refit."""
+
+    item: TriageInput
+    category: Category
+    hazard: bool
+
+
+def fit_classifiers(
+    encoder: Encoder, *, seed_path: Path = SEED_PATH, corrections: Sequence[Correction] = ()
+) -> Fitted:
+    """Fit the category classifier on the train part of the seed set and the corrections, and
+    the hazard classifier on those and the written hazard descriptions. Deterministic: the
+    same data gives the same parameters."""
+    train, _ = split(load_seed(seed_path))
+    inputs = [item.as_input() for item in train] + [c.item for c in corrections]
+    embeddings = encoder.encode([compose_text(item) for item in inputs])
+    category = linear.fit(
+        features(embeddings, inputs),
+        [item.category.value for item in train] + [c.category.value for c in corrections],
+        CATEGORIES,
+    )
+    written = load_descriptions()
+    written_embeddings = encoder.encode([example.text for example in written])
+    hazard = fit_hazard(
+        np.vstack([embeddings, written_embeddings]),
+        [item.severity == Severity.CRITICAL for item in train]
+        + [c.hazard for c in corrections]
+        + [example.hazard for example in written],
+    )
+    return Fitted(category=category, hazard=hazard)
+
 
 def build_triage(
-    *, encoder: Encoder | None = None, seed_path: Path = SEED_PATH, threads: int = 1
+    *,
+    encoder: Encoder | None = None,
+    seed_path: Path = SEED_PATH,
+    threads: int = 1,
+    corrections: Sequence[Correction] = (),
 ) -> ModelTriage:
-    """A new ModelTriage whose classifier is fitted on the train part of the seed set only."""
+    """A new ModelTriage whose classifiers are fitted now (see `fit_classifiers`); the held-out
+    part of the seed set is never seen."""
     encoder = encoder or Encoder(threads=threads)
-    train, _ = split(load_seed(seed_path))
-    inputs = [item.as_input() for item in train]
-    embeddings = encoder.encode([compose_text(item) for item in inputs])
-    fitted = linear.fit(
-        features(embeddings, inputs), [item.category.value for item in train], CATEGORIES
-    )
-    return ModelTriage(encoder=encoder, classifier=fitted)
+    fitted = fit_classifiers(encoder, seed_path=seed_path, corrections=corrections)
+    return ModelTriage(encoder=encoder, classifier=fitted.category, hazard=fitted.hazard)
+
+
+def shipped_triage(*, threads: int = 1, fitted_path: Path = FITTED_PATH) -> ModelTriage:
+    """The ModelTriage of the fitted file (`model/fitted.npz`, hash checked) when there is
+    one, so that every replica serves the same parameters; fitted now otherwise."""
+    encoder = Encoder(threads=threads)
+    if not fitted_path.exists():
+        return build_triage(encoder=encoder)
+    fitted = load_fitted(fitted_path)
+    return ModelTriage(encoder=encoder, classifier=fitted.category, hazard=fitted.hazard)
 
 
 _lock = threading.Lock()
@@ -103,5 +221,5 @@ def load_triage(*, threads: int = 1) -> ModelTriage:
     """The real model, built once per process (per thread count) from the shipped files."""
     with _lock:
         if threads not in _loaded:
-            _loaded[threads] = build_triage(threads=threads)
+            _loaded[threads] = shipped_triage(threads=threads)
         return _loaded[threads]

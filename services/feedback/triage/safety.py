@@ -1,16 +1,21 @@
-"""Safety hazards read from the text: fire, smoke, sparks, shock, burns, scalds, melting,
-explosions, overheating, swollen batteries, cuts, choking, falls and injuries.
+"""What a hazard model cannot know from one embedding: negation scope, hypotheticals and
+second-hand reports the customer's own experience contradicts.
 
-A hazard is a match of one of `HAZARDS` (word-boundary regexes, phrased so that "shocked at
-how quiet", "cuts out", "fire sound" or "burn out" do not count) that is neither
+`screen_spans(text)` keeps the sentences that report an event of the customer's own, dropping
 
-- negated: a negator ("no", "not", "never", "without", "n't"...) among the four words before
-  it in the same clause ("no smoke at all", "not a hint of smoke", "they never overheat"),
-  counted again from each "or" ("not a single spark or burnt smell"), nor
-- hypothetical: inside a question that asks what could happen ("Could the case melt if ...?").
+- negated ones: every hazard word of the sentence (`HAZARDS`, e.g. fire, smoke, sparks, shock,
+  burns, cuts, choking, falls) has a negator ("no", "not", "never", "without", "n't"...)
+  among the four words before it in its clause, counted again from each "or" ("no burns, the
+  handle stays cool", "not a single spark or burnt smell");
+- hypothetical ones: a question that asks what could happen ("Could the case melt if ...?"),
+  or a worry or a condition about what might ("I worry it could overheat", "if a child
+  climbed it, it might tip");
+- contradicted hearsay: what others say ("reviews say", "I read", "a friend said") when the
+  text answers it with the customer's own experience ("mine has been fine", "not my
+  experience").
 
-A hazard makes an item CRITICAL whatever its rating (issue 4). The rules lean towards
-reporting: a worry stated as a fact ("afraid it will catch fire") still counts.
+The hazard classifier (`hazard`) reads what is left. `HAZARDS` also names a hazard's topic
+(`topic`), and `negated` serves the failure cues of `rules`.
 """
 
 from __future__ import annotations
@@ -67,28 +72,68 @@ _CLAUSE_BREAKS = frozenset(
 _NEGATION_WINDOW = 4
 _HYPOTHETICAL = re.compile(r"\b(?:could|might|would|will|can|may|if|safe)\b")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+# Harm words a negation can deny besides `HAZARDS`' ("no burns", "never tipped", "nothing
+# came loose"): only used to drop a sentence whose every harm word is denied.
+_HARM_WORDS = re.compile(
+    r"\b(?:burns?|burnt|hot|heat|sparks?|shocks?|cuts?|sharp|edges?|tip(?:s|ped|ping)?"
+    r"|wobbl\w*|falls?|fell|loose|small parts?|swallow\w*|chok\w*|pinch\w*|trap\w*|smell)\b"
+)
+# A fear about what could happen, not an event ("I worry it could overheat").
+_WORRY = re.compile(
+    r"\b(?:worr(?:y|ied|ies)|afraid|fear|concerned|scared|imagine|seems? like|i think|nervous)\b"
+)
+# ...unless the sentence also tells what did happen ("I was scared when it caught fire").
+_EVENT = re.compile(r"\b(?:when|after|then|nearly|almost|happened|was|were|did)\b")
+# A sentence that only sets a condition: "If a child climbed it, it might tip."
+_CONDITION = re.compile(r"^(?:if|in case|what if|suppose|imagine)\b.*\b(?:could|might|would|may)\b")
+_HEARSAY = re.compile(
+    r"\b(?:reviews?|people|someone|somebody|others|a friend|my (?:neighbou?r|friend|sister"
+    r"|brother|colleague)|forums?|online|rumou?rs?|apparently|reportedly|(?:i )?(?:read|heard)"
+    r"|saw a video|warned)\b"
+)
+# The customer's own experience, answering what others say.
+_OWN_EXPERIENCE = re.compile(
+    r"\b(?:mine|ours|my own|for me|for us|not my experience|never (?:has|had|did)"
+    r"|has(?:n't| not| been fine| been perfect)|have(?:n't| not))\b"
+)
 _WORD = re.compile(r"[a-z']+|[,;:()\-]")
 
 
-def hazards(text: str) -> list[str]:
-    """The hazards a text reports, by name, in order of appearance, without repeats."""
-    found: list[str] = []
-    for sentence in _SENTENCES.split(text.lower()):
-        if sentence.rstrip().endswith("?") and _HYPOTHETICAL.search(sentence):
-            continue
-        hits = sorted(
-            (match.start(), name)
-            for name, pattern in HAZARDS.items()
-            for match in pattern.finditer(sentence)
-            if not negated(sentence[: match.start()])
-        )
-        found.extend(name for _, name in hits if name not in found)
-    return list(dict.fromkeys(found))
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) character spans of a text's sentences (a line break also ends one)."""
+    spans = []
+    start = 0
+    for gap in [*_SENTENCES.finditer(text), None]:
+        end = gap.start() if gap else len(text)
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = gap.end() if gap else end
+    return spans
 
 
-def is_hazard(text: str) -> bool:
-    """Whether a text reports a safety hazard (see the module docstring)."""
-    return bool(hazards(text))
+def screen_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of the sentences that report something of the customer's own: without the
+    negated, hypothetical and contradicted second-hand ones (see the module docstring)."""
+    contradicted = bool(_OWN_EXPERIENCE.search(text.lower()))
+    return [
+        (start, end)
+        for start, end in sentence_spans(text)
+        if not _dropped(text[start:end].lower(), contradicted=contradicted)
+    ]
+
+
+def _dropped(sentence: str, *, contradicted: bool) -> bool:
+    if contradicted and _HEARSAY.search(sentence):
+        return True
+    if sentence.rstrip().endswith("?") and _HYPOTHETICAL.search(sentence):
+        return True
+    if _WORRY.search(sentence) and _HYPOTHETICAL.search(sentence) and not _EVENT.search(sentence):
+        return True
+    if _CONDITION.match(sentence.strip()):
+        return True
+    patterns = [*HAZARDS.values(), _HARM_WORDS]
+    cues = [match for pattern in patterns for match in pattern.finditer(sentence)]
+    return bool(cues) and all(negated(sentence[: match.start()]) for match in cues)
 
 
 def negated(before: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.ingest.intake import MAX_EVENTS, EventId
+from services.feedback.triage.labels import Category, Severity
 
 
 class RequeueRequest(BaseModel):
@@ -18,3 +19,14 @@ class RequeueRequest(BaseModel):
 
 class RequeueResponse(BaseModel):
     requeued: int
+
+
+class LabelRequest(BaseModel):
+    """A person's triage of one item: what it is, how urgent, and whether it reports a
+    safety hazard (a hazard is a critical defect)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category
+    severity: Severity
+    hazard: bool

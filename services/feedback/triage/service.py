@@ -118,10 +118,12 @@ def triage_input(row: Any) -> TriageInput:
 
 @dataclass(frozen=True)
 class Matcher:
-    """How items are compared to findings: the model's similarity and its threshold."""
+    """How items are compared to findings: the model's similarity and its threshold; and
+    the confidence below which an item waits for a person (`review_below`)."""
 
     similarity: Similarity
     threshold: float
+    review_below: float = 0.0
 
 
 @dataclass
@@ -224,7 +226,7 @@ async def _apply_texts(
 ) -> None:
     session = uow.session
     products = {row.product_id for row in rows}
-    findings = await _load_findings(session, products)
+    findings = await load_findings(session, products)
     placed: dict[str, Finding] = {}
     item_rows = []
     raised: list[tuple[Escalation, EscalationCreated]] = []
@@ -247,7 +249,7 @@ async def _apply_texts(
             new_id=lambda: str(uuid7()),
         )
         placed[target.id] = target
-        item_rows.append(_item_row(item, target.id, now))
+        item_rows.append(_item_row(item, target.id, now, review_below=matcher.review_below))
         for draft in escalations_for_item(
             kind=row.kind,
             category=result.category,
@@ -267,18 +269,18 @@ async def _apply_texts(
                 )
             )
     touched = list(placed.values())
-    await _save_findings(session, touched, now)
+    await save_findings(session, touched, now)
     await session.execute(insert(feedback_item), item_rows)
-    raised.extend(await _critical_escalations(session, touched, slas, now))
+    raised.extend(await critical_escalations(session, touched, slas, now))
     if raised:
         await session.execute(insert(escalation), [opened.row() for opened, _ in raised])
-    await _publish_finding_events(uow, session, touched)
+    await publish_finding_events(uow, session, touched)
     for opened, created in raised:
         uow.publish(feedback_event(created, subject=opened.product_id))
     applied.items += len(item_rows)
 
 
-async def _load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:
+async def load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:
     # FOR UPDATE: two workers on PostgreSQL must not both add to one finding's count.
     stmt = select(finding).where(finding.c.product_id.in_(products)).with_for_update()
     return [
@@ -321,7 +323,7 @@ def _finding_values(f: Finding) -> dict[str, Any]:
     }
 
 
-async def _save_findings(session: AsyncSession, touched: list[Finding], now: datetime) -> None:
+async def save_findings(session: AsyncSession, touched: list[Finding], now: datetime) -> None:
     new = [f for f in touched if f.is_new]
     if new:
         await session.execute(
@@ -348,8 +350,9 @@ async def _save_findings(session: AsyncSession, touched: list[Finding], now: dat
         )
 
 
-def _item_row(item: Item, finding_id: str, now: datetime) -> dict[str, Any]:
+def _item_row(item: Item, finding_id: str, now: datetime, *, review_below: float) -> dict[str, Any]:
     result = item.result
+    confidence = max(0.0, min(1.0, float(result.confidence)))
     return {
         "id": str(uuid7()),
         "event_id": item.event_id,
@@ -364,10 +367,13 @@ def _item_row(item: Item, finding_id: str, now: datetime) -> dict[str, Any]:
         "finding_id": finding_id,
         "occurred_at": item.occurred_at,
         "triaged_at": now,
+        "confidence": confidence,
+        "needs_review": confidence < review_below,
+        "embedding": pack(result.embedding),
     }
 
 
-async def _critical_escalations(
+async def critical_escalations(
     session: AsyncSession, touched: list[Finding], slas: Slas, now: datetime
 ) -> list[tuple[Escalation, EscalationCreated]]:
     """The product manager's escalations of the critical defects among the touched findings
@@ -400,7 +406,7 @@ async def _critical_escalations(
     return raised
 
 
-async def _publish_finding_events(
+async def publish_finding_events(
     uow: UnitOfWork, session: AsyncSession, touched: list[Finding]
 ) -> None:
     types = await product_types(session=session, product_ids={f.product_id for f in touched})

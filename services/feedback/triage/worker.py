@@ -75,7 +75,9 @@ class TriageWorker:
             first_delay=timedelta(seconds=settings.triage_retry_first_s),
             max_delay=timedelta(seconds=settings.triage_retry_max_s),
         )
-        self.matcher = triaging.Matcher(similarity=similarity, threshold=threshold)
+        self.matcher = triaging.Matcher(
+            similarity=similarity, threshold=threshold, review_below=settings.review_below
+        )
         self.slas = Slas(
             critical_defect=timedelta(hours=settings.critical_defect_sla_h),
             urgent_ticket=timedelta(hours=settings.urgent_ticket_sla_h),

@@ -53,7 +53,11 @@ def test_a_safety_hazard_is_a_critical_defect_whatever_the_rating(
 @pytest.mark.parametrize(
     "item",
     [
-        TriageInput(kind="question", text="Is it normal that it smokes the first time?"),
+        # A person near it makes it a hazard; "it smokes the first time" alone is for review.
+        TriageInput(
+            kind="question",
+            text="Is it normal that smoke came out of the vent while my kid was next to it?",
+        ),
         TriageInput(
             kind="support_ticket",
             subject="Sparks from the plug",

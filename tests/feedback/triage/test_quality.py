@@ -1,8 +1,9 @@
 """Quality gates on the held-out part of the seed set (floors: measured figures minus a margin).
 
-Measured with `python -m services.feedback.triage.evaluate`: category accuracy 0.905, severity
-accuracy 0.943, critical safety recall 15/15. A change that drops below a floor needs a look,
-not a new floor.
+Measured with `python -m services.feedback.triage.evaluate`: category accuracy 0.914, severity
+accuracy 0.914, critical safety recall 14/15 with 2 false hazards among 90 (the hazard model of
+issue 15; the old phrase rules' 15/15 and 0 were written while looking at this part, see
+MODEL.md). A change that drops below a floor needs a look, not a new floor.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from services.feedback.triage.seed import SEED_PATH, SeedItem, is_train, load_se
 CATEGORY_ACCURACY_FLOOR = 0.85
 SEVERITY_ACCURACY_FLOOR = 0.88
 GROUPING_F1_FLOOR = 0.65
+HAZARD_RECALL_FLOOR = 0.85
+FALSE_HAZARD_CEILING = 0.04
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +46,15 @@ def test_severity_accuracy_stays_above_its_floor(held_out) -> None:
     assert accuracy(truth, [r.severity for r in results]) >= SEVERITY_ACCURACY_FLOOR
 
 
-def test_every_critical_safety_item_is_found_and_nothing_else_is_flagged(held_out) -> None:
+def test_critical_safety_items_are_found_and_few_others_are_flagged(held_out) -> None:
     items, results = held_out
-    for item, result in zip(items, results, strict=True):
-        critical = item.severity == Severity.CRITICAL
-        assert result.safety_hazard == critical, item.text
-        assert (result.severity == Severity.CRITICAL) == critical, item.text
+    pairs = list(zip(items, results, strict=True))
+    critical = [r for i, r in pairs if i.severity == Severity.CRITICAL]
+    others = [r for i, r in pairs if i.severity != Severity.CRITICAL]
+    assert sum(r.safety_hazard for r in critical) / len(critical) >= HAZARD_RECALL_FLOOR
+    assert sum(r.safety_hazard for r in others) / len(others) <= FALSE_HAZARD_CEILING
+    # A hazard is critical, and only a hazard is.
+    assert all((r.severity == Severity.CRITICAL) == r.safety_hazard for _, r in pairs)
 
 
 def test_grouping_holds_on_held_out_pairs(held_out) -> None:
@@ -70,8 +76,11 @@ def test_the_classifier_never_sees_held_out_labels(model: ModelTriage, tmp_path:
     for row in rows:
         if not is_train(row["id"]):
             row["category"] = "other"  # a held-out label change must change nothing
+            row["severity"] = "critical"
     seed = tmp_path / "seed.jsonl"
     seed.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
     rebuilt = build_triage(encoder=model.encoder, seed_path=seed)
-    np.testing.assert_array_equal(rebuilt.classifier.weights, model.classifier.weights)
-    np.testing.assert_array_equal(rebuilt.classifier.bias, model.classifier.bias)
+    fitted = build_triage(encoder=model.encoder)
+    np.testing.assert_array_equal(rebuilt.classifier.weights, fitted.classifier.weights)
+    np.testing.assert_array_equal(rebuilt.classifier.bias, fitted.classifier.bias)
+    np.testing.assert_array_equal(rebuilt.hazard.weights, fitted.hazard.weights)

@@ -1,10 +1,11 @@
-"""Safety hazards read from the text, with negation and hypothetical questions."""
+"""The rules a hazard model cannot know: hazard words in their negation scope, hypotheticals
+and contradicted hearsay (`safety.screen_spans`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.feedback.triage.safety import hazards, is_hazard
+from services.feedback.triage.safety import HAZARDS, screen_spans, sentence_spans
 
 HAZARDOUS = [
     ("The lid burned my daughter's fingers.", "burn"),
@@ -71,25 +72,68 @@ SAFE = [
 ]
 
 
+def screen(text: str) -> str:
+    """What `screen_spans` keeps of a text, joined by spaces."""
+    return " ".join(text[start:end] for start, end in screen_spans(text))
+
+
+def live_hazard_words(text: str) -> list[str]:
+    """The hazard words of the sentences `screen_spans` keeps."""
+    return [
+        name
+        for start, end in screen_spans(text)
+        for name, pattern in HAZARDS.items()
+        if pattern.search(text[start:end].lower())
+    ]
+
+
 @pytest.mark.parametrize(("text", "hazard"), HAZARDOUS)
-def test_hazards_are_found(text: str, hazard: str) -> None:
-    assert hazard in hazards(text)
+def test_hazard_words_are_found_and_kept(text: str, hazard: str) -> None:
+    assert hazard in live_hazard_words(text)
 
 
 @pytest.mark.parametrize("text", SAFE)
-def test_negated_hypothetical_and_figurative_words_are_not_hazards(text: str) -> None:
-    assert not is_hazard(text), hazards(text)
+def test_negated_hypothetical_and_figurative_words_are_no_live_hazard_words(text: str) -> None:
+    assert not live_hazard_words(text)
 
 
 def test_a_negation_reaches_only_its_own_clause() -> None:
-    assert is_hazard("No warning at all, but it caught fire on day two")
-    assert is_hazard("It never worked properly and then it started smoking")
-    assert not is_hazard("no fire, no smoke")
+    assert live_hazard_words("No warning at all, but it caught fire on day two")
+    assert live_hazard_words("It never worked properly and then it started smoking")
+    assert screen("no fire, no smoke") == ""
 
 
 def test_a_question_about_a_real_incident_still_counts() -> None:
-    assert is_hazard("Is it normal that my kettle sparks when I plug it in?")
+    text = "Is it normal that my kettle sparks when I plug it in?"
+    assert screen_spans(text) == sentence_spans(text)
 
 
-def test_hazards_are_listed_once_in_order() -> None:
-    assert hazards("Smoke, then sparks, then more smoke") == ["smoke", "spark"]
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("No burns at all. The handle stays cool.", "The handle stays cool."),
+        ("Could the plug melt if it is left in all day? Works well.", "Works well."),
+        ("I worry it could tip over one day. Nice colour.", "Nice colour."),
+        ("If a toddler pulled on it, it might fall. Easy to build.", "Easy to build."),
+        (
+            "Reviews say the battery swells. Mine has been fine for two years.",
+            "Mine has been fine for two years.",
+        ),
+        ("Not a single spark or burnt smell.", ""),
+    ],
+)
+def test_screen_drops_what_reports_no_event_of_ones_own(text: str, kept: str) -> None:
+    assert screen(text) == kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The strap came undone and my son nearly slid out, I caught him.",
+        "It caught fire. I was scared when it happened.",
+        "People say it is great. The hinge trapped my finger.",
+        "A friend warned me, and then it gave me a shock.",
+    ],
+)
+def test_screen_keeps_events_and_uncontradicted_reports(text: str) -> None:
+    assert screen(text) == text

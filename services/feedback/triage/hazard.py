@@ -1,0 +1,52 @@
+"""Safety hazards as a model: a logistic regression on the sentence embeddings.
+
+The classifier is fitted on the train part of the seed set (its critical items are the
+hazards) plus the written descriptions of `data/hazard_descriptions.jsonl` (public
+product-safety categories, near misses counted as hazards, and counter-examples), plus the
+corrections people made (`refit`). What a model cannot know from one embedding is decided by
+the rules of `safety.screen_spans` first: negated, hypothetical and contradicted second-hand
+sentences are dropped, and only what is left is read by the classifier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from services.feedback.triage import classifier as linear
+
+DESCRIPTIONS_PATH = Path(__file__).parent / "data" / "hazard_descriptions.jsonl"
+HAZARD_CLASSES = ("safe", "hazard")
+# p(hazard) from which a text is a hazard. The classes are weighted by inverse frequency in
+# the fit, so the even odds of 0.5 are not pulled towards the commoner safe texts.
+HAZARD_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class HazardExample:
+    """One written text for the hazard classifier, and whether it reports a hazard."""
+
+    text: str
+    hazard: bool
+
+
+def load_descriptions(path: Path = DESCRIPTIONS_PATH) -> list[HazardExample]:
+    """The written hazard descriptions and counter-examples, in file order."""
+    with path.open(encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
+    return [HazardExample(text=row["text"], hazard=bool(row["hazard"])) for row in rows]
+
+
+def fit_hazard(embeddings: np.ndarray, hazards: Sequence[bool]) -> linear.LinearClassifier:
+    """A two-class classifier (HAZARD_CLASSES) fitted on unit embeddings and their labels."""
+    labels = [HAZARD_CLASSES[int(bool(h))] for h in hazards]
+    return linear.fit(embeddings, labels, HAZARD_CLASSES)
+
+
+def hazard_probability(model: linear.LinearClassifier, embeddings: np.ndarray) -> np.ndarray:
+    """p(hazard) of each embedding row."""
+    return model.probabilities(embeddings)[:, HAZARD_CLASSES.index("hazard")]

@@ -1,0 +1,109 @@
+"""Refit the triage classifiers with people's corrections, on demand only.
+
+    python -m services.feedback.triage.refit [--database-url URL] [--fitted PATH]
+
+Reads the corrections kept in the feedback database (`triage_label`, the latest label of each
+item), fits the category and hazard classifiers on the seed's train part, the written hazard
+descriptions and those corrections, and prints the frozen evaluation (`data/fresh_eval.jsonl`)
+of the model served now and of the refitted one. The refitted parameters replace
+`model/fitted.npz` (with their sha256 in `model/fitted.json`) only when no figure gets worse;
+every replica loads that file, so all serve the same model after their next start. The
+frozen set only measures: nothing is fitted or tuned on it. Exit status 0 when the new model
+was kept, 1 when it was not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import select
+
+from services.feedback.tables import triage_label
+from services.feedback.triage.evaluate import frozen_figures
+from services.feedback.triage.fitted import FITTED_PATH, Fitted, save_fitted
+from services.feedback.triage.labels import Category, TriageInput
+from services.feedback.triage.pipeline import (
+    Correction,
+    ModelTriage,
+    fit_classifiers,
+    shipped_triage,
+)
+from shared.db import Database
+from shared.settings import Settings
+
+
+async def load_corrections(database_url: str) -> list[Correction]:
+    """The latest label of each labelled item, oldest item first."""
+    db = Database(database_url)
+    try:
+        async with db.read_sessions() as session:
+            rows = (
+                await session.execute(
+                    select(triage_label).order_by(triage_label.c.labelled_at, triage_label.c.id)
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    latest = {row.item_id: row for row in rows}
+    return [
+        Correction(
+            item=TriageInput(
+                kind=row.kind,
+                text=row.text,
+                rating=row.rating,
+                subject=row.subject,
+                reason=row.reason,
+                priority=row.priority,
+            ),
+            category=Category(row.category),
+            hazard=row.hazard,
+        )
+        for row in latest.values()
+    ]
+
+
+def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH) -> bool:
+    """Fit with the corrections, print the frozen figures before and after, and write the
+    new parameters when they are not worse; returns whether they were kept."""
+    current = shipped_triage(fitted_path=fitted_path)
+    fitted = fit_classifiers(current.encoder, corrections=corrections)
+    candidate = ModelTriage(
+        encoder=current.encoder, classifier=fitted.category, hazard=fitted.hazard
+    )
+    before = frozen_figures(current)
+    after = frozen_figures(candidate)
+    print(f"corrections: {len(corrections)}")
+    print(f"frozen evaluation, served now: {before.line()}")
+    print(f"frozen evaluation, refitted:   {after.line()}")
+    if not after.not_worse_than(before):
+        print("kept the served model: the refitted one is worse on the frozen evaluation")
+        return False
+    digest = save_fitted(
+        Fitted(category=fitted.category, hazard=fitted.hazard),
+        fitted_path,
+        fitted_on="seed train part, data/hazard_descriptions.jsonl, corrections",
+        corrections=len(corrections),
+        frozen_evaluation=asdict(after),
+    )
+    print(f"wrote {fitted_path} (sha256 {digest}); replicas serve it after their next start")
+    return True
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Refit from the feedback database's corrections (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m services.feedback.triage.refit")
+    parser.add_argument("--database-url", help="the feedback database (default: settings)")
+    parser.add_argument("--fitted", type=Path, default=FITTED_PATH, help="the fitted file")
+    args = parser.parse_args(argv)
+    url = args.database_url or Settings().database_url("feedback")
+    corrections = asyncio.run(load_corrections(url))
+    return 0 if refit(corrections, fitted_path=args.fitted) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,164 @@
+"""The fitted file every replica loads, and the on-demand refit that writes it only when the
+frozen evaluation does not get worse."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from services.feedback.tables import feedback_item, finding, metadata, triage_label
+from services.feedback.triage import Category, ModelIntegrityError, TriageInput
+from services.feedback.triage.evaluate import FrozenFigures
+from services.feedback.triage.fitted import FITTED_PATH, load_fitted, manifest_path, save_fitted
+from services.feedback.triage.hazard import load_descriptions
+from services.feedback.triage.pipeline import Correction, ModelTriage, fit_classifiers
+from services.feedback.triage.refit import load_corrections, refit
+from shared.db import Database
+
+
+def test_the_shipped_file_is_the_fit_it_says(model: ModelTriage) -> None:
+    about = json.loads(manifest_path(FITTED_PATH).read_text(encoding="utf-8"))
+    shipped = load_fitted()
+    np.testing.assert_array_equal(shipped.hazard.weights, model.hazard.weights)
+    if about["corrections"] == 0:  # fitted on files of this repository alone: reproducible
+        fitted = fit_classifiers(model.encoder)
+        np.testing.assert_array_equal(fitted.category.weights, shipped.category.weights)
+        np.testing.assert_array_equal(fitted.hazard.weights, shipped.hazard.weights)
+
+
+def test_a_fitted_file_round_trips_and_a_changed_byte_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fitted.npz"
+    shipped = load_fitted()
+    digest = save_fitted(shipped, path, corrections=0)
+    assert json.loads(manifest_path(path).read_text())["sha256"] == digest
+    again = load_fitted(path)
+    np.testing.assert_array_equal(again.category.bias, shipped.category.bias)
+    assert again.hazard.classes == ("safe", "hazard")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError):
+        load_fitted(path)
+
+
+def test_not_worse_means_no_figure_worse() -> None:
+    base = FrozenFigures(0.8, 0.7, 0.9, 0.05)
+    assert base.not_worse_than(base)
+    assert FrozenFigures(0.81, 0.7, 0.9, 0.04).not_worse_than(base)
+    assert not FrozenFigures(0.9, 0.8, 0.95, 0.06).not_worse_than(base)
+    assert not FrozenFigures(0.79, 0.8, 0.95, 0.01).not_worse_than(base)
+
+
+def test_a_refit_that_gets_worse_is_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "fitted.npz"
+    save_fitted(load_fitted(), path, corrections=0)
+    before = path.read_bytes()
+    # Poisoned corrections: every written hazard labelled as harmless praise.
+    poisoned = [
+        Correction(
+            item=TriageInput(kind="review", text=e.text), category=Category.PRAISE, hazard=False
+        )
+        for e in load_descriptions()
+        if e.hazard
+    ]
+    assert refit(poisoned, fitted_path=path) is False
+    assert path.read_bytes() == before
+
+
+def test_a_refit_that_is_not_worse_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "fitted.npz"
+    save_fitted(load_fitted(), path, corrections=0)
+    assert refit([], fitted_path=path) is True
+    about = json.loads(manifest_path(path).read_text())
+    assert about["corrections"] == 0
+    assert set(about["frozen_evaluation"]) == {
+        "category_accuracy",
+        "category_macro_f1",
+        "hazard_recall",
+        "false_hazard_rate",
+    }
+    load_fitted(path)
+
+
+async def test_the_latest_label_of_an_item_is_its_correction(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'feedback.db'}"
+    db = Database(url)
+    await db.create_all([metadata])
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    row = {
+        "item_id": "item-1",
+        "kind": "review",
+        "text": "The strap slipped",
+        "rating": 2,
+        "severity": "critical",
+        "labelled_by": "pm",
+    }
+    async with db.sessions.begin() as session:
+        await session.execute(finding.insert(), [_finding(now)])
+        await session.execute(feedback_item.insert(), [_item(now)])
+        await session.execute(
+            triage_label.insert(),
+            [
+                {**row, "id": "l1", "category": "other", "hazard": False, "labelled_at": now},
+                {
+                    **row,
+                    "id": "l2",
+                    "category": "defect",
+                    "hazard": True,
+                    "labelled_at": now + timedelta(minutes=1),
+                },
+            ],
+        )
+    await db.dispose()
+    [correction] = await load_corrections(url)
+    assert correction == Correction(
+        item=TriageInput(kind="review", text="The strap slipped", rating=2),
+        category=Category.DEFECT,
+        hazard=True,
+    )
+
+
+def _finding(now: datetime) -> dict[str, Any]:
+    return {
+        "id": "finding-1",
+        "product_id": "prod-1",
+        "kind": "other",
+        "severity": "low",
+        "status": "open",
+        "item_count": 1,
+        "safety_hazard": False,
+        "topic": "strap",
+        "representative_quote": "The strap slipped",
+        "representative_event_id": "ev-1",
+        "representative_score": 1.0,
+        "embedding_sum": b"",
+        "regression": False,
+        "first_seen": now,
+        "last_seen": now,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _item(now: datetime) -> dict[str, Any]:
+    return {
+        "id": "item-1",
+        "event_id": "ev-1",
+        "product_id": "prod-1",
+        "kind": "review",
+        "category": "other",
+        "severity": "low",
+        "sentiment": 0.0,
+        "safety_hazard": False,
+        "topic": "strap",
+        "quote": "The strap slipped",
+        "finding_id": "finding-1",
+        "occurred_at": now,
+        "triaged_at": now,
+    }
