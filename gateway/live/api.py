@@ -99,7 +99,8 @@ async def live(
 ) -> StreamingResponse:
     """Domain events as they happen (Server-Sent Events): each `id` is the CloudEvent id,
     `event` its type, `data` the CloudEvent. A topic needs the read scope of its service
-    (`catalog.events`: catalog:read, ...). Reconnect with `Last-Event-ID` to get what came
+    (`catalog.events`: catalog:read, ...; `pricing.events`: pricing:finance, as its events
+    carry costs and margins). Reconnect with `Last-Event-ID` to get what came
     after it while this gateway still holds it (else an `event: gap` comes first); a comment
     line comes every `PRODUCTOPS_LIVE_HEARTBEAT_S` seconds when nothing else does; a client
     that falls too far behind is dropped (its stream ends) and may resume. The stream of a
