@@ -37,9 +37,10 @@ test: lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 -m "not stack"
 	$(BIN)/pytest -q -p no:cacheprovider -m stack
 
-# The inner loop before a commit: lint, type check, then the tests that start no process.
+# The inner loop before a commit: lint, type check, then the tests that start no process
+# (on two workers, as in `make test`).
 check: lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider -m "$(QUICK_TESTS)"
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 -m "$(QUICK_TESTS)"
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
