@@ -18,7 +18,9 @@ storefront's customer event (source "/feedback", subject = product id):
   source (the storefront key's owner; absent from events published before it), kind
   (review | return | support_ticket | question | search_miss | purchase), occurred_at
   (RFC 3339), product_id, sku, customer_ref, and per kind: quantity (int) and
-  unit_price {amount, currency} for a purchase; text, rating, ... for the others}.
+  unit_price {amount, currency} for a purchase; text, rating, ... for the others; account
+  (the B2B customer or customer group, `shared.accounts`) on a purchase or a return when
+  the storefront names one, absent otherwise and from events published before it}.
   Pricing reads purchases only: they feed revenue and margin metrics.
 """
 
@@ -28,6 +30,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
+from shared.accounts import MAX_LENGTH as ACCOUNT_LENGTH
 from shared.events import EventPayload
 from shared.money import Money
 
@@ -40,6 +43,9 @@ CATALOG_TOPIC = "catalog.events"
 CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Held to its length only: feedback checks the rule, and a tolerant reader should not
+# dead-letter a sale over the shape of its account's id.
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=ACCOUNT_LENGTH)]
 
 
 class MoneyIn(Money):
@@ -85,13 +91,16 @@ class LifecycleChanged(EventPayload):
 
 
 class CustomerEventAccepted(EventPayload):
-    """Just enough to tell a purchase from the other kinds."""
+    """Just enough to tell a purchase from the other kinds, and whose sale it was."""
 
     kind: str
+    # The B2B customer or customer group of a purchase or a return; None when not named.
+    account: AccountId | None = None
 
 
-class Purchase(EventPayload):
-    """A purchase's own fields, all required but `source`: one without them is malformed."""
+class Purchase(CustomerEventAccepted):
+    """A purchase's own fields, all required but `source` and `account`: one without them
+    is malformed."""
 
     @property
     def key(self) -> str:

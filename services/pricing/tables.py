@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from shared.db import new_metadata
 from shared.tables import JsonType, SeqType
@@ -17,6 +26,10 @@ price_list = Table(
     Column("code", String(64), primary_key=True),
     Column("currency", String(3), nullable=False),
     Column("channel", String(64), nullable=False),
+    # The one account (B2B customer or customer group) the list is for; NULL: for everyone.
+    # One list per account and currency, so the account's price is never a choice between
+    # lists (NULLs are distinct: any number of unscoped lists).
+    Column("account", String(128), nullable=True),
     # Percentages are exact decimals too: a float 0.1 is not one tenth.
     Column("min_margin_pct", Amount, nullable=True),
     Column("max_change_pct", Amount, nullable=True),
@@ -27,6 +40,9 @@ price_list = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+# A unique index rather than a constraint: SQLite adds it without rebuilding a table that
+# prices and guardrail changes refer to.
+Index("ix_price_list_account_currency", price_list.c.account, price_list.c.currency, unique=True)
 
 # A change of a list's guardrails, with who asked and why. A tightening is `applied` at once;
 # a loosening is `pending` until a second person approves (applied) or someone rejects it.
@@ -152,5 +168,9 @@ purchase = Table(
     Column("unit_price", Amount, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    # The account the storefront named (`shared.accounts`), NULL when none.
+    Column("account", String(128), nullable=True),
 )
 Index("ix_purchase_product_id_occurred_at", purchase.c.product_id, purchase.c.occurred_at)
+# An account's sales over a period (its plans and reports).
+Index("ix_purchase_account_occurred_at", purchase.c.account, purchase.c.occurred_at)
