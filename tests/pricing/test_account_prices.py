@@ -14,7 +14,9 @@ from sqlalchemy import select
 from shared.events import decode
 from shared.tables import outbox
 from tests.pricing.conftest import (
+    BOSS,
     PM,
+    PM_WHO_APPROVES,
     READ,
     FakeClock,
     add_product,
@@ -294,3 +296,22 @@ async def test_an_update_must_change_something(client: httpx.AsyncClient) -> Non
     for body in ({}, {"channel": None}):
         resp = await client.patch("/v1/price-lists/eu-web", json=body, headers=PM)
         assert_problem(resp, 422, detail_has="channel")
+
+
+async def test_an_account_lists_guardrails_and_four_eyes_hold(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    await make_list(client, "acme-eur", account="acme", guardrails={"floor": "15.00"})
+    product_id = await add_product(app, clock)
+    cheap = await propose(client, product_id, "14.00", price_list="acme-eur")
+    assert [v["code"] for v in cheap["guardrail_violations"]] == ["below_floor"]
+    # The proposer cannot approve it, whatever list it is on.
+    own = await client.post(
+        f"/v1/prices/{cheap['id']}/approve",
+        json={"override_reason": "deal"},
+        headers=PM_WHO_APPROVES,
+    )
+    assert_problem(own, 403, detail_has="you proposed this price")
+    # Broken guardrails need an override reason, as on any list.
+    bare = await client.post(f"/v1/prices/{cheap['id']}/approve", headers=BOSS)
+    assert_problem(bare, 422, detail_has="override_reason")
