@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, case, insert, select, update
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -408,19 +408,22 @@ async def price_events(
     if not by_product:
         return []
     ids = sorted(by_product)
-    # Lock in one order first, so concurrent batches cannot deadlock on product rows.
-    await uow.session.execute(
-        select(product.c.id).where(product.c.id.in_(ids)).order_by(product.c.id).with_for_update()
-    )
-    # One statement for the whole batch: each product's counter moves by its event count.
-    bump = case({pid: len(group) for pid, group in by_product.items()}, value=product.c.id)
-    stmt = (
-        update(product)
+    # Read the counters under a lock taken in one order, so concurrent batches cannot
+    # deadlock on product rows, then move each by its event count in one executemany
+    # (a CASE over hundreds of ids cost the scheduler a tenth of its time to build).
+    held = await uow.session.execute(
+        select(product.c.id, product.c.event_sequence)
         .where(product.c.id.in_(ids))
-        .values(event_sequence=product.c.event_sequence + bump)
-        .returning(product.c.id, product.c.event_sequence)
+        .order_by(product.c.id)
+        .with_for_update()
     )
-    last = {row.id: row.event_sequence for row in (await uow.session.execute(stmt)).all()}
+    last = {row.id: row.event_sequence + len(by_product[row.id]) for row in held}
+    await uow.session.execute(
+        update(product)
+        .where(product.c.id == bindparam("b_id"))
+        .values(event_sequence=bindparam("b_sequence")),
+        [{"b_id": pid, "b_sequence": sequence} for pid, sequence in last.items()],
+    )
     events = []
     for product_id in ids:
         group = by_product[product_id]

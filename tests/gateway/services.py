@@ -81,6 +81,11 @@ class ServiceProcess:
         except httpx.HTTPError:
             return False
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     @contextmanager
     def frozen(self) -> Iterator[None]:
         """SIGSTOP for the block: connections are accepted by the kernel, nothing answers."""
