@@ -1,0 +1,464 @@
+"""`GET /v1/products/{id}/knowledge-sheet` and `GET /v1/product-types/{code}/training-pack`
+against the real catalog, feedback, launch and pricing processes, in JSON, Markdown and HTML."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.views import knowledge
+from shared.settings import Settings
+from tests.gateway.services import ServiceProcess
+from tests.gateway.store import (
+    SeededProduct,
+    Services,
+    blocked_launch,
+    product_with_everything,
+    tag,
+)
+from tests.gateway.upstream import refusing_port
+from tests.support import assert_problem, auth, running
+
+SERVICES = ["catalog", "feedback", "launch", "pricing"]
+SCOPES = "catalog:read feedback:read pricing:read launch:read"
+READ_ALL = auth(SCOPES)
+MARKDOWN = {**READ_ALL, "Accept": "text/markdown"}
+HTML = {**READ_ALL, "Accept": "text/html"}
+SECTIONS = [
+    "attributes",
+    "research",
+    "case_studies",
+    "questionnaires",
+    "decision",
+    "defects",
+    "questions",
+    "prices",
+    "launch",
+]
+
+
+@dataclass(frozen=True)
+class Store:
+    kettle: SeededProduct
+    product_type: str
+    study_id: str
+    other_active_id: str
+    draft_id: str
+
+
+@pytest.fixture(scope="module")
+async def services(real_services: dict[str, ServiceProcess]) -> Services:
+    return Services({name: service.url for name, service in real_services.items()})
+
+
+async def _catalog(services: Services, method: str, path: str, **kwargs: Any) -> Any:
+    expect = kwargs.pop("expect", 201 if method == "POST" else 200)
+    response = await services.call(
+        method, "catalog", path, scopes="catalog:read catalog:write", expect=expect, **kwargs
+    )
+    return response.json()
+
+
+async def _activate(services: Services, product_id: str) -> None:
+    for to in ("incoming", "active"):
+        await _catalog(
+            services, "POST", f"/v1/products/{product_id}/lifecycle", json={"to": to}, expect=200
+        )
+
+
+@pytest.fixture(scope="module")
+async def store(services: Services) -> Store:
+    """The kettle of `product_with_everything` (prices, a critical defect, a blocked launch)
+    with a variant, research, a competitor case study, a vendor's answers, a case and a
+    decision; and two more kettles of its type, one active, one draft."""
+    kettle = await product_with_everything(services)
+    await blocked_launch(services, kettle)
+    product = await _catalog(services, "GET", f"/v1/products/{kettle.id}")
+    code = product["product_type"]
+    await _catalog(
+        services,
+        "POST",
+        f"/v1/products/{kettle.id}/variants",
+        json={"sku": f"{kettle.sku}-B", "axes": {"color": "black"}},
+    )
+    criteria = [{"name": "boil_speed", "weight": 2}, {"name": "build", "weight": 1}]
+    await _catalog(services, "PUT", f"/v1/product-types/{code}/criteria", json=criteria)
+    for brand, scores in (("Acme", {"boil_speed": 8, "build": 6}), ("Kettlo", {"build": 9})):
+        await _catalog(
+            services,
+            "POST",
+            f"/v1/product-types/{code}/benchmarks",
+            json={"brand": brand, "scores": scores, "source": "lab test"},
+        )
+    study = await _catalog(
+        services,
+        "POST",
+        f"/v1/product-types/{code}/case-studies",
+        json={
+            "competitor": "Kettlo",
+            "competitor_product": "Kettlo Pro | 1.7 l",
+            "strengths": "Boils in 2 minutes.",
+            "weaknesses": "<b>Lid hinge</b> breaks within a year.",
+            "sources": [{"url": "https://example.com/review", "text": "Consumer review"}],
+        },
+    )
+    template = await _catalog(
+        services,
+        "POST",
+        "/v1/questionnaires",
+        json={
+            "title": "Kettle facts",
+            "product_type": code,
+            "questions": [
+                {
+                    "key": "capacity",
+                    "text": "Capacity?",
+                    "type": "number",
+                    "unit": "l",
+                    "attribute": "capacity_l",
+                }
+            ],
+        },
+    )
+    await services.call(
+        "POST",
+        "catalog",
+        f"/v1/questionnaires/{template['id']}/responses",
+        scopes="catalog:read catalog:write",
+        subject="vendor-acme",
+        json={"product_id": kettle.id, "answers": {"capacity": 1.5}},
+        expect=201,
+    )
+    await _catalog(
+        services,
+        "POST",
+        f"/v1/products/{kettle.id}/cases",
+        json={"stance": "for", "summary": "Asked for by 40 customers a week."},
+    )
+    await _catalog(
+        services,
+        "POST",
+        f"/v1/products/{kettle.id}/decision",
+        json={"outcome": "adopt", "rationale": "Demand is steady."},
+    )
+    await _activate(services, kettle.id)
+    label = tag()
+    body = {"name": "Other kettle", "product_type": code, "brand": "Acme"}
+    other = await _catalog(services, "POST", "/v1/products", json={**body, "sku": f"OT-{label}"})
+    await _activate(services, other["id"])
+    draft = await _catalog(services, "POST", "/v1/products", json={**body, "sku": f"DR-{label}"})
+    return Store(kettle, code, study["id"], other["id"], draft["id"])
+
+
+@pytest.fixture
+async def gateway(
+    make_settings: Callable[..., Settings], real_services: dict[str, ServiceProcess]
+) -> AsyncIterator[httpx.AsyncClient]:
+    # A sheet asks the catalog eight things at once, a pack that per product: a budget
+    # above the default's 0.8 s, so a machine busy with other tests does not fail it.
+    ports = {f"{name}_port": service.port for name, service in real_services.items()}
+    settings = make_settings(**ports, view_budget_s=3)
+    async with running(create_app(settings, services=SERVICES)) as http:
+        yield http
+
+
+def sheet_of(product_id: str) -> str:
+    return f"/v1/products/{product_id}/knowledge-sheet"
+
+
+def pack_of(code: str) -> str:
+    return f"/v1/product-types/{code}/training-pack"
+
+
+def by_key(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {section["key"]: section for section in view["sections"]}
+
+
+async def test_the_json_sheet_holds_every_section_with_its_last_change(
+    gateway: httpx.AsyncClient, store: Store
+) -> None:
+    response = await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["vary"] == "Accept"
+    view = response.json()
+    assert (view["product_id"], view["sku"]) == (store.kettle.id, store.kettle.sku)
+    sections = by_key(view)
+    assert list(sections) == SECTIONS
+    shown = {key for key, s in sections.items() if s["state"] == "shown"}
+    assert shown >= set(SECTIONS) - {"questions"}
+    attributes = sections["attributes"]["data"]
+    assert attributes["product"]["lifecycle"] == "active"
+    assert [v["axes"] for v in attributes["variants"]] == [{"color": "black"}]
+    assert sections["attributes"]["last_changed_at"] == attributes["product"]["updated_at"]
+    research = sections["research"]["data"]
+    assert research["standing"]["brand"] == "Acme"
+    assert research["brands_ranked"] == 2
+    assert [s["id"] for s in sections["case_studies"]["data"]] == [store.study_id]
+    (answered,) = sections["questionnaires"]["data"]
+    assert answered["vendor"] == "vendor-acme"
+    assert sections["decision"]["data"]["decision"]["outcome"] == "adopt"
+    assert [f["severity"] for f in sections["defects"]["data"]] == ["critical"]
+    assert [p["amount"] for p in sections["prices"]["data"]] == ["29.99"]
+    assert [p["readiness"] for p in sections["launch"]["data"]] == ["blocked"]
+    for key in shown:
+        if sections[key]["data"]:
+            assert sections[key]["last_changed_at"] is not None, key
+    assert view["forbidden"] == []
+
+
+async def test_the_markdown_sheet_shows_every_section_escaped(
+    gateway: httpx.AsyncClient, store: Store
+) -> None:
+    response = await gateway.get(sheet_of(store.kettle.id), headers=MARKDOWN)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/markdown; charset=utf-8"
+    text = response.text
+    assert text.startswith("# Kettle ")
+    for heading in (
+        "## Attributes and variants",
+        "## Research standing of the brand",
+        "## Competitor case studies",
+        "## Questionnaire answers from the vendor",
+        "## Cases and the decision",
+        "## Known defects",
+        "## Common questions and answers",
+        "## Effective prices",
+        "## Launch status",
+    ):
+        assert f"\n{heading}\n" in text, heading
+    assert text.count("_Last changed: ") >= 8
+    assert "| **Brand rank** | 2 of 2 |" in text
+    # A competitor's words are text: its pipe cannot split a table, its tag is no markup.
+    assert "### Kettlo: Kettlo Pro \\| 1.7 l" in text
+    assert "\\<b\\>Lid hinge\\</b\\>" in text
+    assert "| **Decision** | adopt |" in text
+    assert "| critical" in text
+    assert "29.99 EUR" in text
+    assert "| blocked |" in text
+
+
+async def test_the_html_sheet_is_a_printable_page_without_script(
+    gateway: httpx.AsyncClient, store: Store
+) -> None:
+    response = await gateway.get(sheet_of(store.kettle.id), headers=HTML)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+    assert "style-src 'sha256-" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    page = response.text
+    assert "<script" not in page
+    assert "@media print" in page
+    for key in SECTIONS:
+        assert f'data-section="{key}"' in page, key
+    assert "&lt;b&gt;Lid hinge&lt;/b&gt;" in page
+    assert "<h2>Known defects</h2>" in page
+
+
+@pytest.mark.parametrize("hung", ["pricing", "feedback"])
+async def test_a_hung_service_leaves_its_sections_marked_missing_not_empty(
+    gateway: httpx.AsyncClient,
+    store: Store,
+    real_services: dict[str, ServiceProcess],
+    hung: str,
+) -> None:
+    with real_services[hung].frozen():
+        response = await gateway.get(sheet_of(store.kettle.id), headers=MARKDOWN)
+        as_json = await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)
+
+    assert response.status_code == 200, response.text
+    missing = {"pricing": ["Effective prices"], "feedback": ["Known defects"]}[hung]
+    for title in missing:
+        assert f"## {title}\n\n_Missing: the {hung} service failed or did not answer" in (
+            response.text
+        )
+    view = as_json.json()
+    assert hung in view["missing"]
+    for section in view["sections"]:
+        if section["service"] == hung:
+            assert (section["state"], section["data"]) == ("missing", None)
+        elif section["key"] != "questions":
+            assert section["state"] == "shown", section["key"]
+
+
+async def test_sections_the_caller_may_not_read_are_marked_forbidden(
+    gateway: httpx.AsyncClient, store: Store
+) -> None:
+    headers = {**auth("catalog:read"), "Accept": "text/html"}
+
+    response = await gateway.get(sheet_of(store.kettle.id), headers=headers)
+
+    assert response.status_code == 200, response.text
+    assert "Not shown: reading it needs the scope pricing:read." in response.text
+    assert "Not shown: reading it needs the scope launch:read." in response.text
+    assert 'class="forbidden" id="product-' in response.text
+    view = (await gateway.get(sheet_of(store.kettle.id), headers=auth("catalog:read"))).json()
+    assert view["forbidden"] == ["feedback", "launch", "pricing"]
+    assert by_key(view)["case_studies"]["state"] == "shown"
+
+
+async def test_the_questions_section_asks_feedback_for_the_products_answers(
+    gateway: httpx.AsyncClient, store: Store
+) -> None:
+    view = (await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)).json()
+
+    questions = by_key(view)["questions"]
+    assert (questions["service"], questions["scope"]) == ("feedback", "feedback:read")
+    # Shown (the feedback service answers `GET /v1/products/{id}/answers`) or, where it
+    # does not yet, marked missing: never an empty list passed off as "no questions".
+    if questions["state"] == "shown":
+        assert isinstance(questions["data"], list)
+    else:
+        assert (questions["state"], questions["data"]) == ("missing", None)
+        assert view["missing"] == ["feedback"]
+
+
+async def test_an_archived_case_study_leaves_the_sheet(
+    gateway: httpx.AsyncClient, services: Services, store: Store
+) -> None:
+    code = store.product_type
+    extra = await _catalog(
+        services,
+        "POST",
+        f"/v1/product-types/{code}/case-studies",
+        json={"competitor": "Brewa", "competitor_product": "B1", "weaknesses": "Loud."},
+    )
+    shown = by_key((await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)).json())
+    assert [s["competitor"] for s in shown["case_studies"]["data"]] == ["Kettlo", "Brewa"]
+
+    await _catalog(services, "POST", f"/v1/case-studies/{extra['id']}/archive", expect=200)
+
+    shown = by_key((await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)).json())
+    assert [s["competitor"] for s in shown["case_studies"]["data"]] == ["Kettlo"]
+
+
+async def test_the_training_pack_holds_the_active_products_with_contents(
+    gateway: httpx.AsyncClient, store: Store
+) -> None:
+    response = await gateway.get(pack_of(store.product_type), headers=READ_ALL)
+
+    assert response.status_code == 200, response.text
+    pack = response.json()
+    assert pack["product_type"] == store.product_type
+    assert pack["capped"] is False
+    ids = [sheet["product_id"] for sheet in pack["sheets"]]
+    assert ids == [store.kettle.id, store.other_active_id]
+    assert store.draft_id not in ids
+
+    markdown = await gateway.get(pack_of(store.product_type), headers=MARKDOWN)
+    text = markdown.text
+    assert text.startswith(f"# Training pack: Kettle ({store.product_type})")
+    assert "## Contents" in text
+    assert f"(#product-{store.kettle.id})" in text
+    assert f"(#product-{store.other_active_id})" in text
+    assert "2 active products" in text
+    assert text.count("\n### Known defects\n") == 2
+
+    html = await gateway.get(pack_of(store.product_type), headers=HTML)
+    assert html.status_code == 200
+    assert f'<a href="#product-{store.kettle.id}">' in html.text
+    assert f'<article class="sheet" id="product-{store.other_active_id}">' in html.text
+    assert "<script" not in html.text
+
+
+async def test_a_pack_says_when_it_is_capped(
+    gateway: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(knowledge, "PACK_LIMIT", 1)
+
+    pack = (await gateway.get(pack_of(store.product_type), headers=READ_ALL)).json()
+    text = (await gateway.get(pack_of(store.product_type), headers=MARKDOWN)).text
+
+    assert (pack["capped"], pack["limit"], len(pack["sheets"])) == (True, 1, 1)
+    assert "Capped: the type has more active products; this pack holds the first 1." in text
+
+
+@pytest.mark.parametrize("path", [sheet_of("no-such-product"), pack_of("no-such-type")])
+async def test_an_unknown_product_or_type_is_a_404_problem(
+    gateway: httpx.AsyncClient, store: Store, path: str
+) -> None:
+    response = await gateway.get(path, headers=MARKDOWN)
+
+    assert_problem(response, 404, detail_has="no-such-")
+
+
+@pytest.mark.parametrize("accept", ["image/png", "text/markdown;q=0, application/xml"])
+async def test_an_unsupported_accept_is_a_406_problem(
+    gateway: httpx.AsyncClient, store: Store, accept: str
+) -> None:
+    for path in (sheet_of(store.kettle.id), pack_of(store.product_type)):
+        response = await gateway.get(path, headers={**READ_ALL, "Accept": accept})
+
+        body = assert_problem(response, 406, detail_has=accept)
+        assert body["acceptable"] == ["application/json", "text/markdown", "text/html"]
+
+
+async def test_a_browsers_accept_gets_html(gateway: httpx.AsyncClient, store: Store) -> None:
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+    response = await gateway.get(sheet_of(store.kettle.id), headers={**READ_ALL, "Accept": accept})
+
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("path", [sheet_of("any-product"), pack_of("kettle")])
+async def test_without_catalog_read_the_view_is_a_403_problem(
+    gateway: httpx.AsyncClient, path: str
+) -> None:
+    response = await gateway.get(path, headers=auth("feedback:read pricing:read"))
+
+    body = assert_problem(response, 403, detail_has="catalog:read")
+    assert body["required_scope"] == "catalog:read"
+
+
+@pytest.mark.parametrize(
+    "path", [sheet_of("x" * 65), sheet_of("..hidden"), pack_of("a%20b"), pack_of("y" * 65)]
+)
+async def test_a_malformed_id_is_a_422_problem(gateway: httpx.AsyncClient, path: str) -> None:
+    response = await gateway.get(path, headers=READ_ALL)
+
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["loc"][0] == "path"
+
+
+@pytest.mark.parametrize("path", [sheet_of("any-product"), pack_of("kettle")])
+async def test_the_views_need_a_token(gateway: httpx.AsyncClient, path: str) -> None:
+    assert_problem(await gateway.get(path), 401)
+
+
+async def test_a_hung_catalog_is_a_504_problem(
+    gateway: httpx.AsyncClient, store: Store, real_services: dict[str, ServiceProcess]
+) -> None:
+    with real_services["catalog"].frozen():
+        response = await gateway.get(sheet_of(store.kettle.id), headers=MARKDOWN)
+
+    body = assert_problem(response, 504, detail_has="catalog")
+    assert body["service"] == "catalog"
+
+
+async def test_a_catalog_that_is_down_is_a_502_problem(
+    make_settings: Callable[..., Settings], real_services: dict[str, ServiceProcess]
+) -> None:
+    async with refusing_port() as dead:
+        settings = make_settings(
+            catalog_port=dead,
+            feedback_port=real_services["feedback"].port,
+            launch_port=real_services["launch"].port,
+            pricing_port=real_services["pricing"].port,
+        )
+        async with running(create_app(settings, services=SERVICES)) as gateway:
+            response = await gateway.get(pack_of("kettle"), headers=HTML)
+
+    body = assert_problem(response, 502, detail_has="catalog")
+    assert body["service"] == "catalog"
