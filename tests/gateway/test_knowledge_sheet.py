@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from tests.gateway.store import (
     tag,
 )
 from tests.gateway.upstream import refusing_port
-from tests.support import assert_problem, auth, running
+from tests.support import assert_problem, auth, eventually, running
 
 SERVICES = ["catalog", "feedback", "launch", "pricing"]
 SCOPES = "catalog:read feedback:read pricing:read launch:read"
@@ -42,6 +43,10 @@ SECTIONS = [
 ]
 
 
+PRICE_QUESTION = "Do you give a discount for 40 units for our office?"
+PRICE_ANSWER = "Yes: 10% from 25 units | ask sales."
+
+
 @dataclass(frozen=True)
 class Store:
     kettle: SeededProduct
@@ -49,6 +54,7 @@ class Store:
     study_id: str
     other_active_id: str
     draft_id: str
+    answer_id: str
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +158,55 @@ async def store(services: Services) -> Store:
     other = await _catalog(services, "POST", "/v1/products", json={**body, "sku": f"OT-{label}"})
     await _activate(services, other["id"])
     draft = await _catalog(services, "POST", "/v1/products", json={**body, "sku": f"DR-{label}"})
-    return Store(kettle, code, study["id"], other["id"], draft["id"])
+    answer = await answered_question(services, kettle.id)
+    return Store(kettle, code, study["id"], other["id"], draft["id"], answer["id"])
+
+
+async def answered_question(services: Services, product_id: str) -> dict[str, Any]:
+    """A customer's price question about the product, escalated to sales and answered."""
+    await services.call(
+        "POST",
+        "feedback",
+        "/v1/customer-events",
+        scopes="feedback:ingest",
+        json={
+            "events": [
+                {
+                    "event_id": f"question-{tag()}",
+                    "kind": "question",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "product_id": product_id,
+                    "customer_ref": "customer-2",
+                    "text": PRICE_QUESTION,
+                }
+            ]
+        },
+        expect=202,
+    )
+    found: list[dict[str, Any]] = []
+
+    async def escalated() -> bool:
+        response = await services.call(
+            "GET",
+            "feedback",
+            "/v1/escalations",
+            scopes="feedback:read",
+            params={"product_id": product_id, "route": "sales"},
+            expect=200,
+        )
+        found[:] = response.json()["items"]
+        return bool(found)
+
+    await eventually(escalated, timeout_s=60)
+    answered = await services.call(
+        "POST",
+        "feedback",
+        f"/v1/escalations/{found[0]['id']}/answer",
+        scopes="feedback:write",
+        json={"answer": PRICE_ANSWER},
+        expect=201,
+    )
+    return dict(answered.json())
 
 
 @pytest.fixture
@@ -191,8 +245,7 @@ async def test_the_json_sheet_holds_every_section_with_its_last_change(
     assert (view["product_id"], view["sku"]) == (store.kettle.id, store.kettle.sku)
     sections = by_key(view)
     assert list(sections) == SECTIONS
-    shown = {key for key, s in sections.items() if s["state"] == "shown"}
-    assert shown >= set(SECTIONS) - {"questions"}
+    assert {s["state"] for s in sections.values()} == {"shown"}
     attributes = sections["attributes"]["data"]
     assert attributes["product"]["lifecycle"] == "active"
     assert [v["axes"] for v in attributes["variants"]] == [{"color": "black"}]
@@ -207,10 +260,12 @@ async def test_the_json_sheet_holds_every_section_with_its_last_change(
     assert [f["severity"] for f in sections["defects"]["data"]] == ["critical"]
     assert [p["amount"] for p in sections["prices"]["data"]] == ["29.99"]
     assert [p["readiness"] for p in sections["launch"]["data"]] == ["blocked"]
-    for key in shown:
-        if sections[key]["data"]:
-            assert sections[key]["last_changed_at"] is not None, key
-    assert view["forbidden"] == []
+    (known,) = sections["questions"]["data"]
+    assert (known["id"], known["question"]) == (store.answer_id, PRICE_QUESTION)
+    assert sections["questions"]["last_changed_at"] == known["answered_at"]
+    for key in SECTIONS:
+        assert sections[key]["last_changed_at"] is not None, key
+    assert (view["missing"], view["forbidden"]) == ([], [])
 
 
 async def test_the_markdown_sheet_shows_every_section_escaped(
@@ -243,6 +298,7 @@ async def test_the_markdown_sheet_shows_every_section_escaped(
     assert "| critical" in text
     assert "29.99 EUR" in text
     assert "| blocked |" in text
+    assert f"| {PRICE_QUESTION} | Yes: 10% from 25 units \\| ask sales. |" in text
 
 
 async def test_the_html_sheet_is_a_printable_page_without_script(
@@ -278,17 +334,20 @@ async def test_a_hung_service_leaves_its_sections_marked_missing_not_empty(
         as_json = await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)
 
     assert response.status_code == 200, response.text
-    missing = {"pricing": ["Effective prices"], "feedback": ["Known defects"]}[hung]
+    missing = {
+        "pricing": ["Effective prices"],
+        "feedback": ["Known defects", "Common questions and answers"],
+    }[hung]
     for title in missing:
         assert f"## {title}\n\n_Missing: the {hung} service failed or did not answer" in (
             response.text
         )
     view = as_json.json()
-    assert hung in view["missing"]
+    assert view["missing"] == [hung]
     for section in view["sections"]:
         if section["service"] == hung:
             assert (section["state"], section["data"]) == ("missing", None)
-        elif section["key"] != "questions":
+        else:
             assert section["state"] == "shown", section["key"]
 
 
@@ -308,20 +367,17 @@ async def test_sections_the_caller_may_not_read_are_marked_forbidden(
     assert by_key(view)["case_studies"]["state"] == "shown"
 
 
-async def test_the_questions_section_asks_feedback_for_the_products_answers(
+async def test_the_html_sheet_shows_the_known_questions_and_answers(
     gateway: httpx.AsyncClient, store: Store
 ) -> None:
-    view = (await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)).json()
+    response = await gateway.get(sheet_of(store.kettle.id), headers=HTML)
 
-    questions = by_key(view)["questions"]
-    assert (questions["service"], questions["scope"]) == ("feedback", "feedback:read")
-    # Shown (the feedback service answers `GET /v1/products/{id}/answers`) or, where it
-    # does not yet, marked missing: never an empty list passed off as "no questions".
-    if questions["state"] == "shown":
-        assert isinstance(questions["data"], list)
-    else:
-        assert (questions["state"], questions["data"]) == ("missing", None)
-        assert view["missing"] == ["feedback"]
+    page = response.text
+    start = page.index('data-section="questions"')
+    section = page[start : page.index("</section>", start)]
+    assert "<h2>Common questions and answers</h2>" in section
+    assert "Last changed: " in section
+    assert f"<td>{PRICE_QUESTION}</td><td>{PRICE_ANSWER}</td>" in section
 
 
 async def test_an_archived_case_study_leaves_the_sheet(
