@@ -41,35 +41,42 @@ _OFFERED = (Format.JSON, Format.MARKDOWN, Format.HTML)
 
 
 def negotiate(accept: str | None) -> Format:
-    """The format `Accept` prefers; JSON when it says nothing; 406 when none will do."""
+    """The format `Accept` prefers; JSON when it says nothing; 406 when none will do.
+
+    Each format takes the quality of the most specific range that matches it, so
+    `application/json;q=0, */*` refuses JSON and takes anything else.
+    """
     if accept is None or not accept.strip():
         return Format.JSON
-    best: tuple[float, int, Format] | None = None
-    for entry in accept.split(","):
-        media, *params = (part.strip() for part in entry.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality <= 0:
+    ranges = [_range(entry) for entry in accept.split(",")]
+    best: tuple[float, Format] | None = None
+    for offered in _OFFERED:
+        matching = [(media.count("*") * -1, q) for media, q in ranges if _matches(media, offered)]
+        if not matching:
             continue
-        for rank, offered in enumerate(_OFFERED):
-            if _matches(media.lower(), offered):
-                # Higher quality wins; on a tie, the more specific range, then our order.
-                specific = 2 - media.count("*")
-                score = (quality, specific * 10 - rank, offered)
-                if best is None or score[:2] > best[:2]:
-                    best = score
+        quality = max(matching)[1]
+        if quality > 0 and (best is None or quality > best[0]):
+            best = (quality, offered)
     if best is None:
         raise NotAcceptable(
             f"cannot answer in {accept!r}; ask for one of {', '.join(_OFFERED)}",
             acceptable=list(_OFFERED),
         )
-    return best[2]
+    return best[1]
+
+
+def _range(entry: str) -> tuple[str, float]:
+    """One media range of `Accept` and its quality (`q`, 1 unless given; 0 if unreadable)."""
+    media, *params = (part.strip() for part in entry.split(";"))
+    quality = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+    return media.lower(), quality
 
 
 def _matches(media: str, offered: Format) -> bool:
@@ -129,7 +136,7 @@ class SheetView:
 
 def text(value: Any) -> str:
     """A JSON value as a reader reads it."""
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -445,7 +452,7 @@ def sheet_view(sheet: KnowledgeSheet) -> SheetView:
 
 # --- Markdown ----------------------------------------------------------------------------------
 
-_MARKUP = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MARKUP = re.compile(r"([\\`*_{}\[\]<>#+!|~])")
 
 
 def md(value: str) -> str:

@@ -4,8 +4,6 @@ against the real catalog, feedback, launch and pricing processes, in JSON, Markd
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,14 +14,15 @@ from gateway.views import knowledge
 from shared.settings import Settings
 from tests.gateway.services import ServiceProcess
 from tests.gateway.store import (
-    SeededProduct,
+    PRICE_ANSWER,
+    PRICE_QUESTION,
+    KnowledgeStore,
     Services,
-    blocked_launch,
-    product_with_everything,
-    tag,
+    catalog_call,
+    knowledge_store,
 )
 from tests.gateway.upstream import refusing_port
-from tests.support import assert_problem, auth, eventually, running
+from tests.support import assert_problem, auth, running
 
 SERVICES = ["catalog", "feedback", "launch", "pricing"]
 SCOPES = "catalog:read feedback:read pricing:read launch:read"
@@ -43,170 +42,14 @@ SECTIONS = [
 ]
 
 
-PRICE_QUESTION = "Do you give a discount for 40 units for our office?"
-PRICE_ANSWER = "Yes: 10% from 25 units | ask sales."
-
-
-@dataclass(frozen=True)
-class Store:
-    kettle: SeededProduct
-    product_type: str
-    study_id: str
-    other_active_id: str
-    draft_id: str
-    answer_id: str
-
-
 @pytest.fixture(scope="module")
 async def services(real_services: dict[str, ServiceProcess]) -> Services:
     return Services({name: service.url for name, service in real_services.items()})
 
 
-async def _catalog(services: Services, method: str, path: str, **kwargs: Any) -> Any:
-    expect = kwargs.pop("expect", 201 if method == "POST" else 200)
-    response = await services.call(
-        method, "catalog", path, scopes="catalog:read catalog:write", expect=expect, **kwargs
-    )
-    return response.json()
-
-
-async def _activate(services: Services, product_id: str) -> None:
-    for to in ("incoming", "active"):
-        await _catalog(
-            services, "POST", f"/v1/products/{product_id}/lifecycle", json={"to": to}, expect=200
-        )
-
-
 @pytest.fixture(scope="module")
-async def store(services: Services) -> Store:
-    """The kettle of `product_with_everything` (prices, a critical defect, a blocked launch)
-    with a variant, research, a competitor case study, a vendor's answers, a case and a
-    decision; and two more kettles of its type, one active, one draft."""
-    kettle = await product_with_everything(services)
-    await blocked_launch(services, kettle)
-    product = await _catalog(services, "GET", f"/v1/products/{kettle.id}")
-    code = product["product_type"]
-    await _catalog(
-        services,
-        "POST",
-        f"/v1/products/{kettle.id}/variants",
-        json={"sku": f"{kettle.sku}-B", "axes": {"color": "black"}},
-    )
-    criteria = [{"name": "boil_speed", "weight": 2}, {"name": "build", "weight": 1}]
-    await _catalog(services, "PUT", f"/v1/product-types/{code}/criteria", json=criteria)
-    for brand, scores in (("Acme", {"boil_speed": 8, "build": 6}), ("Kettlo", {"build": 9})):
-        await _catalog(
-            services,
-            "POST",
-            f"/v1/product-types/{code}/benchmarks",
-            json={"brand": brand, "scores": scores, "source": "lab test"},
-        )
-    study = await _catalog(
-        services,
-        "POST",
-        f"/v1/product-types/{code}/case-studies",
-        json={
-            "competitor": "Kettlo",
-            "competitor_product": "Kettlo Pro | 1.7 l",
-            "strengths": "Boils in 2 minutes.",
-            "weaknesses": "<b>Lid hinge</b> breaks within a year.",
-            "sources": [{"url": "https://example.com/review", "text": "Consumer review"}],
-        },
-    )
-    template = await _catalog(
-        services,
-        "POST",
-        "/v1/questionnaires",
-        json={
-            "title": "Kettle facts",
-            "product_type": code,
-            "questions": [
-                {
-                    "key": "capacity",
-                    "text": "Capacity?",
-                    "type": "number",
-                    "unit": "l",
-                    "attribute": "capacity_l",
-                }
-            ],
-        },
-    )
-    await services.call(
-        "POST",
-        "catalog",
-        f"/v1/questionnaires/{template['id']}/responses",
-        scopes="catalog:read catalog:write",
-        subject="vendor-acme",
-        json={"product_id": kettle.id, "answers": {"capacity": 1.5}},
-        expect=201,
-    )
-    await _catalog(
-        services,
-        "POST",
-        f"/v1/products/{kettle.id}/cases",
-        json={"stance": "for", "summary": "Asked for by 40 customers a week."},
-    )
-    await _catalog(
-        services,
-        "POST",
-        f"/v1/products/{kettle.id}/decision",
-        json={"outcome": "adopt", "rationale": "Demand is steady."},
-    )
-    await _activate(services, kettle.id)
-    label = tag()
-    body = {"name": "Other kettle", "product_type": code, "brand": "Acme"}
-    other = await _catalog(services, "POST", "/v1/products", json={**body, "sku": f"OT-{label}"})
-    await _activate(services, other["id"])
-    draft = await _catalog(services, "POST", "/v1/products", json={**body, "sku": f"DR-{label}"})
-    answer = await answered_question(services, kettle.id)
-    return Store(kettle, code, study["id"], other["id"], draft["id"], answer["id"])
-
-
-async def answered_question(services: Services, product_id: str) -> dict[str, Any]:
-    """A customer's price question about the product, escalated to sales and answered."""
-    await services.call(
-        "POST",
-        "feedback",
-        "/v1/customer-events",
-        scopes="feedback:ingest",
-        json={
-            "events": [
-                {
-                    "event_id": f"question-{tag()}",
-                    "kind": "question",
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                    "product_id": product_id,
-                    "customer_ref": "customer-2",
-                    "text": PRICE_QUESTION,
-                }
-            ]
-        },
-        expect=202,
-    )
-    found: list[dict[str, Any]] = []
-
-    async def escalated() -> bool:
-        response = await services.call(
-            "GET",
-            "feedback",
-            "/v1/escalations",
-            scopes="feedback:read",
-            params={"product_id": product_id, "route": "sales"},
-            expect=200,
-        )
-        found[:] = response.json()["items"]
-        return bool(found)
-
-    await eventually(escalated, timeout_s=60)
-    answered = await services.call(
-        "POST",
-        "feedback",
-        f"/v1/escalations/{found[0]['id']}/answer",
-        scopes="feedback:write",
-        json={"answer": PRICE_ANSWER},
-        expect=201,
-    )
-    return dict(answered.json())
+async def store(services: Services) -> KnowledgeStore:
+    return await knowledge_store(services)
 
 
 @pytest.fixture
@@ -234,7 +77,7 @@ def by_key(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def test_the_json_sheet_holds_every_section_with_its_last_change(
-    gateway: httpx.AsyncClient, store: Store
+    gateway: httpx.AsyncClient, store: KnowledgeStore
 ) -> None:
     response = await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)
 
@@ -269,7 +112,7 @@ async def test_the_json_sheet_holds_every_section_with_its_last_change(
 
 
 async def test_the_markdown_sheet_shows_every_section_escaped(
-    gateway: httpx.AsyncClient, store: Store
+    gateway: httpx.AsyncClient, store: KnowledgeStore
 ) -> None:
     response = await gateway.get(sheet_of(store.kettle.id), headers=MARKDOWN)
 
@@ -302,7 +145,7 @@ async def test_the_markdown_sheet_shows_every_section_escaped(
 
 
 async def test_the_html_sheet_is_a_printable_page_without_script(
-    gateway: httpx.AsyncClient, store: Store
+    gateway: httpx.AsyncClient, store: KnowledgeStore
 ) -> None:
     response = await gateway.get(sheet_of(store.kettle.id), headers=HTML)
 
@@ -325,7 +168,7 @@ async def test_the_html_sheet_is_a_printable_page_without_script(
 @pytest.mark.parametrize("hung", ["pricing", "feedback"])
 async def test_a_hung_service_leaves_its_sections_marked_missing_not_empty(
     gateway: httpx.AsyncClient,
-    store: Store,
+    store: KnowledgeStore,
     real_services: dict[str, ServiceProcess],
     hung: str,
 ) -> None:
@@ -352,7 +195,7 @@ async def test_a_hung_service_leaves_its_sections_marked_missing_not_empty(
 
 
 async def test_sections_the_caller_may_not_read_are_marked_forbidden(
-    gateway: httpx.AsyncClient, store: Store
+    gateway: httpx.AsyncClient, store: KnowledgeStore
 ) -> None:
     headers = {**auth("catalog:read"), "Accept": "text/html"}
 
@@ -368,7 +211,7 @@ async def test_sections_the_caller_may_not_read_are_marked_forbidden(
 
 
 async def test_the_html_sheet_shows_the_known_questions_and_answers(
-    gateway: httpx.AsyncClient, store: Store
+    gateway: httpx.AsyncClient, store: KnowledgeStore
 ) -> None:
     response = await gateway.get(sheet_of(store.kettle.id), headers=HTML)
 
@@ -381,10 +224,10 @@ async def test_the_html_sheet_shows_the_known_questions_and_answers(
 
 
 async def test_an_archived_case_study_leaves_the_sheet(
-    gateway: httpx.AsyncClient, services: Services, store: Store
+    gateway: httpx.AsyncClient, services: Services, store: KnowledgeStore
 ) -> None:
     code = store.product_type
-    extra = await _catalog(
+    extra = await catalog_call(
         services,
         "POST",
         f"/v1/product-types/{code}/case-studies",
@@ -393,14 +236,14 @@ async def test_an_archived_case_study_leaves_the_sheet(
     shown = by_key((await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)).json())
     assert [s["competitor"] for s in shown["case_studies"]["data"]] == ["Kettlo", "Brewa"]
 
-    await _catalog(services, "POST", f"/v1/case-studies/{extra['id']}/archive", expect=200)
+    await catalog_call(services, "POST", f"/v1/case-studies/{extra['id']}/archive", expect=200)
 
     shown = by_key((await gateway.get(sheet_of(store.kettle.id), headers=READ_ALL)).json())
     assert [s["competitor"] for s in shown["case_studies"]["data"]] == ["Kettlo"]
 
 
 async def test_the_training_pack_holds_the_active_products_with_contents(
-    gateway: httpx.AsyncClient, store: Store
+    gateway: httpx.AsyncClient, store: KnowledgeStore
 ) -> None:
     response = await gateway.get(pack_of(store.product_type), headers=READ_ALL)
 
@@ -429,7 +272,7 @@ async def test_the_training_pack_holds_the_active_products_with_contents(
 
 
 async def test_a_pack_says_when_it_is_capped(
-    gateway: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+    gateway: httpx.AsyncClient, store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(knowledge, "PACK_LIMIT", 1)
 
@@ -442,7 +285,7 @@ async def test_a_pack_says_when_it_is_capped(
 
 @pytest.mark.parametrize("path", [sheet_of("no-such-product"), pack_of("no-such-type")])
 async def test_an_unknown_product_or_type_is_a_404_problem(
-    gateway: httpx.AsyncClient, store: Store, path: str
+    gateway: httpx.AsyncClient, store: KnowledgeStore, path: str
 ) -> None:
     response = await gateway.get(path, headers=MARKDOWN)
 
@@ -451,7 +294,7 @@ async def test_an_unknown_product_or_type_is_a_404_problem(
 
 @pytest.mark.parametrize("accept", ["image/png", "text/markdown;q=0, application/xml"])
 async def test_an_unsupported_accept_is_a_406_problem(
-    gateway: httpx.AsyncClient, store: Store, accept: str
+    gateway: httpx.AsyncClient, store: KnowledgeStore, accept: str
 ) -> None:
     for path in (sheet_of(store.kettle.id), pack_of(store.product_type)):
         response = await gateway.get(path, headers={**READ_ALL, "Accept": accept})
@@ -460,7 +303,9 @@ async def test_an_unsupported_accept_is_a_406_problem(
         assert body["acceptable"] == ["application/json", "text/markdown", "text/html"]
 
 
-async def test_a_browsers_accept_gets_html(gateway: httpx.AsyncClient, store: Store) -> None:
+async def test_a_browsers_accept_gets_html(
+    gateway: httpx.AsyncClient, store: KnowledgeStore
+) -> None:
     accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
     response = await gateway.get(sheet_of(store.kettle.id), headers={**READ_ALL, "Accept": accept})
@@ -494,7 +339,7 @@ async def test_the_views_need_a_token(gateway: httpx.AsyncClient, path: str) -> 
 
 
 async def test_a_hung_catalog_is_a_504_problem(
-    gateway: httpx.AsyncClient, store: Store, real_services: dict[str, ServiceProcess]
+    gateway: httpx.AsyncClient, store: KnowledgeStore, real_services: dict[str, ServiceProcess]
 ) -> None:
     with real_services["catalog"].frozen():
         response = await gateway.get(sheet_of(store.kettle.id), headers=MARKDOWN)
