@@ -1,5 +1,5 @@
-"""The composed views' routes: `GET /v1/products/{id}/overview`, `GET /v1/dashboard/summary`
-and `GET /v1/dead-letters`."""
+"""The composed views' routes: `GET /v1/products/{id}/overview`, the knowledge sheet and the
+training pack, `GET /v1/dashboard/summary` and `GET /v1/dead-letters`."""
 
 from __future__ import annotations
 
