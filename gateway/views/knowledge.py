@@ -391,7 +391,9 @@ async def training_pack(
     )
 
 
-def _bound(fetch: Fetch, calls: ServiceCalls, product: Mapping[str, Any]) -> Any:
+def _bound(
+    fetch: Fetch, calls: ServiceCalls, product: Mapping[str, Any]
+) -> Callable[[], Awaitable[Section]]:
     return lambda: fetch(calls, product)
 
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -501,7 +502,8 @@ def pack_markdown(pack: TrainingPack) -> str:
         or "No active products.",
     ]
     for view in views:
-        parts.append(f'<a id="{view.anchor}"></a>')
+        # Markdown has no anchors of its own; renderers keep this one (ids are escaped).
+        parts.append(f'<a id="{escape(view.anchor)}"></a>')
         parts.extend(_md_sheet(view, 2))
     return "\n\n".join(parts) + "\n"
 
