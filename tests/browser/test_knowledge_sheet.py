@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 from gateway.app import create_app
 from shared.broker import EmbeddedBroker
@@ -127,4 +127,30 @@ async def test_the_html_knowledge_sheet_renders_and_prints_in_chromium(
     pdf = await page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
     (ARTEFACTS / "knowledge-sheet.pdf").write_bytes(pdf)
+    await context.close()
+
+
+async def test_the_training_pack_has_working_contents_in_chromium(
+    browser: Browser, gateway_url: str, store: KnowledgeStore
+) -> None:
+    token = auth("catalog:read feedback:read pricing:read launch:read")
+    context = await browser.new_context(
+        viewport={"width": 1100, "height": 900}, extra_http_headers=token
+    )
+    page = await context.new_page()
+
+    response = await page.goto(f"{gateway_url}/v1/product-types/{store.product_type}/training-pack")
+
+    assert response is not None
+    assert response.status == 200
+    links = page.locator("nav li a")
+    assert await links.count() == 2
+    await links.nth(1).click()
+    assert page.url.endswith(f"#product-{store.other_active_id}")
+    second = page.locator(f"#product-{store.other_active_id}")
+    assert await second.locator("section h3").count() == len(TITLES)
+    await expect(second).to_be_in_viewport()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    await page.goto(page.url.split("#")[0])
+    await page.screenshot(path=str(ARTEFACTS / "training-pack.png"), full_page=True)
     await context.close()
