@@ -59,6 +59,10 @@ class NotFound(DomainError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class NotAcceptable(DomainError):
+    status, title, slug = 406, "Not acceptable", "not-acceptable"
+
+
 class Conflict(DomainError):
     status, title, slug = 409, "Conflict", "conflict"
 
@@ -97,6 +101,7 @@ _BY_STATUS: dict[int, type[DomainError]] = {
         Unauthorized,
         Forbidden,
         NotFound,
+        NotAcceptable,
         Conflict,
         PreconditionFailed,
         PayloadTooLarge,

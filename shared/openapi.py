@@ -66,6 +66,7 @@ _MEANING = {
     401: "No valid access token (`Authorization: Bearer <token>`)",
     403: "The token lacks the scope this call needs",
     404: "Nothing with this id (or no such route)",
+    406: "None of the media types in `Accept` can be served; `acceptable` lists those that can",
     409: "The request conflicts with the resource's state",
     412: "`If-Match` names a version that is no longer current",
     413: "The request body (or the event it makes) is too large",

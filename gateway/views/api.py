@@ -1,15 +1,26 @@
-"""The composed views' routes: `GET /v1/products/{id}/overview`, `GET /v1/dashboard/summary`
-and `GET /v1/dead-letters`."""
+"""The composed views' routes: `GET /v1/products/{id}/overview`, the knowledge sheet and the
+training pack, `GET /v1/dashboard/summary` and `GET /v1/dead-letters`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.runtime import CallerDep, RuntimeDep
 from gateway.upstream import ServiceCalls
-from gateway.views import dead_letters, overview, summary
+from gateway.views import dead_letters, knowledge, overview, summary
+from gateway.views.knowledge_render import (
+    DOCUMENT_HEADERS,
+    Format,
+    negotiate,
+    pack_html,
+    pack_markdown,
+    sheet_html,
+    sheet_markdown,
+)
 from shared.auth import ADMIN
 from shared.dead_letter_api import Filter
 from shared.dead_letters import Status
@@ -49,6 +60,85 @@ async def product_overview(
     """
     calls = ServiceCalls.of(runtime, request)
     return await overview.product_overview(calls=calls, caller=caller, product_id=product_id)
+
+
+TypeCode = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._:-]*$")
+]
+
+# A document in any of these, by `Accept`; the problems are problem+json whatever was asked.
+_DOCUMENTS = {
+    "content": {
+        Format.MARKDOWN.value: {"schema": {"type": "string"}},
+        Format.HTML.value: {"schema": {"type": "string"}},
+    },
+    "description": "JSON by default; Markdown or printable HTML when `Accept` asks for it",
+}
+_View = TypeVar("_View", knowledge.KnowledgeSheet, knowledge.TrainingPack)
+# Caches must keep the formats apart.
+_VARY = {"Vary": "Accept"}
+
+
+@router.get(
+    "/products/{product_id}/knowledge-sheet",
+    response_model=knowledge.KnowledgeSheet,
+    responses={200: _DOCUMENTS, **problems(403, 404, 406, 502, 504)},
+)
+async def knowledge_sheet(
+    product_id: ProductId, request: Request, runtime: RuntimeDep, caller: CallerDep
+) -> Response:
+    """What stakeholders and trainees need to know about one product: attributes and
+    variants, the research standing of its brand, the product type's competitor case
+    studies, the vendors' questionnaire answers, the cases and the current decision
+    (catalog); known defects and the answered customer questions (feedback); the prices in
+    effect (pricing); the launch plans and their status (launch).
+
+    `Accept: text/markdown` gives Markdown, `Accept: text/html` a printable page (no
+    script), anything else JSON; a type none of these is 406. Each section says when what
+    it shows last changed. A section whose service fails or does not answer within the view
+    budget is `missing`, one the caller has no scope for `forbidden`; neither is shown as
+    empty. The product is critical: needs catalog:read (403), unknown is 404, the catalog
+    down or slow is 502 or 504.
+    """
+    wanted = negotiate(request.headers.get("accept"))
+    sheet = await knowledge.knowledge_sheet(
+        calls=ServiceCalls.of(runtime, request),
+        caller=caller,
+        product_id=product_id,
+        now=runtime.clock(),
+    )
+    return _document(wanted, sheet, sheet_markdown, sheet_html)
+
+
+@router.get(
+    "/product-types/{code}/training-pack",
+    response_model=knowledge.TrainingPack,
+    responses={200: _DOCUMENTS, **problems(403, 404, 406, 502, 504)},
+)
+async def training_pack(
+    code: TypeCode, request: Request, runtime: RuntimeDep, caller: CallerDep
+) -> Response:
+    """The knowledge sheets of a product type's active products in one document, with a
+    table of contents: at most 10 products (`capped` says when the type has more). Formats,
+    sections and failures as for the knowledge sheet; an unknown type is 404."""
+    wanted = negotiate(request.headers.get("accept"))
+    pack = await knowledge.training_pack(
+        calls=ServiceCalls.of(runtime, request), caller=caller, code=code, now=runtime.clock()
+    )
+    return _document(wanted, pack, pack_markdown, pack_html)
+
+
+def _document(
+    wanted: Format, view: _View, markdown: Callable[[_View], str], html: Callable[[_View], str]
+) -> Response:
+    match wanted:
+        case Format.MARKDOWN:
+            return Response(
+                markdown(view), media_type="text/markdown; charset=utf-8", headers=_VARY
+            )
+        case Format.HTML:
+            return HTMLResponse(html(view), headers={**DOCUMENT_HEADERS, **_VARY})
+    return JSONResponse(view.model_dump(mode="json"), headers=_VARY)
 
 
 @router.get("/dashboard/summary", response_model=summary.DashboardSummary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.catalog.api import router
+from services.catalog.case_studies.api import router as case_studies_router
 from services.catalog.decisions.api import router as decisions_router
 from services.catalog.decisions.service import current_decisions, refuse_move_against_decision
 from services.catalog.launches.contracts import LAUNCH_TOPIC, LAUNCHED
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         routers=[
             router,
             research_router,
+            case_studies_router,
             questionnaires_router,
             decisions_router,
             variants_router,

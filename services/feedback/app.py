@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from services.feedback.answers.api import router as answers_router
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
 from services.feedback.findings.api import router as findings_router
 from services.feedback.findings.snapshots import finding_snapshots
@@ -45,7 +46,7 @@ def create_app(
         title="ProductOps feedback",
         metadata=metadata,
         migrations=history,
-        routers=[ingest_router, findings_router, triage_router],
+        routers=[ingest_router, findings_router, answers_router, triage_router],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],

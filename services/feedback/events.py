@@ -108,6 +108,39 @@ class EscalationCreated(EventPayload):
     created_at: datetime
 
 
+@registry.register("feedback.escalation.forwarded.v1")
+class EscalationForwarded(EventPayload):
+    """An escalation handed to sales: its route is now `sales`, still due at `due_at`."""
+
+    escalation_id: str
+    from_route: Literal["pm", "sales"]
+    route: Literal["sales"]
+    rule: str
+    reason: str
+    product_id: str | None
+    finding_id: str | None
+    note: str | None = None
+    forwarded_by: str
+    forwarded_at: datetime
+    due_at: datetime
+
+
+@registry.register("feedback.question.answered.v1")
+class QuestionAnswered(EventPayload):
+    """A customer's question (an escalation, or a question finding) answered: one of the
+    product's known questions and answers. `replaces` names the answer it supersedes."""
+
+    answer_id: str
+    product_id: str | None
+    source_kind: Literal["escalation", "finding"]
+    source_id: str
+    question: str
+    answer: str
+    answered_by: str
+    answered_at: datetime
+    replaces: str | None = None
+
+
 @registry.register("feedback.requirement.identified.v1")
 class RequirementIdentified(EventPayload):
     """Consumed by the catalog: exactly these fields."""

@@ -246,12 +246,55 @@ escalation = Table(
     Column("finding_id", String(36), ForeignKey(finding.c.id), nullable=True),
     Column("event_id", String(128), nullable=True),
     Column("due_at", UtcDateTime, nullable=False),
-    Column("status", String(8), nullable=False),
+    # An `EscalationStatus`: open, forwarded (to sales), answered, done.
+    Column("status", String(16), nullable=False),
     Column("note", String(1000), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # When it was answered or done.
     Column("done_at", UtcDateTime, nullable=True),
+    Column("forwarded_at", UtcDateTime, nullable=True),
+    Column("forwarded_by", String(255), nullable=True),
+    Column("forward_note", String(1000), nullable=True),
     # One escalation per event and rule: a re-run of triage cannot double it.
     UniqueConstraint("event_id", "rule"),
 )
 Index("ix_escalation_status_due_at", escalation.c.status, escalation.c.due_at)
 Index("ix_escalation_finding_id", escalation.c.finding_id)
+
+# Answers to customers' questions (an escalation, or a question finding): the product's known
+# questions and answers. A re-answer supersedes the current answer of its source, which stays
+# as history (`superseded_at`); at most one answer per source is current.
+answer = Table(
+    "answer",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("product_id", String(64), nullable=True),
+    # A `SourceKind`: escalation or finding; `source_id` is its id.
+    Column("source_kind", String(16), nullable=False),
+    Column("source_id", String(36), nullable=False),
+    Column("question", String(500), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("answered_by", String(255), nullable=False),
+    Column("answered_at", UtcDateTime, nullable=False),
+    # The answer this one superseded.
+    Column("replaces", String(36), nullable=True),
+    Column("superseded_at", UtcDateTime, nullable=True),
+)
+# A product's current answers, newest first (the known Q&A list's keyset).
+Index(
+    "ix_answer_current_product",
+    answer.c.product_id,
+    answer.c.answered_at,
+    answer.c.id,
+    sqlite_where=answer.c.superseded_at.is_(None),
+    postgresql_where=answer.c.superseded_at.is_(None),
+)
+# One current answer per source: a re-answer supersedes it in the same transaction.
+Index(
+    "ix_answer_current_source",
+    answer.c.source_kind,
+    answer.c.source_id,
+    unique=True,
+    sqlite_where=answer.c.superseded_at.is_(None),
+    postgresql_where=answer.c.superseded_at.is_(None),
+)

@@ -60,6 +60,24 @@ RESPONSE = [
     "version",
 ]
 
+CASE_STUDY = [
+    "author",
+    "author.name",
+    "author.subject",
+    "case_study_id",
+    "competitor",
+    "competitor_product",
+    "created_at",
+    "product_type",
+    "sources",
+    "sources[].text",
+    "sources[].url",
+    "status",
+    "strengths",
+    "version",
+    "weaknesses",
+]
+
 WIRE_KEYS: dict[str, list[str]] = {
     "catalog.product_type.created.v1": [
         "code",
@@ -101,6 +119,15 @@ WIRE_KEYS: dict[str, list[str]] = {
         "recorded_by",
         "scores",
         "source",
+    ],
+    "catalog.case_study.created.v1": CASE_STUDY,
+    "catalog.case_study.updated.v1": [
+        *CASE_STUDY,
+        "changed",
+        "updated_at",
+        "updated_by",
+        "updated_by.name",
+        "updated_by.subject",
     ],
     "catalog.questionnaire.created.v1": [
         "created_at",
@@ -252,6 +279,17 @@ async def emit_every_event(client: httpx.AsyncClient) -> None:
     await ok(
         await client.post("/v1/product-types/kettle/benchmarks", json=benchmark, headers=WRITE)
     )
+
+    study = {
+        "competitor": "Kettlo",
+        "competitor_product": "Kettlo Pro",
+        "strengths": "Fast.",
+        "sources": [{"url": "https://e.org/r", "text": "Review"}],
+    }
+    made = await ok(
+        await client.post("/v1/product-types/kettle/case-studies", json=study, headers=WRITE)
+    )
+    await ok(await client.post(f"/v1/case-studies/{made['id']}/archive", headers=WRITE))
 
     questions = [
         {"key": "model", "text": "Model?", "type": "text", "required": True},

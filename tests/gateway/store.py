@@ -302,3 +302,172 @@ async def parked_event(service: ServiceProcess, error: str) -> str:
     finally:
         await engine.dispose()
     return event.id
+
+
+# --- the knowledge sheet's store -----------------------------------------------------------
+
+PRICE_QUESTION = "Do you give a discount for 40 units for our office?"
+PRICE_ANSWER = "Yes: 10% from 25 units | ask sales."
+
+
+@dataclass(frozen=True)
+class KnowledgeStore:
+    """What `knowledge_store` made: the kettle, its type, and what the sheet must show."""
+
+    kettle: SeededProduct
+    product_type: str
+    study_id: str
+    other_active_id: str
+    draft_id: str
+    answer_id: str
+
+
+async def catalog_call(services: Services, method: str, path: str, **kwargs: Any) -> Any:
+    """A catalog call by a reader and writer; by default 201 for a POST, else 200."""
+    expect = kwargs.pop("expect", 201 if method == "POST" else 200)
+    response = await services.call(
+        method, "catalog", path, scopes="catalog:read catalog:write", expect=expect, **kwargs
+    )
+    return response.json()
+
+
+async def _activate(services: Services, product_id: str) -> None:
+    for to in ("incoming", "active"):
+        await catalog_call(
+            services, "POST", f"/v1/products/{product_id}/lifecycle", json={"to": to}, expect=200
+        )
+
+
+async def knowledge_store(services: Services) -> KnowledgeStore:
+    """The kettle of `product_with_everything` (prices, a critical defect, a blocked launch)
+    with a variant, research, a competitor case study, a vendor's answers, a case and a
+    decision; and two more kettles of its type, one active, one draft."""
+    kettle = await product_with_everything(services)
+    await blocked_launch(services, kettle)
+    product = await catalog_call(services, "GET", f"/v1/products/{kettle.id}")
+    code = product["product_type"]
+    await catalog_call(
+        services,
+        "POST",
+        f"/v1/products/{kettle.id}/variants",
+        json={"sku": f"{kettle.sku}-B", "axes": {"color": "black"}},
+    )
+    criteria = [{"name": "boil_speed", "weight": 2}, {"name": "build", "weight": 1}]
+    await catalog_call(services, "PUT", f"/v1/product-types/{code}/criteria", json=criteria)
+    for brand, scores in (("Acme", {"boil_speed": 8, "build": 6}), ("Kettlo", {"build": 9})):
+        await catalog_call(
+            services,
+            "POST",
+            f"/v1/product-types/{code}/benchmarks",
+            json={"brand": brand, "scores": scores, "source": "lab test"},
+        )
+    study = await catalog_call(
+        services,
+        "POST",
+        f"/v1/product-types/{code}/case-studies",
+        json={
+            "competitor": "Kettlo",
+            "competitor_product": "Kettlo Pro | 1.7 l",
+            "strengths": "Boils in 2 minutes.",
+            "weaknesses": "<b>Lid hinge</b> breaks within a year.",
+            "sources": [{"url": "https://example.com/review", "text": "Consumer review"}],
+        },
+    )
+    template = await catalog_call(
+        services,
+        "POST",
+        "/v1/questionnaires",
+        json={
+            "title": "Kettle facts",
+            "product_type": code,
+            "questions": [
+                {
+                    "key": "capacity",
+                    "text": "Capacity?",
+                    "type": "number",
+                    "unit": "l",
+                    "attribute": "capacity_l",
+                }
+            ],
+        },
+    )
+    await services.call(
+        "POST",
+        "catalog",
+        f"/v1/questionnaires/{template['id']}/responses",
+        scopes="catalog:read catalog:write",
+        subject="vendor-acme",
+        json={"product_id": kettle.id, "answers": {"capacity": 1.5}},
+        expect=201,
+    )
+    await catalog_call(
+        services,
+        "POST",
+        f"/v1/products/{kettle.id}/cases",
+        json={"stance": "for", "summary": "Asked for by 40 customers a week."},
+    )
+    await catalog_call(
+        services,
+        "POST",
+        f"/v1/products/{kettle.id}/decision",
+        json={"outcome": "adopt", "rationale": "Demand is steady."},
+    )
+    await _activate(services, kettle.id)
+    label = tag()
+    body = {"name": "Other kettle", "product_type": code, "brand": "Acme"}
+    other = await catalog_call(
+        services, "POST", "/v1/products", json={**body, "sku": f"OT-{label}"}
+    )
+    await _activate(services, other["id"])
+    draft = await catalog_call(
+        services, "POST", "/v1/products", json={**body, "sku": f"DR-{label}"}
+    )
+    answer = await answered_question(services, kettle.id)
+    return KnowledgeStore(kettle, code, study["id"], other["id"], draft["id"], answer["id"])
+
+
+async def answered_question(services: Services, product_id: str) -> dict[str, Any]:
+    """A customer's price question about the product, escalated to sales and answered."""
+    await services.call(
+        "POST",
+        "feedback",
+        "/v1/customer-events",
+        scopes="feedback:ingest",
+        json={
+            "events": [
+                {
+                    "event_id": f"question-{tag()}",
+                    "kind": "question",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "product_id": product_id,
+                    "customer_ref": "customer-2",
+                    "text": PRICE_QUESTION,
+                }
+            ]
+        },
+        expect=202,
+    )
+    found: list[dict[str, Any]] = []
+
+    async def escalated() -> bool:
+        response = await services.call(
+            "GET",
+            "feedback",
+            "/v1/escalations",
+            scopes="feedback:read",
+            params={"product_id": product_id, "route": "sales"},
+            expect=200,
+        )
+        found[:] = response.json()["items"]
+        return bool(found)
+
+    await eventually(escalated, timeout_s=60)
+    answered = await services.call(
+        "POST",
+        "feedback",
+        f"/v1/escalations/{found[0]['id']}/answer",
+        scopes="feedback:write",
+        json={"answer": PRICE_ANSWER},
+        expect=201,
+    )
+    return dict(answered.json())

@@ -10,6 +10,7 @@ from services.feedback.findings import service
 from services.feedback.findings.domain import Status
 from services.feedback.findings.escalations import EscalationStatus, Route
 from services.feedback.findings.schemas import (
+    EscalationForward,
     EscalationPublic,
     EscalationStatusChange,
     FeedbackItemPublic,
@@ -204,9 +205,27 @@ async def list_escalations(
 async def change_escalation_status(
     escalation_id: str, body: EscalationStatusChange, runtime: RuntimeDep, _: Writer
 ) -> EscalationPublic:
-    """Mark an escalation done; 409 if it already is."""
+    """Mark an escalation done (dealt with, no answer to keep); 409 once it is answered or
+    done."""
     async with runtime.uow() as uow:
         row = await service.mark_escalation_done(
             uow=uow, escalation_id=escalation_id, note=body.note
+        )
+    return escalation_public(row, runtime.clock())
+
+
+@router.post(
+    "/escalations/{escalation_id}/forward",
+    responses=MISSING_OR_CONFLICT,
+    response_model=EscalationPublic,
+)
+async def forward_escalation(
+    escalation_id: str, body: EscalationForward, runtime: RuntimeDep, actor: Writer
+) -> EscalationPublic:
+    """Hand an open escalation to sales: its route becomes `sales`, its status `forwarded`
+    (still waiting for an answer, still due when it was); 409 unless it is open."""
+    async with runtime.uow() as uow:
+        row = await service.forward_escalation(
+            uow=uow, escalation_id=escalation_id, note=body.note, actor=actor
         )
     return escalation_public(row, runtime.clock())

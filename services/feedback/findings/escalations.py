@@ -11,7 +11,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from services.feedback.events import EscalationCreated
+from services.feedback.events import EscalationCreated, EscalationForwarded
 from services.feedback.findings.domain import Finding, InvalidTransition, Status, quote_of
 from services.feedback.triage import Category, Severity
 
@@ -23,6 +23,9 @@ class Route(StrEnum):
 
 class EscalationStatus(StrEnum):
     OPEN = "open"
+    # Handed to sales (`route` becomes `sales`); still waiting for an answer.
+    FORWARDED = "forwarded"
+    ANSWERED = "answered"
     DONE = "done"
 
 
@@ -34,13 +37,25 @@ class Rule(StrEnum):
     SALES_QUESTION = "sales_question"
 
 
-# Someone answers an escalation once; a new problem raises a new one.
+# An escalation is closed once (answered, or done without an answer); a new problem raises a
+# new one. Answered -> answered is a re-answer: the new answer replaces the shown one and the
+# old stays in the answer history. Done without an answer is final: the customer was dealt
+# with elsewhere, so an answer there would be a new matter.
 ESCALATION_TRANSITIONS: Mapping[EscalationStatus, frozenset[EscalationStatus]] = MappingProxyType(
     {
-        EscalationStatus.OPEN: frozenset({EscalationStatus.DONE}),
+        EscalationStatus.OPEN: frozenset(
+            {EscalationStatus.FORWARDED, EscalationStatus.ANSWERED, EscalationStatus.DONE}
+        ),
+        EscalationStatus.FORWARDED: frozenset({EscalationStatus.ANSWERED, EscalationStatus.DONE}),
+        EscalationStatus.ANSWERED: frozenset({EscalationStatus.ANSWERED}),
         EscalationStatus.DONE: frozenset(),
     }
 )
+# Escalations someone still owes an answer: they count as overdue past their due time.
+AWAITING: frozenset[EscalationStatus] = frozenset(
+    {EscalationStatus.OPEN, EscalationStatus.FORWARDED}
+)
+AWAITING_VALUES: tuple[str, ...] = tuple(sorted(status.value for status in AWAITING))
 
 # The `escalation.reason` column's length.
 REASON_LIMIT = 500
@@ -175,6 +190,9 @@ class Escalation:
     status: EscalationStatus = EscalationStatus.OPEN
     note: str | None = None
     done_at: datetime | None = None
+    forwarded_at: datetime | None = None
+    forwarded_by: str | None = None
+    forward_note: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Escalation:
@@ -192,6 +210,9 @@ class Escalation:
             status=EscalationStatus(row.status),
             note=row.note,
             done_at=row.done_at,
+            forwarded_at=row.forwarded_at,
+            forwarded_by=row.forwarded_by,
+            forward_note=row.forward_note,
         )
 
     def row(self) -> dict[str, Any]:
@@ -209,17 +230,57 @@ class Escalation:
             "note": self.note,
             "created_at": self.created_at,
             "done_at": self.done_at,
+            "forwarded_at": self.forwarded_at,
+            "forwarded_by": self.forwarded_by,
+            "forward_note": self.forward_note,
         }
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.status is EscalationStatus.OPEN and self.due_at < now
+        return self.status in AWAITING and self.due_at < now
 
-    def close(self, *, note: str | None, now: datetime) -> Escalation:
-        """The escalation answered (done, with the note); 409 if it already was."""
-        to = EscalationStatus.DONE
+    def _to(self, to: EscalationStatus) -> None:
         if to not in ESCALATION_TRANSITIONS[self.status]:
             raise InvalidTransition(self.status, to, what="an escalation")
-        return replace(self, status=to, note=note, done_at=now)
+
+    def close(self, *, note: str | None, now: datetime) -> Escalation:
+        """The escalation dealt with (done, with the note); 409 if it already was."""
+        self._to(EscalationStatus.DONE)
+        return replace(self, status=EscalationStatus.DONE, note=note, done_at=now)
+
+    def answered(self, *, now: datetime) -> Escalation:
+        """The escalation answered (the answer itself is an `Answer`); a re-answer keeps
+        when it was first closed. 409 once it is done without an answer."""
+        self._to(EscalationStatus.ANSWERED)
+        return replace(self, status=EscalationStatus.ANSWERED, done_at=self.done_at or now)
+
+    def forward(
+        self, *, by: str, note: str | None, now: datetime
+    ) -> tuple[Escalation, EscalationForwarded]:
+        """The escalation handed to sales (its route becomes `sales`), and the event saying
+        so; 409 unless it is open. Its due time stays: the customer is still waiting."""
+        self._to(EscalationStatus.FORWARDED)
+        forwarded = replace(
+            self,
+            route=Route.SALES,
+            status=EscalationStatus.FORWARDED,
+            forwarded_at=now,
+            forwarded_by=by,
+            forward_note=note,
+        )
+        event = EscalationForwarded(
+            escalation_id=self.id,
+            from_route=self.route.value,
+            route=Route.SALES.value,
+            rule=self.rule.value,
+            reason=self.reason,
+            product_id=self.product_id,
+            finding_id=self.finding_id,
+            note=note,
+            forwarded_by=by,
+            forwarded_at=now,
+            due_at=self.due_at,
+        )
+        return forwarded, event
 
 
 def open_escalation(

@@ -122,13 +122,23 @@ class EscalationPublic(BaseModel):
     overdue: bool
     note: str | None
     created_at: datetime
-    done_at: datetime | None
+    done_at: datetime | None = Field(description="when it was answered or done")
+    forwarded_at: datetime | None
+    forwarded_by: str | None
+    forward_note: str | None
 
 
 class EscalationStatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["done"]
+    note: Note | None = None
+
+
+class EscalationForward(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal["sales"] = Field(description="who takes it over: sales")
     note: Note | None = None
 
 
@@ -191,6 +201,9 @@ def escalation_public(row: Any, now: datetime) -> EscalationPublic:
         note=escalation.note,
         created_at=escalation.created_at,
         done_at=escalation.done_at,
+        forwarded_at=escalation.forwarded_at,
+        forwarded_by=escalation.forwarded_by,
+        forward_note=escalation.forward_note,
     )
 
 

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
 from services.feedback.findings.domain import Status, Trend, finding_snapshot, transition, trend
-from services.feedback.findings.escalations import Escalation, EscalationStatus, Rule
+from services.feedback.findings.escalations import (
+    AWAITING_VALUES,
+    Escalation,
+    EscalationStatus,
+    Rule,
+)
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
 from services.feedback.tables import (
     escalation,
@@ -112,7 +117,7 @@ async def finding_stats(
     Counted in the database: no table is read row by row."""
     grouped = select(finding.c.status, finding.c.kind, finding.c.severity, func.count())
     overdue = select(func.count()).where(
-        escalation.c.status == EscalationStatus.OPEN.value, escalation.c.due_at < now
+        escalation.c.status.in_(AWAITING_VALUES), escalation.c.due_at < now
     )
     items = select(func.count(), func.avg(feedback_item.c.sentiment))
     if product_id is not None:
@@ -253,7 +258,7 @@ async def change_finding_status(
             update(escalation)
             .where(escalation.c.finding_id == finding_id)
             .where(escalation.c.rule == Rule.CRITICAL_DEFECT.value)
-            .where(escalation.c.status == EscalationStatus.OPEN.value)
+            .where(escalation.c.status.in_(AWAITING_VALUES))
             .values(status=EscalationStatus.DONE.value, note="finding resolved", done_at=now)
         )
     snapshot = finding_snapshot(row)
@@ -320,7 +325,7 @@ async def list_escalations(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    late = (escalation.c.status == EscalationStatus.OPEN.value) & (escalation.c.due_at < now)
+    late = escalation.c.status.in_(AWAITING_VALUES) & (escalation.c.due_at < now)
     if overdue is True:
         stmt = stmt.where(late)
     elif overdue is False:
@@ -328,10 +333,8 @@ async def list_escalations(
     return await ESCALATIONS.page(session, stmt, limit=limit, cursor=cursor)
 
 
-async def mark_escalation_done(
-    *, uow: UnitOfWork, escalation_id: str, note: str | None
-) -> Row[Any]:
-    """Close an open escalation; 409 if it is already done."""
+async def locked_escalation(*, uow: UnitOfWork, escalation_id: str) -> Escalation:
+    """An escalation, locked for this transaction; 404 if unknown."""
     row = (
         await uow.session.execute(
             select(escalation).where(escalation.c.id == escalation_id).with_for_update()
@@ -339,12 +342,37 @@ async def mark_escalation_done(
     ).first()
     if row is None:
         raise NotFound(f"no escalation with id {escalation_id!r}")
-    closed = Escalation.from_row(row).close(note=note, now=uow.clock())
+    return Escalation.from_row(row)
+
+
+async def save_escalation(*, uow: UnitOfWork, changed: Escalation) -> Row[Any]:
+    """Write an escalation's new state; its row as stored."""
+    values = changed.row()
+    del values["id"]
     return (
         await uow.session.execute(
             update(escalation)
-            .where(escalation.c.id == escalation_id)
-            .values(status=closed.status.value, note=closed.note, done_at=closed.done_at)
+            .where(escalation.c.id == changed.id)
+            .values(**values)
             .returning(*escalation.c)
         )
     ).one()
+
+
+async def mark_escalation_done(
+    *, uow: UnitOfWork, escalation_id: str, note: str | None
+) -> Row[Any]:
+    """Close an escalation; 409 if it is already answered or done."""
+    current = await locked_escalation(uow=uow, escalation_id=escalation_id)
+    return await save_escalation(uow=uow, changed=current.close(note=note, now=uow.clock()))
+
+
+async def forward_escalation(
+    *, uow: UnitOfWork, escalation_id: str, note: str | None, actor: Principal
+) -> Row[Any]:
+    """Hand an open escalation to sales; 409 unless it is open."""
+    current = await locked_escalation(uow=uow, escalation_id=escalation_id)
+    forwarded, event = current.forward(by=actor.owner, note=note, now=uow.clock())
+    row = await save_escalation(uow=uow, changed=forwarded)
+    uow.publish(feedback_event(event, subject=forwarded.product_id))
+    return row

@@ -37,8 +37,8 @@ from services.feedback.findings.domain import (
     quote_of,
 )
 from services.feedback.findings.escalations import (
+    AWAITING_VALUES,
     Escalation,
-    EscalationStatus,
     Rule,
     Slas,
     escalations_for_item,
@@ -385,7 +385,7 @@ async def critical_escalations(
                 select(escalation.c.finding_id)
                 .where(escalation.c.finding_id.in_(ids))
                 .where(escalation.c.rule == Rule.CRITICAL_DEFECT.value)
-                .where(escalation.c.status == EscalationStatus.OPEN.value)
+                .where(escalation.c.status.in_(AWAITING_VALUES))
             )
         ).scalars()
     )

@@ -74,6 +74,9 @@ def test_an_escalation_opens_with_its_row_and_event_saying_the_same() -> None:
         "note": None,
         "created_at": T0,
         "done_at": None,
+        "forwarded_at": None,
+        "forwarded_by": None,
+        "forward_note": None,
     }
     assert isinstance(created, EscalationCreated)
     assert created.model_dump() == {

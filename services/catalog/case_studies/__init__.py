@@ -1,0 +1,1 @@
+"""Competitor case studies per product type: who sells what, what they do well and badly."""
