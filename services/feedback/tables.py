@@ -283,3 +283,17 @@ survey = Table(
     Column("closed_by", String(255), nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
 )
+
+# How triage read a survey response that names no product (a product-type survey, or a
+# free-standing response): findings are per product, so it joins none; its reading is kept
+# here for the survey's results. Responses about a product become `feedback_item`s.
+survey_reading = Table(
+    "survey_reading",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("sentiment", Float, nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("triaged_at", UtcDateTime, nullable=False),
+)

@@ -177,8 +177,9 @@ class SurveyResponse(_Event):
     """A response to a survey of the target market (`survey_id`), or a free-standing one.
 
     It may name no product: a survey about a product lends it its product; one about a
-    product type, or none, leaves the response without one (it is then not triaged:
-    findings are per product). It may carry `text` and `rating` like a review."""
+    product type, or none, leaves the response without one (its free text is then read by
+    triage but joins no finding: findings are per product). It may carry `text` and
+    `rating` like a review."""
 
     kind: Literal["survey_response"]
     survey_id: SurveyId | None = None

@@ -192,9 +192,6 @@ def _row(event: Any, now: datetime, principal: Principal, survey: Survey | None)
             row["text"] = answered[:MAX_TEXT]
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind not in _TEXT_OPTIONAL or row["text"])
-    if event.kind == "survey_response" and row["product_id"] is None and row["sku"] is None:
-        # Findings are per product: a response about no product is tallied, not triaged.
-        needs_triage = False
     row["triage"] = (TriageState.QUEUED if needs_triage else TriageState.SKIPPED).value
     return row
 

@@ -1,5 +1,6 @@
-"""Surveys of the target market (issue 14): the `survey` table, and a survey response's
-survey, segment and answers on `customer_event`."""
+"""Surveys of the target market (issue 14): the `survey` table, a survey response's survey,
+segment and answers on `customer_event`, and `survey_reading`, triage's reading of a
+response that names no product."""
 
 from __future__ import annotations
 
@@ -33,6 +34,16 @@ def upgrade() -> None:
         sa.Column("closed_at", shared.types.UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey")),
     )
+    op.create_table(
+        "survey_reading",
+        sa.Column("event_id", sa.String(length=128), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("sentiment", sa.Float(), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("triaged_at", shared.types.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_survey_reading")),
+    )
     with op.batch_alter_table("customer_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("survey_id", sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column("segment", sa.String(length=64), nullable=True))
@@ -54,4 +65,5 @@ def downgrade() -> None:
         batch_op.drop_column("answers")
         batch_op.drop_column("segment")
         batch_op.drop_column("survey_id")
+    op.drop_table("survey_reading")
     op.drop_table("survey")

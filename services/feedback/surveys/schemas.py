@@ -164,16 +164,18 @@ class DifferencePublic(BaseModel):
 
 
 class TriageReading(BaseModel):
+    """How triage read a response's free text; `finding_id`: the product's finding it
+    joined (null for a response naming no product: findings are per product)."""
+
     category: str
     severity: str
     sentiment: float
-    finding_id: str
+    finding_id: str | None
 
 
 class FreeTextAnswer(BaseModel):
-    """A response's free text (its `text` or free-text answers) and how triage read it:
-    `triage` null while pending, or when the response names no product (findings are per
-    product)."""
+    """A response's free text: its free-text `answers`, the `text` triage read (its own
+    text, else those answers), and how triage read it (`triage` null while pending)."""
 
     event_id: str
     segment: str | None

@@ -7,7 +7,8 @@ their survey at ingestion (`ingest.service.prepare`) and triaged like reviews.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
@@ -32,7 +33,8 @@ from services.feedback.surveys.domain import (
     results,
 )
 from services.feedback.surveys.schemas import FreeTextAnswer, SurveyCreate, TriageReading
-from services.feedback.tables import customer_event, feedback_item, survey
+from services.feedback.tables import customer_event, feedback_item, survey, survey_reading
+from services.feedback.triage.labels import Category, Severity, TriageResult
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.pagination import Keyset, Page
@@ -120,6 +122,27 @@ async def close_survey(*, uow: UnitOfWork, survey_id: str, actor: Principal) -> 
     return await get_survey(session=uow.session, survey_id=survey_id)
 
 
+async def record_readings(
+    *, uow: UnitOfWork, rows: Sequence[Any], results: Mapping[str, TriageResult], now: datetime
+) -> None:
+    """Keep triage's reading of survey responses that name no product (batch rows, with the
+    model's results by event id): they join no finding, but their survey shows it."""
+    await uow.session.execute(
+        insert(survey_reading),
+        [
+            {
+                "event_id": row.event_id,
+                "category": Category(results[row.event_id].category).value,
+                "severity": Severity(results[row.event_id].severity).value,
+                "sentiment": max(-1.0, min(1.0, float(results[row.event_id].sentiment))),
+                "topic": results[row.event_id].topic[:200],
+                "triaged_at": now,
+            }
+            for row in rows
+        ],
+    )
+
+
 def survey_of(row: Any) -> Survey:
     return Survey(
         id=row.id,
@@ -167,12 +190,13 @@ async def _free_text(
             events.segment,
             events.answers,
             events.text,
-            feedback_item.c.category,
-            feedback_item.c.severity,
-            feedback_item.c.sentiment,
+            func.coalesce(feedback_item.c.category, survey_reading.c.category).label("category"),
+            func.coalesce(feedback_item.c.severity, survey_reading.c.severity).label("severity"),
+            func.coalesce(feedback_item.c.sentiment, survey_reading.c.sentiment).label("sentiment"),
             feedback_item.c.finding_id,
         )
         .outerjoin(feedback_item, feedback_item.c.event_id == events.event_id)
+        .outerjoin(survey_reading, survey_reading.c.event_id == events.event_id)
         .where(events.survey_id == survey_id, events.text.is_not(None))
         .order_by(events.seq.desc())
         .limit(MAX_FREE_TEXT_SHOWN)
@@ -181,7 +205,7 @@ async def _free_text(
     for r in rows.all():
         answers = r.answers or {}
         reading = None
-        if r.finding_id is not None:
+        if r.category is not None:
             reading = TriageReading(
                 category=r.category,
                 severity=r.severity,

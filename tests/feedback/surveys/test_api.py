@@ -375,18 +375,28 @@ async def test_results_by_question_segment_and_triaged_free_text(
     assert free[sent[10]["event_id"]]["text"] == "Great value"
 
 
-async def test_a_product_type_survey_tallies_responses_that_name_no_product(
+async def test_a_response_naming_no_product_is_tallied_and_read_but_joins_no_finding(
     client: httpx.AsyncClient,
 ) -> None:
     survey_id = (await create(client, product_id=None, product_type="kettle"))["id"]
-    sent = response_event(survey_id, answers={"ease": 2, "wish": "a longer cable"})
-    assert (await ingest(client, sent))["accepted"] == 1
-    stored = await client.get(f"/v1/customer-events/{sent['event_id']}", headers=READ)
-    # Findings are per product: with none named, the answers are tallied, not triaged.
-    assert (stored.json()["product_id"], stored.json()["triage"]) == (None, "not_needed")
+    sent = [
+        response_event(survey_id, answers={"ease": 2, "wish": "The handle broke"}),
+        response_event(survey_id, answers={"ease": 4}),
+    ]
+    assert (await ingest(client, *sent))["accepted"] == 2
+    await triaged(client, *(e["event_id"] for e in sent))
+    stored = await client.get(f"/v1/customer-events/{sent[0]['event_id']}", headers=READ)
+    assert (stored.json()["product_id"], stored.json()["triage"]) == (None, "done")
+    # Nothing to read in the other: it is only tallied.
+    other = await client.get(f"/v1/customer-events/{sent[1]['event_id']}", headers=READ)
+    assert other.json()["triage"] == "not_needed"
     results = (await client.get(f"/v1/surveys/{survey_id}/results", headers=READ)).json()
-    assert results["responses"] == 1
-    assert results["questions"][0]["mean"] == "2.00"
+    assert results["responses"] == 2
+    assert results["questions"][0]["mean"] == "3.00"
     (free,) = results["free_text"]
-    assert free["answers"] == {"wish": "a longer cable"}
-    assert free["triage"] is None
+    assert free["answers"] == {"wish": "The handle broke"}
+    assert free["text"] == "The handle broke"
+    assert free["triage"]["category"] == "defect"
+    # Findings are per product: this reading joined none, and no finding was opened.
+    assert free["triage"]["finding_id"] is None
+    assert await items(client, "/v1/findings") == []
