@@ -17,6 +17,7 @@ from services.feedback.surveys.schemas import (
 )
 from shared.app import RuntimeDep
 from shared.auth import Principal, require
+from shared.idempotency import IdempotencyDep
 from shared.openapi import MISSING, MISSING_OR_CONFLICT
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
@@ -24,20 +25,29 @@ router = APIRouter(prefix="/v1", tags=["surveys"])
 
 Reader = Annotated[Principal, Depends(require("feedback:read"))]
 Writer = Annotated[Principal, Depends(require("feedback:write"))]
+Filter = Annotated[str | None, Query(max_length=64)]
 
 
 @router.post("/surveys", status_code=status.HTTP_201_CREATED, response_model=SurveyPublic)
 async def create_survey(
-    body: SurveyCreate, runtime: RuntimeDep, actor: Writer, response: Response
-) -> SurveyPublic:
+    body: SurveyCreate,
+    runtime: RuntimeDep,
+    idem: IdempotencyDep,
+    actor: Writer,
+    response: Response,
+) -> Response | SurveyPublic:
     """Define a survey about a product (`product_id`) or a product type (`product_type`):
     1-30 questions, each `rating` (scale `min`..`max`, 1..5 by default), `single_choice` or
     `multiple_choice` (2-20 `options`) or `free_text`, with a unique `key` that storefronts
-    answer by in `survey_response` customer events."""
+    answer by in `survey_response` customer events. With `Idempotency-Key`, a retry
+    answers as the first call did and makes no second survey."""
     async with runtime.uow() as uow:
-        row = await service.create_survey(uow=uow, data=body, actor=actor)
-    response.headers["Location"] = f"/v1/surveys/{row.id}"
-    return survey_public(row)
+        if (replayed := await idem.replay(uow, body)) is not None:
+            return replayed
+        created = survey_public(await service.create_survey(uow=uow, data=body, actor=actor))
+        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    response.headers["Location"] = f"/v1/surveys/{created.id}"
+    return created
 
 
 @router.get("/surveys", response_model=Page[SurveyPublic])
@@ -45,13 +55,21 @@ async def list_surveys(
     runtime: RuntimeDep,
     _: Reader,
     status: Annotated[SurveyStatus | None, Query()] = None,
+    product_id: Filter = None,
+    product_type: Filter = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[SurveyPublic]:
-    """Surveys, newest first; `status` keeps the open or the closed ones."""
+    """Surveys, newest first; `status` keeps the open or the closed ones, `product_id` and
+    `product_type` those about that product or type."""
     async with runtime.db.reader() as session:
         page = await service.list_surveys(
-            session=session, status=status, limit=limit, cursor=cursor
+            session=session,
+            status=status,
+            product_id=product_id,
+            product_type=product_type,
+            limit=limit,
+            cursor=cursor,
         )
     return page.map(survey_public)
 

@@ -83,12 +83,23 @@ async def get_survey(*, session: AsyncSession, survey_id: str) -> Row[Any]:
 
 
 async def list_surveys(
-    *, session: AsyncSession, status: SurveyStatus | None, limit: int, cursor: str | None
+    *,
+    session: AsyncSession,
+    status: SurveyStatus | None = None,
+    product_id: str | None = None,
+    product_type: str | None = None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[Row[Any]]:
-    """Surveys, newest first, optionally only the open or the closed ones."""
+    """Surveys, newest first, optionally only those in `status` or about one product or
+    product type."""
     stmt = select(survey)
     if status is not None:
         stmt = stmt.where(survey.c.status == status.value)
+    if product_id is not None:
+        stmt = stmt.where(survey.c.product_id == product_id)
+    if product_type is not None:
+        stmt = stmt.where(survey.c.product_type == product_type)
     return await SURVEYS.page(session, stmt, limit=limit, cursor=cursor)
 
 
@@ -162,6 +173,8 @@ async def surveys_named(*, session: AsyncSession, ids: Collection[str]) -> dict[
     return {row.id: survey_of(row) for row in rows.all()}
 
 
+# The results are tallied from every response's answers, read in one pass over the survey's
+# index: about 0.1 s of CPU for 20,000 responses (tests/perf/bench_surveys.py).
 async def survey_results(
     *, session: AsyncSession, survey_id: str
 ) -> tuple[Row[Any], Results, list[FreeTextAnswer]]:

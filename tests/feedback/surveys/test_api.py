@@ -99,6 +99,11 @@ async def test_surveys_are_listed_newest_first_page_by_page(client: httpx.AsyncC
     assert [s["id"] for s in listed] == ids[::-1]
     assert [s["id"] for s in await items(client, "/v1/surveys", status="open")] == ids[:0:-1]
     assert [s["id"] for s in await items(client, "/v1/surveys", status="closed")] == ids[:1]
+    about_product = await create(client)
+    assert [s["id"] for s in await items(client, "/v1/surveys", product_id="prod-1")] == [
+        about_product["id"]
+    ]
+    assert len(await items(client, "/v1/surveys", product_type="kettle")) == 3
     assert_problem(
         await client.get("/v1/surveys", params={"cursor": "nonsense"}, headers=READ), 422
     )
@@ -169,6 +174,21 @@ async def test_a_bad_survey_is_refused_with_where_and_why(
     response = await client.post("/v1/surveys", json=survey_body(**fields), headers=WRITE)
     body = assert_problem(response, 422)
     assert any(e["loc"] == loc and msg in e["msg"] for e in body["errors"]), body["errors"]
+
+
+async def test_a_retried_create_with_an_idempotency_key_makes_one_survey(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    headers = {**WRITE, "Idempotency-Key": "survey-kettle-1"}
+    first = await client.post("/v1/surveys", json=survey_body(), headers=headers)
+    again = await client.post("/v1/surveys", json=survey_body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert len(await items(client, "/v1/surveys")) == 1
+    created = [e for e in await outbox_events(app) if e.type == "feedback.survey.created.v1"]
+    assert len(created) == 1
+    other = await client.post("/v1/surveys", json=survey_body(title="Other"), headers=headers)
+    assert_problem(other, 422)
 
 
 async def test_scopes_unknown_ids_and_closing_twice(client: httpx.AsyncClient) -> None:
