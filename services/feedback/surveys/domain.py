@@ -93,9 +93,13 @@ def close(status: SurveyStatus) -> SurveyStatus:
 
 def check_answers(survey: Survey, answers: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Why `answers` ({question_key: value}) do not fit `survey`, as `{loc, msg}` errors
-    within the event (empty when they fit). A closed survey takes no responses."""
+    within the event (empty when they fit). A closed survey takes no responses, an open one
+    no empty ones."""
     if survey.status is SurveyStatus.CLOSED:
         return [{"loc": ["survey_id"], "msg": "the survey is closed: it takes no responses"}]
+    if not answers:
+        # An empty response would count in the results as a respondent who said nothing.
+        return [{"loc": ["answers"], "msg": "a response to a survey answers at least one question"}]
     errors = []
     for key, value in answers.items():
         question = survey.question(key)

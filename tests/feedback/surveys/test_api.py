@@ -225,6 +225,7 @@ async def test_each_response_is_checked_against_its_survey_on_its_own(
         response_event(None, answers={"anything": "goes"}, text="Free-standing"),
         event("review", rating=5, text="Great kettle"),
         response_event(survey_id, answers={"ease": True}),
+        response_event(survey_id, text="Nice kettle"),
     )
     assert result["accepted"] == 3
     assert result["rejected"] == [
@@ -255,6 +256,15 @@ async def test_each_response_is_checked_against_its_survey_on_its_own(
                     "loc": ["answers", "ease"],
                     "msg": "an answer is a whole number, a text of at most 2000 characters or a "
                     "list of at most 20 option texts (each at most 100 characters, none blank)",
+                }
+            ],
+        },
+        {
+            "index": 8,
+            "errors": [
+                {
+                    "loc": ["answers"],
+                    "msg": "a response to a survey answers at least one question",
                 }
             ],
         },

@@ -32,7 +32,12 @@ SURVEY = Survey(id="s-1", questions=(EASE, SIZE, USES, WISH), product_type="kett
 def test_answers_that_fit_the_survey_pass() -> None:
     answers = {"ease": 4, "size": "M", "uses": ["tea", "soup"], "wish": "a longer cable"}
     assert check_answers(SURVEY, answers) == []
-    assert check_answers(SURVEY, {}) == []
+
+
+def test_a_response_to_a_survey_answers_something() -> None:
+    assert check_answers(SURVEY, {}) == [
+        {"loc": ["answers"], "msg": "a response to a survey answers at least one question"}
+    ]
 
 
 @pytest.mark.parametrize(
