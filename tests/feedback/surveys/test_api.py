@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.event import listen as event_listen
+from sqlalchemy.event import remove as event_remove
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, SurveyClosed, SurveyCreated, registry
 from tests.feedback.conftest import (
@@ -430,3 +432,28 @@ async def test_a_response_naming_no_product_is_tallied_and_read_but_joins_no_fin
     # Findings are per product: this reading joined none, and no finding was opened.
     assert free["triage"]["finding_id"] is None
     assert await items(client, "/v1/findings") == []
+
+
+async def test_a_batch_reads_the_surveys_it_names_in_one_query(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    first, second = [(await create(client))["id"] for _ in range(2)]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    db = app.state.runtime.db
+    # One engine on PostgreSQL; a writer's and a reader's on SQLite.
+    engines = {id(e): e.sync_engine for e in (db.engine, db.read_engine)}.values()
+    for engine in engines:
+        event_listen(engine, "before_cursor_execute", seen)
+    try:
+        batch = [response_event(first, answers={"ease": n % 5 + 1}) for n in range(100)]
+        batch += [response_event(second, answers={"size": "S"}) for _ in range(100)]
+        assert (await ingest(client, *batch))["accepted"] == 200
+    finally:
+        for engine in engines:
+            event_remove(engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if "FROM survey" in s and "survey_reading" not in s]
+    assert len(reads) == 1, reads
