@@ -15,6 +15,7 @@ from services.feedback.ingest.api import router as ingest_router
 from services.feedback.ingest.backlog import IngestBacklog
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
+from services.feedback.surveys.api import router as surveys_router
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
 from services.feedback.triage.api import router as triage_router
@@ -32,7 +33,7 @@ def create_app(
     threshold: float = SAME_PROBLEM_THRESHOLD,
     clock: Clock = utc_now,
 ) -> FastAPI:
-    """The feedback app: ingestion, the triage worker, findings and escalations.
+    """The feedback app: ingestion, the triage worker, findings, escalations and surveys.
 
     `triage` builds the text model (loaded in the worker, off the event loop, so start-up
     does not wait for it); tests may pass a fake that keeps the `Triage` contract, and a
@@ -46,7 +47,7 @@ def create_app(
         title="ProductOps feedback",
         metadata=metadata,
         migrations=history,
-        routers=[ingest_router, findings_router, answers_router, triage_router],
+        routers=[ingest_router, findings_router, answers_router, triage_router, surveys_router],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],

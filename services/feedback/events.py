@@ -55,6 +55,10 @@ class CustomerEventAccepted(EventPayload):
     # The B2B customer or customer group of a purchase or a return, when the storefront
     # names one (absent otherwise, and from events published before it existed).
     account: str | None = None
+    # A survey response's (kind `survey_response`).
+    survey_id: str | None = None
+    segment: str | None = None
+    answers: dict[str, int | str | list[str]] | None = None
 
 
 # Registered itself too: the finding as it is, republished for consumers catching up
@@ -156,6 +160,46 @@ class RequirementIdentified(EventPayload):
     occurred_at: datetime
 
 
+class SurveyQuestion(EventPayload):
+    key: str
+    prompt: str
+    type: Literal["rating", "single_choice", "multiple_choice", "free_text"]
+    min: int | None = None
+    max: int | None = None
+    options: list[str] | None = None
+
+
+@registry.register("feedback.survey.created.v1")
+class SurveyCreated(EventPayload):
+    """A survey of the target market about a product (`product_id`) or a product type."""
+
+    survey_id: str
+    title: str
+    product_id: str | None
+    product_type: str | None
+    questions: list[SurveyQuestion]
+    created_by: str
+    created_at: datetime
+
+
+@registry.register("feedback.survey.closed.v1")
+class SurveyClosed(EventPayload):
+    """A survey stopped taking responses; `responses`: how many it took."""
+
+    survey_id: str
+    product_id: str | None
+    product_type: str | None
+    responses: int
+    closed_by: str
+    closed_at: datetime
+
+
+def survey_subject(product_id: str | None, product_type: str | None) -> str:
+    """A survey event's subject (Kafka key): its product, else `type:<product_type>`, as
+    requirements are keyed."""
+    return product_id or f"type:{product_type}"
+
+
 def feedback_event(payload: EventPayload, *, subject: str | None) -> CloudEvent:
     """An envelope from /feedback for `feedback.events`."""
     return event_for(payload, source=SOURCE, subject=subject)
@@ -179,7 +223,19 @@ def requirement_event(payload: RequirementIdentified) -> CloudEvent:
     return feedback_event(payload, subject=requirement_subject(payload))
 
 
-_FIELDS = ("quantity", "text", "rating", "reason", "query", "subject", "priority", "account")
+_FIELDS = (
+    "quantity",
+    "text",
+    "rating",
+    "reason",
+    "query",
+    "subject",
+    "priority",
+    "account",
+    "survey_id",
+    "segment",
+    "answers",
+)
 
 
 def customer_events_accepted(rows: Sequence[Any], *, now: datetime) -> list[EncodedEvent]:

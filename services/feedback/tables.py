@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from services.feedback.triage.domain import TriageState
 from shared.db import new_metadata
-from shared.tables import SeqType
+from shared.tables import JsonType, SeqType
 from shared.types import Amount, UtcDateTime
 
 metadata = new_metadata()
@@ -77,6 +77,10 @@ customer_event = Table(
     # published), `accepted` once it is (or when it names none), `expired` when it was held
     # past `PRODUCTOPS_INGEST_HOLD_DAYS`.
     Column("status", String(8), nullable=False, server_default="accepted"),
+    # A survey response's survey (NULL: free-standing), segment and `{question_key: value}`.
+    Column("survey_id", String(36), nullable=True),
+    Column("segment", String(64), nullable=True),
+    Column("answers", JsonType, nullable=True),
     UniqueConstraint("source", "event_id"),
 )
 # The triage worker's queue, oldest first; partial, so done events cost the index nothing.
@@ -110,6 +114,14 @@ Index(
 )
 # Events stored per minute, for the dashboard's ingestion rate (`/v1/customer-events/stats`).
 Index("ix_customer_event_ingested_at", customer_event.c.ingested_at)
+# A survey's responses, for its results; partial: other events cost the index nothing.
+Index(
+    "ix_customer_event_survey_id",
+    customer_event.c.survey_id,
+    customer_event.c.seq,
+    sqlite_where=customer_event.c.survey_id.is_not(None),
+    postgresql_where=customer_event.c.survey_id.is_not(None),
+)
 # Events triage gave up on, counted in /readyz and re-queued by an admin.
 Index(
     "ix_customer_event_failed",
@@ -297,4 +309,36 @@ Index(
     unique=True,
     sqlite_where=answer.c.superseded_at.is_(None),
     postgresql_where=answer.c.superseded_at.is_(None),
+)
+
+# A survey of the target market about a product or a product type (issue 14): its questions
+# as `surveys.domain.Question.as_dict` writes them; responses are customer events.
+survey = Table(
+    "survey",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("product_id", String(64), nullable=True),
+    Column("product_type", String(64), nullable=True),
+    Column("questions", JsonType, nullable=False),
+    # A `SurveyStatus`.
+    Column("status", String(8), nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_by", String(255), nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+)
+
+# How triage read a survey response that names no product (a product-type survey, or a
+# free-standing response): findings are per product, so it joins none; its reading is kept
+# here for the survey's results. Responses about a product become `feedback_item`s.
+survey_reading = Table(
+    "survey_reading",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("sentiment", Float, nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("triaged_at", UtcDateTime, nullable=False),
 )

@@ -115,6 +115,18 @@ def test_other_kinds_reach_pricing_as_what_they_are() -> None:
     assert pricing.CustomerEventAccepted.model_validate(event.data).kind == "review"
 
 
+def test_a_survey_response_reaches_pricing_as_what_it_is_with_its_answers() -> None:
+    answers = {"ease": 4, "uses": ["tea"], "wish": "a longer cable"}
+    row = customer_event_row(
+        "survey_response", survey_id="s-1", segment="students", answers=answers, rating=4
+    )
+    _, event = accepted(row)
+    # Pricing reads the kind only, and skips what is not a purchase.
+    assert pricing.CustomerEventAccepted.model_validate(event.data).kind == "survey_response"
+    assert (event.data["survey_id"], event.data["segment"]) == ("s-1", "students")
+    assert event.data["answers"] == answers
+
+
 def test_a_search_miss_without_a_product_reaches_the_catalog_keyed_by_its_query() -> None:
     query = normalize_query("  Glass KETTLE! ")
     payload = RequirementIdentified(

@@ -29,6 +29,7 @@ from services.feedback.ingest.schemas import (
     search_miss_public,
 )
 from services.feedback.metrics import EVENTS_INGESTED
+from services.feedback.surveys.service import surveys_named
 from services.feedback.triage.worker import WorkerDep
 from shared.app import RuntimeDep
 from shared.auth import ADMIN, Principal, require
@@ -94,12 +95,19 @@ async def ingest_customer_events(
     ones are accepted, bad ones reported by index; replayed `event_id`s (unique per source,
     the key's owner) count as duplicates and change nothing. Purchases and returns need the
     scope feedback:ingest-sales (403 otherwise); an event naming a product the catalog has
-    not named is held, not published, until it does. 202 once the accepted ones are stored;
+    not named is held, not published, until it does. A `survey_response` naming a survey
+    is checked against it (unknown or closed survey, unknown question, wrong answer:
+    that event is rejected). 202 once the accepted ones are stored;
     429 with `Retry-After` while the triage queue or the outbox is over its bound."""
     await backlog.admit(runtime)
     body = await request.body()
     events = parse_batch(body)
     check_sales_scope(events, caller)
+    surveys = {}
+    if named := surveys_in(events):
+        # One query for the batch: each response is then checked against its survey.
+        async with runtime.db.reader() as session:
+            surveys = await surveys_named(session=session, ids=named)
     # Validation and row building first: the transaction (SQLite's one writer) only inserts.
     batch = ingestion.prepare(
         events=events,
@@ -107,6 +115,7 @@ async def ingest_customer_events(
         now=runtime.clock(),
         limits=Limits.of(runtime.settings),
         body=body,
+        surveys=surveys,
     )
     async with runtime.uow() as uow:
         result = await ingestion.store(uow=uow, batch=batch)
@@ -167,6 +176,19 @@ async def get_customer_event(
             session=session, source=source or caller.owner, event_id=event_id
         )
     return customer_event_public(row)
+
+
+def surveys_in(events: list[Any]) -> set[str]:
+    """The survey ids the batch's survey responses name (as sent: the ids are checked with
+    the rest of each event)."""
+    return {
+        survey_id
+        for event in events
+        if isinstance(event, dict)
+        and event.get("kind") == "survey_response"
+        and isinstance(survey_id := event.get("survey_id"), str)
+        and len(survey_id) <= 36
+    }
 
 
 def check_sales_scope(events: list[Any], caller: Principal) -> None:

@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from services.feedback.surveys.domain import MAX_ANSWERS, MAX_FREE_TEXT, MAX_OPTIONS
 from shared import accounts, product_ids
 from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
@@ -39,7 +40,15 @@ from shared.settings import Settings
 MAX_EVENTS = 1000
 MAX_TEXT = 5000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-KINDS = ("review", "return", "support_ticket", "question", "search_miss", "purchase")
+KINDS = (
+    "review",
+    "return",
+    "support_ticket",
+    "question",
+    "search_miss",
+    "purchase",
+    "survey_response",
+)
 # What pricing counts as sales: only keys with `SALES_SCOPE` may send them (security issue
 # 12, finding 5).
 SALES_KINDS = frozenset({"purchase", "return"})
@@ -59,7 +68,13 @@ _PATTERN_MESSAGES = {
     "product_id": product_ids.RULE,
     "account": accounts.RULE,
     "sku": "must be an SKU: 1-64 of A-Z, a-z, 0-9, '.', '_' or '-'",
+    "survey_id": "must be a survey's id (as POST /v1/surveys gave it)",
+    "answers": "a question key is 1-32 of a-z, 0-9 or '_', starting with a letter",
 }
+_ANSWER = (
+    f"an answer is a whole number, a text of at most {MAX_FREE_TEXT} characters or a list "
+    f"of at most {MAX_OPTIONS} option texts (each at most 100 characters, none blank)"
+)
 _TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime_from_date_parsing"}
 _RFC3339 = "must be an RFC 3339 date-time with a zone, e.g. 2025-05-01T09:30:00Z"
 
@@ -85,6 +100,20 @@ Quantity = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
 # carry it: they are what pricing attributes to accounts, and only keys allowed to send
 # sales may say whose they are; on the other kinds it is refused as an unknown field.
 Account = accounts.Account
+# A survey's id (the UUIDs `POST /v1/surveys` issues; the survey itself is checked later).
+SurveyId = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Za-z0-9-]{1,36}$")]
+Segment = Annotated[_FreeText, StringConstraints(max_length=64)]
+AnswerKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# An answer's shape only (a number, a text, a list of options); whether it fits its question
+# is checked against the survey (`surveys.domain.check_answers`).
+Answer = (
+    Annotated[int, Strict()]
+    | Annotated[_FreeText, StringConstraints(max_length=MAX_FREE_TEXT)]
+    | Annotated[
+        list[Annotated[_FreeText, StringConstraints(max_length=100)]],
+        Field(max_length=MAX_OPTIONS),
+    ]
+)
 
 
 class _Event(BaseModel):
@@ -151,8 +180,28 @@ class Purchase(_Event):
     account: Account | None = None
 
 
+class SurveyResponse(_Event):
+    """A response to a survey of the target market (`survey_id`), or a free-standing one.
+
+    It may name no product: a survey about a product lends it its product; one about a
+    product type, or none, leaves the response without one (its free text is then read by
+    triage but joins no finding: findings are per product). It may carry `text` and
+    `rating` like a review."""
+
+    kind: Literal["survey_response"]
+    survey_id: SurveyId | None = None
+    segment: Segment | None = None
+    answers: Annotated[dict[AnswerKey, Answer], Field(max_length=MAX_ANSWERS)] = Field(
+        default_factory=dict
+    )
+    text: Text | None = None
+    rating: Rating | None = None
+
+    needs_product: ClassVar[bool] = False
+
+
 CustomerEvent = Annotated[
-    Review | Return | SupportTicket | Question | SearchMiss | Purchase,
+    Review | Return | SupportTicket | Question | SearchMiss | Purchase | SurveyResponse,
     Field(discriminator="kind"),
 ]
 _BATCH: TypeAdapter[list[CustomerEvent]] = TypeAdapter(list[CustomerEvent])
@@ -295,9 +344,10 @@ def _errors_by_position(
         # The caller checked the body's shape: every error is inside one event.
         position, *loc = error["loc"][1:] if nested else error["loc"]
         assert isinstance(position, int)
-        failures.setdefault(position, []).append(
-            _event_error(error, loc, events[indexes[position]])
-        )
+        found = _event_error(error, loc, events[indexes[position]])
+        # An answer fails each shape of its union: say so once.
+        if found not in (known := failures.setdefault(position, [])):
+            known.append(found)
     return failures
 
 
@@ -313,6 +363,11 @@ def _event_error(error: Any, loc: list[Any], event: Any) -> dict[str, Any]:
         return {"loc": ["product_id"], "msg": str(error["msg"])}
     if loc and isinstance(event, dict) and loc[0] == event.get("kind"):
         loc = loc[1:]
+    if len(loc) >= 2 and loc[0] == "answers":
+        if loc[-1] == "[key]":
+            return {"loc": ["answers", str(loc[1])], "msg": _PATTERN_MESSAGES["answers"]}
+        if len(loc) >= 3 or (kind == "too_long" and len(loc) == 2):
+            return {"loc": ["answers", str(loc[1])], "msg": _ANSWER}
     field = str(loc[-1]) if loc else ""
     msg = str(error["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC, customer_events_accepted
-from services.feedback.ingest.intake import Limits, Rejected, check_batch
+from services.feedback.ingest.intake import MAX_TEXT, Limits, Rejected, check_batch
+from services.feedback.surveys.domain import Survey, check_answers, free_text_of
 from services.feedback.tables import customer_event, product
 from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
@@ -36,7 +37,11 @@ from shared.inserts import dialect_insert, insert_rows
 from shared.uow import UnitOfWork
 
 # Kinds whose text the model reads; search misses are clustered without it.
-TRIAGED_KINDS = frozenset({"review", "return", "support_ticket", "question", "search_miss"})
+TRIAGED_KINDS = frozenset(
+    {"review", "return", "support_ticket", "question", "search_miss", "survey_response"}
+)
+# Kinds whose text is optional: without one there is nothing to triage.
+_TEXT_OPTIONAL = frozenset({"review", "survey_response"})
 _OPTIONAL = ("text", "rating", "reason", "subject", "priority", "query", "quantity", "account")
 
 
@@ -74,17 +79,21 @@ def prepare(
     now: datetime,
     limits: Limits = Limits(),
     body: bytes | None = None,
+    surveys: Mapping[str, Survey] | None = None,
 ) -> Prepared:
     """Validate a batch and build its rows and events: the CPU work, done before the
     transaction so SQLite's single writer is held only for the inserts. `now`: the runtime's
     clock; `limits`: what an event may claim (the settings' defaults unless given); `body`
-    is the request's JSON (`{"events": events}`), validated as it came when given."""
+    is the request's JSON (`{"events": events}`), validated as it came when given;
+    `surveys`: those the batch's survey responses name, by id (`surveys_named`)."""
     checked = check_batch(events, body=body, now=now, limits=limits)
+    valid, rejected = _check_responses(checked.valid, surveys or {})
     rows: dict[str, dict[str, Any]] = {}
-    for _, event in checked.valid:
+    for _, event in valid:
         # A repeat inside the batch is a duplicate like a replay of an earlier batch.
         if event.event_id not in rows:
-            rows[event.event_id] = _row(event, now, principal)
+            survey = _survey_of(event, surveys) if surveys else None
+            rows[event.event_id] = _row(event, now, principal, survey)
     # Events naming only one of product id and sku may gain the other from the directory:
     # theirs are built once it has been read.
     named = [row for row in rows.values() if row["product_id"] and row["sku"]]
@@ -92,10 +101,40 @@ def prepare(
     return Prepared(
         rows=rows,
         events={row["event_id"]: event for row, event in zip(named, announced, strict=True)},
-        valid=len(checked.valid),
-        rejected=checked.rejected,
+        valid=len(valid),
+        rejected=sorted([*checked.rejected, *rejected], key=lambda r: r.index),
         at=now,
     )
+
+
+def _check_responses(
+    valid: list[tuple[int, Any]], surveys: Mapping[str, Survey]
+) -> tuple[list[tuple[int, Any]], list[Rejected]]:
+    """Survey responses checked against the surveys they name, each on its own: an unknown
+    or closed survey, or answers that do not fit it, reject that event only."""
+    # Hot path: a model's missing attribute is slow to ask for, so the kind is looked at
+    # first, and a batch without survey responses is passed through as it is.
+    if not any(event.kind == "survey_response" for _, event in valid):
+        return valid, []
+    kept: list[tuple[int, Any]] = []
+    rejected: list[Rejected] = []
+    for index, event in valid:
+        if event.kind != "survey_response" or event.survey_id is None:
+            kept.append((index, event))
+            continue
+        survey = surveys.get(event.survey_id)
+        if survey is None:
+            errors = [{"loc": ["survey_id"], "msg": "no survey with this id"}]
+        else:
+            errors = check_answers(survey, event.answers)
+            if survey.product_id and event.product_id not in {None, survey.product_id}:
+                msg = f"the survey is about product {survey.product_id}"
+                errors.append({"loc": ["product_id"], "msg": msg})
+        if errors:
+            rejected.append(Rejected(index, errors))
+        else:
+            kept.append((index, event))
+    return kept, rejected
 
 
 async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
@@ -122,14 +161,24 @@ async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
     )
 
 
-def _row(event: Any, now: datetime, principal: Principal) -> dict[str, Any]:
+def _survey_of(event: Any, surveys: Mapping[str, Survey]) -> Survey | None:
+    if event.kind != "survey_response" or event.survey_id is None:
+        return None
+    return surveys.get(event.survey_id)
+
+
+def _row(event: Any, now: datetime, principal: Principal, survey: Survey | None) -> dict[str, Any]:
     values = event.__dict__
+    product_id = event.product_id
+    if product_id is None and event.sku is None and survey is not None:
+        # A response to a survey about one product is about that product.
+        product_id = survey.product_id
     row = {
         "source": principal.owner,
         "event_id": event.event_id,
         "kind": event.kind,
         "occurred_at": event.occurred_at,
-        "product_id": event.product_id,
+        "product_id": product_id,
         "sku": event.sku,
         "customer_ref": event.customer_ref,
         "unit_price_amount": None,
@@ -143,8 +192,15 @@ def _row(event: Any, now: datetime, principal: Principal) -> dict[str, Any]:
     if event.kind == "purchase":
         row["unit_price_amount"] = event.unit_price.amount
         row["unit_price_currency"] = event.unit_price.currency
+    row["survey_id"] = row["segment"] = row["answers"] = None
+    if event.kind == "survey_response":
+        row["survey_id"], row["segment"] = event.survey_id, event.segment
+        row["answers"] = event.answers or None
+        # What triage reads: the response's own text, else its free-text answers.
+        if row["text"] is None and (answered := free_text_of(survey, event.answers)):
+            row["text"] = answered[:MAX_TEXT]
     # A search miss with results is refused by validation; results are not kept.
-    needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])
+    needs_triage = event.kind in TRIAGED_KINDS and (event.kind not in _TEXT_OPTIONAL or row["text"])
     row["triage"] = (TriageState.QUEUED if needs_triage else TriageState.SKIPPED).value
     return row
 

@@ -31,6 +31,9 @@ from services.feedback.triage.sentiment import sentiment
 from services.feedback.triage.topic import topic
 
 KINDS = ("review", "return", "support_ticket", "question", "search_miss")
+# Kinds the model was not fitted on, read as the kind they resemble: a survey response is a
+# customer's opinion of the product, with an optional rating, as a review is (issue 14).
+READ_AS = {"survey_response": "review"}
 RATINGS = (None, 1, 2, 3, 4, 5)
 CATEGORIES = tuple(category.value for category in Category)
 # p(hazard), of the whole text or a sentence in context, from which a text of several
@@ -42,7 +45,7 @@ def features(embeddings: np.ndarray, items: Sequence[TriageInput]) -> np.ndarray
     """Classifier input: the embedding, the kind (one-hot) and the rating (one-hot, or none)."""
     extra = np.array(
         [
-            [item.kind == kind for kind in KINDS]
+            [READ_AS.get(item.kind, item.kind) == kind for kind in KINDS]
             + [_rating(item.rating) == rating for rating in RATINGS]
             for item in items
         ],

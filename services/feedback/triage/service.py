@@ -47,6 +47,7 @@ from services.feedback.findings.escalations import (
 )
 from services.feedback.ingest.search_misses import cluster_search_misses
 from services.feedback.ingest.service import product_types
+from services.feedback.surveys.service import record_readings
 from services.feedback.tables import (
     customer_event,
     escalation,
@@ -145,10 +146,15 @@ async def apply(
     rows = [row for row in rows if row.event_id in claimed]
     now = uow.clock()
     applied = Applied()
-    texts = [row for row in rows if row.event_id in results]
+    texts = [row for row in rows if row.event_id in results and row.product_id is not None]
+    # Survey responses about no product: findings are per product, so only read.
+    unplaced = [row for row in rows if row.event_id in results and row.product_id is None]
     misses = [row for row in rows if row.kind == "search_miss"]
     if texts:
         await _apply_texts(uow, texts, results, matcher, slas, now, applied)
+    if unplaced:
+        await record_readings(uow=uow, rows=unplaced, results=results, now=now)
+        applied.items += len(unplaced)
     if misses:
         await cluster_search_misses(uow=uow, rows=misses)
         applied.search_misses = len(misses)

@@ -139,7 +139,7 @@ async def test_bad_events_are_reported_by_index_and_the_good_ones_accepted(
                 {
                     "loc": ["kind"],
                     "msg": "kind must be one of: review, return, support_ticket, question, "
-                    "search_miss, purchase",
+                    "search_miss, purchase, survey_response",
                 }
             ],
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from services.feedback.triage import (
@@ -13,7 +14,7 @@ from services.feedback.triage import (
     rank,
     similarity,
 )
-from services.feedback.triage.pipeline import ModelTriage
+from services.feedback.triage.pipeline import ModelTriage, features
 
 
 def review(text: str, rating: int) -> TriageInput:
@@ -218,3 +219,16 @@ def test_paraphrases_group_and_different_problems_do_not(model: ModelTriage) -> 
                 assert score > SAME_PROBLEM_THRESHOLD, (a, b, score)
             else:
                 assert score < SAME_PROBLEM_THRESHOLD, (a, b, score)
+
+
+def test_a_survey_response_is_read_as_a_review() -> None:
+    # The model was fitted on five kinds: a survey response gets a review's features, not
+    # a kind vector of zeros it never saw.
+    embeddings = np.zeros((2, 3), dtype=np.float32)
+    items = [
+        TriageInput(kind="survey_response", text="The lid sticks", rating=2),
+        TriageInput(kind="review", text="The lid sticks", rating=2),
+    ]
+    survey, review_ = features(embeddings, items)
+    assert survey.tolist() == review_.tolist()
+    assert survey[3:].sum() == 2  # one kind and one rating
