@@ -15,6 +15,7 @@ from services.feedback.ingest.api import router as ingest_router
 from services.feedback.ingest.backlog import IngestBacklog
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
+from services.feedback.suggestions.api import router as suggestions_router
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
 from services.feedback.triage.api import router as triage_router
@@ -46,7 +47,13 @@ def create_app(
         title="ProductOps feedback",
         metadata=metadata,
         migrations=history,
-        routers=[ingest_router, findings_router, answers_router, triage_router],
+        routers=[
+            ingest_router,
+            findings_router,
+            answers_router,
+            suggestions_router,
+            triage_router,
+        ],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],
