@@ -10,10 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.feedback.app import create_app
 from services.feedback.events import EscalationForwarded, QuestionAnswered
-from tests.feedback.conftest import READ, WRITE, event, items, outbox_events
+from shared.settings import Settings
+from tests.feedback.conftest import FAST, READ, WRITE, event, items, outbox_events
+from tests.feedback.fakes import FakeTriage
 from tests.feedback.findings.test_api import review, send
-from tests.support import assert_problem, auth
+from tests.support import assert_problem, auth, running
 
 PM = auth("feedback:write", subject="key-pm", owner="pm@example.com")
 LEAD = auth("feedback:write", subject="key-lead", owner="lead@example.com")
@@ -307,3 +310,30 @@ async def test_unknown_escalations_and_missing_scopes(client: httpx.AsyncClient)
     assert_problem(await client.get("/v1/products/prod-1/answers", headers=WRITE), 403)
     assert_problem(await client.get("/v1/escalations/nope/answers", headers=WRITE), 403)
     assert (await client.get("/v1/escalations/nope/answers", headers=READ)).json() == []
+
+
+async def test_a_forwarded_escalation_past_due_is_still_overdue(settings: Settings) -> None:
+    """Sales owes the answer now: lists and stats count it overdue until it is answered."""
+    due_at_once = FAST.model_copy(update={"urgent_ticket_sla_h": 1e-6})
+    app = create_app(settings, feedback=due_at_once, triage=FakeTriage, threshold=0.8)
+    async with running(app) as client:
+        await send(
+            client, event("support_ticket", subject="Late", text="Where is it", priority="urgent")
+        )
+        (ticket,) = await escalations(client)
+        forwarded = await client.post(
+            f"/v1/escalations/{ticket['id']}/forward", json={"to": "sales"}, headers=PM
+        )
+        assert forwarded.json()["overdue"] is True
+        assert [e["id"] for e in await escalations(client, overdue="true")] == [ticket["id"]]
+        stats = (await client.get("/v1/findings/stats", headers=READ)).json()
+        assert stats["overdue_escalations"] == 1
+
+        answered = await client.post(
+            f"/v1/escalations/{ticket['id']}/answer", json={"answer": "Shipped."}, headers=PM
+        )
+        assert answered.status_code == 201
+        assert await escalations(client, overdue="true") == []
+        assert [e["id"] for e in await escalations(client, overdue="false")] == [ticket["id"]]
+        stats = (await client.get("/v1/findings/stats", headers=READ)).json()
+        assert stats["overdue_escalations"] == 0
