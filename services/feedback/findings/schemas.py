@@ -137,6 +137,9 @@ class EscalationPublic(BaseModel):
     forwarded_at: datetime | None
     forwarded_by: str | None
     forward_note: str | None
+    answer: str | None = Field(description="the current answer, once answered")
+    answered_by: str | None
+    answered_at: datetime | None
 
 
 class EscalationStatusChange(BaseModel):
@@ -216,6 +219,11 @@ def escalation_public(row: Any, now: datetime) -> EscalationPublic:
         forwarded_at=escalation.forwarded_at,
         forwarded_by=escalation.forwarded_by,
         forward_note=escalation.forward_note,
+        # Only lists read the answer; a row a change returns has none to show (forward and
+        # done are refused once an escalation is answered).
+        answer=getattr(row, "answer", None),
+        answered_by=getattr(row, "answered_by", None),
+        answered_at=getattr(row, "answered_at", None),
     )
 
 

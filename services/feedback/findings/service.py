@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.feedback.answers.domain import SourceKind
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
 from services.feedback.findings.domain import (
     Source,
@@ -28,6 +29,7 @@ from services.feedback.findings.escalations import (
 )
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
 from services.feedback.tables import (
+    answer,
     escalation,
     feedback_item,
     finding,
@@ -339,8 +341,16 @@ async def list_escalations(
     cursor: str | None,
     now: datetime,
 ) -> Page[Row[Any]]:
-    """Escalations in the order they were raised, filtered, one keyset page."""
-    stmt = select(escalation)
+    """Escalations in the order they were raised, filtered, one keyset page; each with its
+    current answer, if it has one."""
+    current = (
+        (answer.c.source_kind == SourceKind.ESCALATION.value)
+        & (answer.c.source_id == escalation.c.id)
+        & answer.c.superseded_at.is_(None)
+    )
+    stmt = select(
+        escalation, answer.c.answer, answer.c.answered_by, answer.c.answered_at
+    ).outerjoin(answer, current)
     for column, value in (
         (escalation.c.route, route),
         (escalation.c.status, status),

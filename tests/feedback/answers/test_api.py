@@ -60,6 +60,11 @@ async def test_an_answered_escalation_joins_the_products_known_answers(
     (answered,) = await escalations(client, rule="sales_question")
     assert (answered["status"], answered["overdue"]) == ("answered", False)
     assert answered["done_at"] is not None
+    assert (answered["answer"], answered["answered_by"], answered["answered_at"]) == (
+        "10% from 25 units.",
+        "pm@example.com",
+        first["answered_at"],
+    )
     assert await known(client) == [first]
 
     # Answering again replaces the answer; the first stays in the history.
@@ -76,8 +81,9 @@ async def test_an_answered_escalation_joins_the_products_known_answers(
     ]
     assert history[0]["superseded_at"] is None
     assert history[1]["superseded_at"] == second["answered_at"]
-    (done_at,) = {e["done_at"] for e in await escalations(client, rule="sales_question")}
-    assert done_at == answered["done_at"]  # closed when first answered
+    (listed,) = await escalations(client, rule="sales_question")
+    assert listed["done_at"] == answered["done_at"]  # closed when first answered
+    assert (listed["answer"], listed["answered_by"]) == ("12% from 25 units.", "lead@example.com")
 
     events = [e for e in await outbox_events(app) if e.type == "feedback.question.answered.v1"]
     assert [e.subject for e in events] == ["prod-1", "prod-1"]
@@ -138,7 +144,7 @@ async def test_an_escalation_is_forwarded_to_sales_then_answered(
         event("support_ticket", subject="Invoice", text="Need it fast", priority="urgent"),
     )
     (ticket,) = await escalations(client)
-    assert (ticket["route"], ticket["status"]) == ("pm", "open")
+    assert (ticket["route"], ticket["status"], ticket["answer"]) == ("pm", "open", None)
     url = f"/v1/escalations/{ticket['id']}/forward"
 
     response = await client.post(url, json={"to": "sales", "note": "a billing matter"}, headers=PM)
