@@ -83,6 +83,26 @@ async def test_a_suggestion_joins_customers_asking_the_same(
     assert filed["event_id"] not in {e.data["event_id"] for e in published}
 
 
+async def test_a_relabelled_suggestion_takes_its_source_with_it(
+    client: httpx.AsyncClient,
+) -> None:
+    await send(client, event("review", rating=3, text="I wish the lid were glass"))
+    filed = await suggest(client, text="Please add a glass lid option", product_id="prod-1")
+    (shared_finding,) = await items(client, "/v1/findings", source="internal")
+    assert shared_finding["sources"] == ["customer", "internal"]
+    (team_item,) = await items(client, "/v1/feedback", source="internal")
+    assert team_item["event_id"] == filed["event_id"]
+
+    label = {"category": "praise", "severity": "low", "hazard": False}
+    moved = await client.post(f"/v1/feedback/{team_item['id']}/label", json=label, headers=TEAM)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["source"] == "internal"
+    left = (await client.get(f"/v1/findings/{shared_finding['id']}", headers=READ)).json()
+    assert (left["item_count"], left["sources"]) == (1, ["customer"])
+    (praise,) = await items(client, "/v1/findings", source="internal")
+    assert (praise["kind"], praise["sources"]) == ("praise", ["internal"])
+
+
 async def test_a_suggestion_about_a_type_or_nothing_becomes_its_requirement(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
