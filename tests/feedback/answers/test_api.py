@@ -343,3 +343,20 @@ async def test_a_forwarded_escalation_past_due_is_still_overdue(settings: Settin
         assert [e["id"] for e in await escalations(client, overdue="false")] == [ticket["id"]]
         stats = (await client.get("/v1/findings/stats", headers=READ)).json()
         assert stats["overdue_escalations"] == 0
+
+
+async def test_a_critical_defects_escalation_is_asked_by_its_findings_quote(
+    client: httpx.AsyncClient,
+) -> None:
+    """It was raised by the finding, not by one customer's event: the finding speaks."""
+    await send(client, review("The lid burned my hand"))
+    (critical,) = await escalations(client, rule="critical_defect")
+    assert critical["event_id"] is None
+    response = await client.post(
+        f"/v1/escalations/{critical['id']}/answer",
+        json={"answer": "Stop using it; a replacement lid ships this week."},
+        headers=PM,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["question"] == "The lid burned my hand"
+    assert [a["source_id"] for a in await known(client)] == [critical["id"]]
