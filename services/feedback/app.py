@@ -15,6 +15,7 @@ from services.feedback.ingest.api import router as ingest_router
 from services.feedback.ingest.backlog import IngestBacklog
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
+from services.feedback.suggestions.api import router as suggestions_router
 from services.feedback.surveys.api import router as surveys_router
 from services.feedback.tables import metadata
 from services.feedback.triage import SAME_PROBLEM_THRESHOLD, Triage, load_triage
@@ -47,7 +48,14 @@ def create_app(
         title="ProductOps feedback",
         metadata=metadata,
         migrations=history,
-        routers=[ingest_router, findings_router, answers_router, triage_router, surveys_router],
+        routers=[
+            ingest_router,
+            findings_router,
+            answers_router,
+            suggestions_router,
+            triage_router,
+            surveys_router,
+        ],
         handlers=HANDLERS,
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],

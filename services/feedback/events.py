@@ -80,6 +80,9 @@ class FindingSnapshot(EventPayload):
     first_seen: datetime
     last_seen: datetime
     version: int
+    # Who wrote its items (`customer`, `internal`, `vendor`); absent from events published
+    # before sources were kept, which were all customers'.
+    sources: list[str] | None = None
 
 
 @registry.register("feedback.finding.opened.v1")

@@ -81,6 +81,9 @@ customer_event = Table(
     Column("survey_id", String(36), nullable=True),
     Column("segment", String(64), nullable=True),
     Column("answers", JsonType, nullable=True),
+    # Who wrote it, a `findings.domain.Source` (`source` above is the key's owner): storefront
+    # events are customers', suggestions (`POST /v1/suggestions`) the product team's.
+    Column("origin", String(16), nullable=False, server_default="customer"),
     UniqueConstraint("source", "event_id"),
 )
 # The triage worker's queue, oldest first; partial, so done events cost the index nothing.
@@ -155,6 +158,8 @@ finding = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Who wrote its items, comma-separated in `Source` order (`customer,internal`).
+    Column("sources", String(64), nullable=False, server_default="customer"),
 )
 Index("ix_finding_product_id_kind", finding.c.product_id, finding.c.kind)
 Index("ix_finding_status_id", finding.c.status, finding.c.id)
@@ -184,6 +189,8 @@ feedback_item = Table(
     Column("embedding", LargeBinary, nullable=True),
     Column("labelled_by", String(255), nullable=True),
     Column("labelled_at", UtcDateTime, nullable=True),
+    # Who wrote it: a `findings.domain.Source`.
+    Column("source", String(16), nullable=False, server_default="customer"),
 )
 Index("ix_feedback_item_product_id_id", feedback_item.c.product_id, feedback_item.c.id)
 # Items waiting for a person, in triage order.

@@ -268,6 +268,7 @@ def finding_row(**changes: Any) -> SimpleNamespace:
         "version": 4,
         "created_at": NOW - timedelta(days=3),
         "updated_at": NOW,
+        "sources": "customer,internal",
     } | changes
     assert set(values) == {column.name for column in finding.c}
     return SimpleNamespace(**values)
@@ -313,6 +314,8 @@ def test_every_finding_event_gives_the_finding_as_it_is(event_type: str) -> None
         "representative_quote": "The lid came off and burned my hand.",
         "version": 4,
     }
+    # Added in issue 14 as an optional field: launch's tolerant reader ignores it.
+    assert event.data["sources"] == ["customer", "internal"]
 
 
 def test_every_type_here_is_one_its_producer_registers() -> None:

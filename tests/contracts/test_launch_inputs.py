@@ -198,6 +198,7 @@ def finding_row(**changes: Any) -> SimpleNamespace:
         "first_seen": NOW,
         "last_seen": NOW,
         "version": 3,
+        "sources": "customer,internal",
     } | changes
     return SimpleNamespace(**values)
 
@@ -230,3 +231,16 @@ def test_every_finding_event_carries_what_the_defect_gate_reads() -> None:
         assert (read.item_count, read.version) == (4, 3)
         assert read.representative_quote.startswith("the lid")
     assert launch.FindingState.model_validate(events[2].data).status == "resolved"
+
+
+def test_a_finding_event_from_before_sources_still_reads() -> None:
+    """`sources` is optional: events published before issue 14 (all customers') carry none."""
+    data = dict(finding_snapshot(finding_row()))
+    del data["sources"]
+    assert FindingSnapshot.model_validate(data).sources is None
+    assert (
+        launch.FindingState.model_validate(
+            {**data, "first_seen": NOW.isoformat(), "last_seen": NOW.isoformat()}
+        ).version
+        == 3
+    )

@@ -20,18 +20,20 @@ class AnswerGiven(BaseModel):
     answer: AnswerText = Field(description=f"the answer, 1-{ANSWER_LIMIT} characters")
 
 
-class AnswerPublic(BaseModel):
-    """A question and its answer (the known-Q&A contract: the gateway's knowledge sheet
-    reads exactly these fields)."""
-
+class _AnswerFields(BaseModel):
     id: str
-    product_id: str | None
     question: str
     answer: str
     answered_by: str = Field(description="the owner of the key that answered")
     answered_at: datetime
     source_kind: SourceKind
     source_id: str
+
+
+class AnswerPublic(_AnswerFields):
+    """A question and its answer."""
+
+    product_id: str | None = Field(description="null for an escalation about no product")
 
 
 class AnswerRecord(AnswerPublic):
@@ -41,8 +43,11 @@ class AnswerRecord(AnswerPublic):
     superseded_at: datetime | None = Field(description="null while it is the current answer")
 
 
-class KnownAnswerPublic(AnswerPublic):
-    product_id: str  # type: ignore[assignment]  # the list is of one product's answers
+class KnownAnswerPublic(_AnswerFields):
+    """One of a product's known questions and answers (the contract the gateway's knowledge
+    sheet reads: exactly these fields)."""
+
+    product_id: str
 
 
 def answer_public(row: Any) -> AnswerPublic:

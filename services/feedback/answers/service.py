@@ -32,15 +32,15 @@ async def answer_escalation(
     current = await locked_escalation(uow=uow, escalation_id=escalation_id)
     answered = current.answered(now=uow.clock())
     await save_escalation(uow=uow, changed=answered)
+    asked = await _escalation_question(
+        uow.session, event_id=current.event_id, finding_id=current.finding_id
+    )
     return await _record(
         uow,
         product_id=current.product_id,
         source_kind=SourceKind.ESCALATION,
         source_id=current.id,
-        question=await _escalation_question(
-            uow.session, event_id=current.event_id, finding_id=current.finding_id
-        )
-        or current.reason,
+        question=asked or current.reason,
         text=text,
         actor=actor,
     )

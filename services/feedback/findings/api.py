@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.feedback.findings import service
-from services.feedback.findings.domain import Status
+from services.feedback.findings.domain import Source, Status
 from services.feedback.findings.escalations import EscalationStatus, Route
 from services.feedback.findings.schemas import (
     EscalationForward,
@@ -50,6 +50,7 @@ async def list_feedback(
     needs_review: Annotated[
         bool | None, Query(description="only items waiting for a person's label (or not)")
     ] = None,
+    source: Annotated[Source | None, Query(description="only items this source wrote")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[FeedbackItemPublic]:
@@ -63,6 +64,7 @@ async def list_feedback(
             category=category.value if category else None,
             finding_id=finding_id,
             needs_review=needs_review,
+            source=source.value if source else None,
             limit=limit,
             cursor=cursor,
         )
@@ -77,10 +79,14 @@ async def list_findings(
     kind: Category | None = None,
     status: Status | None = None,
     severity: Severity | None = None,
+    source: Annotated[
+        Source | None, Query(description="only findings with an item this source wrote")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[FindingPublic]:
-    """Findings (similar feedback about one product, grouped), with their trend."""
+    """Findings (similar feedback about one product, grouped), with their trend and who
+    wrote their items (`sources`)."""
     async with runtime.db.reader() as session:
         page = await service.list_findings(
             session=session,
@@ -88,6 +94,7 @@ async def list_findings(
             kind=kind.value if kind else None,
             status=status.value if status else None,
             severity=severity.value if severity else None,
+            source=source.value if source else None,
             limit=limit,
             cursor=cursor,
         )

@@ -4,7 +4,7 @@ trend and the fields every finding event carries. No I/O."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +21,28 @@ class Status(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+class Source(StrEnum):
+    """Who wrote a text: a customer (storefront events), the product team (a suggestion), or
+    a vendor. Nothing sends vendor texts yet: the vendor's questionnaire answers live in the
+    catalog and are not triaged; `vendor` is reserved for texts a vendor's own key sends."""
+
+    CUSTOMER = "customer"
+    VENDOR = "vendor"
+    INTERNAL = "internal"
+
+
+def sources_of(stored: str | Iterable[str]) -> list[str]:
+    """A finding's sources in their stored order (`customer,internal`), from the column's
+    text or any collection of them; the order of `Source`, so equal sets read the same."""
+    names = set(stored.split(",")) if isinstance(stored, str) else set(stored)
+    return [source.value for source in Source if source.value in names]
+
+
+def stored_sources(sources: Collection[str]) -> str:
+    """The `finding.sources` column's text for a set of sources."""
+    return ",".join(sources_of(sources))
 
 
 # A person moves a finding forward; only new items move it back (a regression).
@@ -70,6 +92,7 @@ def finding_snapshot(f: Any) -> dict[str, Any]:
         "first_seen": f.first_seen,
         "last_seen": f.last_seen,
         "version": f.version,
+        "sources": sources_of(f.sources),
     }
 
 
@@ -86,6 +109,7 @@ class Item:
     quote: str
     occurred_at: datetime
     result: TriageResult
+    source: Source = Source.CUSTOMER
 
 
 @dataclass
@@ -108,6 +132,9 @@ class Finding:
     first_seen: datetime
     last_seen: datetime
     version: int
+    # Who wrote its items: customers, the product team, vendors. One finding may group
+    # several (customers asking for what the team suggested): it is one problem either way.
+    sources: set[str] = field(default_factory=lambda: {Source.CUSTOMER.value})
     is_new: bool = False
     new_items: int = 0
     changed: set[str] = field(default_factory=set)
@@ -176,6 +203,7 @@ def _open(item: Item, finding_id: str) -> Finding:
         first_seen=item.occurred_at,
         last_seen=item.occurred_at,
         version=1,
+        sources={Source(item.source).value},
         is_new=True,
         new_items=1,
     )
@@ -188,6 +216,9 @@ def _absorb(finding: Finding, item: Item, score: float) -> None:
     finding.changed.add("item_count")
     pairs = zip(finding.embedding_sum, result.embedding, strict=True)
     finding.embedding_sum = [a + b for a, b in pairs]
+    if (source := Source(item.source).value) not in finding.sources:
+        finding.sources = finding.sources | {source}
+        finding.changed.add("sources")
     finding.first_seen = min(finding.first_seen, item.occurred_at)
     finding.last_seen = max(finding.last_seen, item.occurred_at)
     severity = worst([finding.severity, result.severity])

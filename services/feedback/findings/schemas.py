@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.feedback.findings.domain import Direction, Status, Trend
+from services.feedback.findings.domain import Direction, Source, Status, Trend, sources_of
 from services.feedback.findings.escalations import Escalation, EscalationStatus, Route
 from services.feedback.findings.service import FindingStats
 from services.feedback.findings.stories import UserStory
@@ -38,6 +38,9 @@ class FeedbackItemPublic(BaseModel):
     needs_review: bool = Field(description="the model was unsure and no person labelled it yet")
     labelled_by: str | None = Field(description="who corrected its triage, if anyone")
     labelled_at: datetime | None
+    source: Source = Field(
+        description="who wrote it: a customer, the product team (internal) or a vendor"
+    )
 
 
 class TrendPublic(BaseModel):
@@ -66,6 +69,10 @@ class FindingPublic(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    sources: list[Source] = Field(
+        description="who wrote its items, each once: a finding may group customers' texts and "
+        "the product team's suggestions"
+    )
 
 
 class DayCount(BaseModel):
@@ -82,6 +89,10 @@ class FindingStatsPublic(BaseModel):
     by_category: dict[str, int] = Field(description="unresolved findings by kind")
     by_severity: dict[str, int] = Field(description="unresolved findings by severity")
     by_status: dict[str, int]
+    by_source: dict[str, int] = Field(
+        description="unresolved findings by who wrote their items (one with items of two "
+        "sources counts in both)"
+    )
     overdue_escalations: int = Field(description="open escalations past their due time")
     feedback_items: int = Field(description="triaged items")
     sentiment: float | None = Field(description="mean sentiment of the triaged items, -1..1")
@@ -126,6 +137,9 @@ class EscalationPublic(BaseModel):
     forwarded_at: datetime | None
     forwarded_by: str | None
     forward_note: str | None
+    answer: str | None = Field(description="the current answer, once answered")
+    answered_by: str | None
+    answered_at: datetime | None
 
 
 class EscalationStatusChange(BaseModel):
@@ -169,6 +183,7 @@ def finding_public(row: Any, trend: Trend) -> FindingPublic:
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        sources=[Source(source) for source in sources_of(row.sources)],
     )
 
 
@@ -204,6 +219,11 @@ def escalation_public(row: Any, now: datetime) -> EscalationPublic:
         forwarded_at=escalation.forwarded_at,
         forwarded_by=escalation.forwarded_by,
         forward_note=escalation.forward_note,
+        # Only lists read the answer; a row a change returns has none to show (forward and
+        # done are refused once an escalation is answered).
+        answer=getattr(row, "answer", None),
+        answered_by=getattr(row, "answered_by", None),
+        answered_at=getattr(row, "answered_at", None),
     )
 
 
@@ -216,6 +236,7 @@ def finding_stats_public(product_id: str | None, stats: FindingStats) -> Finding
         by_category=stats.unresolved_by_category,
         by_severity=by_severity,
         by_status=stats.by_status,
+        by_source=stats.unresolved_by_source,
         overdue_escalations=stats.overdue_escalations,
         feedback_items=stats.feedback_items,
         sentiment=stats.sentiment,

@@ -10,8 +10,17 @@ from typing import Any
 from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.feedback.answers.domain import SourceKind
 from services.feedback.events import FindingResolved, FindingUpdated, feedback_event
-from services.feedback.findings.domain import Status, Trend, finding_snapshot, transition, trend
+from services.feedback.findings.domain import (
+    Source,
+    Status,
+    Trend,
+    finding_snapshot,
+    sources_of,
+    transition,
+    trend,
+)
 from services.feedback.findings.escalations import (
     AWAITING_VALUES,
     Escalation,
@@ -20,6 +29,7 @@ from services.feedback.findings.escalations import (
 )
 from services.feedback.findings.stories import StoryItem, UserStory, user_story
 from services.feedback.tables import (
+    answer,
     escalation,
     feedback_item,
     finding,
@@ -51,6 +61,7 @@ async def list_feedback(
     limit: int,
     cursor: str | None,
     needs_review: bool | None = None,
+    source: str | None = None,
 ) -> Page[Row[Any]]:
     """Triaged items in triage order, filtered, one keyset page."""
     stmt = select(*[c for c in feedback_item.c if c.name != "embedding"])
@@ -62,6 +73,7 @@ async def list_feedback(
         (feedback_item.c.product_id, product_id),
         (feedback_item.c.category, category),
         (feedback_item.c.finding_id, finding_id),
+        (feedback_item.c.source, source),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
@@ -80,9 +92,14 @@ async def list_findings(
     severity: str | None,
     limit: int,
     cursor: str | None,
+    source: str | None = None,
 ) -> Page[Row[Any]]:
-    """Findings in the order they were opened, filtered, one keyset page."""
+    """Findings in the order they were opened, filtered (`source`: those with an item from
+    it), one keyset page."""
     stmt = select(finding)
+    if source is not None:
+        # The names are distinct words, none inside another: a substring match is exact.
+        stmt = stmt.where(finding.c.sources.contains(Source(source).value))
     for column, value in (
         (finding.c.product_id, product_id),
         (finding.c.kind, kind),
@@ -101,6 +118,7 @@ class FindingStats:
     by_status: dict[str, int]
     unresolved_by_category: dict[str, int]
     unresolved_by_severity: dict[str, int]
+    unresolved_by_source: dict[str, int]
     overdue_escalations: int
     feedback_items: int
     sentiment: float | None
@@ -115,7 +133,9 @@ async def finding_stats(
     escalations past their due time; the triaged items and their mean sentiment; the
     findings opened on each of the last `days` days. All of them, or one product's.
     Counted in the database: no table is read row by row."""
-    grouped = select(finding.c.status, finding.c.kind, finding.c.severity, func.count())
+    grouped = select(
+        finding.c.status, finding.c.kind, finding.c.severity, finding.c.sources, func.count()
+    )
     overdue = select(func.count()).where(
         escalation.c.status.in_(AWAITING_VALUES), escalation.c.due_at < now
     )
@@ -126,22 +146,28 @@ async def finding_stats(
         items = items.where(feedback_item.c.product_id == product_id)
     rows = (
         await session.execute(
-            grouped.group_by(finding.c.status, finding.c.kind, finding.c.severity)
+            grouped.group_by(
+                finding.c.status, finding.c.kind, finding.c.severity, finding.c.sources
+            )
         )
     ).all()
     by_status = dict.fromkeys((s.value for s in Status), 0)
     by_category = dict.fromkeys((c.value for c in Category), 0)
     by_severity = dict.fromkeys((s.value for s in Severity), 0)
-    for status, kind, severity, count in rows:
+    by_source = dict.fromkeys((s.value for s in Source), 0)
+    for status, kind, severity, sources, count in rows:
         by_status[status] = by_status.get(status, 0) + count
         if status != Status.RESOLVED.value:
             by_category[kind] = by_category.get(kind, 0) + count
             by_severity[severity] = by_severity.get(severity, 0) + count
+            for source in sources_of(sources):
+                by_source[source] += count
     item_count, mean = (await session.execute(items)).one()
     return FindingStats(
         by_status=by_status,
         unresolved_by_category=by_category,
         unresolved_by_severity=by_severity,
+        unresolved_by_source=by_source,
         overdue_escalations=int(await session.scalar(overdue) or 0),
         feedback_items=int(item_count or 0),
         sentiment=round(float(mean), 3) if mean is not None else None,
@@ -315,8 +341,16 @@ async def list_escalations(
     cursor: str | None,
     now: datetime,
 ) -> Page[Row[Any]]:
-    """Escalations in the order they were raised, filtered, one keyset page."""
-    stmt = select(escalation)
+    """Escalations in the order they were raised, filtered, one keyset page; each with its
+    current answer, if it has one."""
+    current = (
+        (answer.c.source_kind == SourceKind.ESCALATION.value)
+        & (answer.c.source_id == escalation.c.id)
+        & answer.c.superseded_at.is_(None)
+    )
+    stmt = select(
+        escalation, answer.c.answer, answer.c.answered_by, answer.c.answered_at
+    ).outerjoin(answer, current)
     for column, value in (
         (escalation.c.route, route),
         (escalation.c.status, status),

@@ -36,6 +36,7 @@ _COLUMNS = [
         "first_seen",
         "last_seen",
         "version",
+        "sources",
     )
 ]
 

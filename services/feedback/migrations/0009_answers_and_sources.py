@@ -1,6 +1,10 @@
-"""Answering customers (issue 14, 1d): an escalation may be forwarded to sales or answered
-(its status widens to hold `forwarded`), and `answer` keeps each answer, the current one per
-source and the ones it superseded, as the product's known questions and answers."""
+"""Answering customers and the product team's suggestions (issue 14, 1b and 1d).
+
+An escalation may be forwarded to sales or answered (its status widens to hold
+`forwarded`), and `answer` keeps each answer, the current one per source and the ones it
+superseded, as the product's known questions and answers. Customer events, items and
+findings say who wrote them (`origin`, `source`, `sources`): every row stored before was a
+customer's."""
 
 from __future__ import annotations
 
@@ -59,8 +63,28 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("forwarded_by", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("forward_note", sa.String(length=1000), nullable=True))
 
+    with op.batch_alter_table("customer_event", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("origin", sa.String(length=16), server_default="customer", nullable=False)
+        )
+    with op.batch_alter_table("feedback_item", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("source", sa.String(length=16), server_default="customer", nullable=False)
+        )
+    with op.batch_alter_table("finding", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("sources", sa.String(length=64), server_default="customer", nullable=False)
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("finding", schema=None) as batch_op:
+        batch_op.drop_column("sources")
+    with op.batch_alter_table("feedback_item", schema=None) as batch_op:
+        batch_op.drop_column("source")
+    with op.batch_alter_table("customer_event", schema=None) as batch_op:
+        batch_op.drop_column("origin")
+
     with op.batch_alter_table("escalation", schema=None) as batch_op:
         batch_op.drop_column("forward_note")
         batch_op.drop_column("forwarded_by")

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from uuid6 import uuid7
 
 from services.feedback.events import feedback_event
-from services.feedback.findings.domain import Finding, Item, Status, place
+from services.feedback.findings.domain import Finding, Item, Source, Status, place
 from services.feedback.findings.escalations import Slas
 from services.feedback.tables import customer_event, escalation, feedback_item, triage_label
 from services.feedback.triage import Category, Severity, TriageResult, worst
@@ -91,6 +91,7 @@ async def label_item(
         _set_severity(old, worst([*remaining, label.severity]))
     else:
         _leave(old, embedding, remaining)
+        await _sources_left(session, old, row.id)
         if old.representative_event_id == row.event_id:
             await _new_representative(session, old, row.id)
         item = Item(
@@ -99,6 +100,7 @@ async def label_item(
             kind=row.kind,
             quote=row.quote,
             occurred_at=row.occurred_at,
+            source=Source(row.source),
             result=TriageResult(
                 category=label.category,
                 severity=label.severity,
@@ -148,6 +150,23 @@ async def _other_severities(session: Any, finding_id: str, item_id: str) -> list
         .where(feedback_item.c.id != item_id)
     )
     return [Severity(severity) for severity in rows.scalars()]
+
+
+async def _sources_left(session: Any, finding: Finding, item_id: str) -> None:
+    """The finding's sources without the item that left (unchanged if it is now empty)."""
+    left = set(
+        (
+            await session.execute(
+                select(feedback_item.c.source)
+                .where(feedback_item.c.finding_id == finding.id)
+                .where(feedback_item.c.id != item_id)
+                .distinct()
+            )
+        ).scalars()
+    )
+    if left and left != finding.sources:
+        finding.sources = left
+        finding.changed.add("sources")
 
 
 async def _new_representative(session: Any, finding: Finding, item_id: str) -> None:

@@ -31,10 +31,13 @@ from services.feedback.findings.domain import (
     Finding,
     Item,
     Similarity,
+    Source,
     Status,
     finding_snapshot,
     place,
     quote_of,
+    sources_of,
+    stored_sources,
 )
 from services.feedback.findings.escalations import (
     AWAITING_VALUES,
@@ -47,6 +50,7 @@ from services.feedback.findings.escalations import (
 )
 from services.feedback.ingest.search_misses import cluster_search_misses
 from services.feedback.ingest.service import product_types
+from services.feedback.suggestions.domain import target_of
 from services.feedback.surveys.service import record_readings
 from services.feedback.tables import (
     customer_event,
@@ -76,6 +80,7 @@ _PENDING_COLUMNS = (
     customer_event.c.priority,
     customer_event.c.query,
     customer_event.c.triage_attempts,
+    customer_event.c.origin,
 )
 
 
@@ -246,6 +251,7 @@ async def _apply_texts(
             quote=quote_of(text),
             occurred_at=row.occurred_at,
             result=result,
+            source=Source(row.origin),
         )
         target = place(
             item,
@@ -256,6 +262,9 @@ async def _apply_texts(
         )
         placed[target.id] = target
         item_rows.append(_item_row(item, target.id, now, review_below=matcher.review_below))
+        if item.source is not Source.CUSTOMER:
+            # The product team's idea has no customer waiting for a reply.
+            continue
         for draft in escalations_for_item(
             kind=row.kind,
             category=result.category,
@@ -307,6 +316,7 @@ async def load_findings(session: AsyncSession, products: set[str]) -> list[Findi
             first_seen=row.first_seen,
             last_seen=row.last_seen,
             version=row.version,
+            sources=set(sources_of(row.sources)),
         )
         for row in (await session.execute(stmt)).all()
     ]
@@ -326,6 +336,7 @@ def _finding_values(f: Finding) -> dict[str, Any]:
         "first_seen": f.first_seen,
         "last_seen": f.last_seen,
         "version": f.version,
+        "sources": stored_sources(f.sources),
     }
 
 
@@ -376,6 +387,7 @@ def _item_row(item: Item, finding_id: str, now: datetime, *, review_below: float
         "confidence": confidence,
         "needs_review": confidence < review_below,
         "embedding": pack(result.embedding),
+        "source": Source(item.source).value,
     }
 
 
@@ -426,10 +438,12 @@ async def publish_finding_events(
                 feedback_event(FindingUpdated(**snapshot, changed=changed), subject=f.product_id)
             )
         if f.kind is Category.REQUIREMENT:
+            # A suggestion about a product type (or none) is the type's requirement.
+            target = target_of(f.product_id)
             requirement = RequirementIdentified(
                 requirement_id=f.id,
-                product_id=f.product_id,
-                product_type=types.get(f.product_id),
+                product_id=target.product_id,
+                product_type=target.product_type or types.get(f.product_id),
                 kind="requirement",
                 text=f.topic,
                 quote=f.representative_quote,

@@ -10,10 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.feedback.app import create_app
 from services.feedback.events import EscalationForwarded, QuestionAnswered
-from tests.feedback.conftest import READ, WRITE, event, items, outbox_events
+from shared.settings import Settings
+from tests.feedback.conftest import FAST, READ, WRITE, event, items, outbox_events
+from tests.feedback.fakes import FakeTriage
 from tests.feedback.findings.test_api import review, send
-from tests.support import assert_problem, auth
+from tests.support import assert_problem, auth, running
 
 PM = auth("feedback:write", subject="key-pm", owner="pm@example.com")
 LEAD = auth("feedback:write", subject="key-lead", owner="lead@example.com")
@@ -57,6 +60,11 @@ async def test_an_answered_escalation_joins_the_products_known_answers(
     (answered,) = await escalations(client, rule="sales_question")
     assert (answered["status"], answered["overdue"]) == ("answered", False)
     assert answered["done_at"] is not None
+    assert (answered["answer"], answered["answered_by"], answered["answered_at"]) == (
+        "10% from 25 units.",
+        "pm@example.com",
+        first["answered_at"],
+    )
     assert await known(client) == [first]
 
     # Answering again replaces the answer; the first stays in the history.
@@ -73,8 +81,9 @@ async def test_an_answered_escalation_joins_the_products_known_answers(
     ]
     assert history[0]["superseded_at"] is None
     assert history[1]["superseded_at"] == second["answered_at"]
-    (done_at,) = {e["done_at"] for e in await escalations(client, rule="sales_question")}
-    assert done_at == answered["done_at"]  # closed when first answered
+    (listed,) = await escalations(client, rule="sales_question")
+    assert listed["done_at"] == answered["done_at"]  # closed when first answered
+    assert (listed["answer"], listed["answered_by"]) == ("12% from 25 units.", "lead@example.com")
 
     events = [e for e in await outbox_events(app) if e.type == "feedback.question.answered.v1"]
     assert [e.subject for e in events] == ["prod-1", "prod-1"]
@@ -135,7 +144,7 @@ async def test_an_escalation_is_forwarded_to_sales_then_answered(
         event("support_ticket", subject="Invoice", text="Need it fast", priority="urgent"),
     )
     (ticket,) = await escalations(client)
-    assert (ticket["route"], ticket["status"]) == ("pm", "open")
+    assert (ticket["route"], ticket["status"], ticket["answer"]) == ("pm", "open", None)
     url = f"/v1/escalations/{ticket['id']}/forward"
 
     response = await client.post(url, json={"to": "sales", "note": "a billing matter"}, headers=PM)
@@ -307,3 +316,47 @@ async def test_unknown_escalations_and_missing_scopes(client: httpx.AsyncClient)
     assert_problem(await client.get("/v1/products/prod-1/answers", headers=WRITE), 403)
     assert_problem(await client.get("/v1/escalations/nope/answers", headers=WRITE), 403)
     assert (await client.get("/v1/escalations/nope/answers", headers=READ)).json() == []
+
+
+async def test_a_forwarded_escalation_past_due_is_still_overdue(settings: Settings) -> None:
+    """Sales owes the answer now: lists and stats count it overdue until it is answered."""
+    due_at_once = FAST.model_copy(update={"urgent_ticket_sla_h": 1e-6})
+    app = create_app(settings, feedback=due_at_once, triage=FakeTriage, threshold=0.8)
+    async with running(app) as client:
+        await send(
+            client, event("support_ticket", subject="Late", text="Where is it", priority="urgent")
+        )
+        (ticket,) = await escalations(client)
+        forwarded = await client.post(
+            f"/v1/escalations/{ticket['id']}/forward", json={"to": "sales"}, headers=PM
+        )
+        assert forwarded.json()["overdue"] is True
+        assert [e["id"] for e in await escalations(client, overdue="true")] == [ticket["id"]]
+        stats = (await client.get("/v1/findings/stats", headers=READ)).json()
+        assert stats["overdue_escalations"] == 1
+
+        answered = await client.post(
+            f"/v1/escalations/{ticket['id']}/answer", json={"answer": "Shipped."}, headers=PM
+        )
+        assert answered.status_code == 201
+        assert await escalations(client, overdue="true") == []
+        assert [e["id"] for e in await escalations(client, overdue="false")] == [ticket["id"]]
+        stats = (await client.get("/v1/findings/stats", headers=READ)).json()
+        assert stats["overdue_escalations"] == 0
+
+
+async def test_a_critical_defects_escalation_is_asked_by_its_findings_quote(
+    client: httpx.AsyncClient,
+) -> None:
+    """It was raised by the finding, not by one customer's event: the finding speaks."""
+    await send(client, review("The lid burned my hand"))
+    (critical,) = await escalations(client, rule="critical_defect")
+    assert critical["event_id"] is None
+    response = await client.post(
+        f"/v1/escalations/{critical['id']}/answer",
+        json={"answer": "Stop using it; a replacement lid ships this week."},
+        headers=PM,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["question"] == "The lid burned my hand"
+    assert [a["source_id"] for a in await known(client)] == [critical["id"]]

@@ -69,6 +69,7 @@ async def test_counts_findings_escalations_and_sentiment_of_one_product_or_all(
         },
         "by_severity": {"low": 1, "medium": 0, "high": 0, "critical": 1},
         "by_status": {"open": 2, "acknowledged": 0, "resolved": 1},
+        "by_source": {"customer": 2, "internal": 0, "vendor": 0},
         "overdue_escalations": 1,
         "feedback_items": 3,
         "sentiment": pytest.approx((-0.9 - 0.6 + 0.8) / 3, abs=1e-3),
