@@ -57,9 +57,12 @@ from tests.perf.common import (
     SECRET,
     ServiceProcess,
     drop_postgres,
+    figure,
     line,
     postgres_url,
     probe_headers,
+    record,
+    section,
 )
 
 assert create_app  # importing the app registers every catalog table on the metadata
@@ -309,7 +312,7 @@ async def bench_recommendations(
     calls: int = 100,
 ) -> None:
     """Ingest requirement events through the real handler, then time the reads."""
-    print(f"\n== requirements and recommendations on {label}")
+    section(f"requirements and recommendations on {label}")
     rng = random.Random(7)
     db = Database(database_url)
     # The schema as the service makes it at start: its migration history.
@@ -344,8 +347,10 @@ async def bench_recommendations(
                 f"  ingested {events} events ({occurrences} occurrences, {distinct} distinct"
                 f" texts) via {how}: {elapsed:.1f} s = {events / elapsed:,.0f} events/s"
             )
+            figure("ingested", events / elapsed, "/s")
             drained = await wait_for_relay(service)
             print(f"  relay published the {events} outbox events in {drained:.1f} s more")
+            figure("relay published the outbox events", drained, "s")
             await time_reads(service, calls)
         finally:
             service.stop()
@@ -367,16 +372,15 @@ async def main(args: argparse.Namespace) -> None:
         await bench_recommendations(
             "SQLite", f"sqlite+aiosqlite:///{tmp}/catalog-{uuid.uuid4().hex[:6]}.db", **options
         )
-    if args.no_postgres:
-        return
-    url = await postgres_url()
-    if url is None:
+    url = None if args.no_postgres else await postgres_url()
+    if url is None and not args.no_postgres:
         print("\n== PostgreSQL not reachable: skipped")
-        return
-    try:
-        await bench_recommendations("PostgreSQL", url, **options)
-    finally:
-        await drop_postgres(url)
+    if url is not None:
+        try:
+            await bench_recommendations("PostgreSQL", url, **options)
+        finally:
+            await drop_postgres(url)
+    record("catalog_recommendations", **options)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,15 @@ from shared.broker import EmbeddedBroker, ensure_topics, free_port
 from shared.events import encode, kafka_headers, new_event
 from shared.relay import new_producer
 from shared.settings import Settings
-from tests.perf.common import SECRET, drop_postgres, pct, postgres_url, probe_headers
+from tests.perf.common import (
+    SECRET,
+    drop_postgres,
+    figure,
+    pct,
+    postgres_url,
+    probe_headers,
+    record,
+)
 
 PRODUCTS = [(str(uuid.uuid4()), f"SKU-{n:04d}") for n in range(200)]
 TEXTS = {
@@ -388,6 +396,10 @@ async def main(args: argparse.Namespace) -> None:
     print("\n== raw aiokafka, same events, same broker, same run (acks=all, linger 2 ms)")
     print(f"  produce                             {raw:9.0f} events/s")
     print(f"  gateway ingest / raw produce         {rate / raw:9.2f}")
+    figure("gateway ingest", rate, "/s")
+    figure("raw produce", raw, "/s")
+    figure("gateway ingest / raw produce", rate / raw, "x")
+    record("ingest", **vars(args))
 
 
 async def _idle() -> None:
