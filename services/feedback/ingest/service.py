@@ -48,6 +48,13 @@ class EventStatus(StrEnum):
     EXPIRED = "expired"  # held past the hold period: never published
 
 
+# The stored values, looked up once: an enum member's `.value` is a descriptor call, paid per
+# event otherwise.
+_ACCEPTED = EventStatus.ACCEPTED.value
+_QUEUED = TriageState.QUEUED.value
+_SKIPPED = TriageState.SKIPPED.value
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A validated batch, ready to store: its rows by event id (the first of each), and the
@@ -136,7 +143,7 @@ def _row(event: Any, now: datetime, principal: Principal) -> dict[str, Any]:
         "unit_price_currency": None,
         "ingested_at": now,
         "ingested_by": principal.subject,
-        "status": EventStatus.ACCEPTED.value,  # until the directory is read (`store`)
+        "status": _ACCEPTED,  # until the directory is read (`store`)
     }
     for name in _OPTIONAL:
         row[name] = values.get(name)
@@ -145,7 +152,7 @@ def _row(event: Any, now: datetime, principal: Principal) -> dict[str, Any]:
         row["unit_price_currency"] = event.unit_price.currency
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind != "review" or row["text"])
-    row["triage"] = (TriageState.QUEUED if needs_triage else TriageState.SKIPPED).value
+    row["triage"] = _QUEUED if needs_triage else _SKIPPED
     return row
 
 
