@@ -419,7 +419,8 @@ async def bench_gateway(stack: Stack, token: str, bodies: list[bytes], args: Any
         end_to_end=[at - sent_at[batch_of[event_id]] for event_id, at in arrived.items()],
         on_topic_s=max(arrived.values()) - started if complete else None,
     )
-    section(f"through the gateway (real processes, HTTP, one feedback process), load {load()}")
+    section("through the gateway (real processes, HTTP, one feedback process)")
+    print(f"  load average                         {load()}")
     print(f"  accepted (202, durable)             {result.events / elapsed:9.0f} events/s")
     print(
         f"  batch latency (to the 202)           p50 {pct(latencies, 50) * 1000:6.1f} ms"
@@ -539,7 +540,8 @@ async def main(args: argparse.Namespace) -> None:
             before = await raw_produce(broker.bootstrap, events)
             gateway = await bench_gateway(stack, token, bodies, args)
             after = await raw_produce(broker.bootstrap, events)
-            section(f"raw aiokafka, same events, same broker, stack up (acks=all), load {load()}")
+            section("raw aiokafka, same events, same broker, stack up (acks=all)")
+            print(f"  load average                         {load()}")
             print_raw("raw produce before the gateway run", before)
             print_raw("raw produce after the gateway run", after)
             raw = (before.rate + after.rate) / 2
