@@ -602,6 +602,12 @@ def _headers(text: str) -> tuple[tuple[str, bytes], ...]:
     return tuple((name, value.encode()) for name, value in orjson.loads(text).items())
 
 
+@functools.lru_cache(maxsize=1024)
+def _headers_bytes(text: str) -> int:
+    """The headers' raw size, with room for each one's framing (two varints)."""
+    return sum(len(name) + len(value) + 20 for name, value in _headers(text))
+
+
 @functools.lru_cache(maxsize=65_536)
 def _key_hash(key: bytes) -> int:
     return int(murmur2(key)) & 0x7FFFFFFF
@@ -630,8 +636,7 @@ def _never_sendable(record: _Record, limit: int) -> str | None:
     """Why no broker would ever take this record, if none would."""
     if not _legal_topic(record.row.topic):
         return f"InvalidTopicError: {record.row.topic!r} is not a legal topic name"
-    raw = len(record.value) + len(record.key or b"")
-    raw += sum(len(name) + len(value) + 20 for name, value in record.headers)
+    raw = len(record.value) + len(record.key or b"") + _headers_bytes(record.row.headers)
     if raw + _FRAMING <= limit:
         return None
     if record.size > limit:
