@@ -22,8 +22,10 @@ import orjson
 from tests.perf.common import BENCH_DIR
 
 _FILE = re.compile(r"(?P<bench>.+)-(?P<stamp>\d{8}T\d{6}\d*Z)\.json")
-# Units where less is better; for the others ("/s", "x" ratios to a limit) more is.
+# Units where less is better, and where more is ("x": a ratio to the limit); a figure in
+# another unit (cores used, counts) gets no verdict.
 _LOWER_IS_BETTER = frozenset({"ms", "s"})
+_HIGHER_IS_BETTER = frozenset({"/s", "x"})
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,13 @@ class Row:
     def verdict(self) -> str:
         """ "better", "worse" or "" (no change, no unit to judge by, or a missing side)."""
         change = self.change_pct
-        if change is None or change == 0 or not self.unit:
+        if change is None or change == 0:
             return ""
-        lower = self.unit in _LOWER_IS_BETTER
-        return "better" if (change < 0) == lower else "worse"
+        if self.unit in _LOWER_IS_BETTER:
+            return "better" if change < 0 else "worse"
+        if self.unit in _HIGHER_IS_BETTER:
+            return "better" if change > 0 else "worse"
+        return ""
 
 
 def runs_by_bench(paths: Iterable[Path]) -> dict[str, list[Path]]:
@@ -82,6 +87,18 @@ def compare(previous: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[
         if name not in after
     ]
     return rows
+
+
+def settings_changed(previous: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str:
+    """The bench settings that differ between the runs, as `name: old -> new`; "" if none."""
+    if previous is None:
+        return ""
+    before, after = previous.get("settings", {}), now.get("settings", {})
+    return ", ".join(
+        f"{name}: {before.get(name)} -> {after.get(name)}"
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    )
 
 
 def _number(value: float | None) -> str:
@@ -122,6 +139,8 @@ def render(bench: str, previous: Mapping[str, Any] | None, now: Mapping[str, Any
         f"  previous: {_run(previous)}",
         f"  now:      {_run(now)}",
     ]
+    if changed := settings_changed(previous, now):
+        text.append(f"  settings differ (previous -> now): {changed}")
     for line in [header, *cells]:
         name, unit, *numbers, verdict = line
         text.append(

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from tests.perf import common
-from tests.perf.compare import Row, compare, render, runs_by_bench
+from tests.perf.compare import Row, compare, render, runs_by_bench, settings_changed
 
 
 def _run(figures: dict[str, tuple[float, str]], *, date: str = "2026-11-29T12:00:00Z") -> Any:
@@ -36,6 +36,23 @@ def test_change_and_verdict_follow_the_unit() -> None:
     assert [row.change_pct for row in rows] == [50.0, 50.0, 0.0]
     # More per second is better, more milliseconds worse; no change is no verdict.
     assert [row.verdict for row in rows] == ["better", "worse", ""]
+
+
+def test_a_unit_without_a_direction_gets_no_verdict() -> None:
+    rows = compare(_run({"CPU": (0.3, "cores")}), _run({"CPU": (0.6, "cores")}))
+    assert [(row.change_pct, row.verdict) for row in rows] == [(100.0, "")]
+
+
+def test_runs_with_other_settings_say_so() -> None:
+    previous = _run({"rate": (1, "/s")}) | {"settings": {"events": 50_000, "batch": 500}}
+    now = _run({"rate": (2, "/s")}) | {"settings": {"events": 100_000, "batch": 500}}
+    assert settings_changed(previous, now) == "events: 50000 -> 100000"
+    assert settings_changed(now, now) == ""
+    assert settings_changed(None, now) == ""
+    assert (
+        "  settings differ (previous -> now): events: 50000 -> 100000"
+        in render("ingest", previous, now).splitlines()
+    )
 
 
 def test_figures_on_one_side_only_have_no_change() -> None:
