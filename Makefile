@@ -50,16 +50,19 @@ lint: $(STAMP_TEST)
 typecheck: $(STAMP_TEST)
 	$(BIN)/mypy shared gateway services
 
+# Each bench records its figures in var/bench/; the compare prints each against the run before.
 bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_catalog
 	$(BIN)/python -m tests.perf.bench_catalog_research
 	$(BIN)/python -m tests.perf.bench_catalog_recommendations
 	$(BIN)/python -m tests.perf.bench_pricing
 	$(BIN)/python -m tests.perf.bench_ingest
+	$(BIN)/python -m tests.perf.bench_relay
 	$(BIN)/python -m tests.perf.bench_gateway
 	$(BIN)/python -m tests.perf.bench_paused_broker
 	$(BIN)/python -m tests.perf.bench_launch
 	$(BIN)/python -m tests.perf.bench_scale
+	$(BIN)/python -m tests.perf.compare
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

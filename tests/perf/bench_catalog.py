@@ -41,6 +41,7 @@ from tests.perf.common import (
     drop_postgres,
     line,
     postgres_url,
+    record,
     timed,
 )
 
@@ -258,3 +259,4 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--no-postgres", action="store_true")
     asyncio.run(main(parser.parse_args()))
+    record("catalog")

@@ -40,7 +40,7 @@ from services.catalog.tables import product, product_type
 from shared.auth import TokenSigner
 from shared.migrations import upgrade
 from shared.settings import Settings
-from tests.perf.common import SECRET, drop_postgres, line, postgres_url
+from tests.perf.common import SECRET, drop_postgres, line, postgres_url, record
 
 CODE = "bench-kettle"
 OUR_PRODUCTS = 20
@@ -247,3 +247,4 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--no-postgres", action="store_true")
     asyncio.run(main(parser.parse_args()))
+    record("catalog_research")

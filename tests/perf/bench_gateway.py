@@ -34,7 +34,7 @@ from shared.broker import EmbeddedBroker, free_port
 from shared.events import encode, kafka_headers, new_event
 from tests.gateway.services import ServiceProcess
 from tests.gateway.store import SeededProduct, Services, product_with_everything
-from tests.perf.common import line, pct
+from tests.perf.common import figure, line, pct, record, section
 from tests.support import auth
 
 SERVICES = ("catalog", "feedback", "pricing")
@@ -86,13 +86,14 @@ async def overview_rounds(
         else:
             slowest.append(max(await direct))
             views.append(await timed_get(http, overview))
-    print(f"\nproduct overview, {rounds} rounds (one request at a time)")
+    section(f"product overview, {rounds} rounds (one request at a time)")
     line("overview through the gateway", views)
     line("slowest upstream call, made directly", slowest)
     print(
         f"  ratio overview / slowest call: p50 {pct(views, 50) / pct(slowest, 50):.2f}x"
         f"   p99 {pct(views, 99) / pct(slowest, 99):.2f}x   (goal: at most 1.2x)"
     )
+    figure("overview / slowest call p50", pct(views, 50) / pct(slowest, 50), "x")
 
 
 async def hung_rounds(
@@ -107,7 +108,7 @@ async def hung_rounds(
             response = await http.get(overview, headers=READ_ALL)
             latencies.append(time.perf_counter() - started)
             degraded.update(response.json().get("degraded", []))
-    print(f"\nproduct overview with pricing frozen (SIGSTOP), {n} requests")
+    section(f"product overview with pricing frozen (SIGSTOP), {n} requests")
     line("overview through the gateway", latencies)
     print(f"  degraded: {sorted(degraded)}   (goal: p99 under 1100 ms; view budget 800 ms)")
 
@@ -169,12 +170,13 @@ async def fan_out(gateway: str, bootstrap: str, *, clients: int, events: int, ra
         elapsed = time.time() - started
         for task in pending:
             task.cancel()
-    print(f"\nlive fan-out: {clients} clients, {events} events at {rate:g}/s on catalog.events")
+    section(f"live fan-out: {clients} clients, {events} events at {rate:g}/s on catalog.events")
     print(
         f"  delivered {received} of {clients * events}"
         f" ({received / elapsed:,.0f} events/s over {elapsed:.1f} s;"
         f" {len(pending)} clients short)"
     )
+    figure("delivered", received / elapsed, "/s")
     if delays:
         line("produce -> receipt at a client", delays)
 
@@ -238,6 +240,7 @@ async def main(args: argparse.Namespace) -> None:
             for process in started:
                 process.stop()
     print(f"\n(logs in {root})")
+    record("gateway", **vars(args))
 
 
 if __name__ == "__main__":

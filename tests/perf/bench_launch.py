@@ -56,11 +56,14 @@ from tests.perf.common import (
     SECRET,
     ServiceProcess,
     drop_postgres,
+    figure,
     line,
     ms,
     pct,
     postgres_url,
     probe_headers,
+    record,
+    section,
 )
 
 PRICE_LIST = "eu-web"
@@ -278,7 +281,7 @@ async def bench_review_to_gate(args: argparse.Namespace, tmp: Path, broker: Embe
         name: pg.get(name) or f"sqlite+aiosqlite:///{tmp / f'{name}.db'}"
         for name in (*SERVICES, "gateway")
     }
-    print("\n== (a) critical review at the gateway -> no_critical_defects fails in launch")
+    section("(a) critical review at the gateway -> no_critical_defects fails in launch")
     print(
         f"  databases: {databases['launch'].split(':', 1)[0]}; one review at a time;"
         f" consumers' fetch wait {args.fetch_wait_ms} ms"
@@ -376,7 +379,7 @@ async def count_of(db: Database, event_type: str) -> int:
 async def bench_reevaluation(args: argparse.Namespace, tmp: Path) -> None:
     pg = await postgres_url() if args.postgres else None
     url = pg or f"sqlite+aiosqlite:///{tmp / 'launch-reeval.db'}"
-    print(f"\n== (b) gate re-evaluation, {args.plans} open plans, launch on {url.split(':', 1)[0]}")
+    section(f"(b) gate re-evaluation, {args.plans} open plans, launch on {url.split(':', 1)[0]}")
     settings = Settings(
         data_dir=tmp, launch_database_url=url, kafka_bootstrap=NO_BROKER, jwt_secret=SECRET
     )
@@ -417,6 +420,9 @@ async def bench_reevaluation(args: argparse.Namespace, tmp: Path) -> None:
         raw = len(ids) / await apply_all(runtime, floor, _nothing)
         print(f"  raw: inbox + transaction, no handler   {raw:9.0f} events/s")
         print(f"  re-evaluation / raw                    {rate / raw:9.2f}")
+        figure("snapshot burst re-evaluated", rate, "/s")
+        figure("raw: inbox + transaction, no handler", raw, "/s")
+        figure("re-evaluation / raw", rate / raw, "x")
     finally:
         await runtime.db.dispose()
         if pg is not None:
@@ -434,6 +440,7 @@ async def main(args: argparse.Namespace) -> None:
                 await bench_review_to_gate(args, Path(tmp), broker)
         if args.plans:
             await bench_reevaluation(args, Path(tmp))
+    record("launch", **vars(args))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from shared.settings import Settings
 from tests.feedback.conftest import FAST, INGEST, event, known_product
 from tests.feedback.fakes import FakeTriage
 from tests.kernel.sample_service import create_app as sample_app
-from tests.perf.common import line, ms, timed
+from tests.perf.common import figure, line, ms, record, section, timed
 from tests.support import TEST_SECRET, auth, running
 
 SEND_TIMEOUT_S = 1.0
@@ -92,6 +92,7 @@ async def bench_notes(broker: EmbeddedBroker, data_dir: Path, notes: int) -> Non
         caught_up = time.perf_counter() - started
     line(f"POST /v1/notes, broker frozen ({notes} in sequence)", latencies)
     print(f"  {'all published after the broker came back':<44} {ms(caught_up)}")
+    figure("all published after the broker came back", caught_up * 1000, "ms")
 
 
 async def bench_ingest(broker: EmbeddedBroker, data_dir: Path, batch: int) -> None:
@@ -116,6 +117,7 @@ async def bench_ingest(broker: EmbeddedBroker, data_dir: Path, batch: int) -> No
         assert response.status_code == 202, response.text
         await drained(app)
     print(f"  {f'POST /v1/customer-events, {batch} events, frozen':<44} {ms(took)}")
+    figure(f"POST /v1/customer-events, {batch} events, frozen", took * 1000, "ms")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -124,12 +126,13 @@ async def main(args: argparse.Namespace) -> None:
         f" relay send timeout {SEND_TIMEOUT_S} s, {os.cpu_count()} cores,"
         f" load {os.getloadavg()[0]:.2f}"
     )
-    print("\n== SQLite, in-process app, the broker SIGSTOPped during the writes")
+    section("SQLite, in-process app, the broker SIGSTOPped during the writes")
     with tempfile.TemporaryDirectory() as tmp:
         with EmbeddedBroker() as broker:
             await bench_notes(broker, Path(tmp) / "sample", args.notes)
         with EmbeddedBroker() as broker:
             await bench_ingest(broker, Path(tmp) / "feedback", args.batch)
+    record("paused_broker", **vars(args))
 
 
 if __name__ == "__main__":

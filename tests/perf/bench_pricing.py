@@ -43,8 +43,11 @@ from tests.perf.common import (
     SECRET,
     ServiceProcess,
     drop_postgres,
+    figure,
     line,
     postgres_url,
+    record,
+    section,
     timed,
 )
 
@@ -244,7 +247,9 @@ async def bench_lookups(
         started = time.perf_counter()
         latencies = await timed(samples, 16, via_api)
         rate = samples / (time.perf_counter() - started)
-        line(f"API GET /price, 16 concurrent ({rate:.0f}/s)", latencies)
+        line("API GET /price, 16 concurrent", latencies)
+        print(f"  {'':<44} ({rate:.0f}/s)")
+        figure("API GET /price, 16 concurrent", rate, "/s")
 
 
 # --- scheduler under load -----------------------------------------------------------------------
@@ -300,13 +305,15 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
     )
     print(f"  {label}: {len(done)} of {due} published")
     if lateness:
-        line("  lateness, published_at - valid_from", lateness)
-        line("  lateness, event written - valid_from", committed)
+        kind = "stream" if spread_s else "burst"
+        line(f"  lateness ({kind}), published_at - valid_from", lateness)
+        line(f"  lateness ({kind}), event written - valid_from", committed)
         first = min(r.effective_from for r in done)
         last = max(events.get(r.id, r.published_at) for r in done)
         window = max((last - first).total_seconds(), 1e-6)
         # For the stream this is bounded by how fast prices come due (due / spread_s).
         print(f"    {len(done) / window:,.0f} prices/s, first due to last event written")
+        figure(f"scheduler ({kind}), first due to last event written", len(done) / window, "/s")
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -315,7 +322,7 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
 async def bench_backend(
     label: str, database_url: str, broker: EmbeddedBroker, args: argparse.Namespace
 ) -> None:
-    print(f"\n== pricing on {label}")
+    section(f"pricing on {label}")
     db = Database(database_url)
     ids = await seed(db, args.products, args.per_product)
     with tempfile.TemporaryDirectory() as tmp:
@@ -354,6 +361,7 @@ async def main(args: argparse.Namespace) -> None:
                     await bench_backend("PostgreSQL", url, broker, args)
                 finally:
                     await drop_postgres(url)
+    record("pricing", **vars(args))
 
 
 if __name__ == "__main__":

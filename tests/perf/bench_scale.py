@@ -35,7 +35,16 @@ import orjson
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker
 from tests.perf.bench_ingest import cpu_seconds, machine_busy, make_event, until
-from tests.perf.common import SECRET, ServiceProcess, drop_postgres, pct, postgres_url
+from tests.perf.common import (
+    SECRET,
+    ServiceProcess,
+    drop_postgres,
+    figure,
+    pct,
+    postgres_url,
+    record,
+    section,
+)
 
 
 @dataclass
@@ -51,7 +60,7 @@ class Run:
     cores: float
 
     def print(self) -> None:
-        print(f"\n== {self.processes} feedback process{'es' if self.processes > 1 else ''}")
+        section(f"{self.processes} feedback process{'es' if self.processes > 1 else ''}")
         print(f"  ingest (202, durable)               {self.rate:9.0f} events/s")
         print(
             f"  batch latency                        p50 {pct(self.latencies, 50) * 1000:6.1f} ms"
@@ -62,6 +71,10 @@ class Run:
             f"  CPU while ingesting                  feedback {self.cores:.2f} cores;"
             f" machine {self.busy * 100:.0f}% busy (every user's processes)"
         )
+        figure("ingest (202, durable)", self.rate, "/s")
+        figure("batch latency p50", pct(self.latencies, 50) * 1000, "ms")
+        figure("batch latency p99", pct(self.latencies, 99) * 1000, "ms")
+        figure("all published by the relay", self.published_s, "s")
 
 
 async def backlog(client: httpx.AsyncClient, member: ServiceProcess) -> int:
@@ -169,14 +182,18 @@ async def main(args: argparse.Namespace) -> None:
             run.print()
             runs[processes].append(run)
     one, two = runs[1], runs[2]
-    print("\n== two / one (means over the runs)")
-    print(f"  ingest events/s                      {_mean(two, 'rate') / _mean(one, 'rate'):9.2f}")
+    section("two / one (means over the runs)")
+    ingest = _mean(two, "rate") / _mean(one, "rate")
+    print(f"  ingest events/s                      {ingest:9.2f}")
     published = _mean(one, "published_s") / _mean(two, "published_s")
     print(f"  time to all published, one / two     {published:9.2f}")
+    figure("ingest events/s", ingest, "x")
+    figure("time to all published, one / two", published, "x")
+    record("scale", **vars(args))
 
 
-def _mean(runs: list[Run], figure: str) -> float:
-    return statistics.mean(getattr(run, figure) for run in runs)
+def _mean(runs: list[Run], name: str) -> float:
+    return statistics.mean(getattr(run, name) for run in runs)
 
 
 if __name__ == "__main__":

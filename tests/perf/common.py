@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 
 from shared.auth import ADMIN, TokenSigner
 from shared.broker import free_port
@@ -40,11 +44,96 @@ def ms(seconds: float) -> str:
 
 
 def line(label: str, samples: list[float]) -> None:
-    """Print one latency row: p50, p99, max and the sample count."""
+    """Print one latency row: p50, p99, max and the sample count (and keep p50 and p99 as
+    figures of the run, see `record`)."""
     print(
         f"  {label:<44} p50 {ms(pct(samples, 50))}   p99 {ms(pct(samples, 99))}"
         f"   max {ms(max(samples))}   n={len(samples)}"
     )
+    figure(f"{label} p50", pct(samples, 50) * 1000, "ms")
+    figure(f"{label} p99", pct(samples, 99) * 1000, "ms")
+
+
+# The figures of this run, in the order they were taken: name -> {"value", "unit"}. A module
+# global because the benchmark scripts print from many small functions; `record` writes and
+# empties it.
+_FIGURES: dict[str, dict[str, Any]] = {}
+_SECTION: list[str] = []
+_LOAD_AT_START: list[tuple[float, float, float]] = []
+BENCH_DIR = Path("var/bench")
+
+
+def load_average() -> tuple[float, float, float]:
+    """The machine's 1, 5 and 15 minute load averages (other users' work included)."""
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
+
+
+def section(title: str) -> None:
+    """Print a section header; the figures taken after it are named under it."""
+    print(f"\n== {title}")
+    _SECTION[:] = [title]
+
+
+def figure(name: str, value: float, unit: str = "") -> None:
+    """Keep one figure of this run for `record` (units: "ms", "s", "/s", "x" or "")."""
+    if not _LOAD_AT_START:
+        _LOAD_AT_START.append(load_average())
+    full = f"{_SECTION[0]}: {name}" if _SECTION else name
+    # The same label twice (a bench run on SQLite then PostgreSQL without a section): keep
+    # both, in order, so two runs still line up figure by figure.
+    key, repeat = full, 1
+    while key in _FIGURES:
+        repeat += 1
+        key = f"{full} ({repeat})"
+    _FIGURES[key] = {"value": round(value, 4), "unit": unit}
+
+
+def record(bench: str, *, directory: Path | None = None, **settings: Any) -> Path:
+    """Write this run's figures to `var/bench/<bench>-<UTC timestamp>.json` with what is
+    needed to judge them: commit, date, cores, Python, the load average at the first figure
+    and at the end, and the bench's own settings; then start afresh. Returns the file."""
+    now = datetime.now(UTC)
+    result = {
+        "bench": bench,
+        "date": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "commit": _commit(),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_start": list(_LOAD_AT_START[0] if _LOAD_AT_START else load_average()),
+            "load_average_end": list(load_average()),
+        },
+        "settings": settings,
+        "figures": dict(_FIGURES),
+    }
+    target = directory or BENCH_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{bench}-{now.strftime('%Y%m%dT%H%M%S%fZ')}.json"
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    _FIGURES.clear()
+    _SECTION.clear()
+    _LOAD_AT_START.clear()
+    print(f"\n(figures in {path}; load average {result['machine']['load_average_end']})")
+    return path
+
+
+def _commit() -> str:
+    """The commit measured, marked `+dirty` when the work tree has uncommitted changes."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}+dirty" if dirty else sha
 
 
 async def timed(n: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> list[float]:

@@ -53,6 +53,13 @@ class EventStatus(StrEnum):
     EXPIRED = "expired"  # held past the hold period: never published
 
 
+# The stored values, looked up once: an enum member's `.value` is a descriptor call, paid per
+# event otherwise.
+_ACCEPTED = EventStatus.ACCEPTED.value
+_QUEUED = TriageState.QUEUED.value
+_SKIPPED = TriageState.SKIPPED.value
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A validated batch, ready to store: its rows by event id (the first of each), and the
@@ -185,7 +192,7 @@ def _row(event: Any, now: datetime, principal: Principal, survey: Survey | None)
         "unit_price_currency": None,
         "ingested_at": now,
         "ingested_by": principal.subject,
-        "status": EventStatus.ACCEPTED.value,  # until the directory is read (`store`)
+        "status": _ACCEPTED,  # until the directory is read (`store`)
     }
     for name in _OPTIONAL:
         row[name] = values.get(name)
@@ -201,7 +208,7 @@ def _row(event: Any, now: datetime, principal: Principal, survey: Survey | None)
             row["text"] = answered[:MAX_TEXT]
     # A search miss with results is refused by validation; results are not kept.
     needs_triage = event.kind in TRIAGED_KINDS and (event.kind not in _TEXT_OPTIONAL or row["text"])
-    row["triage"] = (TriageState.QUEUED if needs_triage else TriageState.SKIPPED).value
+    row["triage"] = _QUEUED if needs_triage else _SKIPPED
     return row
 
 
