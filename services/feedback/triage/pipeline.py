@@ -210,8 +210,9 @@ def fit_classifiers(
     )
     written = load_descriptions()
     hazards = [hazard for _, _, hazard in labelled] + [example.hazard for example in written]
-    safe_sentences = _safe_sentences(
+    safe_sentences = safe_sentences_of(
         [
+            # A search query is never read sentence by sentence.
             text if item.kind != "search_miss" else ""
             for item, text in zip(inputs, texts, strict=True)
         ]
@@ -231,7 +232,7 @@ def fit_classifiers(
     return Fitted(category=category, hazard=hazard)
 
 
-def _safe_sentences(texts: Sequence[str], hazards: Sequence[bool]) -> list[str]:
+def safe_sentences_of(texts: Sequence[str], hazards: Sequence[bool]) -> list[str]:
     """The sentences triage reads alone in texts that report no hazard: each is no hazard
     either, and the classifier is shown so ("Annoying.", "Brilliant.") since it reads
     sentences on their own as well as whole texts."""

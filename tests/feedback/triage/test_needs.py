@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from services.feedback.triage import Category, Severity, TriageInput
-from services.feedback.triage.pipeline import ModelTriage, _safe_sentences
+from services.feedback.triage.pipeline import ModelTriage, safe_sentences_of
 
 QUESTIONS_WITHOUT_A_MARK = [
     TriageInput(kind="question", text="wondering if this roof box fits a 2018 estate"),
@@ -161,7 +161,7 @@ def test_the_safe_sentences_fitted_on_come_from_safe_texts_only() -> None:
     ]
     # A hazard's sentences are not all hazards, so none is fitted as safe; a text of one
     # sentence is fitted whole already; screened-out sentences are never read.
-    assert _safe_sentences(texts, [False, True, False, False]) == [
+    assert safe_sentences_of(texts, [False, True, False, False]) == [
         "Lovely colour.",
         "Comfy too.",
         "Works well.",
