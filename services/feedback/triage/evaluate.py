@@ -1,6 +1,6 @@
 """Figures of the triage model on the held-out part of the seed set.
 
-    python -m services.feedback.triage.evaluate [--fresh]
+    python -m services.feedback.triage.evaluate [--fresh | --dev]
 
 Prints per-class precision / recall / F1 for category and severity, the recall of critical
 safety items, the grouping quality at SAME_PROBLEM_THRESHOLD (pairs of items about one
@@ -15,6 +15,12 @@ per product type:
 category accuracy and macro F1, severity accuracy, hazard recall and false-hazard rate,
 grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
 for measuring, not for reading while writing rules.
+
+With `--dev`, the development set (`data/dev_texts.jsonl`, which the shipped model is fitted
+on) is measured by leaving one product type out at a time: the classifiers are fitted on
+everything else (seed train part, hazard descriptions, the other product types) and measured
+on the type left out, per type and overall, at each hazard threshold of DEV_THRESHOLDS; this
+is how HAZARD_THRESHOLD was chosen.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from services.feedback.triage.dev import load_dev
+from services.feedback.triage.encoder import BATCH_SIZE, Encoder
 from services.feedback.triage.fresh import FreshItem, load_fresh
 from services.feedback.triage.grouping import (
     SAME_PROBLEM_THRESHOLD,
@@ -33,11 +43,13 @@ from services.feedback.triage.grouping import (
     pair_scores,
     similarity,
 )
+from services.feedback.triage.hazard import HAZARD_THRESHOLD
 from services.feedback.triage.labels import Category, Severity, Triage, TriageResult
-from services.feedback.triage.pipeline import ModelTriage, load_triage
+from services.feedback.triage.pipeline import ModelTriage, fit_classifiers, load_triage
 from services.feedback.triage.seed import SeedItem, load_seed, split
 
 THROUGHPUT_BATCH = 32
+DEV_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass(frozen=True)
@@ -277,6 +289,91 @@ def fresh_report() -> None:
     print(_fresh_line(fresh_row("all", triage, items, results)))
 
 
+class _MemoEncoder:
+    """An encoder that embeds each text once: the folds of `dev_report` refit on mostly the
+    same texts."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.seen: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
+        new = [text for text in dict.fromkeys(texts) if text not in self.seen]
+        if new:
+            self.seen.update(zip(new, self.encoder.encode(new, batch_size=batch_size), strict=True))
+        return np.array([self.seen[text] for text in texts], dtype=np.float32).reshape(
+            len(texts), -1
+        )
+
+
+def leave_one_type_out(
+    encoder: Encoder, items: Sequence[FreshItem], thresholds: Sequence[float]
+) -> dict[float, list[TriageResult]]:
+    """Results of each item of a development set, at each hazard threshold, from classifiers
+    fitted on everything but the item's product type."""
+    memo = _MemoEncoder(encoder)
+    results: dict[float, list[TriageResult | None]] = {t: [None] * len(items) for t in thresholds}
+    for product in sorted({item.product for item in items}):
+        fitted = fit_classifiers(memo, dev=[i for i in items if i.product != product])
+        chosen = [k for k, item in enumerate(items) if item.product == product]
+        for threshold in thresholds:
+            model = ModelTriage(
+                encoder=encoder,
+                classifier=fitted.category,
+                hazard=fitted.hazard,
+                hazard_threshold=threshold,
+            )
+            for k, result in zip(
+                chosen, model.triage([items[k].as_input() for k in chosen]), strict=True
+            ):
+                results[threshold][k] = result
+    return {t: [r for r in rows if r is not None] for t, rows in results.items()}
+
+
+def dev_report() -> None:
+    """Print the development set's figures, one product type left out at a time."""
+    triage = load_triage(threads=1)
+    items = load_dev()
+    products = sorted({item.product for item in items})
+    by_threshold = leave_one_type_out(triage.encoder, items, DEV_THRESHOLDS)
+    print(
+        f"development set: {len(items)} items over {len(products)} product types, each"
+        " measured by classifiers fitted without its product type"
+    )
+    print("\nhazard threshold: category accuracy / macro F1, hazards found, false-hazard rate")
+    for threshold, results in by_threshold.items():
+        figures = frozen_figures(triage, items, results=results)
+        found = sum(r.safety_hazard for i, r in zip(items, results, strict=True) if i.hazard)
+        mark = "  <- HAZARD_THRESHOLD" if threshold == HAZARD_THRESHOLD else ""
+        print(
+            f"  {threshold:.2f}: {figures.category_accuracy:.3f} / {figures.category_macro_f1:.3f},"
+            f" {found}/{sum(i.hazard for i in items)}, {figures.false_hazard_rate:.3f}{mark}"
+        )
+    results = by_threshold.get(HAZARD_THRESHOLD) or next(iter(by_threshold.values()))
+    cat_truth = [i.category.value for i in items]
+    cat_pred = [r.category.value for r in results]
+    print(
+        _table(
+            "\ncategory (development set, type left out)",
+            class_scores(cat_truth, cat_pred, list(Category)),
+            accuracy(cat_truth, cat_pred),
+        )
+    )
+    print(
+        f"\nper product type at {HAZARD_THRESHOLD:.2f} (as --fresh; no problem groups, so no"
+        " grouping figures; texts/s of the served model)"
+    )
+    print(
+        f"  {'product type':<18}{'items':>6}{'cat':>8}{'catF1':>8}{'sev':>8}{'hazard':>9}"
+        f"{'false':>8}{'grpP':>7}{'grpR':>6}{'simP':>7}{'simR':>6}{'txt/s':>8}"
+    )
+    for product in products:
+        chosen = [k for k, item in enumerate(items) if item.product == product]
+        rows = ([items[k] for k in chosen], [results[k] for k in chosen])
+        print(_fresh_line(fresh_row(product, triage, *rows)))
+    print(_fresh_line(fresh_row("all", triage, items, results)))
+
+
 @dataclass(frozen=True)
 class FrozenFigures:
     """What a refit is judged on: the model's figures on the frozen fresh set."""
@@ -303,10 +400,17 @@ class FrozenFigures:
         )
 
 
-def frozen_figures(triage: Triage, items: Sequence[FreshItem] | None = None) -> FrozenFigures:
-    """The figures of `triage` on the frozen fresh set (or on `items`)."""
+def frozen_figures(
+    triage: Triage,
+    items: Sequence[FreshItem] | None = None,
+    *,
+    results: Sequence[TriageResult] | None = None,
+) -> FrozenFigures:
+    """The figures of `triage` on the frozen fresh set (or on `items`; or of `results`, the
+    triage of `items` already made)."""
     items = load_fresh() if items is None else items
-    results = triage.triage([item.as_input() for item in items])
+    if results is None:
+        results = triage.triage([item.as_input() for item in items])
     truth = [i.category.value for i in items]
     predicted = [r.category.value for r in results]
     hazards = [r.safety_hazard for i, r in zip(items, results, strict=True) if i.hazard]
@@ -321,15 +425,25 @@ def frozen_figures(triage: Triage, items: Sequence[FreshItem] | None = None) -> 
 
 
 def main(argv: Sequence[str] = ()) -> None:
-    """Print the held-out seed figures, or with `--fresh` the fresh set's."""
+    """Print the held-out seed figures, or with `--fresh` the fresh set's, or with `--dev`
+    the development set's (one product type left out at a time)."""
     parser = argparse.ArgumentParser(prog="python -m services.feedback.triage.evaluate")
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--fresh",
         action="store_true",
         help="measure on the frozen fresh set (data/fresh_eval.jsonl) instead of the seed",
     )
-    if parser.parse_args(argv).fresh:
+    which.add_argument(
+        "--dev",
+        action="store_true",
+        help="measure on the development set (data/dev_texts.jsonl), one product type left out",
+    )
+    args = parser.parse_args(argv)
+    if args.fresh:
         fresh_report()
+    elif args.dev:
+        dev_report()
     else:
         seed_report()
 

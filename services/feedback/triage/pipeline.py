@@ -1,8 +1,9 @@
 """The triage model: embeddings, a category and a hazard classifier, and the text rules.
 
 `load_triage()` builds it once per process (hashing and loading the model, then the fitted
-parameters of `model/fitted.npz`, or fitting them on the train part of the seed set and the
-hazard descriptions when there is no such file) and returns the same instance after.
+parameters of `model/fitted.npz`, or fitting them on the train part of the seed set, the
+development set and the hazard descriptions when there is no such file) and returns the same
+instance after.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from services.feedback.triage import classifier as linear
+from services.feedback.triage.dev import load_dev
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
 from services.feedback.triage.fitted import FITTED_PATH, Fitted, load_fitted
+from services.feedback.triage.fresh import FreshItem
 from services.feedback.triage.hazard import (
     HAZARD_THRESHOLD,
     fit_hazard,
@@ -67,10 +71,12 @@ class ModelTriage:
         encoder: Encoder,
         classifier: linear.LinearClassifier,
         hazard: linear.LinearClassifier,
+        hazard_threshold: float = HAZARD_THRESHOLD,
     ) -> None:
         self.encoder = encoder
         self.classifier = classifier
         self.hazard = hazard
+        self.hazard_threshold = hazard_threshold
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings of raw texts, one row per text."""
@@ -92,7 +98,7 @@ class ModelTriage:
         for item, text, embedding, p_class, p_hazard in zip(
             items, texts, embeddings, probabilities, hazard_p, strict=True
         ):
-            hazard = bool(p_hazard >= HAZARD_THRESHOLD)
+            hazard = bool(p_hazard >= self.hazard_threshold)
             label = self.classifier.classes[int(p_class.argmax())]
             mood = sentiment(text, item.rating)
             category = decide_category(Category(label), item=item, text=text, hazard=hazard)
@@ -127,27 +133,33 @@ class ModelTriage:
         first read in their context (from the text's own pass, free); when that or the
         whole text looks like it may report a hazard (REREAD_FROM) but is not yet one, those
         that look alarming are embedded one by one and the most alarming counts, so "One
-        star. The lid burned my wife." is not diluted by its first sentence. Few texts are
-        read twice."""
+        star. The lid burned my wife." is not diluted by its first sentence. A text that lost
+        a sentence to the screen is read again without it (its kept sentences together, and
+        each alone when there are several): in the text's own pass every token state has seen
+        the dropped sentence, so "No burning smell at all" would colour the sentences kept
+        beside it. Few texts are read twice."""
         whole = hazard_probability(self.hazard, embeddings)
         p = np.zeros(len(texts), dtype=np.float32)
         reread: list[tuple[int, str]] = []
         for k, (text, kept, rows) in enumerate(zip(texts, spans, sentences, strict=True)):
             if not kept:
                 continue
-            complete = list(kept) == sentence_spans(text)
-            in_context = hazard_probability(self.hazard, rows)
-            p[k] = max(in_context.max(), whole[k] if complete else 0)
-            if complete and len(kept) == 1:
+            parts = [text[start:end] for start, end in kept]
+            if list(kept) != sentence_spans(text):
+                reread.append((k, " ".join(parts)))
+                if len(parts) > 1:
+                    reread.extend((k, part) for part in parts)
+                continue
+            if len(kept) == 1:
                 p[k] = whole[k]
-            elif REREAD_FROM <= p[k] < HAZARD_THRESHOLD:
+                continue
+            in_context = hazard_probability(self.hazard, rows)
+            p[k] = max(in_context.max(), whole[k])
+            if REREAD_FROM <= p[k] < self.hazard_threshold:
                 # Already a hazard read in context: reading alone could only raise p. Only
-                # the sentences that look alarming in context are read again (on the seed's
-                # train part and the written texts, the same decisions as reading all).
+                # the sentences that look alarming in context are read again.
                 reread.extend(
-                    (k, text[start:end])
-                    for (start, end), q in zip(kept, in_context, strict=True)
-                    if q >= REREAD_FROM
+                    (k, part) for part, q in zip(parts, in_context, strict=True) if q >= REREAD_FROM
                 )
         if reread:
             alone = hazard_probability(
@@ -167,29 +179,72 @@ class Correction:
     hazard: bool
 
 
+class TextEncoder(Protocol):
+    """What fitting needs of an encoder: unit embeddings of texts (`Encoder.encode`)."""
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray: ...
+
+
 def fit_classifiers(
-    encoder: Encoder, *, seed_path: Path = SEED_PATH, corrections: Sequence[Correction] = ()
+    encoder: TextEncoder,
+    *,
+    seed_path: Path = SEED_PATH,
+    dev: Sequence[FreshItem] | None = None,
+    corrections: Sequence[Correction] = (),
 ) -> Fitted:
-    """Fit the category classifier on the train part of the seed set and the corrections, and
-    the hazard classifier on those and the written hazard descriptions. Deterministic: the
-    same data gives the same parameters."""
+    """Fit the category classifier on the train part of the seed set, the development set
+    (`data/dev_texts.jsonl`, or `dev`) and the corrections, and the hazard classifier on
+    those, the written hazard descriptions and the sentences of the safe ones among them.
+    Deterministic: the same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))
-    inputs = [item.as_input() for item in train] + [c.item for c in corrections]
-    embeddings = encoder.encode([compose_text(item) for item in inputs])
+    labelled = [
+        (item.as_input(), item.category, item.severity == Severity.CRITICAL) for item in train
+    ]
+    labelled += [
+        (item.as_input(), item.category, item.hazard)
+        for item in (load_dev() if dev is None else dev)
+    ]
+    labelled += [(c.item, c.category, c.hazard) for c in corrections]
+    inputs = [item for item, _, _ in labelled]
+    texts = [compose_text(item) for item in inputs]
+    embeddings = encoder.encode(texts)
     category = linear.fit(
-        features(embeddings, inputs),
-        [item.category.value for item in train] + [c.category.value for c in corrections],
-        CATEGORIES,
+        features(embeddings, inputs), [category.value for _, category, _ in labelled], CATEGORIES
     )
     written = load_descriptions()
-    written_embeddings = encoder.encode([example.text for example in written])
+    hazards = [hazard for _, _, hazard in labelled] + [example.hazard for example in written]
+    safe_sentences = safe_sentences_of(
+        [
+            # A search query is never read sentence by sentence.
+            text if item.kind != "search_miss" else ""
+            for item, text in zip(inputs, texts, strict=True)
+        ]
+        + [example.text for example in written],
+        hazards,
+    )
     hazard = fit_hazard(
-        np.vstack([embeddings, written_embeddings]),
-        [item.severity == Severity.CRITICAL for item in train]
-        + [c.hazard for c in corrections]
-        + [example.hazard for example in written],
+        np.vstack(
+            [
+                embeddings,
+                encoder.encode([example.text for example in written]),
+                encoder.encode(safe_sentences),
+            ]
+        ),
+        hazards + [False] * len(safe_sentences),
     )
     return Fitted(category=category, hazard=hazard)
+
+
+def safe_sentences_of(texts: Sequence[str], hazards: Sequence[bool]) -> list[str]:
+    """The sentences triage reads alone in texts that report no hazard: each is no hazard
+    either, and the classifier is shown so ("Annoying.", "Brilliant.") since it reads
+    sentences on their own as well as whole texts."""
+    return [
+        text[start:end]
+        for text, hazard in zip(texts, hazards, strict=True)
+        if not hazard and len(kept := screen_spans(text)) > 1
+        for start, end in kept
+    ]
 
 
 def build_triage(

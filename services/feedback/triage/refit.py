@@ -3,13 +3,13 @@
     python -m services.feedback.triage.refit [--database-url URL] [--fitted PATH]
 
 Reads the corrections kept in the feedback database (`triage_label`, the latest label of each
-item), fits the category and hazard classifiers on the seed's train part, the written hazard
-descriptions and those corrections, and prints the frozen evaluation (`data/fresh_eval.jsonl`)
-of the model served now and of the refitted one. The refitted parameters replace
-`model/fitted.npz` (with their sha256 in `model/fitted.json`) only when no figure gets worse;
-every replica loads that file, so all serve the same model after their next start. The
-frozen set only measures: nothing is fitted or tuned on it. Exit status 0 when the new model
-was kept, 1 when it was not.
+item), fits the category and hazard classifiers on the seed's train part, the development set,
+the written hazard descriptions and those corrections, and prints the frozen evaluation
+(`data/fresh_eval.jsonl`) of the model served now and of the refitted one. The refitted
+parameters replace `model/fitted.npz` (with their sha256 in `model/fitted.json`) only when no
+figure gets worse; every replica loads that file, so all serve the same model after their next
+start. The frozen set only measures: nothing is fitted or tuned on it. Exit status 0 when the
+new model was kept, 1 when it was not.
 """
 
 from __future__ import annotations
@@ -86,7 +86,10 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
     digest = save_fitted(
         Fitted(category=fitted.category, hazard=fitted.hazard),
         fitted_path,
-        fitted_on="seed train part, data/hazard_descriptions.jsonl, corrections",
+        fitted_on=(
+            "seed train part, data/dev_texts.jsonl, data/hazard_descriptions.jsonl,"
+            " sentences of their safe texts, corrections"
+        ),
         corrections=len(corrections),
         frozen_evaluation=asdict(after),
     )
