@@ -89,15 +89,24 @@ async def critical_findings(calls: ServiceCalls, caller: Principal) -> Section:
     )
 
 
+# Escalations still waiting for an answer: a forwarded one waits on sales, and stays due.
+_WAITING = ("open", "forwarded")
+
+
 async def escalations(calls: ServiceCalls, caller: Principal) -> Section:
-    """Open escalations, the overdue ones first, each group by due time."""
+    """Escalations waiting for an answer (open, or forwarded to sales), the overdue ones
+    first, each group by due time."""
 
     async def ask() -> Section:
-        overdue, rest = await asyncio.gather(
-            _items(calls, "feedback", "/v1/escalations", status="open", overdue="true"),
-            _items(calls, "feedback", "/v1/escalations", status="open"),
+        merged = _merged(
+            await asyncio.gather(
+                *(
+                    _items(calls, "feedback", "/v1/escalations", status=status, **overdue)
+                    for overdue in ({"overdue": "true"}, {})
+                    for status in _WAITING
+                )
+            )
         )
-        merged = _merged([overdue, rest])
         if merged.value is not None:
             merged.value.sort(key=lambda e: str(e["due_at"]))
             merged.value.sort(key=lambda e: not e.get("overdue"))

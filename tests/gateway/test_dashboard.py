@@ -189,6 +189,34 @@ async def test_the_feedback_part_lists_findings_with_actions_for_writers(
     assert "/status" not in reader
 
 
+async def test_an_escalation_forwarded_to_sales_still_waits_on_the_feedback_part(
+    gateway: httpx.AsyncClient, real_services: dict[str, ServiceProcess], kettle: SeededProduct
+) -> None:
+    feedback = Services({"feedback": real_services["feedback"].url})
+    listed = await feedback.call(
+        "GET",
+        "feedback",
+        "/v1/escalations",
+        scopes="feedback:read",
+        params={"product_id": kettle.id, "status": "open"},
+        expect=200,
+    )
+    escalation = listed.json()["items"][0]
+    await feedback.call(
+        "POST",
+        "feedback",
+        f"/v1/escalations/{escalation['id']}/forward",
+        scopes="feedback:write",
+        json={"to": "sales", "note": "a price question"},
+        expect=200,
+    )
+
+    part = (await gateway.get("/dashboard/parts/feedback", headers=auth("feedback:read"))).text
+
+    row = part.split(f'id="escalation-{escalation["id"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "sales (forwarded)" in row
+
+
 async def test_the_product_part_is_the_overview_and_an_unknown_product_is_said_in_words(
     gateway: httpx.AsyncClient, kettle: SeededProduct
 ) -> None:
