@@ -19,11 +19,20 @@ storefront's customer event (source "/feedback", subject = product id):
   (review | return | support_ticket | question | search_miss | purchase), occurred_at
   (RFC 3339), product_id, sku, customer_ref, and per kind: quantity (int) and
   unit_price {amount, currency} for a purchase; text, rating, ... for the others}.
-  Pricing reads purchases only: they feed revenue and margin metrics.
+  Pricing reads purchases and returns: they feed revenue and margin metrics and plans'
+  actuals. A return carries no price and, from storefronts today, no quantity: one unit
+  unless it says otherwise.
+
+Topic `launch.events` (source "/launch", subject = product id):
+
+- `launch.launched.v1`: {launch_id, product_id, price_list, launched_at, goals: {units,
+  revenue: {amount, currency}, margin_pct, period_days} | null, ...}: the goals for the
+  first 90 days become the product's first three monthly plan targets.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
@@ -35,9 +44,11 @@ PRODUCT_CREATED = "catalog.product.created.v1"
 PRODUCT_UPDATED = "catalog.product.updated.v1"
 LIFECYCLE_CHANGED = "catalog.product.lifecycle_changed.v1"
 CUSTOMER_EVENT_ACCEPTED = "feedback.customer_event.accepted.v1"
+LAUNCHED = "launch.launched.v1"
 
 CATALOG_TOPIC = "catalog.events"
 CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
+LAUNCH_TOPIC = "launch.events"
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -90,9 +101,7 @@ class CustomerEventAccepted(EventPayload):
     kind: str
 
 
-class Purchase(EventPayload):
-    """A purchase's own fields, all required but `source`: one without them is malformed."""
-
+class _Sale(EventPayload):
     @property
     def key(self) -> str:
         """What makes a purchase once: the client's id within its source (security issue 12,
@@ -104,5 +113,34 @@ class Purchase(EventPayload):
     source: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     occurred_at: AwareDatetime
     product_id: ProductId
-    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class Purchase(_Sale):
+    """A purchase's own fields, all required but `source`: one without them is malformed."""
+
+    quantity: Quantity
     unit_price: MoneyIn
+
+
+class Return(_Sale):
+    """A return: no price, and one unit unless it names a quantity."""
+
+    quantity: Quantity = 1
+    account: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class GoalsIn(EventPayload):
+    units: Annotated[int, Field(ge=0)]
+    revenue: MoneyIn
+    # A decimal string such as "32.5"; -100..100.
+    margin_pct: Annotated[Decimal, Field(ge=-100, le=100)]
+
+
+class Launched(EventPayload):
+    launch_id: ProductId
+    product_id: ProductId
+    launched_at: AwareDatetime
+    goals: GoalsIn | None = None

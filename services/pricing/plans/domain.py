@@ -335,11 +335,11 @@ def total_targets(targets: Iterable[Target]) -> Totals:
 def total_forecast(forecasts: Iterable[Forecast]) -> Totals:
     """The period's forecast: margin known only if every month's is."""
     listed = list(forecasts)
-    margins = [f.margin for f in listed]
+    margins = [f.margin for f in listed if f.margin is not None]
     return Totals(
         units=sum(f.units for f in listed),
         revenue=sum((f.revenue for f in listed), Decimal(0)),
-        margin=None if any(m is None for m in margins) else sum(margins, Decimal(0)),  # type: ignore[misc]
+        margin=sum(margins, Decimal(0)) if len(margins) == len(listed) else None,
     )
 
 
