@@ -52,6 +52,9 @@ class CustomerEventAccepted(EventPayload):
     query: str | None = None
     subject: str | None = None
     priority: str | None = None
+    # The B2B customer or customer group of a purchase or a return, when the storefront
+    # names one (absent otherwise, and from events published before it existed).
+    account: str | None = None
 
 
 # Registered itself too: the finding as it is, republished for consumers catching up
@@ -143,7 +146,7 @@ def requirement_event(payload: RequirementIdentified) -> CloudEvent:
     return feedback_event(payload, subject=requirement_subject(payload))
 
 
-_FIELDS = ("quantity", "text", "rating", "reason", "query", "subject", "priority")
+_FIELDS = ("quantity", "text", "rating", "reason", "query", "subject", "priority", "account")
 
 
 def customer_events_accepted(rows: Sequence[Any], *, now: datetime) -> list[EncodedEvent]:

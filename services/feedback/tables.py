@@ -63,6 +63,8 @@ customer_event = Table(
     Column("quantity", Integer, nullable=True),
     Column("unit_price_amount", Amount, nullable=True),
     Column("unit_price_currency", String(3), nullable=True),
+    # The B2B customer or customer group of a purchase or return (`shared.accounts`).
+    Column("account", String(128), nullable=True),
     Column("ingested_at", UtcDateTime, nullable=False),
     Column("ingested_by", String(255), nullable=False),
     # A `TriageState`.

@@ -18,7 +18,9 @@ storefront's customer event (source "/feedback", subject = product id):
   source (the storefront key's owner; absent from events published before it), kind
   (review | return | support_ticket | question | search_miss | purchase), occurred_at
   (RFC 3339), product_id, sku, customer_ref, and per kind: quantity (int) and
-  unit_price {amount, currency} for a purchase; text, rating, ... for the others}.
+  unit_price {amount, currency} for a purchase; text, rating, ... for the others; account
+  (the B2B customer or customer group, `shared.accounts`) on a purchase or a return when
+  the storefront names one, absent otherwise and from events published before it}.
   Pricing reads purchases and returns: they feed revenue and margin metrics and plans'
   actuals. A return carries no price and, from storefronts today, no quantity: one unit
   unless it says otherwise.
@@ -37,6 +39,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
+from shared.accounts import MAX_LENGTH as ACCOUNT_LENGTH
 from shared.events import EventPayload
 from shared.money import Money
 
@@ -51,6 +54,9 @@ CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
 LAUNCH_TOPIC = "launch.events"
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Held to its length only: feedback checks the rule, and a tolerant reader should not
+# dead-letter a sale over the shape of its account's id.
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=ACCOUNT_LENGTH)]
 
 
 class MoneyIn(Money):
@@ -96,12 +102,14 @@ class LifecycleChanged(EventPayload):
 
 
 class CustomerEventAccepted(EventPayload):
-    """Just enough to tell a purchase from the other kinds."""
+    """Just enough to tell a purchase from the other kinds, and whose sale it was."""
 
     kind: str
+    # The B2B customer or customer group of a purchase or a return; None when not named.
+    account: AccountId | None = None
 
 
-class _Sale(EventPayload):
+class _Sale(CustomerEventAccepted):
     @property
     def key(self) -> str:
         """What makes a purchase once: the client's id within its source (security issue 12,
@@ -119,7 +127,8 @@ Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
 class Purchase(_Sale):
-    """A purchase's own fields, all required but `source`: one without them is malformed."""
+    """A purchase's own fields, all required but `source` and `account`: one without them
+    is malformed."""
 
     quantity: Quantity
     unit_price: MoneyIn
@@ -129,7 +138,6 @@ class Return(_Sale):
     """A return: no price, and one unit unless it names a quantity."""
 
     quantity: Quantity = 1
-    account: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
 class GoalsIn(EventPayload):

@@ -94,6 +94,7 @@ async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
             unit_price=data.unit_price.amount,
             currency=data.unit_price.currency,
             received_at=uow.clock(),
+            account=data.account,
         )
         .on_conflict_do_nothing()
     )

@@ -28,6 +28,10 @@ price_list = Table(
     Column("code", String(64), primary_key=True),
     Column("currency", String(3), nullable=False),
     Column("channel", String(64), nullable=False),
+    # The one account (B2B customer or customer group) the list is for; NULL: for everyone.
+    # One list per account and currency, so the account's price is never a choice between
+    # lists (NULLs are distinct: any number of unscoped lists).
+    Column("account", String(128), nullable=True),
     # Percentages are exact decimals too: a float 0.1 is not one tenth.
     Column("min_margin_pct", Amount, nullable=True),
     Column("max_change_pct", Amount, nullable=True),
@@ -38,6 +42,9 @@ price_list = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+# A unique index rather than a constraint: SQLite adds it without rebuilding a table that
+# prices and guardrail changes refer to.
+Index("ix_price_list_account_currency", price_list.c.account, price_list.c.currency, unique=True)
 
 # A change of a list's guardrails, with who asked and why. A tightening is `applied` at once;
 # a loosening is `pending` until a second person approves (applied) or someone rejects it.
@@ -163,8 +170,12 @@ purchase = Table(
     Column("unit_price", Amount, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    # The account the storefront named (`shared.accounts`), NULL when none.
+    Column("account", String(128), nullable=True),
 )
 Index("ix_purchase_product_id_occurred_at", purchase.c.product_id, purchase.c.occurred_at)
+# An account's sales over a period (its plans and reports).
+Index("ix_purchase_account_occurred_at", purchase.c.account, purchase.c.occurred_at)
 
 # Returns from storefront.customer-events, idempotent like purchases. A return names no
 # price: it is valued when recorded at the last earlier sale price of the product (to the
@@ -174,7 +185,7 @@ sale_return = Table(
     metadata,
     Column("event_id", String(255), primary_key=True),
     Column("product_id", String(64), nullable=False),
-    Column("account", String(64), nullable=True),
+    Column("account", String(128), nullable=True),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("unit_value", Amount, nullable=True),
@@ -191,7 +202,8 @@ financial_plan = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("kind", String(16), nullable=False),
-    Column("subject", String(64), nullable=False),
+    # A product id (at most 64 characters) or an account (`shared.accounts`, at most 128).
+    Column("subject", String(128), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("source", String(16), nullable=False),
     Column("launch_id", String(64), nullable=True),

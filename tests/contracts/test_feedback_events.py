@@ -87,6 +87,29 @@ def test_a_purchase_reaches_pricing_with_quantity_and_unit_price(
     assert purchase.unit_price == pricing.MoneyIn(amount=expected, currency=currency)
 
 
+@pytest.mark.parametrize("kind", ["purchase", "return"])
+def test_a_sale_reaches_pricing_with_its_account(kind: str) -> None:
+    columns: dict[str, Any] = {"account": "acme:eu-1"}
+    if kind == "purchase":
+        columns |= {"quantity": 1, "unit_price_amount": Decimal(5), "unit_price_currency": "EUR"}
+    else:
+        columns |= {"reason": "too small"}
+    _, event = accepted(customer_event_row(kind, **columns))
+    read = pricing.CustomerEventAccepted.model_validate(event.data)
+    assert (read.kind, read.account) == (kind, "acme:eu-1")
+    if kind == "purchase":
+        assert pricing.Purchase.model_validate(event.data).account == "acme:eu-1"
+
+
+def test_a_sale_without_an_account_reaches_pricing_without_one() -> None:
+    row = customer_event_row(
+        "purchase", quantity=1, unit_price_amount=Decimal(5), unit_price_currency="EUR"
+    )
+    _, event = accepted(row)
+    assert "account" not in event.data
+    assert pricing.Purchase.model_validate(event.data).account is None
+
+
 def test_other_kinds_reach_pricing_as_what_they_are() -> None:
     _, event = accepted(customer_event_row("review", text="Lovely", rating=5))
     assert pricing.CustomerEventAccepted.model_validate(event.data).kind == "review"

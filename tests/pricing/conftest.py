@@ -150,6 +150,7 @@ def purchase_event(
     event_id: str | None = None,
     kind: str = "purchase",
     source: str | None = None,
+    account: str | None = None,
 ) -> CloudEvent:
     """A customer event as the feedback service forwards it after ingestion."""
     data: dict[str, Any] = {
@@ -160,6 +161,7 @@ def purchase_event(
         "product_id": product_id,
         "sku": "SKU-1",
         "customer_ref": "cust-42",
+        **({"account": account} if account is not None else {}),
     }
     if kind == "purchase":
         data |= {"quantity": quantity, "unit_price": {"amount": amount, "currency": currency}}

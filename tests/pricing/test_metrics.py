@@ -9,7 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
+from sqlalchemy import select
 
+from services.pricing.tables import purchase
 from tests.pricing.conftest import (
     FINANCE,
     READ,
@@ -198,3 +200,19 @@ async def test_a_malformed_purchase_is_refused_not_swallowed(
     broken = event.model_copy(update={"data": {**event.data, **change}})
     with pytest.raises(ValidationError):
         await deliver(app, broken)
+
+
+async def test_a_purchase_keeps_the_account_it_names(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    product_id = await add_product(app, clock)
+    await deliver(
+        app,
+        purchase_event(product_id, occurred_at=START, event_id="b2b-1", account="acme:eu-1"),
+        purchase_event(product_id, occurred_at=START, event_id="shop-1"),
+    )
+    async with app.state.runtime.db.reader() as session:
+        rows = await session.execute(
+            select(purchase.c.event_id, purchase.c.account).order_by(purchase.c.event_id)
+        )
+        assert rows.all() == [("b2b-1", "acme:eu-1"), ("shop-1", None)]

@@ -190,7 +190,11 @@ async def test_targets_are_edited_with_if_match(
             ["body", "targets", "0", "month"],
             "YYYY-MM",
         ),
-        ({"targets": [TARGETS[0] | {"month": 202603}]}, ["body", "targets", "0", "month"], "YYYY-MM"),
+        (
+            {"targets": [TARGETS[0] | {"month": 202603}]},
+            ["body", "targets", "0", "month"],
+            "YYYY-MM",
+        ),
         ({"targets": [TARGETS[0] | {"units": -1}]}, ["body", "targets", "0", "units"], "greater"),
         ({"targets": [TARGETS[0] | {"units": "5"}]}, ["body", "targets", "0", "units"], "integer"),
         (
@@ -214,7 +218,11 @@ async def test_targets_are_edited_with_if_match(
             "at most 2 decimals",
         ),
         ({"targets": [TARGETS[0], TARGETS[0]]}, ["body", "targets", "1", "month"], "given twice"),
-        ({"targets": [TARGETS[0] | {"extra": 1}]}, ["body", "targets", "0", "extra"], "Extra inputs"),
+        (
+            {"targets": [TARGETS[0] | {"extra": 1}]},
+            ["body", "targets", "0", "extra"],
+            "Extra inputs",
+        ),
         ({"status": "approved"}, ["body", "status"], "Extra inputs"),
         ({"subject": "nobody-knows"}, ["body", "subject"], "has not heard of it"),
     ],

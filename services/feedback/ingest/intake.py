@@ -31,7 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from shared import product_ids
+from shared import accounts, product_ids
 from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
 from shared.settings import Settings
@@ -57,6 +57,7 @@ _SKU = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _PATTERN_MESSAGES = {
     "event_id": "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
     "product_id": product_ids.RULE,
+    "account": accounts.RULE,
     "sku": "must be an SKU: 1-64 of A-Z, a-z, 0-9, '.', '_' or '-'",
 }
 _TIME_ERRORS = {"datetime_type", "datetime_parsing", "timezone_aware", "datetime_from_date_parsing"}
@@ -80,6 +81,10 @@ OccurredAt = Annotated[AwareDatetime, Strict()]
 # Strict: a rating of "5" or 4.5 is the client's bug, not ours to guess.
 Rating = Annotated[int, Strict(), Field(ge=1, le=5)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
+# The B2B customer or customer group behind a sale (issue 14 part 3). Only the sales kinds
+# carry it: they are what pricing attributes to accounts, and only keys allowed to send
+# sales may say whose they are; on the other kinds it is refused as an unknown field.
+Account = accounts.Account
 
 
 class _Event(BaseModel):
@@ -111,6 +116,7 @@ class Review(_Event):
 class Return(_Event):
     kind: Literal["return"]
     reason: Reason
+    account: Account | None = None
     text: Text | None = None
 
 
@@ -142,6 +148,7 @@ class Purchase(_Event):
     kind: Literal["purchase"]
     quantity: Quantity
     unit_price: MoneyInMinorUnits
+    account: Account | None = None
 
 
 CustomerEvent = Annotated[

@@ -82,6 +82,9 @@ class CustomerEventPublic(BaseModel):
     product_id: str | None
     sku: str | None
     customer_ref: str
+    account: str | None = Field(
+        default=None, description="the B2B customer or customer group of a purchase or return"
+    )
     status: Literal["held", "accepted", "expired"] = Field(
         description="held: not published until the catalog names its product; accepted: "
         "published (or names no product); expired: held too long, never published"
@@ -111,6 +114,7 @@ def customer_event_public(row: Any) -> CustomerEventPublic:
         product_id=row.product_id,
         sku=row.sku,
         customer_ref=row.customer_ref,
+        account=row.account,
         status=row.status,
         triage=_TRIAGE_STATE[row.triage],  # type: ignore[arg-type]
         ingested_at=row.ingested_at,

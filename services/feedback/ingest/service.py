@@ -37,7 +37,7 @@ from shared.uow import UnitOfWork
 
 # Kinds whose text the model reads; search misses are clustered without it.
 TRIAGED_KINDS = frozenset({"review", "return", "support_ticket", "question", "search_miss"})
-_OPTIONAL = ("text", "rating", "reason", "subject", "priority", "query", "quantity")
+_OPTIONAL = ("text", "rating", "reason", "subject", "priority", "query", "quantity", "account")
 
 
 class EventStatus(StrEnum):

@@ -8,7 +8,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from services.pricing.domain import format_percent
 from services.pricing.plans.domain import (
@@ -21,7 +28,7 @@ from services.pricing.plans.domain import (
     Totals,
     Variance,
 )
-from services.pricing.schemas import Reference
+from shared import accounts
 from shared.money import AMOUNT_PATTERN, AmountText, Currency, format_amount, parse_amount
 from shared.periods import MONTH_PATTERN, month_text, parse_month
 
@@ -77,7 +84,7 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: PlanKind
-    subject: Reference
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=accounts.MAX_LENGTH)]
     currency: Currency
     targets: Annotated[list[TargetIn], Field(min_length=1, max_length=MAX_TARGETS)]
 

@@ -3,6 +3,7 @@ caller's unit of work and adds its events to the outbox there."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from services.pricing.plans.events import plan_event
 from services.pricing.plans.queries import targets_of
 from services.pricing.plans.schemas import PlanCreate, TargetsChange
 from services.pricing.tables import financial_plan, plan_target, product, purchase, sale_return
+from shared import accounts
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import NotFound, field_error
@@ -32,6 +34,8 @@ async def create_plan(
 ) -> tuple[Any, list[Target]]:
     """A plan with its first targets; 409 when the product or account has one already."""
     targets = domain.check_targets([t.target() for t in data.targets], data.currency)
+    if data.kind is PlanKind.ACCOUNT and not re.fullmatch(accounts.PATTERN, data.subject):
+        raise field_error("subject", f"an account {accounts.RULE}")
     if data.kind is PlanKind.PRODUCT:
         known = await uow.session.scalar(select(product.c.id).where(product.c.id == data.subject))
         if known is None:
@@ -129,17 +133,22 @@ async def change_targets(
 async def record_return(*, uow: UnitOfWork, data: Return, now: datetime) -> None:
     """Record a return once, valued at the last earlier sale price of the product (see
     `tables.sale_return`); a return arriving twice changes nothing."""
-    last = (
-        await uow.session.execute(
-            select(purchase.c.unit_price, purchase.c.currency)
-            .where(
-                purchase.c.product_id == data.product_id,
-                purchase.c.occurred_at <= data.occurred_at,
-            )
-            .order_by(purchase.c.occurred_at.desc(), purchase.c.event_id.desc())
-            .limit(1)
+    earlier = (
+        select(purchase.c.unit_price, purchase.c.currency)
+        .where(
+            purchase.c.product_id == data.product_id,
+            purchase.c.occurred_at <= data.occurred_at,
         )
-    ).first()
+        .order_by(purchase.c.occurred_at.desc(), purchase.c.event_id.desc())
+        .limit(1)
+    )
+    last = None
+    if data.account is not None:
+        # The price this account paid, where it bought the product before.
+        stmt = earlier.where(purchase.c.account == data.account)
+        last = (await uow.session.execute(stmt)).first()
+    if last is None:
+        last = (await uow.session.execute(earlier)).first()
     await uow.session.execute(
         dialect_insert(uow.dialect, sale_return)
         .values(

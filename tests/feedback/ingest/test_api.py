@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from services.feedback.app import create_app
-from services.feedback.events import CUSTOMER_EVENTS_TOPIC, registry
+from services.feedback.events import CUSTOMER_EVENTS_TOPIC, CustomerEventAccepted, registry
 from services.feedback.handlers import on_product_created
 from services.feedback.ingest import service as ingestion
 from services.feedback.tables import customer_event
@@ -147,6 +147,31 @@ async def test_bad_events_are_reported_by_index_and_the_good_ones_accepted(
     ]
     assert await stored(app) == 2
     assert len(await published(app)) == 2
+
+
+async def test_a_sale_names_its_account_on_the_wire_and_in_the_store(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await known_product(app)
+    sale, refund, retail = (
+        event("purchase", account="acme:eu-1"),
+        event("return", account="acme:eu-1"),
+        event("purchase"),
+    )
+    body = await ingest(client, sale, refund, retail, event("purchase", account="no spaces"))
+
+    assert (body["accepted"], [r["index"] for r in body["rejected"]]) == (3, [3])
+    assert body["rejected"][0]["errors"] == [
+        {"loc": ["account"], "msg": "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' or '-'"}
+    ]
+    sent = [decode(row.payload) for row in await published(app)]
+    accounts = [CustomerEventAccepted.model_validate(e.data).account for e in sent]
+    assert accounts == ["acme:eu-1", "acme:eu-1", None]
+    assert "account" not in sent[2].data
+    for sent_event, account in ((sale, "acme:eu-1"), (retail, None)):
+        response = await client.get(f"/v1/customer-events/{sent_event['event_id']}", headers=READ)
+        assert response.status_code == 200, response.text
+        assert response.json()["account"] == account
 
 
 async def test_replayed_event_ids_are_duplicates_and_change_nothing(

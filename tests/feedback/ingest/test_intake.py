@@ -33,6 +33,9 @@ def test_fields_are_parsed() -> None:
     assert parsed.occurred_at == datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
     assert parsed.sku == "KT-1"
     assert parsed.unit_price.amount == Decimal("1200")
+    assert parsed.account is None
+    ((_, b2b),) = check_batch([event("return", account="acme:eu-1")]).valid
+    assert b2b.account == "acme:eu-1"
     # A search miss may name no product: it is about one the store lacks.
     miss = event("search_miss", product_id=None)
     del miss["results"]
@@ -90,6 +93,13 @@ REJECTIONS: list[tuple[str, dict[str, Any], list[str], str]] = [
     ),
     ("purchase", {"unit_price": {"amount": "1"}}, ["unit_price", "currency"], "Field required"),
     ("purchase", {"text": "hello"}, ["text"], "unknown field"),
+    ("purchase", {"account": "acme gmbh"}, ["account"], "1-128 of"),
+    ("purchase", {"account": "a" * 129}, ["account"], "1-128 of"),
+    ("purchase", {"account": 42}, ["account"], "valid string"),
+    ("return", {"account": ""}, ["account"], "1-128 of"),
+    # Only sales name an account (what pricing attributes to one).
+    ("review", {"account": "acme"}, ["account"], "unknown field"),
+    ("support_ticket", {"account": "acme"}, ["account"], "unknown field"),
     ("question", {"occurred_at": "2025-01-01"}, ["occurred_at"], "RFC 3339"),
     ("question", {"occurred_at": "2025-01-01T10:00:00"}, ["occurred_at"], "RFC 3339"),
     ("question", {"occurred_at": 1735725600}, ["occurred_at"], "RFC 3339"),

@@ -8,8 +8,8 @@ from alembic import op
 
 import shared.types
 
-revision = "0007_financial_plans"
-down_revision = "0006_guardrail_changes"
+revision = "0008_financial_plans"
+down_revision = "0007_accounts"
 branch_labels = None
 depends_on = None
 
@@ -19,7 +19,7 @@ def upgrade() -> None:
         "financial_plan",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=128), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("launch_id", sa.String(length=64), nullable=True),
@@ -35,7 +35,7 @@ def upgrade() -> None:
         "sale_return",
         sa.Column("event_id", sa.String(length=255), nullable=False),
         sa.Column("product_id", sa.String(length=64), nullable=False),
-        sa.Column("account", sa.String(length=64), nullable=True),
+        sa.Column("account", sa.String(length=128), nullable=True),
         sa.Column("occurred_at", shared.types.UtcDateTime(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("unit_value", shared.types.Amount(), nullable=True),
