@@ -51,7 +51,12 @@ async def make_plan(client: httpx.AsyncClient, subject: str, **overrides: Any) -
 
 
 def return_event(
-    product_id: str, *, occurred_at: datetime, quantity: int | None = None, event_id: str = ""
+    product_id: str,
+    *,
+    occurred_at: datetime,
+    quantity: int | None = None,
+    event_id: str = "",
+    account: str | None = None,
 ) -> CloudEvent:
     """A return as feedback forwards it: no price, and today no quantity."""
     data: dict[str, Any] = {
@@ -66,6 +71,8 @@ def return_event(
     }
     if quantity is not None:
         data["quantity"] = quantity
+    if account is not None:
+        data["account"] = account
     return CloudEvent(
         id=str(uuid.uuid4()),
         source="/feedback",
@@ -418,3 +425,118 @@ async def test_a_launch_without_goals_or_with_a_manual_plan_makes_none(
     await deliver(app, launched_event(planned, at=clock(), goals=GOALS))
     listed = (await client.get("/v1/plans", params={"subject": planned}, headers=READ)).json()
     assert [(p["id"], p["source"]) for p in listed["items"]] == [(plan["id"], "manual")]
+
+
+async def test_an_account_plan_covers_the_accounts_purchases_and_returns(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    kettle = await add_product(app, clock, cost="10.00")
+    toaster = await add_product(app, clock, cost="30.00")
+    plan = await make_plan(client, "acme-corp", kind="account")
+    day = datetime(2030, 3, 2, tzinfo=UTC)
+    await deliver(
+        app,
+        purchase_event(kettle, occurred_at=day, quantity=4, amount="20.00", account="acme-corp"),
+        # Someone else's purchase at a lower price: not acme's, and not its return's value.
+        purchase_event(kettle, occurred_at=day + timedelta(hours=1), amount="15.00"),
+        purchase_event(toaster, occurred_at=day, quantity=1, amount="40.00", account="acme-corp"),
+        return_event(kettle, occurred_at=day + timedelta(days=1), account="acme-corp"),
+    )
+    view = (
+        await client.get(
+            f"/v1/plans/{plan['id']}/performance", params={"as_of": "2030-03-31"}, headers=FINANCE
+        )
+    ).json()
+    # 4 * 20.00 + 40.00 - 20.00 (the return at acme's own price); margin 40 + 10 - 10.
+    assert view["months"][0]["actual"] == {
+        "units": 4,
+        "revenue": "100.00",
+        "margin": "40.00",
+        "units_sold": 5,
+        "units_returned": 1,
+        "units_without_cost": 0,
+        "returns_unvalued": 0,
+    }
+    assert view["months"][0]["state"] == "current"
+
+
+async def test_the_sales_report_of_a_period(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    kettle = await add_product(app, clock, cost="10.00")
+    toaster = await add_product(app, clock, cost="30.00")
+    await make_plan(client, kettle)
+    day = datetime(2030, 3, 10, tzinfo=UTC)
+    await deliver(
+        app,
+        purchase_event(kettle, occurred_at=day, quantity=10, amount="20.00", account="acme-corp"),
+        purchase_event(kettle, occurred_at=day, quantity=5, amount="20.00"),
+        return_event(kettle, occurred_at=day + timedelta(days=1), quantity=3),
+        # The toaster sells below its cost: 2 at 25.00, cost 30.00.
+        purchase_event(toaster, occurred_at=day, quantity=2, amount="25.00", account="acme-corp"),
+        # April: in the second quarter only.
+        purchase_event(toaster, occurred_at=datetime(2030, 4, 1, tzinfo=UTC), amount="25.00"),
+    )
+    resp = await client.get("/v1/reports/sales", params={"period": "2030-03"}, headers=FINANCE)
+    assert resp.status_code == 200, resp.text
+    report = resp.json()
+    assert (report["period"], report["truncated"]) == ("2030-03", False)
+    rows = {(r["key"], r["currency"]): r for r in report["products"]}
+    assert [r["key"] for r in report["products"]] == [kettle, toaster]
+    assert rows[(kettle, "EUR")] == {
+        "key": kettle,
+        "currency": "EUR",
+        "units": 12,
+        "revenue": "240.00",
+        "margin": "120.00",
+        "units_sold": 15,
+        "units_returned": 3,
+        "units_without_cost": 0,
+        "returns_unvalued": 0,
+    }
+    assert (rows[(toaster, "EUR")]["revenue"], rows[(toaster, "EUR")]["margin"]) == (
+        "50.00",
+        "-10.00",
+    )
+    (acme,) = report["accounts"]
+    assert (acme["key"], acme["units"], acme["revenue"], acme["margin"]) == (
+        "acme-corp",
+        12,
+        "250.00",
+        "90.00",
+    )
+    (planned,) = report["plans"]
+    assert (planned["subject"], planned["target"], planned["actual"]) == (
+        kettle,
+        {"units": 100, "revenue": "2000.00", "margin": "600.00"},
+        {"units": 12, "revenue": "240.00", "margin": "120.00"},
+    )
+    assert planned["variance"]["revenue_pct"] == "-88"
+
+    quarter = await client.get("/v1/reports/sales", params={"period": "2030-Q1"}, headers=READ)
+    assert [r["key"] for r in quarter.json()["products"]] == [kettle, toaster]
+    assert [r["margin"] for r in quarter.json()["products"]] == [None, None]
+    second = await client.get("/v1/reports/sales", params={"period": "2030-Q2"}, headers=READ)
+    assert [(r["key"], r["units"]) for r in second.json()["products"]] == [(toaster, 1)]
+    # The plan's April target is the second quarter's; it has no sales yet.
+    assert [
+        (p["subject"], p["target"]["units"], p["actual"]["units"]) for p in second.json()["plans"]
+    ] == [(kettle, 120, 0)]
+
+
+@pytest.mark.parametrize("period", ["2030-13", "2030-Q5", "March", "2030-3", "2030-03-01"])
+async def test_the_sales_report_refuses_other_periods(
+    client: httpx.AsyncClient, period: str
+) -> None:
+    resp = await client.get("/v1/reports/sales", params={"period": period}, headers=READ)
+    problem = assert_problem(resp, 422)
+    assert ["query", "period"] in [e["loc"] for e in problem["errors"]]
+
+
+async def test_the_sales_report_needs_a_period_and_a_reader(client: httpx.AsyncClient) -> None:
+    missing = assert_problem(await client.get("/v1/reports/sales", headers=READ), 422)
+    assert ["query", "period"] in [e["loc"] for e in missing["errors"]]
+    denied = await client.get(
+        "/v1/reports/sales", params={"period": "2030-03"}, headers=auth("catalog:read")
+    )
+    assert_problem(denied, 403)
