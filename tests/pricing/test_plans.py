@@ -232,6 +232,8 @@ async def test_targets_are_edited_with_if_match(
         ),
         ({"status": "approved"}, ["body", "status"], "Extra inputs"),
         ({"subject": "nobody-knows"}, ["body", "subject"], "has not heard of it"),
+        ({"kind": "account", "subject": "acme corp!"}, ["body", "subject"], "an account must be"),
+        ({"subject": "x" * 129}, ["body", "subject"], "at most 128"),
     ],
 )
 async def test_bad_plans_are_refused(
@@ -244,7 +246,7 @@ async def test_bad_plans_are_refused(
 ) -> None:
     product_id = await add_product(app, clock)
     resp = await client.post("/v1/plans", json=plan_body(product_id) | overrides, headers=PM)
-    problem = assert_problem(resp, 422, detail_has=detail if loc[-1] == "subject" else "")
+    problem = assert_problem(resp, 422)
     errors = problem["errors"]
     assert loc in [e["loc"] for e in errors], errors
     assert any(detail in e["msg"] for e in errors), errors

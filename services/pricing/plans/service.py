@@ -108,10 +108,10 @@ async def change_targets(
     if row is None:
         raise NotFound(f"no plan with id {plan_id!r}")
     check_version(expected_version, row.version)
-    changes = [t.target() for t in data.targets]
+    changes = domain.check_targets([t.target() for t in data.targets], row.currency)
     current = await targets_of(uow.session, plan_id)
     targets = domain.change_targets(current, changes, row.currency)
-    for target in domain.check_targets(changes, row.currency):
+    for target in changes:
         await uow.session.execute(
             plan_target.delete().where(
                 plan_target.c.plan_id == plan_id, plan_target.c.month == target.month
