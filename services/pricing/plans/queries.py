@@ -11,18 +11,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.pricing.domain import Money
 from services.pricing.plans import domain
 from services.pricing.plans.domain import Actual, Forecast, Line, PlanKind, Target, Totals
 from services.pricing.tables import financial_plan, plan_target, product_cost, purchase, sale_return
 from services.pricing.timeline import CostPoint, cost_at
 from shared.errors import NotFound
-from shared.money import Money
 from shared.pagination import Keyset, Page
 from shared.periods import Period, month_start, next_month
 
 # Ids are UUIDv7: creation order.
 PLANS = Keyset(financial_plan.c.id)
-# The rows a sales report lists per section, the best sellers first; totals cover them all.
+# The rows a sales report lists per section, the best sellers first (plans' actuals are
+# taken from every row).
 MAX_REPORT_ROWS = 200
 
 
@@ -179,7 +180,12 @@ async def _cost_points(session: AsyncSession, product_ids: set[str]) -> dict[str
     points: dict[str, list[CostPoint]] = {}
     for row in rows.all():
         points.setdefault(row.product_id, []).append(
-            CostPoint(row.valid_from, Money.of(row.amount, row.currency))  # type: ignore[arg-type]
+            CostPoint(
+                row.valid_from,
+                Money(row.amount, row.currency)
+                if row.amount is not None and row.currency
+                else None,
+            )
         )
     return points
 
