@@ -162,8 +162,9 @@ async def portfolio_review(
     and the candidates to discontinue with the facts behind each. JSON, or with
     `Accept: text/html` a printable page with its charts drawn on the server as SVG.
 
-    A section whose service (pricing, catalog, feedback) failed, was slow or refused the
-    caller is null (in the page: marked missing) and named with that service in `missing`.
+    The calls share `PRODUCTOPS_REPORT_BUDGET_S` (5 s). A section whose service (pricing,
+    catalog, feedback) failed, was slow or refused the caller is null (in the page: marked
+    missing) and named with that service in `missing`.
     """
     if not caller.has(FINANCE):
         raise Forbidden(f"this report needs the scope {FINANCE}", required_scope=FINANCE)
@@ -172,7 +173,10 @@ async def portfolio_review(
     except ValueError as exc:
         raise field_error("period", str(exc), where="query") from None
     report = await portfolio.portfolio_report(
-        calls=ServiceCalls.of(runtime, request), caller=caller, period=parsed, now=runtime.clock()
+        calls=ServiceCalls.of(runtime, request, budget_s=runtime.settings.report_budget_s),
+        caller=caller,
+        period=parsed,
+        now=runtime.clock(),
     )
     if _wants_html(request.headers.get("accept", "")):
         return templates.TemplateResponse(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.domain import Money
@@ -230,18 +230,22 @@ async def sales_report(*, session: AsyncSession, period: Period) -> SalesReport:
     )
 
 
-def _unit_cost(table: Any, column: str) -> Any:
-    """The product's cost `column` valid at the row's time (a correlated subquery)."""
-    return (
-        select(getattr(product_cost.c, column))
-        .where(
-            product_cost.c.product_id == table.c.product_id,
-            product_cost.c.valid_from <= table.c.occurred_at,
+def _cost_windows() -> Any:
+    """Each cost point with the start of the next one (`valid_to`, NULL for the current):
+    the cost in effect over `[valid_from, valid_to)`. Of two points at the same instant the
+    later one wins, as in `timeline.cost_at` (the earlier one's window is empty)."""
+    return select(
+        product_cost.c.product_id,
+        product_cost.c.amount,
+        product_cost.c.currency,
+        product_cost.c.valid_from,
+        func.lead(product_cost.c.valid_from)
+        .over(
+            partition_by=product_cost.c.product_id,
+            order_by=(product_cost.c.valid_from, product_cost.c.id),
         )
-        .order_by(product_cost.c.valid_from.desc(), product_cost.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+        .label("valid_to"),
+    ).subquery()
 
 
 async def _sales_by(
@@ -250,40 +254,41 @@ async def _sales_by(
     """Per key and currency: units, revenue, and the margin of the units whose cost (in the
     sale's currency) was known at the time.
 
-    The database groups the rows by key, price and cost and sums only quantities (on SQLite
-    amounts are text, and a SQL sum of them would go through a float); the money is
-    multiplied here, exactly.
+    The database joins each sale to the cost window it fell in, groups the rows by key,
+    price and cost and sums only quantities (on SQLite amounts are text, and a SQL sum of
+    them would go through a float); the money is multiplied here, exactly.
     """
     rows: dict[tuple[str, str | None], Actual] = {}
     for table, key, price, sign in (
         (purchase, sold_key, purchase.c.unit_price, 1),
         (sale_return, returned_key, sale_return.c.unit_value, -1),
     ):
-        lines = (
+        costs = _cost_windows()
+        grouped = (
             select(
                 key.label("key"),
-                table.c.currency.label("currency"),
-                table.c.quantity.label("quantity"),
+                table.c.currency,
                 price.label("price"),
-                _unit_cost(table, "amount").label("cost"),
-                _unit_cost(table, "currency").label("cost_currency"),
+                costs.c.amount.label("cost"),
+                costs.c.currency.label("cost_currency"),
+                func.sum(table.c.quantity).label("units"),
+            )
+            .select_from(
+                table.outerjoin(
+                    costs,
+                    and_(
+                        costs.c.product_id == table.c.product_id,
+                        costs.c.valid_from <= table.c.occurred_at,
+                        or_(costs.c.valid_to.is_(None), table.c.occurred_at < costs.c.valid_to),
+                    ),
+                )
             )
             .where(
                 key.is_not(None),
                 table.c.occurred_at >= period.start,
                 table.c.occurred_at < period.end,
             )
-            .subquery()
-        )
-        grouped = select(
-            lines.c.key,
-            lines.c.currency,
-            lines.c.price,
-            lines.c.cost,
-            lines.c.cost_currency,
-            func.sum(lines.c.quantity).label("units"),
-        ).group_by(
-            lines.c.key, lines.c.currency, lines.c.price, lines.c.cost, lines.c.cost_currency
+            .group_by(key, table.c.currency, price, costs.c.amount, costs.c.currency)
         )
         for r in (await session.execute(grouped)).all():
             known = r.cost is not None and r.cost_currency == r.currency
