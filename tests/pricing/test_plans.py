@@ -22,6 +22,7 @@ from tests.pricing.conftest import (
     READ,
     FakeClock,
     add_product,
+    cost_changed,
     deliver,
     new_id,
     outbox_types,
@@ -542,3 +543,27 @@ async def test_the_sales_report_needs_a_period_and_a_reader(client: httpx.AsyncC
         "/v1/reports/sales", params={"period": "2030-03"}, headers=auth("catalog:read")
     )
     assert_problem(denied, 403)
+
+
+async def test_the_sales_report_takes_the_cost_of_each_sales_time(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    product_id = await add_product(app, clock, cost="10.00")
+    plan = await make_plan(client, product_id)
+    change = datetime(2030, 3, 15, tzinfo=UTC)
+    await deliver(
+        app,
+        purchase_event(product_id, occurred_at=change - timedelta(seconds=1), amount="20.00"),
+        cost_changed(product_id, "10.00", "12.00", version=2, at=change),
+        # At the instant the cost changes, the new cost applies.
+        purchase_event(product_id, occurred_at=change, amount="20.00"),
+        purchase_event(product_id, occurred_at=change + timedelta(days=1), amount="20.00"),
+    )
+    report = await client.get("/v1/reports/sales", params={"period": "2030-03"}, headers=FINANCE)
+    (row,) = report.json()["products"]
+    # 10.00 + 8.00 + 8.00: the same margin the plan's own reading finds.
+    assert (row["units"], row["margin"]) == (3, "26.00")
+    view = await client.get(
+        f"/v1/plans/{plan['id']}/performance", params={"as_of": "2030-03-31"}, headers=FINANCE
+    )
+    assert view.json()["months"][0]["actual"]["margin"] == "26.00"
