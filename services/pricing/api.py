@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -23,6 +24,7 @@ from services.pricing.schemas import (
     PriceListUpdate,
     PricePublic,
     PriceStatsPublic,
+    ProjectionPublic,
     Rejection,
     Withdrawal,
     effective_public,
@@ -31,7 +33,9 @@ from services.pricing.schemas import (
     history_public,
     price_list_public,
     price_public,
+    projection_public,
 )
+from shared import accounts
 from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal, require
 from shared.concurrency import IfMatch, etag
@@ -46,6 +50,13 @@ Reader = Annotated[Principal, Depends(require("pricing:read"))]
 Writer = Annotated[Principal, Depends(require("pricing:write"))]
 Approver = Annotated[Principal, Depends(require("pricing:approve"))]
 Reference = Annotated[str, Query(min_length=1, max_length=64)]
+AccountQuery = Annotated[
+    str | None,
+    Query(
+        pattern=accounts.PATTERN,
+        description=f"the B2B customer or customer group asking ({accounts.RULE})",
+    ),
+]
 # Costs and margins are shown only to holders of this scope (security issue 12, finding 9).
 FINANCE = "pricing:finance"
 
@@ -80,7 +91,8 @@ async def create_price_list(
     actor: Writer,
     response: Response,
 ) -> Response | PriceListPublic:
-    """Create a price list: its currency (ISO 4217), channel and guardrails."""
+    """Create a price list: its currency (ISO 4217), channel, guardrails and, for a list of
+    one account's prices, the account (one list per account and currency)."""
     async with runtime.uow() as uow:
         if (replayed := await idem.replay(uow, body)) is not None:
             return replayed
@@ -119,20 +131,26 @@ async def get_price_list(
     return price_list_public(row)
 
 
-@router.patch("/price-lists/{code}", responses=MISSING, response_model=PriceListPublic)
+@router.patch("/price-lists/{code}", responses=MISSING_OR_CONFLICT, response_model=PriceListPublic)
 async def update_price_list(
     code: str,
     body: PriceListUpdate,
     runtime: RuntimeDep,
-    _: Writer,
+    actor: Writer,
     if_match: IfMatch,
     response: Response,
 ) -> PriceListPublic:
-    """Change the channel; 412 when `If-Match` is stale. Guardrails change through
-    `POST /price-lists/{code}/guardrail-changes`."""
+    """Change the channel or the account the list is scoped to (null: everyone); 412 when
+    `If-Match` is stale, 409 when the account already has a list in this currency.
+    Guardrails change through `POST /price-lists/{code}/guardrail-changes`."""
     async with runtime.uow() as uow:
         row = await service.update_price_list(
-            uow=uow, code=code, data=body, expected_version=if_match, now=runtime.clock()
+            uow=uow,
+            code=code,
+            data=body,
+            actor=actor,
+            expected_version=if_match,
+            now=runtime.clock(),
         )
     response.headers["ETag"] = etag(row.version)
     return price_list_public(row)
@@ -325,6 +343,19 @@ async def get_price(
     return price_public(row, finance=reader.has(FINANCE))
 
 
+@router.get("/prices/{price_id}/projection", responses=MISSING, response_model=ProjectionPublic)
+async def price_projection(price_id: str, runtime: RuntimeDep, reader: Reader) -> ProjectionPublic:
+    """An estimate of units, revenue and margin over the next 30 days at this price: the
+    product's run rate over the last 30 days, adjusted by a price elasticity fitted on its
+    sales history where that holds enough distinct prices (else unchanged demand). Never a
+    gate on a decision; the margin only with pricing:finance."""
+    async with runtime.db.reader() as session:
+        found = await queries.price_projection(
+            session=session, price_id=price_id, now=runtime.clock()
+        )
+    return projection_public(found.row, found.projection, finance=reader.has(FINANCE))
+
+
 @router.post(
     "/prices/{price_id}/approve", responses=MISSING_OR_CONFLICT, response_model=PricePublic
 )
@@ -412,15 +443,28 @@ async def effective_price(
     runtime: RuntimeDep,
     _: Reader,
     at: Annotated[Rfc3339 | None, Query(description="RFC 3339; default now")] = None,
+    account: AccountQuery = None,
 ) -> EffectivePricePublic:
     """The price in effect: a promotion beats the base price, the latest start wins; a
-    promotion carries `prior_price`, the lowest price of the 30 days before it."""
+    promotion carries `prior_price`, the lowest price of the 30 days before it. With
+    `account`, the account's own list in the same currency answers when it has a price in
+    effect, else `price_list` does; `source` says which."""
     moment = at or runtime.clock()
     async with runtime.db.reader() as session:
         found = await queries.effective_price(
-            session=session, product_id=product_id, price_list_code=price_list, at=moment
+            session=session,
+            product_id=product_id,
+            price_list_code=price_list,
+            at=moment,
+            account=account,
         )
-    return effective_public(found.row, prior=found.prior_price, at=moment)
+    return _effective(found, moment)
+
+
+def _effective(found: queries.Effective, at: datetime) -> EffectivePricePublic:
+    return effective_public(
+        found.row, prior=found.prior_price, at=at, account=found.account, source=found.source
+    )
 
 
 @router.get("/products/{product_id}/effective-prices", response_model=Page[EffectivePricePublic])
@@ -439,7 +483,7 @@ async def effective_prices(
         page = await queries.effective_prices(
             session=session, product_id=product_id, at=moment, limit=limit, cursor=cursor
         )
-    return page.map(lambda found: effective_public(found.row, prior=found.prior_price, at=moment))
+    return page.map(lambda found: _effective(found, moment))
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """The events pricing publishes on `pricing.events`: a price's, subject = product id; a
-guardrail change's, subject = the price list's code.
+guardrail change's and a price list's account scoping, subject = the price list's code.
 
 Every price event carries the price's full state after the change, so a consumer needs
 no call back. `sequence` counts pricing's events per product (see tables.product); a
@@ -219,3 +219,34 @@ def guardrail_change_event(row: Any) -> CloudEvent:
         },
     )
     return event_for(payload, source=SOURCE, subject=row.price_list)
+
+
+# --- price lists scoped to an account -----------------------------------------------------------
+
+
+@registry.register("pricing.price_list.account_changed.v1")
+class PriceListAccountChanged(EventPayload):
+    """The list is now for `account` alone (null: for everyone): published when a list is
+    created for an account and whenever its account changes (issue 14 part 3)."""
+
+    price_list: str
+    currency: str
+    channel: str
+    account: str | None
+    previous_account: str | None
+    changed_by: str
+    version: int
+
+
+def price_list_account_event(row: Any, *, previous: str | None, actor: str) -> CloudEvent:
+    """The event for a `price_list` row whose account became `row.account`."""
+    payload = PriceListAccountChanged(
+        price_list=row.code,
+        currency=row.currency,
+        channel=row.channel,
+        account=row.account,
+        previous_account=previous,
+        changed_by=actor,
+        version=row.version,
+    )
+    return event_for(payload, source=SOURCE, subject=row.code)

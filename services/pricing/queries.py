@@ -5,7 +5,7 @@ Each takes a read-only session; none writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.pricing.accounts import ListRef, PriceSource, account_list_for, choose_list
 from services.pricing.domain import GuardrailChangeStatus, Money, PriceKind, PriceStatus
+from services.pricing.projection import FIT_DAYS, Projection, Sale, project
 from services.pricing.service import scheduled_windows, window_of
 from services.pricing.tables import (
     guardrail_change,
@@ -125,23 +127,65 @@ async def list_prices(
 class Effective:
     row: Any
     prior_price: Decimal | None
+    # The account of the list the price came from (None: an unscoped list), and why that
+    # list (`services.pricing.accounts`).
+    account: str | None = None
+    source: PriceSource = PriceSource.REQUESTED
 
 
 async def effective_price(
-    *, session: AsyncSession, product_id: str, price_list_code: str, at: datetime
+    *,
+    session: AsyncSession,
+    product_id: str,
+    price_list_code: str,
+    at: datetime,
+    account: str | None = None,
 ) -> Effective:
-    """The price in effect at `at`, and for a promotion its Omnibus prior price."""
-    found = await _in_effect(session, product_id, price_list_code, at)
-    if found is None:
-        # Only now tell an unknown product or list from one with no price at that time.
-        await _known_product(session, product_id)
-        await _known_list(session, price_list_code)
-        raise NotFound(
-            f"product {product_id!r} has no price on list {price_list_code!r} at {at.isoformat()}",
-            product_id=product_id,
-            price_list=price_list_code,
+    """The price in effect at `at`, and for a promotion its Omnibus prior price; for an
+    `account`, from its own list in the same currency when that has a price in effect."""
+    requested = await _list_ref(session, price_list_code)
+    if requested is not None:
+        lists = await _account_lists(session, account)
+        own = account_list_for(requested, account, lists)
+        own_found = None
+        if own is not None and own != requested:
+            own_found = await _in_effect(session, product_id, own.code, at)
+        choice = choose_list(requested, own, own_has_price=own_found is not None)
+        if own_found is not None and choice.price_list == own:
+            return replace(own_found, account=own.account, source=choice.source)
+        found = await _in_effect(session, product_id, price_list_code, at)
+        if found is not None:
+            return replace(found, account=requested.account, source=choice.source)
+    # Only now tell an unknown product or list from one with no price at that time.
+    await _known_product(session, product_id)
+    await _known_list(session, price_list_code)
+    raise NotFound(
+        f"product {product_id!r} has no price on list {price_list_code!r} at {at.isoformat()}",
+        product_id=product_id,
+        price_list=price_list_code,
+    )
+
+
+async def _list_ref(session: AsyncSession, code: str) -> ListRef | None:
+    row = (
+        await session.execute(
+            select(price_list.c.code, price_list.c.currency, price_list.c.account).where(
+                price_list.c.code == code
+            )
         )
-    return found
+    ).first()
+    return None if row is None else ListRef(row.code, row.currency, row.account)
+
+
+async def _account_lists(session: AsyncSession, account: str | None) -> list[ListRef]:
+    if account is None:
+        return []
+    rows = await session.execute(
+        select(price_list.c.code, price_list.c.currency, price_list.c.account).where(
+            price_list.c.account == account
+        )
+    )
+    return [ListRef(row.code, row.currency, row.account) for row in rows.all()]
 
 
 async def effective_prices(
@@ -149,12 +193,17 @@ async def effective_prices(
 ) -> Page[Effective]:
     """The price in effect at `at` on each list the product has prices on, by list code: a
     keyset page of those lists, leaving out the ones where no price is in effect then."""
-    lists = select(price_list.c.code).where(
+    lists = select(price_list.c.code, price_list.c.account).where(
         price_list.c.code.in_(select(price.c.price_list).where(price.c.product_id == product_id))
     )
     page = await PRICE_LISTS.page(session, lists, limit=limit, cursor=cursor)
-    found = [await _in_effect(session, product_id, row.code, at) for row in page.items]
-    return Page(items=[f for f in found if f is not None], next_cursor=page.next_cursor)
+    found = [
+        (row.account, await _in_effect(session, product_id, row.code, at)) for row in page.items
+    ]
+    return Page(
+        items=[replace(f, account=account) for account, f in found if f is not None],
+        next_cursor=page.next_cursor,
+    )
 
 
 async def _in_effect(
@@ -179,6 +228,43 @@ async def _in_effect(
         windows = [window_of(row) for row in (await session.execute(stmt)).all()]
         prior = prior_price(windows, winner)
     return Effective(row=rows[winner.price_id], prior_price=prior)
+
+
+@dataclass(frozen=True)
+class Projected:
+    row: Any
+    projection: Projection
+
+
+async def price_projection(*, session: AsyncSession, price_id: str, now: datetime) -> Projected:
+    """What the price would do over the next 30 days (`services.pricing.projection`), from
+    the product's purchases in the price's currency (only the list's account's, when the
+    list is scoped to one) and its current cost; 404 for an unknown price."""
+    row = await get_price(session=session, price_id=price_id)
+    account = await session.scalar(
+        select(price_list.c.account).where(price_list.c.code == row.price_list)
+    )
+    stmt = select(purchase.c.occurred_at, purchase.c.quantity, purchase.c.unit_price).where(
+        purchase.c.product_id == row.product_id,
+        purchase.c.currency == row.currency,
+        purchase.c.occurred_at >= now - timedelta(days=FIT_DAYS),
+        purchase.c.occurred_at < now,
+    )
+    if account is not None:
+        stmt = stmt.where(purchase.c.account == account)
+    sales = [Sale(r.occurred_at, r.quantity, r.unit_price) for r in await session.execute(stmt)]
+    item = (
+        await session.execute(
+            select(product.c.cost_amount, product.c.cost_currency).where(
+                product.c.id == row.product_id
+            )
+        )
+    ).one()
+    cost = None
+    if item.cost_amount is not None and item.cost_currency:
+        cost = Money(item.cost_amount, item.cost_currency)
+    proposed = Money(row.amount, row.currency)
+    return Projected(row, project(proposed=proposed, cost=cost, sales=sales, now=now))
 
 
 async def price_stats(*, session: AsyncSession) -> dict[str, int]:

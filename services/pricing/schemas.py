@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,8 +18,10 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
+from services.pricing.accounts import PriceSource
 from services.pricing.domain import (
     GuardrailChangeStatus,
     Guardrails,
@@ -30,7 +32,9 @@ from services.pricing.domain import (
     format_percent,
     margin_pct,
 )
+from services.pricing.projection import Basis, Projection
 from services.pricing.timeline import Figures
+from shared.accounts import Account
 from shared.money import AmountText, Currency, Money, format_amount, minor_units
 from shared.types import Rfc3339
 
@@ -78,16 +82,31 @@ class PriceListCreate(BaseModel):
     code: Slug
     currency: Currency
     channel: Slug
+    account: Account | None = Field(
+        default=None,
+        description="the one account (B2B customer or customer group) the list is for; "
+        "at most one list per account and currency; omitted: for everyone",
+    )
     guardrails: GuardrailsIn = Field(default_factory=GuardrailsIn)
 
 
 class PriceListUpdate(BaseModel):
-    """Change the channel. Guardrails change through a guardrail change (who and why,
-    and a second person to loosen them)."""
+    """Change the channel, the account the list is scoped to (null: for everyone), or both.
+    Guardrails change through a guardrail change (who and why, and a second person to loosen
+    them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: Slug
+    channel: Slug | None = None
+    account: Account | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PriceListUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give channel, account or both")
+        if "channel" in self.model_fields_set and self.channel is None:
+            raise ValueError("channel cannot be null")
+        return self
 
 
 class GuardrailChangeCreate(BaseModel):
@@ -121,6 +140,7 @@ class PriceListPublic(BaseModel):
     currency: str
     minor_units: int
     channel: str
+    account: str | None = Field(description="the account the list is scoped to; null: everyone")
     guardrails: GuardrailsPublic
     version: int
     created_at: datetime
@@ -227,6 +247,13 @@ class EffectivePricePublic(BaseModel):
     prior_price: str | None = Field(
         description="for a promotion: the lowest price of the 30 days before it (EU Omnibus)"
     )
+    account: str | None = Field(
+        description="the account `price_list` is scoped to; null: an unscoped list"
+    )
+    source: PriceSource = Field(
+        description="account: the account's own list had a price in effect; requested: the "
+        "list asked for answered (the account has no list in its currency, or no price on it)"
+    )
 
 
 class PriceStatsPublic(BaseModel):
@@ -323,6 +350,7 @@ def price_list_public(row: Any) -> PriceListPublic:
         currency=row.currency,
         minor_units=minor_units(row.currency),
         channel=row.channel,
+        account=row.account,
         guardrails=guardrails_public(row, row.currency),
         version=row.version,
         created_at=row.created_at,
@@ -404,8 +432,15 @@ def price_public(row: Any, *, finance: bool) -> PricePublic:
     )
 
 
-def effective_public(row: Any, *, prior: Decimal | None, at: datetime) -> EffectivePricePublic:
-    """The winning `price` row at `at`, with its Omnibus prior price."""
+def effective_public(
+    row: Any,
+    *,
+    prior: Decimal | None,
+    at: datetime,
+    account: str | None,
+    source: PriceSource = PriceSource.REQUESTED,
+) -> EffectivePricePublic:
+    """The winning `price` row at `at`, with its Omnibus prior price and where it came from."""
     return EffectivePricePublic(
         product_id=row.product_id,
         price_list=row.price_list,
@@ -419,6 +454,8 @@ def effective_public(row: Any, *, prior: Decimal | None, at: datetime) -> Effect
         effective_from=row.effective_from,
         effective_to=row.effective_to,
         prior_price=_amount(prior, row.currency),
+        account=account,
+        source=source,
     )
 
 
@@ -492,4 +529,68 @@ def guardrail_change_public(row: Any, currency: str) -> GuardrailChangePublic:
         decided_at=row.decided_at,
         rejection_reason=row.rejection_reason,
         version=row.version,
+    )
+
+
+class FitPublic(BaseModel):
+    elasticity: str | None = Field(
+        description="the fitted price elasticity of demand (units ~ price^e) as a decimal "
+        "string; null when the history holds too little to fit or the fit is not believed"
+    )
+    points: int = Field(description="days with sales behind the fit")
+    distinct_prices: int = Field(description="distinct mean daily prices among them")
+    reason: str
+
+
+class ProjectionPublic(BaseModel):
+    """What a price would do over the next days: an estimate, never a gate."""
+
+    price_id: str
+    product_id: str
+    price_list: str
+    estimate: Literal[True] = Field(
+        default=True, description="always true: a projection, not a forecast to plan on"
+    )
+    days: int = Field(description="the horizon, from now")
+    basis: Basis = Field(
+        description="elasticity: the fit adjusts the run rate; unchanged_demand: it does not"
+    )
+    assumption: str
+    proposed_price: Money
+    reference_price: Money | None = Field(
+        description="the mean price paid over the run-rate window; null without sales"
+    )
+    run_rate_units: int = Field(description="units sold over the last 30 days")
+    fit: FitPublic
+    units: int
+    revenue: Money
+    margin: Money | None = Field(
+        description="at the product's current cost; null without pricing:finance or a cost "
+        "in the price's currency"
+    )
+
+
+def projection_public(row: Any, projection: Projection, *, finance: bool) -> ProjectionPublic:
+    """A price's projection; the margin only with `finance`."""
+    currency = row.currency
+    fit = projection.fit
+    return ProjectionPublic(
+        price_id=row.id,
+        product_id=row.product_id,
+        price_list=row.price_list,
+        days=projection.days,
+        basis=projection.basis,
+        assumption=projection.assumption,
+        proposed_price=Money.model_construct(amount=row.amount, currency=currency),
+        reference_price=Money.of(projection.reference_price, currency),
+        run_rate_units=projection.run_rate_units,
+        fit=FitPublic(
+            elasticity=None if fit.elasticity is None else str(fit.elasticity),
+            points=fit.points,
+            distinct_prices=fit.distinct_prices,
+            reason=fit.reason,
+        ),
+        units=projection.units,
+        revenue=Money.model_construct(amount=projection.revenue, currency=currency),
+        margin=Money.of(projection.margin, currency) if finance else None,
     )

@@ -25,7 +25,12 @@ from services.pricing.domain import (
     Violation,
     ViolationCode,
 )
-from services.pricing.events import PriceEvent, price_event, price_payload
+from services.pricing.events import (
+    PriceEvent,
+    price_event,
+    price_list_account_event,
+    price_payload,
+)
 from services.pricing.schemas import GuardrailsIn, PriceCreate, PriceListCreate, PriceListUpdate
 from services.pricing.tables import price, price_list, product
 from services.pricing.timeline import PriceWindow, resolve
@@ -83,17 +88,20 @@ def guardrail_values(guardrails: Guardrails) -> dict[str, Decimal | None]:
 async def create_price_list(
     *, uow: UnitOfWork, data: PriceListCreate, actor: Principal, now: datetime
 ) -> Row[Any]:
-    """Create a price list; 409 if its code is taken."""
+    """Create a price list; 409 if its code is taken or its account already has a list in
+    its currency."""
     guardrails = guardrails_of(data.guardrails, data.currency)
     taken = await uow.session.scalar(
         select(price_list.c.code).where(price_list.c.code == data.code)
     )
     if taken is not None:
         raise _duplicate_list(data.code)
+    await _account_free(uow, data.account, data.currency, code=data.code)
     values = {
         "code": data.code,
         "currency": data.currency,
         "channel": data.channel,
+        "account": data.account,
         **guardrail_values(guardrails),
         "version": 1,
         "created_by": actor.subject,
@@ -104,9 +112,13 @@ async def create_price_list(
         # A savepoint, so a concurrent create that won the race leaves the transaction usable.
         async with uow.session.begin_nested():
             stmt = insert(price_list).values(values).returning(*price_list.c)
-            return (await uow.session.execute(stmt)).one()
+            row = (await uow.session.execute(stmt)).one()
     except IntegrityError as exc:
+        await _account_free(uow, data.account, data.currency, code=data.code)
         raise _duplicate_list(data.code) from exc
+    if row.account is not None:
+        uow.publish(price_list_account_event(row, previous=None, actor=actor.subject))
+    return row
 
 
 async def update_price_list(
@@ -114,15 +126,51 @@ async def update_price_list(
     uow: UnitOfWork,
     code: str,
     data: PriceListUpdate,
+    actor: Principal,
     expected_version: int | None,
     now: datetime,
 ) -> Row[Any]:
-    """Change the channel; 412 if stale. Guardrails change in `guardrails.py`."""
+    """Change the channel or the account; 412 if stale, 409 if the account already has a
+    list in this one's currency. Guardrails change in `guardrails.py`."""
     row = await locked_price_list(uow, code)
     check_version(expected_version, row.version)
-    values = {"channel": data.channel, "version": row.version + 1, "updated_at": now}
+    values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
+    if data.channel is not None:
+        values["channel"] = data.channel
+    rescoped = "account" in data.model_fields_set and data.account != row.account
+    if rescoped:
+        await _account_free(uow, data.account, row.currency, code=code)
+        values["account"] = data.account
     change = update(price_list).where(price_list.c.code == code).values(values)
-    return (await uow.session.execute(change.returning(*price_list.c))).one()
+    try:
+        async with uow.session.begin_nested():
+            saved = (await uow.session.execute(change.returning(*price_list.c))).one()
+    except IntegrityError:
+        await _account_free(uow, data.account, row.currency, code=code)
+        raise
+    if rescoped:
+        uow.publish(price_list_account_event(saved, previous=row.account, actor=actor.subject))
+    return saved
+
+
+async def _account_free(uow: UnitOfWork, account: str | None, currency: str, *, code: str) -> None:
+    """409 when another list than `code` is `account`'s in `currency`: an account's price
+    must never be a choice between two of its lists."""
+    if account is None:
+        return
+    holder = await uow.session.scalar(
+        select(price_list.c.code).where(
+            price_list.c.account == account,
+            price_list.c.currency == currency,
+            price_list.c.code != code,
+        )
+    )
+    if holder is not None:
+        raise Conflict(
+            f"account {account!r} already has price list {holder!r} in {currency}",
+            account=account,
+            price_list=holder,
+        )
 
 
 async def locked_price_list(uow: UnitOfWork, code: str) -> Any:

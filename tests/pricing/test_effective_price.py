@@ -67,6 +67,8 @@ async def test_the_published_base_price_is_effective(
         "effective_from": resp.json()["effective_from"],
         "effective_to": None,
         "prior_price": None,
+        "account": None,
+        "source": "requested",
     }
     fetched = (await client.get(f"/v1/prices/{price['id']}", headers=READ)).json()
     assert fetched["status"] == "published"

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from uuid6 import uuid7
 
 from services.pricing.migrations import history
-from services.pricing.tables import price, price_list, product
+from services.pricing.tables import price, price_list, product, purchase
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.settings import Settings
-from tests.pricing.conftest import START, new_id
+from tests.pricing.conftest import PM, READ, START, new_id
 from tests.support import assert_problem, auth, running
 
 
@@ -98,3 +98,51 @@ async def test_a_proposal_from_revision_1_is_owned_by_its_proposer_name_after_th
     finally:
         await db.dispose()
     assert owner == "Pat"
+
+
+async def test_lists_and_purchases_from_before_accounts_are_for_everyone(
+    app: FastAPI, database_url: str
+) -> None:
+    db = Database(database_url)
+    try:
+        await upgrade(db, history, "0006_guardrail_changes")
+        async with db.engine.begin() as conn:
+            for code in ("eu-web", "eu-app"):
+                await conn.execute(
+                    price_list.insert().values(
+                        code=code,
+                        currency="EUR",
+                        channel="web",
+                        version=1,
+                        created_by="key-admin",
+                        created_at=START,
+                        updated_at=START,
+                    )
+                )
+            await conn.execute(
+                purchase.insert().values(
+                    event_id="shop/o-1",
+                    product_id="prod-1",
+                    occurred_at=START,
+                    quantity=1,
+                    unit_price=Decimal("19.99"),
+                    currency="EUR",
+                    received_at=START,
+                )
+            )
+    finally:
+        await db.dispose()
+
+    # The service migrates its database at start.
+    async with running(app) as client:
+        listed = await client.get("/v1/price-lists", headers=READ)
+        scoped = await client.patch("/v1/price-lists/eu-app", json={"account": "acme"}, headers=PM)
+        twice = await client.patch("/v1/price-lists/eu-web", json={"account": "acme"}, headers=PM)
+    assert [(p["code"], p["account"]) for p in listed.json()["items"]] == [
+        ("eu-app", None),
+        ("eu-web", None),
+    ]
+    assert scoped.json()["account"] == "acme"
+    assert_problem(twice, 409, detail_has="already has price list 'eu-app' in EUR")
+    async with app.state.runtime.db.reader() as session:
+        assert await session.scalar(select(purchase.c.account)) is None

@@ -211,7 +211,7 @@ async def test_update_channel_with_if_match(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ({}, "channel: Field required"),
+        ({}, "give channel, account or both"),
         ({"currency": "USD", "channel": "web"}, "Extra inputs"),
         ({"code": "other", "channel": "web"}, "Extra inputs"),
         # Guardrails change only through a guardrail change (who, why, four eyes to loosen).
