@@ -106,11 +106,20 @@ def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[
     return False
 
 
-def _made_on(dialect: str) -> Callable[..., bool]:
+def _made_on(dialect: str, history: MigrationHistory) -> Callable[..., bool]:
     """An `include_object` hook: Alembic ignores `ddl_if`, so skip what this dialect never
-    gets (e.g. the catalog's trigram indexes on SQLite) instead of calling it drift."""
+    gets (e.g. the catalog's trigram indexes on SQLite) instead of calling it drift; and skip
+    the tables a component makes with DDL of its own, which its metadata cannot hold (e.g. an
+    FTS5 virtual table and the shadow tables SQLite makes for it), named in its metadata's
+    `info["unmanaged"]`."""
+    unmanaged = tuple(
+        name for metadata in history.metadata for name in metadata.info.get("unmanaged", ())
+    )
 
-    def include(obj: Any, _name: Any, _type: Any, _reflected: bool, _compare_to: Any) -> bool:
+    def include(obj: Any, name: Any, type_: Any, reflected: bool, _compare_to: Any) -> bool:
+        own = type_ == "table" and reflected and isinstance(name, str)
+        if own and any(name == u or name.startswith(f"{u}_") for u in unmanaged):
+            return False
         condition = getattr(obj, "_ddl_if", None)
         if condition is None or condition.dialect is None:
             return True
@@ -144,7 +153,7 @@ def run_environment(context: EnvironmentContext) -> None:
         # SQLite changes most column properties only by copying the table.
         render_as_batch=True,
         render_item=_render_item,
-        include_object=_made_on(attributes["connection"].dialect.name),
+        include_object=_made_on(attributes["connection"].dialect.name, history),
         on_version_apply=record,
     )
     with context.begin_transaction():
@@ -240,7 +249,7 @@ def _drift(connection: Connection, history: MigrationHistory) -> list[Any]:
         connection,
         opts={
             "version_table": history.version_table,
-            "include_object": _made_on(connection.dialect.name),
+            "include_object": _made_on(connection.dialect.name, history),
         },
     )
     # Alembic compares against a list of MetaData too (as `target_metadata` may be one),
