@@ -76,6 +76,16 @@ class MigrationHistory:
     def script(self) -> ScriptDirectory:
         return ScriptDirectory.from_config(self.config())
 
+    def unmanaged(self, table: str) -> bool:
+        """Whether `table` is one the component makes with DDL of its own, which its metadata
+        cannot hold (e.g. an FTS5 virtual table, and the shadow tables SQLite makes for it):
+        named in a metadata's `info["unmanaged"]`, or prefixed by such a name and `_`."""
+        return any(
+            table == own or table.startswith(f"{own}_")
+            for metadata in self.metadata
+            for own in metadata.info.get("unmanaged", ())
+        )
+
     def heads(self) -> frozenset[str]:
         """The newest revisions of the history (one, unless it has branches)."""
         return frozenset(self.script().get_heads())
@@ -109,16 +119,10 @@ def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[
 def _made_on(dialect: str, history: MigrationHistory) -> Callable[..., bool]:
     """An `include_object` hook: Alembic ignores `ddl_if`, so skip what this dialect never
     gets (e.g. the catalog's trigram indexes on SQLite) instead of calling it drift; and skip
-    the tables a component makes with DDL of its own, which its metadata cannot hold (e.g. an
-    FTS5 virtual table and the shadow tables SQLite makes for it), named in its metadata's
-    `info["unmanaged"]`."""
-    unmanaged = tuple(
-        name for metadata in history.metadata for name in metadata.info.get("unmanaged", ())
-    )
+    the tables the component makes with DDL of its own (`MigrationHistory.unmanaged`)."""
 
     def include(obj: Any, name: Any, type_: Any, reflected: bool, _compare_to: Any) -> bool:
-        own = type_ == "table" and reflected and isinstance(name, str)
-        if own and any(name == u or name.startswith(f"{u}_") for u in unmanaged):
+        if type_ == "table" and reflected and history.unmanaged(str(name)):
             return False
         condition = getattr(obj, "_ddl_if", None)
         if condition is None or condition.dialect is None:
