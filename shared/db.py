@@ -71,16 +71,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class _InlineWriter(aiosqlite.Connection):
-    """An aiosqlite connection that runs statements in the caller's thread, except a BEGIN,
-    which may wait for a lock and so goes to aiosqlite's worker thread (see the module)."""
+    """An aiosqlite connection that runs statements in the caller's thread, except the two
+    that may wait: a BEGIN (for another process's lock) and the commit (for the disk, which
+    `synchronous=FULL` syncs); those go to aiosqlite's worker thread (see the module).
+
+    It overrides aiosqlite's `_execute`, which is private: pyproject pins the minor version."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
-            threaded: Any = super()
-            return await threaded._execute(fn, *args, **kwargs)
+            return await self._threaded(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
+
+    async def commit(self) -> None:
+        await self._threaded(self._conn.commit)
+
+    async def _threaded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        threaded: Any = aiosqlite.Connection._execute
+        return await threaded(self, fn, *args, **kwargs)
 
 
 def _inline_writer(path: str) -> Callable[[], aiosqlite.Connection]:
