@@ -257,7 +257,15 @@ async def measure_review(
     # A tight poll only to know when to send the next review: the figures are row times.
     if not await until(gate_failed, 15, 0.02):
         return None
-    event_id, opened, published = await finding_row(stack.databases["feedback"], product_id)
+    row: dict[str, tuple[str, datetime, datetime | None]] = {}
+
+    async def marked_published() -> bool:
+        # Launch may write its gate row before feedback's relay records the broker's ack.
+        row["finding"] = await finding_row(stack.databases["feedback"], product_id)
+        return row["finding"][2] is not None
+
+    await until(marked_published, 5, 0.02)
+    event_id, opened, published = row["finding"]
     async with stack.databases["launch"].reader() as session:
         received = await session.scalar(
             select(inbox.c.processed_at).where(
