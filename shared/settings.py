@@ -176,8 +176,10 @@ class Settings(BaseSettings):
     # cut off after a third of it and fetched again.
     consumer_max_poll_interval_ms: int = Field(default=300_000, ge=1_000)
     # The embedded broker answers a fetch only when this wait is over, even when records
-    # arrive sooner: an idle consumer sees a new event up to this late (tests/perf/bench_launch:
-    # 100 ms brings a critical review to a failing launch gate within 250 ms at p99 here).
+    # arrive sooner: an idle consumer sees a new event up to this late. tests/perf/bench_launch
+    # on 2 shared cores: the broker-to-consumer hop of a critical review is p50 19-29 ms at
+    # 100 ms (14 ms at 25 ms, for four times the idle fetches); the review's p99 to the gate
+    # (197-900 ms at load 8-16) is set by CPU contention, not by this wait.
     consumer_fetch_max_wait_ms: int = Field(default=100, ge=10, le=10_000)
     # Inbox rows must outlive the outbox's, so that an event a relay re-publishes is still
     # recognised as handled (see `_inbox_outlives_outbox`).

@@ -40,6 +40,7 @@ class UnitOfWork:
         self.clock = clock
         self._session: AsyncSession | None = None
         self._pending: list[dict[str, object]] = []
+        self._after_commit: list[Callable[[], None]] = []
         # One object for every row: the bulk insert converts it once.
         self._headers = dict(HEADERS)
 
@@ -52,6 +53,13 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         return self._db.dialect
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed, never if it rolls back.
+
+        For waking a worker of this process that reads what the transaction wrote: woken
+        before the commit, it would find nothing, and sleep until its next poll."""
+        self._after_commit.append(callback)
 
     def publish(self, event: CloudEvent, *, topic: str | None = None) -> None:
         """Add an event to this transaction's outbox (topic: the service's own by default).
@@ -104,6 +112,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._db.sessions()
         self._pending = []
+        self._after_commit = []
         await self._session.begin()
         return self
 
@@ -115,6 +124,7 @@ class UnitOfWork:
     ) -> None:
         session = self.session
         published = bool(self._pending)
+        callbacks = self._after_commit
         try:
             if exc_type is not None:
                 await session.rollback()
@@ -123,7 +133,10 @@ class UnitOfWork:
             await session.commit()
         finally:
             self._pending = []
+            self._after_commit = []
             self._session = None
             await session.close()
         if published:
             self._on_commit()
+        for callback in callbacks:
+            callback()

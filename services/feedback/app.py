@@ -10,7 +10,7 @@ from services.feedback.answers.api import router as answers_router
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
 from services.feedback.findings.api import router as findings_router
 from services.feedback.findings.snapshots import finding_snapshots
-from services.feedback.handlers import CATALOG_EVENTS, HANDLERS
+from services.feedback.handlers import CATALOG_EVENTS, directory_handlers
 from services.feedback.ingest.api import router as ingest_router
 from services.feedback.ingest.backlog import IngestBacklog
 from services.feedback.migrations import history
@@ -56,7 +56,7 @@ def create_app(
             triage_router,
             surveys_router,
         ],
-        handlers=HANDLERS,
+        handlers=directory_handlers(on_queued=worker.notify),
         consumes=[CATALOG_EVENTS],
         extra_topics=[CUSTOMER_EVENTS_TOPIC],
         background=[worker.run],

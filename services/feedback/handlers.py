@@ -7,10 +7,13 @@ event change nothing, and its `sequence` check drops a product's stale events.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from services.feedback.ingest.service import remember_product
 from shared.events import CloudEvent, EventPayload
+from shared.inbox import Handler
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,32 +41,52 @@ class ProductUpdatedData(ProductNamed):
     changes: list[Change] = []
 
 
-async def on_product_created(event: CloudEvent, uow: UnitOfWork) -> None:
+async def on_product_created(
+    event: CloudEvent, uow: UnitOfWork, on_queued: Callable[[], None] | None = None
+) -> None:
     """A new product: remember it and publish the events that waited for its sku."""
     data = ProductCreatedData.model_validate(event.data)
-    resolved = await remember_product(
-        uow=uow,
-        product_id=data.product_id,
-        sku=data.sku,
-        changes={"name": data.name, "product_type": data.product_type},
-    )
-    if resolved:
-        log.info("customer events resolved", extra={"sku": data.sku, "count": resolved})
+    changes = {"name": data.name, "product_type": data.product_type}
+    await _remember(uow, data, changes, on_queued)
 
 
-async def on_product_changed(event: CloudEvent, uow: UnitOfWork) -> None:
-    """A change of name or product type; also fills in a product whose creation we missed."""
+async def on_product_changed(
+    event: CloudEvent, uow: UnitOfWork, on_queued: Callable[[], None] | None = None
+) -> None:
+    """A change of name or product type; also fills in a product whose creation we missed
+    (and so may resolve the events held for it)."""
     data = ProductUpdatedData.model_validate(event.data)
     changes = {
         change.field: change.new
         for change in data.changes
         if change.field in {"name", "product_type"} and isinstance(change.new, str)
     }
-    await remember_product(uow=uow, product_id=data.product_id, sku=data.sku, changes=changes)
+    await _remember(uow, data, changes, on_queued)
 
 
-HANDLERS = {
-    "catalog.product.created.v1": on_product_created,
-    "catalog.product.updated.v1": on_product_changed,
-    "catalog.product.lifecycle_changed.v1": on_product_changed,
-}
+async def _remember(
+    uow: UnitOfWork,
+    data: ProductNamed,
+    changes: dict[str, Any],
+    on_queued: Callable[[], None] | None,
+) -> None:
+    resolved = await remember_product(
+        uow=uow, product_id=data.product_id, sku=data.sku, changes=changes
+    )
+    if not resolved:
+        return
+    log.info("customer events resolved", extra={"sku": data.sku, "count": resolved})
+    if on_queued is not None:
+        # After the commit: the triage worker cannot see the resolved events before it.
+        uow.after_commit(on_queued)
+
+
+def directory_handlers(on_queued: Callable[[], None]) -> dict[str, Handler]:
+    """The catalog event handlers; `on_queued` is called once a transaction that resolved
+    held events (queued for triage from then on) has committed, so the triage worker takes
+    them at once rather than at its next poll."""
+    return {
+        "catalog.product.created.v1": partial(on_product_created, on_queued=on_queued),
+        "catalog.product.updated.v1": partial(on_product_changed, on_queued=on_queued),
+        "catalog.product.lifecycle_changed.v1": partial(on_product_changed, on_queued=on_queued),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
+from shared.app import settle_heap
 from shared.observability import configure_logging
 from shared.settings import Settings
 from shared.stack.components import load_factory
@@ -36,6 +37,9 @@ def serve(name: str) -> None:
     settings = Settings()
     configure_logging(name, settings.log_level)
     app = load_factory(name)(settings)
+    # Every module and the app are built: from here the collector walks only what serving
+    # allocates, and a full collection no longer stalls a request for the whole heap.
+    settle_heap()
     server = uvicorn.Server(server_config(name, app, settings))
     server.run()  # installs its own SIGINT/SIGTERM handlers
     if not server.started:

@@ -171,3 +171,31 @@ async def test_sqlite_writer_waits_for_another_writer_without_blocking_the_loop(
         assert set((await session.scalars(select(note.c.id))).all()) == {"theirs", "ours"}
     assert [row.key for row in await stored(db)] == ["n-1"]
     await db.dispose()
+
+
+async def test_after_commit_callbacks_run_once_after_the_commit_never_after_a_rollback(
+    db: Database,
+) -> None:
+    wakeups, after = Wakeups(), Wakeups()
+    uow = uow_on(db, wakeups)
+    async with uow:
+        await uow.session.execute(note.insert().values(id="n-4"))
+        uow.after_commit(after)
+        uow.after_commit(after)
+        assert after.count == 0, "not before the commit"
+    assert (after.count, wakeups.count) == (2, 0), "each callback once; no event, no relay"
+
+    async def failing_use_case() -> None:
+        async with uow:
+            uow.after_commit(after)
+            raise RuntimeError("use case failed")
+
+    with pytest.raises(RuntimeError, match="use case failed"):
+        await failing_use_case()
+    assert after.count == 2, "a rolled back transaction calls nothing"
+
+    async with uow:
+        await uow.session.execute(note.insert().values(id="n-5"))
+    assert after.count == 2, "callbacks belong to their transaction"
+    async with db.reader() as session:
+        assert [row.id for row in (await session.execute(select(note)))] == ["n-4", "n-5"]

@@ -119,7 +119,8 @@ class TriageWorker:
             try:
                 done = await self.step(runtime, model)
                 failures = 0
-                await self._refresh(runtime)
+                # Events the sweep resolved are queued now: take them before sleeping.
+                done += await self._refresh(runtime)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database busy or away: back off, never die
@@ -204,17 +205,18 @@ class TriageWorker:
                 failed.append(row.event_id)
         return by_id, failed
 
-    async def _refresh(self, runtime: Runtime) -> None:
+    async def _refresh(self, runtime: Runtime) -> int:
         """Sweep late-resolvable events, expire those held too long, and refresh the gauges,
-        at most every few seconds."""
+        at most every few seconds; returns how many events the sweep queued for triage."""
         now = time.monotonic()
         if now - self._last_refresh < self.settings.metrics_refresh_s:
-            return
+            return 0
         self._last_refresh = now
         async with runtime.uow() as uow:
-            await resolve_known(uow=uow)
+            resolved = await resolve_known(uow=uow)
             await expire_held(uow=uow, hold=timedelta(days=runtime.settings.ingest_hold_days))
         await self.report(runtime)
+        return resolved
 
     async def report(self, runtime: Runtime) -> dict[str, Any]:
         """Triage lag for `/readyz` (informative: ingestion works while triage lags)."""
