@@ -89,8 +89,11 @@ class ServiceCalls:
         self.deadline = self._loop.time() + budget_s
 
     @classmethod
-    def of(cls, runtime: GatewayRuntime, request: Request) -> ServiceCalls:
-        """Calls on behalf of this request's caller, within the view budget."""
+    def of(
+        cls, runtime: GatewayRuntime, request: Request, *, budget_s: float | None = None
+    ) -> ServiceCalls:
+        """Calls on behalf of this request's caller, within `budget_s` (default: the view
+        budget)."""
         headers = {
             "authorization": request.headers.get("authorization", ""),
             "x-request-id": request_id_var.get(),
@@ -100,7 +103,7 @@ class ServiceCalls:
         return cls(
             runtime.upstreams,
             headers={k: v for k, v in headers.items() if v},
-            budget_s=runtime.settings.view_budget_s,
+            budget_s=budget_s or runtime.settings.view_budget_s,
         )
 
     @property

@@ -265,7 +265,8 @@ class Runtime:
         return ok, body
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

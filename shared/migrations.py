@@ -76,6 +76,16 @@ class MigrationHistory:
     def script(self) -> ScriptDirectory:
         return ScriptDirectory.from_config(self.config())
 
+    def unmanaged(self, table: str) -> bool:
+        """Whether `table` is one the component makes with DDL of its own, which its metadata
+        cannot hold (e.g. an FTS5 virtual table, and the shadow tables SQLite makes for it):
+        named in a metadata's `info["unmanaged"]`, or prefixed by such a name and `_`."""
+        return any(
+            table == own or table.startswith(f"{own}_")
+            for metadata in self.metadata
+            for own in metadata.info.get("unmanaged", ())
+        )
+
     def heads(self) -> frozenset[str]:
         """The newest revisions of the history (one, unless it has branches)."""
         return frozenset(self.script().get_heads())
@@ -106,11 +116,14 @@ def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[
     return False
 
 
-def _made_on(dialect: str) -> Callable[..., bool]:
+def _made_on(dialect: str, history: MigrationHistory) -> Callable[..., bool]:
     """An `include_object` hook: Alembic ignores `ddl_if`, so skip what this dialect never
-    gets (e.g. the catalog's trigram indexes on SQLite) instead of calling it drift."""
+    gets (e.g. the catalog's trigram indexes on SQLite) instead of calling it drift; and skip
+    the tables the component makes with DDL of its own (`MigrationHistory.unmanaged`)."""
 
-    def include(obj: Any, _name: Any, _type: Any, _reflected: bool, _compare_to: Any) -> bool:
+    def include(obj: Any, name: Any, type_: Any, reflected: bool, _compare_to: Any) -> bool:
+        if type_ == "table" and reflected and history.unmanaged(str(name)):
+            return False
         condition = getattr(obj, "_ddl_if", None)
         if condition is None or condition.dialect is None:
             return True
@@ -144,7 +157,7 @@ def run_environment(context: EnvironmentContext) -> None:
         # SQLite changes most column properties only by copying the table.
         render_as_batch=True,
         render_item=_render_item,
-        include_object=_made_on(attributes["connection"].dialect.name),
+        include_object=_made_on(attributes["connection"].dialect.name, history),
         on_version_apply=record,
     )
     with context.begin_transaction():
@@ -240,7 +253,7 @@ def _drift(connection: Connection, history: MigrationHistory) -> list[Any]:
         connection,
         opts={
             "version_table": history.version_table,
-            "include_object": _made_on(connection.dialect.name),
+            "include_object": _made_on(connection.dialect.name, history),
         },
     )
     # Alembic compares against a list of MetaData too (as `target_metadata` may be one),

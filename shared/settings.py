@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # A composed view (product overview, dashboard summary) gives each service call this
     # long; a service slower than that is named in `degraded` and the view answers anyway.
     view_budget_s: float = Field(default=0.8, gt=0)
+    # The portfolio review's budget: a period's sales are aggregated on the spot (about
+    # 0.5-0.8 s for 50,000 purchases a quarter, tests/perf/bench_plans.py), and leadership
+    # reads a report, not a page that must answer at once.
+    report_budget_s: float = Field(default=5.0, gt=0)
     # `GET /v1/live`: how many recent events (and bytes of them) a reconnecting client can
     # resume from with Last-Event-ID, the heartbeat period, and how many events may wait
     # for one client before it is dropped as too slow.

@@ -92,6 +92,39 @@ def single(columns: Sequence[tuple[str, int]], *, key: str, label_every: int = 1
     )
 
 
+def grouped(columns: Sequence[tuple[str, Mapping[str, int]]], keys: Sequence[str]) -> Chart:
+    """One column per `(label, {key: value})`, its keys side by side in `keys` order (a
+    plan's target beside its actual); negative values are drawn as nothing, the tallest bar
+    fills the height."""
+    plot = HEIGHT - LABEL_ROOM
+    values = [[max(0, int(v.get(k, 0))) for k in keys] for _, v in columns]
+    peak = max((max(row, default=0) for row in values), default=0)
+    step = WIDTH / max(1, len(columns))
+    bar_width = max(1.0, step * 0.8 / max(1, len(keys)))
+    bars: list[Bar] = []
+    labels: list[tuple[float, str]] = []
+    for index, ((label, _), row) in enumerate(zip(columns, values, strict=True)):
+        left = index * step + step * 0.1
+        for offset, (key, value) in enumerate(zip(keys, row, strict=True)):
+            if value == 0 or peak == 0:
+                continue
+            height = plot * value / peak
+            x = left + offset * bar_width
+            bars.append(
+                Bar(
+                    round(x, 2),
+                    round(plot - height, 2),
+                    round(bar_width, 2),
+                    round(height, 2),
+                    value,
+                    key,
+                    label,
+                )
+            )
+        labels.append((round(index * step + step / 2, 2), label))
+    return Chart(WIDTH, HEIGHT, bars, labels, peak, sum(sum(row) for row in values))
+
+
 @dataclass(frozen=True)
 class CalendarDay:
     day: date

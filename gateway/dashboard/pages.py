@@ -14,12 +14,11 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway.dashboard.render import HERE, PAGE_HEADERS, templates
+from gateway.dashboard.render import HERE, PAGE_HEADERS, STATIC, templates
 from gateway.views.api import ProductId
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-STATIC = "/dashboard/static"
 # Backlog, lag and dead letters change without a domain event: pages showing them also poll.
 OPS_POLL_S = 10
 NAV = [

@@ -11,6 +11,8 @@ from fastapi.templating import Jinja2Templates
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# Where the pages' script, style sheet and vendored libraries are served.
+STATIC = "/dashboard/static"
 
 # Everything the page loads is served by the gateway itself: no inline script or style, no
 # other origin. htmx is configured (base.html) to need neither eval nor inline styles.

@@ -1,5 +1,6 @@
 """The composed views' routes: `GET /v1/products/{id}/overview`, the knowledge sheet and the
-training pack, `GET /v1/dashboard/summary` and `GET /v1/dead-letters`."""
+training pack, `GET /v1/dashboard/summary`, `GET /v1/dead-letters` and
+`GET /v1/reports/portfolio`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from gateway.dashboard.render import PAGE_HEADERS, STATIC, templates
 from gateway.runtime import CallerDep, RuntimeDep
 from gateway.upstream import ServiceCalls
-from gateway.views import dead_letters, knowledge, overview, summary
+from gateway.views import dead_letters, knowledge, overview, portfolio, summary
 from gateway.views.knowledge_render import (
     DOCUMENT_HEADERS,
     Format,
@@ -27,6 +29,7 @@ from shared.dead_letters import Status
 from shared.errors import Forbidden, field_error
 from shared.openapi import problems
 from shared.pagination import DEFAULT_LIMIT, Limit
+from shared.periods import PERIOD_PATTERN, parse_period
 
 # The prefix lives on the router so the route templates (metrics labels) are public paths.
 router = APIRouter(prefix="/v1", tags=["composed views"])
@@ -216,3 +219,67 @@ async def list_dead_letters(
         limit=limit,
         cursor=cursor,
     )
+
+
+# Margins and costs are pricing:finance's (security issue 12, finding 9): so is the review.
+FINANCE = "pricing:finance"
+
+
+@router.get(
+    "/reports/portfolio",
+    response_model=portfolio.PortfolioReport,
+    responses={
+        **problems(403, 422),
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+    },
+)
+async def portfolio_review(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    period: Annotated[
+        str,
+        Query(
+            max_length=7,
+            description="a month YYYY-MM or a quarter YYYY-Qn (UTC)",
+            json_schema_extra={"pattern": PERIOD_PATTERN},
+        ),
+    ],
+) -> portfolio.PortfolioReport | HTMLResponse:
+    """The portfolio review of a month or quarter (needs pricing:finance: it shows
+    margins): revenue and margin by product type and by account, plan versus actual, the
+    products that cost the most margin, those with high return or critical-defect rates,
+    and the candidates to discontinue with the facts behind each. JSON, or with
+    `Accept: text/html` a printable page with its charts drawn on the server as SVG.
+
+    The calls share `PRODUCTOPS_REPORT_BUDGET_S` (5 s). A section whose service (pricing,
+    catalog, feedback) failed, was slow or refused the caller is null (in the page: marked
+    missing) and named with that service in `missing`.
+    """
+    if not caller.has(FINANCE):
+        raise Forbidden(f"this report needs the scope {FINANCE}", required_scope=FINANCE)
+    try:
+        parsed = parse_period(period)
+    except ValueError as exc:
+        raise field_error("period", str(exc), where="query") from None
+    report = await portfolio.portfolio_report(
+        calls=ServiceCalls.of(runtime, request, budget_s=runtime.settings.report_budget_s),
+        caller=caller,
+        period=parsed,
+        now=runtime.clock(),
+    )
+    if _wants_html(request.headers.get("accept", "")):
+        return templates.TemplateResponse(
+            request,
+            "reports/portfolio.html",
+            {"r": report, "charts": portfolio.report_charts(report), "static": STATIC},
+            headers=PAGE_HEADERS,
+        )
+    return report
+
+
+def _wants_html(accept: str) -> bool:
+    """HTML when the client names text/html before any JSON type (a browser does)."""
+    html = accept.find("text/html")
+    json = accept.find("application/json")
+    return html >= 0 and (json < 0 or html < json)

@@ -72,7 +72,8 @@ class CoreNotices:
             await subscriber(uow, notice)
 
 
-def _core_notices(request: Request) -> CoreNotices:
+async def _core_notices(request: Request) -> CoreNotices:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
     return request.app.state.core_notices
 
 

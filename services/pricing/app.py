@@ -9,9 +9,11 @@ from services.pricing.contracts import (
     CATALOG_TOPIC,
     CUSTOMER_EVENT_ACCEPTED,
     CUSTOMER_EVENTS_TOPIC,
+    LAUNCH_TOPIC,
 )
 from services.pricing.handlers import HANDLERS
 from services.pricing.migrations import history
+from services.pricing.plans.api import router as plans_router
 from services.pricing.publishing import Scheduler
 from services.pricing.snapshots import price_snapshots
 from services.pricing.tables import metadata
@@ -29,8 +31,8 @@ def create_app(
     clock: Clock = utc_now,
     scheduler_poll_s: float = 1.0,
 ) -> FastAPI:
-    """The pricing app: price lists, proposals, approvals, the publishing scheduler, and
-    consumers of catalog and purchase events.
+    """The pricing app: price lists, proposals, approvals, the publishing scheduler,
+    financial plans, and consumers of catalog, purchase and return, and launch events.
 
     `clock` is injectable for tests. With `PRODUCTOPS_RUN_CONSUMERS=false` it serves the
     API and the scheduler without joining the consumer group (an API-only replica, or
@@ -42,9 +44,9 @@ def create_app(
         title="ProductOps pricing",
         metadata=metadata,
         migrations=history,
-        routers=[router],
+        routers=[router, plans_router],
         handlers=HANDLERS,
-        consumes=[CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC],
+        consumes=[CATALOG_TOPIC, CUSTOMER_EVENTS_TOPIC, LAUNCH_TOPIC],
         event_topics={CUSTOMER_EVENT_ACCEPTED: CUSTOMER_EVENTS_TOPIC},
         # Started once the tables exist; on shutdown it finishes its current transaction
         # before the database closes.

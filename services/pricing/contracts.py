@@ -21,11 +21,20 @@ storefront's customer event (source "/feedback", subject = product id):
   unit_price {amount, currency} for a purchase; text, rating, ... for the others; account
   (the B2B customer or customer group, `shared.accounts`) on a purchase or a return when
   the storefront names one, absent otherwise and from events published before it}.
-  Pricing reads purchases only: they feed revenue and margin metrics.
+  Pricing reads purchases and returns: they feed revenue and margin metrics and plans'
+  actuals. A return carries no price and, from storefronts today, no quantity: one unit
+  unless it says otherwise.
+
+Topic `launch.events` (source "/launch", subject = product id):
+
+- `launch.launched.v1`: {launch_id, product_id, price_list, launched_at, goals: {units,
+  revenue: {amount, currency}, margin_pct, period_days} | null, ...}: the goals for the
+  first 90 days become the product's first three monthly plan targets.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
@@ -38,9 +47,11 @@ PRODUCT_CREATED = "catalog.product.created.v1"
 PRODUCT_UPDATED = "catalog.product.updated.v1"
 LIFECYCLE_CHANGED = "catalog.product.lifecycle_changed.v1"
 CUSTOMER_EVENT_ACCEPTED = "feedback.customer_event.accepted.v1"
+LAUNCHED = "launch.launched.v1"
 
 CATALOG_TOPIC = "catalog.events"
 CUSTOMER_EVENTS_TOPIC = "storefront.customer-events"
+LAUNCH_TOPIC = "launch.events"
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # Held to its length only: feedback checks the rule, and a tolerant reader should not
@@ -98,10 +109,7 @@ class CustomerEventAccepted(EventPayload):
     account: AccountId | None = None
 
 
-class Purchase(CustomerEventAccepted):
-    """A purchase's own fields, all required but `source` and `account`: one without them
-    is malformed."""
-
+class _Sale(CustomerEventAccepted):
     @property
     def key(self) -> str:
         """What makes a purchase once: the client's id within its source (security issue 12,
@@ -113,5 +121,34 @@ class Purchase(CustomerEventAccepted):
     source: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     occurred_at: AwareDatetime
     product_id: ProductId
-    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class Purchase(_Sale):
+    """A purchase's own fields, all required but `source` and `account`: one without them
+    is malformed."""
+
+    quantity: Quantity
     unit_price: MoneyIn
+
+
+class Return(_Sale):
+    """A return: no price, and one unit unless it names a quantity."""
+
+    quantity: Quantity = 1
+
+
+class GoalsIn(EventPayload):
+    units: Annotated[int, Field(ge=0)]
+    revenue: MoneyIn
+    # A decimal string such as "32.5"; -100..100.
+    margin_pct: Annotated[Decimal, Field(ge=-100, le=100)]
+
+
+class Launched(EventPayload):
+    launch_id: ProductId
+    product_id: ProductId
+    launched_at: AwareDatetime
+    goals: GoalsIn | None = None

@@ -1,5 +1,5 @@
 """Consumers of other services' events: product cost and lifecycle from the catalog,
-purchases from the storefront's customer events.
+purchases and returns from the storefront's customer events, launch goals from launch.
 
 Each runs in the consumer's transaction with the inbox record, so a redelivered event
 changes nothing; the kernel also skips catalog events older than the version applied.
@@ -14,16 +14,20 @@ from sqlalchemy import insert, select, update
 
 from services.pricing.contracts import (
     CUSTOMER_EVENT_ACCEPTED,
+    LAUNCHED,
     LIFECYCLE_CHANGED,
     PRODUCT_CREATED,
     PRODUCT_UPDATED,
     CustomerEventAccepted,
+    Launched,
     LifecycleChanged,
     MoneyIn,
     ProductCreated,
     ProductUpdated,
     Purchase,
+    Return,
 )
+from services.pricing.plans.service import plan_from_launch, record_return
 from services.pricing.service import DISCONTINUED, retire_product_prices
 from services.pricing.tables import product, product_cost, purchase
 from shared.consumer import Handler
@@ -67,13 +71,17 @@ async def on_lifecycle_changed(event: CloudEvent, uow: UnitOfWork) -> None:
 
 
 async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
-    """Record a purchase once (by the client's event id within its source); other kinds are
-    not pricing's.
+    """Record a purchase or a return once (by the client's event id within its source);
+    other kinds are not pricing's.
 
     A purchase without a valid quantity or unit price raises: after the retries it goes
     to the dead-letter topic, where it can be seen, rather than vanishing.
     """
-    if CustomerEventAccepted.model_validate(event.data).kind != "purchase":
+    kind = CustomerEventAccepted.model_validate(event.data).kind
+    if kind == "return":
+        await record_return(uow=uow, data=Return.model_validate(event.data), now=uow.clock())
+        return
+    if kind != "purchase":
         return
     data = Purchase.model_validate(event.data)
     await uow.session.execute(
@@ -92,12 +100,19 @@ async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
     )
 
 
+async def on_launched(event: CloudEvent, uow: UnitOfWork) -> None:
+    """A launched product's goals become its plan's first three monthly targets, unless it
+    has a plan; the plan's event goes out in this transaction."""
+    await plan_from_launch(uow=uow, launched=Launched.model_validate(event.data), now=uow.clock())
+
+
 # The handlers by event type; they read time from the runtime's clock (`uow.clock`).
 HANDLERS: dict[str, Handler] = {
     PRODUCT_CREATED: on_product_created,
     PRODUCT_UPDATED: on_product_updated,
     LIFECYCLE_CHANGED: on_lifecycle_changed,
     CUSTOMER_EVENT_ACCEPTED: on_customer_event,
+    LAUNCHED: on_launched,
 }
 
 

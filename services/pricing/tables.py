@@ -1,17 +1,19 @@
-"""Pricing's own tables: price lists, prices, and what it learns from other services
-(products with their cost history, purchases)."""
+"""Pricing's own tables: price lists, prices, financial plans, and what it learns from other
+services (products with their cost history, purchases and returns)."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from shared.db import new_metadata
@@ -174,3 +176,52 @@ purchase = Table(
 Index("ix_purchase_product_id_occurred_at", purchase.c.product_id, purchase.c.occurred_at)
 # An account's sales over a period (its plans and reports).
 Index("ix_purchase_account_occurred_at", purchase.c.account, purchase.c.occurred_at)
+
+# Returns from storefront.customer-events, idempotent like purchases. A return names no
+# price: it is valued when recorded at the last earlier sale price of the product (to the
+# same account when it names one, else to anyone); `unit_value` NULL: no earlier sale known.
+sale_return = Table(
+    "sale_return",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("product_id", String(64), nullable=False),
+    Column("account", String(128), nullable=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_value", Amount, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+Index("ix_sale_return_product_id_occurred_at", sale_return.c.product_id, sale_return.c.occurred_at)
+Index("ix_sale_return_account_occurred_at", sale_return.c.account, sale_return.c.occurred_at)
+
+# A financial plan: monthly targets for one product's sales or one account's (`kind`,
+# `subject`), in one currency. One plan per subject: a launch creates none where one exists.
+financial_plan = Table(
+    "financial_plan",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    # A product id (at most 64 characters) or an account (`shared.accounts`, at most 128).
+    Column("subject", String(128), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("launch_id", String(64), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("kind", "subject"),
+)
+
+# One month's target of a plan; `month` is the month's first day.
+plan_target = Table(
+    "plan_target",
+    metadata,
+    Column("plan_id", String(36), ForeignKey(financial_plan.c.id), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("units", Integer, nullable=False),
+    Column("revenue", Amount, nullable=False),
+    Column("margin", Amount, nullable=False),
+)

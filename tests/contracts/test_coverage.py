@@ -15,6 +15,7 @@ from tests.contracts import (
     test_catalog_product_events,
     test_feedback_events,
     test_launch_events,
+    test_launch_goals,
     test_launch_inputs,
 )
 from tests.support import TEST_SECRET
@@ -23,6 +24,7 @@ COVERED = {
     *test_catalog_product_events.CONTRACTS,
     *test_feedback_events.CONTRACTS,
     *test_launch_events.CONTRACTS,
+    *test_launch_goals.CONTRACTS,
     *test_launch_inputs.CONTRACTS,
 }
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from gateway.dashboard.charts import HEIGHT, LABEL_ROOM, WIDTH, calendar_strip, single, stacked
+from gateway.dashboard.charts import (
+    HEIGHT,
+    LABEL_ROOM,
+    WIDTH,
+    calendar_strip,
+    grouped,
+    single,
+    stacked,
+)
 
 PLOT = HEIGHT - LABEL_ROOM
 
@@ -71,3 +79,24 @@ def test_the_calendar_strip_puts_each_launch_on_its_day_and_drops_the_rest() -> 
     assert strip[0].launches == []
     assert strip[2].launches == []
     assert [d.weekend for d in strip] == [False, True, True]
+
+
+def test_grouped_bars_stand_side_by_side_on_one_scale() -> None:
+    chart = grouped(
+        [("Alpha", {"target": 2000, "actual": 500}), ("Beta", {"target": 1000, "actual": -40})],
+        ["target", "actual"],
+    )
+
+    assert (chart.peak, chart.total) == (2000, 3500)
+    alpha_target, alpha_actual, beta_target = chart.bars
+    assert (alpha_target.key, alpha_actual.key, beta_target.key) == ("target", "actual", "target")
+    # Side by side: the actual starts where the target ends; both stand on the axis.
+    assert alpha_actual.x == alpha_target.x + alpha_target.width
+    assert alpha_target.y + alpha_target.height == PLOT
+    assert alpha_actual.y + alpha_actual.height == PLOT
+    assert alpha_target.height == PLOT
+    assert alpha_actual.height == PLOT / 4
+    # A negative actual draws nothing; each group keeps its label, centred in its column.
+    assert chart.labels == [(WIDTH / 4, "Alpha"), (WIDTH * 3 / 4, "Beta")]
+    assert all(b.x + b.width <= WIDTH for b in chart.bars)
+    assert grouped([], ["target"]).empty

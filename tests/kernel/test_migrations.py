@@ -63,7 +63,9 @@ async def test_migrating_an_empty_database_gives_exactly_the_models_schema(
     assert await current_revisions(db, history) == history.heads()
     assert await schema_drift(db, history) == []
     models = {name for metadata in history.metadata for name in metadata.tables}
-    assert await tables(db) == {*models, f"alembic_version_{component}"}
+    # Besides what DDL of the component's own makes (the catalog's FTS5 search on SQLite).
+    made = {name for name in await tables(db) if not history.unmanaged(name)}
+    assert made == {*models, f"alembic_version_{component}"}
 
 
 def test_every_component_schema_includes_the_kernel_tables() -> None:

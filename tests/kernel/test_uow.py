@@ -4,8 +4,11 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, String, Table, select
@@ -116,3 +119,55 @@ async def test_each_commit_wakes_the_relay_once_and_starts_empty(db: Database) -
             uow.publish_many([event("p", 2 * n), event("p", 2 * n + 1)])
     assert wakeups.count == 3
     assert [decode(row.payload).data["n"] for row in await stored(db)] == list(range(6))
+
+
+# --- SQLite's writer runs in the event loop's thread, but never waits for a lock there -------
+
+
+async def test_sqlite_writer_waits_for_another_writer_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shop.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.create_all([kernel_metadata, metadata])
+    # Another process's writer (here a plain connection) holds the write lock.
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO note (id) VALUES ('theirs')")
+    ticks: list[int] = []
+    turned = asyncio.Event()
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(len(ticks))
+            if len(ticks) == 50:
+                turned.set()
+            await asyncio.sleep(0)
+
+    ticks_at_begin: list[int] = []
+
+    async def write() -> None:
+        async with uow_on(db, Wakeups()) as uow:
+            # The first statement begins the transaction: BEGIN IMMEDIATE waits for the lock
+            # in aiosqlite's thread.
+            await uow.session.execute(note.insert().values(id="ours"))
+            ticks_at_begin.append(len(ticks))
+            uow.publish(event("n-1", 1))
+
+    writing = asyncio.create_task(write())
+    ticking = asyncio.create_task(ticker())
+    # The loop keeps turning while the writer waits for the lock...
+    await turned.wait()
+    assert not writing.done()
+    assert ticks_at_begin == []
+    other.execute("COMMIT")
+    other.close()
+    await writing
+    ticking.cancel()
+
+    # ...and the write goes through once the other writer is done.
+    assert ticks_at_begin[0] >= 50
+    async with db.reader() as session:
+        assert set((await session.scalars(select(note.c.id))).all()) == {"theirs", "ours"}
+    assert [row.key for row in await stored(db)] == ["n-1"]
+    await db.dispose()

@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.perf.bench_catalog [--products 100000] [--creates 2000]
                                                  [--events 20000] [--no-postgres]
 
-- product creates per second through the catalog's HTTP API (a real uvicorn process);
+- product creates per second through the catalog's HTTP API (a real uvicorn process), and on
+  SQLite the limit under them in the same run: the same rows inserted with raw sqlite3;
 - list and search p50/p99 with N products, on SQLite and on PostgreSQL;
 - the outbox relay's events per second next to raw aiokafka producing the same events to
   the same broker in the same run (the raw limit).
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import os
 import random
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -26,11 +28,13 @@ import httpx
 from sqlalchemy import insert, text
 from uuid6 import uuid7
 
+from services.catalog.migrations import history
 from services.catalog.tables import product
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics
 from shared.db import Database
 from shared.events import encode, kafka_headers, new_event
+from shared.migrations import upgrade
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
@@ -49,7 +53,13 @@ BRANDS = [f"Brand{n:03d}" for n in range(200)]
 WORDS = ["kettle", "toaster", "blender", "grinder", "mixer", "lamp", "chair", "desk", "mug", "pan"]
 
 
-async def bench_creates(base: str, headers: dict[str, str], n: int, concurrency: int) -> None:
+async def bench_creates(
+    base: str,
+    headers: dict[str, str],
+    n: int,
+    concurrency: int,
+    service: ServiceProcess | None = None,
+) -> None:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
         response = await client.post(
             "/v1/product-types",
@@ -72,11 +82,63 @@ async def bench_creates(base: str, headers: dict[str, str], n: int, concurrency:
             )
             assert r.status_code == 201, r.text
 
+        cpu = service.cpu_seconds() if service else 0.0
         started = time.perf_counter()
         latencies = await timed(n, concurrency, create)
         elapsed = time.perf_counter() - started
+        cpu = service.cpu_seconds() - cpu if service else 0.0
     print(f"  creates through the API ({concurrency} concurrent)   {n / elapsed:8.0f} /s")
     line("create latency", latencies)
+    if service:
+        # The service is one process: one core's worth of CPU is its ceiling.
+        print(
+            f"  service CPU per create {cpu / n * 1000:6.2f} ms"
+            f"   = at most {n / cpu:5.0f} /s on one core"
+        )
+
+
+async def raw_sqlite_creates(n: int) -> None:
+    """The limit under the API's creates on SQLite, in the same run: the standard library's
+    sqlite3, one thread, on a migrated catalog database (its indexes and search triggers),
+    each transaction what a create writes: the type read, the product row and its outbox row.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/raw.db"
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await upgrade(db, history)
+        await db.dispose()
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        now = datetime.now(UTC).isoformat()
+        conn.execute(
+            "INSERT INTO product_type (code, name, required_attributes, created_at, version)"
+            " VALUES ('bench', 'Bench', '[\"colour\", \"size\"]', ?, 1)",
+            (now,),
+        )
+        started = time.perf_counter()
+        for i in range(n):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("SELECT required_attributes FROM product_type WHERE code = 'bench'")
+            product_id = str(uuid7())
+            conn.execute(
+                "INSERT INTO product (id, sku, name, product_type, brand, attributes,"
+                " cost_amount, cost_currency, lifecycle, completeness_score,"
+                " completeness_missing, version, created_at, updated_at, created_by)"
+                " VALUES (?, ?, ?, 'bench', ?, '{\"colour\": \"red\"}', '9.99', 'EUR', 'draft',"
+                " 60, '[\"description\"]', 1, ?, ?, 'bench')",
+                (product_id, f"RAW-{i}", f"{WORDS[i % 10]} {i}", BRANDS[i % 200], now, now),
+            )
+            conn.execute(
+                "INSERT INTO outbox (id, topic, key, type, payload, headers, created_at,"
+                " attempts) VALUES (?, 'catalog.events', ?, 'catalog.product.created.v1', ?,"
+                " '{}', ?, 0)",
+                (str(uuid7()), product_id, "x" * 600, now),
+            )
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+    print(f"  limit: raw sqlite3, same rows, one thread     {n / elapsed:8.0f} /s")
 
 
 async def seed(database_url: str, count: int) -> None:
@@ -174,7 +236,9 @@ async def bench_backend(
                     subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
                 )
             }
-            await bench_creates(service.url, headers, args.creates, args.concurrency)
+            await bench_creates(service.url, headers, args.creates, args.concurrency, service)
+            if label == "SQLite":
+                await raw_sqlite_creates(args.creates)
             await seed(database_url, args.products)
             await bench_reads(service.url, headers, args.samples)
         finally:

@@ -1,5 +1,5 @@
-"""Catalog and purchase events from the real broker: pricing learns cost, lifecycle and
-purchases, and a redelivered event changes nothing.
+"""Catalog, purchase, return and launch events from the real broker: pricing learns cost,
+lifecycle, purchases, returns and launch goals, and a redelivered event changes nothing.
 
 The topics are the real, fixed ones, shared by the session: every test uses its own
 product ids.
@@ -41,12 +41,14 @@ from tests.pricing.conftest import (
     purchase_event,
     settle,
 )
+from tests.pricing.test_plans import GOALS, launched_event, return_event
 from tests.support import caught_up, consumed, running
 
 pytestmark = pytest.mark.broker
 
 CATALOG = "catalog.events"
 CUSTOMERS = "storefront.customer-events"
+LAUNCHES = "launch.events"
 
 
 @pytest.fixture
@@ -239,3 +241,36 @@ async def test_a_malformed_purchase_goes_to_the_dead_letter_topic(
     headers = dict(found[0].headers)
     assert headers["dlq-original-topic"] == CUSTOMERS.encode()
     assert headers["dlq-error-type"] == b"ValidationError"
+
+
+async def test_returns_and_launch_goals_through_the_inbox_once(
+    consuming_app: FastAPI, client: httpx.AsyncClient, broker: EmbeddedBroker
+) -> None:
+    await ensure_topics(broker.bootstrap, [LAUNCHES], partitions=3)
+    product_id = new_id()
+    first = created(product_id, cost="10.00", at=START)
+    await produce(broker, CATALOG, first)
+    sale = purchase_event(product_id, occurred_at=START.replace(hour=10), quantity=5)
+    back = return_event(product_id, occurred_at=START.replace(hour=11), event_id="ret-1")
+    # The same return re-sent in a fresh envelope: stopped by its own key, not the inbox.
+    back_again = return_event(product_id, occurred_at=START.replace(hour=11), event_id="ret-1")
+    await produce(broker, CUSTOMERS, sale, back, back, back_again)
+    launch = launched_event(product_id, at=START, goals=GOALS, launch_id="launch-1")
+    relaunch = launched_event(product_id, at=START.replace(day=20), goals=GOALS)
+    await produce(broker, LAUNCHES, launch, launch, relaunch)
+    await eventually(
+        lambda: handled(consuming_app, first, sale, back, back_again, launch, relaunch),
+        timeout_s=60,
+    )
+
+    listed = await client.get("/v1/plans", params={"subject": product_id}, headers=FINANCE)
+    (plan,) = listed.json()["items"]
+    assert (plan["source"], plan["launch_id"]) == ("launch", "launch-1")
+    assert [t["month"] for t in plan["targets"]] == ["2030-03", "2030-04", "2030-05"]
+    assert await outbox_types(consuming_app, product_id) == ["pricing.plan.created.v1"]
+    view = await client.get(
+        f"/v1/plans/{plan['id']}/performance", params={"as_of": "2030-03-02"}, headers=FINANCE
+    )
+    actual = view.json()["months"][0]["actual"]
+    # 5 sold at 19.99, one returned at that price.
+    assert (actual["units_sold"], actual["units_returned"], actual["revenue"]) == (5, 1, "79.96")

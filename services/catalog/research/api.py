@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from services.catalog.research import service
@@ -13,10 +14,7 @@ from services.catalog.research.schemas import (
     BenchmarkPublic,
     CriteriaPublic,
     CriterionIn,
-    CriterionMean,
     CriterionPublic,
-    ProductStanding,
-    RankedBrand,
     RankingPublic,
     actor_of,
 )
@@ -149,7 +147,7 @@ async def ranking(
             "on less than this share of the total weight unranked",
         ),
     ] = 0.0,
-) -> RankingPublic:
+) -> Response:
     """Which brand makes the best version of this product type, best first.
 
     A brand's score is the weighted mean, over the criteria, of its mean score per criterion
@@ -161,49 +159,57 @@ async def ranking(
     """
     async with runtime.db.reader() as session:
         result = await service.ranking(session=session, code=code, min_coverage=min_coverage)
-    return RankingPublic(
-        product_type=result.code,
-        criteria=[_criterion_public(c) for c in result.criteria],
-        criteria_version=result.criteria_version,
-        min_coverage=min_coverage,
-        benchmark_count=result.benchmark_count,
-        brands=[
-            RankedBrand(
-                rank=entry.rank,
-                brand=entry.contender.key,
-                score=entry.result.score,
-                coverage=entry.result.coverage,
-                benchmark_count=entry.contender.benchmarks,
-                criteria=_means(result.criteria, entry),
-                missing_criteria=list(entry.result.missing),
-            )
+    # Written as plain JSON, not built as models: with 200 brands the answer is some 1,500
+    # small models, and building and validating them twice (here and as FastAPI's
+    # response_model) cost several times the query. The keys and types are RankingPublic's,
+    # which the route still declares; the research API tests read this answer.
+    answer = {
+        "product_type": result.code,
+        "criteria": [_criterion_public(c).model_dump() for c in result.criteria],
+        "criteria_version": result.criteria_version,
+        "min_coverage": min_coverage,
+        "benchmark_count": result.benchmark_count,
+        "brands": [
+            {
+                "rank": entry.rank,
+                "brand": entry.contender.key,
+                "score": entry.result.score,
+                "coverage": entry.result.coverage,
+                "benchmark_count": entry.contender.benchmarks,
+                "criteria": _means(result.criteria, entry),
+                "missing_criteria": list(entry.result.missing),
+            }
             for entry in result.brands
         ],
-        our_products=[
-            ProductStanding(
-                product_id=entry.contender.key,
-                sku=row.sku if row else None,
-                name=row.name if row else None,
-                brand=row.brand if row else None,
-                score=entry.result.score,
-                coverage=entry.result.coverage,
-                benchmark_count=entry.contender.benchmarks,
-                rank=entry.rank,
-                brand_rank=brand_rank,
-                criteria=_means(result.criteria, entry),
-                missing_criteria=list(entry.result.missing),
-            )
+        "our_products": [
+            {
+                "product_id": entry.contender.key,
+                "sku": row.sku if row else None,
+                "name": row.name if row else None,
+                "brand": row.brand if row else None,
+                "score": entry.result.score,
+                "coverage": entry.result.coverage,
+                "benchmark_count": entry.contender.benchmarks,
+                "rank": entry.rank,
+                "brand_rank": brand_rank,
+                "criteria": _means(result.criteria, entry),
+                "missing_criteria": list(entry.result.missing),
+            }
             for entry, row, brand_rank in result.products
         ],
-    )
+    }
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
-def _means(criteria: list[Criterion], entry: Any) -> list[CriterionMean]:
+def _means(criteria: list[Criterion], entry: Any) -> list[dict[str, Any]]:
+    """CriterionMean's fields, per criterion the entry was scored on."""
     stats = entry.contender.stats
     return [
-        CriterionMean(
-            name=c.name, mean=round(stats[c.name].mean, SCORE_DECIMALS), count=stats[c.name].count
-        )
+        {
+            "name": c.name,
+            "mean": round(stats[c.name].mean, SCORE_DECIMALS),
+            "count": stats[c.name].count,
+        }
         for c in criteria
         if c.name in stats
     ]

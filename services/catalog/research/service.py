@@ -1,18 +1,19 @@
 """Research use cases: criteria per product type, benchmarks, and the brand ranking.
 
-The ranking is computed from SQL aggregates (the mean score per brand and criterion, one
-GROUP BY over a covering index) and weighted in Python by `research.domain`, so its cost
-grows with brands x criteria, not with the number of benchmarks.
+The ranking reads `benchmark_tally` (the sum and count of scores per brand or product and
+criterion, kept in step by `record_benchmark` in the benchmark's own transaction) and weights
+the means in Python by `research.domain`, so its cost grows with brands x criteria, not with
+the number of benchmarks.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -36,8 +37,10 @@ from services.catalog.research.events import (
 )
 from services.catalog.research.schemas import BenchmarkCreate
 from services.catalog.research.tables import (
+    BENCHMARK_COUNT,
     benchmark,
     benchmark_score,
+    benchmark_tally,
     research_criteria_set,
     research_criterion,
 )
@@ -46,10 +49,15 @@ from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import NotFound, invalid_input
+from shared.inserts import dialect_insert
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
 BENCHMARKS = Keyset(benchmark.c.id)
+# `benchmark_tally.scope`: whose sums a row holds.
+BRAND, PRODUCT = "brand", "product"
+# Per scope: benchmarks per key, and per key and criterion the mean score and its count.
+Tally = tuple[dict[str, int], dict[str, dict[str, CriterionStat]]]
 
 
 # --- criteria ----------------------------------------------------------------------------------
@@ -208,6 +216,7 @@ async def record_benchmark(
             for name, score in scores.items()
         ],
     )
+    await _tally(uow, code, brand, row.product_id, scores)
     payload = BenchmarkRecorded(
         benchmark_id=row.id,
         product_type=code,
@@ -221,6 +230,31 @@ async def record_benchmark(
     )
     uow.publish(research_event(payload, subject=row.product_id or code))
     return row, scores
+
+
+async def _tally(
+    uow: UnitOfWork, code: str, brand: str, product_id: str | None, scores: Mapping[str, float]
+) -> None:
+    """Add one benchmark to the ranking's sums and counts, its brand's and its product's."""
+    keys = [(BRAND, brand)] + ([(PRODUCT, product_id)] if product_id is not None else [])
+    rows = [
+        {"product_type": code, "scope": scope, "key": key, "criterion": criterion, **added}
+        for scope, key in keys
+        for criterion, added in [
+            (BENCHMARK_COUNT, {"total": 0.0, "count": 1}),
+            *((name, {"total": score, "count": 1}) for name, score in scores.items()),
+        ]
+    ]
+    stmt = dialect_insert(uow.dialect, benchmark_tally)
+    # An upsert adds to the row in place: concurrent benchmarks of one brand never lose one.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(benchmark_tally.primary_key.columns),
+        set_={
+            "total": benchmark_tally.c.total + stmt.excluded.total,
+            "count": benchmark_tally.c.count + stmt.excluded.count,
+        },
+    )
+    await uow.session.execute(stmt, rows)
 
 
 async def get_benchmark(
@@ -291,9 +325,8 @@ class Ranking:
 async def ranking(*, session: AsyncSession, code: str, min_coverage: float) -> Ranking:
     """Brands best first by weighted score, and our benchmarked products' standing."""
     header, criteria = await get_criteria(session=session, code=code)
-    names = [c.name for c in criteria]
-    brand_stats = await _stats(session, code, benchmark_score.c.brand, names)
-    brand_counts = await _counts(session, code, benchmark.c.brand)
+    tallies = await _tallies(session, code, {c.name for c in criteria})
+    brand_counts, brand_stats = tallies[BRAND]
     brands = rank_contenders(
         criteria,
         (
@@ -302,8 +335,7 @@ async def ranking(*, session: AsyncSession, code: str, min_coverage: float) -> R
         ),
         min_coverage=min_coverage,
     )
-    product_stats = await _stats(session, code, benchmark_score.c.product_id, names)
-    product_counts = await _counts(session, code, benchmark.c.product_id)
+    product_counts, product_stats = tallies[PRODUCT]
     details = {
         row.id: row
         for row in (
@@ -337,33 +369,21 @@ async def ranking(*, session: AsyncSession, code: str, min_coverage: float) -> R
     )
 
 
-async def _stats(
-    session: AsyncSession, code: str, key: Any, names: list[str]
-) -> dict[str, dict[str, CriterionStat]]:
-    """Mean score and count per (key, criterion), for current criteria only."""
-    result: dict[str, dict[str, CriterionStat]] = defaultdict(dict)
-    if not names:
-        return result
-    # Dropped criteria are filtered here, not in SQL: `criterion IN (...)` costs a string
-    # comparison per row and per name, which doubled the aggregate's time on PostgreSQL.
-    current = set(names)
+async def _tallies(session: AsyncSession, code: str, current: set[str]) -> dict[str, Tally]:
+    """Per scope (brand, product): benchmarks per key, and the mean score and count per key
+    and criterion, for current criteria only (dropped ones keep their rows, unread)."""
+    result: dict[str, Tally] = {scope: ({}, defaultdict(dict)) for scope in (BRAND, PRODUCT)}
     stmt = select(
-        key, benchmark_score.c.criterion, func.avg(benchmark_score.c.score), func.count()
-    ).where(benchmark_score.c.product_type == code)
-    if key is benchmark_score.c.product_id:
-        stmt = stmt.where(key.is_not(None))
-    stmt = stmt.group_by(key, benchmark_score.c.criterion)
-    for value, criterion, mean, count in await session.execute(stmt):
-        if criterion in current:
-            result[value][criterion] = CriterionStat(mean=float(mean), count=count)
+        benchmark_tally.c.scope,
+        benchmark_tally.c.key,
+        benchmark_tally.c.criterion,
+        benchmark_tally.c.total,
+        benchmark_tally.c.count,
+    ).where(benchmark_tally.c.product_type == code)
+    for scope, key, criterion, total, count in await session.execute(stmt):
+        counts, stats = result[scope]
+        if criterion == BENCHMARK_COUNT:
+            counts[key] = count
+        elif criterion in current:
+            stats[key][criterion] = CriterionStat(mean=total / count, count=count)
     return result
-
-
-async def _counts(session: AsyncSession, code: str, key: Any) -> dict[str, int]:
-    """Benchmarks per key (brand or product), whatever criteria they scored."""
-    stmt = (
-        select(key, func.count())
-        .where(benchmark.c.product_type == code, key.is_not(None))
-        .group_by(key)
-    )
-    return {value: count for value, count in await session.execute(stmt)}

@@ -76,3 +76,21 @@ Index(
     sqlite_where=benchmark_score.c.product_id.is_not(None),
     postgresql_where=benchmark_score.c.product_id.is_not(None),
 )
+
+# The ranking's aggregates, kept in step by `record_benchmark` in the benchmark's own
+# transaction: per product type, per brand (`scope` "brand") or product of ours ("product"),
+# per criterion, the sum and count of scores. The row with criterion "" counts the key's
+# benchmarks (criterion names start with a letter, so "" is never one). Reading a few hundred
+# of these rows replaced a GROUP BY over every score row (one per benchmark and criterion),
+# whose cost grew with the benchmarks: 10,000 of them took 20-60 ms to aggregate.
+BENCHMARK_COUNT = ""
+benchmark_tally = Table(
+    "benchmark_tally",
+    metadata,
+    Column("product_type", String(64), ForeignKey(product_type.c.code), primary_key=True),
+    Column("scope", String(8), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("criterion", String(64), primary_key=True),
+    Column("total", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import random
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
 from services.catalog.events import registry
+from services.catalog.research.tables import benchmark_tally
 from shared.events import decode
 from shared.pagination import encode_cursor
 from shared.tables import outbox
@@ -544,3 +547,60 @@ async def test_every_route_checks_the_caller(
     assert problem["required_scope"] == scope
     # Past auth, the product type kettle (or the benchmark) does not exist.
     assert_problem(await call(auth("admin")), 404)
+
+
+# --- the ranking's tally -----------------------------------------------------------------------
+
+tally_migration = importlib.import_module("services.catalog.migrations.0005_benchmark_tally")
+
+
+def close(left: Any, right: Any) -> bool:
+    """Equal, however deep, but for floats within one unit of the 4th decimal."""
+    if isinstance(left, float) and isinstance(right, float):
+        return abs(left - right) <= 1.000001e-4
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(close(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(close, left, right))
+    return bool(left == right)
+
+
+async def tally_rows(app: FastAPI) -> dict[tuple[str, str, str, str], tuple[float, int]]:
+    async with app.state.runtime.db.reader() as session:
+        rows = (await session.execute(select(benchmark_tally))).all()
+    return {(r.product_type, r.scope, r.key, r.criterion): (r.total, r.count) for r in rows}
+
+
+async def test_recorded_tally_equals_the_backfill_and_ranks_the_same(
+    client: httpx.AsyncClient, app: FastAPI, kettle: dict[str, Any]
+) -> None:
+    ours = [await make_product(client, sku=f"KT-{i}", brand="Boilwell") for i in range(2)]
+    rng = random.Random(16)
+    names = [c["name"] for c in kettle["criteria"]]
+    for i in range(30):
+        scores = {n: round(rng.uniform(0, 10), 2) for n in names if rng.random() < 0.8}
+        subject: dict[str, Any] = (
+            {"product_id": ours[i % 2]["id"]}
+            if i % 5 == 0
+            else {"brand": rng.choice(["Boilwell", "Steamy", "Kettlr"])}
+        )
+        await bench(client, scores=scores or {names[0]: 5.0}, **subject)
+    ranked = (await client.get("/v1/product-types/kettle/ranking", headers=READ)).json()
+    recorded = await tally_rows(app)
+
+    db = app.state.runtime.db
+    async with db.engine.begin() as conn:
+        await conn.execute(delete(benchmark_tally))
+        await conn.execute(text(tally_migration.BACKFILL))
+    backfilled = await tally_rows(app)
+
+    assert recorded.keys() == backfilled.keys()
+    for key, (total, count) in recorded.items():
+        assert backfilled[key] == (pytest.approx(total), count), key
+    # 30 benchmarks, 3 brands, 2 products of ours: one count row per brand and product.
+    assert sum(count for (_, scope, _, c), (_, count) in recorded.items() if c == "") == 36
+    again = (await client.get("/v1/product-types/kettle/ranking", headers=READ)).json()
+    # Sums added one benchmark at a time and sums made at once may differ in the last bits,
+    # enough to round a mean shown to 4 decimals the other way when it falls half-way.
+    assert close(again, ranked)
+    assert ranked["benchmark_count"] == 30

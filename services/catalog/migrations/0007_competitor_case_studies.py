@@ -8,8 +8,8 @@ from sqlalchemy.dialects import postgresql
 
 import shared.types
 
-revision = "0005_competitor_case_studies"
-down_revision = "0004_revoked_api_keys"
+revision = "0007_competitor_case_studies"
+down_revision = "0006_product_search_index"
 branch_labels = None
 depends_on = None
 

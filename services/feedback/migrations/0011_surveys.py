@@ -10,8 +10,8 @@ from sqlalchemy.dialects import postgresql
 
 import shared.types
 
-revision = "0009_surveys"
-down_revision = "0009_answers_and_sources"
+revision = "0011_surveys"
+down_revision = "0010_answers_and_sources"
 branch_labels = None
 depends_on = None
 

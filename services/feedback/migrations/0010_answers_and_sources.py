@@ -13,7 +13,7 @@ from alembic import op
 
 import shared.types
 
-revision = "0009_answers_and_sources"
+revision = "0010_answers_and_sources"
 down_revision = "0009_customer_event_account"
 branch_labels = None
 depends_on = None
