@@ -56,9 +56,13 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_catalog_research
 	$(BIN)/python -m tests.perf.bench_catalog_recommendations
 	$(BIN)/python -m tests.perf.bench_pricing
+	$(BIN)/python -m tests.perf.bench_plans
 	$(BIN)/python -m tests.perf.bench_ingest
 	$(BIN)/python -m tests.perf.bench_relay
 	$(BIN)/python -m tests.perf.bench_gateway
+	$(BIN)/python -m tests.perf.bench_routing
+	$(BIN)/python -m tests.perf.bench_knowledge
+	$(BIN)/python -m tests.perf.bench_surveys
 	$(BIN)/python -m tests.perf.bench_paused_broker
 	$(BIN)/python -m tests.perf.bench_launch
 	$(BIN)/python -m tests.perf.bench_scale

@@ -49,7 +49,9 @@ class GatewayRuntime:
         self.settings = settings
         self.clock = clock
         self.services = list(services)
-        self.db = Database(settings.database_url("gateway"))
+        self.db = Database(
+            settings.database_url("gateway"), sqlite_synchronous=settings.sqlite_synchronous
+        )
         self.signer = TokenSigner(
             settings.signing_secret, ttl_s=settings.token_ttl_s, leeway_s=settings.token_leeway_s
         )

@@ -136,7 +136,9 @@ class Runtime:
         self.spec = spec
         self.settings = settings
         self.clock = clock
-        self.db = Database(settings.database_url(spec.name))
+        self.db = Database(
+            settings.database_url(spec.name), sqlite_synchronous=settings.sqlite_synchronous
+        )
         self.relay = OutboxRelay(db=self.db, settings=settings, service=spec.name, clock=clock)
         self.deny_list = DenyList(revoked_keys_in(self.db), max_age_s=settings.revocation_cache_s)
         # Every service hears the gateway's revocations and refuses those keys' tokens.

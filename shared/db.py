@@ -7,10 +7,15 @@ second engine with ordinary deferred transactions, which WAL lets run beside a w
 The write engine's one connection runs its statements in the event loop's thread
 (`_InlineWriter`), not in aiosqlite's worker thread: a profile of 16 concurrent product
 creates showed about half the time holding the GIL spent handing each statement to that
-thread and back, while the statements themselves take microseconds. Only `BEGIN IMMEDIATE`,
-the one statement that may wait (for another process's write lock, up to `busy_timeout`),
-still goes to the thread, so the loop never blocks on a lock: once it holds the write lock, a
-WAL transaction waits for nobody. Reads, which may scan, stay on the threaded read engine.
+thread and back, while the statements themselves take microseconds. Only the two steps that
+may wait still go to the thread: `BEGIN IMMEDIATE` (for another process's write lock, up to
+`busy_timeout`) and the commit (for the disk, below), so the loop never blocks on either.
+Reads, which may scan, stay on the threaded read engine.
+
+Both SQLite engines set `synchronous` from `PRODUCTOPS_SQLITE_SYNCHRONOUS`: `full` (the
+default) syncs the write-ahead log at every commit, so what a 201 or 202 answered for
+survives a power loss or an OS crash; `normal` syncs it only at checkpoints, so a commit
+survives the process crashing but not the machine (https://sqlite.org/pragma.html#pragma_synchronous).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import aiosqlite
 from sqlalchemy import CursorResult, MetaData, Result, event, text
@@ -32,6 +37,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from shared.files import DIR_MODE, private_file
+
+# The `synchronous` levels a service may run SQLite with; `off` (no sync at all) is not one.
+SqliteSynchronous = Literal["full", "normal"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -56,18 +64,24 @@ def rows_affected(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    for pragma in (
-        "journal_mode=WAL",
-        "busy_timeout=10000",
-        "foreign_keys=ON",
-        "synchronous=NORMAL",
-    ):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
-    # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
-    dbapi_connection.isolation_level = None
+def _sqlite_pragmas(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None]:
+    """The "connect" listener giving each new SQLite connection the project's pragmas."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "busy_timeout=10000",
+            "foreign_keys=ON",
+            # Per connection, not per file: every connection of both engines needs it.
+            f"synchronous={synchronous.upper()}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+        # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
+        dbapi_connection.isolation_level = None
+
+    return on_connect
 
 
 class _InlineWriter(aiosqlite.Connection):
@@ -99,7 +113,7 @@ def _inline_writer(path: str) -> Callable[[], aiosqlite.Connection]:
     return lambda: _InlineWriter(connect, iter_chunk_size=64)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous) -> AsyncEngine:
     path = make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -109,21 +123,25 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(
         url, pool_size=1 if immediate else 5, max_overflow=0 if immediate else 10, **inline
     )
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous))
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
 
 
 class Database:
-    """The engines and session factories of one service's own database."""
+    """The engines and session factories of one service's own database.
 
-    def __init__(self, url: str) -> None:
+    `sqlite_synchronous` applies to SQLite only (`settings.sqlite_synchronous` in a service);
+    PostgreSQL keeps its own `synchronous_commit`, durable by default.
+    """
+
+    def __init__(self, url: str, *, sqlite_synchronous: SqliteSynchronous = "full") -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
-            self.engine = _sqlite_engine(url, immediate=True)
-            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
+            self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
             self.engine = create_async_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.db import SqliteSynchronous
 from shared.files import private_dir
 
 DEFAULT_PORTS = {
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     pricing_database_url: str | None = None
     # Database URLs of components without a field of their own above, by name.
     database_urls: dict[str, str] = Field(default_factory=dict)
+    # How often SQLite syncs to disk (shared/db.py). `full`: at every commit, which is what
+    # lets a 201 or 202 mean durable through a power loss or an OS crash; `normal`: at
+    # checkpoints only, many times the commit rate but the last commits can be lost with the
+    # machine (docs/configuration.md#durability).
+    sqlite_synchronous: SqliteSynchronous = "full"
 
     admin_key: SecretStr | None = None
     # The owner of the bootstrap admin key, as four-eyes rules see it.
@@ -195,6 +201,12 @@ class Settings(BaseSettings):
         if value is not None and EXAMPLE_VALUE_MARK in value.get_secret_value():
             raise ValueError("is the example's placeholder: set a secret of your own")
         return value
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _pragma_case(cls, value: object) -> object:
+        # SQLite reads `FULL` and `full` alike; so do we.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("redis_url")
     @classmethod

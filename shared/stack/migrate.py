@@ -29,7 +29,7 @@ def _report(name: str, url: str, done: Upgrade) -> str:
 async def _migrate_one(settings: Settings, name: str) -> str:
     history = load_history(name)
     url = settings.database_url(name)
-    db = Database(url)
+    db = Database(url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         return _report(name, url, await upgrade(db, history))
     finally:

@@ -23,7 +23,7 @@ import httpx
 from shared.broker import EmbeddedBroker
 from tests.gateway.services import ServiceProcess
 from tests.gateway.store import Services, knowledge_store
-from tests.perf.common import line
+from tests.perf.common import figure, line, record, section
 from tests.support import auth
 
 SERVICES = ("catalog", "feedback", "launch", "pricing")
@@ -42,8 +42,10 @@ async def rounds(http: httpx.AsyncClient, url: str, accept: str, n: int) -> None
         size = len(response.content)
         if "Missing: the" in response.text or '"state":"missing"' in response.text:
             incomplete += 1
-    line(f"{accept:<18} {size:>7,} bytes", latencies)
-    print(f"  answers with a section missing: {incomplete} of {n}")
+    # The size is printed, not part of the name: the figures of two runs must line up.
+    line(accept, latencies)
+    print(f"  {size:,} bytes; answers with a section missing: {incomplete} of {n}")
+    figure(f"{accept} answers with a section missing", incomplete)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -76,15 +78,18 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
                 for _ in range(10):  # warm connections and caches on every side
                     await http.get(sheet, headers=READ_ALL)
-                print(f"\nknowledge sheet, {args.rounds} rounds, view budget {args.budget} s")
+                section("knowledge sheet")
+                print(f"{args.rounds} rounds, view budget {args.budget} s")
                 for accept in ("application/json", "text/markdown", "text/html"):
                     await rounds(http, sheet, accept, args.rounds)
-                print(f"\ntraining pack of 2 products, {args.rounds} rounds")
+                section("training pack of 2 products")
+                print(f"{args.rounds} rounds")
                 await rounds(http, pack, "text/html", args.rounds)
         finally:
             for process in started:
                 process.stop()
     print(f"\n(logs in {root})")
+    record("knowledge", **vars(args))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from services.pricing.tables import (
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.periods import parse_period
-from tests.perf.common import drop_postgres, line, postgres_url
+from tests.perf.common import drop_postgres, line, postgres_url, record, section
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 PRICES = [Decimal(p) for p in ("19.99", "21.50", "24.00", "17.99")]
@@ -157,6 +157,7 @@ async def seed(db: Database, *, purchases: int, products: int, accounts: int) ->
 
 async def measure(label: str, url: str, args: argparse.Namespace) -> None:
     db = Database(url)
+    section(label)
     try:
         started = time.perf_counter()
         plan_id = await seed(
@@ -198,6 +199,7 @@ async def main() -> None:
             await measure("PostgreSQL", url, args)
         finally:
             await drop_postgres(url)
+    record("plans", **vars(args))
 
 
 if __name__ == "__main__":

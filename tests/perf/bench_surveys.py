@@ -22,6 +22,7 @@ import orjson
 from services.feedback.ingest.service import prepare
 from services.feedback.surveys.domain import Question, QuestionType, Response, Survey, results
 from shared.auth import Principal
+from tests.perf.common import figure, record
 
 QUESTIONS = (
     Question("ease", "How easy is it to clean?", QuestionType.RATING, min=1, max=5),
@@ -77,12 +78,15 @@ def main() -> None:
             )
         )
         print(f"prepare {args.batch} {label}: {cost:.2f} ms CPU per batch")
+        figure(f"prepare a batch of {label}: CPU", cost, "ms")
     tallied = [
         Response(answers(rng), segment=rng.choice(["students", "parents", "retired", None]))
         for _ in range(args.responses)
     ]
     cost = best_ms(lambda: results(QUESTIONS, tallied), number=1, rounds=5)
     print(f"results over {args.responses} responses in 3 segments: {cost:.1f} ms CPU")
+    figure("results over the responses in 3 segments: CPU", cost, "ms")
+    record("surveys", **vars(args))
 
 
 if __name__ == "__main__":

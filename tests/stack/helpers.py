@@ -11,9 +11,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def project_env(**extra: str) -> dict[str, str]:
-    """The test's environment with the project importable and no external Kafka configured."""
+    """The test's environment: the project importable, no external Kafka configured, SQLite
+    synced at checkpoints only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTOPS_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    # No test cuts the power: `normal` survives the SIGKILLs the fault suite sends, and
+    # spares every stack an fsync per commit (docs/configuration.md#durability).
+    env["PRODUCTOPS_SQLITE_SYNCHRONOUS"] = "normal"
     env.update(extra)
     return env
 
