@@ -26,7 +26,7 @@ import httpx
 from shared.broker import EmbeddedBroker, free_port
 from tests.gateway.services import ServiceProcess
 from tests.gateway.store import Services, catalog_product
-from tests.perf.common import line, ms, pct
+from tests.perf.common import figure, line, ms, pct, record
 from tests.support import auth
 
 READ = auth("catalog:read")
@@ -74,12 +74,17 @@ async def rounds(
     for p in (50, 99):
         added = pct(routed, p) - pct(direct, p)
         print(f"  added by the gateway at p{p}: {ms(added)}")
-    print(f"  ratio of the medians: {pct(routed, 50) / pct(direct, 50):.2f}x")
+        figure(f"added by the gateway at p{p}", added * 1000, "ms")
+    ratio = pct(routed, 50) / pct(direct, 50)
+    print(f"  ratio of the medians: {ratio:.2f}x")
+    figure("ratio of the medians", ratio, "x")
     # The catalog served every request twice (straight and routed); the gateway once.
     print(
         f"  CPU per request: catalog {ms(cpu[catalog] / (2 * count))},"
         f" gateway {ms(cpu[gateway] / count)}"
     )
+    figure("CPU per request: catalog", cpu[catalog] / (2 * count) * 1000, "ms")
+    figure("CPU per request: gateway", cpu[gateway] / count * 1000, "ms")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -111,7 +116,8 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             for process in started:
                 process.stop()
-    print(f"\n(logs in {root})")
+    record("routing", rounds=args.rounds)
+    print(f"(logs in {root})")
 
 
 if __name__ == "__main__":
