@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from fastapi import APIRouter, Request, Response
 
+from gateway.forwarding import TIMEOUTS, UNAVAILABLE
 from gateway.runtime import CallerDep, GatewayRuntime, RuntimeDep
 from shared.auth import ADMIN, SCOPES, Principal
 from shared.errors import Forbidden, NotFound, UpstreamError, UpstreamTimeout
@@ -56,29 +56,31 @@ def _filtered(raw: Iterable[tuple[bytes, bytes]], own: frozenset[str]) -> list[t
 
 
 def _request_headers(request: Request) -> list[tuple[bytes, bytes]]:
-    headers = _filtered(request.headers.raw, _REQUEST_OWN)
+    # From the ASGI scope, not `request.headers`/`request.url`: each builds an object per
+    # request that routing reads one value of.
+    raw: list[tuple[bytes, bytes]] = request.scope["headers"]
+    headers = _filtered(raw, _REQUEST_OWN)
     client = request.client.host if request.client else "unknown"
-    earlier = request.headers.get("x-forwarded-for")
-    forwarded_for = f"{earlier}, {client}" if earlier else client
-    extra = {
-        "x-forwarded-for": forwarded_for,
-        "x-forwarded-proto": request.url.scheme,
-        "x-request-id": request_id_var.get(),
-        "x-correlation-id": correlation_id_var.get(),
-    }
-    return headers + [(k.encode(), v.encode("latin-1")) for k, v in extra.items() if v]
+    earlier = next((value for name, value in raw if name == b"x-forwarded-for"), None)
+    forwarded_for = b"%b, %b" % (earlier, client.encode()) if earlier else client.encode()
+    headers.append((b"x-forwarded-for", forwarded_for))
+    headers.append((b"x-forwarded-proto", request.scope["scheme"].encode()))
+    for name, var in ((b"x-request-id", request_id_var), (b"x-correlation-id", correlation_id_var)):
+        if value := var.get():
+            headers.append((name, value.encode("latin-1")))
+    return headers
 
 
-def _target(request: Request, service: str, path: str) -> str:
+def _target(request: Request, service: str, path: str) -> bytes:
     """The upstream path and query, keeping the client's percent-encoding as sent."""
     if any(segment in {".", ".."} for segment in path.split("/")):
         raise NotFound("dot segments are not allowed in a routed path")
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    raw = raw_path.split(b"?", 1)[0].decode("latin-1")
-    prefix = f"/v1/{service}/"
-    tail = raw[len(prefix) :] if raw.startswith(prefix) else quote(path)
-    query = request.url.query
-    return f"/v1/{tail}?{query}" if query else f"/v1/{tail}"
+    scope = request.scope
+    raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+    prefix = b"/v1/%b/" % service.encode()
+    tail = raw[len(prefix) :] if raw.startswith(prefix) else quote(path).encode()
+    query: bytes = scope["query_string"]
+    return b"/v1/%b?%b" % (tail, query) if query else b"/v1/%b" % tail
 
 
 def may_call(principal: Principal, service: str) -> bool:
@@ -92,36 +94,29 @@ async def forward(
     *, runtime: GatewayRuntime, service: str, request: Request, path: str
 ) -> Response:
     """Send the request on to `service` and hand back its answer as it came."""
-    client = runtime.upstreams[service]
+    forwarder = runtime.forwarders[service]
     timeout_s = runtime.settings.upstream_timeout_s
     body = await request.body()  # capped at max_body_bytes by the request middleware
-    outgoing = client.build_request(
-        request.method,
-        _target(request, service, path),
-        headers=_request_headers(request),
-        content=body,
-    )
+    target = _target(request, service, path)
     try:
-        # httpx times each phase; this bounds the whole exchange.
+        # httpcore times each phase; this bounds the whole exchange.
         async with asyncio.timeout(timeout_s):
-            upstream = await client.send(outgoing, stream=True)
-            try:
-                # Raw bytes: a compressed body goes back compressed, matching its headers.
-                content = b"".join([chunk async for chunk in upstream.aiter_raw()])
-            finally:
-                await upstream.aclose()
-    except (TimeoutError, httpx.TimeoutException) as exc:
+            # Raw bytes: a compressed body goes back compressed, matching its headers.
+            upstream = await forwarder.send(
+                request.method.encode(), target, _request_headers(request), body
+            )
+    except TIMEOUTS as exc:
         log.warning("upstream timed out", extra={"upstream": service})
         raise UpstreamTimeout(
             f"the {service} service did not answer within {timeout_s:g} s", service=service
         ) from exc
-    except httpx.TransportError as exc:
+    except UNAVAILABLE as exc:
         log.warning(
             "upstream unavailable", extra={"upstream": service, "error": type(exc).__name__}
         )
         raise UpstreamError(f"the {service} service is unavailable", service=service) from exc
-    response = Response(content=content, status_code=upstream.status_code)
-    response.raw_headers.extend(_filtered(upstream.headers.raw, _RESPONSE_OWN))
+    response = Response(content=upstream.content, status_code=upstream.status)
+    response.raw_headers.extend(_filtered(upstream.headers, _RESPONSE_OWN))
     return response
 
 

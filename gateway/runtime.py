@@ -11,6 +11,7 @@ import httpx
 from fastapi import Depends, Request
 
 from gateway import keys
+from gateway.forwarding import Forwarder
 from gateway.live.consumer import LiveConsumer
 from gateway.live.feed import LiveFeed
 from gateway.migrations import history
@@ -61,6 +62,8 @@ class GatewayRuntime:
             keys.revoked_key_ids(self.db), max_age_s=settings.revocation_cache_s
         )
         self.upstreams: dict[str, httpx.AsyncClient] = {}
+        # Routed calls (`/v1/<service>/...`) go through these; the views through `upstreams`.
+        self.forwarders: dict[str, Forwarder] = {}
         requests = (settings.rate_limit_per_s, settings.rate_limit_burst)
 
         def limiter(name: str, rate_and_burst: tuple[float, int]) -> Limiter:
@@ -108,6 +111,11 @@ class GatewayRuntime:
             # Send only what the caller sent: no Accept-Encoding it did not ask for.
             for default in ("accept", "accept-encoding", "user-agent"):
                 del self.upstreams[name].headers[default]
+            self.forwarders[name] = Forwarder(
+                self.settings.base_url(name),
+                timeout_s=self.settings.upstream_timeout_s,
+                connect_timeout_s=min(1.0, self.settings.upstream_timeout_s),
+            )
         # Whatever PRODUCTOPS_RUN_CONSUMERS says: it joins no group and changes no state.
         self._tasks.append(asyncio.create_task(self.live_consumer.run(), name="live-feed"))
         topics = create_topics(self.settings, [GATEWAY_TOPIC])
@@ -135,6 +143,9 @@ class GatewayRuntime:
         for client in self.upstreams.values():
             await client.aclose()
         self.upstreams.clear()
+        for forwarder in self.forwarders.values():
+            await forwarder.aclose()
+        self.forwarders.clear()
         await self.caller_limiter.close()
         await self.login_limiter.close()
         await self.ingest_limiter.close()

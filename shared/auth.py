@@ -73,10 +73,15 @@ class TokenSigner:
     life longer than `TOKEN_TTL_CAP_S` is refused.
     """
 
+    # Tokens verified once and still alive, each with the moment it expires. Only a token
+    # whose signature checked goes in, so callers cannot fill it with made-up strings.
+    VERIFIED_CACHE_SIZE = 4096
+
     def __init__(self, secret: str, *, ttl_s: int = 3600, leeway_s: int = 0) -> None:
         self._secret = secret
         self.ttl_s = ttl_s
         self.leeway_s = leeway_s
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue(self, *, subject: str, name: str, owner: str, scopes: frozenset[str]) -> str:
         now = int(time.time())
@@ -93,6 +98,24 @@ class TokenSigner:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        """The token's caller, or 401. A token verified before is taken from memory for the
+        rest of its life: a signature and claims cannot change, and the claims checked hold
+        until `exp` (plus the leeway, as PyJWT counts it). Revocation is not a claim: callers
+        check the deny list on every request (`current_principal`)."""
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires_at = known
+            if time.time() < expires_at:
+                return principal
+            del self._verified[token]
+        principal, expires_at = self._decode(token)
+        if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+            # The oldest entry first (insertion order): it is the nearest to expiring.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, expires_at)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -113,7 +136,8 @@ class TokenSigner:
         # A token minted before keys had owners stands for a key the gateway's migration gave
         # its name as owner.
         owner = str(claims.get("owner") or name)
-        return Principal(subject=claims["sub"], name=name, scopes=scopes, owner=owner)
+        principal = Principal(subject=claims["sub"], name=name, scopes=scopes, owner=owner)
+        return principal, int(claims["exp"]) + self.leeway_s
 
 
 def bearer_token(request: Request) -> str:

@@ -370,6 +370,33 @@ def test_expired_token_is_refused_as_expired():
     )
 
 
+def test_a_verified_token_is_remembered_until_it_expires_and_refused_after():
+    signer = TokenSigner(TEST_SECRET)
+    now = int(time.time())
+    # Expiring at the next whole second but one, so the wait below stays under two seconds.
+    token = jwt.encode(claims(iat=now, exp=now + 1), TEST_SECRET, algorithm="HS256")
+
+    first = signer.verify(token)
+    assert signer.verify(token) is first, "the second check is answered from memory"
+
+    time.sleep(max(0.0, now + 1 - time.time()) + 0.05)
+    assert_refused(token, "expired", signer=signer)
+
+
+def test_only_tokens_that_verified_are_remembered_and_the_memory_is_bounded():
+    signer = TokenSigner(TEST_SECRET)
+    signer.VERIFIED_CACHE_SIZE = 3
+    forged = jwt.encode(claims(), "another-secret-" + "z" * 40, algorithm="HS256")
+    for _ in range(2):
+        assert_refused(forged, signer=signer)
+    tokens = [jwt.encode(claims(sub=f"key-{n}"), TEST_SECRET, algorithm="HS256") for n in range(5)]
+
+    subjects = [signer.verify(token).subject for token in tokens]
+
+    assert subjects == [f"key-{n}" for n in range(5)]
+    assert list(signer._verified) == tokens[2:], "the oldest go first; no forged one is kept"
+
+
 def test_token_from_another_secret_is_refused():
     token = TokenSigner("another-secret-" + "y" * 40).issue(
         subject="k", name="n", owner="o", scopes=frozenset({ADMIN})
