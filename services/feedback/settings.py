@@ -29,6 +29,10 @@ class FeedbackSettings(BaseSettings):
     triage_poll_s: float = Field(default=1.0, gt=0)
     # Niceness of the model's thread (0-19): higher yields more CPU to request handling.
     triage_nice: int = Field(default=10, ge=0, le=19)
+    # onnxruntime's intra-op threads for the model: the model is ~90% of triage's CPU, so a
+    # backlog drains on every core that is free; its threads share the niceness above, so
+    # request handling still comes first when the cores are busy.
+    triage_threads: int = Field(default=2, ge=1, le=64)
     # Readings the model gets at an event before triage gives up on it (until an admin
     # re-queues it), and the backoff between them: doubling from the first delay, capped.
     triage_max_attempts: int = Field(default=6, ge=1, le=50)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import func, insert, select
 
 from services.feedback.app import create_app
@@ -42,7 +43,15 @@ from services.feedback.triage.pipeline import ModelTriage
 from services.feedback.triage.rules import compose_text
 from shared.app import Runtime
 from shared.settings import Settings
-from tests.perf.common import drop_postgres, figure, load_average, postgres_url, record, section
+from tests.perf.common import (
+    SECRET,
+    drop_postgres,
+    figure,
+    load_average,
+    postgres_url,
+    record,
+    section,
+)
 
 PRODUCTS = [str(uuid.uuid4()) for _ in range(200)]
 # Texts are built from parts so that lengths and wording vary as customers' do.
@@ -203,13 +212,14 @@ async def main(args: argparse.Namespace) -> None:
             run_jobs=False,
             # No broker here: topic creation retries in the background, harmlessly.
             kafka_bootstrap="127.0.0.1:9",
-            jwt_secret="bench-" + "s" * 40,
+            jwt_secret=SecretStr(SECRET),
             **overrides,
         )
-        feedback = FeedbackSettings(triage_batch_size=args.batch, triage_poll_s=0.05)
-        app = create_app(
-            settings, feedback=feedback, triage=lambda: load_triage(threads=args.threads)
+        feedback = FeedbackSettings(
+            triage_batch_size=args.batch, triage_threads=args.threads, triage_poll_s=0.05
         )
+        # The app's own model factory, as the service runs it.
+        app = create_app(settings, feedback=feedback)
         runtime: Runtime = app.state.runtime
         await runtime.start()
         try:
@@ -247,7 +257,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=FeedbackSettings().triage_batch_size)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=FeedbackSettings().triage_threads)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument(
         "--no-limits", action="store_true", help="the worker only (e.g. to profile it)"

@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from services.feedback.app import create_app
+from services.feedback.settings import FeedbackSettings
 from services.feedback.triage.labels import TriageInput, TriageResult
 from services.feedback.triage.pipeline import ModelTriage
+from shared.settings import Settings
 
 BEFORE = Path(__file__).parent / "data" / "outputs_before_perf.json"
 EXPECTED: list[dict[str, Any]] = json.loads(BEFORE.read_text())
@@ -54,3 +57,17 @@ def test_the_model_reads_the_fixed_set_as_before(model: ModelTriage, size: int) 
         assert reading(result) == expected, row["text"]
         assert result.sentiment == pytest.approx(row["sentiment"], abs=1e-4), row["text"]
         assert result.confidence == pytest.approx(row["confidence"], abs=1e-3), row["text"]
+
+
+def test_the_apps_model_runs_on_the_configured_threads_and_reads_as_before(
+    settings: Settings,
+) -> None:
+    # Two threads split the work of each matrix product, not the sums inside it: the same
+    # readings as one thread.
+    app = create_app(settings, feedback=FeedbackSettings(triage_threads=2))
+    loaded = app.state.feedback_worker._factory()
+    assert isinstance(loaded, ModelTriage)
+    assert loaded.encoder.session.get_session_options().intra_op_num_threads == 2
+    for row, result in zip(EXPECTED, loaded.triage(INPUTS), strict=True):
+        expected = (row["category"], row["severity"], row["safety_hazard"], row["topic"])
+        assert reading(result) == expected, row["text"]
