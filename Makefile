@@ -57,6 +57,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_catalog_recommendations
 	$(BIN)/python -m tests.perf.bench_pricing
 	$(BIN)/python -m tests.perf.bench_ingest
+	$(BIN)/python -m tests.perf.bench_triage
 	$(BIN)/python -m tests.perf.bench_relay
 	$(BIN)/python -m tests.perf.bench_gateway
 	$(BIN)/python -m tests.perf.bench_paused_broker
