@@ -58,6 +58,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_pricing
 	$(BIN)/python -m tests.perf.bench_plans
 	$(BIN)/python -m tests.perf.bench_ingest
+	$(BIN)/python -m tests.perf.bench_triage
 	$(BIN)/python -m tests.perf.bench_relay
 	$(BIN)/python -m tests.perf.bench_gateway
 	$(BIN)/python -m tests.perf.bench_routing

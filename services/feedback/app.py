@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -30,18 +31,23 @@ def create_app(
     settings: Settings,
     *,
     feedback: FeedbackSettings | None = None,
-    triage: Callable[[], Triage] = load_triage,
+    triage: Callable[[], Triage] | None = None,
     threshold: float = SAME_PROBLEM_THRESHOLD,
     clock: Clock = utc_now,
 ) -> FastAPI:
     """The feedback app: ingestion, the triage worker, findings, escalations and surveys.
 
     `triage` builds the text model (loaded in the worker, off the event loop, so start-up
-    does not wait for it); tests may pass a fake that keeps the `Triage` contract, and a
-    `clock` they can move (it also times the worker's retries).
+    does not wait for it; the real one on `triage_threads` threads by default); tests may
+    pass a fake that keeps the `Triage` contract, and a `clock` they can move (it also times
+    the worker's retries).
     """
+    tuning = feedback or FeedbackSettings()
     worker = TriageWorker(
-        factory=triage, settings=feedback or FeedbackSettings(), threshold=threshold, clock=clock
+        factory=triage or partial(load_triage, threads=tuning.triage_threads),
+        settings=tuning,
+        threshold=threshold,
+        clock=clock,
     )
     spec = ServiceSpec(
         name="feedback",

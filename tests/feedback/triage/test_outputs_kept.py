@@ -1,0 +1,73 @@
+"""Speed work on the worker must not change what the model says.
+
+`data/outputs_before_perf.json` holds the real model's readings of a fixed set of texts (written
+for this test, none from the frozen fresh set), taken at the commit before the triage worker's
+performance work (issue 16). The same inputs must read the same today: category, severity,
+hazard and topic exactly, sentiment and confidence to float32 noise; whether read in one
+batch, in batches of another size or one by one (the encoder pads each batch to its longest
+text, so the company a text keeps must not change its reading).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.feedback.app import create_app
+from services.feedback.settings import FeedbackSettings
+from services.feedback.triage.labels import TriageInput, TriageResult
+from services.feedback.triage.pipeline import ModelTriage
+from shared.settings import Settings
+
+BEFORE = Path(__file__).parent / "data" / "outputs_before_perf.json"
+EXPECTED: list[dict[str, Any]] = json.loads(BEFORE.read_text())
+INPUTS = [
+    TriageInput(
+        kind=row["kind"],
+        text=row["text"],
+        rating=row["rating"],
+        subject=row["subject"],
+        reason=row["reason"],
+        priority=row["priority"],
+    )
+    for row in EXPECTED
+]
+
+
+def reading(result: TriageResult) -> tuple[str, str, bool, str]:
+    return (result.category.value, result.severity.value, result.safety_hazard, result.topic)
+
+
+def test_the_fixed_set_is_not_from_the_fresh_set() -> None:
+    fresh = Path(__file__).parents[3] / "services/feedback/triage/data/fresh_eval.jsonl"
+    frozen = {json.loads(line)["text"] for line in fresh.read_text().splitlines() if line}
+    assert not frozen & {item.text for item in INPUTS}
+
+
+@pytest.mark.parametrize("size", [len(INPUTS), 7, 1])
+def test_the_model_reads_the_fixed_set_as_before(model: ModelTriage, size: int) -> None:
+    results: list[TriageResult] = []
+    for start in range(0, len(INPUTS), size):
+        results.extend(model.triage(INPUTS[start : start + size]))
+    for row, result in zip(EXPECTED, results, strict=True):
+        expected = (row["category"], row["severity"], row["safety_hazard"], row["topic"])
+        assert reading(result) == expected, row["text"]
+        assert result.sentiment == pytest.approx(row["sentiment"], abs=1e-4), row["text"]
+        assert result.confidence == pytest.approx(row["confidence"], abs=1e-3), row["text"]
+
+
+def test_the_apps_model_runs_on_the_configured_threads_and_reads_as_before(
+    settings: Settings,
+) -> None:
+    # Two threads split the work of each matrix product, not the sums inside it: the same
+    # readings as one thread.
+    app = create_app(settings, feedback=FeedbackSettings(triage_threads=2))
+    loaded = app.state.feedback_worker._factory()
+    assert isinstance(loaded, ModelTriage)
+    assert loaded.encoder.session.get_session_options().intra_op_num_threads == 2
+    for row, result in zip(EXPECTED, loaded.triage(INPUTS), strict=True):
+        expected = (row["category"], row["severity"], row["safety_hazard"], row["topic"])
+        assert reading(result) == expected, row["text"]
