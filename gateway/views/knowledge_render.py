@@ -339,13 +339,14 @@ def _defects(items: Any) -> list[Block]:
         return _none("No known defects.")
     return [
         Grid(
-            ("Defect", "Severity", "Status", "Reports", "Last seen", "Note"),
+            ("Defect", "Severity", "Status", "Reports", "Reported by", "Last seen", "Note"),
             [
                 (
                     f["topic"],
                     f["severity"] + (" (safety hazard)" if f.get("safety_hazard") else ""),
                     words(f["status"]),
                     str(f["item_count"]),
+                    ", ".join(f.get("sources") or ()) or "—",
                     text(f["last_seen"]),
                     text(f.get("status_note")),
                 )

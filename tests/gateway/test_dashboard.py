@@ -183,6 +183,7 @@ async def test_the_feedback_part_lists_findings_with_actions_for_writers(
     reader = (await gateway.get("/dashboard/parts/feedback", headers=auth("feedback:read"))).text
 
     assert 'class="badge critical"' in writer
+    assert "from customer" in writer
     assert "/dashboard/products/" + kettle.id in writer
     assert 'name="status" value="acknowledged"' in writer
     assert 'class="badge critical"' in reader

@@ -133,6 +133,9 @@ async def test_the_markdown_sheet_shows_every_section_escaped(
     ):
         assert f"\n{heading}\n" in text, heading
     assert text.count("_Last changed: ") >= 8
+    # Who reported each known defect: the critical review was a customer's.
+    assert "| Reported by |" in text
+    assert "| customer |" in text
     assert "| **Brand rank** | 2 of 2 |" in text
     # A competitor's words are text: its pipe cannot split a table, its tag is no markup.
     assert "### Kettlo: Kettlo Pro \\| 1.7 l" in text
