@@ -1,12 +1,14 @@
-"""A small portfolio for the review's tests: the real catalog and pricing apps served on
-ports in this process (pricing learns the products by catalog events and the sales by
-customer events, as in production), and a feedback upstream answering its findings list
-with findings built by feedback's own response model; or nothing listening there.
+"""A small portfolio for the review's tests: the real catalog, pricing and feedback apps
+served on ports in this process. Pricing and feedback learn the products by the catalog's
+events and pricing the sales by customer events, as in production; feedback's triage worker
+(the real model) turns a customer's review into a critical finding. Or, for the review's
+missing sections, nothing listening where feedback should be.
 
 Three products in March 2030, in EUR:
 - Alpha (kettle, cost 10.00): 10 sold at 20.00; its plan wanted 100 units and 600.00 margin.
 - Beta (kettle, cost 30.00): 4 sold at 25.00, 2 returned: below cost, half returned.
-- Gamma (toaster, cost 20.00): 5 sold at 50.00; three critical defect reports.
+- Gamma (toaster, cost 20.00): 5 sold at 50.00; one critical defect report (a one-star
+  review: it burned a customer), still open.
 """
 
 from __future__ import annotations
@@ -15,22 +17,26 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-from fastapi import FastAPI, Query
+from fastapi import FastAPI
 
 from gateway.app import create_app as create_gateway
 from services.catalog.app import create_app as create_catalog
-from services.feedback.findings.schemas import FindingPublic, TrendPublic
+from services.feedback.app import create_app as create_feedback
 from services.pricing.app import create_app as create_pricing
+from shared.events import CloudEvent
 from shared.settings import Settings
+from tests.feedback.conftest import outbox_events
+from tests.gateway.store import Services, critical_review
 from tests.gateway.upstream import refusing_port, serving
-from tests.pricing.conftest import created, deliver, purchase_event
+from tests.pricing.conftest import created, purchase_event
 from tests.pricing.test_plans import return_event
 from tests.support import auth, running
 
 MARCH = datetime(2030, 3, 10, 12, tzinfo=UTC)
+CATALOG_EVENTS = "catalog.events"
+PRODUCT_CREATED = "catalog.product.created.v1"
 SERVICES = ["catalog", "feedback", "pricing"]
 # The review's reader: finance, and every service it composes.
 LEADER = auth("catalog:read feedback:read pricing:read pricing:finance", subject="key-cfo")
@@ -45,44 +51,27 @@ class Portfolio:
     gamma: str
 
 
-def findings_app(findings: list[dict[str, Any]]) -> FastAPI:
-    """Feedback's `GET /v1/findings`, answering critical defects from `findings`."""
-    app = FastAPI()
-
-    @app.get("/v1/findings")
-    async def findings_list(
-        kind: str = Query(), severity: str = Query(), limit: int = Query()
-    ) -> dict[str, Any]:
-        items = [f for f in findings if f["severity"] == severity][:limit]
-        return {"items": items, "next_cursor": None}
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
+async def deliver(app: FastAPI, *events: CloudEvent) -> None:
+    """Hand events straight to the app's registered handlers, one transaction each, as its
+    consumer would (these apps run none: no broker)."""
+    runtime = app.state.runtime
+    for event in events:
+        async with runtime.uow() as uow:
+            await runtime.handlers[event.type](event, uow)
 
 
-def critical_defect(product_id: str, items: int) -> dict[str, Any]:
-    return FindingPublic(
-        id="finding-1",
-        product_id=product_id,
-        kind="defect",
-        severity="critical",
-        status="open",
-        item_count=items,
-        safety_hazard=True,
-        topic="the base sparks",
-        representative_quote="The base sparked",
-        first_seen=MARCH,
-        last_seen=MARCH,
-        trend=TrendPublic(last_24h=0, daily_average_prior_7d=0.4, direction="falling"),
-        regression=False,
-        status_note=None,
-        version=1,
-        created_at=MARCH,
-        updated_at=MARCH,
-    ).model_dump(mode="json")
+async def _feedback(stack: AsyncExitStack, settings: Settings, catalog: FastAPI, gamma: str) -> int:
+    """The real feedback app served on a port, told of the catalog's products by the
+    catalog's own product-created events (from its outbox: without a broker they stay
+    there), with a critical review of Gamma triaged into an open finding. Its port."""
+    app = create_feedback(settings)
+    await stack.enter_async_context(running(app))
+    made = [e for e in await outbox_events(catalog, CATALOG_EVENTS) if e.type == PRODUCT_CREATED]
+    assert len(made) == 3, made
+    await deliver(app, *made)
+    port = await stack.enter_async_context(serving(app))
+    await critical_review(Services({"feedback": f"http://127.0.0.1:{port}"}), gamma)
+    return port
 
 
 async def _product(catalog: httpx.AsyncClient, name: str, kind: str, cost: str) -> str:
@@ -144,8 +133,7 @@ async def portfolio(
             "pricing_port": await stack.enter_async_context(serving(pricing_app)),
         }
         if feedback_up:
-            stub = findings_app([critical_defect(gamma, 3)])
-            ports["feedback_port"] = await stack.enter_async_context(serving(stub))
+            ports["feedback_port"] = await _feedback(stack, settings, catalog_app, gamma)
         else:
             ports["feedback_port"] = await stack.enter_async_context(refusing_port())
         gateway = create_gateway(make_settings(**ports), services=SERVICES)
