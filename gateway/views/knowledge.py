@@ -177,22 +177,33 @@ def _research_changed(data: Any) -> datetime | None:
     return _moments([data["criteria_updated_at"], *(b["recorded_at"] for b in data["benchmarks"])])
 
 
-async def _case_studies(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
-    outcome = await calls.get(
-        "catalog",
-        f"/v1/product-types/{_path(product['product_type'])}/case-studies",
-        params={"limit": SECTION_LIMIT},
-    )
-    return section_of(outcome, items_of)
+def _listed(
+    service: str,
+    path: Callable[[Mapping[str, Any]], str],
+    params: Callable[[Mapping[str, Any]], dict[str, str]] = lambda product: {},
+) -> Fetch:
+    """A section that is one list call to `service` about the product, its first page."""
+
+    async def fetch(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
+        outcome = await calls.get(
+            service, path(product), params={"limit": SECTION_LIMIT, **params(product)}
+        )
+        return section_of(outcome, items_of)
+
+    return fetch
 
 
-async def _questionnaires(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
-    outcome = await calls.get(
-        "catalog",
-        f"/v1/products/{_path(product['id'])}/questionnaire-answers",
-        params={"limit": SECTION_LIMIT},
-    )
-    return section_of(outcome, items_of)
+_case_studies = _listed(
+    "catalog", lambda p: f"/v1/product-types/{_path(p['product_type'])}/case-studies"
+)
+_questionnaires = _listed(
+    "catalog", lambda p: f"/v1/products/{_path(p['id'])}/questionnaire-answers"
+)
+_defects = _listed(
+    "feedback", lambda p: "/v1/findings", lambda p: {"product_id": p["id"], "kind": "defect"}
+)
+_questions = _listed("feedback", lambda p: f"/v1/products/{_path(p['id'])}/answers")
+_prices = _listed("pricing", lambda p: f"/v1/products/{_path(p['id'])}/effective-prices")
 
 
 async def _decision(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
@@ -218,33 +229,6 @@ async def _decision(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
 def _decision_changed(data: Any) -> datetime | None:
     decided = [data["decision"]["decided_at"]] if data["decision"] else []
     return _moments([*decided, *(case["created_at"] for case in data["cases"])])
-
-
-async def _defects(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
-    outcome = await calls.get(
-        "feedback",
-        "/v1/findings",
-        params={"product_id": product["id"], "kind": "defect", "limit": SECTION_LIMIT},
-    )
-    return section_of(outcome, items_of)
-
-
-async def _questions(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
-    outcome = await calls.get(
-        "feedback",
-        f"/v1/products/{_path(product['id'])}/answers",
-        params={"limit": SECTION_LIMIT},
-    )
-    return section_of(outcome, items_of)
-
-
-async def _prices(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
-    outcome = await calls.get(
-        "pricing",
-        f"/v1/products/{_path(product['id'])}/effective-prices",
-        params={"limit": SECTION_LIMIT},
-    )
-    return section_of(outcome, items_of)
 
 
 async def _launch(calls: ServiceCalls, product: Mapping[str, Any]) -> Section:
