@@ -44,8 +44,12 @@ async def through_gateway(
         make_settings(run_consumers=False, **overrides), feedback=FAST, triage=no_model
     )
     async with running(feedback), serving(feedback) as port:
+        # What is tested is the limits, not speed: a 1,000-event batch on a loaded machine
+        # may take longer than the default 5 s upstream timeout.
         gateway = create_gateway(
-            make_settings(feedback_port=port, **overrides), services=["feedback"], monotonic=ticks
+            make_settings(feedback_port=port, upstream_timeout_s=60, **overrides),
+            services=["feedback"],
+            monotonic=ticks,
         )
         async with running(gateway) as client:
             yield client
