@@ -4,14 +4,6 @@ On SQLite (one writer at a time) writes use `BEGIN IMMEDIATE` on their own engin
 transaction takes the write lock up front instead of failing when it upgrades; reads use a
 second engine with ordinary deferred transactions, which WAL lets run beside a writer.
 
-The write engine's one connection runs its statements in the event loop's thread
-(`_InlineWriter`), not in aiosqlite's worker thread: a profile of 16 concurrent product
-creates showed about half the time holding the GIL spent handing each statement to that
-thread and back, while the statements themselves take microseconds. Only the two steps that
-may wait still go to the thread: `BEGIN IMMEDIATE` (for another process's write lock, up to
-`busy_timeout`) and the commit (for the disk, below), so the loop never blocks on either.
-Reads, which may scan, stay on the threaded read engine.
-
 Both SQLite engines set `synchronous` from `PRODUCTOPS_SQLITE_SYNCHRONOUS`: `full` (the
 default) syncs the write-ahead log at every commit, so what a 201 or 202 answered for
 survives a power loss or an OS crash; `normal` syncs it only at checkpoints, so a commit
@@ -20,13 +12,10 @@ survives the process crashing but not the machine (https://sqlite.org/pragma.htm
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import aiosqlite
 from sqlalchemy import CursorResult, MetaData, Result, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -84,44 +73,14 @@ def _sqlite_pragmas(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None
     return on_connect
 
 
-class _InlineWriter(aiosqlite.Connection):
-    """An aiosqlite connection that runs statements in the caller's thread, except the two
-    that may wait: a BEGIN (for another process's lock) and the commit (for the disk, which
-    `synchronous=FULL` syncs); those go to aiosqlite's worker thread (see the module).
-
-    It overrides aiosqlite's `_execute`, which is private: pyproject pins the minor version."""
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
-            return await self._threaded(fn, *args, **kwargs)
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
-
-    async def commit(self) -> None:
-        await self._threaded(self._conn.commit)
-
-    async def _threaded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        threaded: Any = aiosqlite.Connection._execute
-        return await threaded(self, fn, *args, **kwargs)
-
-
-def _inline_writer(path: str) -> Callable[[], aiosqlite.Connection]:
-    # check_same_thread: the worker thread opens it and runs BEGIN, the loop's thread the
-    # rest, never both at once (each waits for the other's answer).
-    connect = partial(sqlite3.connect, path, check_same_thread=False, isolation_level=None)
-    return lambda: _InlineWriter(connect, iter_chunk_size=64)
-
-
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous) -> AsyncEngine:
     path = make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # Created by us, 0600, before SQLite would create it with the umask's mode.
         private_file(Path(path))
-    inline = {"async_creator": _inline_writer(path)} if immediate and path else {}
     engine = create_async_engine(
-        url, pool_size=1 if immediate else 5, max_overflow=0 if immediate else 10, **inline
+        url, pool_size=1 if immediate else 5, max_overflow=0 if immediate else 10
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous))
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
