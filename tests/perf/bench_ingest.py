@@ -50,6 +50,7 @@ from shared.relay import new_producer
 from shared.settings import Settings
 from tests.perf.common import (
     SECRET,
+    cpu_seconds,
     drop_postgres,
     figure,
     load_average,
@@ -76,15 +77,6 @@ TEXTS = {
 # A storefront's day: mostly purchases, some texts for triage, a few search misses.
 MIX = [("purchase", 70), ("review", 16), ("return", 5), ("question", 5), ("search_miss", 2),
        ("support_ticket", 2)]  # fmt: skip
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy() -> tuple[float, float]:

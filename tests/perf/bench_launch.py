@@ -55,10 +55,10 @@ from shared.relay import new_producer
 from shared.settings import Settings
 from shared.tables import inbox, outbox
 from tests.launch.conftest import product_created, record_of
-from tests.perf.bench_ingest import cpu_seconds
 from tests.perf.common import (
     SECRET,
     ServiceProcess,
+    cpu_seconds,
     drop_postgres,
     figure,
     line,

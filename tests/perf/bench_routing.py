@@ -26,7 +26,7 @@ import httpx
 from shared.broker import EmbeddedBroker, free_port
 from tests.gateway.services import ServiceProcess
 from tests.gateway.store import Services, catalog_product
-from tests.perf.common import figure, line, ms, pct, record
+from tests.perf.common import cpu_seconds, figure, line, ms, pct, record
 from tests.support import auth
 
 READ = auth("catalog:read")
@@ -42,12 +42,6 @@ async def get(http: httpx.AsyncClient, url: str) -> float:
     return elapsed
 
 
-def cpu_s(pid: int) -> float:
-    """User plus system CPU seconds a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def rounds(
     catalog: ServiceProcess, gateway: ServiceProcess, product_id: str, count: int
 ) -> None:
@@ -59,7 +53,7 @@ async def rounds(
         for _ in range(50):  # warm connections and caches on every side
             await get(http, direct_url)
             await get(http, routed_url)
-        cpu_before = {p: cpu_s(p.pid) for p in (catalog, gateway)}
+        cpu_before = {p: cpu_seconds(p.pid) for p in (catalog, gateway)}
         for n in range(count):
             if n % 2:
                 routed.append(await get(http, routed_url))
@@ -67,7 +61,7 @@ async def rounds(
             else:
                 direct.append(await get(http, direct_url))
                 routed.append(await get(http, routed_url))
-        cpu = {p: cpu_s(p.pid) - before for p, before in cpu_before.items()}
+        cpu = {p: cpu_seconds(p.pid) - before for p, before in cpu_before.items()}
     print(f"\none product GET, {count} rounds (one request at a time), {os.cpu_count()} cores")
     line("straight to the catalog", direct)
     line("through the gateway", routed)

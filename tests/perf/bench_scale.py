@@ -34,10 +34,11 @@ import orjson
 
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker
-from tests.perf.bench_ingest import cpu_seconds, machine_busy, make_event, until
+from tests.perf.bench_ingest import machine_busy, make_event, until
 from tests.perf.common import (
     SECRET,
     ServiceProcess,
+    cpu_seconds,
     drop_postgres,
     figure,
     pct,

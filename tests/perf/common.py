@@ -33,6 +33,16 @@ def probe_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc; 0 elsewhere): a figure
+    that moves less than wall time with what else the machine runs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(samples: list[float], p: float) -> float:
     """The p-th percentile (nearest rank)."""
     ordered = sorted(samples)
@@ -198,10 +208,8 @@ class ServiceProcess:
         raise TimeoutError(f"{self.name} did not become ready")
 
     def cpu_seconds(self) -> float:
-        """CPU time the process has used so far, user and system (Linux's /proc): a figure
-        that moves less than wall time with what else the machine runs."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time the process has used so far (`cpu_seconds`)."""
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         self.process.terminate()
