@@ -29,7 +29,7 @@ import argparse
 import itertools
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,6 +278,16 @@ def fresh_report() -> None:
         f" precision / recall of problem pairs at {SAME_PROBLEM_THRESHOLD:.2f}"
         " (as findings are formed, then by similarity alone), texts/s"
     )
+    _print_per_product(products, triage, items, results)
+
+
+def _print_per_product(
+    products: Iterable[str],
+    triage: ModelTriage,
+    items: Sequence[FreshItem],
+    results: Sequence[TriageResult],
+) -> None:
+    """The per-product-type table of `--fresh` and `--dev`: one line a type, then all."""
     print(
         f"  {'product type':<18}{'items':>6}{'cat':>8}{'catF1':>8}{'sev':>8}{'hazard':>9}"
         f"{'false':>8}{'grpP':>7}{'grpR':>6}{'simP':>7}{'simR':>6}{'txt/s':>8}"
@@ -363,15 +373,7 @@ def dev_report() -> None:
         f"\nper product type at {HAZARD_THRESHOLD:.2f} (as --fresh; no problem groups, so no"
         " grouping figures; texts/s of the served model)"
     )
-    print(
-        f"  {'product type':<18}{'items':>6}{'cat':>8}{'catF1':>8}{'sev':>8}{'hazard':>9}"
-        f"{'false':>8}{'grpP':>7}{'grpR':>6}{'simP':>7}{'simR':>6}{'txt/s':>8}"
-    )
-    for product in products:
-        chosen = [k for k, item in enumerate(items) if item.product == product]
-        rows = ([items[k] for k in chosen], [results[k] for k in chosen])
-        print(_fresh_line(fresh_row(product, triage, *rows)))
-    print(_fresh_line(fresh_row("all", triage, items, results)))
+    _print_per_product(products, triage, items, results)
 
 
 @dataclass(frozen=True)
