@@ -6,13 +6,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from gateway.api import auth_router, keys_router
 from gateway.dashboard import pages as dashboard_pages
 from gateway.dashboard.parts import router as dashboard_parts
 from gateway.ingest import router as ingest_router
 from gateway.live.api import router as live_router
-from gateway.proxy import proxy_router
+from gateway.proxy import RoutedCalls, proxy_router, shadowed_by_routing
 from gateway.runtime import GatewayRuntime
 from gateway.views.api import router as views_router
 from shared.app import new_app
@@ -36,6 +37,7 @@ def create_app(
         clock=clock,
         monotonic=monotonic,
     )
+    routing = proxy_router(runtime.services)
     app = new_app(
         name="gateway",
         title="ProductOps gateway",
@@ -43,6 +45,7 @@ def create_app(
         component=runtime,
         signer=runtime.signer,
         deny_list=runtime.deny_list,
+        inner_middleware=[Middleware(RoutedCalls, runtime=runtime, router=routing)],
     )
     app.include_router(auth_router)
     app.include_router(keys_router)
@@ -53,6 +56,8 @@ def create_app(
     dashboard_pages.mount_static(app)
     if "feedback" in runtime.services:
         app.include_router(ingest_router)
-    # Routed service paths come last: the gateway's own routes win any overlap.
-    app.include_router(proxy_router(runtime.services))
+    # RoutedCalls answers routed paths before the router: no own route may lie among them.
+    if shadowed := shadowed_by_routing(app.routes, runtime.services):
+        raise RuntimeError(f"gateway routes {shadowed} lie under routed service paths")
+    app.include_router(routing)
     return app

@@ -1,73 +1,85 @@
-"""The routed calls' own connection pool to one service: httpcore, without httpx's client.
+"""The routed calls' own connection pool to one service: aiohttp's client.
 
-Routing hands a request on as it came and its answer back as it came, so httpx's client
-layers (URL merging, header normalisation, auth and redirect loops, a cookie jar, content
-decoding) are all work the gateway then undoes or must not do: a profile of a routed GET
-put them at a tenth of the gateway's time per request. The views keep their httpx clients
-(gateway/upstream.py): they want JSON, parameters and decoding.
+Routing hands a request on as it came and its answer back as it came, so it wants a client
+that adds nothing and decodes nothing. httpx's client layers (URL merging, header
+normalisation, auth and redirect loops, a cookie jar, content decoding) were all work the
+gateway then undid; httpcore alone still spent about 0.6 ms of CPU per exchange in h11's
+pure-Python parser and anyio's cancel scopes. aiohttp parses answers in C (llhttp) and runs
+on asyncio directly: about 0.25 ms per exchange on the same machine (issue 16). The views
+keep their httpx clients (gateway/upstream.py): they want JSON, parameters and decoding.
 
-The client-wide cookie jar is also a hazard for a proxy shared by every caller: a
-`Set-Cookie` from a service answering one caller would be sent along with the next
-caller's requests. The pool keeps none.
+The session is told to add nothing of its own: no `Accept`, `Accept-Encoding`,
+`User-Agent` or `Content-Type` defaults, no decompression, no redirects, no proxy from the
+environment, and no cookie jar, which in a proxy shared by every caller would send a
+`Set-Cookie` from a service's answer to one caller along with the next caller's requests.
 """
 
 from __future__ import annotations
 
-import httpcore
-import httpx
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import aiohttp
+from yarl import URL
 
 # What a failed routed call is: the service did not answer in time, or not at all.
-TIMEOUTS: tuple[type[Exception], ...] = (TimeoutError, httpcore.TimeoutException)
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-    httpcore.ConnectionNotAvailable,
-)
+# aiohttp's own timeouts (`ServerTimeoutError`, `ConnectionTimeoutError`) are TimeoutErrors;
+# catch these first, as they are ClientErrors too.
+TIMEOUTS: tuple[type[Exception], ...] = (TimeoutError,)
+UNAVAILABLE: tuple[type[Exception], ...] = (aiohttp.ClientError,)
+
+# Defaults aiohttp would add to a request that has none: the caller's own are sent instead.
+_NOT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+
+
+class Answer(NamedTuple):
+    """A service's answer as it came: status, raw headers and raw (still encoded) body."""
+
+    status: int
+    headers: Sequence[tuple[bytes, bytes]]
+    content: bytes
+
+
+def header_text(value: bytes) -> str:
+    """A header name or value as aiohttp takes it: aiohttp writes them out as UTF-8, so
+    decoding them so sends the bytes the caller sent. A value that is not UTF-8 (RFC 9110's
+    obs-text) is read as Latin-1, as HTTP once defined it."""
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 class Forwarder:
     """Keep-alive connections to the service at `base_url`, and one exchange at a time on
-    each: `send` gives back the status, raw headers and raw (still encoded) body."""
+    each. Must be made on the running event loop (aiohttp's session is bound to it)."""
 
     def __init__(self, base_url: str, *, timeout_s: float, connect_timeout_s: float) -> None:
-        url = httpx.URL(base_url)
-        port = url.port
-        self._scheme = url.raw_scheme
-        self._host = url.raw_host
-        self._port = port
-        # The Host header httpx would send: the port only when it is not the scheme's own.
-        self._host_header = url.raw_host if port is None else b"%b:%d" % (url.raw_host, port)
-        self._timeouts = {
-            "connect": connect_timeout_s,
-            "read": timeout_s,
-            "write": timeout_s,
-            "pool": timeout_s,
-        }
-        self._pool = httpcore.AsyncConnectionPool(max_connections=100, max_keepalive_connections=20)
+        self._base_url = base_url.rstrip("/")
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100),
+            # `total` bounds the whole exchange, the body read included.
+            timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=_NOT_ADDED,
+            auto_decompress=False,
+            trust_env=False,
+        )
 
     async def send(
-        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> httpcore.Response:
-        """One exchange; its body read whole. Raises httpcore's exceptions (`TIMEOUTS`,
-        `UNAVAILABLE`)."""
+        self, method: str, target: bytes, headers: list[tuple[str, str]], body: bytes
+    ) -> Answer:
+        """One exchange (`target` is the path and query, percent-encoded as they go out); its
+        body read whole. Raises `TIMEOUTS` or `UNAVAILABLE`."""
+        # `encoded=True`: the caller's percent-encoding goes on untouched, not normalised.
+        url = URL(self._base_url + header_text(target), encoded=True)
         # As httpx sent them: the connection is the gateway's, kept alive for the next call.
-        headers = [(b"host", self._host_header), *headers, (b"connection", b"keep-alive")]
-        if body:
-            headers.append((b"content-length", b"%d" % len(body)))
-        request = httpcore.Request(
-            method,
-            httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target),
-            headers=headers,
-            content=body,
-            extensions={"timeout": self._timeouts},
-        )
-        response = await self._pool.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
+        headers.append(("Connection", "keep-alive"))
+        async with self._session.request(
+            method, url, headers=headers, data=body or None, allow_redirects=False
+        ) as response:
+            content = await response.read()
+        return Answer(response.status, response.raw_headers, content)
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self._session.close()

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 
 from shared.auth import TokenSigner, current_principal
@@ -346,10 +347,13 @@ def new_app(
     signer: TokenSigner,
     deny_list: DenyList,
     refresh_metrics: Callable[[], Awaitable[object]] | None = None,
+    inner_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """A FastAPI app with the kernel's middleware, problem+json errors and probes; its
     lifespan starts and stops `component`. Tokens are verified with `signer`, and those of
-    keys in `deny_list` refused."""
+    keys in `deny_list` refused. `inner_middleware` (outermost first) runs inside the
+    request context (ids, body cap, metrics, access log) and in front of FastAPI's error
+    handlers and router: what it answers itself, it renders itself."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -366,6 +370,8 @@ def new_app(
     app.add_middleware(
         RequestContextMiddleware, service=name, max_body_bytes=settings.max_body_bytes
     )
+    # `add_middleware` puts each one outermost; these go after (inside) the request context.
+    app.user_middleware.extend(inner_middleware)
     install_error_handlers(app)
     install_openapi(app)
     install_probes(app, component.readiness, refresh_metrics)

@@ -210,16 +210,22 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+def domain_problem(exc: DomainError) -> Response:
+    """The answer to a domain error: its status, title, type, detail and extra fields, and
+    the headers it carries (`Retry-After`, `WWW-Authenticate`) as response headers."""
+    extra = dict(exc.extra)
+    headers = extra.pop("headers", None)
+    return problem_response(
+        exc.status, exc.detail, title=exc.title, slug=exc.slug, headers=headers, **extra
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json: validation, domain, HTTP and unexpected."""
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> Response:
-        extra = dict(exc.extra)
-        headers = extra.pop("headers", None)
-        return problem_response(
-            exc.status, exc.detail, title=exc.title, slug=exc.slug, headers=headers, **extra
-        )
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
 
 from gateway.app import create_app
+from gateway.proxy import shadowed_by_routing
 from shared.settings import Settings
 from tests.gateway.conftest import Ticks
 from tests.support import assert_problem, auth, running
@@ -262,3 +265,43 @@ async def test_every_registered_service_is_routed_by_default(
         response = await client.get("/v1/catalog/products", headers=READER)
 
     assert response.status_code == 200
+
+
+async def test_a_method_routing_does_not_take_is_405_with_the_routed_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.request("TRACE", "/v1/catalog/products", headers=READER)
+
+    assert_problem(response, 405)
+    assert "GET" in response.headers["allow"]
+    assert "DELETE" in response.headers["allow"]
+
+
+async def test_the_document_lists_each_routed_operation_with_what_the_gateway_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+
+    operations = document["paths"]["/v1/catalog/{path}"]
+    assert set(operations) == {"get", "post", "put", "patch", "delete", "head", "options"}
+    for operation in operations.values():
+        assert {"401", "403", "429", "502", "504"} <= set(operation["responses"])
+        assert operation["security"]
+
+
+def test_own_routes_that_routed_paths_would_shadow_are_found() -> None:
+    router = APIRouter()
+    for path in (
+        "/v1/catalog/stats",
+        "/v1/{kind}/stats",
+        "/{rest:path}",
+        "/v1/live",
+        "/v1/catalog",
+    ):
+        router.add_api_route(path, lambda: None)
+    router.mount("/v1", StaticFiles(directory="."))
+    router.mount("/static", StaticFiles(directory="."))
+
+    shadowed = shadowed_by_routing(router.routes, ["catalog", "pricing"])
+
+    assert shadowed == ["/v1/catalog/stats", "/v1/{kind}/stats", "/{rest:path}", "/v1"]
