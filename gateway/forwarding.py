@@ -30,6 +30,9 @@ UNAVAILABLE: tuple[type[Exception], ...] = (aiohttp.ClientError,)
 
 # Defaults aiohttp would add to a request that has none: the caller's own are sent instead.
 _NOT_ADDED = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+# An idle connection is let go of before the service's server would close it (uvicorn: 5 s),
+# so a call never goes out on a connection the service is closing at that moment.
+_KEPT_IDLE_S = 4.0
 
 
 class Answer(NamedTuple):
@@ -57,7 +60,7 @@ class Forwarder:
     def __init__(self, base_url: str, *, timeout_s: float, connect_timeout_s: float) -> None:
         self._base_url = base_url.rstrip("/")
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100),
+            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=_KEPT_IDLE_S),
             # `total` bounds the whole exchange, the body read included.
             timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s),
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -74,9 +77,9 @@ class Forwarder:
         # `encoded=True`: the caller's percent-encoding goes on untouched, not normalised.
         url = URL(self._base_url + header_text(target), encoded=True)
         # As httpx sent them: the connection is the gateway's, kept alive for the next call.
-        headers.append(("Connection", "keep-alive"))
+        sent = [*headers, ("Connection", "keep-alive")]
         async with self._session.request(
-            method, url, headers=headers, data=body or None, allow_redirects=False
+            method, url, headers=sent, data=body or None, allow_redirects=False
         ) as response:
             content = await response.read()
         return Answer(response.status, response.raw_headers, content)

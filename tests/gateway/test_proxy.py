@@ -149,6 +149,9 @@ async def test_no_token_is_401_and_a_bad_token_is_401(client: httpx.AsyncClient)
 
     assert_problem(anonymous, 401, detail_has="Bearer")
     assert_problem(forged, 401, detail_has="invalid")
+    for refused in (anonymous, forged):
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert refused.headers["x-request-id"]
 
 
 async def test_a_token_without_any_scope_of_the_service_is_403(client: httpx.AsyncClient) -> None:
