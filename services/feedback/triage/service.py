@@ -1,9 +1,12 @@
 """The triage use case: a batch of model results becomes items, findings, search-miss
 clusters, escalations and their events, in one transaction.
 
-Claiming is optimistic: the batch is read without locks (the model runs outside any
-transaction, so SQLite's single writer is never held for it), and the write transaction
-only applies events it moves from `queued` to `done`, so two workers never apply one twice.
+On SQLite the batch is read without locks (the model runs outside any transaction, so its
+single writer is never held for it). On PostgreSQL the worker reads its batch in the
+transaction that applies it, `FOR UPDATE SKIP LOCKED`, so the rows stay locked while the model
+reads them and a second worker on the database takes the next batch instead. Either way the
+write transaction only applies events it moves from `queued` to `done`, so no event is
+applied twice.
 """
 
 from __future__ import annotations
@@ -95,10 +98,13 @@ def unpack(stored: bytes) -> list[float]:
     return vector.tolist()
 
 
-async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list[Any]:
+async def next_batch(
+    *, session: AsyncSession, size: int, now: datetime, claim: bool = False
+) -> list[Any]:
     """The oldest events waiting for triage, leaving out those whose retry is not due at
-    `now`."""
-    result = await session.execute(
+    `now`. With `claim` (PostgreSQL), they are locked until the session's transaction ends,
+    and events another transaction has locked are passed over."""
+    stmt = (
         select(*_PENDING_COLUMNS)
         .where(customer_event.c.triage == TriageState.QUEUED.value)
         .where(
@@ -107,7 +113,9 @@ async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list
         .order_by(customer_event.c.seq)
         .limit(size)
     )
-    return list(result.all())
+    if claim:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).all())
 
 
 def triage_input(row: Any) -> TriageInput:
