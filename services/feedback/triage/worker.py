@@ -90,7 +90,8 @@ class TriageWorker:
         self.model_state = "not started"
         self.triaged = 0
         self.last_error: str | None = None
-        self._last_refresh = 0.0
+        # None: the first round sweeps at once, however long ago the machine booted.
+        self._last_refresh: float | None = None
 
     def notify(self) -> None:
         """New events were committed: look now rather than at the next poll."""
@@ -236,7 +237,10 @@ class TriageWorker:
         """Sweep late-resolvable events, expire those held too long, and refresh the gauges,
         at most every few seconds; returns how many events the sweep queued for triage."""
         now = time.monotonic()
-        if now - self._last_refresh < self.settings.metrics_refresh_s:
+        if (
+            self._last_refresh is not None
+            and now - self._last_refresh < self.settings.metrics_refresh_s
+        ):
             return 0
         self._last_refresh = now
         async with runtime.uow() as uow:
