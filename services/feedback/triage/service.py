@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -85,6 +85,10 @@ _PENDING_COLUMNS = (
     customer_event.c.triage_attempts,
     customer_event.c.origin,
 )
+
+
+# The two-key advisory lock space of a product's findings (one-key locks are the relay's).
+_FINDINGS_LOCK_SPACE = 0x46494E
 
 
 def pack(vector: Sequence[float]) -> bytes:
@@ -245,6 +249,8 @@ async def _apply_texts(
 ) -> None:
     session = uow.session
     products = {row.product_id for row in rows}
+    if uow.dialect == "postgresql":
+        await _lock_findings_of(session, products)
     findings = await load_findings(session, products)
     placed: dict[str, Finding] = {}
     item_rows = []
@@ -301,6 +307,21 @@ async def _apply_texts(
     for opened, created in raised:
         uow.publish(feedback_event(created, subject=opened.product_id))
     applied.items += len(item_rows)
+
+
+async def _lock_findings_of(session: AsyncSession, products: set[str]) -> None:
+    """Hold the products' findings until the commit, those not created yet included: two
+    workers with a new problem of one product would each open a finding for it otherwise,
+    since FOR UPDATE locks only rows that exist. In one order (of the lock keys), so two
+    workers never wait for each other."""
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, key) FROM"
+            " (SELECT DISTINCT hashtext(id) AS key FROM unnest(CAST(:ids AS text[])) AS id)"
+            " AS keys ORDER BY key"
+        ),
+        {"space": _FINDINGS_LOCK_SPACE, "ids": sorted(products)},
+    )
 
 
 async def load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:

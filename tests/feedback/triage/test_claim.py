@@ -1,6 +1,7 @@
 """Two feedback processes on one PostgreSQL database split the triage backlog: each claims
 its batch `FOR UPDATE SKIP LOCKED` and holds it while its model reads, so the other reads the
-next batch, and every event is read by one model and triaged once."""
+next batch, every event is read by one model and triaged once, and their items are grouped
+as one worker would group them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.feedback.app import create_app
-from services.feedback.tables import customer_event, feedback_item
+from services.feedback.tables import customer_event, feedback_item, finding
 from services.feedback.triage import TriageInput, TriageResult
 from shared.settings import Settings
 from tests.feedback.conftest import FAST, event, ingest, known_product
@@ -77,6 +78,7 @@ async def test_two_workers_claim_disjoint_batches_and_triage_each_event_once(
 
         async with apps[1].state.runtime.db.reader() as session:
             per_event = Counter((await session.execute(select(feedback_item.c.event_id))).scalars())
+            findings = list((await session.execute(select(finding.c.item_count))).scalars())
             states = set(
                 (await session.execute(select(customer_event.c.triage).distinct())).scalars()
             )
@@ -85,3 +87,5 @@ async def test_two_workers_claim_disjoint_batches_and_triage_each_event_once(
     assert all(model.read for model in models)
     assert per_event == Counter({e["event_id"]: 1 for e in sent})
     assert states == {"done"}
+    # One problem of one product, read by two workers at once: still one finding.
+    assert findings == [EVENTS]
