@@ -1,7 +1,7 @@
 """Triage worker benchmark, the worker alone: prints figures, asserts nothing.
 
     .venv/bin/python -m tests.perf.bench_triage [--events 5000] [--postgres] [--threads 1]
-        [--batch 64]
+        [--batch 64] [--workers 2]
 
 Queues N customer events (reviews, returns, questions, tickets and a few search misses about
 200 products) straight into a scratch feedback database (SQLite, or PostgreSQL with
@@ -9,6 +9,8 @@ Queues N customer events (reviews, returns, questions, tickets and a few search 
 
 - the real `TriageWorker` (its own model thread at nice 10, as in the service) drains them:
   texts/s, and process CPU per text (every thread of this process; nothing else runs here);
+  with --workers N (PostgreSQL only), N service instances on the database, each with its own
+  engine and worker, as N feedback processes would (their CPU is this process's);
 - the limit, measured right after in the same run on the same texts and the same model
   (threads and niceness): the encoder alone (embeddings/s, CPU per text), and the model's
   `triage` without the database (texts/s);
@@ -169,25 +171,34 @@ class _Row:
         self.__dict__.update({c.name: None for c in customer_event.columns} | row)
 
 
-async def drain(runtime: Runtime, worker: Any) -> float:
-    """The real worker until nothing is queued: texts/s and CPU per text, from when its
-    model is loaded (by the worker, in its own thread and at its niceness, as in the
+async def drain(runtimes: list[Runtime], workers: list[Any]) -> float:
+    """The real workers until nothing is queued: texts/s and CPU per text, from when their
+    model is loaded (by each worker, in its own thread and at its niceness, as in the
     service: the model's threads inherit it)."""
-    job = asyncio.create_task(worker.run(runtime))
-    while worker.model_state != "ready":
-        if job.done():
-            job.result()
+    jobs = [
+        asyncio.create_task(worker.run(runtime))
+        for runtime, worker in zip(runtimes, workers, strict=True)
+    ]
+
+    def check() -> None:
+        for job in jobs:
+            if job.done():
+                job.result()
+
+    while any(worker.model_state != "ready" for worker in workers):
+        check()
         await asyncio.sleep(0.05)
+    runtime = runtimes[0]
     total = await backlog(runtime)
     cpu, wall = time.process_time(), time.perf_counter()
     while await backlog(runtime) > 0:
-        if job.done():
-            job.result()
+        check()
         await asyncio.sleep(0.5)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    job.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await job
+    for job in jobs:
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
     rate = total / wall
     print(
         f"  worker drained {total} events in {wall:6.1f} s  {rate:9.1f} /s"
@@ -233,10 +244,12 @@ async def main(args: argparse.Namespace) -> None:
         feedback = FeedbackSettings(
             triage_batch_size=args.batch, triage_threads=args.threads, triage_poll_s=0.05
         )
-        # The app's own model factory, as the service runs it.
-        app = create_app(settings, feedback=feedback)
-        runtime: Runtime = app.state.runtime
-        await runtime.start()
+        # The app's own model factory, as the service runs it; one app per worker.
+        apps = [create_app(settings, feedback=feedback) for _ in range(args.workers)]
+        runtimes: list[Runtime] = [app.state.runtime for app in apps]
+        runtime = runtimes[0]
+        for each in runtimes:
+            await each.start()
         try:
             now = datetime.now(UTC)
             run = uuid.uuid4().hex[:8]
@@ -245,11 +258,11 @@ async def main(args: argparse.Namespace) -> None:
             db = "PostgreSQL" if args.postgres else "SQLite"
             section(
                 f"triage worker, {args.events} events, {db}, batch {args.batch},"
-                f" {args.threads} model thread(s)"
+                f" {args.threads} model thread(s), {args.workers} worker(s)"
             )
             print(f"  load average at start               {load_average()}")
             # The worker first: it loads the model in its own thread, as the service does.
-            rate = await drain(runtime, app.state.feedback_worker)
+            rate = await drain(runtimes, [app.state.feedback_worker for app in apps])
             if not args.no_limits:
                 # The same (cached) model, its threads at the worker's niceness.
                 model = load_triage(threads=args.threads)
@@ -257,7 +270,8 @@ async def main(args: argparse.Namespace) -> None:
                 limits(model, rows, args.batch)
                 ratio(rate)
         finally:
-            await runtime.stop()
+            for each in runtimes:
+                await each.stop()
             if scratch:
                 await drop_postgres(scratch)
     record(
@@ -266,6 +280,7 @@ async def main(args: argparse.Namespace) -> None:
         postgres=args.postgres,
         batch=args.batch,
         threads=args.threads,
+        workers=args.workers,
     )
 
 
@@ -276,6 +291,13 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=FeedbackSettings().triage_threads)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument(
+        "--workers", type=int, default=1, help="workers on the database (>1: --postgres only)"
+    )
+    parser.add_argument(
         "--no-limits", action="store_true", help="the worker only (e.g. to profile it)"
     )
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    if arguments.workers > 1 and not arguments.postgres:
+        # SQLite's single writer is not claimed per batch: workers would read the same one.
+        parser.error("--workers > 1 needs --postgres")
+    asyncio.run(main(arguments))

@@ -1,9 +1,12 @@
 """The triage use case: a batch of model results becomes items, findings, search-miss
 clusters, escalations and their events, in one transaction.
 
-Claiming is optimistic: the batch is read without locks (the model runs outside any
-transaction, so SQLite's single writer is never held for it), and the write transaction
-only applies events it moves from `queued` to `done`, so two workers never apply one twice.
+On SQLite the batch is read without locks (the model runs outside any transaction, so its
+single writer is never held for it). On PostgreSQL the worker reads its batch in the
+transaction that applies it, `FOR UPDATE SKIP LOCKED`, so the rows stay locked while the model
+reads them and a second worker on the database takes the next batch instead. Either way the
+write transaction only applies events it moves from `queued` to `done`, so no event is
+applied twice.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -84,6 +87,10 @@ _PENDING_COLUMNS = (
 )
 
 
+# The two-key advisory lock space of a product's findings (one-key locks are the relay's).
+_FINDINGS_LOCK_SPACE = 0x46494E
+
+
 def pack(vector: Sequence[float]) -> bytes:
     """An embedding sum as stored: float32, the model's own precision, 4 bytes a value."""
     return array("f", vector).tobytes()
@@ -95,10 +102,13 @@ def unpack(stored: bytes) -> list[float]:
     return vector.tolist()
 
 
-async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list[Any]:
+async def next_batch(
+    *, session: AsyncSession, size: int, now: datetime, claim: bool = False
+) -> list[Any]:
     """The oldest events waiting for triage, leaving out those whose retry is not due at
-    `now`."""
-    result = await session.execute(
+    `now`. With `claim` (PostgreSQL), they are locked until the session's transaction ends,
+    and events another transaction has locked are passed over."""
+    stmt = (
         select(*_PENDING_COLUMNS)
         .where(customer_event.c.triage == TriageState.QUEUED.value)
         .where(
@@ -107,7 +117,9 @@ async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list
         .order_by(customer_event.c.seq)
         .limit(size)
     )
-    return list(result.all())
+    if claim:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).all())
 
 
 def triage_input(row: Any) -> TriageInput:
@@ -237,6 +249,8 @@ async def _apply_texts(
 ) -> None:
     session = uow.session
     products = {row.product_id for row in rows}
+    if uow.dialect == "postgresql":
+        await _lock_findings_of(session, products)
     findings = await load_findings(session, products)
     placed: dict[str, Finding] = {}
     item_rows = []
@@ -293,6 +307,21 @@ async def _apply_texts(
     for opened, created in raised:
         uow.publish(feedback_event(created, subject=opened.product_id))
     applied.items += len(item_rows)
+
+
+async def _lock_findings_of(session: AsyncSession, products: set[str]) -> None:
+    """Hold the products' findings until the commit, those not created yet included: two
+    workers with a new problem of one product would each open a finding for it otherwise,
+    since FOR UPDATE locks only rows that exist. In one order (of the lock keys), so two
+    workers never wait for each other."""
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, key) FROM"
+            " (SELECT DISTINCT hashtext(id) AS key FROM unnest(CAST(:ids AS text[])) AS id)"
+            " AS keys ORDER BY key"
+        ),
+        {"space": _FINDINGS_LOCK_SPACE, "ids": sorted(products)},
+    )
 
 
 async def load_findings(session: AsyncSession, products: set[str]) -> list[Finding]:

@@ -41,6 +41,7 @@ from services.feedback.triage.domain import RetryPolicy, TriageState
 from shared.app import Runtime
 from shared.backoff import Backoff
 from shared.clock import Clock, utc_now
+from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ class TriageWorker:
         self.model_state = "not started"
         self.triaged = 0
         self.last_error: str | None = None
-        self._last_refresh = 0.0
+        # None: the first round sweeps at once, however long ago the machine booted.
+        self._last_refresh: float | None = None
 
     def notify(self) -> None:
         """New events were committed: look now rather than at the next poll."""
@@ -151,26 +153,28 @@ class TriageWorker:
 
     async def step(self, runtime: Runtime, model: Triage) -> int:
         """Triage one batch; returns how many events it took (0: nothing waits)."""
-        async with runtime.db.reader() as session:
-            rows = await triaging.next_batch(
-                session=session, size=self.settings.triage_batch_size, now=self.clock()
-            )
-        if not rows:
-            return 0
-        texts = [row for row in rows if row.kind != "search_miss"]
-        results, failed = await self._triage(model, texts)
-        unreadable = set(failed)
-        readable = [row for row in rows if row.event_id not in unreadable]
-        async with runtime.uow() as uow:
-            applied = await triaging.apply(
-                uow=uow, rows=readable, results=results, matcher=self.matcher, slas=self.slas
-            )
-            failures = await triaging.record_failures(
-                uow=uow,
-                rows=[row for row in rows if row.event_id in unreadable],
-                policy=self.retry,
-                now=self.clock(),
-            )
+        size, now = self.settings.triage_batch_size, self.clock()
+        if runtime.db.is_sqlite:
+            # One writer: the model reads outside any transaction, and the apply's claim
+            # keeps a batch read twice from being applied twice.
+            async with runtime.db.reader() as session:
+                rows = await triaging.next_batch(session=session, size=size, now=now)
+            if not rows:
+                return 0
+            results, failed = await self._triage(model, rows)
+            async with runtime.uow() as uow:
+                applied, failures = await self._apply(uow, rows, results, failed)
+        else:
+            # The batch stays locked while the model reads it: other workers on this
+            # database skip it and read the next, and one that dies releases it.
+            async with runtime.uow() as uow:
+                rows = await triaging.next_batch(
+                    session=uow.session, size=size, now=now, claim=True
+                )
+                if not rows:
+                    return 0
+                results, failed = await self._triage(model, rows)
+                applied, failures = await self._apply(uow, rows, results, failed)
         self.triaged += applied.items + applied.search_misses
         service = runtime.spec.name
         TRIAGED.labels(service, "triaged").inc(applied.items)
@@ -179,11 +183,35 @@ class TriageWorker:
         TRIAGED.labels(service, "failed").inc(failures.gave_up)
         return len(rows)
 
+    async def _apply(
+        self,
+        uow: UnitOfWork,
+        rows: Sequence[Any],
+        results: dict[str, TriageResult],
+        failed: list[str],
+    ) -> tuple[triaging.Applied, triaging.Failures]:
+        unreadable = set(failed)
+        applied = await triaging.apply(
+            uow=uow,
+            rows=[row for row in rows if row.event_id not in unreadable],
+            results=results,
+            matcher=self.matcher,
+            slas=self.slas,
+        )
+        failures = await triaging.record_failures(
+            uow=uow,
+            rows=[row for row in rows if row.event_id in unreadable],
+            policy=self.retry,
+            now=self.clock(),
+        )
+        return applied, failures
+
     async def _triage(
         self, model: Triage, rows: Sequence[Any]
     ) -> tuple[dict[str, TriageResult], list[str]]:
-        """The model's results by event id; a batch that fails is retried one by one, so one
-        unreadable text cannot hold up the rest."""
+        """The model's results by event id (search misses are not read); a batch that fails
+        is retried one by one, so one unreadable text cannot hold up the rest."""
+        rows = [row for row in rows if row.kind != "search_miss"]
         if not rows:
             return {}, []
         inputs = [triaging.triage_input(row) for row in rows]
@@ -209,7 +237,10 @@ class TriageWorker:
         """Sweep late-resolvable events, expire those held too long, and refresh the gauges,
         at most every few seconds; returns how many events the sweep queued for triage."""
         now = time.monotonic()
-        if now - self._last_refresh < self.settings.metrics_refresh_s:
+        if (
+            self._last_refresh is not None
+            and now - self._last_refresh < self.settings.metrics_refresh_s
+        ):
             return 0
         self._last_refresh = now
         async with runtime.uow() as uow:

@@ -12,9 +12,11 @@ from services.feedback.triage import ModelIntegrityError, similarity
 from services.feedback.triage.encoder import (
     EMBEDDING_DIM,
     MODEL_SHA256,
+    RUN_COST_TOKENS,
     TOKENIZER_PATH,
     Encoder,
     default_model_path,
+    plan_batches,
 )
 from services.feedback.triage.pipeline import ModelTriage
 
@@ -46,6 +48,26 @@ def test_an_embedding_does_not_depend_on_its_batch(model: ModelTriage) -> None:
     alone = model.embed([TEXTS[0]])[0]
     together = model.embed([*TEXTS, "a much longer text " * 40])[0]
     assert float(alone @ together) > 0.999
+
+
+def test_batches_take_each_text_once_shortest_first_and_pad_little() -> None:
+    lengths = [40, 12, 12, 13, 200, 12, 14, 41, 12, 12, 12]
+    batches = plan_batches(lengths, batch_size=4)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert all(len(batch) <= 4 for batch in batches)
+    longest = [max(lengths[i] for i in batch) for batch in batches]
+    assert longest == sorted(longest)
+    for batch in batches:
+        padding = sum(max(lengths[i] for i in batch) - lengths[i] for i in batch)
+        assert padding <= RUN_COST_TOKENS * (len(batch) - 1)
+    # The six texts of 12 tokens fill a batch of four before any longer text joins them.
+    assert [lengths[i] for i in batches[0]] == [12, 12, 12, 12]
+    assert [[lengths[i] for i in batch] for batch in batches[1:]] == [
+        [12, 12, 13, 14],
+        [40, 41],
+        [200],
+    ]
+    assert plan_batches([]) == []
 
 
 def test_long_texts_are_truncated_not_refused(model: ModelTriage) -> None:
