@@ -177,7 +177,7 @@ async def ranking(
                 "coverage": entry.result.coverage,
                 "benchmark_count": entry.contender.benchmarks,
                 "criteria": _means(result.criteria, entry),
-                "missing_criteria": list(entry.result.missing),
+                "missing_criteria": entry.result.missing,
             }
             for entry in result.brands
         ],
@@ -193,7 +193,7 @@ async def ranking(
                 "rank": entry.rank,
                 "brand_rank": brand_rank,
                 "criteria": _means(result.criteria, entry),
-                "missing_criteria": list(entry.result.missing),
+                "missing_criteria": entry.result.missing,
             }
             for entry, row, brand_rank in result.products
         ],
