@@ -101,8 +101,13 @@ async def get_product_type(*, session: AsyncSession, code: str) -> ProductTypeRo
     """One product type; 404 if unknown."""
     row = (await session.execute(select(product_type).where(product_type.c.code == code))).first()
     if row is None:
-        raise NotFound(f"no product type with code {code!r}")
+        raise unknown_product_type(code)
     return row
+
+
+def unknown_product_type(code: str) -> NotFound:
+    """The 404 of a product type code that names none."""
+    return NotFound(f"no product type with code {code!r}")
 
 
 async def list_product_types(

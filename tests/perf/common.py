@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import platform
 import subprocess
@@ -159,6 +160,34 @@ async def timed(n: int, concurrency: int, call: Callable[[int], Awaitable[None]]
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies
+
+
+class CollectorPauses:
+    """The garbage collector's runs while this context is open: how many per generation
+    and the longest pause of each, for a bench timing an app in its own process, where a
+    collection is part of the latency of the call it interrupts."""
+
+    def __init__(self) -> None:
+        self.runs = [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __enter__(self) -> CollectorPauses:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.runs[generation] += 1
+        self.longest[generation] = max(
+            self.longest[generation], time.perf_counter() - self._started
+        )
 
 
 class ServiceProcess:

@@ -177,7 +177,7 @@ async def ranking(
                 "coverage": entry.result.coverage,
                 "benchmark_count": entry.contender.benchmarks,
                 "criteria": _means(result.criteria, entry),
-                "missing_criteria": list(entry.result.missing),
+                "missing_criteria": entry.result.missing,
             }
             for entry in result.brands
         ],
@@ -193,7 +193,7 @@ async def ranking(
                 "rank": entry.rank,
                 "brand_rank": brand_rank,
                 "criteria": _means(result.criteria, entry),
-                "missing_criteria": list(entry.result.missing),
+                "missing_criteria": entry.result.missing,
             }
             for entry, row, brand_rank in result.products
         ],
@@ -205,13 +205,9 @@ def _means(criteria: list[Criterion], entry: Any) -> list[dict[str, Any]]:
     """CriterionMean's fields, per criterion the entry was scored on."""
     stats = entry.contender.stats
     return [
-        {
-            "name": c.name,
-            "mean": round(stats[c.name].mean, SCORE_DECIMALS),
-            "count": stats[c.name].count,
-        }
+        {"name": c.name, "mean": round(stat.mean, SCORE_DECIMALS), "count": stat.count}
         for c in criteria
-        if c.name in stats
+        if (stat := stats.get(c.name)) is not None
     ]
 
 

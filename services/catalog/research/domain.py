@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -183,22 +184,37 @@ def weighted_score(
     `coverage` is the scored criteria's share of the total weight (0..1); scores for names
     that are not current criteria are ignored.
     """
-    total = math.fsum(criterion.weight for criterion in criteria)
-    scored = [(c.weight, _mean(means[c.name])) for c in criteria if c.name in means]
-    missing = tuple(c.name for c in criteria if c.name not in means)
-    covered = math.fsum(weight for weight, _ in scored)
-    if not scored or covered <= 0:
-        return WeightedScore(score=None, coverage=0.0, missing=missing)
-    score = math.fsum(weight * mean for weight, mean in scored) / covered
-    return WeightedScore(
-        score=round(score, SCORE_DECIMALS),
-        coverage=round(covered / total, SCORE_DECIMALS),
-        missing=missing,
-    )
+    return _Weights(criteria).score(means)
 
 
-def _mean(value: float | CriterionStat) -> float:
-    return value.mean if isinstance(value, CriterionStat) else value
+class _Weights:
+    """The criteria's weights and their total, worked out once for a whole ranking rather
+    than once per contender."""
+
+    def __init__(self, criteria: Sequence[Criterion]) -> None:
+        self.pairs = [(criterion.name, criterion.weight) for criterion in criteria]
+        self.total = math.fsum(weight for _, weight in self.pairs)
+
+    def score(self, means: Mapping[str, float | CriterionStat]) -> WeightedScore:
+        weights: list[float] = []
+        terms: list[float] = []
+        missing: list[str] = []
+        for name, weight in self.pairs:
+            value = means.get(name)
+            if value is None:
+                missing.append(name)
+            else:
+                weights.append(weight)
+                terms.append(weight * (value.mean if isinstance(value, CriterionStat) else value))
+        # Every weight scored: their exactly rounded sum is the total, already worked out.
+        covered = math.fsum(weights) if missing else self.total
+        if not weights or covered <= 0:
+            return WeightedScore(score=None, coverage=0.0, missing=tuple(missing))
+        return WeightedScore(
+            score=round(math.fsum(terms) / covered, SCORE_DECIMALS),
+            coverage=round(covered / self.total, SCORE_DECIMALS),
+            missing=tuple(missing),
+        )
 
 
 @dataclass(frozen=True)
@@ -225,8 +241,9 @@ def rank_contenders(
     """Best first with shared ranks for ties; unranked contenders last, by key."""
     eligible: list[tuple[Contender, WeightedScore]] = []
     rest: list[tuple[Contender, WeightedScore]] = []
+    weights = _Weights(criteria)
     for contender in contenders:
-        result = weighted_score(criteria, contender.stats)
+        result = weights.score(contender.stats)
         ok = result.score is not None and result.coverage >= min_coverage
         (eligible if ok else rest).append((contender, result))
     eligible.sort(key=lambda item: (-_score(item[1]), item[0].key))
@@ -246,8 +263,15 @@ def _score(result: WeightedScore) -> float:
 
 
 def standing(score: float | None, ranking: Sequence[Ranked]) -> int | None:
-    """Where a score would rank among the ranked contenders (ties share the better rank)."""
+    """Where a score would rank among the ranked contenders (ties share the better rank).
+
+    `ranking` is as `rank_contenders` returns it, ranked best first then the unranked, so
+    the contenders scoring better are found by bisection rather than by reading them all.
+    """
     if score is None:
         return None
-    better = sum(1 for r in ranking if r.rank is not None and _score(r.result) > score)
-    return better + 1
+    return bisect_left(ranking, -score, key=_standing_key) + 1
+
+
+def _standing_key(entry: Ranked) -> float:
+    return math.inf if entry.rank is None else -_score(entry.result)

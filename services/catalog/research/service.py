@@ -44,7 +44,7 @@ from services.catalog.research.tables import (
     research_criteria_set,
     research_criterion,
 )
-from services.catalog.service import get_product_type
+from services.catalog.service import get_product_type, unknown_product_type
 from services.catalog.tables import product, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
@@ -65,15 +65,42 @@ Tally = tuple[dict[str, int], dict[str, dict[str, CriterionStat]]]
 
 async def get_criteria(
     *, session: AsyncSession, code: str
-) -> tuple[Row[Any] | None, list[Criterion]]:
-    """A product type's criteria set (None if never defined) and its criteria; 404 if unknown."""
-    await get_product_type(session=session, code=code)
-    header = (
+) -> tuple[Row[*tuple[Any, ...]] | None, list[Criterion]]:
+    """A product type's criteria set (None if never defined) and its criteria; 404 if unknown.
+
+    One statement, not one each for the type, the set and the criteria: the ranking starts
+    with it, and every statement on a read session is several hops to the driver and back.
+    """
+    rows = (
         await session.execute(
-            select(research_criteria_set).where(research_criteria_set.c.product_type == code)
+            select(
+                research_criteria_set.c.version,
+                research_criteria_set.c.updated_at,
+                research_criteria_set.c.updated_by,
+                research_criteria_set.c.updated_by_name,
+                research_criterion.c.name,
+                research_criterion.c.weight,
+                research_criterion.c.description,
+            )
+            .select_from(product_type)
+            .outerjoin(
+                research_criteria_set,
+                research_criteria_set.c.product_type == product_type.c.code,
+            )
+            .outerjoin(research_criterion, research_criterion.c.product_type == product_type.c.code)
+            .where(product_type.c.code == code)
+            .order_by(research_criterion.c.position)
         )
-    ).first()
-    return header, await _criteria(session, code)
+    ).all()
+    if not rows:
+        raise unknown_product_type(code)
+    header = rows[0] if rows[0].version is not None else None
+    criteria = [
+        Criterion(name=r.name, weight=r.weight, description=r.description)
+        for r in rows
+        if r.name is not None
+    ]
+    return header, criteria
 
 
 async def replace_criteria(
@@ -94,7 +121,7 @@ async def replace_criteria(
         .with_for_update(key_share=True)
     )
     if locked is None:
-        raise NotFound(f"no product type with code {code!r}")
+        raise unknown_product_type(code)
     header, current = await get_criteria(session=uow.session, code=code)
     check_version(expected_version, header.version if header else 0)
     if header is not None and current == wanted:
@@ -146,17 +173,6 @@ async def replace_criteria(
     return header, wanted
 
 
-async def _criteria(session: AsyncSession, code: str) -> list[Criterion]:
-    rows = (
-        await session.execute(
-            select(research_criterion)
-            .where(research_criterion.c.product_type == code)
-            .order_by(research_criterion.c.position)
-        )
-    ).all()
-    return [Criterion(name=r.name, weight=r.weight, description=r.description) for r in rows]
-
-
 # --- benchmarks --------------------------------------------------------------------------------
 
 
@@ -164,8 +180,8 @@ async def record_benchmark(
     *, uow: UnitOfWork, code: str, data: BenchmarkCreate, actor: Principal
 ) -> tuple[Row[Any], dict[str, float]]:
     """Record a benchmark of a brand; 404 for an unknown type, 422 for what it names or scores."""
-    await get_product_type(session=uow.session, code=code)
-    criteria = {c.name for c in await _criteria(uow.session, code)}
+    _, current = await get_criteria(session=uow.session, code=code)
+    criteria = {c.name for c in current}
     ours = None
     if data.product_id is not None:
         found = (
@@ -385,5 +401,5 @@ async def _tallies(session: AsyncSession, code: str, current: set[str]) -> dict[
         if criterion == BENCHMARK_COUNT:
             counts[key] = count
         elif criterion in current:
-            stats[key][criterion] = CriterionStat(mean=total / count, count=count)
+            stats[key][criterion] = CriterionStat(total / count, count)
     return result
