@@ -2,13 +2,15 @@
 
     .venv/bin/python -m tests.perf.bench_pricing [--products 10000] [--per-product 10]
                                                  [--samples 2000] [--due 10000]
-                                                 [--no-postgres]
+                                                 [--scheduler-only] [--no-postgres]
 
 - effective-price lookups p50/p99 with N prices (seeded straight into the database)
   through the API of a real `productops serve pricing` process, next to the raw query
   (the same SQL plus the resolution, in this process, no HTTP) as the limit;
 - how late the scheduler publishes under load: M approved prices all due at one instant
-  (a burst) and M due spread over 10 s (a stream): lateness p50/p99/max and publish rate.
+  (a burst) and M due spread over 10 s (a stream): lateness p50/p99/max, publish rate and
+  the service process's CPU per price (its relay sending the events included).
+  `--scheduler-only` skips the lookups.
 """
 
 from __future__ import annotations
@@ -255,9 +257,12 @@ async def bench_lookups(
 # --- scheduler under load -----------------------------------------------------------------------
 
 
-async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: float) -> None:
+async def bench_scheduler(
+    db: Database, service: ServiceProcess, ids: list[str], due: int, spread_s: float
+) -> None:
     """Insert `due` approved prices taking effect within `spread_s` from 3 s from now;
-    wait until the running service has published them all; report lateness."""
+    wait until the running service has published them all; report lateness and the
+    service's CPU per price."""
     start = datetime.now(UTC) + timedelta(seconds=3)
     marker = f"due-{uuid.uuid4().hex[:8]}"
     rows = []
@@ -272,6 +277,7 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
         for chunk in range(0, due, 5000):
             await conn.execute(insert(price), rows[chunk : chunk + 5000])
     mine = price.c.reason == marker
+    cpu_before = service.cpu_seconds()
     deadline = time.monotonic() + 120 + spread_s
     while time.monotonic() < deadline:
         async with db.reader() as session:
@@ -281,6 +287,8 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
         if not left:
             break
         await asyncio.sleep(0.2)
+    # Also the relay's sending, which runs in the same process at the same time.
+    cpu = service.cpu_seconds() - cpu_before
     async with db.reader() as session:
         done = (
             await session.execute(
@@ -314,6 +322,8 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
         # For the stream this is bounded by how fast prices come due (due / spread_s).
         print(f"    {len(done) / window:,.0f} prices/s, first due to last event written")
         figure(f"scheduler ({kind}), first due to last event written", len(done) / window, "/s")
+        print(f"    service CPU {cpu:.2f} s = {cpu / len(done) * 1000:.3f} ms per price")
+        figure(f"scheduler ({kind}), service CPU per price", cpu / len(done) * 1000, "ms")
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -335,10 +345,11 @@ async def bench_backend(
                 subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
             )
             headers = {"Authorization": f"Bearer {token}"}
-            await bench_lookups(service.url, headers, db, ids, args.samples)
+            if not args.scheduler_only:
+                await bench_lookups(service.url, headers, db, ids, args.samples)
             print(f"  scheduler ({args.due} prices; the service polls at most every 1 s):")
-            await bench_scheduler(db, ids, args.due, 0)
-            await bench_scheduler(db, ids, args.due, 10)
+            await bench_scheduler(db, service, ids, args.due, 0)
+            await bench_scheduler(db, service, ids, args.due, 10)
         finally:
             service.stop()
             await db.dispose()
@@ -372,5 +383,6 @@ if __name__ == "__main__":
     parser.add_argument("--per-product", type=int, default=10)
     parser.add_argument("--samples", type=int, default=2_000)
     parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--scheduler-only", action="store_true", help="skip the lookups")
     parser.add_argument("--no-postgres", action="store_true")
     asyncio.run(main(parser.parse_args()))
