@@ -8,12 +8,21 @@ guardrail change's events carry none.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from services.pricing.domain import GuardrailChangeStatus, PriceKind, PriceStatus
-from shared.events import CloudEvent, EventPayload, EventRegistry, event_for
+from shared.clock import utc_now
+from shared.events import (
+    CloudEvent,
+    EncodedEvent,
+    EventPayload,
+    EventRegistry,
+    decode,
+    encode_payload_events,
+    event_for,
+)
 from shared.money import format_amount
 
 SOURCE = "/pricing"
@@ -138,9 +147,19 @@ def price_snapshot(row: Mapping[str, Any]) -> PriceSnapshot:
     return PriceSnapshot(**dict(price_payload(row)))
 
 
+def encode_price_events(items: Iterable[tuple[PriceEvent, int]]) -> list[EncodedEvent]:
+    """Price events in wire form, each `(payload, sequence)` from /pricing about the price's
+    product, stamped now."""
+    return encode_payload_events(
+        source=SOURCE,
+        time=utc_now(),
+        items=((payload, payload.product_id, sequence) for payload, sequence in items),
+    )
+
+
 def price_event(payload: PriceEvent, *, sequence: int) -> CloudEvent:
-    """An envelope from /pricing about the price's product."""
-    return event_for(payload, source=SOURCE, subject=payload.product_id, sequence=sequence)
+    """One price event, as a consumer reads what `encode_price_events` writes."""
+    return decode(encode_price_events([(payload, sequence)])[0].value)
 
 
 # --- guardrail changes --------------------------------------------------------------------------
