@@ -109,8 +109,40 @@ BY_STATUS: dict[PriceStatus, type[PriceEvent]] = {
 }
 
 
+# The `price` columns an event carries as they are.
+_COPIED = (
+    "valid_from",
+    "valid_to",
+    "effective_from",
+    "effective_to",
+    "reason",
+    "proposed_by",
+    "decided_by",
+    "override_reason",
+    "rejection_reason",
+    "replaces_price_id",
+    "close_reason",
+    "version",
+)
+# Every `price` column `price_payload` reads: a writer that makes thousands of events at
+# once returns only these from its UPDATE.
+PRICE_EVENT_COLUMNS = (
+    "id",
+    "product_id",
+    "price_list",
+    "currency",
+    "kind",
+    "amount",
+    "status",
+    "guardrail_violations",
+    "violations_at_proposal",
+    *_COPIED,
+)
+
+
 def price_payload(row: Mapping[str, Any]) -> PriceEvent:
-    """The event for a `price` row (as a mapping) in its current status."""
+    """The event for a `price` row (as a mapping; `PRICE_EVENT_COLUMNS` are enough) in its
+    current status."""
     status = PriceStatus(row["status"])
     return BY_STATUS[status](
         price_id=row["id"],
@@ -122,23 +154,7 @@ def price_payload(row: Mapping[str, Any]) -> PriceEvent:
         status=status,
         guardrail_violations=[ViolationData(**v) for v in row["guardrail_violations"]],
         violations_at_proposal=[ViolationData(**v) for v in row["violations_at_proposal"]],
-        **{
-            name: row[name]
-            for name in (
-                "valid_from",
-                "valid_to",
-                "effective_from",
-                "effective_to",
-                "reason",
-                "proposed_by",
-                "decided_by",
-                "override_reason",
-                "rejection_reason",
-                "replaces_price_id",
-                "close_reason",
-                "version",
-            )
-        },
+        **{name: row[name] for name in _COPIED},
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.domain import SCHEDULED_STATUSES, PriceStatus
+from services.pricing.events import PRICE_EVENT_COLUMNS
 from services.pricing.service import WINDOW_COLUMNS, publish_price_events, window_of
 from services.pricing.tables import price
 from services.pricing.timeline import PriceWindow, replaced
@@ -35,6 +36,8 @@ _RETRY = Backoff(first_s=0.4, cap_s=10.0)
 APPROVED = PriceStatus.APPROVED.value
 PUBLISHED = PriceStatus.PUBLISHED.value
 _SCHEDULED = frozenset(status.value for status in SCHEDULED_STATUSES)
+# What a state change returns: its event's columns, not the other third of the row.
+_RETURNED = tuple(price.c[name] for name in PRICE_EVENT_COLUMNS)
 
 
 def _due(uow: UnitOfWork, stmt: Any) -> Any:
@@ -58,7 +61,7 @@ async def publish_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
         update(price)
         .where(price.c.id.in_([row.id for row in due]), price.c.status == APPROVED)
         .values(status=PUBLISHED, published_at=now, version=price.c.version + 1)
-        .returning(*price.c)
+        .returning(*_RETURNED)
     )
     published = (await uow.session.execute(publish)).all()
     links = [
@@ -98,7 +101,7 @@ async def expire_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
             close_reason="valid_to reached",
             version=price.c.version + 1,
         )
-        .returning(*price.c)
+        .returning(*_RETURNED)
     )
     expired = (await uow.session.execute(expire)).all()
     await publish_price_events(uow, expired)
