@@ -10,7 +10,9 @@
 - how late the scheduler publishes under load: M approved prices all due at one instant
   (a burst) and M due spread over 10 s (a stream): lateness p50/p99/max, publish rate and
   the service process's CPU per price (its relay sending the events included).
-  `--scheduler-only` skips the lookups.
+  `--scheduler-only` skips the lookups;
+- with the service stopped, M more due prices published by the scheduler's statements as
+  raw SQL (`pricing_raw`): the database's own limit in the same run.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from tests.perf.common import (
     section,
     timed,
 )
+from tests.perf.pricing_raw import raw_limit
 
 LISTS = ("eu-web", "eu-app")
 
@@ -257,13 +260,11 @@ async def bench_lookups(
 # --- scheduler under load -----------------------------------------------------------------------
 
 
-async def bench_scheduler(
-    db: Database, service: ServiceProcess, ids: list[str], due: int, spread_s: float
-) -> None:
-    """Insert `due` approved prices taking effect within `spread_s` from 3 s from now;
-    wait until the running service has published them all; report lateness and the
-    service's CPU per price."""
-    start = datetime.now(UTC) + timedelta(seconds=3)
+async def insert_due(
+    db: Database, ids: list[str], due: int, start: datetime, spread_s: float
+) -> str:
+    """`due` approved base prices taking effect from `start` over `spread_s`, on random
+    products and lists; returns the marker in their `reason`."""
     marker = f"due-{uuid.uuid4().hex[:8]}"
     rows = []
     for n in range(due):
@@ -276,6 +277,16 @@ async def bench_scheduler(
     async with db.engine.begin() as conn:
         for chunk in range(0, due, 5000):
             await conn.execute(insert(price), rows[chunk : chunk + 5000])
+    return marker
+
+
+async def bench_scheduler(
+    db: Database, service: ServiceProcess, ids: list[str], due: int, spread_s: float
+) -> None:
+    """Insert `due` approved prices taking effect within `spread_s` from 3 s from now;
+    wait until the running service has published them all; report lateness and the
+    service's CPU per price."""
+    marker = await insert_due(db, ids, due, datetime.now(UTC) + timedelta(seconds=3), spread_s)
     mine = price.c.reason == marker
     cpu_before = service.cpu_seconds()
     deadline = time.monotonic() + 120 + spread_s
@@ -352,6 +363,17 @@ async def bench_backend(
             await bench_scheduler(db, service, ids, args.due, 10)
         finally:
             service.stop()
+        try:
+            # With the service stopped: the database alone, at this run's load.
+            await insert_due(db, ids, args.due, datetime.now(UTC), 0)
+            async with db.reader() as session:
+                event_text = await session.scalar(
+                    select(outbox.c.payload)
+                    .where(outbox.c.type == "pricing.price.published.v1")
+                    .limit(1)
+                )
+            await raw_limit(database_url, event_text)
+        finally:
             await db.dispose()
 
 
