@@ -187,18 +187,47 @@ def encode_new_events(
     them; times as `rfc3339` text). No pydantic envelope is made per event: at ingestion
     rates validating and serialising one would be most of the request's cost.
     """
+    return _encode(source, time, ((type, subject, data, None) for subject, data in items))
+
+
+def encode_payload_events(
+    *,
+    source: str,
+    time: datetime,
+    items: Iterable[tuple[BaseModel, str | None, int | None]],
+) -> list[EncodedEvent]:
+    """`event_for` in bulk: registered payloads (models, so validated already) with their
+    subject and sequence, straight to the wire form `encode(event_for(...))` writes, all
+    stamped `time`. The envelope is built as JSON rather than as a pydantic model per
+    event: for a scheduler publishing thousands at once that was a third of the work."""
+    return _encode(
+        source,
+        time,
+        (
+            (type(payload).event_type, subject, payload.model_dump(mode="json"), sequence)  # type: ignore[attr-defined]
+            for payload, subject, sequence in items
+        ),
+    )
+
+
+def _encode(
+    source: str,
+    time: datetime,
+    items: Iterable[tuple[str, str | None, dict[str, Any], int | None]],
+) -> list[EncodedEvent]:
+    """(type, subject, JSON-ready data, sequence) to wire form, as `encode` would write it."""
     stamp = rfc3339(time)
     correlation = correlation_id_var.get()
     causation = causation_id_var.get()
     result = []
-    # Lazily, pair by pair: only the encoded text outlives the loop.
-    for (subject, data), event_id in zip(items, _uuid7s(time), strict=False):
+    # Lazily, item by item: only the encoded text outlives the loop.
+    for (event_type, subject, data, sequence), event_id in zip(items, _uuid7s(time), strict=False):
         # The attributes in CloudEvent's field order, None ones left out, as `encode` does.
         envelope: dict[str, Any] = {
             "specversion": "1.0",
             "id": event_id,
             "source": source,
-            "type": type,
+            "type": event_type,
             "subject": subject,
             "time": stamp,
             "datacontenttype": "application/json",
@@ -209,7 +238,9 @@ def encode_new_events(
             del envelope["subject"]
         if causation is not None:
             envelope["causationid"] = causation
-        result.append(EncodedEvent(event_id, type, subject, orjson.dumps(envelope).decode()))
+        if sequence is not None:
+            envelope["sequence"] = str(sequence)
+        result.append(EncodedEvent(event_id, event_type, subject, orjson.dumps(envelope).decode()))
     return result
 
 

@@ -20,10 +20,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select
 
-from shared.events import CloudEvent
+from shared.events import CloudEvent, EncodedEvent
 from shared.uow import UnitOfWork
 
-SnapshotEvents = Callable[[UnitOfWork, Sequence[Row[Any]]], Awaitable[Sequence[CloudEvent]]]
+# Events as CloudEvents or already in wire form (a bulk encoder's `EncodedEvent`s).
+SnapshotEvents = Callable[
+    [UnitOfWork, Sequence[Row[Any]]], Awaitable[Sequence[CloudEvent | EncodedEvent]]
+]
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,7 @@ async def write_snapshots(
         async with uow_factory() as uow:
             rows = list((await uow.session.execute(stmt)).all())
             events = await source.events(uow, rows) if rows else []
-            for event in events:
-                uow.publish(event)
+            uow.publish_many(events)
         written += len(events)
         if len(rows) < chunk_rows:
             return written

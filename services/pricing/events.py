@@ -8,12 +8,21 @@ guardrail change's events carry none.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from services.pricing.domain import GuardrailChangeStatus, PriceKind, PriceStatus
-from shared.events import CloudEvent, EventPayload, EventRegistry, event_for
+from shared.clock import utc_now
+from shared.events import (
+    CloudEvent,
+    EncodedEvent,
+    EventPayload,
+    EventRegistry,
+    decode,
+    encode_payload_events,
+    event_for,
+)
 from shared.money import format_amount
 
 SOURCE = "/pricing"
@@ -100,8 +109,40 @@ BY_STATUS: dict[PriceStatus, type[PriceEvent]] = {
 }
 
 
+# The `price` columns an event carries as they are.
+_COPIED = (
+    "valid_from",
+    "valid_to",
+    "effective_from",
+    "effective_to",
+    "reason",
+    "proposed_by",
+    "decided_by",
+    "override_reason",
+    "rejection_reason",
+    "replaces_price_id",
+    "close_reason",
+    "version",
+)
+# Every `price` column `price_payload` reads: a writer that makes thousands of events at
+# once returns only these from its UPDATE.
+PRICE_EVENT_COLUMNS = (
+    "id",
+    "product_id",
+    "price_list",
+    "currency",
+    "kind",
+    "amount",
+    "status",
+    "guardrail_violations",
+    "violations_at_proposal",
+    *_COPIED,
+)
+
+
 def price_payload(row: Mapping[str, Any]) -> PriceEvent:
-    """The event for a `price` row (as a mapping) in its current status."""
+    """The event for a `price` row (as a mapping; `PRICE_EVENT_COLUMNS` are enough) in its
+    current status."""
     status = PriceStatus(row["status"])
     return BY_STATUS[status](
         price_id=row["id"],
@@ -113,23 +154,7 @@ def price_payload(row: Mapping[str, Any]) -> PriceEvent:
         status=status,
         guardrail_violations=[ViolationData(**v) for v in row["guardrail_violations"]],
         violations_at_proposal=[ViolationData(**v) for v in row["violations_at_proposal"]],
-        **{
-            name: row[name]
-            for name in (
-                "valid_from",
-                "valid_to",
-                "effective_from",
-                "effective_to",
-                "reason",
-                "proposed_by",
-                "decided_by",
-                "override_reason",
-                "rejection_reason",
-                "replaces_price_id",
-                "close_reason",
-                "version",
-            )
-        },
+        **{name: row[name] for name in _COPIED},
     )
 
 
@@ -138,9 +163,19 @@ def price_snapshot(row: Mapping[str, Any]) -> PriceSnapshot:
     return PriceSnapshot(**dict(price_payload(row)))
 
 
+def encode_price_events(items: Iterable[tuple[PriceEvent, int]]) -> list[EncodedEvent]:
+    """Price events in wire form, each `(payload, sequence)` from /pricing about the price's
+    product, stamped now."""
+    return encode_payload_events(
+        source=SOURCE,
+        time=utc_now(),
+        items=((payload, payload.product_id, sequence) for payload, sequence in items),
+    )
+
+
 def price_event(payload: PriceEvent, *, sequence: int) -> CloudEvent:
-    """An envelope from /pricing about the price's product."""
-    return event_for(payload, source=SOURCE, subject=payload.product_id, sequence=sequence)
+    """One price event, as a consumer reads what `encode_price_events` writes."""
+    return decode(encode_price_events([(payload, sequence)])[0].value)
 
 
 # --- guardrail changes --------------------------------------------------------------------------

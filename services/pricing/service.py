@@ -27,7 +27,7 @@ from services.pricing.domain import (
 )
 from services.pricing.events import (
     PriceEvent,
-    price_event,
+    encode_price_events,
     price_list_account_event,
     price_payload,
 )
@@ -37,7 +37,7 @@ from services.pricing.timeline import PriceWindow, resolve
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.errors import Conflict, NotFound, field_error
-from shared.events import CloudEvent
+from shared.events import EncodedEvent
 from shared.money import check_scale, format_amount
 from shared.uow import UnitOfWork
 
@@ -389,8 +389,7 @@ async def retire_product_prices(*, uow: UnitOfWork, product_id: str, now: dateti
 async def publish_price_events(uow: UnitOfWork, rows: Sequence[Any]) -> None:
     """Add one event per price row (in its current status) to the outbox, numbering them
     per product with the product's event sequence."""
-    for event in await price_events(uow, rows):
-        uow.publish(event)
+    uow.publish_many(await price_events(uow, rows))
 
 
 async def price_events(
@@ -398,7 +397,7 @@ async def price_events(
     rows: Sequence[Any],
     *,
     payload: Callable[[Mapping[str, Any]], PriceEvent] = price_payload,
-) -> list[CloudEvent]:
+) -> list[EncodedEvent]:
     """One event per price row, its `payload` numbered per product with the product's event
     sequence, which moves on in `uow`'s transaction."""
     by_product: dict[str, list[Mapping[str, Any]]] = {}
@@ -424,13 +423,13 @@ async def price_events(
         .values(event_sequence=bindparam("b_sequence")),
         [{"b_id": pid, "b_sequence": sequence} for pid, sequence in last.items()],
     )
-    events = []
+    numbered = []
     for product_id in ids:
         group = by_product[product_id]
         first = last[product_id] - len(group) + 1
         for offset, mapping in enumerate(group):
-            events.append(price_event(payload(mapping), sequence=first + offset))
-    return events
+            numbered.append((payload(mapping), first + offset))
+    return encode_price_events(numbered)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from services.pricing.domain import OPEN_STATUSES
 from services.pricing.events import price_snapshot
 from services.pricing.service import price_events
 from services.pricing.tables import price
-from shared.events import CloudEvent
+from shared.events import EncodedEvent
 from shared.republish import SnapshotSource
 from shared.uow import UnitOfWork
 
 
-async def _events(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> list[CloudEvent]:
+async def _events(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> list[EncodedEvent]:
     # Numbered like every pricing event, by the product's counter: a product has several
     # prices, so the snapshots of one run need a sequence each, newer than what came before.
     return await price_events(uow, rows, payload=price_snapshot)

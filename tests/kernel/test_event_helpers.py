@@ -17,6 +17,7 @@ from shared.events import (
     decode,
     encode,
     encode_new_events,
+    encode_payload_events,
     encode_text,
     encoded,
     event_for,
@@ -106,6 +107,27 @@ def test_encoded_new_events_share_the_context_correlation_and_causation():
     events = [decode(e.value) for e in batch]
     assert {(e.correlationid, e.causationid) for e in events} == {("corr-9", "cause-9")}
     assert [encode(e) for e in events] == [e.value.encode() for e in batch]
+
+
+def test_encoded_payload_events_are_what_event_for_encodes():
+    payloads = [
+        (ItemAdded(item_id="i-1", added_at=MOMENT + timedelta(hours=2)), "s-1", 7),
+        (ItemAdded(item_id="i-2", added_at=MOMENT), None, None),
+    ]
+    batch = encode_payload_events(source="/shop", time=MOMENT, items=payloads)
+    assert [(e.type, e.subject) for e in batch] == [
+        ("shop.item.added.v1", "s-1"),
+        ("shop.item.added.v1", None),
+    ]
+    for wire, (payload, subject, sequence) in zip(batch, payloads, strict=True):
+        event = decode(wire.value)
+        one = event_for(payload, source="/shop", subject=subject, sequence=sequence, time=MOMENT)
+        assert event.model_dump(exclude={"id", "correlationid"}) == one.model_dump(
+            exclude={"id", "correlationid"}
+        )
+        assert registry.payload(event) == payload
+        # Byte for byte the text the kernel's own encoder writes for that event.
+        assert encode(event) == wire.value.encode()
 
 
 def test_no_items_encode_no_events():

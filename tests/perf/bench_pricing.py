@@ -2,13 +2,18 @@
 
     .venv/bin/python -m tests.perf.bench_pricing [--products 10000] [--per-product 10]
                                                  [--samples 2000] [--due 10000]
-                                                 [--no-postgres]
+                                                 [--scheduler-only] [--no-postgres]
 
 - effective-price lookups p50/p99 with N prices (seeded straight into the database)
   through the API of a real `productops serve pricing` process, next to the raw query
   (the same SQL plus the resolution, in this process, no HTTP) as the limit;
 - how late the scheduler publishes under load: M approved prices all due at one instant
-  (a burst) and M due spread over 10 s (a stream): lateness p50/p99/max and publish rate.
+  (a burst) and M due spread over 10 s (a stream): lateness p50/p99/max, publish rate and
+  the service process's CPU per price (its relay sending the events included: the CPU is
+  read once every outbox row is sent).
+  `--scheduler-only` skips the lookups;
+- with the service stopped, M more due prices published by the scheduler's statements as
+  raw SQL (`pricing_raw`): the database's own limit in the same run.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from tests.perf.common import (
     section,
     timed,
 )
+from tests.perf.pricing_raw import raw_limit
 
 LISTS = ("eu-web", "eu-app")
 
@@ -255,10 +261,11 @@ async def bench_lookups(
 # --- scheduler under load -----------------------------------------------------------------------
 
 
-async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: float) -> None:
-    """Insert `due` approved prices taking effect within `spread_s` from 3 s from now;
-    wait until the running service has published them all; report lateness."""
-    start = datetime.now(UTC) + timedelta(seconds=3)
+async def insert_due(
+    db: Database, ids: list[str], due: int, start: datetime, spread_s: float
+) -> str:
+    """`due` approved base prices taking effect from `start` over `spread_s`, on random
+    products and lists; returns the marker in their `reason`."""
     marker = f"due-{uuid.uuid4().hex[:8]}"
     rows = []
     for n in range(due):
@@ -271,7 +278,18 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
     async with db.engine.begin() as conn:
         for chunk in range(0, due, 5000):
             await conn.execute(insert(price), rows[chunk : chunk + 5000])
+    return marker
+
+
+async def bench_scheduler(
+    db: Database, service: ServiceProcess, ids: list[str], due: int, spread_s: float
+) -> None:
+    """Insert `due` approved prices taking effect within `spread_s` from 3 s from now;
+    wait until the running service has published them all; report lateness and the
+    service's CPU per price."""
+    marker = await insert_due(db, ids, due, datetime.now(UTC) + timedelta(seconds=3), spread_s)
     mine = price.c.reason == marker
+    cpu_before = service.cpu_seconds()
     deadline = time.monotonic() + 120 + spread_s
     while time.monotonic() < deadline:
         async with db.reader() as session:
@@ -281,6 +299,17 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
         if not left:
             break
         await asyncio.sleep(0.2)
+    # The CPU of the whole job: the relay's sending too, so it waits for the relay to
+    # finish (otherwise its tail would be counted in the next run's figure).
+    while time.monotonic() < deadline:
+        async with db.reader() as session:
+            unsent = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        if not unsent:
+            break
+        await asyncio.sleep(0.2)
+    cpu = service.cpu_seconds() - cpu_before
     async with db.reader() as session:
         done = (
             await session.execute(
@@ -314,6 +343,8 @@ async def bench_scheduler(db: Database, ids: list[str], due: int, spread_s: floa
         # For the stream this is bounded by how fast prices come due (due / spread_s).
         print(f"    {len(done) / window:,.0f} prices/s, first due to last event written")
         figure(f"scheduler ({kind}), first due to last event written", len(done) / window, "/s")
+        print(f"    service CPU {cpu:.2f} s = {cpu / len(done) * 1000:.3f} ms per price")
+        figure(f"scheduler ({kind}), service CPU per price", cpu / len(done) * 1000, "ms")
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -335,12 +366,24 @@ async def bench_backend(
                 subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
             )
             headers = {"Authorization": f"Bearer {token}"}
-            await bench_lookups(service.url, headers, db, ids, args.samples)
+            if not args.scheduler_only:
+                await bench_lookups(service.url, headers, db, ids, args.samples)
             print(f"  scheduler ({args.due} prices; the service polls at most every 1 s):")
-            await bench_scheduler(db, ids, args.due, 0)
-            await bench_scheduler(db, ids, args.due, 10)
+            await bench_scheduler(db, service, ids, args.due, 0)
+            await bench_scheduler(db, service, ids, args.due, 10)
         finally:
             service.stop()
+        try:
+            # With the service stopped: the database alone, at this run's load.
+            await insert_due(db, ids, args.due, datetime.now(UTC), 0)
+            async with db.reader() as session:
+                event_text = await session.scalar(
+                    select(outbox.c.payload)
+                    .where(outbox.c.type == "pricing.price.published.v1")
+                    .limit(1)
+                )
+            await raw_limit(database_url, event_text)
+        finally:
             await db.dispose()
 
 
@@ -372,5 +415,6 @@ if __name__ == "__main__":
     parser.add_argument("--per-product", type=int, default=10)
     parser.add_argument("--samples", type=int, default=2_000)
     parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--scheduler-only", action="store_true", help="skip the lookups")
     parser.add_argument("--no-postgres", action="store_true")
     asyncio.run(main(parser.parse_args()))
