@@ -63,7 +63,7 @@ from shared.backoff import Backoff
 from shared.broker import ensure_topics, kafka_security
 from shared.broker_watch import BrokerWatch
 from shared.clock import Clock, utc_now
-from shared.db import Database, rows_affected
+from shared.db import Database, one_of, rows_affected
 from shared.leadership import relay_leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PARKED, RELAY_FAILURES
 from shared.settings import Settings
@@ -301,6 +301,10 @@ class OutboxRelay:
                 chosen.append(seq)
             if not chosen:
                 return []
+            # By the chosen rows' range, not `seq IN (...)` of up to 1,000 literals, which
+            # SQLAlchemy coerces and renders one by one each round. The rows read are those
+            # chosen: the pending rows in the range (on PostgreSQL one committed since the
+            # first read may be among them, and is left for the next round).
             result = await session.execute(
                 select(
                     outbox.c.seq,
@@ -310,10 +314,11 @@ class OutboxRelay:
                     # As text: rows share a few header sets, decoded once each (`_headers`).
                     cast(outbox.c.headers, Text).label("headers"),
                 )
-                .where(outbox.c.seq.in_(chosen))
+                .where(outbox.c.seq.between(chosen[0], chosen[-1]), *_PENDING)
                 .order_by(outbox.c.seq)
             )
-            return result.all()
+            wanted = set(chosen)
+            return [row for row in result if row.seq in wanted]
 
     def _payload_bytes(self) -> ColumnElement[int]:
         if self._db.is_sqlite:  # SQLite's length() counts characters, but bytes of a blob
@@ -434,11 +439,12 @@ class OutboxRelay:
         if not (delivered or parked or attempted):
             return
         now = self._clock()
+        dialect = self._db.dialect
         async with self._leadership.writes() as conn:
             if delivered:
                 await conn.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_([row.seq for row in delivered]))
+                    .where(one_of(outbox.c.seq, (row.seq for row in delivered), dialect=dialect))
                     .values(published_at=now)
                 )
             for row, error in parked:
@@ -450,7 +456,7 @@ class OutboxRelay:
             for rows, error in attempted:
                 await conn.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_([row.seq for row in rows]))
+                    .where(one_of(outbox.c.seq, (row.seq for row in rows), dialect=dialect))
                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
                 )
         self.published_total += len(delivered)

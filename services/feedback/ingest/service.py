@@ -30,7 +30,7 @@ from services.feedback.surveys.domain import Survey, check_answers, free_text_of
 from services.feedback.tables import customer_event, product
 from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
-from shared.db import rows_affected
+from shared.db import one_of, rows_affected
 from shared.errors import NotFound
 from shared.events import EncodedEvent
 from shared.inserts import dialect_insert, insert_rows
@@ -225,7 +225,10 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
         known = (
             await uow.session.execute(
                 select(product.c.product_id, product.c.sku).where(
-                    or_(product.c.sku.in_(skus), product.c.product_id.in_(ids))
+                    or_(
+                        one_of(product.c.sku, skus, dialect=uow.dialect),
+                        one_of(product.c.product_id, ids, dialect=uow.dialect),
+                    )
                 )
             )
         ).all()
@@ -255,7 +258,11 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
                 await uow.session.execute(
                     select(customer_event.c.event_id).where(
                         customer_event.c.source == rows[0]["source"],
-                        customer_event.c.event_id.in_([row["event_id"] for row in rows]),
+                        one_of(
+                            customer_event.c.event_id,
+                            (row["event_id"] for row in rows),
+                            dialect=uow.dialect,
+                        ),
                     )
                 )
             ).scalars()
