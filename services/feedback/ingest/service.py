@@ -250,26 +250,28 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
 async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
     """Insert the events not stored yet, in one statement; their ids, in batch order."""
     if uow.dialect == "sqlite":
-        # SQLite has one writer and this transaction is it (BEGIN IMMEDIATE): what is not
-        # there now cannot appear before the commit, so a read finds the replays exactly.
-        # One batch is one caller's, so one source.
-        stored = set(
+        # One statement, replays skipped, and no read of the batch's ids first: nearly
+        # every batch is all new, and this transaction holds SQLite's one writer.
+        inserted = await insert_rows(
+            uow.session, customer_event, rows, skip_conflicts_on=("source", "event_id")
+        )
+        if inserted == len(rows):
+            return [row["event_id"] for row in rows]
+        if not inserted:
+            return []
+        # Some were replays. SQLite gives a new row the seq after the largest, and this
+        # transaction (BEGIN IMMEDIATE: the only writer) inserted no other event: the new
+        # rows are the last `inserted` by seq.
+        new = set(
             (
                 await uow.session.execute(
-                    select(customer_event.c.event_id).where(
-                        customer_event.c.source == rows[0]["source"],
-                        one_of(
-                            customer_event.c.event_id,
-                            (row["event_id"] for row in rows),
-                            dialect=uow.dialect,
-                        ),
-                    )
+                    select(customer_event.c.event_id)
+                    .order_by(customer_event.c.seq.desc())
+                    .limit(inserted)
                 )
             ).scalars()
         )
-        new = [row for row in rows if row["event_id"] not in stored]
-        await insert_rows(uow.session, customer_event, new)
-        return [row["event_id"] for row in new]
+        return [row["event_id"] for row in rows if row["event_id"] in new]
     stmt = (
         dialect_insert(uow.dialect, customer_event)
         .on_conflict_do_nothing(index_elements=["source", "event_id"])
