@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from shared.files import DIR_MODE, private_file
 
@@ -105,6 +106,18 @@ def _sqlite_pragmas(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None
     return on_connect
 
 
+def _end_open_transaction(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """Roll back a connection returned to the pool with a transaction still open.
+
+    The pool's own reset rolls back at every return, even right after a commit: on
+    aiosqlite one more round trip to the connection's thread, and the writer's one
+    connection is not free for the next transaction until it is back. The driver knows
+    without that trip whether SQLite still holds a transaction (`in_transaction`, with
+    transactions begun by us: `isolation_level = None`)."""
+    if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous) -> AsyncEngine:
     path = make_url(url).database
     if path and path != ":memory:":
@@ -112,9 +125,14 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous)
         # Created by us, 0600, before SQLite would create it with the umask's mode.
         private_file(Path(path))
     engine = create_async_engine(
-        url, pool_size=1 if immediate else 5, max_overflow=0 if immediate else 10
+        url,
+        pool_size=1 if immediate else 5,
+        max_overflow=0 if immediate else 10,
+        # `_end_open_transaction` resets a returned connection instead.
+        pool_reset_on_return=None,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous))
+    event.listen(engine.sync_engine, "reset", _end_open_transaction)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
