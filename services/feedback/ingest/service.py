@@ -252,22 +252,22 @@ async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
     if uow.dialect == "sqlite":
         # One statement, replays skipped, and no read of the batch's ids first: nearly
         # every batch is all new, and this transaction holds SQLite's one writer.
-        inserted = await insert_rows(
+        count = await insert_rows(
             uow.session, customer_event, rows, skip_conflicts_on=("source", "event_id")
         )
-        if inserted == len(rows):
+        if count == len(rows):
             return [row["event_id"] for row in rows]
-        if not inserted:
+        if not count:
             return []
         # Some were replays. SQLite gives a new row the seq after the largest, and this
         # transaction (BEGIN IMMEDIATE: the only writer) inserted no other event: the new
-        # rows are the last `inserted` by seq.
+        # rows are the last `count` by seq.
         new = set(
             (
                 await uow.session.execute(
                     select(customer_event.c.event_id)
                     .order_by(customer_event.c.seq.desc())
-                    .limit(inserted)
+                    .limit(count)
                 )
             ).scalars()
         )
