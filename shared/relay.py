@@ -301,10 +301,6 @@ class OutboxRelay:
                 chosen.append(seq)
             if not chosen:
                 return []
-            # By the chosen rows' range, not `seq IN (...)` of up to 1,000 literals, which
-            # SQLAlchemy coerces and renders one by one each round. The rows read are those
-            # chosen: the pending rows in the range (on PostgreSQL one committed since the
-            # first read may be among them, and is left for the next round).
             result = await session.execute(
                 select(
                     outbox.c.seq,
@@ -314,11 +310,10 @@ class OutboxRelay:
                     # As text: rows share a few header sets, decoded once each (`_headers`).
                     cast(outbox.c.headers, Text).label("headers"),
                 )
-                .where(outbox.c.seq.between(chosen[0], chosen[-1]), *_PENDING)
+                .where(outbox.c.seq.in_(chosen))
                 .order_by(outbox.c.seq)
             )
-            wanted = set(chosen)
-            return [row for row in result if row.seq in wanted]
+            return result.all()
 
     def _payload_bytes(self) -> ColumnElement[int]:
         if self._db.is_sqlite:  # SQLite's length() counts characters, but bytes of a blob
