@@ -16,7 +16,21 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, MetaData, Result, event, text
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    MetaData,
+    Result,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from shared.files import DIR_MODE, private_file
 
@@ -53,6 +68,24 @@ def rows_affected(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
+def one_of(
+    column: ColumnElement[Any], values: Iterable[Any], *, dialect: str
+) -> ColumnElement[bool]:
+    """`column IN (values)` with the values bound as one parameter: a JSON array read by
+    `json_each` on SQLite, an array (`= ANY(...)`) on PostgreSQL. `dialect` as
+    `Database.dialect` names it.
+
+    For the hot paths' hundreds of values (a batch's event ids and products, the relay's
+    sequence numbers): `column.in_(values)` coerces each value and renders a parameter for
+    each at every execution, which cost more of the main thread than the query itself.
+    """
+    listed = list(values)
+    if dialect == "sqlite":
+        array = func.json_each(literal(orjson.dumps(listed).decode())).table_valued("value")
+        return column.in_(select(array.c.value).scalar_subquery())
+    return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
+
+
 def _sqlite_pragmas(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None]:
     """The "connect" listener giving each new SQLite connection the project's pragmas."""
 
@@ -73,6 +106,18 @@ def _sqlite_pragmas(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None
     return on_connect
 
 
+def _end_open_transaction(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """Roll back a connection returned to the pool with a transaction still open.
+
+    The pool's own reset rolls back at every return, even right after a commit: on
+    aiosqlite one more round trip to the connection's thread, and the writer's one
+    connection is not free for the next transaction until it is back. The driver knows
+    without that trip whether SQLite still holds a transaction (`in_transaction`, with
+    transactions begun by us: `isolation_level = None`)."""
+    if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous) -> AsyncEngine:
     path = make_url(url).database
     if path and path != ":memory:":
@@ -80,9 +125,14 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous)
         # Created by us, 0600, before SQLite would create it with the umask's mode.
         private_file(Path(path))
     engine = create_async_engine(
-        url, pool_size=1 if immediate else 5, max_overflow=0 if immediate else 10
+        url,
+        pool_size=1 if immediate else 5,
+        max_overflow=0 if immediate else 10,
+        # `_end_open_transaction` resets a returned connection instead.
+        pool_reset_on_return=None,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous))
+    event.listen(engine.sync_engine, "reset", _end_open_transaction)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine

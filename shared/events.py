@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -246,7 +246,12 @@ def _encode(
 
 def rfc3339(moment: datetime) -> str:
     """A time as the envelope's JSON writes it (UTC, `Z`): for data built as plain dicts."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # Per published customer event: orjson writes what `isoformat` does, at a third of the
+    # cost, and a time already at offset 0 (pydantic's `Z` times) is not converted first.
+    # A naive time (no offset) is taken as local time, as `astimezone` takes it.
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return orjson.dumps(moment, option=orjson.OPT_UTC_Z)[1:-1].decode()
 
 
 def uuid7_batch(count: int, now: datetime) -> list[str]:
@@ -274,6 +279,7 @@ def _uuid7s(now: datetime) -> Iterator[str]:
 
 
 _MS_MASK = (1 << 48) - 1
+_ZERO = timedelta(0)
 _LOW_62 = (1 << 62) - 1
 
 

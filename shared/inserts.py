@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import rows_affected
 
 
 def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -21,8 +23,18 @@ def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Ins
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
-async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows that all have the same keys, in one statement.
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_conflicts_on: Sequence[str] = (),
+) -> int:
+    """Insert rows that all have the same keys, in one statement; returns how many were
+    inserted as the driver counts them (exact on SQLite).
+
+    `skip_conflicts_on`: the columns of a unique constraint; a row that would break it is
+    left out (`ON CONFLICT (...) DO NOTHING`), any other error still fails the insert.
 
     On SQLite the rows go straight to the driver's `executemany` with each column's own
     bind processor applied (so values are stored exactly as SQLAlchemy would store them),
@@ -30,12 +42,14 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     SQLite's own work here. PostgreSQL takes SQLAlchemy's multi-row INSERT.
     """
     if not rows:
-        return
+        return 0
     connection = await session.connection()
     dialect = connection.dialect
     if dialect.name != "sqlite":
-        await session.execute(insert(table), list(rows))
-        return
+        statement = dialect_insert(dialect.name, table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        return rows_affected(await session.execute(statement, list(rows)))
     columns = list(rows[0])
     processors = [
         (position, processor)
@@ -61,7 +75,13 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         params.append(tuple(values))
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" * len(columns))
-    await connection.exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 - our names
+    conflict = ""
+    if skip_conflicts_on:
+        unique = ", ".join(f'"{name}"' for name in skip_conflicts_on)
+        conflict = f" ON CONFLICT ({unique}) DO NOTHING"
+    result = await connection.exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}',  # noqa: S608 - our names
         params,
     )
+    # sqlite3 sums the rows each parameter set inserted; a skipped conflict inserts none.
+    return result.rowcount

@@ -63,7 +63,7 @@ from shared.backoff import Backoff
 from shared.broker import ensure_topics, kafka_security
 from shared.broker_watch import BrokerWatch
 from shared.clock import Clock, utc_now
-from shared.db import Database, rows_affected
+from shared.db import Database, one_of, rows_affected
 from shared.leadership import relay_leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PARKED, RELAY_FAILURES
 from shared.settings import Settings
@@ -434,11 +434,12 @@ class OutboxRelay:
         if not (delivered or parked or attempted):
             return
         now = self._clock()
+        dialect = self._db.dialect
         async with self._leadership.writes() as conn:
             if delivered:
                 await conn.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_([row.seq for row in delivered]))
+                    .where(one_of(outbox.c.seq, (row.seq for row in delivered), dialect=dialect))
                     .values(published_at=now)
                 )
             for row, error in parked:
@@ -450,7 +451,7 @@ class OutboxRelay:
             for rows, error in attempted:
                 await conn.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_([row.seq for row in rows]))
+                    .where(one_of(outbox.c.seq, (row.seq for row in rows), dialect=dialect))
                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
                 )
         self.published_total += len(delivered)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from pydantic import AwareDatetime, TypeAdapter
 
 from shared.events import (
     HEADERS,
@@ -166,6 +168,10 @@ def test_encode_text_is_the_value_encode_sends():
         MOMENT,
         datetime(2025, 5, 1, 12, tzinfo=UTC),
         datetime(2025, 5, 1, 14, 0, 0, 1, tzinfo=timezone(timedelta(hours=2))),
+        # Offset 0 without the stdlib's UTC: a `Z` time as pydantic parses it, and a zone.
+        TypeAdapter(AwareDatetime).validate_json(b'"2025-05-01T12:00:00.000100Z"'),
+        datetime(2025, 1, 1, 9, 30, tzinfo=ZoneInfo("Europe/London")),
+        datetime(2025, 7, 1, 9, 30, tzinfo=ZoneInfo("Europe/London")),
     ],
 )
 def test_rfc3339_writes_times_as_the_envelope_does(moment: datetime):

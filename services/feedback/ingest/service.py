@@ -30,7 +30,7 @@ from services.feedback.surveys.domain import Survey, check_answers, free_text_of
 from services.feedback.tables import customer_event, product
 from services.feedback.triage.domain import TriageState, states_before
 from shared.auth import Principal
-from shared.db import rows_affected
+from shared.db import one_of, rows_affected
 from shared.errors import NotFound
 from shared.events import EncodedEvent
 from shared.inserts import dialect_insert, insert_rows
@@ -225,7 +225,10 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
         known = (
             await uow.session.execute(
                 select(product.c.product_id, product.c.sku).where(
-                    or_(product.c.sku.in_(skus), product.c.product_id.in_(ids))
+                    or_(
+                        one_of(product.c.sku, skus, dialect=uow.dialect),
+                        one_of(product.c.product_id, ids, dialect=uow.dialect),
+                    )
                 )
             )
         ).all()
@@ -247,22 +250,28 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
 async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
     """Insert the events not stored yet, in one statement; their ids, in batch order."""
     if uow.dialect == "sqlite":
-        # SQLite has one writer and this transaction is it (BEGIN IMMEDIATE): what is not
-        # there now cannot appear before the commit, so a read finds the replays exactly.
-        # One batch is one caller's, so one source.
-        stored = set(
+        # One statement, replays skipped, and no read of the batch's ids first: nearly
+        # every batch is all new, and this transaction holds SQLite's one writer.
+        count = await insert_rows(
+            uow.session, customer_event, rows, skip_conflicts_on=("source", "event_id")
+        )
+        if count == len(rows):
+            return [row["event_id"] for row in rows]
+        if not count:
+            return []
+        # Some were replays. SQLite gives a new row the seq after the largest, and this
+        # transaction (BEGIN IMMEDIATE: the only writer) inserted no other event: the new
+        # rows are the last `count` by seq.
+        new = set(
             (
                 await uow.session.execute(
-                    select(customer_event.c.event_id).where(
-                        customer_event.c.source == rows[0]["source"],
-                        customer_event.c.event_id.in_([row["event_id"] for row in rows]),
-                    )
+                    select(customer_event.c.event_id)
+                    .order_by(customer_event.c.seq.desc())
+                    .limit(count)
                 )
             ).scalars()
         )
-        new = [row for row in rows if row["event_id"] not in stored]
-        await insert_rows(uow.session, customer_event, new)
-        return [row["event_id"] for row in new]
+        return [row["event_id"] for row in rows if row["event_id"] in new]
     stmt = (
         dialect_insert(uow.dialect, customer_event)
         .on_conflict_do_nothing(index_elements=["source", "event_id"])

@@ -182,8 +182,11 @@ async def test_replayed_event_ids_are_duplicates_and_change_nothing(
     assert (await ingest(client, *first))["accepted"] == 3
 
     fresh = event("return")
-    replay = await ingest(client, *first, fresh, fresh)
+    # The new one among replays (before, between and after them) is the one published.
+    replay = await ingest(client, first[0], fresh, first[1], fresh, first[2])
     assert replay == {"accepted": 1, "duplicates": 4, "rejected": []}
+    announced = [orjson.loads(row.payload)["data"]["event_id"] for row in await published(app)]
+    assert announced == [e["event_id"] for e in (*first, fresh)]
     # Another key of the same owner replaying them: still duplicates.
     rotated = auth("feedback:ingest", subject="storefront-1b", owner="storefront-1")
     again = await client.post("/v1/customer-events", json={"events": [first[0]]}, headers=rotated)
