@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import distinct, func, insert, select, text
 from uuid6 import uuid7
 
 from services.catalog.migrations import history
@@ -42,6 +42,7 @@ from shared.migrations import upgrade
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
+from shared.tables import outbox
 from shared.uow import UnitOfWork
 from tests.perf.common import (
     SECRET,
@@ -58,6 +59,7 @@ from tests.perf.common import (
 BRANDS = [f"Brand{n:03d}" for n in range(200)]
 # Issue 16: catalog creates through the gateway, 16 concurrent.
 TARGET_CREATES_PER_S = 600
+IDLE_S = 3.0
 # The gateway's other upstreams: not started, only routing to the catalog is measured.
 OTHERS = ("feedback", "launch", "pricing")
 WORDS = ["kettle", "toaster", "blender", "grinder", "mixer", "lamp", "chair", "desk", "mug", "pan"]
@@ -119,6 +121,13 @@ async def bench_creates(
     }
     for url in paths.values():  # connections, caches, the relay's producer
         await creates.post(url, 100)
+    # What the catalog spends with no request (its consumers' polls, the relay's): in every
+    # CPU-per-create figure below, a larger share of it the fewer creates a second.
+    idle = catalog.cpu_seconds()
+    await asyncio.sleep(IDLE_S)
+    idle_ms = (catalog.cpu_seconds() - idle) / IDLE_S * 1000
+    print(f"  catalog idle: {idle_ms:5.1f} ms of CPU a second")
+    figure("catalog idle CPU a second", idle_ms, "ms")
     for path, url in paths.items():
         before = catalog.cpu_seconds(), gateway.cpu_seconds()
         elapsed, latencies = await creates.post(url, n)
@@ -138,6 +147,24 @@ async def bench_creates(
                 f"    one catalog process: at most {1000 / catalog_ms:5.0f} /s on one core;"
                 f" {TARGET_CREATES_PER_S}/s would need {cores:.1f} cores of this CPU"
             )
+
+
+async def relay_rounds(database_url: str) -> None:
+    """How many events the catalog's relay published a round (one mark-published
+    transaction, one time), over the creates above: each round is a few statements on
+    the same writer as the creates."""
+    db = Database(database_url)
+    async with db.reader() as session:
+        events, rounds = (
+            await session.execute(
+                select(func.count(), func.count(distinct(outbox.c.published_at))).where(
+                    outbox.c.published_at.is_not(None)
+                )
+            )
+        ).one()
+    await db.dispose()
+    print(f"  relay: {events} events in {rounds} rounds, {events / max(rounds, 1):.1f} a round")
+    figure("events a relay round", events / max(rounds, 1))
 
 
 async def raw_sqlite_creates(n: int) -> None:
@@ -296,6 +323,7 @@ async def bench_backend(
                 )
             }
             await bench_creates(catalog, gateway, Creates(headers, args.concurrency), args.creates)
+            await relay_rounds(database_url)
             if label == "SQLite":
                 await raw_sqlite_creates(args.creates)
             if args.products:
