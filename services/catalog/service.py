@@ -9,7 +9,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, column, func, insert, or_, select, table, text, update
+from sqlalchemy import (
+    Row,
+    Select,
+    bindparam,
+    column,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -152,11 +164,11 @@ async def create_product(
         "updated_at": now,
         "created_by": actor.subject,
     }
+    # No savepoint around the insert: `claim_sku` has already refused a taken SKU under
+    # the write lock, and a Conflict ends the caller's unit of work anyway (both callers
+    # let it), so a failed insert never needs the transaction kept usable.
     try:
-        async with uow.session.begin_nested():
-            row = (
-                await uow.session.execute(insert(product).values(values).returning(*product.c))
-            ).one()
+        row = (await uow.session.execute(_INSERT_PRODUCT, values)).one()
     except IntegrityError as exc:
         raise _duplicate_sku(data.sku) from exc
     uow.publish(catalog_event(product_created(row), subject=row.id, sequence=row.version))
@@ -358,10 +370,16 @@ def _escape_like(value: str) -> str:
     return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
+# The statements of every create, built once: SQLAlchemy then finds their compiled form
+# from a key computed once, not from a new statement built and keyed per request.
+_REQUIRED_ATTRIBUTES = select(product_type.c.required_attributes).where(
+    product_type.c.code == bindparam("code")
+)
+_INSERT_PRODUCT = insert(product).returning(*product.c)
+
+
 async def _required_attributes(session: AsyncSession, code: str) -> list[str]:
-    required = await session.scalar(
-        select(product_type.c.required_attributes).where(product_type.c.code == code)
-    )
+    required = await session.scalar(_REQUIRED_ATTRIBUTES, {"code": code})
     if required is None:
         raise field_error(
             "product_type",

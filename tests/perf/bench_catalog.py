@@ -3,8 +3,12 @@
     .venv/bin/python -m tests.perf.bench_catalog [--products 100000] [--creates 2000]
                                                  [--events 20000] [--no-postgres]
 
-- product creates per second through the catalog's HTTP API (a real uvicorn process), and on
-  SQLite the limit under them in the same run: the same rows inserted with raw sqlite3;
+`--products 0` leaves out the reads, `--events 0` the relay (creates only).
+
+- product creates per second (16 concurrent) through a real gateway process, and the same
+  creates straight to the real catalog process, in the same run, with the CPU each process
+  spent per create; on SQLite the limit under them in the same run: the same rows inserted
+  with raw sqlite3 at the service's `synchronous` level;
 - list and search p50/p99 with N products, on SQLite and on PostgreSQL;
 - the outbox relay's events per second next to raw aiokafka producing the same events to
   the same broker in the same run (the raw limit).
@@ -25,82 +29,149 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import distinct, func, insert, select, text
 from uuid6 import uuid7
 
 from services.catalog.migrations import history
 from services.catalog.tables import product
 from shared.auth import TokenSigner
-from shared.broker import EmbeddedBroker, ensure_topics
+from shared.broker import EmbeddedBroker, ensure_topics, free_port
 from shared.db import Database
 from shared.events import encode, kafka_headers, new_event
 from shared.migrations import upgrade
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
+from shared.tables import outbox
 from shared.uow import UnitOfWork
 from tests.perf.common import (
     SECRET,
     ServiceProcess,
     drop_postgres,
+    figure,
     line,
     postgres_url,
     record,
+    section,
     timed,
 )
 
 BRANDS = [f"Brand{n:03d}" for n in range(200)]
+# Issue 16: catalog creates through the gateway, 16 concurrent.
+TARGET_CREATES_PER_S = 600
+IDLE_S = 3.0
+# The gateway's other upstreams: not started, only routing to the catalog is measured.
+OTHERS = ("feedback", "launch", "pricing")
 WORDS = ["kettle", "toaster", "blender", "grinder", "mixer", "lamp", "chair", "desk", "mug", "pan"]
 
 
-async def bench_creates(
-    base: str,
-    headers: dict[str, str],
-    n: int,
-    concurrency: int,
-    service: ServiceProcess | None = None,
-) -> None:
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        response = await client.post(
-            "/v1/product-types",
-            json={"code": "bench", "name": "Bench", "required_attributes": ["colour", "size"]},
-        )
-        assert response.status_code in (201, 409), response.text
-        run = uuid.uuid4().hex[:6]
+class Creates:
+    """`POST /v1/products` at `concurrency`, each body a new product of the bench type."""
 
-        async def create(i: int) -> None:
-            r = await client.post(
-                "/v1/products",
-                json={
-                    "sku": f"API-{run}-{i}",
-                    "name": f"{random.choice(WORDS)} {i}",
-                    "product_type": "bench",
-                    "brand": random.choice(BRANDS),
-                    "attributes": {"colour": "red"},
-                    "cost": {"amount": "9.99", "currency": "EUR"},
-                },
+    def __init__(self, headers: dict[str, str], concurrency: int) -> None:
+        self.headers = headers
+        self.concurrency = concurrency
+        self.run = uuid.uuid4().hex[:6]
+        self.made = 0
+
+    async def product_type(self, base: str) -> None:
+        async with httpx.AsyncClient(base_url=base, headers=self.headers, timeout=30) as client:
+            response = await client.post(
+                "/v1/product-types",
+                json={"code": "bench", "name": "Bench", "required_attributes": ["colour", "size"]},
             )
-            assert r.status_code == 201, r.text
+        assert response.status_code in (201, 409), response.text
 
-        cpu = service.cpu_seconds() if service else 0.0
-        started = time.perf_counter()
-        latencies = await timed(n, concurrency, create)
-        elapsed = time.perf_counter() - started
-        cpu = service.cpu_seconds() - cpu if service else 0.0
-    print(f"  creates through the API ({concurrency} concurrent)   {n / elapsed:8.0f} /s")
-    line("create latency", latencies)
-    if service:
-        # The service is one process: one core's worth of CPU is its ceiling.
-        print(
-            f"  service CPU per create {cpu / n * 1000:6.2f} ms"
-            f"   = at most {n / cpu:5.0f} /s on one core"
-        )
+    async def post(self, url: str, n: int) -> tuple[float, list[float]]:
+        """`n` creates at `url`; seconds taken and each create's latency."""
+        first, self.made = self.made, self.made + n
+        limits = httpx.Limits(max_connections=self.concurrency)
+        async with httpx.AsyncClient(
+            headers=self.headers, timeout=30, limits=limits, trust_env=False
+        ) as client:
+
+            async def create(i: int) -> None:
+                r = await client.post(
+                    url,
+                    json={
+                        "sku": f"API-{self.run}-{first + i}",
+                        "name": f"{random.choice(WORDS)} {i}",
+                        "product_type": "bench",
+                        "brand": random.choice(BRANDS),
+                        "attributes": {"colour": "red"},
+                        "cost": {"amount": "9.99", "currency": "EUR"},
+                    },
+                )
+                assert r.status_code == 201, r.text
+
+            started = time.perf_counter()
+            latencies = await timed(n, self.concurrency, create)
+            return time.perf_counter() - started, latencies
+
+
+async def bench_creates(
+    catalog: ServiceProcess, gateway: ServiceProcess, creates: Creates, n: int
+) -> None:
+    """The same creates straight to the catalog and through the gateway, in the same run,
+    with the CPU each process spent per create: what 600/s would need in cores."""
+    await creates.product_type(catalog.url)
+    paths = {
+        "straight to the catalog": f"{catalog.url}/v1/products",
+        "through the gateway": f"{gateway.url}/v1/catalog/products",
+    }
+    for url in paths.values():  # connections, caches, the relay's producer
+        await creates.post(url, 100)
+    # What the catalog spends with no request (its consumers' polls, the relay's): in every
+    # CPU-per-create figure below, a larger share of it the fewer creates a second.
+    idle = catalog.cpu_seconds()
+    await asyncio.sleep(IDLE_S)
+    idle_ms = (catalog.cpu_seconds() - idle) / IDLE_S * 1000
+    print(f"  catalog idle: {idle_ms:5.1f} ms of CPU a second")
+    figure("catalog idle CPU a second", idle_ms, "ms")
+    for path, url in paths.items():
+        before = catalog.cpu_seconds(), gateway.cpu_seconds()
+        elapsed, latencies = await creates.post(url, n)
+        catalog_ms = (catalog.cpu_seconds() - before[0]) / n * 1000
+        gateway_ms = (gateway.cpu_seconds() - before[1]) / n * 1000
+        print(f"  creates {path} ({creates.concurrency} concurrent) {n / elapsed:8.0f} /s")
+        figure(f"creates {path}", n / elapsed, "/s")
+        line(f"create latency {path}", latencies)
+        # The catalog's relay publishes each create's event in the same process: its CPU
+        # is in the figure, as it is part of the work a create costs.
+        print(f"    CPU per create: catalog {catalog_ms:5.2f} ms, gateway {gateway_ms:5.2f} ms")
+        figure(f"catalog CPU per create {path}", catalog_ms, "ms")
+        if path == "through the gateway":
+            figure("gateway CPU per create", gateway_ms, "ms")
+            cores = TARGET_CREATES_PER_S * (catalog_ms + gateway_ms) / 1000
+            print(
+                f"    one catalog process: at most {1000 / catalog_ms:5.0f} /s on one core;"
+                f" {TARGET_CREATES_PER_S}/s would need {cores:.1f} cores of this CPU"
+            )
+
+
+async def relay_rounds(database_url: str) -> None:
+    """How many events the catalog's relay published a round (one mark-published
+    transaction, one time), over the creates above: each round is a few statements on
+    the same writer as the creates."""
+    db = Database(database_url)
+    async with db.reader() as session:
+        events, rounds = (
+            await session.execute(
+                select(func.count(), func.count(distinct(outbox.c.published_at))).where(
+                    outbox.c.published_at.is_not(None)
+                )
+            )
+        ).one()
+    await db.dispose()
+    print(f"  relay: {events} events in {rounds} rounds, {events / max(rounds, 1):.1f} a round")
+    figure("events a relay round", events / max(rounds, 1))
 
 
 async def raw_sqlite_creates(n: int) -> None:
     """The limit under the API's creates on SQLite, in the same run: the standard library's
     sqlite3, one thread, on a migrated catalog database (its indexes and search triggers),
-    each transaction what a create writes: the type read, the product row and its outbox row.
+    each transaction what a create writes: the type read, the product row and its outbox row,
+    committed at the service's default `synchronous=full` (one sync of the log each).
     """
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/raw.db"
@@ -109,7 +180,7 @@ async def raw_sqlite_creates(n: int) -> None:
         await db.dispose()
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL")
         now = datetime.now(UTC).isoformat()
         conn.execute(
             "INSERT INTO product_type (code, name, required_attributes, created_at, version)"
@@ -138,7 +209,8 @@ async def raw_sqlite_creates(n: int) -> None:
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         conn.close()
-    print(f"  limit: raw sqlite3, same rows, one thread     {n / elapsed:8.0f} /s")
+    print(f"  limit: raw sqlite3, same rows, one thread, synchronous=full {n / elapsed:8.0f} /s")
+    figure("raw sqlite3 creates, same rows", n / elapsed, "/s")
 
 
 async def seed(database_url: str, count: int) -> None:
@@ -223,26 +295,43 @@ async def bench_reads(base: str, headers: dict[str, str], samples: int) -> None:
 async def bench_backend(
     label: str, database_url: str, broker: EmbeddedBroker, args: argparse.Namespace
 ) -> None:
-    print(f"\n== catalog on {label}")
+    section(f"catalog on {label}")
     with tempfile.TemporaryDirectory() as tmp:
-        service = ServiceProcess(
+        catalog = ServiceProcess(
             "catalog", Path(tmp), database_url=database_url, bootstrap=broker.bootstrap
         )
+        gateway = ServiceProcess(
+            "gateway",
+            Path(tmp),
+            database_url=f"sqlite+aiosqlite:///{tmp}/gateway.db",
+            bootstrap=broker.bootstrap,
+            extra_env={
+                "PRODUCTOPS_CATALOG_PORT": str(catalog.port),
+                "PRODUCTOPS_RATE_LIMIT_PER_S": "100000",
+                "PRODUCTOPS_RATE_LIMIT_BURST": "100000",
+                # Nothing listens there: only routing to the catalog is measured.
+                **{f"PRODUCTOPS_{name.upper()}_PORT": str(free_port()) for name in OTHERS},
+            },
+        )
         try:
-            await service.wait_ready()
+            await catalog.wait_ready()
+            await gateway.wait_ready()
             headers = {
                 "Authorization": "Bearer "
                 + TokenSigner(SECRET).issue(
                     subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
                 )
             }
-            await bench_creates(service.url, headers, args.creates, args.concurrency, service)
+            await bench_creates(catalog, gateway, Creates(headers, args.concurrency), args.creates)
+            await relay_rounds(database_url)
             if label == "SQLite":
                 await raw_sqlite_creates(args.creates)
-            await seed(database_url, args.products)
-            await bench_reads(service.url, headers, args.samples)
+            if args.products:
+                await seed(database_url, args.products)
+                await bench_reads(catalog.url, headers, args.samples)
         finally:
-            service.stop()
+            gateway.stop()
+            catalog.stop()
 
 
 async def bench_relay(broker: EmbeddedBroker, events: int) -> None:
@@ -309,7 +398,8 @@ async def main(args: argparse.Namespace) -> None:
                     await bench_backend("PostgreSQL", url, broker, args)
                 finally:
                     await drop_postgres(url)
-        await bench_relay(broker, args.events)
+        if args.events:
+            await bench_relay(broker, args.events)
 
 
 if __name__ == "__main__":
@@ -322,5 +412,6 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--no-postgres", action="store_true")
-    asyncio.run(main(parser.parse_args()))
-    record("catalog")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments))
+    record("catalog", **vars(arguments))

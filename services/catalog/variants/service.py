@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import (
+    Row,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -49,6 +58,18 @@ VariantRow = Row[Any]
 VARIANTS = Keyset(product_variant.c.id)
 # The two-key advisory lock space is apart from the one-key space the outbox relay uses.
 _SKU_LOCK_SPACE = 0x534B55
+_LOCK_SKU = text(f"SELECT pg_advisory_xact_lock({_SKU_LOCK_SPACE}, hashtext(:sku))")
+# Who holds a SKU, products before variants, in one statement (one round trip per create).
+_SKU_HOLDERS = union_all(
+    select(
+        literal_column("'product'").label("kind"),
+        product.c.id.label("id"),
+        product.c.id.label("product_id"),
+    ).where(product.c.sku == bindparam("sku")),
+    select(literal_column("'variant'"), product_variant.c.id, product_variant.c.product_id).where(
+        product_variant.c.sku == bindparam("sku")
+    ),
+).order_by("kind")
 
 
 # --- SKUs, shared with product creation ---------------------------------------------------------
@@ -62,26 +83,18 @@ async def claim_sku(*, uow: UnitOfWork, sku: str) -> None:
     (SQLite's BEGIN IMMEDIATE already serializes writers).
     """
     if uow.dialect == "postgresql":
-        await uow.session.execute(
-            text(f"SELECT pg_advisory_xact_lock({_SKU_LOCK_SPACE}, hashtext(:sku))"), {"sku": sku}
-        )
-    taken = await uow.session.scalar(select(product.c.id).where(product.c.sku == sku))
-    if taken is not None:
-        raise Conflict(f"a product with SKU {sku!r} already exists", sku=sku, product_id=taken)
-    held = (
-        await uow.session.execute(
-            select(product_variant.c.id, product_variant.c.product_id).where(
-                product_variant.c.sku == sku
-            )
-        )
-    ).first()
-    if held is not None:
-        raise Conflict(
-            f"a variant with SKU {sku!r} already exists",
-            sku=sku,
-            product_id=held.product_id,
-            variant_id=held.id,
-        )
+        await uow.session.execute(_LOCK_SKU, {"sku": sku})
+    held = (await uow.session.execute(_SKU_HOLDERS, {"sku": sku})).first()
+    if held is None:
+        return
+    if held.kind == "product":
+        raise Conflict(f"a product with SKU {sku!r} already exists", sku=sku, product_id=held.id)
+    raise Conflict(
+        f"a variant with SKU {sku!r} already exists",
+        sku=sku,
+        product_id=held.product_id,
+        variant_id=held.id,
+    )
 
 
 async def claim_product_sku(uow: UnitOfWork, claiming: ClaimingSku) -> None:
