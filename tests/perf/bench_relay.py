@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.feedback.events import customer_events_accepted
+from services.feedback.tables import customer_event
 from shared.broker import EmbeddedBroker, ensure_topics
 from shared.db import Database
 from shared.relay import OutboxRelay, new_producer
@@ -55,16 +56,15 @@ CHUNK = 1000
 
 
 def rows_of(events: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Customer-event rows as ingestion stores them, for `customer_events_accepted`."""
+    """Customer-event rows as ingestion stores them, for `customer_events_accepted`: every
+    column of the table (so a column added later is there too), the event's values in it."""
+    columns = dict.fromkeys(column.name for column in customer_event.columns)
     return [
         {
-            **event,
+            **columns,
+            **{name: value for name, value in event.items() if name in columns},
             "source": "bench",
             "occurred_at": datetime.fromisoformat(event["occurred_at"]),
-            "unit_price_amount": None,
-            "unit_price_currency": None,
-            **{name: event.get(name) for name in ("text", "rating", "reason", "subject")},
-            **{name: event.get(name) for name in ("priority", "query", "quantity")},
         }
         for event in events
     ]
