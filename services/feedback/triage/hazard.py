@@ -1,7 +1,7 @@
 """Safety hazards as a model: a logistic regression on the sentence embeddings.
 
 The classifier is fitted on the train part of the seed set (its critical items are the
-hazards), the development set (`data/dev_texts.jsonl`), the written descriptions of
+hazards), the development sets (`data/dev_texts*.jsonl`), the written descriptions of
 `data/hazard_descriptions.jsonl` (public product-safety categories, near misses counted as
 hazards, and counter-examples), the corrections people made (`refit`), and the sentences of
 the texts among those that report no hazard, read alone (they are no hazard either). What a
