@@ -25,8 +25,8 @@ DESCRIPTIONS_PATH = Path(__file__).parent / "data" / "hazard_descriptions.jsonl"
 HAZARD_CLASSES = ("safe", "hazard")
 # p(hazard) from which a text is a hazard. Chosen on the development sets, leaving one product
 # type out at a time (`evaluate --dev`), by the rule: of 0.5-0.9, the highest that finds as
-# many hazards as 0.5. With both sets and HAZARD_L2 that is 0.5 itself (94 of 100; 0.6 finds
-# 92, with false hazards 0.069 -> 0.047). The classes are weighted by inverse frequency in the
+# many hazards as 0.5. With both sets and HAZARD_L2 that is 0.5 itself (94 of 100, false
+# hazards 0.066; 0.6 finds 92, false 0.047). The classes are weighted by inverse frequency in the
 # fit, so 0.5 is even odds.
 HAZARD_THRESHOLD = 0.5
 # L2 of the hazard classifier, far stronger than the category classifier's (classifier.L2):
