@@ -16,11 +16,11 @@ category accuracy and macro F1, severity accuracy, hazard recall and false-hazar
 grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
 for measuring, not for reading while writing rules.
 
-With `--dev`, the development sets (`data/dev_texts.jsonl` and `data/dev_texts_2.jsonl`, which
-the shipped model is fitted on) are measured by leaving one product type out at a time: the
-classifiers are fitted on everything else (seed train part, hazard descriptions, the other
-product types) and measured on the type left out, per type and overall, at each hazard
-threshold of DEV_THRESHOLDS; this is how HAZARD_THRESHOLD was chosen.
+With `--dev`, the development set (`data/dev_texts.jsonl`, which the shipped model is fitted
+on) is measured by leaving one product type out at a time: the classifiers are fitted on
+everything else (seed train part, hazard descriptions, the other product types) and measured
+on the type left out, per type and overall, at each hazard threshold of DEV_THRESHOLDS; this
+is how HAZARD_THRESHOLD was chosen.
 """
 
 from __future__ import annotations
@@ -347,7 +347,7 @@ def dev_report() -> None:
     products = sorted({item.product for item in items})
     by_threshold = leave_one_type_out(triage.encoder, items, DEV_THRESHOLDS)
     print(
-        f"development sets: {len(items)} items over {len(products)} product types, each"
+        f"development set: {len(items)} items over {len(products)} product types, each"
         " measured by classifiers fitted without its product type"
     )
     print("\nhazard threshold: category accuracy / macro F1, hazards found, false-hazard rate")
@@ -439,7 +439,7 @@ def main(argv: Sequence[str] = ()) -> None:
     which.add_argument(
         "--dev",
         action="store_true",
-        help="measure on the development sets (data/dev_texts*.jsonl), one product type left out",
+        help="measure on the development set (data/dev_texts.jsonl), one product type left out",
     )
     args = parser.parse_args(argv)
     if args.fresh:

@@ -2,7 +2,7 @@
 
 `load_triage()` builds it once per process (hashing and loading the model, then the fitted
 parameters of `model/fitted.npz`, or fitting them on the train part of the seed set, the
-development sets and the hazard descriptions when there is no such file) and returns the same
+development set and the hazard descriptions when there is no such file) and returns the same
 instance after.
 """
 
@@ -42,11 +42,7 @@ RATINGS = (None, 1, 2, 3, 4, 5)
 CATEGORIES = tuple(category.value for category in Category)
 # p(hazard), of the whole text or a sentence in context, from which a text of several
 # sentences has them read one by one (see `ModelTriage._hazard_probabilities`).
-# 0.2 since the hazard classifier's stronger L2 (hazard.HAZARD_L2) gives less extreme
-# probabilities: at 0.05 half as many sentences again were read alone (117 against 75 on the
-# seed and development texts), at 0.2 fewer (65) with the same hazards found by leaving one
-# product type out (94/100, false 0.066 against 0.069).
-REREAD_FROM = 0.2
+REREAD_FROM = 0.05
 
 
 def features(embeddings: np.ndarray, items: Sequence[TriageInput]) -> np.ndarray:
@@ -196,10 +192,9 @@ def fit_classifiers(
     dev: Sequence[FreshItem] | None = None,
     corrections: Sequence[Correction] = (),
 ) -> Fitted:
-    """Fit the category classifier on the train part of the seed set, the development sets
-    (`data/dev_texts.jsonl` and `data/dev_texts_2.jsonl`, or `dev`) and the corrections, and
-    the hazard classifier on those, the written hazard descriptions and the sentences of the
-    safe ones among them.
+    """Fit the category classifier on the train part of the seed set, the development set
+    (`data/dev_texts.jsonl`, or `dev`) and the corrections, and the hazard classifier on
+    those, the written hazard descriptions and the sentences of the safe ones among them.
     Deterministic: the same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))
     labelled = [

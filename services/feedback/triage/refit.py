@@ -87,8 +87,7 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
         Fitted(category=fitted.category, hazard=fitted.hazard),
         fitted_path,
         fitted_on=(
-            "seed train part, data/dev_texts.jsonl, data/dev_texts_2.jsonl,"
-            " data/hazard_descriptions.jsonl,"
+            "seed train part, data/dev_texts.jsonl, data/hazard_descriptions.jsonl,"
             " sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),

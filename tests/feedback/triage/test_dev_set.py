@@ -1,5 +1,5 @@
-"""The development sets (issue 15): their shape, that nobody edited them, and that they share no
-product type or text with the seed, the frozen fresh set or each other.
+"""The development set (issue 15): its shape, that nobody edited it, and that it shares no
+product type or text with the seed or the frozen fresh set.
 
 Pure but for the last test: reads the data files. The fresh set is read only for its product
 types and to check that no text of it was taken.
@@ -12,12 +12,11 @@ import json
 import re
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.feedback.triage.dev import DEV_PATHS, load_dev
+from services.feedback.triage.dev import DEV_PATH, load_dev
 from services.feedback.triage.evaluate import leave_one_type_out
 from services.feedback.triage.fresh import FRESH_PATH
 from services.feedback.triage.hazard import HAZARD_THRESHOLD, load_descriptions
@@ -25,7 +24,7 @@ from services.feedback.triage.labels import Category, Severity
 from services.feedback.triage.pipeline import ModelTriage
 from services.feedback.triage.seed import load_seed
 
-CARDS = {path: path.parent / f"{path.stem.upper()}.md" for path in DEV_PATHS}
+CARD = DEV_PATH.parent / "DEV_TEXTS.md"
 HAZARD_TYPES = {
     "fire",
     "burn",
@@ -40,30 +39,15 @@ HAZARD_TYPES = {
 }
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-@pytest.fixture(scope="module", params=DEV_PATHS, ids=lambda path: path.name)
-def path(request: pytest.FixtureRequest) -> Path:
-    return Path(request.param)
-
-
 @pytest.fixture(scope="module")
-def items(path: Path) -> list[dict[str, Any]]:
-    return _rows(path)
+def items() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DEV_PATH.read_text(encoding="utf-8").splitlines()]
 
 
-def test_the_file_is_the_one_its_card_names(path: Path) -> None:
-    recorded = re.search(r"sha256: `([0-9a-f]{64})`", CARDS[path].read_text(encoding="utf-8"))
-    assert recorded is not None, f"{CARDS[path].name} must record the set's sha256"
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == recorded.group(1)
-
-
-def test_the_sets_share_no_product_type_or_text() -> None:
-    first, second = (_rows(path) for path in DEV_PATHS)
-    assert not {i["product_type"] for i in first} & {i["product_type"] for i in second}
-    assert not {i["text"].lower() for i in first} & {i["text"].lower() for i in second}
+def test_the_file_is_the_one_its_card_names() -> None:
+    recorded = re.search(r"sha256: `([0-9a-f]{64})`", CARD.read_text(encoding="utf-8"))
+    assert recorded is not None, "DEV_TEXTS.md must record the set's sha256"
+    assert hashlib.sha256(DEV_PATH.read_bytes()).hexdigest() == recorded.group(1)
 
 
 def test_its_product_types_are_neither_the_seeds_nor_the_fresh_sets(
@@ -112,11 +96,10 @@ def test_it_has_the_hard_cases_it_was_written_for(items: list[dict[str, Any]]) -
     assert len(hazards) == len({i["product_type"] for i in items})
 
 
-def test_the_loader_reads_every_item_of_both_sets() -> None:
-    rows = [row for path in DEV_PATHS for row in _rows(path)]
+def test_the_loader_reads_every_item(items: list[dict[str, Any]]) -> None:
     loaded = load_dev()
-    assert [item.id for item in loaded] == [row["id"] for row in rows]
-    assert [item.hazard for item in loaded] == [row["hazard"] for row in rows]
+    assert [item.id for item in loaded] == [item["id"] for item in items]
+    assert [item.hazard for item in loaded] == [item["hazard"] for item in items]
 
 
 def test_a_product_type_is_measured_by_a_fit_without_it(model: ModelTriage) -> None:
@@ -134,3 +117,20 @@ def test_a_product_type_is_measured_by_a_fit_without_it(model: ModelTriage) -> N
     for item, first, second in zip(items, results, again, strict=True):
         if item.product == "toaster":
             assert (first.category, first.safety_hazard) == (second.category, second.safety_hazard)
+
+
+def test_the_second_set_is_the_one_its_card_names_and_new() -> None:
+    """The second development set (`data/dev_texts_2.jsonl`, not fitted on yet): unedited,
+    and no product type or text of the seed, the fresh set or the first set."""
+    path = DEV_PATH.parent / "dev_texts_2.jsonl"
+    card = (DEV_PATH.parent / "DEV_TEXTS_2.md").read_text(encoding="utf-8")
+    recorded = re.search(r"sha256: `([0-9a-f]{64})`", card)
+    assert recorded is not None, "DEV_TEXTS_2.md must record the set's sha256"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == recorded.group(1)
+    second = load_dev(path)
+    first = load_dev()
+    fresh = load_dev(FRESH_PATH)
+    assert len(second) >= 200
+    others = {i.product for i in [*first, *fresh]} | {i.product for i in load_seed()}
+    assert not {i.product for i in second} & others
+    assert not {i.text for i in second} & {i.text for i in [*first, *fresh]}
