@@ -256,7 +256,7 @@ def rfc3339(moment: datetime) -> str:
 
 def uuid7_batch(count: int, now: datetime) -> list[str]:
     """`count` UUIDv7 strings stamped `now` (RFC 9562: 48-bit Unix milliseconds, version 7,
-    variant, 74 random bits), from one read of the OS's random source: about a third of
+    variant, 74 random bits), from one read of the OS's random source: under a third of
     the cost of one `uuid6.uuid7()` call each. Order within the batch is not needed (the
     outbox orders by `seq`)."""
     # Built as text from the random bytes' hex: per id only slices, no integer arithmetic
