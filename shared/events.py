@@ -256,17 +256,20 @@ def rfc3339(moment: datetime) -> str:
 
 def uuid7_batch(count: int, now: datetime) -> list[str]:
     """`count` UUIDv7 strings stamped `now` (RFC 9562: 48-bit Unix milliseconds, version 7,
-    variant, 74 random bits), from one read of the OS's random source: about a third of
+    variant, 74 random bits), from one read of the OS's random source: under a third of
     the cost of one `uuid6.uuid7()` call each. Order within the batch is not needed (the
     outbox orders by `seq`)."""
-    stamp = (int(now.timestamp() * 1000) & _MS_MASK) << 80 | 0x7 << 76 | 0b10 << 62
-    noise = os.urandom(10 * count)
-    ids = []
-    for start in range(0, 10 * count, 10):
-        bits = int.from_bytes(noise[start : start + 10], "big")
-        text = f"{stamp | (bits >> 62 & 0xFFF) << 64 | bits & _LOW_62:032x}"
-        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
-    return ids
+    # Built as text from the random bytes' hex: per id only slices, no integer arithmetic
+    # and formatting (once per published customer event). Of an id's 20 hex digits (10
+    # bytes), 19 give rand_a (12 bits), 2 bits beside the variant and 60 more of rand_b.
+    stamp = f"{int(now.timestamp() * 1000) & _MS_MASK:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    noise = os.urandom(10 * count).hex()
+    return [
+        f"{head}{noise[at : at + 3]}-{_VARIANT[noise[at + 3]]}{noise[at + 4 : at + 7]}"
+        f"-{noise[at + 7 : at + 19]}"
+        for at in range(0, 20 * count, 20)
+    ]
 
 
 def _uuid7s(now: datetime) -> Iterator[str]:
@@ -280,7 +283,8 @@ def _uuid7s(now: datetime) -> Iterator[str]:
 
 _MS_MASK = (1 << 48) - 1
 _ZERO = timedelta(0)
-_LOW_62 = (1 << 62) - 1
+# A hex digit's low 2 bits under the variant's `10`: 8, 9, a or b.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def encode_text(event: CloudEvent) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from types import MappingProxyType
 from typing import Annotated
 
@@ -79,6 +79,8 @@ MAX_DECIMALS = 4
 # Decimals are limited after parsing, so "1.23456" gets a message about decimals.
 _AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})?")
 AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,4})?$"
+# Shifting a decimal's point in this context never rounds (the default keeps 28 digits).
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def minor_units(currency: str) -> int:
@@ -110,23 +112,31 @@ def parse_amount(value: object, *, max_decimals: int = MAX_DECIMALS) -> Decimal:
     else:
         raise ValueError('amount must be a decimal string such as "19.99", not a number')
     # fullmatch: "$" would accept a trailing newline.
-    if not _AMOUNT.fullmatch(text):
+    if not (match := _AMOUNT.fullmatch(text)):
         raise ValueError(
             'amount must be a non-negative decimal string such as "19.99" '
             f"(digits and at most one '.', at most {MAX_INTEGER_DIGITS} before it)"
         )
-    amount = Decimal(text)
-    if decimals_of(amount) > max_decimals:
+    # The significant decimals read off the text, as `decimals_of` would count them: once
+    # per ingested purchase, and the Decimal's digit tuple costs half of this function.
+    fraction = match.group(1)
+    if fraction is not None and len(fraction.rstrip("0")) - 1 > max_decimals:
         raise ValueError(
             f"amount has more than {max_decimals} decimals; send a decimal string with at"
             f" most {max_decimals}"
         )
-    return amount
+    return Decimal(text)
 
 
 def check_scale(amount: Decimal, currency: str) -> Decimal:
     """The amount, if the currency can express it (JPY has no cents); else ValueError."""
     digits = minor_units(currency)
+    if amount.is_finite():
+        # Fits when shifted by the currency's decimals it is whole: no digit tuple built
+        # (`decimals_of`), as this runs once per ingested purchase. Exact: no rounding.
+        shifted = amount.scaleb(digits, context=_EXACT)
+        if shifted == shifted.to_integral_value():
+            return amount
     if decimals_of(amount) > digits:
         unit = "no decimals" if digits == 0 else f"at most {digits} decimals"
         raise ValueError(f"{currency} amounts have {unit}; got {format(amount, 'f')}")

@@ -37,8 +37,17 @@ def probe_headers() -> dict[str, str]:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc; 0 elsewhere): a figure
     that moves less than wall time with what else the machine runs."""
+    return _stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """The same for one thread of a process (its main thread's id is the process's)."""
+    return _stat_cpu(Path(f"/proc/{pid}/task/{tid}/stat"))
+
+
+def _stat_cpu(stat: Path) -> float:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

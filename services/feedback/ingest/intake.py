@@ -286,8 +286,10 @@ def check_batch(
             continue
         valid = []
         moment = now or utc_now()
+        # The window's ends once a batch, not per event.
+        bounds = (max(EARLIEST, moment - limits.max_age), moment + limits.clock_skew)
         for index, event in zip(indexes, parsed, strict=True):
-            if problems := _out_of_bounds(event, moment, limits):
+            if problems := _out_of_bounds(event, moment, limits, bounds):
                 rejected.append(Rejected(index, problems))
             else:
                 valid.append((index, event))
@@ -297,10 +299,17 @@ def check_batch(
     return Checked(valid=[], rejected=rejected)
 
 
-def _out_of_bounds(event: Any, now: datetime, limits: Limits) -> list[dict[str, Any]]:
-    """What a valid event claims beyond `limits`, each as `{loc, msg}` naming the field."""
+def _out_of_bounds(
+    event: Any, now: datetime, limits: Limits, bounds: tuple[datetime, datetime]
+) -> list[dict[str, Any]]:
+    """What a valid event claims beyond `limits`, each as `{loc, msg}` naming the field.
+    `bounds`: the earliest and latest time `_outside_window` lets pass at `now`."""
     problems = []
-    if (problem := _outside_window(event.occurred_at, now, limits)) is not None:
+    moment = event.occurred_at
+    # Per event: two comparisons decide; only a time outside is told why.
+    if not bounds[0] <= moment <= bounds[1]:
+        problem = _outside_window(moment, now, limits)
+        assert problem is not None, "bounds are _outside_window's own"
         problems.append({"loc": ["occurred_at"], "msg": problem})
     # Only purchases claim a quantity and a price. (Not `getattr(event, "quantity", None)`:
     # on a pydantic model lacking the field that raises and catches, a tenth of `prepare`.)
