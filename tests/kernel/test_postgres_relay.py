@@ -295,7 +295,8 @@ async def test_a_batch_read_stops_at_its_batch_whatever_the_backlog(make_setting
     assert [(node["Node Type"], node["Relation Name"]) for node in scans] == [
         ("Index Scan", "outbox")
     ]
-    assert scans[0]["Actual Rows"] <= 51, "one batch read (and the row that ends it)"
+    # The window functions may look a row or two past the batch: never at the backlog.
+    assert scans[0]["Actual Rows"] < 2 * 50, "about one batch read, not the 2,000 pending"
 
 
 def plan_nodes(node: dict) -> list[dict]:
