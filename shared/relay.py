@@ -49,12 +49,15 @@ from sqlalchemy import (
     ColumnElement,
     Delete,
     LargeBinary,
+    Select,
     Text,
     Update,
     cast,
     delete,
     func,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,6 +98,7 @@ _PARKED = (
     outbox.c.parked_at.is_not(None),
     outbox.c.discarded_at.is_(None),
 )
+_INDEX_ORDER = text("SET LOCAL enable_bitmapscan = off")
 # What sending one batch came to: where it was written, or the error it failed with.
 _Outcome: TypeAlias = RecordMetadata | BaseException | None
 
@@ -175,6 +179,7 @@ class OutboxRelay:
             timeout_s=settings.relay_send_timeout_s,
             security=kafka_security(settings),
         )
+        self._batch_query = self._oldest_pending()
         self._window_checked = False
         self._checked_at: float | None = None
         self._ready_topics: set[str] = set()
@@ -286,34 +291,43 @@ class OutboxRelay:
         """The oldest pending rows: at most `relay_batch_size` of them, and at most
         `relay_batch_max_bytes` of payload unless the first row alone is bigger."""
         async with self._db.reader() as session:
-            sizes = await session.execute(
-                select(outbox.c.seq, self._payload_bytes())
-                .where(*_PENDING)
-                .order_by(outbox.c.seq)
-                .limit(self._settings.relay_batch_size)
-            )
-            chosen: list[int] = []
-            total = 0
-            for seq, size in sizes:
-                total += size
-                if chosen and total > self._settings.relay_batch_max_bytes:
-                    break
-                chosen.append(seq)
-            if not chosen:
-                return []
-            result = await session.execute(
-                select(
-                    outbox.c.seq,
-                    outbox.c.topic,
-                    outbox.c.key,
-                    outbox.c.payload,
-                    # As text: rows share a few header sets, decoded once each (`_headers`).
-                    cast(outbox.c.headers, Text).label("headers"),
-                )
-                .where(outbox.c.seq.in_(chosen))
-                .order_by(outbox.c.seq)
-            )
+            if not self._db.is_sqlite:
+                # PostgreSQL cannot know how many rows are pending (a burst, statistics
+                # taken when few were) and, guessing few, collects them all with a bitmap
+                # scan and sorts them: every round would read the whole backlog, and the
+                # dead versions of the rows marked since the last vacuum. Walking the
+                # partial index in order stops at the batch, whatever the backlog.
+                await session.execute(_INDEX_ORDER)
+            result = await session.execute(self._batch_query)
             return result.all()
+
+    def _oldest_pending(self) -> Select[int, str, str | None, str, str]:
+        """`_next_batch`'s one statement: the sizes are summed by the database, so a round
+        is one query, and payloads past the byte budget are never sent over."""
+        size = self._payload_bytes()
+        oldest = (
+            select(
+                outbox.c.seq,
+                outbox.c.topic,
+                outbox.c.key,
+                outbox.c.payload,
+                # As text: rows share a few header sets, decoded once each (`_headers`).
+                cast(outbox.c.headers, Text).label("headers"),
+                func.sum(size).over(order_by=outbox.c.seq, rows=(None, 0)).label("running"),
+                func.row_number().over(order_by=outbox.c.seq).label("place"),
+            )
+            .where(*_PENDING)
+            .order_by(outbox.c.seq)
+            .limit(self._settings.relay_batch_size)
+            .subquery()
+        )
+        return (
+            select(oldest.c.seq, oldest.c.topic, oldest.c.key, oldest.c.payload, oldest.c.headers)
+            .where(
+                or_(oldest.c.place == 1, oldest.c.running <= self._settings.relay_batch_max_bytes)
+            )
+            .order_by(oldest.c.seq)
+        )
 
     def _payload_bytes(self) -> ColumnElement[int]:
         if self._db.is_sqlite:  # SQLite's length() counts characters, but bytes of a blob

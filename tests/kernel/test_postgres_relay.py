@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from shared.broker import ensure_topics
 from shared.db import Database
@@ -271,3 +271,33 @@ async def test_prune_deletes_only_rows_published_before_the_window(
     assert await remaining() == sorted(pending), "unpublished rows are never pruned"
     assert await now.prune() == 0
     assert await unpublished(db) == 2
+
+
+async def test_a_batch_read_stops_at_its_batch_whatever_the_backlog(make_settings, databases):
+    """PostgreSQL, guessing few rows pending (no statistics yet, or taken when few were),
+    would collect the whole backlog and sort it for every batch; the relay's read walks
+    the pending rows in order and stops at the batch."""
+    db = databases[0]
+    await write_events(db, "pgrelay.backlog", 2000, "backlog")
+    relay = OutboxRelay(db=db, settings=make_settings(relay_batch_size=50), service=SERVICE)
+
+    def explained(_conn, _cursor, statement, parameters, _context, _many):
+        if "OVER" in statement:  # the batch read, run for its plan
+            statement = f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}"
+        return statement, parameters
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", explained, retval=True)
+    try:
+        [(plan,)] = await relay._next_batch()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", explained)
+    scans = [node for node in plan_nodes(plan[0]["Plan"]) if node.get("Relation Name")]
+    assert [(node["Node Type"], node["Relation Name"]) for node in scans] == [
+        ("Index Scan", "outbox")
+    ]
+    # The window functions may look a row or two past the batch: never at the backlog.
+    assert scans[0]["Actual Rows"] < 2 * 50, "about one batch read, not the 2,000 pending"
+
+
+def plan_nodes(node: dict) -> list[dict]:
+    return [node, *(one for child in node.get("Plans", []) for one in plan_nodes(child))]
