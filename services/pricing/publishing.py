@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.domain import SCHEDULED_STATUSES, PriceStatus
@@ -26,6 +27,7 @@ from services.pricing.tables import price
 from services.pricing.timeline import PriceWindow, replaced
 from shared.app import Runtime
 from shared.backoff import Backoff
+from shared.db import one_of
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,39 @@ async def publish_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
     due = (await uow.session.execute(_due(uow, stmt))).all()
     if not due:
         return 0
-    replaces = await _replaced(uow.session, due)
+    replaces = await _replaced(uow, due)
+    published = await _publish(uow, [row.id for row in due], replaces, now)
+    await publish_price_events(uow, published)
+    return len(published)
+
+
+async def _publish(
+    uow: UnitOfWork, ids: list[str], replaces: dict[str, str | None], now: datetime
+) -> Sequence[Mapping[Any, Any]]:
+    """Publish those of `ids` still approved, each linked to the price it replaces; returns
+    their event columns."""
     publish = (
         update(price)
-        .where(price.c.id.in_([row.id for row in due]), price.c.status == APPROVED)
+        .where(price.c.status == APPROVED)
         .values(status=PUBLISHED, published_at=now, version=price.c.version + 1)
         .returning(*_RETURNED)
     )
-    published = (await uow.session.execute(publish)).all()
+    if uow.dialect == "postgresql":
+        # The link goes in with the status, in one statement joined to the (id, replaced)
+        # pairs: a second UPDATE would write every row (and all its indexes) again and cost
+        # a round trip per price; arrays keep the text the same batch after batch, so the
+        # prepared statement is reused instead of parsed again for each IN list.
+        pairs = (
+            func.unnest(
+                bindparam("b_ids", ids, type_=ARRAY(String)),
+                bindparam("b_replaces", [replaces[i] for i in ids], type_=ARRAY(String)),
+            )
+            .table_valued("id", "replaces")
+            .render_derived()
+        )
+        linked = publish.where(price.c.id == pairs.c.id).values(replaces_price_id=pairs.c.replaces)
+        return (await uow.session.execute(linked)).mappings().all()
+    published = (await uow.session.execute(publish.where(price.c.id.in_(ids)))).all()
     links = [
         {"b_id": row.id, "b_replaces": replaces[row.id]} for row in published if replaces[row.id]
     ]
@@ -74,10 +101,7 @@ async def publish_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
             .values(replaces_price_id=bindparam("b_replaces")),
             links,
         )
-    await publish_price_events(
-        uow, [{**row._mapping, "replaces_price_id": replaces[row.id]} for row in published]
-    )
-    return len(published)
+    return [{**row._mapping, "replaces_price_id": replaces[row.id]} for row in published]
 
 
 async def expire_due(*, uow: UnitOfWork, now: datetime, limit: int) -> int:
@@ -119,7 +143,7 @@ async def next_due(session: AsyncSession) -> datetime | None:
     return min((t for t in (starts, ends) if t is not None), default=None)
 
 
-async def _replaced(session: AsyncSession, due: Sequence[Any]) -> dict[str, str | None]:
+async def _replaced(uow: UnitOfWork, due: Sequence[Any]) -> dict[str, str | None]:
     """For each due price, the id of the price it replaces as it takes effect."""
     products_by_list: dict[str, set[str]] = {}
     for row in due:
@@ -136,7 +160,10 @@ async def _replaced(session: AsyncSession, due: Sequence[Any]) -> dict[str, str 
     stmt = select(*WINDOW_COLUMNS, price.c.status).where(
         or_(
             *(
-                and_(price.c.price_list == code, price.c.product_id.in_(products))
+                and_(
+                    price.c.price_list == code,
+                    one_of(price.c.product_id, products, dialect=uow.dialect),
+                )
                 for code, products in products_by_list.items()
             )
         ),
@@ -144,7 +171,7 @@ async def _replaced(session: AsyncSession, due: Sequence[Any]) -> dict[str, str 
         or_(price.c.effective_to.is_(None), price.c.effective_to >= earliest),
     )
     windows: dict[tuple[str, str], list[PriceWindow]] = {}
-    for row in (await session.execute(stmt)).all():
+    for row in (await uow.session.execute(stmt)).all():
         if row.status in _SCHEDULED:
             windows.setdefault((row.product_id, row.price_list), []).append(window_of(row))
     result: dict[str, str | None] = {}

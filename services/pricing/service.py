@@ -36,6 +36,7 @@ from services.pricing.tables import price, price_list, product
 from services.pricing.timeline import PriceWindow, resolve
 from shared.auth import Principal
 from shared.concurrency import check_version
+from shared.db import one_of
 from shared.errors import Conflict, NotFound, field_error
 from shared.events import EncodedEvent
 from shared.money import check_scale, format_amount
@@ -412,7 +413,7 @@ async def price_events(
     # (a CASE over hundreds of ids cost the scheduler a tenth of its time to build).
     held = await uow.session.execute(
         select(product.c.id, product.c.event_sequence)
-        .where(product.c.id.in_(ids))
+        .where(one_of(product.c.id, ids, dialect=uow.dialect))
         .order_by(product.c.id)
         .with_for_update()
     )
