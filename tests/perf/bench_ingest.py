@@ -43,6 +43,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
+from services.feedback.settings import FeedbackSettings
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker, ensure_topics, free_port
 from shared.events import encode, kafka_headers, new_event
@@ -481,7 +482,9 @@ async def follow_triage(stack: Stack, base_triaged: int) -> None:
     await until(lambda: _is(stack, lambda body: body["triage"]["backlog"] == 0), 0.5)
     drained = time.perf_counter() - ingested_at
     end = await stack.ready()
-    section("triage (worker in the feedback process, one model thread at nice 10)")
+    # The feedback process reads the same environment (`PRODUCTOPS_FEEDBACK_TRIAGE_THREADS`).
+    threads = FeedbackSettings().triage_threads
+    section(f"triage (worker in the feedback process, {threads} model thread(s) at nice 10)")
     print(f"  triaged in the run                  {end['triage']['triaged'] - base_triaged:9d}")
     done = end["triage"]["triaged"] - start["triage"]["triaged"]
     if drained > 0.5 and done:
