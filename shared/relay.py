@@ -46,12 +46,14 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import RecordMetadata
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Delete,
     LargeBinary,
     Select,
     Text,
     Update,
+    bindparam,
     cast,
     delete,
     func,
@@ -180,12 +182,24 @@ class OutboxRelay:
             security=kafka_security(settings),
         )
         self._batch_query = self._oldest_pending()
+        self._batch_after_query = self._oldest_pending(after=bindparam("after"))
         self._window_checked = False
         self._checked_at: float | None = None
         self._ready_topics: set[str] = set()
         # Partitions whose batch the broker refused whole: their rows go one at a time until
         # the refused one is found and parked (value: how many rows are still suspect).
         self._isolating: dict[TopicPartition, int] = {}
+        # Rows the broker took whose mark is not written yet. Marks are written together, at
+        # most `relay_mark_interval_s` apart and whenever a drain ends: where another process
+        # writes to the same SQLite database (an API-only replica ingesting), each write
+        # waits for its lock, and one wait per interval instead of one per round keeps the
+        # relay up with ingestion (issue 16, bench_ingest). Meanwhile the next rounds read
+        # past `_sent_through`, the last row of the rounds since: a round that left a row
+        # behind (its partition's batch was full) writes its marks at once, so every pending
+        # row up to there is one of `_unmarked`.
+        self._unmarked: list[int] = []
+        self._sent_through: int | None = None
+        self._marked_at = time.monotonic()
         self._failures = 0
         self._last_prune = 0.0
         self.last_error: str | None = None
@@ -268,12 +282,18 @@ class OutboxRelay:
             await self.close()
 
     async def close(self) -> None:
-        """Stop the producer and give up leadership."""
+        """Write the marks held, stop the producer and give up leadership."""
+        if self._unmarked:
+            # Best effort: rows left unmarked (database away) are sent again by the next relay.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._settings.relay_send_timeout_s):
+                    await self._write_marks()
         await self._drop_producer()
         await self._release_leadership()
 
     async def drain(self) -> int:
-        """Publish batches until none is left; returns how many events were published."""
+        """Publish batches until none is left, then mark them all published; returns how
+        many events were published."""
         total = 0
         while await self._leadership.hold():
             self._wake.clear()
@@ -285,6 +305,13 @@ class OutboxRelay:
             requeued = await self._check_broker()
             if not rows and not requeued:
                 break
+        else:
+            # Leadership lost: the new leader reads the unmarked rows and sends them again
+            # (at least once); this relay may no longer write.
+            self._unmarked.clear()
+            self._sent_through = None
+            return total
+        await self._write_marks()
         return total
 
     async def _next_batch(self) -> Sequence[Any]:
@@ -298,13 +325,24 @@ class OutboxRelay:
                 # dead versions of the rows marked since the last vacuum. Walking the
                 # partial index in order stops at the batch, whatever the backlog.
                 await session.execute(_INDEX_ORDER)
-            result = await session.execute(self._batch_query)
+            if self._sent_through is None:
+                result = await session.execute(self._batch_query)
+            else:
+                result = await session.execute(
+                    self._batch_after_query, {"after": self._sent_through}
+                )
             return result.all()
 
-    def _oldest_pending(self) -> Select[int, str, str | None, str, str]:
+    def _oldest_pending(
+        self, after: BindParameter[int] | None = None
+    ) -> Select[int, str, str | None, str, str]:
         """`_next_batch`'s one statement: the sizes are summed by the database, so a round
-        is one query, and payloads past the byte budget are never sent over."""
+        is one query, and payloads past the byte budget are never sent over. `after`: only
+        rows past this `seq` (those up to it were sent and wait for their marks)."""
         size = self._payload_bytes()
+        pending: list[ColumnElement[bool]] = list(_PENDING)
+        if after is not None:
+            pending.append(outbox.c.seq > after)
         oldest = (
             select(
                 outbox.c.seq,
@@ -316,7 +354,7 @@ class OutboxRelay:
                 func.sum(size).over(order_by=outbox.c.seq, rows=(None, 0)).label("running"),
                 func.row_number().over(order_by=outbox.c.seq).label("place"),
             )
-            .where(*_PENDING)
+            .where(*pending)
             .order_by(outbox.c.seq)
             .limit(self._settings.relay_batch_size)
             .subquery()
@@ -353,7 +391,7 @@ class OutboxRelay:
             async with asyncio.timeout(self._settings.relay_send_timeout_s):
                 batches = await self._fill(producer, sendable)
             outcomes = await self._send(producer, batches)
-        return await self._settle(batches, outcomes, parked)
+        return await self._settle(batches, outcomes, parked, rows)
 
     async def _fill(
         self, producer: AIOKafkaProducer, records: Sequence[_Record]
@@ -410,6 +448,7 @@ class OutboxRelay:
         batches: Sequence[_PartitionBatch],
         outcomes: Sequence[_Outcome],
         parked: list[tuple[Any, str]],
+        rows: Sequence[Any],
     ) -> int:
         """Sort out each batch's outcome and record it; raises if a batch has to be retried."""
         delivered: list[Any] = []
@@ -432,7 +471,11 @@ class OutboxRelay:
                 retry_singly.append((batch.rows, _describe(outcome)))
             else:
                 failed.append((batch.rows, _describe(outcome)))
-        await self._record(delivered, parked, [*failed, *retry_singly])
+        attempted = [*failed, *retry_singly]
+        settled = len(delivered) + len(parked) + sum(len(some) for some, _ in attempted)
+        await self._record(
+            delivered, parked, attempted, through=rows[-1].seq if settled == len(rows) else None
+        )
         if failed:
             rows, error = failed[0]
             raise RuntimeError(f"publishing outbox row {rows[0].seq} failed: {error}")
@@ -443,17 +486,45 @@ class OutboxRelay:
         delivered: Sequence[Any],
         parked: Sequence[tuple[Any, str]],
         attempted: Sequence[tuple[list[Any], str]],
+        *,
+        through: int | None,
     ) -> None:
-        """Mark what went out, park what never can, count an attempt on what did not."""
-        if not (delivered or parked or attempted):
+        """Note what went out, park what never can, count an attempt on what did not.
+        `through`: the round's last `seq` when it settled every row it read; only then may
+        its marks wait for a later round's."""
+        self._unmarked.extend(row.seq for row in delivered)
+        overdue = time.monotonic() - self._marked_at >= self._settings.relay_mark_interval_s
+        if parked or attempted or through is None or overdue:
+            await self._write_marks(parked, attempted)
+        else:
+            self._sent_through = through
+        self.published_total += len(delivered)
+        for topic, count in Counter(row.topic for row in delivered).items():
+            EVENTS_PUBLISHED.labels(self._service, topic).inc(count)
+        for row, error in parked:
+            log.error(
+                "outbox event parked: the broker can never take it",
+                extra={"seq": row.seq, "topic": row.topic, "error": error},
+            )
+        if parked:
+            await self.parked()
+
+    async def _write_marks(
+        self,
+        parked: Sequence[tuple[Any, str]] = (),
+        attempted: Sequence[tuple[list[Any], str]] = (),
+    ) -> None:
+        """In one transaction: mark the unmarked rows published, park `parked`, count an
+        attempt on `attempted`."""
+        if not (self._unmarked or parked or attempted):
             return
         now = self._clock()
         dialect = self._db.dialect
         async with self._leadership.writes() as conn:
-            if delivered:
+            if self._unmarked:
                 await conn.execute(
                     update(outbox)
-                    .where(one_of(outbox.c.seq, (row.seq for row in delivered), dialect=dialect))
+                    .where(one_of(outbox.c.seq, self._unmarked, dialect=dialect))
                     .values(published_at=now)
                 )
             for row, error in parked:
@@ -468,16 +539,9 @@ class OutboxRelay:
                     .where(one_of(outbox.c.seq, (row.seq for row in rows), dialect=dialect))
                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
                 )
-        self.published_total += len(delivered)
-        for topic, count in Counter(row.topic for row in delivered).items():
-            EVENTS_PUBLISHED.labels(self._service, topic).inc(count)
-        for row, error in parked:
-            log.error(
-                "outbox event parked: the broker can never take it",
-                extra={"seq": row.seq, "topic": row.topic, "error": error},
-            )
-        if parked:
-            await self.parked()
+        self._unmarked.clear()
+        self._sent_through = None
+        self._marked_at = time.monotonic()
 
     def _clear_suspects(self, partition: TopicPartition, sent: int) -> None:
         left = self._isolating.get(partition)
@@ -515,6 +579,8 @@ class OutboxRelay:
         self._checked_at = now
         if not lost:
             return False
+        # Marked first, so the rows the broker lost since the last marks are re-queued too.
+        await self._write_marks()
         requeued = await self._in_chunks(
             update(outbox).values(published_at=None),
             outbox.c.published_at.is_not(None),

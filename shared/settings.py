@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_batch_max_bytes: int = Field(default=1_048_576, ge=1024)
     relay_poll_s: float = Field(default=1.0, gt=0)
+    # How long a relay may hold the marks of published rows before writing them: one write
+    # per interval, not per round (see OutboxRelay). A crash re-sends at most this much.
+    relay_mark_interval_s: float = Field(default=0.5, ge=0)
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     relay_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_retention_s: float = Field(default=7 * 24 * 3600, ge=0)
