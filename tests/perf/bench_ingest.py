@@ -1,7 +1,7 @@
 """Ingestion benchmark: prints figures, asserts nothing.
 
     .venv/bin/python -m tests.perf.bench_ingest [--events 100000] [--batch 500]
-        [--concurrency 6] [--postgres] [--wait-s 120] [--skip-triage]
+        [--concurrency 6] [--postgres] [--wait-s 120] [--skip-triage] [--roles one|split]
 
 Starts the embedded broker, the feedback service and the gateway as real processes, then,
 with the stack up (so under the same load):
@@ -15,6 +15,10 @@ with the stack up (so under the same load):
 - the ratios of both to raw (issue 16's goals: acceptance >= 0.5x, end to end >= 0.4x);
 - then triage throughput (texts/s) while its backlog drains (unless --skip-triage).
 
+`--roles split` runs feedback as deployed (Compose, Kubernetes): the gateway reaches an
+API-only process, and a second process on the same database relays and triages. `one` (the
+default, as `make run`) holds every role in one process.
+
 `--postgres` runs the feedback service on a scratch PostgreSQL database, and stops with an
 error when PostgreSQL does not answer (never a silent SQLite run). Figures are recorded in
 var/bench/ (tests/perf/common.py `record`).
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import multiprocessing
 import os
 import random
 import subprocess
@@ -35,6 +39,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -242,54 +247,78 @@ async def raw_produce(bootstrap: str, events: list[dict[str, Any]]) -> Raw:
 class Arrivals:
     """This run's events as they reach `storefront.customer-events`: the end of the path.
 
-    Reads every partition by assignment from its end at `start()` (no group, nothing
-    committed), and notes when each expected event id first arrives."""
+    Read in a process of its own, by assignment from each partition's end at `start()` (no
+    group, nothing committed), noting when each expected event id first arrives: decoding
+    100,000 records on the bench's own loop would slow the client posting the batches,
+    which the raw run does not have beside it. `time.perf_counter` is the system's
+    monotonic clock on Linux, one clock for both processes."""
 
     def __init__(self, bootstrap: str, expected: set[str]) -> None:
         self.expected = expected
         self.arrived: dict[str, float] = {}
         self._bootstrap = bootstrap
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+        context = multiprocessing.get_context("spawn")
+        self._conn, self._child = context.Pipe()
+        self._process = context.Process(
+            target=read_arrivals, args=(bootstrap, sorted(expected), self._child), daemon=True
         )
-        self._task: asyncio.Task[None] | None = None
-        self._complete = asyncio.Event()
 
     async def start(self) -> None:
         await ensure_topics(self._bootstrap, [CUSTOMER_EVENTS_TOPIC])
-        await self._consumer.start()
-        partitions = self._consumer.partitions_for_topic(CUSTOMER_EVENTS_TOPIC) or set()
-        assigned = [TopicPartition(CUSTOMER_EVENTS_TOPIC, p) for p in sorted(partitions)]
-        self._consumer.assign(assigned)
-        await self._consumer.seek_to_end(*assigned)
-        for tp in assigned:  # resolve the end now, before the first event is produced
-            await self._consumer.position(tp)
-        self._task = asyncio.create_task(self._read())
+        self._process.start()
+        # Only the reader holds its end now: if it dies, `recv` here ends (EOFError).
+        self._child.close()
+        if await asyncio.to_thread(self._conn.recv) != "reading":
+            raise RuntimeError("the arrivals reader did not start")
 
-    async def _read(self) -> None:
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+    async def all_arrived(self, timeout_s: float) -> bool:
+        """Wait (bounded) until every expected event is on the topic."""
+        self._conn.send(timeout_s)
+        self.arrived = await asyncio.to_thread(self._conn.recv)
+        return len(self.arrived) == len(self.expected)
+
+    async def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        await asyncio.to_thread(self._process.join, 10)
+
+
+def read_arrivals(bootstrap: str, expected: list[str], conn: Connection) -> None:
+    """`Arrivals`' process: says "reading" once at the topic's end, then sends the arrival
+    times once all expected events came, or when the wait the parent sends is over."""
+    asyncio.run(_read_arrivals(bootstrap, set(expected), conn))
+
+
+async def _read_arrivals(bootstrap: str, expected: set[str], conn: Connection) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(CUSTOMER_EVENTS_TOPIC) or set()
+        assigned = [TopicPartition(CUSTOMER_EVENTS_TOPIC, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:  # resolve the end now, before the first event is produced
+            await consumer.position(tp)
+        conn.send("reading")
+        arrived: dict[str, float] = {}
+        deadline: float | None = None
+        while len(arrived) < len(expected):
+            if deadline is None and conn.poll():
+                deadline = time.monotonic() + conn.recv()
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
             now = time.perf_counter()
             for records in batches.values():
                 for message in records:
                     event_id = orjson.loads(message.value)["data"]["event_id"]
-                    if event_id in self.expected and event_id not in self.arrived:
-                        self.arrived[event_id] = now
-            if len(self.arrived) == len(self.expected):
-                self._complete.set()
-
-    async def all_arrived(self, timeout_s: float) -> bool:
-        """Wait (bounded) until every expected event is on the topic."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._complete.wait(), timeout_s)
-        return self._complete.is_set()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._consumer.stop()
+                    if event_id in expected and event_id not in arrived:
+                        arrived[event_id] = now
+        conn.send(arrived)
+    finally:
+        await consumer.stop()
 
 
 async def name_products(bootstrap: str) -> None:
@@ -324,10 +353,21 @@ async def until(check: Callable[[], Awaitable[bool]], pause_s: float = 0.2) -> N
         await asyncio.sleep(pause_s)
 
 
-class Stack:
-    """The broker's address, and the feedback service and gateway as real processes."""
+# `--roles split`: the feedback process the gateway reaches only takes requests, as
+# Compose's `feedback` and Kubernetes' `feedback-api` do; a second one on the same database
+# relays, consumes and triages (`feedback-worker`).
+API_ONLY = {
+    "PRODUCTOPS_RUN_RELAY": "false",
+    "PRODUCTOPS_RUN_CONSUMERS": "false",
+    "PRODUCTOPS_RUN_JOBS": "false",
+}
 
-    def __init__(self, data_dir: Path, database: str, bootstrap: str) -> None:
+
+class Stack:
+    """The broker's address, and the feedback service (one process, or an API process and a
+    worker process) and the gateway as real processes."""
+
+    def __init__(self, data_dir: Path, database: str, bootstrap: str, *, split: bool) -> None:
         feedback_port, gateway_port = free_port(), free_port()
         env = {
             **os.environ,
@@ -348,12 +388,20 @@ class Stack:
         self.bootstrap = bootstrap
         self.feedback = f"http://127.0.0.1:{feedback_port}"
         self.gateway = f"http://127.0.0.1:{gateway_port}"
-        self.processes = [Component("feedback", env, data_dir), Component("gateway", env, data_dir)]
+        # The process holding the relay and the triage worker (the one /readyz reports on).
+        self.worker = self.feedback
+        self.processes = [Component("feedback", env | API_ONLY if split else env, data_dir)]
+        self.processes.append(Component("gateway", env, data_dir))
+        if split:
+            worker_port = free_port()
+            self.worker = f"http://127.0.0.1:{worker_port}"
+            worker = env | {"PRODUCTOPS_FEEDBACK_PORT": str(worker_port)}
+            self.processes.append(Component("feedback", worker, data_dir))
         self.probe = httpx.AsyncClient()
 
     async def ready(self) -> dict[str, Any]:
         return (
-            await self.probe.get(f"{self.feedback}/readyz", headers=probe_headers(), timeout=10)
+            await self.probe.get(f"{self.worker}/readyz", headers=probe_headers(), timeout=10)
         ).json()
 
     async def stop(self) -> None:
@@ -418,7 +466,8 @@ async def bench_gateway(stack: Stack, token: str, bodies: list[bytes], args: Any
         end_to_end=[at - sent_at[batch_of[event_id]] for event_id, at in arrived.items()],
         on_topic_s=max(arrived.values()) - started if complete else None,
     )
-    section("through the gateway (real processes, HTTP, one feedback process)")
+    roles = "an API-only feedback process and a worker" if args.roles == "split" else "one"
+    section(f"through the gateway (real processes, HTTP, {roles} feedback process)")
     print(f"  load average                         {load()}")
     print(f"  accepted (202, durable)             {result.events / elapsed:9.0f} events/s")
     print(
@@ -447,7 +496,8 @@ async def bench_gateway(stack: Stack, token: str, bodies: list[bytes], args: Any
     )
     print(
         f"  CPU while ingesting                  feedback {cpu[0]:.2f} cores,"
-        f" gateway {cpu[1]:.2f} cores; machine {busy / total * 100 if total else 0:.0f}% busy"
+        + (f" its worker {cpu[2]:.2f} cores," if len(cpu) > 2 else "")
+        + f" gateway {cpu[1]:.2f} cores; machine {busy / total * 100 if total else 0:.0f}% busy"
         f" ({os.cpu_count()} cores, every user's processes)"
     )
     per_event = cpu[0] * elapsed / result.events * 1e6
@@ -466,6 +516,8 @@ async def bench_gateway(stack: Stack, token: str, bodies: list[bytes], args: Any
         figure("event latency (POST -> on the topic) p99", pct(result.end_to_end, 99) * 1000, "ms")
     figure("CPU feedback", cpu[0], "cores")
     figure("CPU gateway", cpu[1], "cores")
+    if len(cpu) > 2:
+        figure("CPU feedback worker", cpu[2], "cores")
     figure("feedback CPU per event while ingesting", per_event, "us")
     figure("feedback main thread CPU per event while ingesting", main_per_event, "us")
     return result
@@ -484,7 +536,7 @@ async def follow_triage(stack: Stack, base_triaged: int) -> None:
     end = await stack.ready()
     # The feedback process reads the same environment (`PRODUCTOPS_FEEDBACK_TRIAGE_THREADS`).
     threads = FeedbackSettings().triage_threads
-    section(f"triage (worker in the feedback process, {threads} model thread(s) at nice 10)")
+    section(f"triage (in the feedback process relaying, {threads} model thread(s) at nice 10)")
     print(f"  triaged in the run                  {end['triage']['triaged'] - base_triaged:9d}")
     done = end["triage"]["triaged"] - start["triage"]["triaged"]
     if drained > 0.5 and done:
@@ -530,10 +582,11 @@ async def main(args: argparse.Namespace) -> None:
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         database = pg or f"sqlite+aiosqlite:///{Path(tmp) / 'feedback.db'}"
         print(f"  feedback database: {database.split(':', 1)[0]}")
-        stack = Stack(Path(tmp), database, broker.bootstrap)
+        stack = Stack(Path(tmp), database, broker.bootstrap, split=args.roles == "split")
         try:
             await wait_ready(stack.feedback)
             await wait_ready(stack.gateway)
+            await wait_ready(stack.worker)
             # The catalog names the products first: events about unknown ones are held.
             await name_products(broker.bootstrap)
             # Warm up connections and the first inserts; wait for the model and its backlog.
@@ -588,4 +641,11 @@ if __name__ == "__main__":
         "--wait-s", type=float, default=120, help="how long to wait for the last event on the topic"
     )
     parser.add_argument("--skip-triage", action="store_true", help="do not wait for triage")
+    parser.add_argument(
+        "--roles",
+        choices=["one", "split"],
+        default="one",
+        help="one feedback process with every role (make run), or split: an API-only process"
+        " and a worker process (relay, consumers, triage), as Compose and Kubernetes deploy it",
+    )
     asyncio.run(main(parser.parse_args()))
