@@ -34,9 +34,11 @@ from shared.dead_letter_api import router as dead_letter_router
 from shared.errors import Unauthorized, install_error_handlers
 from shared.events import dlq_topic, origins_of, topic_of
 from shared.http import RequestContextMiddleware
-from shared.inbox import prune_inbox_forever
+from shared.idempotency import prune_idempotency_keys
+from shared.inbox import prune_inbox
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.openapi import install_openapi
+from shared.pruning import prune_forever
 from shared.relay import OutboxRelay
 from shared.republish import SnapshotSource
 from shared.revocation import (
@@ -200,11 +202,22 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
-            pruning = prune_inbox_forever(
-                self.uow, retention_s=self.settings.inbox_retention_s, clock=self.clock
+            pruning = prune_forever(
+                "inbox",
+                lambda cutoff: prune_inbox(self.uow, older_than=cutoff),
+                retention_s=self.settings.inbox_retention_s,
+                clock=self.clock,
             )
             self._tasks.append(asyncio.create_task(pruning, name="inbox-pruning"))
         if self.settings.run_jobs:
+            # Keys are written by API processes; one with jobs forgets the old ones.
+            forgetting = prune_forever(
+                "idempotency_key",
+                lambda cutoff: prune_idempotency_keys(self.uow, older_than=cutoff),
+                retention_s=self.settings.idempotency_retention_s,
+                clock=self.clock,
+            )
+            self._tasks.append(asyncio.create_task(forgetting, name="idempotency-pruning"))
             for job in self.spec.background:
                 self._jobs.append(asyncio.create_task(job(self), name=job.__name__))
         self._tasks.extend(self._jobs)

@@ -1,12 +1,15 @@
 """`Idempotency-Key` on creates: the same key and body replays the first response.
 
 The key is stored in the same transaction as the resource it created, so a crash can
-never leave one without the other.
+never leave one without the other. Keys are kept for `PRODUCTOPS_IDEMPOTENCY_RETENTION_S`
+(`prune_idempotency_keys`); a retry after that is a new request.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 import orjson
@@ -19,6 +22,7 @@ from starlette.responses import Response
 from shared.auth import Principal, current_principal
 from shared.errors import Conflict, field_error
 from shared.openapi import answers
+from shared.pruning import delete_older_than
 from shared.tables import idempotency_key
 from shared.uow import UnitOfWork
 
@@ -84,6 +88,19 @@ class Idempotency:
             raise Conflict(
                 "a request with this Idempotency-Key is already being processed; retry"
             ) from exc
+
+
+async def prune_idempotency_keys(
+    uow_factory: Callable[[], UnitOfWork], *, older_than: datetime, chunk: int = 1000
+) -> int:
+    """Forget the keys stored before `older_than`, in chunks; returns the count."""
+    return await delete_older_than(
+        uow_factory,
+        idempotency_key,
+        stamp=idempotency_key.c.created_at,
+        older_than=older_than,
+        chunk=chunk,
+    )
 
 
 @answers(409, 422)

@@ -7,25 +7,21 @@ events through `apply_event`, so a replay is deduplicated exactly like a deliver
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final, Literal
 
 from aiokafka import ConsumerRecord
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import select, update
 
-from shared.clock import Clock, utc_now
 from shared.db import rows_affected
 from shared.dead_letters import is_dead_lettered
 from shared.events import CloudEvent
 from shared.inserts import dialect_insert
 from shared.observability import causation_id_var, correlation_id_var
+from shared.pruning import delete_older_than
 from shared.tables import inbox, subject_position
 from shared.uow import UnitOfWork
-
-log = logging.getLogger(__name__)
 
 Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[None]]
 
@@ -122,39 +118,7 @@ async def apply_event(
 async def prune_inbox(
     uow_factory: Callable[[], UnitOfWork], *, older_than: datetime, chunk: int = 1000
 ) -> int:
-    """Delete inbox rows handled before `older_than`, `chunk` rows per transaction, so no
-    transaction holds the table (or SQLite's single writer) for long. Returns the count."""
-    oldest = (
-        select(inbox.c.consumer, inbox.c.event_id)
-        .where(inbox.c.processed_at < older_than)
-        .limit(chunk)
+    """Delete inbox rows handled before `older_than`, in chunks; returns the count."""
+    return await delete_older_than(
+        uow_factory, inbox, stamp=inbox.c.processed_at, older_than=older_than, chunk=chunk
     )
-    total = 0
-    while True:
-        async with uow_factory() as uow:
-            result = await uow.session.execute(
-                delete(inbox).where(tuple_(inbox.c.consumer, inbox.c.event_id).in_(oldest))
-            )
-        deleted = rows_affected(result) or 0
-        total += deleted
-        if deleted < chunk:
-            return total
-
-
-async def prune_inbox_forever(
-    uow_factory: Callable[[], UnitOfWork],
-    *,
-    retention_s: float,
-    clock: Clock = utc_now,
-    every_s: float = 300.0,
-) -> None:
-    """Prune rows older than `retention_s` every `every_s`, until cancelled."""
-    while True:
-        try:
-            cutoff = clock() - timedelta(seconds=retention_s)
-            pruned = await prune_inbox(uow_factory, older_than=cutoff)
-            if pruned:
-                log.info("inbox pruned", extra={"rows": pruned})
-        except Exception as exc:  # a busy or absent database only delays pruning
-            log.warning("inbox pruning failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-        await asyncio.sleep(every_s)

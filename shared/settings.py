@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     # Inbox rows must outlive the outbox's, so that an event a relay re-publishes is still
     # recognised as handled (see `_inbox_outlives_outbox`).
     inbox_retention_s: float = Field(default=14 * 24 * 3600, ge=0)
+    # How long an `Idempotency-Key` replays its first response (a day, as payment APIs keep
+    # theirs); a retry after that is a new request.
+    idempotency_retention_s: float = Field(default=24 * 3600, gt=0)
 
     log_level: str = "INFO"
 
