@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -202,25 +203,28 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
-            pruning = prune_forever(
+            self._prune(
                 "inbox",
                 lambda cutoff: prune_inbox(self.uow, older_than=cutoff),
-                retention_s=self.settings.inbox_retention_s,
-                clock=self.clock,
+                self.settings.inbox_retention_s,
             )
-            self._tasks.append(asyncio.create_task(pruning, name="inbox-pruning"))
         if self.settings.run_jobs:
             # Keys are written by API processes; one with jobs forgets the old ones.
-            forgetting = prune_forever(
+            self._prune(
                 "idempotency_key",
                 lambda cutoff: prune_idempotency_keys(self.uow, older_than=cutoff),
-                retention_s=self.settings.idempotency_retention_s,
-                clock=self.clock,
+                self.settings.idempotency_retention_s,
             )
-            self._tasks.append(asyncio.create_task(forgetting, name="idempotency-pruning"))
             for job in self.spec.background:
                 self._jobs.append(asyncio.create_task(job(self), name=job.__name__))
         self._tasks.extend(self._jobs)
+
+    def _prune(
+        self, table: str, prune: Callable[[datetime], Awaitable[int]], retention_s: float
+    ) -> None:
+        """Start deleting `table`'s rows older than `retention_s` (`prune(cutoff)`)."""
+        job = prune_forever(table, prune, retention_s=retention_s, clock=self.clock)
+        self._tasks.append(asyncio.create_task(job, name=f"{table}-pruning"))
 
     async def stop(self) -> None:
         if self.spec.on_stop:

@@ -104,24 +104,6 @@ async def read_keys_until(
     return seen
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.create_all([metadata])
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-async def topic(broker: EmbeddedBroker) -> str:
-    """A one-partition topic: its records are in one total order, easy to check."""
-    name = unique("relay.events")
-    await ensure_topics(broker.bootstrap, [name], partitions=1)
-    return name
-
-
 @contextlib.asynccontextmanager
 async def relaying(relay: OutboxRelay) -> AsyncIterator[OutboxRelay]:
     task = asyncio.create_task(relay.run())

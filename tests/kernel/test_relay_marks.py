@@ -5,38 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
-from shared.broker import EmbeddedBroker, ensure_topics
 from shared.db import Database
 from shared.relay import OutboxRelay
-from shared.tables import metadata, outbox
-from tests.kernel.test_relay_failures import read_data, sample_event, unique, write_events
+from shared.tables import outbox
+from tests.kernel.test_relay_failures import read_data, sample_event, write_events
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.create_all([metadata])
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-async def topic(broker: EmbeddedBroker) -> str:
-    """One partition: the records are in one total order."""
-    name = unique("relay.marks")
-    await ensure_topics(broker.bootstrap, [name], partitions=1)
-    return name
 
 
 def count_marks(db: Database) -> list[str]:
@@ -57,21 +37,29 @@ async def unpublished(db: Database) -> int:
         return int(await session.scalar(query) or 0)
 
 
+def relay_of_tens(make_settings: Any, db: Database, interval_s: float) -> OutboxRelay:
+    """A relay taking rounds of at most 10 rows, writing its marks `interval_s` apart."""
+    settings = make_settings(relay_batch_size=10, relay_mark_interval_s=interval_s)
+    return OutboxRelay(db=db, settings=settings, service="s")
+
+
+async def drain_counting_marks(relay: OutboxRelay, db: Database) -> tuple[int, list[str]]:
+    """One drain, then the relay closed: what it published, and its mark statements."""
+    marks = count_marks(db)
+    try:
+        return await relay.drain(), marks
+    finally:
+        await relay.close()
+
+
 @pytest.mark.parametrize(("interval_s", "writes"), [(3600.0, 1), (0.0, 4)])
 async def test_a_drain_marks_every_row_it_sent_once_sent_each_once(
     make_settings, broker, db, topic, interval_s, writes
 ):
-    relay = OutboxRelay(
-        db=db,
-        settings=make_settings(relay_batch_size=10, relay_mark_interval_s=interval_s),
-        service="s",
-    )
+    relay = relay_of_tens(make_settings, db, interval_s)
     await write_events(db, topic, [sample_event("k", n=n) for n in range(35)])
-    marks = count_marks(db)
-    try:
-        assert await relay.drain() == 35
-    finally:
-        await relay.close()
+    published, marks = await drain_counting_marks(relay, db)
+    assert published == 35
 
     # Rows sent but not yet marked are left out of the next rounds: nothing goes twice.
     found = await read_data(broker.bootstrap, topic, 36, timeout_s=3)
@@ -88,11 +76,7 @@ async def test_the_relay_publishes_while_another_process_holds_the_write_lock(
 ):
     # An API-only replica ingesting into the same SQLite file holds its one write lock most
     # of the time; the relay must not wait for it once a round.
-    relay = OutboxRelay(
-        db=db,
-        settings=make_settings(relay_batch_size=10, relay_mark_interval_s=3600),
-        service="s",
-    )
+    relay = relay_of_tens(make_settings, db, 3600)
     await write_events(db, topic, [sample_event("k", n=n) for n in range(35)])
     other = sqlite3.connect(make_url(db.url).database or "", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
@@ -113,17 +97,10 @@ async def test_the_relay_publishes_while_another_process_holds_the_write_lock(
 async def test_a_round_that_leaves_rows_behind_marks_at_once(make_settings, broker, db, topic):
     # A partition's record batch holds 256 KiB: a round of ten 100 kB events sends two and
     # leaves the rest pending before its last row, so later rounds may not read past it.
-    relay = OutboxRelay(
-        db=db,
-        settings=make_settings(relay_batch_size=10, relay_mark_interval_s=3600),
-        service="s",
-    )
+    relay = relay_of_tens(make_settings, db, 3600)
     await write_events(db, topic, [sample_event("k", n=n, text="x" * 100_000) for n in range(10)])
-    marks = count_marks(db)
-    try:
-        assert await relay.drain() == 10
-    finally:
-        await relay.close()
+    published, marks = await drain_counting_marks(relay, db)
+    assert published == 10
 
     found = await read_data(broker.bootstrap, topic, 11, timeout_s=3)
     assert [one["n"] for one in found] == list(range(10))
