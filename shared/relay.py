@@ -4,8 +4,10 @@ Delivery is at least once. A send that timed out may still have been written, so
 sent again and consumers dedupe through their inbox (see docs/delivery.md).
 
 Order per key: each round sends at most one record batch per partition, which Kafka appends
-all or nothing, and the next round starts from the oldest row not yet published. So when a
-write fails, no later row of its key goes out before it.
+all or nothing, and the next round starts from the oldest row not yet sent. A round that
+fails (or leaves a row behind) writes its marks at once, so the next one starts from the
+oldest row not yet published: when a write fails, no later row of its key goes out before
+it. Marks of whole rounds are written together (`relay_mark_interval_s`).
 
 A row the broker can never take (too large, malformed) is parked: set aside with its error,
 counted in `/readyz` and `/metrics`, and the rows after it go on, like a dead letter. An

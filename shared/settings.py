@@ -138,10 +138,10 @@ class Settings(BaseSettings):
     live_heartbeat_s: float = Field(default=15.0, gt=0)
     live_client_queue: int = Field(default=256, ge=1)
 
-    # Rows per relay round. On SQLite each round's mark-published waits behind the ingestion
-    # transactions queued for the one writer: fewer, larger rounds keep up with ingestion
-    # (issue 16; tests/perf/bench_ingest.py and bench_relay.py). 1,000 events of ~650 bytes
-    # stay well under `relay_batch_max_bytes` and the producer's 256 KiB per partition.
+    # Rows per relay round: each round is one read and one send per partition, so fewer,
+    # larger rounds keep up with ingestion (issue 16; tests/perf/bench_ingest.py and
+    # bench_relay.py). 1,000 events of ~650 bytes stay well under `relay_batch_max_bytes`
+    # and the producer's 256 KiB per partition.
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_batch_max_bytes: int = Field(default=1_048_576, ge=1024)
     relay_poll_s: float = Field(default=1.0, gt=0)
