@@ -30,6 +30,11 @@ class FeedbackSettings(BaseSettings):
     # whole batch (a few seconds at most); a lone event is still a batch of one.
     triage_batch_size: int = Field(default=256, ge=1, le=1000)
     triage_poll_s: float = Field(default=1.0, gt=0)
+    # PostgreSQL: how long a worker holds the batch it took while its model reads it. Other
+    # workers pass over it meanwhile, and read it again after this if the worker died. A
+    # batch of 256 reads in a few seconds; a slower reading past the lease is read twice,
+    # but applied once.
+    triage_lease_s: float = Field(default=120.0, gt=0)
     # Niceness of the model's thread (0-19): higher yields more CPU to request handling.
     triage_nice: int = Field(default=10, ge=0, le=19)
     # onnxruntime's intra-op threads for the model (~90% of triage's CPU), at the niceness

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import Select, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -102,13 +102,32 @@ def unpack(stored: bytes) -> list[float]:
     return vector.tolist()
 
 
-async def next_batch(
-    *, session: AsyncSession, size: int, now: datetime, claim: bool = False
-) -> list[Any]:
+async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list[Any]:
     """The oldest events waiting for triage, leaving out those whose retry is not due at
-    `now`. With `claim` (PostgreSQL), they are locked until the session's transaction ends,
-    and events another transaction has locked are passed over."""
-    stmt = (
+    `now` (and those another worker holds: `lease_batch`)."""
+    return list((await session.execute(_waiting(size=size, now=now))).all())
+
+
+async def lease_batch(
+    *, session: AsyncSession, size: int, now: datetime, until: datetime
+) -> list[Any]:
+    """Take the oldest waiting events for one worker until `until` (PostgreSQL), in seq
+    order: `next_attempt_at` is moved to `until`, so other workers pass over them while this
+    one's model reads them, with no transaction held open, and read them again if it dies
+    without applying them. The rows are locked `SKIP LOCKED` only while being taken, so two
+    workers taking at once get different events. Commit the session's transaction at once."""
+    taken = _waiting(size=size, now=now).with_only_columns(customer_event.c.seq)
+    result = await session.execute(
+        update(customer_event)
+        .where(customer_event.c.seq.in_(taken.with_for_update(skip_locked=True).scalar_subquery()))
+        .values(next_attempt_at=until)
+        .returning(customer_event.c.seq, *_PENDING_COLUMNS)
+    )
+    return sorted(result.all(), key=lambda row: row.seq)
+
+
+def _waiting(*, size: int, now: datetime) -> Select[Any]:
+    return (
         select(*_PENDING_COLUMNS)
         .where(customer_event.c.triage == TriageState.QUEUED.value)
         .where(
@@ -117,9 +136,6 @@ async def next_batch(
         .order_by(customer_event.c.seq)
         .limit(size)
     )
-    if claim:
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.execute(stmt)).all())
 
 
 def triage_input(row: Any) -> TriageInput:

@@ -159,22 +159,20 @@ class TriageWorker:
             # keeps a batch read twice from being applied twice.
             async with runtime.db.reader() as session:
                 rows = await triaging.next_batch(session=session, size=size, now=now)
-            if not rows:
-                return 0
-            results, failed = await self._triage(model, rows)
-            async with runtime.uow() as uow:
-                applied, failures = await self._apply(uow, rows, results, failed)
         else:
-            # The batch stays locked while the model reads it: other workers on this
-            # database skip it and read the next, and one that dies releases it.
+            # Taken for a while in a transaction of its own, not locked while the model
+            # reads: other workers on this database read the next batch, and read this one
+            # again if this worker dies before applying it.
+            until = now + timedelta(seconds=self.settings.triage_lease_s)
             async with runtime.uow() as uow:
-                rows = await triaging.next_batch(
-                    session=uow.session, size=size, now=now, claim=True
+                rows = await triaging.lease_batch(
+                    session=uow.session, size=size, now=now, until=until
                 )
-                if not rows:
-                    return 0
-                results, failed = await self._triage(model, rows)
-                applied, failures = await self._apply(uow, rows, results, failed)
+        if not rows:
+            return 0
+        results, failed = await self._triage(model, rows)
+        async with runtime.uow() as uow:
+            applied, failures = await self._apply(uow, rows, results, failed)
         self.triaged += applied.items + applied.search_misses
         service = runtime.spec.name
         TRIAGED.labels(service, "triaged").inc(applied.items)

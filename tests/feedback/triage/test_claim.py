@@ -1,23 +1,26 @@
-"""Two feedback processes on one PostgreSQL database split the triage backlog: each claims
-its batch `FOR UPDATE SKIP LOCKED` and holds it while its model reads, so the other reads the
-next batch, every event is read by one model and triaged once, and their items are grouped
-as one worker would group them."""
+"""Two feedback processes on one PostgreSQL database split the triage backlog: each takes its
+batch for a lease (`FOR UPDATE SKIP LOCKED` only while taking it), so the other reads the next
+batch, every event is read by one model and triaged once, and their items are grouped as one
+worker would group them. No transaction stays open while a model reads, and a batch whose
+worker died is read again once its lease is over."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from services.feedback.app import create_app
 from services.feedback.tables import customer_event, feedback_item, finding
 from services.feedback.triage import TriageInput, TriageResult
+from services.feedback.triage import service as triaging
 from shared.settings import Settings
 from tests.feedback.conftest import FAST, event, ingest, known_product
 from tests.feedback.fakes import FakeTriage
@@ -89,3 +92,93 @@ async def test_two_workers_claim_disjoint_batches_and_triage_each_event_once(
     assert states == {"done"}
     # One problem of one product, read by two workers at once: still one finding.
     assert findings == [EVENTS]
+
+
+class HeldTriage(FakeTriage):
+    """Holds its first reading until released, so a test can look around meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.Event()
+        self.release = threading.Event()
+
+    def triage(self, items: Sequence[TriageInput]) -> list[TriageResult]:
+        self.reading.set()
+        if not self.release.wait(timeout=20):
+            raise TimeoutError("the test never released the model")
+        return super().triage(items)
+
+
+@asynccontextmanager
+async def one_worker(
+    make_settings: Callable[..., Settings], url: str, model: FakeTriage
+) -> AsyncIterator[FastAPI]:
+    """A feedback process on `url` whose worker the test steps, with EVENTS reviews queued."""
+    feedback = FAST.model_copy(update={"triage_batch_size": BATCH, "triage_lease_s": 60})
+    settings = make_settings(feedback_database_url=url, run_consumers=False, run_jobs=False)
+    app = create_app(settings, feedback=feedback, triage=lambda: model)
+    async with running(app) as client:
+        await known_product(app)
+        await ingest(client, *(event("review", rating=2, text=f"lid {n}") for n in range(EVENTS)))
+        yield app
+
+
+async def test_no_transaction_stays_open_while_the_model_reads(
+    make_settings: Callable[..., Settings],
+) -> None:
+    model = HeldTriage()
+    async with pg_database() as url, one_worker(make_settings, url, model) as app:
+        runtime = app.state.runtime
+        step = asyncio.create_task(app.state.feedback_worker.step(runtime, model))
+        try:
+            for _ in range(200):
+                if model.reading.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert model.reading.is_set(), "the model never started reading"
+            async with runtime.db.reader() as session:
+                open_elsewhere = await session.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                        " current_database() AND pid <> pg_backend_pid()"
+                        " AND state LIKE 'idle in transaction%'"
+                    )
+                )
+                leased = await session.scalar(
+                    select(func.count()).where(
+                        customer_event.c.next_attempt_at > runtime.clock() + timedelta(seconds=30)
+                    )
+                )
+            assert open_elsewhere == 0
+            assert leased == BATCH
+        finally:
+            model.release.set()
+        assert await step == BATCH
+
+
+async def test_a_batch_whose_worker_died_is_read_again_after_its_lease(
+    make_settings: Callable[..., Settings],
+) -> None:
+    model = FakeTriage()
+    async with pg_database() as url, one_worker(make_settings, url, model) as app:
+        runtime, worker = app.state.runtime, app.state.feedback_worker
+        now = runtime.clock()
+        # A worker takes the oldest batch and dies before applying it.
+        async with runtime.uow() as uow:
+            taken = await triaging.lease_batch(
+                session=uow.session, size=BATCH, now=now, until=now + timedelta(seconds=60)
+            )
+        assert [row.text for row in taken] == [f"lid {n}" for n in range(BATCH)]
+
+        worker.clock = lambda: now
+        while await worker.step(runtime, model):
+            pass
+        assert sum(model.batches) == EVENTS - BATCH, "the taken batch is passed over"
+
+        worker.clock = lambda: now + timedelta(seconds=61)
+        assert await worker.step(runtime, model) == BATCH
+        async with runtime.db.reader() as session:
+            states = Counter((await session.execute(select(customer_event.c.triage))).scalars())
+            items = await session.scalar(select(func.count()).select_from(feedback_item))
+    assert states == Counter({"done": EVENTS})
+    assert items == EVENTS
