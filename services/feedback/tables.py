@@ -168,7 +168,10 @@ feedback_item = Table(
     "feedback_item",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("event_id", String(128), nullable=False, unique=True),
+    # The customer event read (its `seq`: an `event_id` is unique only within its source),
+    # and that event's id, as its storefront named it.
+    Column("event_seq", SeqType, nullable=False, unique=True),
+    Column("event_id", String(128), nullable=False),
     Column("product_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("category", String(32), nullable=False),
@@ -263,6 +266,9 @@ escalation = Table(
     Column("rule", String(32), nullable=False),
     Column("product_id", String(64), nullable=True),
     Column("finding_id", String(36), ForeignKey(finding.c.id), nullable=True),
+    # The customer event that raised it (its `seq`, and its id as its storefront named it);
+    # none for a critical defect's, which its finding raised.
+    Column("event_seq", SeqType, nullable=True),
     Column("event_id", String(128), nullable=True),
     Column("due_at", UtcDateTime, nullable=False),
     # An `EscalationStatus`: open, forwarded (to sales), answered, done.
@@ -275,7 +281,7 @@ escalation = Table(
     Column("forwarded_by", String(255), nullable=True),
     Column("forward_note", String(1000), nullable=True),
     # One escalation per event and rule: a re-run of triage cannot double it.
-    UniqueConstraint("event_id", "rule"),
+    UniqueConstraint("event_seq", "rule"),
 )
 Index("ix_escalation_status_due_at", escalation.c.status, escalation.c.due_at)
 Index("ix_escalation_finding_id", escalation.c.finding_id)
@@ -342,7 +348,8 @@ survey = Table(
 survey_reading = Table(
     "survey_reading",
     metadata,
-    Column("event_id", String(128), primary_key=True),
+    # The response read: its customer event's `seq`.
+    Column("event_seq", SeqType, primary_key=True, autoincrement=False),
     Column("category", String(32), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("sentiment", Float, nullable=False),

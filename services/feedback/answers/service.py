@@ -33,7 +33,7 @@ async def answer_escalation(
     answered = current.answered(now=uow.clock())
     await save_escalation(uow=uow, changed=answered)
     asked = await _escalation_question(
-        uow.session, event_id=current.event_id, finding_id=current.finding_id
+        uow.session, event_seq=current.event_seq, finding_id=current.finding_id
     )
     return await _record(
         uow,
@@ -118,13 +118,13 @@ async def _record(
 
 
 async def _escalation_question(
-    session: AsyncSession, *, event_id: str | None, finding_id: str | None
+    session: AsyncSession, *, event_seq: int | None, finding_id: str | None
 ) -> str | None:
     """What the customer asked: the text of the event that raised the escalation, else its
     finding's representative quote (a critical defect's escalation names no event)."""
-    if event_id is not None:
+    if event_seq is not None:
         quote = await session.scalar(
-            select(feedback_item.c.quote).where(feedback_item.c.event_id == event_id)
+            select(feedback_item.c.quote).where(feedback_item.c.event_seq == event_seq)
         )
         if quote:
             return str(quote)

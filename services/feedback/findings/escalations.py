@@ -184,6 +184,9 @@ class Escalation:
     reason: str
     product_id: str | None
     finding_id: str | None
+    # The customer event that raised it: its `seq` (the key: an `event_id` is unique only
+    # within its source) and its id; none for a critical defect's.
+    event_seq: int | None
     event_id: str | None
     due_at: datetime
     created_at: datetime
@@ -204,6 +207,7 @@ class Escalation:
             reason=row.reason,
             product_id=row.product_id,
             finding_id=row.finding_id,
+            event_seq=row.event_seq,
             event_id=row.event_id,
             due_at=row.due_at,
             created_at=row.created_at,
@@ -224,6 +228,7 @@ class Escalation:
             "reason": self.reason,
             "product_id": self.product_id,
             "finding_id": self.finding_id,
+            "event_seq": self.event_seq,
             "event_id": self.event_id,
             "due_at": self.due_at,
             "status": self.status.value,
@@ -289,6 +294,7 @@ def open_escalation(
     escalation_id: str,
     product_id: str | None,
     finding_id: str | None,
+    event_seq: int | None,
     event_id: str | None,
     now: datetime,
 ) -> tuple[Escalation, EscalationCreated]:
@@ -300,6 +306,7 @@ def open_escalation(
         reason=draft.reason[:REASON_LIMIT],
         product_id=product_id,
         finding_id=finding_id,
+        event_seq=event_seq,
         event_id=event_id,
         due_at=now + draft.sla,
         created_at=now,

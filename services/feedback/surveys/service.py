@@ -134,22 +134,23 @@ async def close_survey(*, uow: UnitOfWork, survey_id: str, actor: Principal) -> 
 
 
 async def record_readings(
-    *, uow: UnitOfWork, rows: Sequence[Any], results: Mapping[str, TriageResult], now: datetime
+    *, uow: UnitOfWork, rows: Sequence[Any], results: Mapping[int, TriageResult], now: datetime
 ) -> None:
     """Keep triage's reading of survey responses that name no product (batch rows, with the
-    model's results by event id): they join no finding, but their survey shows it."""
+    model's results by the event's `seq`): they join no finding, but their survey shows it."""
     await uow.session.execute(
         insert(survey_reading),
         [
             {
-                "event_id": row.event_id,
-                "category": Category(results[row.event_id].category).value,
-                "severity": Severity(results[row.event_id].severity).value,
-                "sentiment": max(-1.0, min(1.0, float(results[row.event_id].sentiment))),
-                "topic": results[row.event_id].topic[:200],
+                "event_seq": row.seq,
+                "category": Category(result.category).value,
+                "severity": Severity(result.severity).value,
+                "sentiment": max(-1.0, min(1.0, float(result.sentiment))),
+                "topic": result.topic[:200],
                 "triaged_at": now,
             }
             for row in rows
+            for result in (results[row.seq],)
         ],
     )
 
@@ -208,8 +209,8 @@ async def _free_text(
             func.coalesce(feedback_item.c.sentiment, survey_reading.c.sentiment).label("sentiment"),
             feedback_item.c.finding_id,
         )
-        .outerjoin(feedback_item, feedback_item.c.event_id == events.event_id)
-        .outerjoin(survey_reading, survey_reading.c.event_id == events.event_id)
+        .outerjoin(feedback_item, feedback_item.c.event_seq == events.seq)
+        .outerjoin(survey_reading, survey_reading.c.event_seq == events.seq)
         .where(events.survey_id == survey_id, events.text.is_not(None))
         .order_by(events.seq.desc())
         .limit(MAX_FREE_TEXT_SHOWN)

@@ -56,12 +56,7 @@ async def label_item(
         raise NotFound(f"no feedback item with id {item_id!r}")
     now = uow.clock()
     event = (
-        await session.execute(
-            select(customer_event)
-            .where(customer_event.c.event_id == row.event_id)
-            .where(customer_event.c.product_id == row.product_id)
-            .limit(1)
-        )
+        await session.execute(select(customer_event).where(customer_event.c.seq == row.event_seq))
     ).one_or_none()
     await session.execute(
         insert(triage_label).values(

@@ -71,7 +71,9 @@ from services.feedback.triage.domain import (
 from shared.db import rows_affected
 from shared.uow import UnitOfWork
 
+# `seq` identifies an event here: an `event_id` is unique only within its source.
 _PENDING_COLUMNS = (
+    customer_event.c.seq,
     customer_event.c.event_id,
     customer_event.c.kind,
     customer_event.c.product_id,
@@ -121,7 +123,7 @@ async def lease_batch(
         update(customer_event)
         .where(customer_event.c.seq.in_(taken.with_for_update(skip_locked=True).scalar_subquery()))
         .values(next_attempt_at=until)
-        .returning(customer_event.c.seq, *_PENDING_COLUMNS)
+        .returning(*_PENDING_COLUMNS)
     )
     return sorted(result.all(), key=lambda row: row.seq)
 
@@ -170,18 +172,19 @@ async def apply(
     *,
     uow: UnitOfWork,
     rows: Sequence[Any],
-    results: dict[str, TriageResult],
+    results: dict[int, TriageResult],
     matcher: Matcher,
     slas: Slas,
 ) -> Applied:
-    """Apply the model's results (by event id) and cluster the batch's search misses."""
-    claimed = await _claim(uow, [row.event_id for row in rows])
-    rows = [row for row in rows if row.event_id in claimed]
+    """Apply the model's results (by the event's `seq`) and cluster the batch's search
+    misses."""
+    claimed = await _claim(uow, [row.seq for row in rows])
+    rows = [row for row in rows if row.seq in claimed]
     now = uow.clock()
     applied = Applied()
-    texts = [row for row in rows if row.event_id in results and row.product_id is not None]
+    texts = [row for row in rows if row.seq in results and row.product_id is not None]
     # Survey responses about no product: findings are per product, so only read.
-    unplaced = [row for row in rows if row.event_id in results and row.product_id is None]
+    unplaced = [row for row in rows if row.seq in results and row.product_id is None]
     misses = [row for row in rows if row.kind == "search_miss"]
     if texts:
         await _apply_texts(uow, texts, results, matcher, slas, now, applied)
@@ -209,13 +212,13 @@ async def record_failures(
     once they have had their tries. Kept, counted, never lost."""
     by_attempts: dict[int, list[str]] = defaultdict(list)
     for row in rows:
-        by_attempts[row.triage_attempts].append(row.event_id)
+        by_attempts[row.triage_attempts].append(row.seq)
     moved = {TriageState.QUEUED: 0, TriageState.FAILED: 0}
-    for attempts, event_ids in by_attempts.items():
+    for attempts, seqs in by_attempts.items():
         outcome = after_failure(attempts=attempts, policy=policy, now=now)
         result = await uow.session.execute(
             update(customer_event)
-            .where(customer_event.c.event_id.in_(event_ids))
+            .where(customer_event.c.seq.in_(seqs))
             # As read: a failure another worker recorded meanwhile is not counted twice.
             .where(customer_event.c.triage == TriageState.QUEUED.value)
             .where(customer_event.c.triage_attempts == attempts)
@@ -243,13 +246,13 @@ async def requeue_failed(*, uow: UnitOfWork, event_ids: Sequence[str] | None) ->
     return rows_affected(result)
 
 
-async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
+async def _claim(uow: UnitOfWork, seqs: list[int]) -> set[int]:
     result = await uow.session.execute(
         update(customer_event)
-        .where(customer_event.c.event_id.in_(event_ids))
+        .where(customer_event.c.seq.in_(seqs))
         .where(customer_event.c.triage.in_(states_before(TriageState.DONE)))
         .values(triage=TriageState.DONE.value)
-        .returning(customer_event.c.event_id)
+        .returning(customer_event.c.seq)
     )
     return set(result.scalars())
 
@@ -257,7 +260,7 @@ async def _claim(uow: UnitOfWork, event_ids: list[str]) -> set[str]:
 async def _apply_texts(
     uow: UnitOfWork,
     rows: list[Any],
-    results: dict[str, TriageResult],
+    results: dict[int, TriageResult],
     matcher: Matcher,
     slas: Slas,
     now: datetime,
@@ -272,7 +275,7 @@ async def _apply_texts(
     item_rows = []
     raised: list[tuple[Escalation, EscalationCreated]] = []
     for row in rows:
-        result = results[row.event_id]
+        result = results[row.seq]
         text = row.text or row.reason or ""
         item = Item(
             event_id=row.event_id,
@@ -291,7 +294,9 @@ async def _apply_texts(
             new_id=lambda: str(uuid7()),
         )
         placed[target.id] = target
-        item_rows.append(_item_row(item, target.id, now, review_below=matcher.review_below))
+        item_rows.append(
+            _item_row(item, row.seq, target.id, now, review_below=matcher.review_below)
+        )
         if item.source is not Source.CUSTOMER:
             # The product team's idea has no customer waiting for a reply.
             continue
@@ -309,6 +314,7 @@ async def _apply_texts(
                     escalation_id=str(uuid7()),
                     product_id=row.product_id,
                     finding_id=target.id,
+                    event_seq=row.seq,
                     event_id=row.event_id,
                     now=now,
                 )
@@ -412,11 +418,14 @@ async def save_findings(session: AsyncSession, touched: list[Finding], now: date
         )
 
 
-def _item_row(item: Item, finding_id: str, now: datetime, *, review_below: float) -> dict[str, Any]:
+def _item_row(
+    item: Item, event_seq: int, finding_id: str, now: datetime, *, review_below: float
+) -> dict[str, Any]:
     result = item.result
     confidence = max(0.0, min(1.0, float(result.confidence)))
     return {
         "id": str(uuid7()),
+        "event_seq": event_seq,
         "event_id": item.event_id,
         "product_id": item.product_id,
         "kind": item.kind,
@@ -462,6 +471,7 @@ async def critical_escalations(
                     escalation_id=str(uuid7()),
                     product_id=f.product_id,
                     finding_id=f.id,
+                    event_seq=None,
                     event_id=None,
                     now=now,
                 )

@@ -185,20 +185,20 @@ class TriageWorker:
         self,
         uow: UnitOfWork,
         rows: Sequence[Any],
-        results: dict[str, TriageResult],
-        failed: list[str],
+        results: dict[int, TriageResult],
+        failed: list[int],
     ) -> tuple[triaging.Applied, triaging.Failures]:
         unreadable = set(failed)
         applied = await triaging.apply(
             uow=uow,
-            rows=[row for row in rows if row.event_id not in unreadable],
+            rows=[row for row in rows if row.seq not in unreadable],
             results=results,
             matcher=self.matcher,
             slas=self.slas,
         )
         failures = await triaging.record_failures(
             uow=uow,
-            rows=[row for row in rows if row.event_id in unreadable],
+            rows=[row for row in rows if row.seq in unreadable],
             policy=self.retry,
             now=self.clock(),
         )
@@ -206,30 +206,30 @@ class TriageWorker:
 
     async def _triage(
         self, model: Triage, rows: Sequence[Any]
-    ) -> tuple[dict[str, TriageResult], list[str]]:
-        """The model's results by event id (search misses are not read); a batch that fails
-        is retried one by one, so one unreadable text cannot hold up the rest."""
+    ) -> tuple[dict[int, TriageResult], list[int]]:
+        """The model's results by the event's `seq` (search misses are not read); a batch
+        that fails is retried one by one, so one unreadable text cannot hold up the rest."""
         rows = [row for row in rows if row.kind != "search_miss"]
         if not rows:
             return {}, []
         inputs = [triaging.triage_input(row) for row in rows]
         try:
             results = await self._in_thread(model.triage, inputs)
-            return {row.event_id: res for row, res in zip(rows, results, strict=True)}, []
+            return {row.seq: res for row, res in zip(rows, results, strict=True)}, []
         except Exception as exc:
             log.warning("triage batch failed; trying one by one", extra={"error": repr(exc)})
-        by_id: dict[str, TriageResult] = {}
-        failed: list[str] = []
+        by_seq: dict[int, TriageResult] = {}
+        failed: list[int] = []
         for row, single in zip(rows, inputs, strict=True):
             try:
-                (by_id[row.event_id],) = await self._in_thread(model.triage, [single])
+                (by_seq[row.seq],) = await self._in_thread(model.triage, [single])
             except Exception as exc:
                 log.error(
                     "event could not be triaged",
                     extra={"event_id": row.event_id, "error": repr(exc)},
                 )
-                failed.append(row.event_id)
-        return by_id, failed
+                failed.append(row.seq)
+        return by_seq, failed
 
     async def _refresh(self, runtime: Runtime) -> int:
         """Sweep late-resolvable events, expire those held too long, and refresh the gauges,

@@ -32,7 +32,13 @@ DRAFT = EscalationDraft(Route.PM, Rule.URGENT_TICKET, "urgent support ticket", t
 
 def opened():
     escalation, _ = open_escalation(
-        DRAFT, escalation_id="esc-1", product_id="p1", finding_id="f1", event_id="e1", now=T0
+        DRAFT,
+        escalation_id="esc-1",
+        product_id="p1",
+        finding_id="f1",
+        event_seq=1,
+        event_id="e1",
+        now=T0,
     )
     return escalation
 

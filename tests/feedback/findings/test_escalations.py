@@ -37,7 +37,13 @@ DRAFT = EscalationDraft(
 
 def opened(draft: EscalationDraft = DRAFT) -> Escalation:
     escalation, _ = open_escalation(
-        draft, escalation_id="esc-1", product_id="p1", finding_id="f1", event_id="e1", now=T0
+        draft,
+        escalation_id="esc-1",
+        product_id="p1",
+        finding_id="f1",
+        event_seq=1,
+        event_id="e1",
+        now=T0,
     )
     return escalation
 
@@ -57,7 +63,13 @@ def test_an_escalation_is_done_once() -> None:
 
 def test_an_escalation_opens_with_its_row_and_event_saying_the_same() -> None:
     escalation, created = open_escalation(
-        DRAFT, escalation_id="esc-1", product_id="p1", finding_id="f1", event_id="e1", now=T0
+        DRAFT,
+        escalation_id="esc-1",
+        product_id="p1",
+        finding_id="f1",
+        event_seq=1,
+        event_id="e1",
+        now=T0,
     )
     row = escalation.row()
     assert set(row) == set(escalation_table.c.keys())
@@ -68,6 +80,7 @@ def test_an_escalation_opens_with_its_row_and_event_saying_the_same() -> None:
         "reason": "customer question about price",
         "product_id": "p1",
         "finding_id": "f1",
+        "event_seq": 1,
         "event_id": "e1",
         "due_at": T0 + timedelta(hours=24),
         "status": "open",
@@ -89,7 +102,13 @@ def test_an_escalation_opens_with_its_row_and_event_saying_the_same() -> None:
 def test_a_long_reason_is_cut_to_the_stored_length() -> None:
     draft = EscalationDraft(Route.PM, Rule.URGENT_TICKET, "x" * 600, SLAS.urgent_ticket)
     escalation, created = open_escalation(
-        draft, escalation_id="esc-2", product_id=None, finding_id=None, event_id="e2", now=T0
+        draft,
+        escalation_id="esc-2",
+        product_id=None,
+        finding_id=None,
+        event_seq=2,
+        event_id="e2",
+        now=T0,
     )
     assert len(escalation.reason) == len(created.reason) == REASON_LIMIT
 

@@ -149,6 +149,7 @@ def _finding(now: datetime) -> dict[str, Any]:
 def _item(now: datetime) -> dict[str, Any]:
     return {
         "id": "item-1",
+        "event_seq": 1,
         "event_id": "ev-1",
         "product_id": "prod-1",
         "kind": "review",
