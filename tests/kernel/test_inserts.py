@@ -3,11 +3,16 @@ insert does, and `dialect_insert` ignores or updates on conflict on both backend
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Column, Integer, String, Table, Text, insert, select, text
 
+from shared import inserts
 from shared.db import Database, new_metadata
 from shared.inserts import dialect_insert, insert_rows
 from shared.tables import JsonType
@@ -127,5 +132,40 @@ async def test_bulk_insert_skips_rows_conflicting_on_the_named_key(database_url:
         async with db.reader() as session:
             rows = {r.id: r.note for r in (await session.execute(select(thing))).all()}
         assert rows == {"a": "first", "b": "first"}
+    finally:
+        await db.dispose()
+
+
+def test_the_sqlite_in_use_binds_as_many_parameters_as_one_insert_may_use() -> None:
+    connection = sqlite3.connect(":memory:")
+    try:
+        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    finally:
+        connection.close()
+    assert limit >= inserts.SQLITE_MAX_VARIABLES
+
+
+async def test_rows_past_one_statements_parameters_go_in_several_and_are_all_counted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Three rows of six columns a statement, so 10 rows take four statements.
+    monkeypatch.setattr(inserts, "SQLITE_MAX_VARIABLES", 18)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bulk.db'}")
+    await db.create_all([metadata])
+    moment = datetime(2025, 5, 1, tzinfo=UTC)
+
+    def row(key: str, note: str) -> dict[str, Any]:
+        return {"id": key, "at": moment, "amount": None, "note": note, "count": 1, "meta": {}}
+
+    try:
+        async with db.sessions() as session, session.begin():
+            assert await insert_rows(session, thing, [row("k4", "first")]) == 1
+        batch = [row(f"k{n}", "batch") for n in range(10)] + [row("k2", "again")]
+        async with db.sessions() as session, session.begin():
+            inserted = await insert_rows(session, thing, batch, skip_conflicts_on=("id",))
+        assert inserted == 9, "k4 was stored before, and k2 came twice"
+        async with db.reader() as session:
+            notes = dict((await session.execute(select(thing.c.id, thing.c.note))).all())
+        assert notes == {f"k{n}": "first" if n == 4 else "batch" for n in range(10)}
     finally:
         await db.dispose()
