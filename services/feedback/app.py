@@ -14,6 +14,7 @@ from services.feedback.findings.snapshots import finding_snapshots
 from services.feedback.handlers import CATALOG_EVENTS, directory_handlers
 from services.feedback.ingest.api import router as ingest_router
 from services.feedback.ingest.backlog import IngestBacklog
+from services.feedback.ingest.writer import IngestWriter
 from services.feedback.migrations import history
 from services.feedback.settings import FeedbackSettings
 from services.feedback.suggestions.api import router as suggestions_router
@@ -72,4 +73,6 @@ def create_app(
     app = create_service_app(spec, settings, clock=clock)
     app.state.feedback_worker = worker
     app.state.ingest_backlog = IngestBacklog()
+    runtime = app.state.runtime
+    app.state.ingest_writer = IngestWriter(unit_of_work=runtime.uow, grouped=runtime.db.is_sqlite)
     return app

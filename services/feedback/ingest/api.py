@@ -28,6 +28,7 @@ from services.feedback.ingest.schemas import (
     rejected_public,
     search_miss_public,
 )
+from services.feedback.ingest.writer import WriterDep
 from services.feedback.metrics import EVENTS_INGESTED
 from services.feedback.surveys.service import surveys_named
 from services.feedback.triage.worker import WorkerDep
@@ -89,6 +90,7 @@ async def ingest_customer_events(
     runtime: RuntimeDep,
     worker: WorkerDep,
     backlog: BacklogDep,
+    writer: WriterDep,
     caller: Ingester,
 ) -> IngestResponse:
     """Accept a batch of up to 1,000 storefront events. Each is validated on its own: good
@@ -117,8 +119,7 @@ async def ingest_customer_events(
         body=body,
         surveys=surveys,
     )
-    async with runtime.uow() as uow:
-        result = await ingestion.store(uow=uow, batch=batch)
+    result = await writer.store(batch)
     if result.accepted:
         runtime.relay.notify()
         worker.notify()

@@ -144,28 +144,37 @@ def _check_responses(
     return kept, rejected
 
 
-async def store(*, uow: UnitOfWork, batch: Prepared) -> Ingested:
-    """Insert the batch's new events and publish those whose product the catalog named;
-    the others are held. Replayed ids change nothing."""
-    rows = batch.rows
-    inserted: list[str] = []
-    if rows:
-        await _fill_from_directory(uow, rows.values())
-        inserted = await _insert_new(uow, list(rows.values()))
+async def store(*, uow: UnitOfWork, batches: Sequence[Prepared]) -> list[Ingested]:
+    """Insert the batches' new events and publish those whose product the catalog named;
+    the others are held. Replayed ids change nothing: an id two of the batches share is the
+    first one's. Several batches go in one transaction on SQLite (`IngestWriter`), with one
+    directory read and one insert for all of them."""
+    rows = [row for batch in batches for row in batch.rows.values()]
+    if not rows:
+        return [_ingested(batch, 0) for batch in batches]
+    await _fill_from_directory(uow, rows)
+    new = iter(await _inserted(uow, rows))
+    stored = []
+    for batch in batches:
+        inserted = [row for row in batch.rows.values() if next(new)]
         published = [
-            event_id
-            for event_id in inserted
-            if rows[event_id]["status"] == EventStatus.ACCEPTED
-            and rows[event_id]["product_id"] is not None
+            row
+            for row in inserted
+            if row["status"] == EventStatus.ACCEPTED and row["product_id"] is not None
         ]
-        late = [rows[event_id] for event_id in published if event_id not in batch.events]
+        late = [row for row in published if row["event_id"] not in batch.events]
         events = dict(batch.events)
         for row, event in zip(late, customer_events_accepted(late, now=batch.at), strict=True):
             events[row["event_id"]] = event
-        uow.publish_many((events[event_id] for event_id in published), topic=CUSTOMER_EVENTS_TOPIC)
-    return Ingested(
-        accepted=len(inserted), duplicates=batch.valid - len(inserted), rejected=batch.rejected
-    )
+        uow.publish_many(
+            (events[row["event_id"]] for row in published), topic=CUSTOMER_EVENTS_TOPIC
+        )
+        stored.append(_ingested(batch, len(inserted)))
+    return stored
+
+
+def _ingested(batch: Prepared, inserted: int) -> Ingested:
+    return Ingested(accepted=inserted, duplicates=batch.valid - inserted, rejected=batch.rejected)
 
 
 def _survey_of(event: Any, surveys: Mapping[str, Survey]) -> Survey | None:
@@ -247,42 +256,41 @@ async def _fill_from_directory(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) 
             row["status"] = EventStatus.HELD.value
 
 
-async def _insert_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
-    """Insert the events not stored yet, in one statement; their ids, in batch order."""
+async def _inserted(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[bool]:
+    """Insert the events not stored yet, in one statement; whether each row was, in order.
+    A row whose (source, event_id) is stored already, or came earlier in `rows`, was not."""
     if uow.dialect == "sqlite":
-        # One statement, replays skipped, and no read of the batch's ids first: nearly
-        # every batch is all new, and this transaction holds SQLite's one writer.
+        # One statement, replays skipped, and no read of the rows' ids first: nearly every
+        # batch is all new, and this transaction holds SQLite's one writer.
         count = await insert_rows(
             uow.session, customer_event, rows, skip_conflicts_on=("source", "event_id")
         )
-        if count == len(rows):
-            return [row["event_id"] for row in rows]
-        if not count:
-            return []
+        if count in (0, len(rows)):
+            return [bool(count)] * len(rows)
         # Some were replays. SQLite gives a new row the seq after the largest, and this
         # transaction (BEGIN IMMEDIATE: the only writer) inserted no other event: the new
         # rows are the last `count` by seq.
-        new = set(
-            (
-                await uow.session.execute(
-                    select(customer_event.c.event_id)
-                    .order_by(customer_event.c.seq.desc())
-                    .limit(count)
-                )
-            ).scalars()
+        keys = select(customer_event.c.source, customer_event.c.event_id)
+        new = await uow.session.execute(keys.order_by(customer_event.c.seq.desc()).limit(count))
+    else:
+        stmt = (
+            dialect_insert(uow.dialect, customer_event)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(customer_event.c.source, customer_event.c.event_id)
         )
-        return [row["event_id"] for row in rows if row["event_id"] in new]
-    stmt = (
-        dialect_insert(uow.dialect, customer_event)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(customer_event.c.event_id)
-    )
-    # Each row's unique key is locked as it is inserted, until the commit. In key order, two
-    # batches sharing ids (a storefront's retry racing the first try) wait for each other;
-    # in batch order, each could hold an id the other needs next: a deadlock.
-    by_key = sorted(rows, key=lambda row: row["event_id"])
-    inserted = set((await uow.session.execute(stmt, by_key)).scalars())
-    return [row["event_id"] for row in rows if row["event_id"] in inserted]
+        # Each row's unique key is locked as it is inserted, until the commit. In key order,
+        # two batches sharing ids (a storefront's retry racing the first try) wait for each
+        # other; in batch order, each could hold an id the other needs next: a deadlock.
+        by_key = sorted(rows, key=lambda row: (row["source"], row["event_id"]))
+        new = await uow.session.execute(stmt, by_key)
+    unclaimed = {(key.source, key.event_id) for key in new}
+    inserted = []
+    for row in rows:
+        key = (row["source"], row["event_id"])
+        inserted.append(key in unclaimed)
+        # The first row with a key inserted it; a later one with the same key is a replay.
+        unclaimed.discard(key)
+    return inserted
 
 
 async def get_customer_event(*, session: AsyncSession, source: str, event_id: str) -> Row[Any]:

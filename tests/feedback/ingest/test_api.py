@@ -249,7 +249,7 @@ async def test_concurrent_batches_sharing_ids_in_opposite_orders_store_each_once
                     events=[batch[size // 2]], principal=THIRD, now=runtime.clock()
                 )
                 async with runtime.uow() as uow:
-                    await ingestion.store(uow=uow, batch=third)
+                    await ingestion.store(uow=uow, batches=[third])
                     sent = [asyncio.create_task(post(e)) for e in (batch, batch[::-1])]
                     await eventually(both_blocked, timeout_s=10)
                 responses = await asyncio.gather(*sent)

@@ -48,7 +48,7 @@ async def queue(db: Database, *event_ids: str) -> None:
         now=datetime.now(UTC),
     )
     async with unit_of_work(db) as uow:
-        await ingestion.store(uow=uow, batch=batch)
+        await ingestion.store(uow=uow, batches=[batch])
 
 
 async def due(db: Database, now: datetime) -> list[str]:
