@@ -60,6 +60,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python -m tests.perf.bench_ingest
 	$(BIN)/python -m tests.perf.bench_triage
 	$(BIN)/python -m tests.perf.bench_relay
+	$(BIN)/python -m tests.perf.bench_sqlite_inserts
 	$(BIN)/python -m tests.perf.bench_gateway
 	$(BIN)/python -m tests.perf.bench_routing
 	$(BIN)/python -m tests.perf.bench_knowledge

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
+from shared import sqlite_driver
 from shared.files import DIR_MODE, private_file
 
 # The `synchronous` levels a service may run SQLite with; `off` (no sync at all) is not one.
@@ -124,8 +125,11 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: SqliteSynchronous)
         Path(path).parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # Created by us, 0600, before SQLite would create it with the umask's mode.
         private_file(Path(path))
+    database = path or ":memory:"
     engine = create_async_engine(
         url,
+        # One trip to the connection's thread a statement, not four (`sqlite_driver`).
+        async_creator=lambda: sqlite_driver.connect(database, check_same_thread=False),
         pool_size=1 if immediate else 5,
         max_overflow=0 if immediate else 10,
         # `_end_open_transaction` resets a returned connection instead.

@@ -40,7 +40,7 @@ async def insert_rows(
     On SQLite the rows go straight to the driver with each column's own bind processor
     applied (so values are stored exactly as SQLAlchemy would store them), skipping
     SQLAlchemy's per-parameter statement machinery, which costs more than SQLite's own
-    work here; and as multi-row `VALUES`, not `executemany` (`_sqlite_insert`).
+    work here; and as multi-row `VALUES`, not `executemany` (`sqlite_insert_statement`).
     PostgreSQL takes SQLAlchemy's multi-row INSERT.
     """
     if not rows:
@@ -80,7 +80,7 @@ async def insert_rows(
     for start in range(0, len(rows), per_statement):
         count = min(per_statement, len(rows) - start)
         result = await connection.exec_driver_sql(
-            _sqlite_insert(table.name, tuple(columns), count, tuple(skip_conflicts_on)),
+            sqlite_insert_statement(table.name, tuple(columns), count, tuple(skip_conflicts_on)),
             tuple(params[start * len(columns) : (start + count) * len(columns)]),
         )
         # SQLite counts the rows one statement inserted; a skipped conflict inserts none.
@@ -94,7 +94,7 @@ SQLITE_MAX_VARIABLES = 32_766
 
 
 @functools.lru_cache(maxsize=64)
-def _sqlite_insert(
+def sqlite_insert_statement(
     table: str, columns: tuple[str, ...], rows: int, conflict: tuple[str, ...]
 ) -> str:
     """`INSERT INTO table (columns) VALUES (?, ...), ... [ON CONFLICT (...) DO NOTHING]` for
