@@ -96,14 +96,16 @@ async def ingest(client: httpx.AsyncClient, *events: dict[str, Any]) -> dict[str
     return response.json()
 
 
-async def known_product(app: FastAPI, product_id: str = "prod-1", sku: str = "KT-1") -> None:
+async def known_product(
+    app: FastAPI, product_id: str = "prod-1", sku: str = "KT-1", product_type: str = "kettle"
+) -> None:
     """The catalog names the product, as feedback's consumer applies its event: customer
     events about it are then published at once (until then they are held)."""
     created = new_event(
         source="/catalog",
         type="catalog.product.created.v1",
         subject=product_id,
-        data={"product_id": product_id, "sku": sku, "name": "Kettle", "product_type": "kettle"},
+        data={"product_id": product_id, "sku": sku, "name": "Kettle", "product_type": product_type},
         sequence=1,
     )
     async with app.state.runtime.uow() as uow:

@@ -105,11 +105,16 @@ async def ingest_customer_events(
     body = await request.body()
     events = parse_batch(body)
     check_sales_scope(events, caller)
-    surveys = {}
+    surveys, known = {}, ingestion.KnownTypes()
     if named := surveys_in(events):
-        # One query for the batch: each response is then checked against its survey.
+        # One query for the batch: each response is then checked against its survey (and
+        # one more for the types of the products named in answer to product-type surveys).
         async with runtime.db.reader() as session:
             surveys = await surveys_named(session=session, ids=named)
+            by_type = {survey.id for survey in surveys.values() if survey.product_type}
+            if by_type:
+                ids, skus = products_answering(events, by_type)
+                known = await ingestion.known_types(session=session, product_ids=ids, skus=skus)
     # Validation and row building first: the transaction (SQLite's one writer) only inserts.
     batch = ingestion.prepare(
         events=events,
@@ -118,6 +123,7 @@ async def ingest_customer_events(
         limits=Limits.of(runtime.settings),
         body=body,
         surveys=surveys,
+        known=known,
     )
     result = await writer.store(batch)
     if result.accepted:
@@ -190,6 +196,20 @@ def surveys_in(events: list[Any]) -> set[str]:
         and isinstance(survey_id := event.get("survey_id"), str)
         and len(survey_id) <= 36
     }
+
+
+def products_answering(events: list[Any], surveys: set[str]) -> tuple[set[str], set[str]]:
+    """The product ids and skus the batch's responses to `surveys` name (as sent: each
+    event is validated afterwards)."""
+    ids: set[str] = set()
+    skus: set[str] = set()
+    for event in events:
+        if isinstance(event, dict) and event.get("survey_id") in surveys:
+            if isinstance(product_id := event.get("product_id"), str):
+                ids.add(product_id[:64])
+            if isinstance(sku := event.get("sku"), str):
+                skus.add(sku[:64])
+    return ids, skus
 
 
 def check_sales_scope(events: list[Any], caller: Principal) -> None:

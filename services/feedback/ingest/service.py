@@ -14,8 +14,8 @@ published when a catalog event names the product, and `expired` (never published
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -79,6 +79,47 @@ class Ingested:
     rejected: list[Rejected]
 
 
+@dataclass(frozen=True)
+class KnownTypes:
+    """The product types the directory knows, by product id and by sku."""
+
+    by_id: Mapping[str, str | None] = field(default_factory=dict)
+    by_sku: Mapping[str, str | None] = field(default_factory=dict)
+
+    def mismatch(self, event: Any, product_type: str) -> dict[str, Any] | None:
+        """Why `event` cannot answer a survey of `product_type`: it names a product the
+        directory knows to be of another type. A product the catalog has not named yet
+        (its events are held) or whose type it did not give passes."""
+        if event.product_id is not None:
+            loc, found = "product_id", self.by_id.get(event.product_id)
+        elif event.sku is not None:
+            loc, found = "sku", self.by_sku.get(event.sku)
+        else:
+            return None
+        if found is None or found == product_type:
+            return None
+        msg = f"the survey is about products of type {product_type}; this one is of type {found}"
+        return {"loc": [loc], "msg": msg}
+
+
+async def known_types(
+    *, session: AsyncSession, product_ids: Collection[str], skus: Collection[str]
+) -> KnownTypes:
+    """The types of the products among `product_ids` and `skus` the directory knows."""
+    if not product_ids and not skus:
+        return KnownTypes()
+    rows = await session.execute(
+        select(product.c.product_id, product.c.sku, product.c.product_type).where(
+            or_(product.c.product_id.in_(list(product_ids)), product.c.sku.in_(list(skus)))
+        )
+    )
+    entries = rows.all()
+    return KnownTypes(
+        by_id={entry.product_id: entry.product_type for entry in entries},
+        by_sku={entry.sku: entry.product_type for entry in entries},
+    )
+
+
 def prepare(
     *,
     events: Sequence[Any],
@@ -87,14 +128,17 @@ def prepare(
     limits: Limits = Limits(),
     body: bytes | None = None,
     surveys: Mapping[str, Survey] | None = None,
+    known: KnownTypes | None = None,
 ) -> Prepared:
     """Validate a batch and build its rows and events: the CPU work, done before the
     transaction so SQLite's single writer is held only for the inserts. `now`: the runtime's
     clock; `limits`: what an event may claim (the settings' defaults unless given); `body`
     is the request's JSON (`{"events": events}`), validated as it came when given;
-    `surveys`: those the batch's survey responses name, by id (`surveys_named`)."""
+    `surveys`: those the batch's survey responses name, by id (`surveys_named`); `known`:
+    the directory's types of the products their responses to product-type surveys name
+    (`known_types`)."""
     checked = check_batch(events, body=body, now=now, limits=limits)
-    valid, rejected = _check_responses(checked.valid, surveys or {})
+    valid, rejected = _check_responses(checked.valid, surveys or {}, known or KnownTypes())
     rows: dict[str, dict[str, Any]] = {}
     for _, event in valid:
         # A repeat inside the batch is a duplicate like a replay of an earlier batch.
@@ -115,10 +159,12 @@ def prepare(
 
 
 def _check_responses(
-    valid: list[tuple[int, Any]], surveys: Mapping[str, Survey]
+    valid: list[tuple[int, Any]], surveys: Mapping[str, Survey], known: KnownTypes
 ) -> tuple[list[tuple[int, Any]], list[Rejected]]:
     """Survey responses checked against the surveys they name, each on its own: an unknown
-    or closed survey, or answers that do not fit it, reject that event only."""
+    or closed survey, answers that do not fit it, or a product other than the survey's (of
+    another type than a product-type survey's, as the directory knows it) reject that event
+    only."""
     # Hot path: a model's missing attribute is slow to ask for, so the kind is looked at
     # first, and a batch without survey responses is passed through as it is.
     if not any(event.kind == "survey_response" for _, event in valid):
@@ -137,6 +183,8 @@ def _check_responses(
             if survey.product_id and event.product_id not in {None, survey.product_id}:
                 msg = f"the survey is about product {survey.product_id}"
                 errors.append({"loc": ["product_id"], "msg": msg})
+            if survey.product_type and (mismatch := known.mismatch(event, survey.product_type)):
+                errors.append(mismatch)
         if errors:
             rejected.append(Rejected(index, errors))
         else:
