@@ -11,11 +11,12 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import problem_response
+from shared.errors import Invalid, problem_response
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS, correlation_id_var, request_id_var
 
 log = logging.getLogger("productops.access")
@@ -42,6 +43,20 @@ class _BodyTooLarge(HTTPException):
     # FastAPI's body reader re-raises HTTPException but turns anything else into a 400.
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"the request body is larger than {max_bytes} bytes")
+
+
+def _nul_in(scope: Scope) -> list[str] | None:
+    """Where the request's path or query string holds a NUL character (`%00`), as a
+    validation error's `loc`: `["path"]`, or `["query", name]`."""
+    if "\x00" in scope["path"]:
+        return ["path"]
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return ["query", name.replace("\x00", "")]
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -97,6 +112,18 @@ class RequestContextMiddleware:
                 and int(length) > self.max_body_bytes
             ):
                 await self._too_large(scope, receive, send_with_ids)
+                return
+            if nul := _nul_in(scope):
+                # No text we keep or look up holds one: PostgreSQL refuses it, SQLite's
+                # full-text search reads it as the end of the string.
+                message = "must not contain the NUL character"
+                await problem_response(
+                    422,
+                    f"{'.'.join(nul[1:]) or nul[0]}: {message}",
+                    title=Invalid.title,
+                    slug=Invalid.slug,
+                    errors=[{"loc": nul, "msg": message}],
+                )(scope, receive, send_with_ids)
                 return
             try:
                 await self.app(scope, self._capped(receive), send_with_ids)

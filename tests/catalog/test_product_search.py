@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.catalog import service
-from tests.catalog.conftest import WRITE, make_product, make_type, walk
+from tests.catalog.conftest import READ, WRITE, make_product, make_type, walk
+from tests.support import assert_problem
 
 # Case differs in ASCII only: SQLite's lower() folds nothing else, PostgreSQL's folds more,
 # and the brute force below must agree with both.
@@ -102,3 +103,13 @@ async def test_a_needle_matching_many_products_gives_the_same_answer(
     products = await generated(client, 20)
     for needle in ("SKU-0", "kettle", "sku-01", "ßtraße", "no such thing"):
         assert await searched(client, needle, limit=2) == brute_force(products, needle), needle
+
+
+async def test_a_search_or_filter_holding_a_nul_character_is_422(client: httpx.AsyncClient) -> None:
+    # Found by schemathesis: SQLite's full-text search read the NUL as the end of its phrase
+    # (500), and PostgreSQL refuses the character in any text parameter (500).
+    await make_type(client)
+    for params in ({"q": "ket\x00tle"}, {"brand": "Boil\x00well"}):
+        response = await client.get("/v1/products", params=params, headers=READ)
+        body = assert_problem(response, 422, detail_has="NUL character")
+        assert body["errors"][0]["loc"] == ["query", *params]

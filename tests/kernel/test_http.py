@@ -221,6 +221,28 @@ async def test_invalid_body_is_422_with_errors(client, payload, loc):
         assert error["msg"]
 
 
+@pytest.mark.parametrize(
+    ("url", "loc"),
+    [
+        pytest.param("/v1/notes?q=ab%00cd", ["query", "q"], id="query"),
+        pytest.param("/v1/notes?limit=5&brand=%00", ["query", "brand"], id="second-parameter"),
+        pytest.param("/v1/notes/a%00b", ["path"], id="path"),
+    ],
+)
+async def test_a_nul_character_in_the_path_or_query_is_422(client, url, loc):
+    response = await client.get(url, headers=WRITE)
+    body = assert_problem(response, 422, detail_has="NUL character")
+    assert body["type"].endswith("/invalid-input")
+    assert body["errors"] == [{"loc": loc, "msg": "must not contain the NUL character"}]
+    assert response.headers["x-request-id"]
+
+
+async def test_an_escaped_percent_before_two_zeros_is_not_a_nul(client):
+    # `%2500` is the text "%00", which a parameter may hold.
+    response = await client.get("/v1/notes?q=%2500", headers=WRITE)
+    assert response.status_code == 405  # the sample service lists no notes
+
+
 async def test_unparseable_json_is_422(client):
     response = await client.post(
         "/v1/notes",
