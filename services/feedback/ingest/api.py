@@ -204,7 +204,9 @@ def products_answering(events: list[Any], surveys: set[str]) -> tuple[set[str], 
     ids: set[str] = set()
     skus: set[str] = set()
     for event in events:
-        if isinstance(event, dict) and event.get("survey_id") in surveys:
+        # Any JSON may stand in `survey_id` here (a list is not hashable): only a text is one.
+        survey_id = event.get("survey_id") if isinstance(event, dict) else None
+        if isinstance(survey_id, str) and survey_id in surveys:
             if isinstance(product_id := event.get("product_id"), str):
                 ids.add(product_id[:64])
             if isinstance(sku := event.get("sku"), str):

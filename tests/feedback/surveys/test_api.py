@@ -481,3 +481,18 @@ async def test_a_product_type_surveys_response_about_a_product_of_another_type_i
         {"index": 2, "errors": [{"loc": ["sku"], "msg": other}]},
     ]
     assert result["accepted"] == 3
+
+
+async def test_beside_a_product_type_surveys_response_a_survey_id_not_a_text_is_that_events_problem(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await known_product(app)
+    survey_id = (await create(client, product_id=None, product_type="kettle"))["id"]
+    answers = {"ease": 4}
+    result = await ingest(
+        client,
+        response_event(survey_id, answers=answers, product_id="prod-1"),
+        response_event(["not", "an", "id"], answers=answers),  # type: ignore[arg-type]
+    )
+    assert result["accepted"] == 1
+    assert [rejected["index"] for rejected in result["rejected"]] == [1]
