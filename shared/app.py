@@ -38,6 +38,7 @@ from shared.http import RequestContextMiddleware
 from shared.idempotency import prune_idempotency_keys
 from shared.inbox import prune_inbox
 from shared.migrations import MigrationHistory, prepare_schema
+from shared.nul import refuse_nul_in_body
 from shared.openapi import install_openapi
 from shared.pruning import prune_forever
 from shared.relay import OutboxRelay
@@ -380,7 +381,12 @@ def new_app(
         finally:
             await component.stop()
 
-    app = FastAPI(title=title, version="1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        version="1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_in_body)],
+    )
     app.state.runtime = component
     app.state.signer = signer
     app.state.deny_list = deny_list

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Invalid, problem_response
+from shared.nul import NUL_MESSAGE
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS, correlation_id_var, request_id_var
 
 log = logging.getLogger("productops.access")
@@ -116,13 +117,12 @@ class RequestContextMiddleware:
             if nul := _nul_in(scope):
                 # No text we keep or look up holds one: PostgreSQL refuses it, SQLite's
                 # full-text search reads it as the end of the string.
-                message = "must not contain the NUL character"
                 await problem_response(
                     422,
-                    f"{'.'.join(nul[1:]) or nul[0]}: {message}",
+                    f"{'.'.join(nul[1:]) or nul[0]}: {NUL_MESSAGE}",
                     title=Invalid.title,
                     slug=Invalid.slug,
-                    errors=[{"loc": nul, "msg": message}],
+                    errors=[{"loc": nul, "msg": NUL_MESSAGE}],
                 )(scope, receive, send_with_ids)
                 return
             try:

@@ -141,6 +141,32 @@ async def test_invalid_product_bodies_are_rejected(
     assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
 
 
+async def test_a_nul_character_in_the_body_is_422_and_nothing_is_kept(
+    client: httpx.AsyncClient, kettle_type: dict[str, Any]
+) -> None:
+    # PostgreSQL refuses the character in text and JSON columns: this was a 500 there, and
+    # SQLite kept it.
+    body = product_body(
+        name="Steel\x00kettle", attributes={"color": "sil\x00ver", "notes": ["ok", "\x00"]}
+    )
+    resp = await client.post("/v1/products", json=body, headers=WRITE)
+    problem = assert_problem(resp, 422, detail_has="body.name: must not contain the NUL")
+    assert [error["loc"] for error in problem["errors"]] == [
+        ["body", "name"],
+        ["body", "attributes", "color"],
+        ["body", "attributes", "notes", "1"],
+    ]
+    assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
+    product = await make_product(client, description="the text \\u0000 is no NUL")
+    resp = await client.patch(
+        f"/v1/products/{product['id']}", json={"description": "a\x00"}, headers=WRITE
+    )
+    assert_problem(resp, 422, detail_has="body.description")
+    fetched = (await client.get(f"/v1/products/{product['id']}", headers=READ)).json()
+    assert fetched == product
+    assert fetched["description"] == "the text \\u0000 is no NUL"
+
+
 async def test_malformed_json_is_rejected(client: httpx.AsyncClient) -> None:
     resp = await client.post(
         "/v1/products",

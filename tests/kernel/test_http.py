@@ -237,6 +237,22 @@ async def test_a_nul_character_in_the_path_or_query_is_422(client, url, loc):
     assert response.headers["x-request-id"]
 
 
+async def test_a_nul_character_in_the_body_is_422_naming_its_place(client):
+    response = await client.post("/v1/notes", json=note(text="a\x00b"), headers=WRITE)
+    body = assert_problem(response, 422, detail_has="body.text: must not contain the NUL")
+    assert body["type"].endswith("/invalid-input")
+    assert body["errors"] == [
+        {"loc": ["body", "text"], "msg": "must not contain the NUL character"}
+    ]
+    # The same body without it is taken: the note was not kept before.
+    assert (await client.post("/v1/notes", json=note(), headers=WRITE)).status_code == 201
+
+
+async def test_a_backslash_before_u0000_in_the_body_is_no_nul(client):
+    response = await client.post("/v1/notes", json=note(text="C:\\u0000"), headers=WRITE)
+    assert response.status_code == 201, response.text
+
+
 async def test_an_escaped_percent_before_two_zeros_is_not_a_nul(client):
     # `%2500` is the text "%00", which a parameter may hold.
     response = await client.get("/v1/notes?q=%2500", headers=WRITE)

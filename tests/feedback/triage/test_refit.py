@@ -20,6 +20,8 @@ from services.feedback.triage.pipeline import Correction, ModelTriage, fit_class
 from services.feedback.triage.refit import load_corrections, refit
 from shared.db import Database
 
+FIT_ROUNDING = 1e-5
+
 
 def test_the_shipped_file_is_the_fit_it_says(model: ModelTriage) -> None:
     about = json.loads(manifest_path(FITTED_PATH).read_text(encoding="utf-8"))
@@ -27,8 +29,18 @@ def test_the_shipped_file_is_the_fit_it_says(model: ModelTriage) -> None:
     np.testing.assert_array_equal(shipped.hazard.weights, model.hazard.weights)
     if about["corrections"] == 0:  # fitted on files of this repository alone: reproducible
         fitted = fit_classifiers(model.encoder)
-        np.testing.assert_array_equal(fitted.category.weights, shipped.category.weights)
-        np.testing.assert_array_equal(fitted.hazard.weights, shipped.hazard.weights)
+        # To float32 rounding: another numpy or onnxruntime release sums in another order
+        # (1e-7 apart); leaving out one development text moves every part by 1.6e-4 or more.
+        for part in ("category", "hazard"):
+            assert getattr(fitted, part).classes == getattr(shipped, part).classes
+            for name in ("mean", "scale", "weights", "bias"):
+                np.testing.assert_allclose(
+                    getattr(getattr(fitted, part), name),
+                    getattr(getattr(shipped, part), name),
+                    rtol=0,
+                    atol=FIT_ROUNDING,
+                    err_msg=f"{part}.{name}",
+                )
 
 
 def test_a_fitted_file_round_trips_and_a_changed_byte_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,48 @@
+"""Every route whose body is a model refuses a NUL character in it (shared/nul.py) with a 422
+naming the place, in every app: PostgreSQL cannot store the character, so a body holding one
+was a 500 there wherever the text reached the database. Routes that read their body raw
+(storefront ingestion, the gateway's forwarding) refuse it per event or leave it to the
+service behind them, and are not listed here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from shared.settings import Settings
+from shared.stack.components import GATEWAY, load_factory, service_names
+from tests.support import assert_problem
+
+NUL_BODY = {"name": "a\x00b"}
+_PARAMETER = re.compile(r"\{[^}]+\}")
+
+
+@pytest.mark.parametrize("component", [*service_names(), GATEWAY])
+async def test_each_body_route_refuses_a_nul_character(
+    component: str, make_settings: Callable[..., Settings]
+) -> None:
+    app = load_factory(component)(make_settings())
+    # Routes of included routers too, with their prefixes.
+    routes = [
+        route
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and route.original_route.body_field
+    ]
+    checked = 0
+    # No lifespan: the check answers before any route reaches the database or the broker.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        for route in routes:
+            path = _PARAMETER.sub("x", route.path_format)
+            for method in route.methods or ():
+                response = await client.request(method, path, json=NUL_BODY)
+                body = assert_problem(response, 422, detail_has="NUL character")
+                assert body["errors"] == [
+                    {"loc": ["body", "name"], "msg": "must not contain the NUL character"}
+                ], (method, route.path_format)
+                checked += 1
+    assert checked > 0, component
