@@ -38,7 +38,6 @@ from shared.http import RequestContextMiddleware
 from shared.idempotency import prune_idempotency_keys
 from shared.inbox import prune_inbox
 from shared.migrations import MigrationHistory, prepare_schema
-from shared.nul import refuse_nul_in_body
 from shared.openapi import install_openapi
 from shared.pruning import prune_forever
 from shared.relay import OutboxRelay
@@ -51,6 +50,7 @@ from shared.revocation import (
     revoked_keys_in,
 )
 from shared.settings import Settings
+from shared.storable_text import refuse_unstorable_body
 from shared.tables import metadata as kernel_metadata
 from shared.uow import UnitOfWork
 
@@ -385,7 +385,7 @@ def new_app(
         title=title,
         version="1.0",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul_in_body)],
+        dependencies=[Depends(refuse_unstorable_body)],
     )
     app.state.runtime = component
     app.state.signer = signer

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from shared.auth import TokenSigner
@@ -141,7 +142,7 @@ async def test_invalid_product_bodies_are_rejected(
     assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
 
 
-async def test_a_nul_character_in_the_body_is_422_and_nothing_is_kept(
+async def test_text_no_database_can_keep_is_422_and_nothing_is_kept(
     client: httpx.AsyncClient, kettle_type: dict[str, Any]
 ) -> None:
     # PostgreSQL refuses the character in text and JSON columns: this was a 500 there, and
@@ -156,6 +157,14 @@ async def test_a_nul_character_in_the_body_is_422_and_nothing_is_kept(
         ["body", "attributes", "color"],
         ["body", "attributes", "notes", "1"],
     ]
+    # Half a UTF-16 pair, which no database can write as UTF-8: a 500 on both before.
+    resp = await client.post(
+        "/v1/products",
+        content=orjson.dumps(product_body()).replace(b'"silver"', b'"silver \\udbff"'),
+        headers={**WRITE, "Content-Type": "application/json"},
+    )
+    problem = assert_problem(resp, 422, detail_has="body.attributes.color: must not contain a")
+    assert [error["loc"] for error in problem["errors"]] == [["body", "attributes", "color"]]
     assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
     product = await make_product(client, description="the text \\u0000 is no NUL")
     resp = await client.patch(

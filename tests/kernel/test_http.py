@@ -248,6 +248,15 @@ async def test_a_nul_character_in_the_body_is_422_naming_its_place(client):
     assert (await client.post("/v1/notes", json=note(), headers=WRITE)).status_code == 201
 
 
+async def test_a_lone_surrogate_in_the_body_is_422(client):
+    body = b'{"id": "n-1", "text": "half \\udbff of a pair"}'
+    response = await client.post(
+        "/v1/notes", content=body, headers={**WRITE, "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 422, detail_has="body.text: must not contain a lone")
+    assert [error["loc"] for error in problem["errors"]] == [["body", "text"]]
+
+
 async def test_a_backslash_before_u0000_in_the_body_is_no_nul(client):
     response = await client.post("/v1/notes", json=note(text="C:\\u0000"), headers=WRITE)
     assert response.status_code == 201, response.text

@@ -1,6 +1,6 @@
-"""Every route whose body is a model refuses a NUL character in it (shared/nul.py) with a 422
-naming the place, in every app: PostgreSQL cannot store the character, so a body holding one
-was a 500 there wherever the text reached the database. Routes that read their body raw
+"""Every route whose body is a model refuses text no database can keep (a NUL character, a lone
+surrogate: shared/storable_text.py) with a 422 naming the place, in every app: a body holding
+one was a 500 wherever the text reached the database. Routes that read their body raw
 (storefront ingestion, the gateway's forwarding) refuse it per event or leave it to the
 service behind them, and are not listed here."""
 
@@ -15,14 +15,19 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.settings import Settings
 from shared.stack.components import GATEWAY, load_factory, service_names
+from shared.storable_text import SURROGATE_MESSAGE
 from tests.support import assert_problem
 
-NUL_BODY = {"name": "a\x00b"}
+BODIES = [
+    (b'{"name": "a\\u0000b"}', "must not contain the NUL character"),
+    (b'{"name": "a\\ud800b"}', SURROGATE_MESSAGE),
+]
+JSON = {"Content-Type": "application/json"}
 _PARAMETER = re.compile(r"\{[^}]+\}")
 
 
 @pytest.mark.parametrize("component", [*service_names(), GATEWAY])
-async def test_each_body_route_refuses_a_nul_character(
+async def test_each_body_route_refuses_text_no_database_can_keep(
     component: str, make_settings: Callable[..., Settings]
 ) -> None:
     app = load_factory(component)(make_settings())
@@ -37,12 +42,15 @@ async def test_each_body_route_refuses_a_nul_character(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
         for route in routes:
+            assert route.path_format is not None  # an API route always has its path
             path = _PARAMETER.sub("x", route.path_format)
             for method in route.methods or ():
-                response = await client.request(method, path, json=NUL_BODY)
-                body = assert_problem(response, 422, detail_has="NUL character")
-                assert body["errors"] == [
-                    {"loc": ["body", "name"], "msg": "must not contain the NUL character"}
-                ], (method, route.path_format)
+                for body, message in BODIES:
+                    response = await client.request(method, path, content=body, headers=JSON)
+                    problem = assert_problem(response, 422, detail_has=message)
+                    assert problem["errors"] == [{"loc": ["body", "name"], "msg": message}], (
+                        method,
+                        route.path_format,
+                    )
                 checked += 1
     assert checked > 0, component

@@ -1,0 +1,42 @@
+"""Where a decoded JSON body holds text no database can keep (shared/storable_text.py):
+the NUL character and lone surrogates, without I/O."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from shared.errors import FieldError
+from shared.storable_text import NUL_MESSAGE, SURROGATE_MESSAGE, unstorable_places
+
+NUL = NUL_MESSAGE
+HALF = SURROGATE_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("value", "places"),
+    [
+        pytest.param("a\x00", [((), NUL)], id="text"),
+        pytest.param({"name": "ok", "tags": ["x", "\x00y"]}, [(("tags", 1), NUL)], id="in-a-list"),
+        pytest.param({"a": {"b": {"c": "\x00"}}}, [(("a", "b", "c"), NUL)], id="nested"),
+        pytest.param({"k\x00ey": 1}, [(("key",), NUL)], id="key"),
+        pytest.param({"k\x00": "\x00"}, [(("k",), NUL), (("k\x00",), NUL)], id="key-and-value"),
+        pytest.param({"a": "x\ud800"}, [(("a",), HALF)], id="high-surrogate"),
+        pytest.param(["\udfff"], [((0,), HALF)], id="low-surrogate"),
+        pytest.param({"n\udc00": 1}, [(("n",), HALF)], id="surrogate-key"),
+        pytest.param("\U0001f600 \u00e9 \uffff", [], id="astral-and-other-text-is-kept"),
+        pytest.param([1, 2.5, None, True, "fine"], [], id="no-text-holds-one"),
+        pytest.param("\\u0000", [], id="backslash-u0000-is-text"),
+    ],
+)
+def test_unstorable_places(value: Any, places: list[tuple[tuple[Any, ...], str]]) -> None:
+    assert list(unstorable_places(value)) == [FieldError(loc, msg) for loc, msg in places]
+
+
+def test_the_json_escapes_are_found_after_decoding() -> None:
+    assert list(unstorable_places(json.loads(b'{"a": ["\\u0000"]}'))) == [FieldError(("a", 0), NUL)]
+    assert list(unstorable_places(json.loads(b'{"a": "\\uD800"}'))) == [FieldError(("a",), HALF)]
+    # An escaped pair is one character (an emoji); an escaped backslash is no escape.
+    assert list(unstorable_places(json.loads(b'["\\ud83d\\ude00", "\\\\u0000"]'))) == []
