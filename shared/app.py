@@ -50,8 +50,8 @@ from shared.revocation import (
     revoked_keys_in,
 )
 from shared.settings import Settings
-from shared.storable_text import refuse_unstorable_body
 from shared.tables import metadata as kernel_metadata
+from shared.unstorable import refuse_unstorable_body
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Invalid, problem_response
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS, correlation_id_var, request_id_var
-from shared.storable_text import NUL_MESSAGE
+from shared.unstorable import NUL_MESSAGE
 
 log = logging.getLogger("productops.access")
 

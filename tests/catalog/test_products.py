@@ -142,7 +142,7 @@ async def test_invalid_product_bodies_are_rejected(
     assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
 
 
-async def test_text_no_database_can_keep_is_422_and_nothing_is_kept(
+async def test_values_no_database_can_keep_are_422_and_nothing_is_kept(
     client: httpx.AsyncClient, kettle_type: dict[str, Any]
 ) -> None:
     # PostgreSQL refuses the character in text and JSON columns: this was a 500 there, and
@@ -165,6 +165,14 @@ async def test_text_no_database_can_keep_is_422_and_nothing_is_kept(
     )
     problem = assert_problem(resp, 422, detail_has="body.attributes.color: must not contain a")
     assert [error["loc"] for error in problem["errors"]] == [["body", "attributes", "color"]]
+    # Not JSON, but Python's decoder takes them: SQLite kept null instead, PostgreSQL a 500.
+    for number in (b"NaN", b"1e400"):
+        resp = await client.post(
+            "/v1/products",
+            content=orjson.dumps(product_body()).replace(b'"silver"', number),
+            headers={**WRITE, "Content-Type": "application/json"},
+        )
+        assert_problem(resp, 422, detail_has="body.attributes.color: must be a finite number")
     assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
     product = await make_product(client, description="the text \\u0000 is no NUL")
     resp = await client.patch(

@@ -1,17 +1,23 @@
-"""Text no database can keep, refused in every request input: the NUL character (U+0000),
-which PostgreSQL refuses in text and JSON (a 500 there) and SQLite's full-text search reads as
-the end of the string, and a lone surrogate (U+D800-U+DFFF, half of a UTF-16 pair), which is
-not Unicode text and cannot be written as UTF-8 at all (a 500 on both databases).
+"""JSON values no database can keep, refused in every request body before its model runs:
 
-The middleware refuses a NUL in the path and the query string (a surrogate cannot arrive
-there: percent-escaped bytes are read as UTF-8 with replacement). `refuse_unstorable_body`
-refuses both in a JSON body, before the body model runs; pydantic refuses a surrogate in a
-plain string field already, but not inside a free-form JSON value (`attributes`).
+- the NUL character (U+0000): PostgreSQL refuses it in text and JSON (a 500 there), and
+  SQLite's full-text search reads it as the end of the string;
+- a lone surrogate (U+D800-U+DFFF, half of a UTF-16 pair): not Unicode text, it cannot be
+  written as UTF-8 at all (a 500 on both databases);
+- `NaN`, `Infinity` and numbers past a float's range (`1e400`): not JSON (RFC 8259), yet
+  Python's decoder, which FastAPI uses, takes them; a JSON column then kept `null` in their
+  place on SQLite, and PostgreSQL refused them (a 500).
+
+Pydantic refuses them in plain string and number fields already, but not inside a free-form
+JSON value (a product's `attributes`). The middleware refuses a NUL in the path and the query
+string; a surrogate cannot arrive there (percent-escaped bytes are read as UTF-8 with
+replacement).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 
@@ -22,18 +28,21 @@ from shared.errors import FieldError, invalid_input
 
 NUL_MESSAGE = "must not contain the NUL character"
 SURROGATE_MESSAGE = "must not contain a lone surrogate (\\ud800-\\udfff): it is not Unicode text"
+NOT_FINITE_MESSAGE = "must be a finite number (JSON has no NaN or Infinity)"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# JSON can carry either only as an escape (a raw control character is not valid JSON, and a
-# surrogate's UTF-8 bytes are not valid UTF-8), so a body without these bytes needs no closer
-# look. Escaped pairs (`\ud83d\ude00`, an emoji) are looked at and pass.
-_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
+# What a body must hold for any of them to be in it: a NUL or a surrogate only as an escape (a
+# raw control character is not valid JSON, a surrogate's UTF-8 bytes are not valid UTF-8),
+# the two constants, an exponent of three digits or a run of 300 digits (a float is at most
+# 309 digits before its point). A body without these bytes needs no closer look; one with an
+# escaped pair (an emoji) or "NaN" in a text is looked at and passes.
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|NaN|Infinity|[eE][-+]?\d{3}|\d{300}")
 # Enough places to fix a body by; a batch full of them is not listed whole.
 MAX_REPORTED = 20
 
 Loc = tuple[str | int, ...]
 
 
-def unstorable(text: str) -> str | None:
+def unstorable_text(text: str) -> str | None:
     """Why the text cannot be kept, or None when it can."""
     found = _UNSTORABLE.search(text)
     if found is None:
@@ -42,14 +51,18 @@ def unstorable(text: str) -> str | None:
 
 
 def unstorable_places(value: object, loc: Loc = ()) -> Iterator[FieldError]:
-    """Where a decoded JSON value holds text that cannot be kept, and why: in a text, or in
-    an object's key (the key itself is the place then, shown without the character)."""
+    """Where a decoded JSON value holds what cannot be kept, and why: a text, an object's key
+    (the key itself is the place then, shown without the character), or a number that is not
+    finite."""
     if isinstance(value, str):
-        if why := unstorable(value):
+        if why := unstorable_text(value):
             yield FieldError(loc, why)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            yield FieldError(loc, NOT_FINITE_MESSAGE)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if why := unstorable(key):
+            if why := unstorable_text(key):
                 yield FieldError((*loc, _UNSTORABLE.sub("", key)), why)
             yield from unstorable_places(item, (*loc, key))
     elif isinstance(value, list):
@@ -59,7 +72,7 @@ def unstorable_places(value: object, loc: Loc = ()) -> Iterator[FieldError]:
 
 async def refuse_unstorable_body(request: Request) -> None:
     """422 `invalid-input` naming each place (up to `MAX_REPORTED`) where the JSON body holds
-    text that cannot be kept. Only routes whose body is a model are checked: a route that
+    a value that cannot be kept. Only routes whose body is a model are checked: a route that
     reads its body raw (storefront ingestion, which refuses one event and accepts the rest;
     the gateway's forwarding) checks what it keeps itself. A body that is not JSON is left to
     the route's own parsing, which refuses it."""
@@ -67,10 +80,10 @@ async def refuse_unstorable_body(request: Request) -> None:
     if not isinstance(route, APIRoute) or route.body_field is None:
         return
     body = await request.body()
-    if not _ESCAPE.search(body):
+    if not _SUSPECT.search(body):
         return
     try:
-        # The decoder FastAPI reads bodies with (orjson refuses lone surrogates outright).
+        # The decoder FastAPI reads bodies with (orjson refuses all of these outright).
         data = json.loads(body)
     except ValueError:
         return

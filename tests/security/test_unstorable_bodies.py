@@ -1,5 +1,5 @@
 """Every route whose body is a model refuses text no database can keep (a NUL character, a lone
-surrogate: shared/storable_text.py) with a 422 naming the place, in every app: a body holding
+surrogate: shared.unstorable.py) with a 422 naming the place, in every app: a body holding
 one was a 500 wherever the text reached the database. Routes that read their body raw
 (storefront ingestion, the gateway's forwarding) refuse it per event or leave it to the
 service behind them, and are not listed here."""
@@ -15,19 +15,20 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.settings import Settings
 from shared.stack.components import GATEWAY, load_factory, service_names
-from shared.storable_text import SURROGATE_MESSAGE
+from shared.unstorable import NOT_FINITE_MESSAGE, SURROGATE_MESSAGE
 from tests.support import assert_problem
 
 BODIES = [
     (b'{"name": "a\\u0000b"}', "must not contain the NUL character"),
     (b'{"name": "a\\ud800b"}', SURROGATE_MESSAGE),
+    (b'{"name": -Infinity}', NOT_FINITE_MESSAGE),
 ]
 JSON = {"Content-Type": "application/json"}
 _PARAMETER = re.compile(r"\{[^}]+\}")
 
 
 @pytest.mark.parametrize("component", [*service_names(), GATEWAY])
-async def test_each_body_route_refuses_text_no_database_can_keep(
+async def test_each_body_route_refuses_values_no_database_can_keep(
     component: str, make_settings: Callable[..., Settings]
 ) -> None:
     app = load_factory(component)(make_settings())

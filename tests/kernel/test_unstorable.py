@@ -1,4 +1,4 @@
-"""Where a decoded JSON body holds text no database can keep (shared/storable_text.py):
+"""Where a decoded JSON body holds text no database can keep (shared.unstorable.py):
 the NUL character and lone surrogates, without I/O."""
 
 from __future__ import annotations
@@ -9,10 +9,16 @@ from typing import Any
 import pytest
 
 from shared.errors import FieldError
-from shared.storable_text import NUL_MESSAGE, SURROGATE_MESSAGE, unstorable_places
+from shared.unstorable import (
+    NOT_FINITE_MESSAGE,
+    NUL_MESSAGE,
+    SURROGATE_MESSAGE,
+    unstorable_places,
+)
 
 NUL = NUL_MESSAGE
 HALF = SURROGATE_MESSAGE
+INFINITE = NOT_FINITE_MESSAGE
 
 
 @pytest.mark.parametrize(
@@ -27,7 +33,9 @@ HALF = SURROGATE_MESSAGE
         pytest.param(["\udfff"], [((0,), HALF)], id="low-surrogate"),
         pytest.param({"n\udc00": 1}, [(("n",), HALF)], id="surrogate-key"),
         pytest.param("\U0001f600 \u00e9 \uffff", [], id="astral-and-other-text-is-kept"),
-        pytest.param([1, 2.5, None, True, "fine"], [], id="no-text-holds-one"),
+        pytest.param({"a": [float("nan")]}, [(("a", 0), INFINITE)], id="nan"),
+        pytest.param({"a": float("-inf")}, [(("a",), INFINITE)], id="infinity"),
+        pytest.param([1, 2.5, -0.0, 10**40, None, True, "NaN"], [], id="none-here"),
         pytest.param("\\u0000", [], id="backslash-u0000-is-text"),
     ],
 )
@@ -40,3 +48,10 @@ def test_the_json_escapes_are_found_after_decoding() -> None:
     assert list(unstorable_places(json.loads(b'{"a": "\\uD800"}'))) == [FieldError(("a",), HALF)]
     # An escaped pair is one character (an emoji); an escaped backslash is no escape.
     assert list(unstorable_places(json.loads(b'["\\ud83d\\ude00", "\\\\u0000"]'))) == []
+    # Python's decoder takes these, which are not JSON; an exponent past a float's range is
+    # infinity, one below it zero (kept: it is the nearest float).
+    assert list(unstorable_places(json.loads(b"[NaN, -Infinity, 1e400, 1e-400]"))) == [
+        FieldError((0,), INFINITE),
+        FieldError((1,), INFINITE),
+        FieldError((2,), INFINITE),
+    ]
