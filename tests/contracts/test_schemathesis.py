@@ -9,9 +9,10 @@ is listed with the request that caused it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from schemathesis.python import asgi
 
 from shared.settings import Settings
 from shared.stack.components import GATEWAY, load_factory, service_names
-from tests.support import token
+from tests.support import create_pg_database, drop_pg_database, token
 
 pytestmark = [
     # Minutes rather than seconds: `make test` runs it, `make check` does not.
@@ -140,7 +141,7 @@ def run_schemathesis(app: FastAPI, *, gateway: bool = False) -> Outcome:
     started = time.monotonic()
     try:
         # Loading the document starts the app's lifespan, which the `finally` ends.
-        schema = schemathesis.openapi.from_asgi(
+        schema: schemathesis.BaseSchema = schemathesis.openapi.from_asgi(
             "/openapi.json", app, config=_config(gateway=gateway)
         )
         # An endless Server-Sent Events stream: tests/gateway/test_live.py covers it.
@@ -158,19 +159,39 @@ def run_schemathesis(app: FastAPI, *, gateway: bool = False) -> Outcome:
     return outcome
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (the app's SQLite file), or a fresh PostgreSQL database, dropped after the test:
+    PostgreSQL refuses what SQLite keeps (a NUL character was a 500 on it alone)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    url = asyncio.run(create_pg_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_pg_database(url))
+
+
 @pytest.mark.parametrize("component", [*SERVICES, GATEWAY])
 def test_the_app_answers_only_what_its_openapi_documents(
-    component: str, make_settings: Callable[..., Settings]
+    component: str, postgres_url: str | None, make_settings: Callable[..., Settings]
 ) -> None:
     # No consumers (no broker here) and no service behind the gateway.
     settings = make_settings(
-        run_consumers=False, **{f"{name}_port": NO_SERVICE for name in SERVICES}
+        run_consumers=False,
+        **{f"{name}_port": NO_SERVICE for name in SERVICES},
+        **({f"{component}_database_url": postgres_url} if postgres_url else {}),
     )
     app = load_factory(component)(settings)
     outcome = run_schemathesis(app, gateway=component == GATEWAY)
     phases = ", ".join(f"{phase} {n}" for phase, n in sorted(outcome.by_phase.items()))
     answers = ", ".join(f"{status} {n}" for status, n in sorted(outcome.by_status.items()))
-    print(f"{component}: {outcome.cases} cases ({phases}) in {outcome.seconds:.1f} s: {answers}")
+    backend = "postgres" if postgres_url else "sqlite"
+    print(
+        f"{component} on {backend}: {outcome.cases} cases ({phases}) in"
+        f" {outcome.seconds:.1f} s: {answers}"
+    )
     assert outcome.cases > 0
     assert not outcome.failures, outcome.report()
     assert not outcome.errors, outcome.report()
