@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from sqlalchemy import Dialect, Numeric, String
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
@@ -34,10 +34,36 @@ def _iso_date_text(value: object) -> object:
     return value
 
 
+# The dates a person plans by or asks about. Windows, weeks and offsets are computed from
+# them (a calendar from 9999-12-20 ran past the last date a datetime holds: a 500), and no
+# launch, price or sale of this platform lies outside.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def _plannable(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"out of range: a date from {EARLIEST_DATE} to {LATEST_DATE}")
+    return value
+
+
+def _utc_representable(value: datetime) -> datetime:
+    # Every date-time is kept and compared in UTC, and 9999-12-31T23:00:00-05:00 or
+    # 0001-01-01T00:00:00+01:00 has no UTC form a datetime can hold (a 500 when converted).
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range: in UTC it must fall within the years 1 to 9999") from None
+    return value
+
+
 # An input date-time with its offset, as RFC 3339 text only (the OpenAPI `date-time` format).
-Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
-# An input date, as YYYY-MM-DD text only (the OpenAPI `date` format).
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+Rfc3339 = Annotated[
+    AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc_representable)
+]
+# An input date, as YYYY-MM-DD text only (the OpenAPI `date` format), from EARLIEST_DATE to
+# LATEST_DATE.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_plannable)]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -40,6 +39,7 @@ from services.launch.marketing import Phase, TaskStatus
 from services.launch.status import PlanStatus
 from services.launch.store import StoredPlan
 from shared.money import Money
+from shared.types import IsoDate, Rfc3339
 
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(max_length=255)]
@@ -73,7 +73,7 @@ class Input(BaseModel):
 
 class LaunchCreate(Input):
     product_id: Reference
-    target_date: date
+    target_date: IsoDate
     price_list: Reference
     owner: Annotated[Name, Field(description="an admin may name another key owner")] | None = None
 
@@ -97,7 +97,7 @@ class LaunchUpdate(Input):
     """`goals` (null clears them), and/or `target_date` with the `reason` for the move."""
 
     goals: GoalsIn | None = None
-    target_date: date | None = None
+    target_date: IsoDate | None = None
     reason: Text | None = None
 
 
@@ -126,7 +126,7 @@ class ReasonIn(Input):
 class AcceptIn(Input):
     addressee: Addressee
     owner: Name
-    due_date: date
+    due_date: IsoDate
 
 
 class ChangeRequestMove(Input):
@@ -152,7 +152,7 @@ class TaskIn(Input):
 class WaiverIn(Input):
     gate: Reference
     reason: Text
-    expires_at: AwareDatetime
+    expires_at: Rfc3339
 
 
 class TemplateIn(Input):

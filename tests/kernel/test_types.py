@@ -1,4 +1,5 @@
-"""Date and date-time inputs are ISO text: pydantic alone reads a number as seconds since 1970."""
+"""Date and date-time inputs are ISO text (pydantic alone reads a number as seconds since 1970),
+within the range every computation from them can hold."""
 
 from __future__ import annotations
 
@@ -31,4 +32,27 @@ def test_a_date_is_yyyy_mm_dd() -> None:
     assert DAY.validate_python(date(2030, 3, 1)) == date(2030, 3, 1)
     for value in ("0", 0, "2030-3-1", "2030-03-01T00:00:00Z"):
         with pytest.raises(ValidationError):
+            DAY.validate_python(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-00:01"]
+)
+def test_an_instant_without_a_utc_form_is_refused(value: str) -> None:
+    # Every instant is kept and compared in UTC; converting these overflowed (a 500).
+    with pytest.raises(ValidationError, match="in UTC it must fall within the years 1 to 9999"):
+        INSTANT.validate_python(value)
+
+
+def test_the_ends_of_the_utc_range_are_instants() -> None:
+    # "Valid until 9999-12-31T23:59:59Z" is how people write "for good".
+    assert INSTANT.validate_python("9999-12-31T23:59:59Z").year == 9999
+    assert INSTANT.validate_python("0001-01-01T00:00:00Z").year == 1
+
+
+def test_a_date_lies_between_1970_and_2999() -> None:
+    assert DAY.validate_python("1970-01-01") == date(1970, 1, 1)
+    assert DAY.validate_python("2999-12-31") == date(2999, 12, 31)
+    for value in ("1969-12-31", "3000-01-01", "9999-12-31", "0001-01-01"):
+        with pytest.raises(ValidationError, match="out of range: a date from 1970-01-01"):
             DAY.validate_python(value)

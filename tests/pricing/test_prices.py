@@ -171,6 +171,8 @@ async def test_a_cost_in_another_currency_is_shown_but_not_compared(
         ({"kind": "clearance"}, ["body", "kind"], "body.kind"),
         ({"valid_from": "2030-03-02T00:00:00"}, ["body", "valid_from"], "timezone"),
         ({"valid_from": "tomorrow"}, ["body", "valid_from"], "body.valid_from"),
+        # No UTC form a datetime can hold: converting it was a 500.
+        ({"valid_from": "9999-12-31T23:00:00-05:00"}, ["body", "valid_from"], "in UTC it must"),
         (
             {"valid_from": "2030-03-05T00:00:00Z", "valid_to": "2030-03-04T00:00:00Z"},
             ["body", "valid_to"],
