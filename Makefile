@@ -46,9 +46,10 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Strict on shared/ and gateway/, the default level on services/ (pyproject's [tool.mypy]).
+# Strict on shared/ and gateway/, the default level on services/ and tests/ (pyproject's
+# [tool.mypy]).
 typecheck: $(STAMP_TEST)
-	$(BIN)/mypy shared gateway services
+	$(BIN)/mypy shared gateway services tests
 
 # Each bench records its figures in var/bench/; the compare prints each against the run before.
 bench: $(STAMP_TEST)

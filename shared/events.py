@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +24,7 @@ KafkaHeaders = list[tuple[str, bytes]]
 # The headers of every record, as text (the outbox's `headers` column); one shared object,
 # so a batch's rows convert it once.
 HEADERS: Mapping[str, str] = MappingProxyType({"content-type": CONTENT_TYPE})
-P = TypeVar("P", bound=BaseModel)
+P = TypeVar("P", bound="EventPayload")
 
 
 class CloudEvent(BaseModel):
@@ -59,6 +59,8 @@ class EventPayload(BaseModel):
     """Base of every event's `data`: readers ignore fields they do not know."""
 
     model_config = ConfigDict(extra="ignore")
+    # Set on each model by `EventRegistry.register`.
+    event_type: ClassVar[str]
 
 
 class EventRegistry:
@@ -81,7 +83,7 @@ class EventRegistry:
             self._types[event_type] = model
             if topic is not None:
                 self._topics[event_type] = topic
-            model.event_type = event_type  # type: ignore[attr-defined]
+            model.event_type = event_type
             return model
 
         return decorate
@@ -194,7 +196,7 @@ def encode_payload_events(
     *,
     source: str,
     time: datetime,
-    items: Iterable[tuple[BaseModel, str | None, int | None]],
+    items: Iterable[tuple[EventPayload, str | None, int | None]],
 ) -> list[EncodedEvent]:
     """`event_for` in bulk: registered payloads (models, so validated already) with their
     subject and sequence, straight to the wire form `encode(event_for(...))` writes, all
@@ -204,7 +206,7 @@ def encode_payload_events(
         source,
         time,
         (
-            (type(payload).event_type, subject, payload.model_dump(mode="json"), sequence)  # type: ignore[attr-defined]
+            (type(payload).event_type, subject, payload.model_dump(mode="json"), sequence)
             for payload, subject, sequence in items
         ),
     )

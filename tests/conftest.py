@@ -82,7 +82,8 @@ async def redis_limits() -> AsyncIterator[dict[str, str]]:
     (required under CI=true)."""
     client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
-        await client.ping()
+        # redis-py 7 types the asyncio client's ping `Awaitable[bool] | bool` (redis/redis-py#3920).
+        await client.ping()  # type: ignore[misc]
     except (OSError, aioredis.RedisError) as exc:
         await client.aclose()
         if os.environ.get("CI") == "true":

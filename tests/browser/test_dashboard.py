@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from tests.flows.stack import RunningStack, productops_up
 from tests.gateway.store import poison_catalog_event
@@ -28,8 +35,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("PRODUCTOPS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS = ROOT / "var" / "test-artefacts" / "dashboard"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PRICE_LIST = "eu-web"
 BURN = "The base sparked and the kettle caught fire on my counter, my hand got burned"
 # Waits cover a process's first event after start-up (consumer group join, model load).

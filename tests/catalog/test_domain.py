@@ -77,6 +77,8 @@ def test_invalid_transition_is_a_conflict() -> None:
         transition(ACTIVE, DRAFT)
     assert isinstance(caught.value, DomainError)
     assert caught.value.status == 409
+    # Caught as any conflict; the states it names are the lifecycle error's own.
+    assert isinstance(caught.value, InvalidTransition)
     assert caught.value.current is ACTIVE
     assert caught.value.to is DRAFT
 

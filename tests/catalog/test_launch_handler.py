@@ -240,9 +240,11 @@ async def test_a_rejected_product_stays_put_and_the_event_is_handled(
         if r.levelno == logging.INFO and r.name == "services.catalog.launches.handlers"
     ]
     assert record.getMessage() == "a launch cannot make the product active"
-    assert (record.launch_id, record.product_id) == (LAUNCH_ID, product_id)
-    assert "the product was rejected" in record.reason
-    assert "'Unsafe lid.'" in record.reason
+    # The log call's `extra` fields: attributes of this record alone, unknown to its type.
+    fields = vars(record)
+    assert (fields["launch_id"], fields["product_id"]) == (LAUNCH_ID, product_id)
+    assert "the product was rejected" in fields["reason"]
+    assert "'Unsafe lid.'" in fields["reason"]
 
 
 async def test_a_discontinued_product_stays_discontinued(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from shared.settings import Settings
 from shared.stack.components import event_registries, load_factory, service_names
 from tests.contracts import (
@@ -33,7 +35,7 @@ def consumed_types(tmp_path: Path) -> dict[str, set[str]]:
     """The event types each service's consumer hands to a handler, by service."""
     # Building an app opens nothing: no database connection, broker or consumer until its
     # lifespan starts.
-    settings = Settings(data_dir=tmp_path, jwt_secret=TEST_SECRET, run_consumers=False)
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr(TEST_SECRET), run_consumers=False)
     return {
         name: set(load_factory(name)(settings).state.runtime.spec.handlers)
         for name in service_names()

@@ -22,16 +22,16 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 
+from shared.broker import EmbeddedBroker
 from shared.db import Database
 from shared.events import dlq_topic
 from tests.faults.load import Accepted
-from tests.faults.stack import FaultStack
 
 CUSTOMER_EVENTS = "storefront.customer-events"
 CATALOG_EVENTS = "catalog.events"
@@ -101,10 +101,26 @@ class Outcome:
         )
 
 
+class Stack(Protocol):
+    """What the ledger reads of a stack: the fault suite's `FaultStack`, or a scale-out's
+    `Cluster` (tests/scale/cluster.py)."""
+
+    @property
+    def broker(self) -> EmbeddedBroker: ...
+
+    def url(self, name: str) -> str: ...
+
+    def database_url(self, name: str) -> str: ...
+
+    async def readyz(
+        self, client: httpx.AsyncClient, name: str, port: int | None = None
+    ) -> Any: ...
+
+
 class Ledger:
     """Reads the consumers' state of one stack and compares it with what was accepted."""
 
-    def __init__(self, stack: FaultStack, token: str) -> None:
+    def __init__(self, stack: Stack, token: str) -> None:
         self.stack = stack
         self.http = httpx.AsyncClient(
             timeout=5.0, trust_env=False, headers={"Authorization": f"Bearer {token}"}

@@ -51,16 +51,15 @@ def event(kind: str, **fields: Any) -> dict[str, Any]:
         "product_id": "prod-1",
         "customer_ref": "cust-1",
     }
-    base.update(
-        {
-            "review": {"rating": 4, "text": "Works well"},
-            "return": {"reason": "too small", "text": "Smaller than it looked"},
-            "support_ticket": {"subject": "Lid", "text": "The lid sticks", "priority": "normal"},
-            "question": {"text": "Is it dishwasher safe?"},
-            "search_miss": {"query": "glass kettle", "results": 0},
-            "purchase": {"quantity": 2, "unit_price": {"amount": "19.99", "currency": "EUR"}},
-        }.get(kind, {})
-    )
+    by_kind: dict[str, dict[str, Any]] = {
+        "review": {"rating": 4, "text": "Works well"},
+        "return": {"reason": "too small", "text": "Smaller than it looked"},
+        "support_ticket": {"subject": "Lid", "text": "The lid sticks", "priority": "normal"},
+        "question": {"text": "Is it dishwasher safe?"},
+        "search_miss": {"query": "glass kettle", "results": 0},
+        "purchase": {"quantity": 2, "unit_price": {"amount": "19.99", "currency": "EUR"}},
+    }
+    base.update(by_kind.get(kind, {}))
     base.update(fields)
     return {key: value for key, value in base.items() if value is not None}
 
@@ -88,7 +87,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def ingest(client: httpx.AsyncClient, *events: dict[str, Any]) -> dict[str, Any]:
+async def ingest(client: httpx.AsyncClient, *events: object) -> dict[str, Any]:
+    """Post one batch, accepted as a whole (202); its items are any JSON, as a test may send
+    what is not an event at all."""
     response = await client.post(
         "/v1/customer-events", json={"events": list(events)}, headers=INGEST
     )

@@ -47,7 +47,9 @@ class ServiceLists(ServiceCalls):
         after = position[1] if position else None
         if params["source"] == Source.CONSUMER:
             ids = sorted(self.letters.get(service, []), reverse=True)
-            rows = [{"id": i, "source": "consumer"} for i in ids if after is None or i < after]
+            rows: list[dict[str, str | int]] = [
+                {"id": i, "source": "consumer"} for i in ids if after is None or i < after
+            ]
             keys = [row["id"] for row in rows]
             keyset = LETTERS
         else:

@@ -174,7 +174,7 @@ async def test_last_event_id_resumes_after_that_event(
     headers = {**CATALOG_READER, "Last-Event-ID": seen["id"]}
     async with http.stream("GET", "/v1/live", headers=headers) as response:
         stream = EventStream(response)
-        resumed = []
+        resumed: list[str] = []
         while len(resumed) < 2:
             event = orjson.loads((await stream.event(lambda e: True))["data"])
             resumed.append(event["subject"])

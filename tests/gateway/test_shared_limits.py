@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypedDict
 
 import pytest
 from prometheus_client import REGISTRY
@@ -17,8 +18,14 @@ from shared.settings import Settings
 from tests.gateway.conftest import Ticks
 from tests.support import assert_problem, auth, drop_redis_keys, running
 
+
+class Budget(TypedDict):
+    rate: float
+    burst: int
+
+
 # A budget that cannot refill during a test: 3 requests per 300 s window.
-SLOW = {"rate": 0.01, "burst": 3}
+SLOW: Budget = {"rate": 0.01, "burst": 3}
 
 
 def replica(

@@ -8,12 +8,17 @@ import pytest
 
 from shared.consumer import ConsumerStalled, EventConsumer
 from shared.settings import Settings
+from shared.uow import UnitOfWork
+
+
+def no_unit_of_work() -> UnitOfWork:
+    raise AssertionError("the progress check opens no unit of work")
 
 
 def consumer(stall_s: float) -> EventConsumer:
     settings = Settings(kafka_bootstrap="127.0.0.1:1", consumer_stall_s=stall_s)
     return EventConsumer(
-        group="g", topics=["t"], handlers={}, uow_factory=lambda: None, settings=settings
+        group="g", topics=["t"], handlers={}, uow_factory=no_unit_of_work, settings=settings
     )
 
 

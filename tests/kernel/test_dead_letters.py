@@ -17,6 +17,7 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from shared.broker import ensure_topics, free_port
@@ -59,7 +60,7 @@ def app(tmp_path: Path, handler: BreakableNoteHandler) -> FastAPI:
     settings = Settings(
         data_dir=tmp_path,
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
-        jwt_secret=TEST_SECRET,
+        jwt_secret=SecretStr(TEST_SECRET),
         run_consumers=False,
         run_relay=False,
     )

@@ -128,7 +128,8 @@ def test_validation_and_domain_errors_are_the_events_own() -> None:
 
 
 def test_a_plain_bug_is_neither() -> None:
+    empty: dict[str, int] = {}
     with pytest.raises(KeyError) as bug:
-        {}["missing"]
+        empty["missing"]
     assert not is_event_error(bug.value)
     assert not is_transient(bug.value)

@@ -81,7 +81,7 @@ def test_each_route_lists_the_problems_it_answers() -> None:
 
 def test_routes_that_check_a_token_say_so() -> None:
     document = sample_app().openapi()
-    bearer = [{"bearer": []}]
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     assert document["paths"]["/v1/things/{thing_id}"]["get"]["security"] == bearer
     assert document["paths"]["/v1/things"]["post"]["security"] == bearer
     assert "security" not in document["paths"]["/v1/things/stats"]["get"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from sqlalchemy import Column, Date, Float, Integer, Numeric, String, Table, insert, select
@@ -27,8 +27,19 @@ entry = Table(
     Column("day", Date, nullable=False),
 )
 START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+class Row(TypedDict):
+    id: str
+    score: int
+    weight: float
+    at: datetime
+    price: int
+    day: date
+
+
 # Ties on purpose: scores and times repeat, so only the id tells some rows apart.
-ROWS = [
+ROWS: list[Row] = [
     {
         "id": f"e{n:02d}",
         "score": n % 3,
@@ -79,7 +90,7 @@ async def walked(db: Database, keyset: Keyset, *, limit: int) -> list[str]:
     return [row_id for ids in await walk(db, keyset, limit=limit) for row_id in ids]
 
 
-def ids(rows: list[dict[str, Any]]) -> list[str]:
+def ids(rows: list[Row]) -> list[str]:
     return [row["id"] for row in rows]
 
 

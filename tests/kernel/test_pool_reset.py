@@ -21,6 +21,7 @@ async def test_a_transaction_left_open_is_rolled_back_when_its_connection_return
         async with db.engine.connect() as conn:
             # Begun and written under SQLAlchemy's nose, so only the pool can end it.
             driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
             await driver.execute("BEGIN IMMEDIATE")
             await driver.execute("INSERT INTO thing (id) VALUES (1)")
             assert driver.in_transaction

@@ -6,17 +6,18 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import event, func, select, text, update
 
-from shared.broker import ensure_topics
+from shared.broker import EmbeddedBroker, ensure_topics
 from shared.db import Database
 from shared.events import new_event
 from shared.relay import OutboxRelay
+from shared.settings import Settings
 from shared.tables import metadata, outbox
 from shared.uow import UnitOfWork
 from tests.support import eventually, pg_database
@@ -85,9 +86,11 @@ async def write_events(db: Database, topic: str, count: int, prefix: str) -> lis
 
 async def unpublished(db: Database) -> int:
     async with db.reader() as session:
-        return await session.scalar(
+        count = await session.scalar(
             select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
         )
+    assert count is not None  # a count has one row
+    return count
 
 
 async def close(*relays: OutboxRelay) -> None:
@@ -104,12 +107,15 @@ async def stop(task: asyncio.Task) -> None:
 
 
 async def test_one_relay_leads_and_the_other_takes_over_after_it_stops(
-    make_settings, broker, databases, topic
-):
+    make_settings: Callable[..., Settings],
+    broker: EmbeddedBroker,
+    databases: tuple[Database, Database],
+    topic: str,
+) -> None:
     settings = make_settings(relay_poll_s=0.1)
     first = OutboxRelay(db=databases[0], settings=settings, service=SERVICE)
     second = OutboxRelay(db=databases[1], settings=settings, service=SERVICE)
-    tasks: list[asyncio.Task] = []
+    tasks: list[asyncio.Task[None]] = []
     try:
         keys = await write_events(databases[0], topic, 5, "a")
         counts = await asyncio.gather(first.drain(), second.drain())

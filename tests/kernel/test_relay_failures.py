@@ -473,7 +473,9 @@ async def test_a_batch_is_bounded_by_bytes_as_well_as_rows(make_settings, db, to
     assert len(await relay._next_batch()) == 1, "a row over the bound still goes, alone"
 
 
-async def test_prune_deletes_in_bounded_chunks(make_settings, db, topic):
+async def test_prune_deletes_in_bounded_chunks(
+    make_settings: Callable[..., Settings], db: Database, topic: str
+) -> None:
     await write_events(db, topic, [sample_event("old", n=n) for n in range(25)])
     async with db.sessions() as session, session.begin():
         await session.execute(update(outbox).values(published_at=datetime.now(UTC) - timedelta(2)))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, String, Table, delete, insert, select, update
+from sqlalchemy import Column, CursorResult, Integer, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import sqlite_driver
@@ -45,16 +45,21 @@ async def test_the_engines_connect_through_the_one_trip_driver(db: Database) -> 
 async def test_every_kind_of_statement_answers_as_sqlalchemy_expects(db: Database) -> None:
     async with db.sessions() as session, session.begin():
         one = await session.execute(insert(note).values(key="a", body="first"))
+        # `execute` types every result as a `Result`: a DML statement's is a `CursorResult`,
+        # the kind that counts rows.
+        assert isinstance(one, CursorResult)
         assert one.inserted_primary_key == (1,)
         many = await session.execute(
             insert(note), [{"key": "b", "body": "x"}, {"key": "c", "body": "x"}]
         )
+        assert isinstance(many, CursorResult)
         assert many.rowcount == 2
         returned = await session.execute(
             update(note).where(note.c.body == "x").values(body="y").returning(note.c.key)
         )
         assert sorted(returned.scalars()) == ["b", "c"]
         changed = await session.execute(delete(note).where(note.c.key == "c"))
+        assert isinstance(changed, CursorResult)
         assert changed.rowcount == 1
     async with db.reader() as session:
         rows = (await session.execute(select(note.c.key, note.c.body).order_by(note.c.id))).all()
@@ -91,7 +96,7 @@ async def test_a_statement_costs_one_trip_to_the_connections_thread(
     async with db.reader() as session:
         await session.execute(select(note))  # the pool's connection is open and warm
         monkeypatch.setattr(sqlite_driver.OneTripConnection, "_execute", counted)
-        rows = (await session.execute(select(note.c.key))).all()
+        rows = list((await session.execute(select(note.c.key))).all())
         rows += (await session.execute(select(note.c.body))).all()
     assert rows == []
     # Two statements, two trips; then the rollback that ends the session's transaction.

@@ -146,7 +146,7 @@ def test_new_event_starts_its_own_correlation_outside_any_request():
     assert first.time.tzinfo is not None
 
 
-def test_new_event_dumps_a_model_payload_as_json():
+def test_new_event_dumps_a_model_payload_as_json() -> None:
     class Price(BaseModel):
         amount: float
         at: datetime
@@ -163,7 +163,7 @@ def test_new_event_dumps_a_model_payload_as_json():
 # --- Event registry ----------------------------------------------------------------------
 
 
-def test_registry_registers_validates_and_refuses_duplicates():
+def test_registry_registers_validates_and_refuses_duplicates() -> None:
     registry = EventRegistry()
 
     @registry.register("shop.item.added.v1")
@@ -175,6 +175,7 @@ def test_registry_registers_validates_and_refuses_duplicates():
     class CartCleared(EventPayload):
         pass
 
+    # Set by `register`, which EventPayload does not declare (shared/events.py).
     assert ItemAdded.event_type == "shop.item.added.v1"
     assert "shop.item.added.v1" in registry
     assert "shop.item.removed.v1" not in registry
@@ -203,7 +204,7 @@ def test_registry_registers_validates_and_refuses_duplicates():
         registry.payload(event({"sku": "A-1", "quantity": "lots"}))
 
 
-def test_event_payload_ignores_unknown_fields():
+def test_event_payload_ignores_unknown_fields() -> None:
     class Renamed(EventPayload):
         name: str
 

@@ -328,7 +328,7 @@ async def deliver(app: FastAPI, *events: CloudEvent) -> list[str]:
     """Apply events as launch's consumer does (inbox, sequence check, handler, one
     transaction each); the outcome of each: handled, duplicate or stale."""
     runtime = app.state.runtime
-    outcomes = []
+    outcomes: list[str] = []
     for event in events:
         outcomes.append(
             await apply_event(

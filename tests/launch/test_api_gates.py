@@ -4,6 +4,7 @@ templates and the calendar; every refusal a problem+json body."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import httpx
@@ -40,7 +41,7 @@ async def test_sign_off_and_revoke_with_their_rules(
     launch = await plan(client, product_id)
     url = f"/v1/launches/{launch['id']}/gates"
 
-    def signoff(name: str, body: dict) -> object:
+    def signoff(name: str, body: dict[str, object]) -> Awaitable[httpx.Response]:
         return client.post(f"{url}/{name}/signoff", json=body, headers=PM)
 
     no_docs = assert_problem(await signoff("regulatory_compliance", {"evidence": "CE ok"}), 422)

@@ -38,7 +38,7 @@ async def test_every_route_needs_a_token_and_its_scope(
         "dead-letters",
     }
     for method, path in routes:
-        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        body: dict[str, object] | None = {} if method in {"POST", "PUT", "PATCH"} else None
         anonymous = await client.request(method, path, json=body)
         assert_problem(anonymous, 401)
         stranger = await client.request(method, path, json=body, headers=STRANGER)
@@ -51,7 +51,7 @@ async def test_a_scope_opens_only_its_own_routes(
     app: FastAPI, client: httpx.AsyncClient, scope: str
 ) -> None:
     for method, path in launch_routes(app):
-        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        body: dict[str, object] | None = {} if method in {"POST", "PUT", "PATCH"} else None
         response = await client.request(method, path, json=body, headers=auth(scope))
         if response.status_code == 403:
             assert assert_problem(response, 403)["required_scope"] != scope, (method, path)

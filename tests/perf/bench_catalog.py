@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import distinct, func, insert, select, text
 from uuid6 import uuid7
 
@@ -268,13 +269,13 @@ async def bench_reads(base: str, headers: dict[str, str], samples: int) -> None:
             "search q (substring, 1 word)": lambda i: {"q": WORDS[i % 10], "limit": 50},
             "search q (rare: one sku)": lambda i: {"q": f"SEED-{(i * 7919) % 100000:07d}"},
         }
-        for label, params in cases.items():
+        for label, params_of in cases.items():
             for i in range(5):  # warm-up
-                await get("/v1/products", params(i))
+                await get("/v1/products", params_of(i))
             latencies = []
             for i in range(samples):
                 started = time.perf_counter()
-                await get("/v1/products", params(i))
+                await get("/v1/products", params_of(i))
                 latencies.append(time.perf_counter() - started)
             line(label, latencies)
 
@@ -338,23 +339,24 @@ async def bench_relay(broker: EmbeddedBroker, events: int) -> None:
     print(f"\n== outbox relay vs raw aiokafka, {events} events, same broker, same run")
     topic = f"bench.{uuid.uuid4().hex[:6]}"
     await ensure_topics(broker.bootstrap, [topic], partitions=6)
+    subjects = [f"p{i % 1000}" for i in range(events)]
     payloads = [
         new_event(
             source="/bench",
             type="bench.thing.happened.v1",
-            subject=f"p{i % 1000}",
+            subject=subject,
             data={"n": i, "text": "x" * 200},
         )
-        for i in range(events)
+        for i, subject in enumerate(subjects)
     ]
-    settings = Settings(kafka_bootstrap=broker.bootstrap, jwt_secret=SECRET)
+    settings = Settings(kafka_bootstrap=broker.bootstrap, jwt_secret=SecretStr(SECRET))
 
     producer = new_producer(settings)
     await producer.start()
     started = time.perf_counter()
     futures = [
-        await producer.send(topic, value=encode(e), key=e.subject.encode(), headers=kafka_headers())
-        for e in payloads
+        await producer.send(topic, value=encode(e), key=subject.encode(), headers=kafka_headers())
+        for e, subject in zip(payloads, subjects, strict=True)
     ]
     await asyncio.gather(*futures)
     raw = events / (time.perf_counter() - started)

@@ -40,7 +40,9 @@ from aiokafka.structs import ConsumerRecord
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from services.catalog import service as catalog_service
-from services.catalog.app import core_notices, create_app
+
+# Importing the app registers every catalog table on the metadata.
+from services.catalog.app import core_notices
 from services.catalog.domain import Lifecycle
 from services.catalog.migrations import history
 from services.catalog.requirements.domain import requirement_key
@@ -65,8 +67,6 @@ from tests.perf.common import (
     record,
     section,
 )
-
-assert create_app  # importing the app registers every catalog table on the metadata
 
 _ADJECTIVES = "quiet cordless glass copper compact smart foldable travel steel bamboo"
 _NOUNS = "kettle toaster blender grinder mixer lamp chair desk mug pan teapot scale"
@@ -137,7 +137,7 @@ def make_events(
 
     # Each text is heard about one to three targets (a product, a type, none): reports of a
     # text for one target merge into a requirement, its targets group into one idea.
-    def target() -> dict[str, Any]:
+    def random_target() -> dict[str, Any]:
         roll = rng.random()
         if roll < 0.4:
             return {"product_id": rng.choice(product_ids)}
@@ -145,7 +145,7 @@ def make_events(
             return {"product_type": rng.choice(TYPES)}
         return {}
 
-    targets = [[target() for _ in range(rng.choice((1, 1, 2, 3)))] for _ in texts]
+    targets = [[random_target() for _ in range(rng.choice((1, 1, 2, 3)))] for _ in texts]
     now = datetime.now(UTC)
     events = []
     for index in rng.choices(range(distinct), weights=weights, k=count):

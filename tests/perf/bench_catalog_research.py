@@ -33,8 +33,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import func, insert, select
 from uuid6 import uuid7
 
@@ -89,7 +91,7 @@ async def seed(app: object, args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     names = [f"criterion_{i}" for i in range(args.criteria)]
     brands = [f"Brand{n:03d}" for n in range(args.brands)]
-    ours = [
+    ours: list[dict[str, Any]] = [
         {
             "id": str(uuid7()),
             "sku": f"OURS-{i:03d}",
@@ -213,7 +215,7 @@ async def bench_ranking(database_url: str, args: argparse.Namespace, label: str)
     print(f"\n== ranking on {label}")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            data_dir=Path(tmp), jwt_secret=SECRET, catalog_database_url=database_url
+            data_dir=Path(tmp), jwt_secret=SecretStr(SECRET), catalog_database_url=database_url
         )
         # No lifespan: the relay and consumers are not needed to serve reads, so no broker.
         app = create_app(settings)

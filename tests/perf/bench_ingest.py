@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import SecretStr
 
 from services.feedback.events import CUSTOMER_EVENTS_TOPIC
 from services.feedback.settings import FeedbackSettings
@@ -200,7 +201,7 @@ async def raw_produce(bootstrap: str, events: list[dict[str, Any]]) -> Raw:
     """The same events as CloudEvents, straight to the broker with aiokafka: the relay's
     producer settings (acks=all), a topic with as many partitions as the real one."""
     topic = f"bench.raw.{uuid.uuid4().hex[:6]}"
-    settings = Settings(kafka_bootstrap=bootstrap, jwt_secret=SECRET)
+    settings = Settings(kafka_bootstrap=bootstrap, jwt_secret=SecretStr(SECRET))
     await ensure_topics(bootstrap, [topic], partitions=settings.topic_partitions)
     values = [
         (
@@ -324,7 +325,7 @@ async def _read_arrivals(bootstrap: str, expected: set[str], conn: Connection) -
 async def name_products(bootstrap: str) -> None:
     """`catalog.product.created.v1` for every product, as the catalog would publish them."""
     await ensure_topics(bootstrap, ["catalog.events"], partitions=3)
-    producer = new_producer(Settings(kafka_bootstrap=bootstrap, jwt_secret=SECRET))
+    producer = new_producer(Settings(kafka_bootstrap=bootstrap, jwt_secret=SecretStr(SECRET)))
     await producer.start()
     try:
         for product_id, sku in PRODUCTS:

@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from services.launch import service
@@ -286,7 +287,7 @@ async def broker_hop(bootstrap: str, samples: int, fetch_wait_ms: int) -> list[f
     through."""
     topic = f"bench.hop.{uuid.uuid4().hex[:6]}"
     await ensure_topics(bootstrap, [topic], partitions=1)
-    producer = new_producer(Settings(kafka_bootstrap=bootstrap, jwt_secret=SECRET))
+    producer = new_producer(Settings(kafka_bootstrap=bootstrap, jwt_secret=SecretStr(SECRET)))
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -314,8 +315,9 @@ async def broker_hop(bootstrap: str, samples: int, fetch_wait_ms: int) -> list[f
 
 
 async def bench_review_to_gate(args: argparse.Namespace, tmp: Path, broker: EmbeddedBroker) -> None:
-    pg = {name: await postgres_url() for name in SERVICES} if args.postgres else {}
-    if args.postgres and None in pg.values():
+    made = {name: await postgres_url() for name in SERVICES} if args.postgres else {}
+    pg = {name: url for name, url in made.items() if url is not None}
+    if len(pg) < len(made):
         raise SystemExit("PostgreSQL not reachable at 127.0.0.1:5432")
     databases = {
         name: pg.get(name) or f"sqlite+aiosqlite:///{tmp / f'{name}.db'}"
@@ -432,7 +434,10 @@ async def bench_reevaluation(args: argparse.Namespace, tmp: Path) -> None:
     url = pg or f"sqlite+aiosqlite:///{tmp / 'launch-reeval.db'}"
     section(f"(b) gate re-evaluation, {args.plans} open plans, launch on {url.split(':', 1)[0]}")
     settings = Settings(
-        data_dir=tmp, launch_database_url=url, kafka_bootstrap=NO_BROKER, jwt_secret=SECRET
+        data_dir=tmp,
+        launch_database_url=url,
+        kafka_bootstrap=NO_BROKER,
+        jwt_secret=SecretStr(SECRET),
     )
     app = create_app(settings, launch=LaunchSettings())
     runtime = app.state.runtime

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from services.feedback.app import create_app as feedback_app
 from shared.broker import EmbeddedBroker, ensure_topics
@@ -43,7 +44,7 @@ def settings_for(broker: EmbeddedBroker, data_dir: Path, **overrides: Any) -> Se
     return Settings(
         data_dir=data_dir,
         kafka_bootstrap=broker.bootstrap,
-        jwt_secret=TEST_SECRET,
+        jwt_secret=SecretStr(TEST_SECRET),
         relay_poll_s=0.2,
         relay_send_timeout_s=SEND_TIMEOUT_S,
         relay_max_backoff_s=0.5,

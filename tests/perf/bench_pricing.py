@@ -382,6 +382,7 @@ async def bench_backend(
                     .where(outbox.c.type == "pricing.price.published.v1")
                     .limit(1)
                 )
+            assert event_text is not None, "the bench published no price"
             await raw_limit(database_url, event_text)
         finally:
             await db.dispose()

@@ -29,6 +29,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from services.feedback.events import customer_events_accepted
@@ -145,7 +146,9 @@ def load() -> str:
 
 async def bench(db: Database, broker: EmbeddedBroker, args: argparse.Namespace) -> None:
     settings = Settings(
-        kafka_bootstrap=broker.bootstrap, jwt_secret=SECRET, relay_batch_size=args.relay_batch
+        kafka_bootstrap=broker.bootstrap,
+        jwt_secret=SecretStr(SECRET),
+        relay_batch_size=args.relay_batch,
     )
     topic, raw_topic = f"bench.relay.{uuid.uuid4().hex[:6]}", f"bench.raw.{uuid.uuid4().hex[:6]}"
     await ensure_topics(broker.bootstrap, [topic, raw_topic], partitions=settings.topic_partitions)

@@ -87,7 +87,10 @@ def raw_parameters(db: Database, rows: list[dict[str, Any]]) -> list[tuple[Any, 
         for name, column in customer_event.c.items()
     }
     return [
-        tuple(processors[name](value) if processors[name] else value for name, value in row.items())
+        tuple(
+            process(value) if (process := processors[name]) else value
+            for name, value in row.items()
+        )
         for row in rows
     ]
 

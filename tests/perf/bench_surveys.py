@@ -11,6 +11,7 @@ work on shared cores does not count), the best of several rounds.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import time
 import timeit
@@ -73,8 +74,8 @@ def main() -> None:
     for label, events in (("reviews", reviews), ("survey responses", responses)):
         body = orjson.dumps({"events": events})
         cost = best_ms(
-            lambda events=events, body=body: prepare(
-                events=events, principal=CALLER, now=now, body=body, surveys=surveys
+            functools.partial(
+                prepare, events=events, principal=CALLER, now=now, body=body, surveys=surveys
             )
         )
         print(f"prepare {args.batch} {label}: {cost:.2f} ms CPU per batch")

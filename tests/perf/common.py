@@ -114,7 +114,7 @@ def record(bench: str, *, directory: Path | None = None, **settings: Any) -> Pat
     needed to judge them: commit, date, cores, Python, the load average at the first figure
     and at the end, and the bench's own settings; then start afresh. Returns the file."""
     now = datetime.now(UTC)
-    result = {
+    result: dict[str, Any] = {
         "bench": bench,
         "date": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "commit": _commit(),

@@ -263,3 +263,10 @@ async def outbox_types(app: FastAPI, subject: str | None = None) -> list[str]:
         if subject is not None:
             stmt = stmt.where(outbox.c.key == subject)
         return list((await session.execute(stmt)).scalars())
+
+
+def sequence_of(event: CloudEvent) -> int:
+    """The event's number in its product's sequence, which every pricing event carries."""
+    number = event.sequence_number
+    assert number is not None, f"{event.type} {event.id} has no sequence number"
+    return number

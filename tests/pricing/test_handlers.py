@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -229,7 +229,7 @@ async def test_a_malformed_purchase_goes_to_the_dead_letter_topic(
         "dlq.pricing", bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
     )
     await consumer.start()
-    found = []
+    found: list[ConsumerRecord] = []
     try:
         deadline = time.monotonic() + 30
         while not found and time.monotonic() < deadline:

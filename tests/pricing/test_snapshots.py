@@ -22,6 +22,7 @@ from tests.pricing.conftest import (
     approve,
     make_list,
     propose,
+    sequence_of,
     settle,
 )
 
@@ -57,7 +58,7 @@ async def test_one_snapshot_per_open_price_numbered_after_the_products_events(
     await settle(app, clock)
     before = await outbox_rows(app)
     last_sequence = {
-        product: max(e.sequence_number for key, e in before if key == product)
+        product: max(sequence_of(e) for key, e in before if key == product)
         for product in (kettle, toaster)
     }
     latest = {e.data["price_id"]: e.data for _, e in before}
@@ -72,7 +73,7 @@ async def test_one_snapshot_per_open_price_numbered_after_the_products_events(
     assert set(by_price) == {proposed["id"], approved["id"], other["id"]}, "not the rejected"
     for price_id, event in by_price.items():
         assert event.data == latest[price_id], "the price's state as its last event told it"
-    kettle_sequences = sorted(e.sequence_number for key, e in snapshots if key == kettle)
+    kettle_sequences = sorted(sequence_of(e) for key, e in snapshots if key == kettle)
     assert kettle_sequences == [last_sequence[kettle] + 1, last_sequence[kettle] + 2]
     assert by_price[other["id"]].sequence_number == last_sequence[toaster] + 1
     assert by_price[approved["id"]].data["status"] in ("approved", "published")

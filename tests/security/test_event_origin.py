@@ -14,13 +14,14 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import certifi
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from services.pricing.app import create_app
 from shared.broker import EmbeddedBroker, ensure_topics, kafka_security
@@ -161,8 +162,8 @@ async def test_sasl_over_tls_reaches_every_kind_of_client(tmp_path: Path) -> Non
         kafka_security_protocol="SASL_SSL",
         kafka_sasl_mechanism="SCRAM-SHA-256",
         kafka_sasl_username="pricing",
-        kafka_sasl_password="s3cret-password",
-        kafka_ssl_cafile=certifi.where(),
+        kafka_sasl_password=SecretStr("s3cret-password"),
+        kafka_ssl_cafile=Path(certifi.where()),
     )
     options = kafka_security(settings)
     assert isinstance(options.pop("ssl_context"), ssl.SSLContext)
@@ -198,8 +199,9 @@ async def test_sasl_over_tls_reaches_every_kind_of_client(tmp_path: Path) -> Non
     ],
 )
 def test_incomplete_kafka_security_is_refused_at_start(
-    tmp_path: Path, values: dict[str, str], complaint: str
+    tmp_path: Path, values: dict[str, Any], complaint: str
 ) -> None:
+    # Untyped as the environment gives them: refusing them is the model's validation.
     with pytest.raises(ValidationError) as caught:
         Settings(data_dir=tmp_path, **values)
     assert complaint in str(caught.value)

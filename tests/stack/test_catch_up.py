@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from shared.app import ServiceSpec
 from shared.db import new_metadata
@@ -27,7 +28,7 @@ def test_only_services_that_declare_catch_up_need_it() -> None:
 
 
 def test_the_specs_are_those_of_the_registered_services(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, jwt_secret=TEST_SECRET)
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr(TEST_SECRET))
     specs = registered_specs(settings, ["catalog", "pricing", "gateway"])
     assert [s.name for s in specs] == ["catalog", "pricing"]
     assert all(s.snapshots is not None for s in specs)
@@ -48,7 +49,7 @@ def test_each_producer_is_republished_once_per_consumer_and_data_dir(tmp_path: P
 
 
 def test_republish_prints_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(data_dir=tmp_path, jwt_secret=TEST_SECRET)
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr(TEST_SECRET))
     assert run(settings, "pricing") == 0
     assert capsys.readouterr().out == (
         "pricing: wrote 0 snapshot events to its outbox; its relay publishes them\n"
@@ -60,7 +61,9 @@ def test_republish_of_an_unreachable_database_exits_1(
 ) -> None:
     # Nothing listens on port 1.
     url = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
-    settings = Settings(data_dir=tmp_path, jwt_secret=TEST_SECRET, catalog_database_url=url)
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret=SecretStr(TEST_SECRET), catalog_database_url=url
+    )
     assert run(settings, "catalog") == 1
     assert "productops: catalog: republish failed:" in capsys.readouterr().err
 

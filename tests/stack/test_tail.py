@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import uuid
+from typing import TypedDict
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -16,7 +17,7 @@ from .helpers import ROOT, project_env
 
 pytestmark = pytest.mark.stack
 
-EVENTS = [
+EVENTS: list[tuple[str, str, dict[str, object]]] = [
     ("catalog.product.created.v1", "prod-1", {"sku": "MUG-1", "name": "Mug"}),
     ("catalog.product.updated.v1", "prod-1", {"completeness": {"score": 80}}),
     ("catalog.product.created.v1", "prod-2", {"sku": "LID-2", "name": "Lid"}),
@@ -30,7 +31,20 @@ def topic() -> str:
     return f"stack-tail-{uuid.uuid4().hex[:8]}"
 
 
-def envelope(type_: str, subject: str, data: dict[str, object]) -> dict[str, object]:
+class Envelope(TypedDict):
+    specversion: str
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    datacontenttype: str
+    data: dict[str, object]
+    correlationid: str
+    causationid: None
+
+
+def envelope(type_: str, subject: str, data: dict[str, object]) -> Envelope:
     event_id = str(uuid.uuid4())
     return {
         "specversion": "1.0",

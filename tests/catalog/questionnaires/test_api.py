@@ -16,7 +16,7 @@ from shared.tables import outbox
 from tests.catalog.conftest import READ, WRITE, make_product, make_type
 from tests.support import assert_problem, auth
 
-QUESTIONS = [
+QUESTIONS: list[dict[str, Any]] = [
     {
         "key": "model_name",
         "text": "Model name?",

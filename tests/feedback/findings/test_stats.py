@@ -4,6 +4,7 @@ model), for every product or one."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,11 +16,11 @@ from tests.feedback.fakes import FakeClock, FakeTriage
 from tests.support import assert_problem, auth, running
 
 
-def review(text: str, product_id: str = "prod-1", **fields: object) -> dict[str, object]:
+def review(text: str, product_id: str = "prod-1", **fields: object) -> dict[str, Any]:
     return event("review", rating=2, text=text, product_id=product_id, **fields)
 
 
-async def stats(client: httpx.AsyncClient, **params: str) -> dict[str, object]:
+async def stats(client: httpx.AsyncClient, **params: str) -> dict[str, Any]:
     response = await client.get("/v1/findings/stats", params=params, headers=READ)
     assert response.status_code == 200, response.text
     return response.json()

@@ -35,7 +35,7 @@ def test_rows_are_well_formed() -> None:
 
 def test_problems_are_per_product_and_have_paraphrases() -> None:
     items = load_seed()
-    products = {}
+    products: dict[str, str] = {}
     for item in items:
         if item.problem:
             assert products.setdefault(item.problem, item.product) == item.product, item.id
