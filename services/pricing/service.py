@@ -411,11 +411,14 @@ async def price_events(
     # Read the counters under a lock taken in one order, so concurrent batches cannot
     # deadlock on product rows, then move each by its event count in one executemany
     # (a CASE over hundreds of ids cost the scheduler a tenth of its time to build).
+    # FOR NO KEY UPDATE, as the UPDATE itself takes: a proposal's price row was inserted
+    # first, and its foreign key holds a KEY SHARE lock on the product, which FOR UPDATE
+    # waits for; two concurrent proposals for one product deadlocked on PostgreSQL.
     held = await uow.session.execute(
         select(product.c.id, product.c.event_sequence)
         .where(one_of(product.c.id, ids, dialect=uow.dialect))
         .order_by(product.c.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     last = {row.id: row.event_sequence + len(by_product[row.id]) for row in held}
     await uow.session.execute(

@@ -3,6 +3,7 @@ and every error with its problem+json."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -558,6 +559,20 @@ async def test_invalid_price_queries(
 
 
 # --- events and scopes --------------------------------------------------------------------------
+
+
+async def test_concurrent_proposals_for_one_product_are_all_taken_in_sequence(
+    app: FastAPI, client: httpx.AsyncClient, product_id: str
+) -> None:
+    # Each insert's foreign key held a KEY SHARE lock on the product, which the event
+    # counter's FOR UPDATE then waited for: on PostgreSQL all but one deadlocked (500).
+    body = {"product_id": product_id, "price_list": "eu-web", "amount": "15.00"}
+    sent = [client.post("/v1/prices", json=body, headers=PM) for _ in range(6)]
+    responses = await asyncio.gather(*sent)
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
+    async with app.state.runtime.db.reader() as session:
+        rows = (await session.execute(select(outbox.c.payload).order_by(outbox.c.seq))).all()
+    assert sorted(decode(row.payload).sequence_number or 0 for row in rows) == [1, 2, 3, 4, 5, 6]
 
 
 async def test_events_carry_the_price_and_a_sequence_per_product(
