@@ -19,7 +19,13 @@ from uuid6 import uuid7
 from services.feedback.events import feedback_event
 from services.feedback.findings.domain import Finding, Item, Source, Status, place
 from services.feedback.findings.escalations import Slas
-from services.feedback.tables import customer_event, escalation, feedback_item, triage_label
+from services.feedback.tables import (
+    customer_event,
+    escalation,
+    feedback_item,
+    finding,
+    triage_label,
+)
 from services.feedback.triage import Category, Severity, TriageResult, worst
 from services.feedback.triage.service import (
     Matcher,
@@ -49,11 +55,16 @@ async def label_item(
 ) -> Any:
     """Keep `label` for the item, apply it and move the item; returns the item's row."""
     session = uow.session
-    row = (
-        await session.execute(select(feedback_item).where(feedback_item.c.id == item_id))
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no feedback item with id {item_id!r}")
+    product_id = (await _item(session, item_id)).product_id
+    # Items move between findings only under their product's findings lock (triage's apply
+    # and labelling alike), so the item is read once it is held: two labels of one item at
+    # once both moved it out of the finding it had left already, and the counts drifted
+    # from the items on PostgreSQL. The findings themselves are read after, so that one a
+    # label before this one made is among them.
+    await session.execute(
+        select(finding.c.id).where(finding.c.product_id == product_id).with_for_update()
+    )
+    row = await _item(session, item_id)
     now = uow.clock()
     event = (
         await session.execute(select(customer_event).where(customer_event.c.seq == row.event_seq))
@@ -135,6 +146,15 @@ async def label_item(
             uow.publish(feedback_event(created, subject=opened.product_id))
     await publish_finding_events(uow, session, touched)
     return (await session.execute(select(feedback_item).where(feedback_item.c.id == row.id))).one()
+
+
+async def _item(session: Any, item_id: str) -> Any:
+    row = (
+        await session.execute(select(feedback_item).where(feedback_item.c.id == item_id))
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no feedback item with id {item_id!r}")
+    return row
 
 
 async def _other_severities(session: Any, finding_id: str, item_id: str) -> list[Severity]:

@@ -3,6 +3,8 @@ label is kept as training data and moves the item to the finding it belongs in."
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -153,3 +155,23 @@ async def test_the_finding_left_behind_is_spoken_for_by_its_other_items(
     left = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
     assert (left["item_count"], left["status"]) == (1, "open")
     assert left["representative_quote"] == stays["quote"]
+
+
+async def test_labels_of_one_item_at_once_keep_the_counts_true(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # Each label read the item before the findings lock: on PostgreSQL both moved it out of
+    # a finding it had left already, and counts drifted from the items (5 for 4 items).
+    await known_product(app)
+    texts = [event("review", rating=2, text=f"maybe the lid gets a bit warm {i}") for i in range(4)]
+    await ingest(client, *texts)
+    await triaged(client, *(text["event_id"] for text in texts))
+    item = (await items(client, "/v1/feedback"))[0]
+    question = {"category": "question", "severity": "low", "hazard": False}
+    url = f"/v1/feedback/{item['id']}/label"
+    sent = [client.post(url, json=HAZARD if i % 2 else question, headers=WRITE) for i in range(4)]
+    responses = await asyncio.gather(*sent)
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    members = Counter(i["finding_id"] for i in await items(client, "/v1/feedback"))
+    counts = {f["id"]: f["item_count"] for f in await items(client, "/v1/findings")}
+    assert {f: n for f, n in counts.items() if n} == dict(members)
