@@ -36,6 +36,7 @@ from shared import accounts, product_ids
 from shared.clock import utc_now
 from shared.money import MoneyInMinorUnits
 from shared.settings import Settings
+from shared.unstorable import NUL_MESSAGE
 
 MAX_EVENTS = 1000
 MAX_TEXT = 5000
@@ -398,7 +399,7 @@ _CONTROL_CHARACTER = re.compile(f"[{_CONTROL}]")
 def _text_problem(value: object) -> str:
     text = value if isinstance(value, str) else ""
     if "\x00" in text:
-        return "must not contain NUL bytes"
+        return NUL_MESSAGE
     if _CONTROL_CHARACTER.search(text):
         return "must not contain control characters (tab and line breaks are fine)"
     return "must not be blank"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.feedback.ingest.intake import KINDS, check_batch
+from shared.unstorable import NUL_MESSAGE
 from tests.feedback.conftest import at, event
 
 
@@ -51,7 +52,7 @@ REJECTIONS: list[tuple[str, dict[str, Any], list[str], str]] = [
     ("review", {"rating": 4.5}, ["rating"], "valid integer"),
     ("review", {"rating": None}, ["rating"], "Field required"),
     ("review", {"text": "x" * 5001}, ["text"], "at most 5000 characters"),
-    ("review", {"text": "nul \x00 byte"}, ["text"], "NUL"),
+    ("review", {"text": "nul \x00 byte"}, ["text"], NUL_MESSAGE),
     ("review", {"text": "bell \x07"}, ["text"], "control characters"),
     ("review", {"text": "c1 \x85"}, ["text"], "control characters"),
     ("review", {"text": "   "}, ["text"], "blank"),
