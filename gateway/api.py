@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway import keys
 from gateway.runtime import RuntimeDep, limit_by_client_ip, live_key
-from shared.auth import ADMIN, Principal, require
+from shared.auth import ADMIN, SCOPES, Principal, require
 from shared.openapi import MISSING_OR_CONFLICT, problems
 from shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
@@ -36,11 +36,16 @@ class TokenResponse(BaseModel):
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str
-    # The person or system behind the key (1 to 100 characters): four-eyes rules compare
-    # owners, so one person's two keys still count as one person.
-    owner: str
-    scopes: list[str]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=keys.NAME_MAX)
+    ]
+    # The person or system behind the key: four-eyes rules compare owners, so one person's
+    # two keys still count as one person.
+    owner: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=keys.OWNER_MAX)
+    ]
+    # Which scopes, and that there is one, is checked with the key (unknown ones are named).
+    scopes: list[str] = Field(max_length=len(SCOPES))
 
 
 class KeyCreated(BaseModel):

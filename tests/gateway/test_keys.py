@@ -12,7 +12,7 @@ import pytest
 from gateway import keys
 from gateway.app import create_app
 from gateway.tables import metadata
-from shared.auth import Principal, TokenSigner
+from shared.auth import SCOPES, Principal, TokenSigner
 from shared.db import Database
 from shared.errors import Forbidden
 from shared.settings import Settings
@@ -248,8 +248,11 @@ async def test_key_management_needs_a_token_and_the_admin_scope(
         ({"name": "x", "owner": "o", "scopes": []}, "at least one scope"),
         ({"name": "x", "owner": "o", "scopes": ["catalog:read", "nope:x", "root"]}, "nope:x, root"),
         ({"name": "", "owner": "o", "scopes": ["catalog:read"]}, "name"),
-        ({"name": "   ", "owner": "o", "scopes": ["catalog:read"]}, "1 to 100"),
-        ({"name": "n" * 101, "owner": "o", "scopes": ["catalog:read"]}, "1 to 100"),
+        (
+            {"name": "   ", "owner": "o", "scopes": ["catalog:read"]},
+            "name: String should have at least 1",
+        ),
+        ({"name": "n" * 101, "owner": "o", "scopes": ["catalog:read"]}, "at most 100 characters"),
         ({"name": "x", "owner": "o"}, "scopes"),
         ({"owner": "o", "scopes": ["catalog:read"]}, "name"),
         ({"name": "x", "owner": "o", "scopes": "catalog:read"}, "scopes"),
@@ -257,9 +260,22 @@ async def test_key_management_needs_a_token_and_the_admin_scope(
         ({"name": "x", "scopes": ["catalog:read"]}, "owner"),
         ({"name": "x", "owner": None, "scopes": ["catalog:read"]}, "owner"),
         ({"name": "x", "owner": 7, "scopes": ["catalog:read"]}, "owner"),
-        ({"name": "x", "owner": "", "scopes": ["catalog:read"]}, "owner: must be 1 to 100"),
-        ({"name": "x", "owner": " \t ", "scopes": ["catalog:read"]}, "owner: must be 1 to 100"),
-        ({"name": "x", "owner": "o" * 101, "scopes": ["catalog:read"]}, "owner: must be 1 to 100"),
+        (
+            {"name": "x", "owner": "", "scopes": ["catalog:read"]},
+            "owner: String should have at least 1",
+        ),
+        (
+            {"name": "x", "owner": " \t ", "scopes": ["catalog:read"]},
+            "owner: String should have at least 1",
+        ),
+        (
+            {"name": "x", "owner": "o" * 101, "scopes": ["catalog:read"]},
+            "owner: String should have at most 100",
+        ),
+        (
+            {"name": "x", "owner": "o", "scopes": ["catalog:read"] * 100},
+            "scopes: List should have at most",
+        ),
     ],
 )
 async def test_creating_a_key_with_bad_input_is_422(
@@ -271,6 +287,27 @@ async def test_creating_a_key_with_bad_input_is_422(
     assert problem["errors"]
     listed = await client.get("/v1/api-keys", headers=ADMIN)
     assert listed.json()["items"] == []
+
+
+async def test_the_published_schema_states_the_bounds_of_a_new_key(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    fields = document["components"]["schemas"]["KeyCreate"]["properties"]
+
+    assert (fields["name"]["minLength"], fields["name"]["maxLength"]) == (1, keys.NAME_MAX)
+    assert (fields["owner"]["minLength"], fields["owner"]["maxLength"]) == (1, keys.OWNER_MAX)
+    assert fields["scopes"]["maxItems"] == len(SCOPES)
+
+
+async def test_a_new_key_keeps_its_name_and_owner_without_surrounding_space(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"name": "  ci bot ", "owner": "\tpat ", "scopes": ["catalog:read"]}
+    made = await client.post("/v1/api-keys", json=body, headers=ADMIN)
+
+    assert made.status_code == 201, made.text
+    assert (made.json()["name"], made.json()["owner"]) == ("ci bot", "pat")
 
 
 async def test_only_an_admin_grants_scopes_it_lacks(database_url: str) -> None:
