@@ -104,21 +104,24 @@ def unpack(stored: bytes) -> list[float]:
     return vector.tolist()
 
 
-async def next_batch(*, session: AsyncSession, size: int, now: datetime) -> list[Any]:
-    """The oldest events waiting for triage, leaving out those whose retry is not due at
-    `now` (and those another worker holds: `lease_batch`)."""
-    return list((await session.execute(_waiting(size=size, now=now))).all())
+async def next_batch(
+    *, session: AsyncSession, size: int, now: datetime, after: int | None = None
+) -> list[Any]:
+    """The oldest events waiting for triage (after the event `seq` `after`, when given),
+    leaving out those whose retry is not due at `now` (and those another worker holds:
+    `lease_batch`)."""
+    return list((await session.execute(_waiting(size=size, now=now, after=after))).all())
 
 
 async def lease_batch(
-    *, session: AsyncSession, size: int, now: datetime, until: datetime
+    *, session: AsyncSession, size: int, now: datetime, until: datetime, after: int | None = None
 ) -> list[Any]:
     """Take the oldest waiting events for one worker until `until` (PostgreSQL), in seq
     order: `next_attempt_at` is moved to `until`, so other workers pass over them while this
     one's model reads them, with no transaction held open, and read them again if it dies
     without applying them. The rows are locked `SKIP LOCKED` only while being taken, so two
     workers taking at once get different events. Commit the session's transaction at once."""
-    taken = _waiting(size=size, now=now).with_only_columns(customer_event.c.seq)
+    taken = _waiting(size=size, now=now, after=after).with_only_columns(customer_event.c.seq)
     result = await session.execute(
         update(customer_event)
         .where(customer_event.c.seq.in_(taken.with_for_update(skip_locked=True).scalar_subquery()))
@@ -128,16 +131,17 @@ async def lease_batch(
     return sorted(result.all(), key=lambda row: row.seq)
 
 
-def _waiting(*, size: int, now: datetime) -> Select[Any]:
-    return (
+def _waiting(*, size: int, now: datetime, after: int | None) -> Select[Any]:
+    query = (
         select(*_PENDING_COLUMNS)
         .where(customer_event.c.triage == TriageState.QUEUED.value)
         .where(
             or_(customer_event.c.next_attempt_at.is_(None), customer_event.c.next_attempt_at <= now)
         )
-        .order_by(customer_event.c.seq)
-        .limit(size)
     )
+    if after is not None:
+        query = query.where(customer_event.c.seq > after)
+    return query.order_by(customer_event.c.seq).limit(size)
 
 
 def triage_input(row: Any) -> TriageInput:

@@ -50,6 +50,16 @@ _STEP_RETRY = Backoff(first_s=0.4, cap_s=30.0)
 _LOAD_RETRY = Backoff(first_s=1.0, cap_s=30.0)
 
 
+# The model's reading of one batch: its results by the event's `seq`, and the unreadable.
+_Reading = asyncio.Future[tuple[dict[int, TriageResult], list[int]]]
+
+
+def _forget(reading: _Reading) -> None:
+    """A reading nobody will await: take its outcome, so asyncio does not report it."""
+    if not reading.cancelled():
+        reading.exception()
+
+
 def _lower_priority(nice: int) -> None:
     """Make the calling thread nicer: Linux schedules threads as tasks, so on shared cores
     the request handlers win over the model and ingestion is not slowed by triage."""
@@ -119,7 +129,7 @@ class TriageWorker:
         failures = 0
         while True:
             try:
-                done = await self.step(runtime, model)
+                done = await self.drain(runtime, model)
                 failures = 0
                 # Events the sweep resolved are queued now: take them before sleeping.
                 done += await self._refresh(runtime)
@@ -151,26 +161,63 @@ class TriageWorker:
             self.model_state = "ready"
             return model
 
-    async def step(self, runtime: Runtime, model: Triage) -> int:
-        """Triage one batch; returns how many events it took (0: nothing waits)."""
+    async def drain(self, runtime: Runtime, model: Triage, *, batches: int | None = None) -> int:
+        """Triage waiting events batch after batch, oldest first, until none waits (or after
+        `batches`); returns how many events were taken. The model reads the next batch while
+        the one before is applied, so its thread and the database work overlap instead of
+        taking turns (the model does not read the database: a batch's results do not depend
+        on the one before it having been applied)."""
+        taken = read = 0
+        rows = await self._take(runtime, after=None)
+        reading = self._read(model, rows)
+        try:
+            while reading is not None:
+                results, failed = await reading
+                read += 1
+                following: list[Any] = []
+                reading = None
+                if batches is None or read < batches:
+                    following = await self._take(runtime, after=rows[-1].seq)
+                    reading = self._read(model, following)
+                await self._finish(runtime, rows, results, failed)
+                taken += len(rows)
+                rows = following
+                await self._refresh(runtime)
+        finally:
+            if reading is not None:
+                # Its events are read again later: on SQLite by the next pass, on
+                # PostgreSQL once their lease is over, as if this worker had died.
+                reading.cancel()
+                reading.add_done_callback(_forget)
+        return taken
+
+    async def _take(self, runtime: Runtime, *, after: int | None) -> list[Any]:
+        """The next batch waiting, of events after `after` (a batch the model holds)."""
         size, now = self.settings.triage_batch_size, self.clock()
         if runtime.db.is_sqlite:
             # One writer: the model reads outside any transaction, and the apply's claim
             # keeps a batch read twice from being applied twice.
             async with runtime.db.reader() as session:
-                rows = await triaging.next_batch(session=session, size=size, now=now)
-        else:
-            # Taken for a while in a transaction of its own, not locked while the model
-            # reads: other workers on this database read the next batch, and read this one
-            # again if this worker dies before applying it.
-            until = now + timedelta(seconds=self.settings.triage_lease_s)
-            async with runtime.uow() as uow:
-                rows = await triaging.lease_batch(
-                    session=uow.session, size=size, now=now, until=until
-                )
-        if not rows:
-            return 0
-        results, failed = await self._triage(model, rows)
+                return await triaging.next_batch(session=session, size=size, now=now, after=after)
+        # Taken for a while in a transaction of its own, not locked while the model reads:
+        # other workers on this database read the next batch, and read this one again if
+        # this worker dies before applying it.
+        until = now + timedelta(seconds=self.settings.triage_lease_s)
+        async with runtime.uow() as uow:
+            return await triaging.lease_batch(
+                session=uow.session, size=size, now=now, until=until, after=after
+            )
+
+    def _read(self, model: Triage, rows: Sequence[Any]) -> _Reading | None:
+        return asyncio.ensure_future(self._triage(model, rows)) if rows else None
+
+    async def _finish(
+        self,
+        runtime: Runtime,
+        rows: Sequence[Any],
+        results: dict[int, TriageResult],
+        failed: list[int],
+    ) -> None:
         async with runtime.uow() as uow:
             applied, failures = await self._apply(uow, rows, results, failed)
         self.triaged += applied.items + applied.search_misses
@@ -179,7 +226,6 @@ class TriageWorker:
         TRIAGED.labels(service, "search_miss").inc(applied.search_misses)
         TRIAGED.labels(service, "retried").inc(failures.retried)
         TRIAGED.labels(service, "failed").inc(failures.gave_up)
-        return len(rows)
 
     async def _apply(
         self,

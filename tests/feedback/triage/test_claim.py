@@ -70,7 +70,7 @@ async def test_two_workers_claim_disjoint_batches_and_triage_each_event_once(
         await ingest(clients[0], *sent)
 
         async def step(app: FastAPI, model: GatedTriage) -> int:
-            took: int = await app.state.feedback_worker.step(app.state.runtime, model)
+            took: int = await app.state.feedback_worker.drain(app.state.runtime, model, batches=1)
             return took
 
         first = await asyncio.gather(*(step(app, m) for app, m in zip(apps, models, strict=True)))
@@ -129,7 +129,7 @@ async def test_no_transaction_stays_open_while_the_model_reads(
     model = HeldTriage()
     async with pg_database() as url, one_worker(make_settings, url, model) as app:
         runtime = app.state.runtime
-        step = asyncio.create_task(app.state.feedback_worker.step(runtime, model))
+        step = asyncio.create_task(app.state.feedback_worker.drain(runtime, model, batches=1))
         try:
             for _ in range(200):
                 if model.reading.is_set():
@@ -173,12 +173,12 @@ async def test_a_batch_whose_worker_died_is_read_again_after_its_lease(
         assert [row.text for row in taken] == [f"lid {n}" for n in range(BATCH)]
 
         worker.clock = lambda: now
-        while await worker.step(runtime, model):
+        while await worker.drain(runtime, model, batches=1):
             pass
         assert sum(model.batches) == EVENTS - BATCH, "the taken batch is passed over"
 
         worker.clock = lambda: now + timedelta(seconds=61)
-        assert await worker.step(runtime, model) == BATCH
+        assert await worker.drain(runtime, model, batches=1) == BATCH
         async with runtime.db.reader() as session:
             states = Counter((await session.execute(select(customer_event.c.triage))).scalars())
             items = await session.scalar(select(func.count()).select_from(feedback_item))

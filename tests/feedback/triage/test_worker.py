@@ -1,10 +1,15 @@
-"""The triage worker with a model that fails (the fake, out of order for a while): events are
-retried after their backoff until each is triaged, or given up after the configured tries,
-counted in /readyz and /metrics, and triaged once an admin re-queues them."""
+"""The triage worker: its model reads the next batch while the last one is applied; with a
+model that fails (the fake, out of order for a while), events are retried after their
+backoff until each is triaged, or given up after the configured tries, counted in /readyz
+and /metrics, and triaged once an admin re-queues them."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -14,10 +19,12 @@ from sqlalchemy import select
 from services.feedback.app import create_app
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import customer_event
+from services.feedback.triage import TriageInput, TriageResult
+from services.feedback.triage import service as triaging
 from shared.broker import EmbeddedBroker
 from shared.settings import Settings
 from tests.feedback.conftest import READ, event, ingest, items, triaged
-from tests.feedback.fakes import FakeClock, FlakyTriage
+from tests.feedback.fakes import FakeClock, FakeTriage, FlakyTriage
 from tests.support import auth, eventually, running
 
 ADMIN = auth("admin")
@@ -60,6 +67,55 @@ async def attempts(app: FastAPI, event_ids: list[str]) -> list[int]:
             ).all()
         )
     return [found[event_id] for event_id in event_ids]
+
+
+class SignallingTriage(FakeTriage):
+    """Signals when it starts reading each batch."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__()
+        self.started = [threading.Event() for _ in range(batches)]
+
+    def triage(self, items: Sequence[TriageInput]) -> list[TriageResult]:
+        self.started[len(self.batches)].set()
+        return super().triage(items)
+
+
+async def test_the_model_reads_the_next_batch_while_the_last_is_applied(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    size, batches = 4, 3
+    model = SignallingTriage(batches)
+    real_apply = triaging.apply
+    # Whether the model had started on the next batch while each batch was being applied.
+    overlapped: list[bool] = []
+
+    async def apply_watching_the_model(**arguments: Any) -> triaging.Applied:
+        batch = len(overlapped)
+        if batch + 1 < batches:
+            # A worker taking turns reads the next batch only after this returns: the wait
+            # runs out. One that reads ahead has started it already, or does so meanwhile.
+            started = await asyncio.to_thread(model.started[batch + 1].wait, 5)
+            overlapped.append(started)
+        return await real_apply(**arguments)
+
+    monkeypatch.setattr(triaging, "apply", apply_watching_the_model)
+    feedback = RETRIES.model_copy(update={"triage_batch_size": size})
+    app = create_app(settings, feedback=feedback, triage=lambda: model)
+    async with running(app) as client:
+        sent = [event("review", rating=2, text=f"The lid cracked, {n}") for n in range(size * 3)]
+        await ingest(client, *sent)
+        ids = [e["event_id"] for e in sent]
+
+        async def all_triaged() -> bool:
+            return await states(client, ids) == ["done"] * len(ids)
+
+        await eventually(all_triaged, timeout_s=30)
+
+        assert overlapped == [True, True]
+        assert model.batches == [size] * batches
+        listed = [i["event_id"] for i in await items(client, "/v1/feedback")]
+        assert sorted(listed) == sorted(ids), "each event triaged once"
 
 
 async def test_a_model_failing_for_a_while_loses_no_event(
