@@ -41,7 +41,8 @@ PRICE_LIST = "eu-web"
 BURN = "The base sparked and the kettle caught fire on my counter, my hand got burned"
 # Waits cover a process's first event after start-up (consumer group join, model load).
 WAIT_S = 60
-# What the page shows is checked within this; "live" means no reload in between.
+# What the page shows, and what an action answers, is checked within this (a loaded machine
+# can keep a service past the dashboard's own budget); "live" means no reload in between.
 SHOWN_MS = 30_000
 
 if not Path(CHROMIUM).exists():
@@ -319,7 +320,7 @@ async def test_a_price_is_approved_by_a_second_person_not_by_its_proposer(
 
     # Four eyes: the proposer's own approval is refused, in the service's words.
     await row.get_by_role("button", name="Approve").click()
-    await expect(proposer.locator("#flash.error")).to_be_visible()
+    await expect(proposer.locator("#flash.error")).to_be_visible(timeout=SHOWN_MS)
     await expect(row).to_be_visible()
     await shot(proposer, "pricing-four-eyes")
 
@@ -329,7 +330,7 @@ async def test_a_price_is_approved_by_a_second_person_not_by_its_proposer(
         row = page.locator(f"#price-{price_id}")
         await expect(row).to_be_visible(timeout=SHOWN_MS)
         await row.get_by_role("button", name="Approve").click()
-        await expect(page.locator("#flash.ok")).to_have_text("Price approved.")
+        await expect(page.locator("#flash.ok")).to_have_text("Price approved.", timeout=SHOWN_MS)
         await expect(row).to_be_hidden(timeout=SHOWN_MS)
         await shot(page, "pricing-approved")
     finally:
@@ -354,14 +355,16 @@ async def test_a_dead_letter_is_replayed_and_discarded_from_the_page(
     # Replaying runs the handler again: the event is still unreadable, and the page says so
     # in the service's words; the letter stays open with the new error.
     await letter.get_by_role("button", name="Replay").click()
-    await expect(page.locator("#flash.error")).to_contain_text("the replay failed")
+    await expect(page.locator("#flash.error")).to_contain_text(
+        "the replay failed", timeout=SHOWN_MS
+    )
     await expect(letter).to_have_count(1)
     await shot(page, "dead-letter-replay-failed")
 
     # Discarding closes it for good, with the reason kept.
     await letter.get_by_label("Reason").fill("a damaged copy; the catalog sent it again")
     await letter.get_by_role("button", name="Discard").click()
-    await expect(page.locator("#flash.ok")).to_have_text("Discarded.")
+    await expect(page.locator("#flash.ok")).to_have_text("Discarded.", timeout=SHOWN_MS)
     await expect(letter).to_have_count(0, timeout=SHOWN_MS)
     await shot(page, "dead-letter-discarded")
 
