@@ -41,6 +41,12 @@ class FeedbackSettings(BaseSettings):
     # above. One by default: on the shared 2-core machine a second thread cost 10-60% more
     # CPU per text and drained no faster (bench_triage); raise it where cores are free.
     triage_threads: int = Field(default=1, ge=1, le=64)
+    # Whether the model reads the next batch while the worker applies the last one, instead
+    # of the two taking turns: 15-20% more texts/s from one model thread, for about a fifth
+    # of a core more while it runs. Off by default: on the 2-core machine that core was taken
+    # from ingestion in another process (acceptance 0.44-0.49x raw against 0.47-0.54x,
+    # bench_ingest --roles split); on where the worker has cores of its own.
+    triage_read_ahead: bool = False
     # Readings the model gets at an event before triage gives up on it (until an admin
     # re-queues it), and the backoff between them: doubling from the first delay, capped.
     triage_max_attempts: int = Field(default=6, ge=1, le=50)

@@ -14,6 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.feedback.settings import FeedbackSettings
+from services.launch.settings import LaunchSettings
 from shared.settings import Settings
 from tests.deploy.tools import ROOT, components, port, run, tool
 
@@ -191,6 +193,9 @@ def test_no_secret_is_kept_in_the_files(objects: Objects) -> None:
 
 def test_every_productops_variable_is_a_setting(objects: Objects) -> None:
     fields = set(Settings.model_fields)
+    # A service's own settings read PRODUCTOPS_<SERVICE>_<FIELD>.
+    fields |= {f"feedback_{name}" for name in FeedbackSettings.model_fields}
+    fields |= {f"launch_{name}" for name in LaunchSettings.model_fields}
     names = [n for c in of_kind(objects, "ConfigMap").values() for n in c["data"]]
     workloads = [*of_kind(objects, "Deployment").values(), *of_kind(objects, "Job").values()]
     names += [e["name"] for w in workloads for c in containers(w) for e in c.get("env", [])]

@@ -163,23 +163,25 @@ class TriageWorker:
 
     async def drain(self, runtime: Runtime, model: Triage, *, batches: int | None = None) -> int:
         """Triage waiting events batch after batch, oldest first, until none waits (or after
-        `batches`); returns how many events were taken. The model reads the next batch while
-        the one before is applied, so its thread and the database work overlap instead of
-        taking turns (the model does not read the database: a batch's results do not depend
-        on the one before it having been applied)."""
+        `batches`); returns how many events were taken. With `triage_read_ahead` the model
+        reads the next batch while the one before is applied, so its thread and the database
+        work overlap instead of taking turns (the model does not read the database: a
+        batch's results do not depend on the one before it having been applied)."""
+        ahead = self.settings.triage_read_ahead
         taken = read = 0
-        rows = await self._take(runtime, after=None)
-        reading = self._read(model, rows)
+        rows, reading = await self._next(runtime, model, after=None)
         try:
             while reading is not None:
                 results, failed = await reading
                 read += 1
+                more = batches is None or read < batches
                 following: list[Any] = []
                 reading = None
-                if batches is None or read < batches:
-                    following = await self._take(runtime, after=rows[-1].seq)
-                    reading = self._read(model, following)
+                if more and ahead:
+                    following, reading = await self._next(runtime, model, after=rows[-1].seq)
                 await self._finish(runtime, rows, results, failed)
+                if more and not ahead:
+                    following, reading = await self._next(runtime, model, after=rows[-1].seq)
                 taken += len(rows)
                 rows = following
                 await self._refresh(runtime)
@@ -208,8 +210,12 @@ class TriageWorker:
                 session=uow.session, size=size, now=now, until=until, after=after
             )
 
-    def _read(self, model: Triage, rows: Sequence[Any]) -> _Reading | None:
-        return asyncio.ensure_future(self._triage(model, rows)) if rows else None
+    async def _next(
+        self, runtime: Runtime, model: Triage, *, after: int | None
+    ) -> tuple[list[Any], _Reading | None]:
+        """The next batch, and the model's reading of it started (None: nothing waits)."""
+        rows = await self._take(runtime, after=after)
+        return rows, asyncio.ensure_future(self._triage(model, rows)) if rows else None
 
     async def _finish(
         self,

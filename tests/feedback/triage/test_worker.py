@@ -1,7 +1,8 @@
-"""The triage worker: its model reads the next batch while the last one is applied; with a
-model that fails (the fake, out of order for a while), events are retried after their
-backoff until each is triaged, or given up after the configured tries, counted in /readyz
-and /metrics, and triaged once an admin re-queues them."""
+"""The triage worker: its model reads the next batch while the last one is applied when
+told to (`triage_read_ahead`), and takes turns otherwise. With a model that fails (the fake,
+out of order for a while), events are retried after their backoff until each is triaged, or
+given up after the configured tries, counted in /readyz and /metrics, and triaged once an
+admin re-queues them."""
 
 from __future__ import annotations
 
@@ -81,8 +82,20 @@ class SignallingTriage(FakeTriage):
         return super().triage(items)
 
 
-async def test_the_model_reads_the_next_batch_while_the_last_is_applied(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("read_ahead", "wait_s", "overlap"),
+    [
+        pytest.param(True, 5.0, True, id="reading-ahead"),
+        # Taking turns, the wait always runs out: kept short.
+        pytest.param(False, 0.3, False, id="taking-turns"),
+    ],
+)
+async def test_the_model_reads_the_next_batch_while_the_last_is_applied_when_told_to(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    read_ahead: bool,
+    wait_s: float,
+    overlap: bool,
 ) -> None:
     size, batches = 4, 3
     model = SignallingTriage(batches)
@@ -95,12 +108,14 @@ async def test_the_model_reads_the_next_batch_while_the_last_is_applied(
         if batch + 1 < batches:
             # A worker taking turns reads the next batch only after this returns: the wait
             # runs out. One that reads ahead has started it already, or does so meanwhile.
-            started = await asyncio.to_thread(model.started[batch + 1].wait, 5)
+            started = await asyncio.to_thread(model.started[batch + 1].wait, wait_s)
             overlapped.append(started)
         return await real_apply(**arguments)
 
     monkeypatch.setattr(triaging, "apply", apply_watching_the_model)
-    feedback = RETRIES.model_copy(update={"triage_batch_size": size})
+    feedback = RETRIES.model_copy(
+        update={"triage_batch_size": size, "triage_read_ahead": read_ahead}
+    )
     app = create_app(settings, feedback=feedback, triage=lambda: model)
     async with running(app) as client:
         sent = [event("review", rating=2, text=f"The lid cracked, {n}") for n in range(size * 3)]
@@ -112,7 +127,7 @@ async def test_the_model_reads_the_next_batch_while_the_last_is_applied(
 
         await eventually(all_triaged, timeout_s=30)
 
-        assert overlapped == [True, True]
+        assert overlapped == [overlap, overlap]
         assert model.batches == [size] * batches
         listed = [i["event_id"] for i in await items(client, "/v1/feedback")]
         assert sorted(listed) == sorted(ids), "each event triaged once"
