@@ -42,7 +42,7 @@ class FeedbackSettings(BaseSettings):
     # CPU per text and drained no faster (bench_triage); raise it where cores are free.
     triage_threads: int = Field(default=1, ge=1, le=64)
     # Whether the model reads the next batch while the worker applies the last one, instead
-    # of the two taking turns: 15-20% more texts/s from one model thread, for about a fifth
+    # of the two taking turns: 5-17% more texts/s from one model thread, for about a fifth
     # of a core more while it runs. Off by default: on the 2-core machine that core was taken
     # from ingestion in another process (acceptance 0.44-0.49x raw against 0.47-0.54x,
     # bench_ingest --roles split); on where the worker has cores of its own.
