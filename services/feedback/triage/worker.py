@@ -194,7 +194,7 @@ class TriageWorker:
         return taken
 
     async def _take(self, runtime: Runtime, *, after: int | None) -> list[Any]:
-        """The next batch waiting, of events after `after` (a batch the model holds)."""
+        """The next batch waiting, of events after `after` (the last of the batch in hand)."""
         size, now = self.settings.triage_batch_size, self.clock()
         if runtime.db.is_sqlite:
             # One writer: the model reads outside any transaction, and the apply's claim
