@@ -98,7 +98,10 @@ async def label_item(
     else:
         _leave(old, embedding, remaining)
         await _sources_left(session, old, row.id)
-        if old.representative_event_id == row.event_id:
+        # An event id is unique only within its source, and the finding keeps its
+        # representative's id and quote: both must be this item's for it to be the one.
+        speaks = (old.representative_event_id, old.representative_quote)
+        if speaks == (row.event_id, row.quote):
             await _new_representative(session, old, row.id)
         item = Item(
             event_id=row.event_id,

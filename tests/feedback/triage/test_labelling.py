@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from services.feedback.tables import triage_label
+from services.feedback.tables import feedback_item, triage_label
 from tests.feedback.conftest import (
     READ,
     WRITE,
@@ -22,7 +22,7 @@ from tests.feedback.conftest import (
     known_product,
     triaged,
 )
-from tests.support import assert_problem
+from tests.support import assert_problem, auth, eventually
 
 HAZARD = {"category": "defect", "severity": "critical", "hazard": True}
 
@@ -155,6 +155,46 @@ async def test_the_finding_left_behind_is_spoken_for_by_its_other_items(
     left = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
     assert (left["item_count"], left["status"]) == (1, "open")
     assert left["representative_quote"] == stays["quote"]
+
+
+async def test_a_label_leaves_the_representative_of_another_source_with_the_same_event_id(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # An event id is unique only within its source: two storefronts may both send "e-1".
+    await known_product(app)
+    speaks = event("review", rating=1, text="The lid broke", occurred_at=at(minutes=30))
+    await ingest(client, speaks)
+    await triaged(client, speaks["event_id"])
+    namesake = {**speaks, "text": "The lid cracked", "occurred_at": at(minutes=20)}
+    other_source = auth("feedback:ingest", subject="storefront-2")
+    sent = await client.post(
+        "/v1/customer-events", json={"events": [namesake]}, headers=other_source
+    )
+    assert sent.status_code == 202, sent.text
+    latest = event("review", rating=1, text="The lid leaks", occurred_at=at(minutes=10))
+    await ingest(client, latest)
+    await triaged(client, latest["event_id"])
+    listed = await items(client, "/v1/feedback", limit=100)
+    finding_id = listed[0]["finding_id"]
+
+    async def all_three() -> bool:
+        found = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
+        return bool(found["item_count"] == 3)
+
+    await eventually(all_three, timeout_s=10)
+    before = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
+    assert before["representative_quote"] == "The lid broke"
+    async with app.state.runtime.db.reader() as session:
+        moved = await session.scalar(
+            select(feedback_item.c.id).where(feedback_item.c.quote == "The lid cracked")
+        )
+
+    label = {"category": "praise", "severity": "low", "hazard": False}
+    response = await client.post(f"/v1/feedback/{moved}/label", json=label, headers=WRITE)
+    assert response.status_code == 200, response.text
+    after = (await client.get(f"/v1/findings/{finding_id}", headers=READ)).json()
+    assert after["item_count"] == 2
+    assert after["representative_quote"] == "The lid broke", "its speaker stayed"
 
 
 async def test_labels_of_one_item_at_once_keep_the_counts_true(
