@@ -1,6 +1,7 @@
-"""The frozen fresh evaluation set (issue 15): its shape, and that nobody edited it.
+"""The frozen fresh evaluation sets (issue 15): their shape, and that nobody edited them.
 
-Pure: reads services/feedback/triage/data/fresh_eval.jsonl and FRESH_EVAL.md, no model. The
+Pure: reads services/feedback/triage/data/fresh_eval.jsonl and fresh_eval_2.jsonl with their
+cards (FRESH_EVAL.md, FRESH_EVAL_2.md), no model. The
 label vocabulary is written out here from the definitions the set's author was given, not
 imported, so the check stays independent of the triage code it will be used to measure.
 """
@@ -11,14 +12,16 @@ import hashlib
 import json
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.feedback.triage.fresh import FRESH_PATH, load_fresh
+from services.feedback.triage.fresh import FRESH_2_PATH, FRESH_PATH, load_fresh
 
-SET = FRESH_PATH
-CARD = FRESH_PATH.parent / "FRESH_EVAL.md"
+DATA = FRESH_PATH.parent
+# Each frozen set and its card.
+SETS = {FRESH_PATH: DATA / "FRESH_EVAL.md", FRESH_2_PATH: DATA / "FRESH_EVAL_2.md"}
 
 SEED_PRODUCT_TYPES = {
     "kettle",
@@ -57,16 +60,39 @@ REASONS = {
 KINDS = {"review", "question", "support_ticket", "return", "search_miss"}
 
 
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module", params=list(SETS), ids=lambda path: path.name)
+def frozen(request: pytest.FixtureRequest) -> Path:
+    path: Path = request.param
+    return path
+
+
 @pytest.fixture(scope="module")
-def items() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines()]
+def items(frozen: Path) -> list[dict[str, Any]]:
+    return _rows(frozen)
 
 
-def test_the_file_is_the_frozen_one() -> None:
-    # Any edit changes the digest: a changed set is a new file under a new name (FRESH_EVAL.md).
-    recorded = re.search(r"sha256: `([0-9a-f]{64})`", CARD.read_text(encoding="utf-8"))
-    assert recorded is not None, "FRESH_EVAL.md must record the set's sha256"
-    assert hashlib.sha256(SET.read_bytes()).hexdigest() == recorded.group(1)
+def test_the_file_is_the_frozen_one(frozen: Path) -> None:
+    # Any edit changes the digest: a changed set is a new file under a new name (its card).
+    card = SETS[frozen]
+    recorded = re.search(r"sha256: `([0-9a-f]{64})`", card.read_text(encoding="utf-8"))
+    assert recorded is not None, f"{card.name} must record the set's sha256"
+    assert hashlib.sha256(frozen.read_bytes()).hexdigest() == recorded.group(1)
+
+
+def test_the_second_set_covers_product_types_no_other_set_has() -> None:
+    # Written after the first set and both development sets were used: new ground only.
+    others = {
+        row["product_type"]
+        for path in (FRESH_PATH, DATA / "dev_texts.jsonl", DATA / "dev_texts_2.jsonl")
+        for row in _rows(path)
+    }
+    second = {row["product_type"] for row in _rows(FRESH_2_PATH)}
+    assert len(second) >= 8
+    assert not second & (others | SEED_PRODUCT_TYPES)
 
 
 def test_size_and_product_types(items: list[dict[str, Any]]) -> None:
@@ -123,8 +149,8 @@ def test_problem_groups_are_paraphrase_sets(items: list[dict[str, Any]]) -> None
             assert types[item["problem"]] == item["product_type"], item["id"]
 
 
-def test_the_loader_reads_every_item(items: list[dict[str, Any]]) -> None:
-    loaded = load_fresh()
+def test_the_loader_reads_every_item(frozen: Path, items: list[dict[str, Any]]) -> None:
+    loaded = load_fresh(frozen)
     assert [item.id for item in loaded] == [item["id"] for item in items]
     assert [item.product for item in loaded] == [item["product_type"] for item in items]
     assert [item.hazard for item in loaded] == [item["hazard"] for item in items]
