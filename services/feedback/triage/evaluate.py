@@ -9,9 +9,9 @@ first as findings are formed, per product and triaged category, then by similari
 the threshold the train part chooses, and throughput in texts/s (batches of 32, one
 onnxruntime thread).
 
-With `--fresh`, the same model (as served: `model/fitted.npz`, never fitted on this set) is
-measured on the frozen fresh set instead (`data/fresh_eval.jsonl`, issue 15), overall and
-per product type:
+With `--fresh`, the same model (as served: `model/fitted.npz`, never fitted on these sets) is
+measured on each frozen fresh set instead (`data/fresh_eval.jsonl`, `data/fresh_eval_2.jsonl`,
+issue 15), overall and per product type:
 category accuracy and macro F1, severity accuracy, hazard recall and false-hazard rate,
 grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
 for measuring, not for reading while writing rules.
@@ -36,7 +36,7 @@ import numpy as np
 
 from services.feedback.triage.dev import load_dev
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
-from services.feedback.triage.fresh import FreshItem, load_fresh
+from services.feedback.triage.fresh import FRESH_PATHS, FreshItem, load_fresh, load_frozen
 from services.feedback.triage.grouping import (
     SAME_PROBLEM_THRESHOLD,
     best_threshold,
@@ -243,17 +243,25 @@ def _fresh_line(row: FreshRow) -> str:
 
 
 def fresh_report() -> None:
-    """Print the figures of the current model on the frozen fresh set, overall and per type."""
+    """Print the figures of the current model on each frozen fresh set, overall and per type."""
     started = time.perf_counter()
     triage = load_triage(threads=1)
     loaded = time.perf_counter() - started
-    items = load_fresh()
-    results = triage.triage([item.as_input() for item in items])
-    products = sorted({item.product for item in items})
-    print(
-        f"fresh set: {len(items)} items over {len(products)} product types; the model as"
-        f" served (never fitted on this set); loaded in {loaded:.2f} s"
-    )
+    print(f"the model as served (never fitted on a frozen set); loaded in {loaded:.2f} s")
+    for path in FRESH_PATHS:
+        items = load_fresh(path)
+        results = triage.triage([item.as_input() for item in items])
+        products = sorted({item.product for item in items})
+        print(f"\n=== {path.name}: {len(items)} items over {len(products)} product types")
+        _print_fresh(triage, items, results, products)
+
+
+def _print_fresh(
+    triage: ModelTriage,
+    items: Sequence[FreshItem],
+    results: Sequence[TriageResult],
+    products: Sequence[str],
+) -> None:
     cat_truth = [i.category.value for i in items]
     cat_pred = [r.category.value for r in results]
     print(
@@ -378,7 +386,7 @@ def dev_report() -> None:
 
 @dataclass(frozen=True)
 class FrozenFigures:
-    """What a refit is judged on: the model's figures on the frozen fresh set."""
+    """What a refit is judged on: the model's figures on the frozen fresh sets together."""
 
     category_accuracy: float
     category_macro_f1: float
@@ -408,9 +416,9 @@ def frozen_figures(
     *,
     results: Sequence[TriageResult] | None = None,
 ) -> FrozenFigures:
-    """The figures of `triage` on the frozen fresh set (or on `items`; or of `results`, the
-    triage of `items` already made)."""
-    items = load_fresh() if items is None else items
+    """The figures of `triage` on the frozen fresh sets together (or on `items`; or of
+    `results`, the triage of `items` already made)."""
+    items = load_frozen() if items is None else items
     if results is None:
         results = triage.triage([item.as_input() for item in items])
     truth = [i.category.value for i in items]
@@ -426,6 +434,20 @@ def frozen_figures(
     )
 
 
+def frozen_figures_by_set(triage: Triage) -> tuple[FrozenFigures, dict[str, FrozenFigures]]:
+    """The figures of `triage` on the frozen sets together (what the refit gate judges), and
+    on each set alone (by file name); each text is triaged once."""
+    together: list[tuple[FreshItem, TriageResult]] = []
+    each = {}
+    for path in FRESH_PATHS:
+        items = load_fresh(path)
+        results = triage.triage([item.as_input() for item in items])
+        each[path.name] = frozen_figures(triage, items, results=results)
+        together += zip(items, results, strict=True)
+    items_all = [item for item, _ in together]
+    return frozen_figures(triage, items_all, results=[r for _, r in together]), each
+
+
 def main(argv: Sequence[str] = ()) -> None:
     """Print the held-out seed figures, or with `--fresh` the fresh set's, or with `--dev`
     the development set's (one product type left out at a time)."""
@@ -434,7 +456,7 @@ def main(argv: Sequence[str] = ()) -> None:
     which.add_argument(
         "--fresh",
         action="store_true",
-        help="measure on the frozen fresh set (data/fresh_eval.jsonl) instead of the seed",
+        help="measure on each frozen fresh set (data/fresh_eval*.jsonl) instead of the seed",
     )
     which.add_argument(
         "--dev",

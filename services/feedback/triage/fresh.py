@@ -10,6 +10,7 @@ rules (see `data/FRESH_EVAL.md`, `data/FRESH_EVAL_2.md`). Each line is a seed li
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from services.feedback.triage.seed import SeedItem
 
 FRESH_PATH = Path(__file__).parent / "data" / "fresh_eval.jsonl"
 FRESH_2_PATH = FRESH_PATH.with_name("fresh_eval_2.jsonl")
+FRESH_PATHS = (FRESH_PATH, FRESH_2_PATH)
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,8 @@ def load_fresh(path: Path = FRESH_PATH) -> list[FreshItem]:
                 row["severity"] = Severity(row["severity"])
                 items.append(FreshItem(**row))
     return items
+
+
+def load_frozen(paths: Sequence[Path] = FRESH_PATHS) -> list[FreshItem]:
+    """The items of every frozen set, set by set: what the refit gate judges a model on."""
+    return [item for path in paths for item in load_fresh(path)]

@@ -5,11 +5,12 @@
 Reads the corrections kept in the feedback database (`triage_label`, the latest label of each
 item), fits the category and hazard classifiers on the seed's train part, the development set,
 the written hazard descriptions and those corrections, and prints the frozen evaluation
-(`data/fresh_eval.jsonl`) of the model served now and of the refitted one. The refitted
-parameters replace `model/fitted.npz` (with their sha256 in `model/fitted.json`) only when no
-figure gets worse; every replica loads that file, so all serve the same model after their next
-start. The frozen set only measures: nothing is fitted or tuned on it. Exit status 0 when the
-new model was kept, 1 when it was not.
+(`data/fresh_eval.jsonl` and `data/fresh_eval_2.jsonl`, together and each alone) of the model
+served now and of the refitted one. The refitted parameters replace `model/fitted.npz` (with
+their sha256 in `model/fitted.json`) only when no figure of the two sets together gets worse;
+every replica loads that file, so all serve the same model after their next start. The frozen
+sets only measure: nothing is fitted or tuned on them. Exit status 0 when the new model was
+kept, 1 when it was not.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from services.feedback.tables import triage_label
-from services.feedback.triage.evaluate import frozen_figures
+from services.feedback.triage.evaluate import frozen_figures_by_set
 from services.feedback.triage.fitted import FITTED_PATH, Fitted, save_fitted
 from services.feedback.triage.labels import Category, TriageInput
 from services.feedback.triage.pipeline import (
@@ -75,9 +76,12 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
     candidate = ModelTriage(
         encoder=current.encoder, classifier=fitted.category, hazard=fitted.hazard
     )
-    before = frozen_figures(current)
-    after = frozen_figures(candidate)
+    before, before_each = frozen_figures_by_set(current)
+    after, after_each = frozen_figures_by_set(candidate)
     print(f"corrections: {len(corrections)}")
+    for name in before_each:
+        print(f"  {name}, served now: {before_each[name].line()}")
+        print(f"  {name}, refitted:   {after_each[name].line()}")
     print(f"frozen evaluation, served now: {before.line()}")
     print(f"frozen evaluation, refitted:   {after.line()}")
     if not after.not_worse_than(before):
