@@ -1,7 +1,7 @@
 """The frozen fresh evaluation sets (issue 15): their shape, and that nobody edited them.
 
-Pure: reads services/feedback/triage/data/fresh_eval.jsonl and fresh_eval_2.jsonl with their
-cards (FRESH_EVAL.md, FRESH_EVAL_2.md), no model. The
+Pure: reads services/feedback/triage/data/fresh_eval*.jsonl with their cards
+(FRESH_EVAL*.md), no model. The
 label vocabulary is written out here from the definitions the set's author was given, not
 imported, so the check stays independent of the triage code it will be used to measure.
 """
@@ -17,11 +17,22 @@ from typing import Any
 
 import pytest
 
-from services.feedback.triage.fresh import FRESH_2_PATH, FRESH_PATH, load_fresh
+from services.feedback.triage.fresh import (
+    FRESH_2_PATH,
+    FRESH_3_PATH,
+    FRESH_PATH,
+    FRESH_PATHS,
+    load_fresh,
+)
 
 DATA = FRESH_PATH.parent
 # Each frozen set and its card.
-SETS = {FRESH_PATH: DATA / "FRESH_EVAL.md", FRESH_2_PATH: DATA / "FRESH_EVAL_2.md"}
+SETS = {
+    FRESH_PATH: DATA / "FRESH_EVAL.md",
+    FRESH_2_PATH: DATA / "FRESH_EVAL_2.md",
+    FRESH_3_PATH: DATA / "FRESH_EVAL_3.md",
+}
+DEV_SETS = [DATA / name for name in ("dev_texts.jsonl", "dev_texts_2.jsonl", "dev_texts_3.jsonl")]
 
 SEED_PRODUCT_TYPES = {
     "kettle",
@@ -83,16 +94,18 @@ def test_the_file_is_the_frozen_one(frozen: Path) -> None:
     assert hashlib.sha256(frozen.read_bytes()).hexdigest() == recorded.group(1)
 
 
-def test_the_second_set_covers_product_types_no_other_set_has() -> None:
-    # Written after the first set and both development sets were used: new ground only.
+def test_each_set_covers_product_types_no_other_set_has(frozen: Path) -> None:
+    # Each set was written for new ground: no product type of the seed, of another frozen set
+    # or of a development set.
     others = {
         row["product_type"]
-        for path in (FRESH_PATH, DATA / "dev_texts.jsonl", DATA / "dev_texts_2.jsonl")
+        for path in (*FRESH_PATHS, *DEV_SETS)
+        if path != frozen
         for row in _rows(path)
     }
-    second = {row["product_type"] for row in _rows(FRESH_2_PATH)}
-    assert len(second) >= 8
-    assert not second & (others | SEED_PRODUCT_TYPES)
+    types = {row["product_type"] for row in _rows(frozen)}
+    assert len(types) >= 8
+    assert not types & (others | SEED_PRODUCT_TYPES)
 
 
 def test_size_and_product_types(items: list[dict[str, Any]]) -> None:
