@@ -2,7 +2,7 @@
 
 `load_triage()` builds it once per process (hashing and loading the model, then the fitted
 parameters of `model/fitted.npz`, or fitting them on the train part of the seed set, the
-development sets and the hazard descriptions when there is no such file) and returns the same
+development set and the hazard descriptions when there is no such file) and returns the same
 instance after.
 """
 
@@ -192,8 +192,8 @@ def fit_classifiers(
     dev: Sequence[FreshItem] | None = None,
     corrections: Sequence[Correction] = (),
 ) -> Fitted:
-    """Fit the category classifier on the train part of the seed set, the development sets
-    (`data/dev_texts*.jsonl`, or `dev`) and the corrections, and the hazard classifier on
+    """Fit the category classifier on the train part of the seed set, the development set
+    (`data/dev_texts.jsonl`, or `dev`) and the corrections, and the hazard classifier on
     those, the written hazard descriptions and the sentences of the safe ones among them.
     Deterministic: the same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))

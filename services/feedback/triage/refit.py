@@ -3,7 +3,7 @@
     python -m services.feedback.triage.refit [--database-url URL] [--fitted PATH]
 
 Reads the corrections kept in the feedback database (`triage_label`, the latest label of each
-item), fits the category and hazard classifiers on the seed's train part, the development sets,
+item), fits the category and hazard classifiers on the seed's train part, the development set,
 the written hazard descriptions and those corrections, and prints the frozen evaluation
 (`data/fresh_eval.jsonl` and `data/fresh_eval_2.jsonl`, together and each alone) of the model
 served now and of the refitted one. The refitted parameters replace `model/fitted.npz` (with
@@ -91,8 +91,7 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
         Fitted(category=fitted.category, hazard=fitted.hazard),
         fitted_path,
         fitted_on=(
-            "seed train part, data/dev_texts.jsonl, data/dev_texts_2.jsonl, data/dev_texts_3.jsonl,"
-            " data/hazard_descriptions.jsonl,"
+            "seed train part, data/dev_texts.jsonl, data/hazard_descriptions.jsonl,"
             " sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),
