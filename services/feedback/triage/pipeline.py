@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from services.feedback.triage import classifier as linear
-from services.feedback.triage.dev import load_dev
+from services.feedback.triage.dev import SERVED_DEV_PATHS, load_dev
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
 from services.feedback.triage.fitted import FITTED_PATH, Fitted, load_fitted
 from services.feedback.triage.fresh import FreshItem
@@ -192,9 +192,10 @@ def fit_classifiers(
     dev: Sequence[FreshItem] | None = None,
     corrections: Sequence[Correction] = (),
 ) -> Fitted:
-    """Fit the category classifier on the train part of the seed set, the development set
-    (`data/dev_texts.jsonl`, or `dev`) and the corrections, and the hazard classifier on
-    those, the written hazard descriptions and the sentences of the safe ones among them.
+    """Fit the category classifier on the train part of the seed set, the development set the
+    served model is fitted on (`dev.SERVED_DEV_PATHS`, or `dev`) and the corrections, and
+    the hazard classifier on those, the written hazard descriptions and the sentences of the
+    safe ones among them.
     Deterministic: the same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))
     labelled = [
@@ -202,7 +203,7 @@ def fit_classifiers(
     ]
     labelled += [
         (item.as_input(), item.category, item.hazard)
-        for item in (load_dev() if dev is None else dev)
+        for item in (load_dev(SERVED_DEV_PATHS) if dev is None else dev)
     ]
     labelled += [(c.item, c.category, c.hazard) for c in corrections]
     inputs = [item for item, _, _ in labelled]
