@@ -26,6 +26,7 @@ DEV_THRESHOLDS; this is how the hazard settings are chosen (MODEL.md).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import sys
 import time
@@ -402,6 +403,16 @@ class FrozenFigures:
             and self.false_hazard_rate <= other.false_hazard_rate
         )
 
+    def best_of(self, other: FrozenFigures) -> FrozenFigures:
+        """Each figure at the better of the two: the bar a candidate must clear to be not
+        worse than both."""
+        return FrozenFigures(
+            category_accuracy=max(self.category_accuracy, other.category_accuracy),
+            category_macro_f1=max(self.category_macro_f1, other.category_macro_f1),
+            hazard_recall=max(self.hazard_recall, other.hazard_recall),
+            false_hazard_rate=min(self.false_hazard_rate, other.false_hazard_rate),
+        )
+
     def line(self) -> str:
         return (
             f"category accuracy {self.category_accuracy:.3f}, macro F1"
@@ -432,6 +443,11 @@ def frozen_figures(
         hazard_recall=sum(hazards) / max(len(hazards), 1),
         false_hazard_rate=sum(others) / max(len(others), 1),
     )
+
+
+def frozen_set_digests() -> dict[str, str]:
+    """The sha256 of each frozen set file, by name: which sets a recorded figure was taken on."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in FRESH_PATHS}
 
 
 def frozen_figures_by_set(triage: Triage) -> tuple[FrozenFigures, dict[str, FrozenFigures]]:

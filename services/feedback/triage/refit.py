@@ -8,15 +8,19 @@ the written hazard descriptions and those corrections, and prints the frozen eva
 (`data/fresh_eval.jsonl` and `data/fresh_eval_2.jsonl`, together and each alone) of the model
 served now and of the refitted one. The refitted parameters replace `model/fitted.npz` (with
 their sha256 in `model/fitted.json`) only when no figure of the two sets together gets worse;
-every replica loads that file, so all serve the same model after their next start. The frozen
-sets only measure: nothing is fitted or tuned on them. Exit status 0 when the new model was
-kept, 1 when it was not.
+every replica loads that file, so all serve the same model after their next start. "Served
+now" is judged twice: as the served parameters read under this code, and as `fitted.json`
+recorded them when they were written (on the same frozen sets); when the code has changed
+since, the two differ, and the refitted model must be not worse than the better of each
+figure. The frozen sets only measure: nothing is fitted or tuned on them. Exit status 0 when
+the new model was kept, 1 when it was not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -25,8 +29,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from services.feedback.tables import triage_label
-from services.feedback.triage.evaluate import frozen_figures_by_set
-from services.feedback.triage.fitted import FITTED_PATH, Fitted, save_fitted
+from services.feedback.triage.evaluate import (
+    FrozenFigures,
+    frozen_figures_by_set,
+    frozen_set_digests,
+)
+from services.feedback.triage.fitted import FITTED_PATH, Fitted, manifest_path, save_fitted
 from services.feedback.triage.labels import Category, TriageInput
 from services.feedback.triage.pipeline import (
     Correction,
@@ -83,6 +91,12 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
         print(f"  {name}, served now: {before_each[name].line()}")
         print(f"  {name}, refitted:   {after_each[name].line()}")
     print(f"frozen evaluation, served now: {before.line()}")
+    recorded = recorded_figures(fitted_path)
+    if recorded is not None:
+        print(f"  as recorded when written:    {recorded.line()}")
+        if recorded != before:
+            print("  (the code has changed since: judged against the better of each figure)")
+        before = before.best_of(recorded)
     print(f"frozen evaluation, refitted:   {after.line()}")
     if not after.not_worse_than(before):
         print("kept the served model: the refitted one is worse on the frozen evaluation")
@@ -95,10 +109,20 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
             " sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),
+        frozen_sets=frozen_set_digests(),
         frozen_evaluation=asdict(after),
     )
     print(f"wrote {fitted_path} (sha256 {digest}); replicas serve it after their next start")
     return True
+
+
+def recorded_figures(fitted_path: Path) -> FrozenFigures | None:
+    """The frozen figures `fitted.json` recorded for the served parameters, when they were
+    taken on the frozen sets there are now (None otherwise: other sets are no yardstick)."""
+    about = json.loads(manifest_path(fitted_path).read_text(encoding="utf-8"))
+    if about.get("frozen_sets") != frozen_set_digests() or "frozen_evaluation" not in about:
+        return None
+    return FrozenFigures(**about["frozen_evaluation"])
 
 
 def main(argv: Sequence[str] = ()) -> int:

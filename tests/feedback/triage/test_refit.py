@@ -4,6 +4,7 @@ frozen evaluation does not get worse."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,11 @@ import pytest
 
 from services.feedback.tables import feedback_item, finding, metadata, triage_label
 from services.feedback.triage import Category, ModelIntegrityError, TriageInput
-from services.feedback.triage.evaluate import FrozenFigures
+from services.feedback.triage.evaluate import FrozenFigures, frozen_set_digests
 from services.feedback.triage.fitted import FITTED_PATH, load_fitted, manifest_path, save_fitted
 from services.feedback.triage.hazard import load_descriptions
 from services.feedback.triage.pipeline import Correction, ModelTriage, fit_classifiers
-from services.feedback.triage.refit import load_corrections, refit
+from services.feedback.triage.refit import load_corrections, recorded_figures, refit
 from shared.db import Database
 
 FIT_ROUNDING = 1e-5
@@ -66,6 +67,45 @@ def test_not_worse_means_no_figure_worse() -> None:
     assert not FrozenFigures(0.79, 0.8, 0.95, 0.01).not_worse_than(base)
 
 
+def test_the_bar_of_two_readings_is_the_better_of_each_figure() -> None:
+    now = FrozenFigures(0.8, 0.7, 0.95, 0.06)
+    recorded = FrozenFigures(0.85, 0.65, 0.9, 0.05)
+    assert now.best_of(recorded) == FrozenFigures(0.85, 0.7, 0.95, 0.05)
+
+
+def test_figures_recorded_on_other_frozen_sets_are_no_yardstick(tmp_path: Path) -> None:
+    path = tmp_path / "fitted.npz"
+    figures = FrozenFigures(0.8, 0.7, 0.9, 0.05)
+    other_sets = {"fresh_eval.jsonl": "0" * 64}
+    save_fitted(load_fitted(), path, frozen_sets=other_sets, frozen_evaluation=asdict(figures))
+    assert recorded_figures(path) is None
+    save_fitted(
+        load_fitted(), path, frozen_sets=frozen_set_digests(), frozen_evaluation=asdict(figures)
+    )
+    assert recorded_figures(path) == figures
+
+
+def test_a_refit_must_also_beat_what_was_recorded_when_the_served_file_was_written(
+    tmp_path: Path,
+) -> None:
+    # After a change of code the served parameters may read worse than they did when written
+    # (a lower hazard threshold, say); what is served is what was recorded, so a candidate
+    # judged only against the new reading could pass while being worse than what is served.
+    path = tmp_path / "fitted.npz"
+    flawless = FrozenFigures(1.0, 1.0, 1.0, 0.0)
+    save_fitted(
+        load_fitted(),
+        path,
+        corrections=0,
+        frozen_sets=frozen_set_digests(),
+        frozen_evaluation=asdict(flawless),
+    )
+    before = path.read_bytes()
+    # The same fit as the served one: not worse than its reading now, but than the record.
+    assert refit([], fitted_path=path) is False
+    assert path.read_bytes() == before
+
+
 def test_a_refit_that_gets_worse_is_not_kept(tmp_path: Path) -> None:
     path = tmp_path / "fitted.npz"
     save_fitted(load_fitted(), path, corrections=0)
@@ -88,6 +128,7 @@ def test_a_refit_that_is_not_worse_is_written(tmp_path: Path) -> None:
     assert refit([], fitted_path=path) is True
     about = json.loads(manifest_path(path).read_text())
     assert about["corrections"] == 0
+    assert about["frozen_sets"] == frozen_set_digests()
     assert set(about["frozen_evaluation"]) == {
         "category_accuracy",
         "category_macro_f1",
