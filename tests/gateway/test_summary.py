@@ -4,7 +4,8 @@ what this module made"."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.gateway.store import (
 from tests.support import assert_problem, auth, eventually, running
 
 SERVICES = ["catalog", "feedback", "launch", "pricing"]
+SETTLE_S = 30
 READ_ALL = auth("catalog:read feedback:read pricing:read launch:read")
 
 
@@ -51,10 +53,22 @@ async def gateway(view_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def summary(gateway: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
-    response = await gateway.get("/v1/dashboard/summary", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
+async def summary(
+    gateway: httpx.AsyncClient, headers: dict[str, str], *, degraded: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The summary once exactly the `degraded` services (none by default) missed the view
+    budget, asked again for up to SETTLE_S: on the loaded test machine a service can miss
+    the 5 s budget for a moment, which the summary then reports as it should (degraded), but
+    these tests are about what it says when the others answer. The last answer after that."""
+    deadline = asyncio.get_running_loop().time() + SETTLE_S
+    while True:
+        response = await gateway.get("/v1/dashboard/summary", headers=headers)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        settled = found["degraded"] == list(degraded)
+        if settled or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.5)
 
 
 async def test_the_summary_counts_what_each_service_holds(
@@ -177,7 +191,7 @@ async def test_a_hung_service_leaves_its_parts_null_and_is_named_degraded(
     parts: list[str],
 ) -> None:
     with real_services[hung].frozen():
-        found = await summary(gateway, READ_ALL)
+        found = await summary(gateway, READ_ALL, degraded=[hung])
 
     assert found["degraded"] == [hung]
     assert all(found[part] is None for part in parts)
