@@ -7,9 +7,6 @@ product types and to check that no text of them was taken.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +21,7 @@ from services.feedback.triage.hazard import HAZARD_THRESHOLD, load_descriptions
 from services.feedback.triage.labels import Category, Severity
 from services.feedback.triage.pipeline import ModelTriage
 from services.feedback.triage.seed import load_seed
+from tests.feedback.triage.data_files import assert_card_names_the_file, rows
 
 # Each development set and its card.
 CARDS = {
@@ -46,10 +44,6 @@ HAZARD_TYPES = {
 }
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
 @pytest.fixture(scope="module", params=DEV_PATHS, ids=lambda path: path.name)
 def dev_path(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
@@ -58,14 +52,11 @@ def dev_path(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="module")
 def items(dev_path: Path) -> list[dict[str, Any]]:
-    return _rows(dev_path)
+    return rows(dev_path)
 
 
 def test_the_file_is_the_one_its_card_names(dev_path: Path) -> None:
-    card = CARDS[dev_path]
-    recorded = re.search(r"sha256: `([0-9a-f]{64})`", card.read_text(encoding="utf-8"))
-    assert recorded is not None, f"{card.name} must record the set's sha256"
-    assert hashlib.sha256(dev_path.read_bytes()).hexdigest() == recorded.group(1)
+    assert_card_names_the_file(dev_path, CARDS[dev_path])
 
 
 def test_its_product_types_are_in_no_other_set(dev_path: Path, items: list[dict[str, Any]]) -> None:
@@ -76,7 +67,7 @@ def test_its_product_types_are_in_no_other_set(dev_path: Path, items: list[dict[
         row["product_type"]
         for path in (*FRESH_PATHS, *DEV_PATHS)
         if path != dev_path
-        for row in _rows(path)
+        for row in rows(path)
     }
     assert not set(per_type) & others
 
@@ -87,7 +78,7 @@ def test_no_text_comes_from_another_set(dev_path: Path, items: list[dict[str, An
             row["text"].lower()
             for path in (*FRESH_PATHS, *DEV_PATHS)
             if path != dev_path
-            for row in _rows(path)
+            for row in rows(path)
         }
         | {item.text.lower() for item in load_seed()}
         | {example.text.lower() for example in load_descriptions()}
@@ -125,9 +116,9 @@ def test_it_has_the_hard_cases_it_was_written_for(items: list[dict[str, Any]]) -
 
 def test_the_loader_reads_every_item() -> None:
     loaded = load_dev()
-    rows = [row for path in DEV_PATHS for row in _rows(path)]
-    assert [item.id for item in loaded] == [row["id"] for row in rows]
-    assert [item.hazard for item in loaded] == [row["hazard"] for row in rows]
+    written = [row for path in DEV_PATHS for row in rows(path)]
+    assert [item.id for item in loaded] == [row["id"] for row in written]
+    assert [item.hazard for item in loaded] == [row["hazard"] for row in written]
 
 
 def test_a_product_type_is_measured_by_a_fit_without_it(model: ModelTriage) -> None:

@@ -1,16 +1,13 @@
 """The frozen fresh evaluation sets (issue 15): their shape, and that nobody edited them.
 
 Pure: reads services/feedback/triage/data/fresh_eval*.jsonl with their cards
-(FRESH_EVAL*.md), no model. The
-label vocabulary is written out here from the definitions the set's author was given, not
-imported, so the check stays independent of the triage code it will be used to measure.
+(FRESH_EVAL*.md), no model. The label vocabulary is written out here from the definitions
+the sets' authors were given, not imported, so the check stays independent of the triage
+code it will be used to measure.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from services.feedback.triage.fresh import (
     FRESH_PATHS,
     load_fresh,
 )
+from tests.feedback.triage.data_files import assert_card_names_the_file, rows
 
 DATA = FRESH_PATH.parent
 # Each frozen set and its card.
@@ -71,10 +69,6 @@ REASONS = {
 KINDS = {"review", "question", "support_ticket", "return", "search_miss"}
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
 @pytest.fixture(scope="module", params=list(SETS), ids=lambda path: path.name)
 def frozen(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
@@ -83,15 +77,12 @@ def frozen(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="module")
 def items(frozen: Path) -> list[dict[str, Any]]:
-    return _rows(frozen)
+    return rows(frozen)
 
 
 def test_the_file_is_the_frozen_one(frozen: Path) -> None:
     # Any edit changes the digest: a changed set is a new file under a new name (its card).
-    card = SETS[frozen]
-    recorded = re.search(r"sha256: `([0-9a-f]{64})`", card.read_text(encoding="utf-8"))
-    assert recorded is not None, f"{card.name} must record the set's sha256"
-    assert hashlib.sha256(frozen.read_bytes()).hexdigest() == recorded.group(1)
+    assert_card_names_the_file(frozen, SETS[frozen])
 
 
 def test_each_set_covers_product_types_no_other_set_has(frozen: Path) -> None:
@@ -101,9 +92,9 @@ def test_each_set_covers_product_types_no_other_set_has(frozen: Path) -> None:
         row["product_type"]
         for path in (*FRESH_PATHS, *DEV_SETS)
         if path != frozen
-        for row in _rows(path)
+        for row in rows(path)
     }
-    types = {row["product_type"] for row in _rows(frozen)}
+    types = {row["product_type"] for row in rows(frozen)}
     assert len(types) >= 8
     assert not types & (others | SEED_PRODUCT_TYPES)
 
