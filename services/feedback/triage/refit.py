@@ -5,9 +5,9 @@
 Reads the corrections kept in the feedback database (`triage_label`, the latest label of each
 item), fits the category and hazard classifiers on the seed's train part, the development set,
 the written hazard descriptions and those corrections, and prints the frozen evaluation
-(`data/fresh_eval.jsonl` and `data/fresh_eval_2.jsonl`, together and each alone) of the model
-served now and of the refitted one. The refitted parameters replace `model/fitted.npz` (with
-their sha256 in `model/fitted.json`) only when no figure of the two sets together gets worse;
+(`data/fresh_eval*.jsonl`, the three sets together and each alone) of the model served now
+and of the refitted one. The refitted parameters replace `model/fitted.npz` (with their
+sha256 in `model/fitted.json`) only when no figure of the sets together gets worse;
 every replica loads that file, so all serve the same model after their next start. "Served
 now" is judged twice: as the served parameters read under this code, and as `fitted.json`
 recorded them when they were written (on the same frozen sets); when the code has changed
