@@ -10,8 +10,8 @@ the threshold the train part chooses, and throughput in texts/s (batches of 32, 
 onnxruntime thread).
 
 With `--fresh`, the same model (as served: `model/fitted.npz`, never fitted on these sets) is
-measured on each frozen fresh set instead (`data/fresh_eval.jsonl`, `data/fresh_eval_2.jsonl`,
-issue 15), overall and per product type:
+measured on each frozen fresh set instead (`data/fresh_eval*.jsonl`, issue 15), overall and
+per product type:
 category accuracy and macro F1, severity accuracy, hazard recall and false-hazard rate,
 grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
 for measuring, not for reading while writing rules.
@@ -37,7 +37,7 @@ import numpy as np
 
 from services.feedback.triage.dev import load_dev
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
-from services.feedback.triage.fresh import FRESH_PATHS, FreshItem, load_fresh, load_frozen
+from services.feedback.triage.fresh import FRESH_PATHS, FreshItem, load_fresh
 from services.feedback.triage.grouping import (
     SAME_PROBLEM_THRESHOLD,
     best_threshold,
@@ -423,13 +423,12 @@ class FrozenFigures:
 
 def frozen_figures(
     triage: Triage,
-    items: Sequence[FreshItem] | None = None,
+    items: Sequence[FreshItem],
     *,
     results: Sequence[TriageResult] | None = None,
 ) -> FrozenFigures:
-    """The figures of `triage` on the frozen fresh sets together (or on `items`; or of
-    `results`, the triage of `items` already made)."""
-    items = load_frozen() if items is None else items
+    """The figures of `triage` on `items` (or of `results`, the triage of `items` already
+    made): what the refit gate judges, on the frozen sets."""
     if results is None:
         results = triage.triage([item.as_input() for item in items])
     truth = [i.category.value for i in items]

@@ -10,7 +10,6 @@ product named in `product_type`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +42,3 @@ def load_fresh(path: Path = FRESH_PATH) -> list[FreshItem]:
                 row["severity"] = Severity(row["severity"])
                 items.append(FreshItem(**row))
     return items
-
-
-def load_frozen(paths: Sequence[Path] = FRESH_PATHS) -> list[FreshItem]:
-    """The items of every frozen set, set by set: what the refit gate judges a model on."""
-    return [item for path in paths for item in load_fresh(path)]
