@@ -17,6 +17,7 @@ import pytest
 from services.feedback.triage.fresh import (
     FRESH_2_PATH,
     FRESH_3_PATH,
+    FRESH_4_PATH,
     FRESH_PATH,
     FRESH_PATHS,
     load_fresh,
@@ -29,6 +30,7 @@ SETS = {
     FRESH_PATH: DATA / "FRESH_EVAL.md",
     FRESH_2_PATH: DATA / "FRESH_EVAL_2.md",
     FRESH_3_PATH: DATA / "FRESH_EVAL_3.md",
+    FRESH_4_PATH: DATA / "FRESH_EVAL_4.md",
 }
 DEV_SETS = [DATA / name for name in ("dev_texts.jsonl", "dev_texts_2.jsonl", "dev_texts_3.jsonl")]
 
