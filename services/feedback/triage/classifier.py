@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-L2 = 1.0
+# The category classifier's L2 (the hazard classifier sets its own, `hazard.HAZARD_L2`). Chosen
+# on the three development sets, leaving one product type out at a time: of 0.3, 1, 3, 10,
+# 30, 100 and 300, 10 and 30 gave the best accuracy (0.903; 1: 0.891, 100: 0.891) and 30 the
+# better macro F1 (0.905 against 0.902).
+L2 = 30.0
 ITERATIONS = 300
 LEARNING_RATE = 0.5
 

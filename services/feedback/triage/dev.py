@@ -6,8 +6,8 @@ Thirty-four product types between them that neither the seed nor a frozen set co
 in the first, ten in the second, twelve in the third), labelled like the frozen sets
 (category, severity, hazard); each set's card (`data/DEV_TEXTS*.md`) says how it was written
 and how it is used. `evaluate --dev` measures a model by leaving one product type of them out
-at a time. The served model is fitted on the first only (`SERVED_DEV_PATHS`): the candidates
-fitted on all three were refused by the frozen sets (MODEL.md, "Fifth round").
+at a time. The served category classifier is fitted on all three (`SERVED_DEV_PATHS`), the
+hazard classifier on the first only (`HAZARD_DEV_PATHS`; MODEL.md, "Sixth round").
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from services.feedback.triage.fresh import FreshItem, load_fresh
 DATA_DIR = Path(__file__).parent / "data"
 DEV_PATH = DATA_DIR / "dev_texts.jsonl"
 DEV_PATHS = (DEV_PATH, DATA_DIR / "dev_texts_2.jsonl", DATA_DIR / "dev_texts_3.jsonl")
-SERVED_DEV_PATHS = (DEV_PATH,)
+SERVED_DEV_PATHS = DEV_PATHS
+HAZARD_DEV_PATHS = (DEV_PATH,)
 
 
 def load_dev(paths: Sequence[Path] = DEV_PATHS) -> list[FreshItem]:

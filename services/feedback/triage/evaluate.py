@@ -16,9 +16,10 @@ category accuracy and macro F1, severity accuracy, hazard recall and false-hazar
 grouping precision / recall on `problem` pairs, texts/s. No item text is printed: the set is
 for measuring, not for reading while writing rules.
 
-With `--dev`, the development sets (`data/dev_texts*.jsonl`; the shipped model is fitted on
-the first) are measured by leaving one product type out at a time: the classifiers are fitted
-on everything else (seed train part, hazard descriptions, the other product types) and
+With `--dev`, the development sets (`data/dev_texts*.jsonl`; the shipped category classifier
+is fitted on all three, its hazard classifier on the first) are measured by leaving one
+product type out at a time: the classifiers are fitted on everything else they are fitted on
+(seed train part, hazard descriptions, the other product types) and
 measured on the type left out, per type and overall, at each hazard threshold of
 DEV_THRESHOLDS; this is how the hazard settings are chosen (MODEL.md).
 """
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.feedback.triage.dev import load_dev
+from services.feedback.triage.dev import HAZARD_DEV_PATHS, load_dev
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
 from services.feedback.triage.fresh import FRESH_PATHS, FreshItem, load_fresh
 from services.feedback.triage.grouping import (
@@ -308,7 +309,7 @@ def _print_per_product(
     print(_fresh_line(fresh_row("all", triage, items, results)))
 
 
-class _MemoEncoder:
+class MemoEncoder:
     """An encoder that embeds each text once: the folds of `dev_report` refit on mostly the
     same texts."""
 
@@ -330,10 +331,15 @@ def leave_one_type_out(
 ) -> dict[float, list[TriageResult]]:
     """Results of each item of a development set, at each hazard threshold, from classifiers
     fitted on everything but the item's product type."""
-    memo = _MemoEncoder(encoder)
+    memo = MemoEncoder(encoder)
     results: dict[float, list[TriageResult | None]] = {t: [None] * len(items) for t in thresholds}
+    # The hazard classifier is fitted on the product types of its own development sets only.
+    for_hazard = {item.product for item in load_dev(HAZARD_DEV_PATHS)}
     for product in sorted({item.product for item in items}):
-        fitted = fit_classifiers(memo, dev=[i for i in items if i.product != product])
+        others = [i for i in items if i.product != product]
+        fitted = fit_classifiers(
+            memo, dev=others, hazard_dev=[i for i in others if i.product in for_hazard]
+        )
         chosen = [k for k, item in enumerate(items) if item.product == product]
         for threshold in thresholds:
             model = ModelTriage(

@@ -1,7 +1,7 @@
 """Safety hazards as a model: a logistic regression on the sentence embeddings.
 
 The classifier is fitted on the train part of the seed set (its critical items are the
-hazards), the development set (`data/dev_texts.jsonl`), the written descriptions of
+hazards), the first development set (`data/dev_texts.jsonl`), the written descriptions of
 `data/hazard_descriptions.jsonl` (public product-safety categories, near misses counted as
 hazards, and counter-examples), the corrections people made (`refit`), and the sentences of
 the texts among those that report no hazard, read alone (they are no hazard either). What a
@@ -23,10 +23,16 @@ from services.feedback.triage import classifier as linear
 
 DESCRIPTIONS_PATH = Path(__file__).parent / "data" / "hazard_descriptions.jsonl"
 HAZARD_CLASSES = ("safe", "hazard")
-# p(hazard) from which a text is a hazard. Chosen on the development set, leaving one product
-# type out at a time (`evaluate --dev`): of 0.5-0.9, the highest that finds as many hazards
-# as 0.5 (45 of 50; 0.9 finds 43), and it halves the false hazards (0.081 -> 0.036). The
-# classes are weighted by inverse frequency in the fit, so 0.5 would be even odds.
+# L2 of the hazard classifier (the category classifier has its own, `classifier.L2`) and the
+# p(hazard) from which a text is a hazard. Chosen on the first development set, leaving one
+# product type out at a time (`evaluate --dev`): of 0.5-0.9, the highest that finds as many
+# hazards as 0.5 (45 of 50; 0.9 finds 43), and it halves the false hazards (0.081 -> 0.036).
+# Fitted on the three development sets, no setting found as many hazards with as few false
+# ones and still read the issue's own example ("One star. The lid burned my wife, avoid.") as
+# a hazard, so the hazard classifier is fitted on the first only (`dev.HAZARD_DEV_PATHS`;
+# MODEL.md, "Sixth round"). The classes are weighted by inverse frequency in the fit, so 0.5
+# would be even odds.
+HAZARD_L2 = 1.0
 HAZARD_THRESHOLD = 0.8
 
 
@@ -48,7 +54,7 @@ def load_descriptions(path: Path = DESCRIPTIONS_PATH) -> list[HazardExample]:
 def fit_hazard(embeddings: np.ndarray, hazards: Sequence[bool]) -> linear.LinearClassifier:
     """A two-class classifier (HAZARD_CLASSES) fitted on unit embeddings and their labels."""
     labels = [HAZARD_CLASSES[int(bool(h))] for h in hazards]
-    return linear.fit(embeddings, labels, HAZARD_CLASSES)
+    return linear.fit(embeddings, labels, HAZARD_CLASSES, l2=HAZARD_L2)
 
 
 def hazard_probability(model: linear.LinearClassifier, embeddings: np.ndarray) -> np.ndarray:

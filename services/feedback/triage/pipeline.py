@@ -2,7 +2,7 @@
 
 `load_triage()` builds it once per process (hashing and loading the model, then the fitted
 parameters of `model/fitted.npz`, or fitting them on the train part of the seed set, the
-development set and the hazard descriptions when there is no such file) and returns the same
+development sets and the hazard descriptions when there is no such file) and returns the same
 instance after.
 """
 
@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from services.feedback.triage import classifier as linear
-from services.feedback.triage.dev import SERVED_DEV_PATHS, load_dev
+from services.feedback.triage.dev import HAZARD_DEV_PATHS, SERVED_DEV_PATHS, load_dev
 from services.feedback.triage.encoder import BATCH_SIZE, Encoder
 from services.feedback.triage.fitted import FITTED_PATH, Fitted, load_fitted
 from services.feedback.triage.fresh import FreshItem
@@ -190,28 +190,46 @@ def fit_classifiers(
     *,
     seed_path: Path = SEED_PATH,
     dev: Sequence[FreshItem] | None = None,
+    hazard_dev: Sequence[FreshItem] | None = None,
     corrections: Sequence[Correction] = (),
 ) -> Fitted:
-    """Fit the category classifier on the train part of the seed set, the development set the
-    served model is fitted on (`dev.SERVED_DEV_PATHS`, or `dev`) and the corrections, and
-    the hazard classifier on those, the written hazard descriptions and the sentences of the
-    safe ones among them.
+    """Fit the category classifier on the train part of the seed set, the development sets the
+    served model's category is fitted on (`dev.SERVED_DEV_PATHS`, or `dev`) and the
+    corrections, and the hazard classifier on the seed's train part, the development set its
+    hazard is fitted on (`dev.HAZARD_DEV_PATHS`, or `hazard_dev`), the corrections, the
+    written hazard descriptions and the sentences of the safe ones among them.
     Deterministic: the same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))
-    labelled = [
+    seeded = [
         (item.as_input(), item.category, item.severity == Severity.CRITICAL) for item in train
     ]
-    labelled += [
-        (item.as_input(), item.category, item.hazard)
-        for item in (load_dev(SERVED_DEV_PATHS) if dev is None else dev)
-    ]
-    labelled += [(c.item, c.category, c.hazard) for c in corrections]
+    corrected = [(c.item, c.category, c.hazard) for c in corrections]
+
+    def labelled_from(items: Sequence[FreshItem]) -> list[tuple[TriageInput, Category, bool]]:
+        return [
+            *seeded,
+            *((item.as_input(), item.category, item.hazard) for item in items),
+            *corrected,
+        ]
+
+    for_category = labelled_from(load_dev(SERVED_DEV_PATHS) if dev is None else dev)
+    inputs = [item for item, _, _ in for_category]
+    category = linear.fit(
+        features(encoder.encode([compose_text(item) for item in inputs]), inputs),
+        [category.value for _, category, _ in for_category],
+        CATEGORIES,
+    )
+    for_hazard = labelled_from(load_dev(HAZARD_DEV_PATHS) if hazard_dev is None else hazard_dev)
+    return Fitted(category=category, hazard=_fit_hazard_on(encoder, for_hazard))
+
+
+def _fit_hazard_on(
+    encoder: TextEncoder, labelled: Sequence[tuple[TriageInput, Category, bool]]
+) -> linear.LinearClassifier:
+    """The hazard classifier fitted on labelled texts, the written hazard descriptions and the
+    sentences of the safe ones among them."""
     inputs = [item for item, _, _ in labelled]
     texts = [compose_text(item) for item in inputs]
-    embeddings = encoder.encode(texts)
-    category = linear.fit(
-        features(embeddings, inputs), [category.value for _, category, _ in labelled], CATEGORIES
-    )
     written = load_descriptions()
     hazards = [hazard for _, _, hazard in labelled] + [example.hazard for example in written]
     safe_sentences = safe_sentences_of(
@@ -223,17 +241,16 @@ def fit_classifiers(
         + [example.text for example in written],
         hazards,
     )
-    hazard = fit_hazard(
+    return fit_hazard(
         np.vstack(
             [
-                embeddings,
+                encoder.encode(texts),
                 encoder.encode([example.text for example in written]),
                 encoder.encode(safe_sentences),
             ]
         ),
         hazards + [False] * len(safe_sentences),
     )
-    return Fitted(category=category, hazard=hazard)
 
 
 def safe_sentences_of(texts: Sequence[str], hazards: Sequence[bool]) -> list[str]:

@@ -3,9 +3,10 @@
     python -m services.feedback.triage.refit [--database-url URL] [--fitted PATH]
 
 Reads the corrections kept in the feedback database (`triage_label`, the latest label of each
-item), fits the category and hazard classifiers on the seed's train part, the development set,
-the written hazard descriptions and those corrections, and prints the frozen evaluation
-(`data/fresh_eval*.jsonl`, the three sets together and each alone) of the model served now
+item), fits the category and hazard classifiers on the seed's train part, their development
+sets (`dev.SERVED_DEV_PATHS`, `dev.HAZARD_DEV_PATHS`), those corrections and, for the hazard,
+the written hazard descriptions, and prints the frozen evaluation
+(`data/fresh_eval*.jsonl`, the sets together and each alone) of the model served now
 and of the refitted one. The refitted parameters replace `model/fitted.npz` (with their
 sha256 in `model/fitted.json`) only when no figure of the sets together gets worse;
 every replica loads that file, so all serve the same model after their next start. "Served
@@ -29,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from services.feedback.tables import triage_label
+from services.feedback.triage.dev import HAZARD_DEV_PATHS, SERVED_DEV_PATHS
 from services.feedback.triage.evaluate import (
     FrozenFigures,
     frozen_figures_by_set,
@@ -105,8 +107,11 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
         Fitted(category=fitted.category, hazard=fitted.hazard),
         fitted_path,
         fitted_on=(
-            "seed train part, data/dev_texts.jsonl, data/hazard_descriptions.jsonl,"
-            " sentences of their safe texts, corrections"
+            "category: seed train part, "
+            + ", ".join(f"data/{path.name}" for path in SERVED_DEV_PATHS)
+            + ", corrections; hazard: seed train part, "
+            + ", ".join(f"data/{path.name}" for path in HAZARD_DEV_PATHS)
+            + ", data/hazard_descriptions.jsonl, sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),
         frozen_sets=frozen_set_digests(),

@@ -1,11 +1,13 @@
 """Speed work on the worker must not change what the model says.
 
-`data/outputs_before_perf.json` holds the real model's readings of a fixed set of texts (written
-for this test, none from a frozen fresh set), taken at the commit before the triage worker's
-performance work (issue 16). The same inputs must read the same today: category, severity,
-hazard and topic exactly, sentiment and confidence to float32 noise; whether read in one
-batch, in batches of another size or one by one (the encoder pads each batch to its longest
-text, so the company a text keeps must not change its reading).
+`data/model_readings.json` holds the real model's readings of a fixed set of texts (written
+for this test, none from a frozen fresh set), first taken at the commit before the triage
+worker's performance work (issue 16) and taken again when the served model itself changed
+(candidate F of issue 15's sixth round, MODEL.md: 3 of the 36 texts changed category). The
+same inputs must read the same today: category, severity, hazard and topic exactly,
+sentiment and confidence to float32 noise; whether read in one batch, in batches of another
+size or one by one (the encoder pads each batch to its longest text, so the company a text
+keeps must not change its reading).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from services.feedback.triage.labels import TriageInput, TriageResult
 from services.feedback.triage.pipeline import ModelTriage
 from shared.settings import Settings
 
-BEFORE = Path(__file__).parent / "data" / "outputs_before_perf.json"
+BEFORE = Path(__file__).parent / "data" / "model_readings.json"
 EXPECTED: list[dict[str, Any]] = json.loads(BEFORE.read_text())
 INPUTS = [
     TriageInput(

@@ -1,9 +1,10 @@
 """Quality gates on the held-out part of the seed set (floors: measured figures minus a margin).
 
-Measured with `python -m services.feedback.triage.evaluate`: category accuracy 0.905, severity
-accuracy 0.914, critical safety recall 14/15 with 2 false hazards among 90 (the hazard model of
-issue 15, fitted with the development set, threshold 0.8; the old phrase rules' 15/15 and 0
-were written while looking at this part, see MODEL.md). A change that drops below a floor
+Measured with `python -m services.feedback.triage.evaluate`: category accuracy 0.924, severity
+accuracy 0.933, critical safety recall 14/15 with 2 false hazards among 90 (the hazard model of
+issue 15, fitted with the first development set, threshold 0.8; the category classifier
+fitted with all three; the old phrase rules' 15/15 and 0 were written while looking at this
+part, see MODEL.md). A change that drops below a floor
 needs a look, not a new floor.
 """
 
