@@ -51,6 +51,8 @@ from services.feedback.triage.pipeline import ModelTriage, fit_classifiers, load
 from services.feedback.triage.seed import SeedItem, load_seed, split
 
 THROUGHPUT_BATCH = 32
+# The per-type tables' first column (the longest product type so far has 20 characters).
+NAME_WIDTH = 22
 DEV_THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -237,8 +239,9 @@ def _fresh_line(row: FreshRow) -> str:
     hazard = f"{row.hazards_found}/{row.hazards}"
     false = row.false_hazards / max(row.non_hazards, 1)
     return (
-        f"  {row.name:<18}{row.items:>6}{row.category_accuracy:>8.3f}{row.category_macro_f1:>8.3f}"
-        f"{row.severity_accuracy:>8.3f}{hazard:>9}{false:>8.3f}"
+        f"  {row.name:<{NAME_WIDTH}}{row.items:>6}"
+        f"{row.category_accuracy:>8.3f}{row.category_macro_f1:>8.3f}{row.severity_accuracy:>8.3f}"
+        f"{hazard:>9}{false:>8.3f}"
         f"{row.grouping[0]:>7.2f}{row.grouping[1]:>6.2f}"
         f"{row.grouping_similarity[0]:>7.2f}{row.grouping_similarity[1]:>6.2f}{row.rate:>8.0f}"
     )
@@ -299,7 +302,7 @@ def _print_per_product(
 ) -> None:
     """The per-product-type table of `--fresh` and `--dev`: one line a type, then all."""
     print(
-        f"  {'product type':<18}{'items':>6}{'cat':>8}{'catF1':>8}{'sev':>8}{'hazard':>9}"
+        f"  {'product type':<{NAME_WIDTH}}{'items':>6}{'cat':>8}{'catF1':>8}{'sev':>8}{'hazard':>9}"
         f"{'false':>8}{'grpP':>7}{'grpR':>6}{'simP':>7}{'simR':>6}{'txt/s':>8}"
     )
     for product in products:
