@@ -34,10 +34,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from services.feedback.triage.dev import HAZARD_DEV_PATHS, load_dev
-from services.feedback.triage.encoder import BATCH_SIZE, Encoder
 from services.feedback.triage.fresh import FRESH_PATHS, FreshItem, load_fresh
 from services.feedback.triage.grouping import (
     SAME_PROBLEM_THRESHOLD,
@@ -48,6 +45,7 @@ from services.feedback.triage.grouping import (
 from services.feedback.triage.hazard import HAZARD_THRESHOLD
 from services.feedback.triage.labels import Category, Severity, Triage, TriageResult
 from services.feedback.triage.pipeline import ModelTriage, fit_classifiers, load_triage
+from services.feedback.triage.remembering import RememberingEncoder, SpanEncoder
 from services.feedback.triage.seed import SeedItem, load_seed, split
 
 THROUGHPUT_BATCH = 32
@@ -312,29 +310,13 @@ def _print_per_product(
     print(_fresh_line(fresh_row("all", triage, items, results)))
 
 
-class MemoEncoder:
-    """An encoder that embeds each text once: the folds of `dev_report` refit on mostly the
-    same texts."""
-
-    def __init__(self, encoder: Encoder) -> None:
-        self.encoder = encoder
-        self.seen: dict[str, np.ndarray] = {}
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
-        new = [text for text in dict.fromkeys(texts) if text not in self.seen]
-        if new:
-            self.seen.update(zip(new, self.encoder.encode(new, batch_size=batch_size), strict=True))
-        return np.array([self.seen[text] for text in texts], dtype=np.float32).reshape(
-            len(texts), -1
-        )
-
-
 def leave_one_type_out(
-    encoder: Encoder, items: Sequence[FreshItem], thresholds: Sequence[float]
+    encoder: SpanEncoder, items: Sequence[FreshItem], thresholds: Sequence[float]
 ) -> dict[float, list[TriageResult]]:
     """Results of each item of a development set, at each hazard threshold, from classifiers
     fitted on everything but the item's product type."""
-    memo = MemoEncoder(encoder)
+    # The folds refit on mostly the same texts and read the type left out at each threshold.
+    memo = RememberingEncoder(encoder)
     results: dict[float, list[TriageResult | None]] = {t: [None] * len(items) for t in thresholds}
     # The hazard classifier is fitted on the product types of its own development sets only.
     for_hazard = {item.product for item in load_dev(HAZARD_DEV_PATHS)}
@@ -346,7 +328,7 @@ def leave_one_type_out(
         chosen = [k for k, item in enumerate(items) if item.product == product]
         for threshold in thresholds:
             model = ModelTriage(
-                encoder=encoder,
+                encoder=memo,
                 classifier=fitted.category,
                 hazard=fitted.hazard,
                 hazard_threshold=threshold,

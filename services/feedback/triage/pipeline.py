@@ -28,6 +28,7 @@ from services.feedback.triage.hazard import (
     load_descriptions,
 )
 from services.feedback.triage.labels import Category, Severity, TriageInput, TriageResult
+from services.feedback.triage.remembering import SpanEncoder
 from services.feedback.triage.rules import compose_text, decide_category, decide_severity
 from services.feedback.triage.safety import screen_spans, sentence_spans
 from services.feedback.triage.seed import SEED_PATH, load_seed, split
@@ -68,7 +69,7 @@ class ModelTriage:
     def __init__(
         self,
         *,
-        encoder: Encoder,
+        encoder: SpanEncoder,
         classifier: linear.LinearClassifier,
         hazard: linear.LinearClassifier,
         hazard_threshold: float = HAZARD_THRESHOLD,
@@ -267,7 +268,7 @@ def safe_sentences_of(texts: Sequence[str], hazards: Sequence[bool]) -> list[str
 
 def build_triage(
     *,
-    encoder: Encoder | None = None,
+    encoder: SpanEncoder | None = None,
     seed_path: Path = SEED_PATH,
     threads: int = 1,
     corrections: Sequence[Correction] = (),

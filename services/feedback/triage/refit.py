@@ -44,6 +44,7 @@ from services.feedback.triage.pipeline import (
     fit_classifiers,
     shipped_triage,
 )
+from services.feedback.triage.remembering import RememberingEncoder
 from shared.db import Database
 from shared.settings import Settings
 
@@ -81,11 +82,12 @@ async def load_corrections(database_url: str) -> list[Correction]:
 def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH) -> bool:
     """Fit with the corrections, print the frozen figures before and after, and write the
     new parameters when they are not worse; returns whether they were kept."""
-    current = shipped_triage(fitted_path=fitted_path)
-    fitted = fit_classifiers(current.encoder, corrections=corrections)
-    candidate = ModelTriage(
-        encoder=current.encoder, classifier=fitted.category, hazard=fitted.hazard
-    )
+    shipped = shipped_triage(fitted_path=fitted_path)
+    # Both models read the same texts: the encoder's work is done once.
+    encoder = RememberingEncoder(shipped.encoder)
+    current = ModelTriage(encoder=encoder, classifier=shipped.classifier, hazard=shipped.hazard)
+    fitted = fit_classifiers(encoder, corrections=corrections)
+    candidate = ModelTriage(encoder=encoder, classifier=fitted.category, hazard=fitted.hazard)
     before, before_each = frozen_figures_by_set(current)
     after, after_each = frozen_figures_by_set(candidate)
     print(f"corrections: {len(corrections)}")

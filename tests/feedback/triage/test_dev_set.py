@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from services.feedback.triage.dev import DEV_PATHS, HAZARD_DEV_PATHS, SERVED_DEV_PATHS, load_dev
-from services.feedback.triage.evaluate import MemoEncoder, leave_one_type_out
+from services.feedback.triage.evaluate import leave_one_type_out
 from services.feedback.triage.fresh import FRESH_PATHS
 from services.feedback.triage.hazard import HAZARD_THRESHOLD, load_descriptions
 from services.feedback.triage.labels import Category, Severity
 from services.feedback.triage.pipeline import ModelTriage, fit_classifiers
+from services.feedback.triage.remembering import RememberingEncoder
 from services.feedback.triage.seed import load_seed
 from tests.feedback.triage.data_files import assert_card_names_the_file, rows
 
@@ -144,7 +145,7 @@ def test_the_category_learns_from_every_set_and_the_hazard_from_its_own(
 ) -> None:
     # MODEL.md, "Sixth round": the category classifier is fitted on all three sets, the hazard
     # classifier on the first only. Relabelling an item of another set moves the first alone.
-    encoder = MemoEncoder(model.encoder)
+    encoder = RememberingEncoder(model.encoder)
     items = load_dev(SERVED_DEV_PATHS)
     own = {item.id for item in load_dev(HAZARD_DEV_PATHS)}
     k = next(k for k, item in enumerate(items) if item.id not in own and not item.hazard)

@@ -20,6 +20,7 @@ import pytest
 
 from services.feedback.app import create_app
 from services.feedback.settings import FeedbackSettings
+from services.feedback.triage.encoder import Encoder
 from services.feedback.triage.fresh import FRESH_PATHS, load_fresh
 from services.feedback.triage.labels import TriageInput, TriageResult
 from services.feedback.triage.pipeline import ModelTriage
@@ -69,6 +70,7 @@ def test_the_apps_model_runs_on_the_configured_threads_and_reads_as_before(
     app = create_app(settings, feedback=FeedbackSettings(triage_threads=2))
     loaded = app.state.feedback_worker._factory()
     assert isinstance(loaded, ModelTriage)
+    assert isinstance(loaded.encoder, Encoder)
     assert loaded.encoder.session.get_session_options().intra_op_num_threads == 2
     for row, result in zip(EXPECTED, loaded.triage(INPUTS), strict=True):
         expected = (row["category"], row["severity"], row["safety_hazard"], row["topic"])
