@@ -35,9 +35,7 @@ class RememberingEncoder:
 
     def __init__(self, encoder: SpanEncoder) -> None:
         self.encoder = encoder
-        self.readings: dict[
-            tuple[str, tuple[tuple[int, int], ...]], tuple[np.ndarray, np.ndarray]
-        ] = {}
+        self.readings: dict[_Key, tuple[np.ndarray, np.ndarray]] = {}
 
     def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
         return self.encode_spans(texts, [()] * len(texts), batch_size=batch_size)[0]
