@@ -6,6 +6,7 @@ Every error a client can see leaves through `problem_response`; no traceback eve
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -220,6 +221,18 @@ def domain_problem(exc: DomainError) -> Response:
     )
 
 
+def unreadable_body(cause: ValueError) -> str | None:
+    """What to tell the client whose JSON body FastAPI could not read at all (its 400 says
+    only "There was an error parsing the body"), or None when the cause is not known here.
+
+    Python's own messages would name its internals (`sys.set_int_max_str_digits`)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not JSON text: it must be UTF-8"
+    if "integer string conversion" in str(cause):
+        return f"a number in the body has more than {sys.get_int_max_str_digits()} digits"
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json: validation, domain, HTTP and unexpected."""
 
@@ -242,6 +255,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            detail = unreadable_body(exc.__cause__) or detail
         known = _BY_STATUS.get(exc.status_code)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:

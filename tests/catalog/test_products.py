@@ -193,6 +193,23 @@ async def test_malformed_json_is_rejected(client: httpx.AsyncClient) -> None:
     assert_problem(resp, 422, detail_has="JSON")
 
 
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        # Python's JSON reader refuses integers of over 4300 digits (CVE-2020-10735).
+        (b'{"sku": ' + b"9" * 5000 + b"}", "a number in the body has more than 4300 digits"),
+        (b'{"sku": "A-\xff"}', "the body is not JSON text: it must be UTF-8"),
+    ],
+)
+async def test_a_body_python_cannot_read_says_why(
+    client: httpx.AsyncClient, body: bytes, detail: str
+) -> None:
+    resp = await client.post(
+        "/v1/products", content=body, headers={**WRITE, "Content-Type": "application/json"}
+    )
+    assert_problem(resp, 400, detail_has=detail)
+
+
 async def test_body_over_the_cap_is_too_large(
     make_settings: Any, database_url: str, kettle_type: dict[str, Any]
 ) -> None:
