@@ -13,13 +13,23 @@ import binascii
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, Select, and_, or_, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    SmallInteger,
+    and_,
+    or_,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -37,6 +47,9 @@ Cursor = Annotated[str | None, Query(max_length=512, description="from the previ
 
 # The key values a cursor may hold, by the Python type of their column.
 _KINDS = (str, int, float, datetime, date)
+# The integers a column of each type holds on PostgreSQL (SQLite's INTEGER holds 64 bits,
+# but the schema is the same on both); subclasses before Integer.
+_INTEGER_BITS = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
 
 
 class Page(BaseModel, Generic[T]):
@@ -81,6 +94,8 @@ class _Key:
     column: ColumnElement[Any]
     kind: type
     descending: bool
+    # For an integer key, the values its column can hold: a cursor past them was not ours.
+    integers: range | None = None
 
     def past(self, value: object) -> ColumnElement[bool]:
         return self.column < value if self.descending else self.column > value
@@ -99,13 +114,18 @@ class _Key:
             except ValueError:
                 raise _malformed() from None
             if moment.tzinfo is not None:
+                try:
+                    # Compared in UTC: 0001-01-01T00:00:00+14:00 has no UTC form.
+                    moment.astimezone(UTC)
+                except OverflowError:
+                    raise _malformed() from None
                 return moment
         elif self.kind is date and type(value) is str:
             try:
                 return date.fromisoformat(value)
             except ValueError:
                 raise _malformed() from None
-        elif type(value) is self.kind:
+        elif type(value) is self.kind and (self.integers is None or value in self.integers):
             return value
         raise _malformed()
 
@@ -192,4 +212,6 @@ def _key_of(order: ColumnElement[Any]) -> _Key:
     kind = column_type.python_type
     if kind not in _KINDS:
         raise TypeError(f"{column}: a keyset column holds str, int, float, datetime or date")
-    return _Key(column, kind, descending)
+    bits = next((bits for kind, bits in _INTEGER_BITS if isinstance(column_type, kind)), None)
+    integers = range(-(2 ** (bits - 1)), 2 ** (bits - 1)) if bits else None
+    return _Key(column, kind, descending, integers)

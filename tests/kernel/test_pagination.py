@@ -170,6 +170,9 @@ async def test_a_cursor_of_the_wrong_shape_is_422(db: Database) -> None:
         [tag, 7, last_id],  # a number for a time
         [tag, at.removesuffix("+00:00"), last_id],  # a time without its zone
         [tag, "yesterday", last_id],
+        # Aware, but with no UTC form a datetime can hold: a 500 when bound, before.
+        [tag, "0001-01-01T00:00:00+14:00", last_id],
+        [tag, "9999-12-31T23:59:59-14:00", last_id],
         [tag, at, 7],  # a number for an id
         [tag, at, None],
         ["another-list", at, last_id],
@@ -195,11 +198,18 @@ async def test_a_cursor_of_another_list_or_sort_is_422(db: Database) -> None:
         with pytest.raises(Invalid) as caught:
             await page(db, keyset, limit=2, cursor=cursor)
         bad_cursor(caught.value)
-    # bool is an int subclass, yet [true] was never written for an integer key.
+    # bool is an int subclass, yet [true] was never written for an integer key; nor an
+    # integer its column cannot hold (`score` is an INTEGER: 32 bits on PostgreSQL), a 500
+    # when bound, before.
     tag, _, last_id = decode_cursor(by_score) or []
-    with pytest.raises(Invalid) as caught:
-        await page(db, BY_SCORE_DESC, limit=2, cursor=encode_cursor([tag, True, last_id]))
-    bad_cursor(caught.value)
+    for value in (True, 2**31, -(2**31) - 1, 2**63, 2**64 - 1):
+        with pytest.raises(Invalid) as caught:
+            await page(db, BY_SCORE_DESC, limit=2, cursor=encode_cursor([tag, value, last_id]))
+        bad_cursor(caught.value)
+    lowest = encode_cursor([tag, -(2**31), last_id])
+    assert (await page(db, BY_SCORE_DESC, limit=2, cursor=lowest)).items == []
+    highest = encode_cursor([tag, 2**31 - 1, last_id])
+    assert len((await page(db, BY_SCORE_DESC, limit=2, cursor=highest)).items) == 2
 
 
 async def test_a_date_key_is_its_iso_text_in_the_cursor(db: Database) -> None:

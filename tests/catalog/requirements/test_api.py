@@ -14,7 +14,7 @@ from services.catalog.requirements.domain import recommendation_id, requirement_
 from services.catalog.requirements.events import REQUIREMENT_IDENTIFIED
 from services.catalog.requirements.handlers import handle_requirement_identified
 from shared.events import new_event
-from shared.pagination import encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from tests.catalog.conftest import BOTH, READ, WRITE, make_product, make_type, outbox_events, walk
 from tests.support import assert_problem, auth
 
@@ -292,6 +292,27 @@ async def test_pagination_is_stable_for_both_sorts(
 )
 async def test_malformed_requirement_cursor(client: httpx.AsyncClient, cursor: str) -> None:
     resp = await client.get("/v1/requirements", params={"cursor": cursor}, headers=READ)
+    problem = assert_problem(resp, 422, detail_has="malformed")
+    assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [("count", 2**63), ("last_seen", "0001-01-01T00:00:00+14:00")],
+)
+async def test_a_cursor_value_the_column_cannot_hold_is_422(
+    app: FastAPI, client: httpx.AsyncClient, sort: str, value: object
+) -> None:
+    """The list's own cursor, its position edited to a count past a 64-bit integer or to a
+    time with no UTC form: a 500 when bound to the query, before."""
+    for n in range(2):
+        await feed(app, f"gadget number{n}")
+    first = await client.get("/v1/requirements", params={"sort": sort, "limit": 1}, headers=READ)
+    tag, _, last_id = decode_cursor(first.json()["next_cursor"]) or []
+    edited = encode_cursor([tag, value, last_id])
+    resp = await client.get(
+        "/v1/requirements", params={"sort": sort, "cursor": edited}, headers=READ
+    )
     problem = assert_problem(resp, 422, detail_has="malformed")
     assert problem["errors"] == [{"loc": ["query", "cursor"], "msg": "malformed cursor"}]
 
