@@ -10,6 +10,7 @@ once and share the view's budget, so a hung service costs the budget, not the an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -77,6 +78,10 @@ async def product_overview(
         product = await product_task
     except BaseException:
         optional.cancel()
+        # Awaited so that its CancelledError is read: a gather nobody reads logs an error
+        # ("exception was never retrieved") when it is collected.
+        with contextlib.suppress(asyncio.CancelledError):
+            await optional
         raise
     requirements, prices, pending, feedback, launch = await optional
     parts = [product, requirements, prices, pending, feedback, launch]
