@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.files import append_private, private_dir
 from shared.settings import Settings
 from shared.stack.components import load_factory, service_names
 
@@ -68,6 +69,6 @@ def pending(data_dir: Path, needs: Mapping[str, Sequence[str]]) -> dict[str, lis
 def record(data_dir: Path, consumer: str, producer: str) -> None:
     """Note that `consumer` has had `producer`'s snapshots in this data dir."""
     marker = _marker(data_dir, consumer)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    with marker.open("a", encoding="utf-8") as out:
-        out.write(f"{producer}\n")
+    private_dir(marker.parent)
+    with append_private(marker) as out:
+        out.write(f"{producer}\n".encode())

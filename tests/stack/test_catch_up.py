@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,15 @@ def test_each_producer_is_republished_once_per_consumer_and_data_dir(tmp_path: P
     # A producer named later is still owed; another data dir owes everything.
     assert pending(tmp_path, {"launch": ["catalog", "search"]}) == {"launch": ["search"]}
     assert pending(tmp_path / "other", needs) == needs
+
+
+def test_the_markers_are_private_like_the_rest_of_the_data_dir(tmp_path: Path) -> None:
+    record(tmp_path, "launch", "catalog")
+    markers = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert markers
+    for marker in markers:
+        assert stat.S_IMODE(marker.stat().st_mode) == 0o600, marker
+        assert stat.S_IMODE(marker.parent.stat().st_mode) == 0o700, marker.parent
 
 
 def test_republish_prints_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
