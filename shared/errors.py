@@ -221,11 +221,13 @@ def domain_problem(exc: DomainError) -> Response:
     )
 
 
-def unreadable_body(cause: ValueError) -> str | None:
+def unreadable_body(cause: ValueError | RecursionError) -> str | None:
     """What to tell the client whose JSON body FastAPI could not read at all (its 400 says
     only "There was an error parsing the body"), or None when the cause is not known here.
 
     Python's own messages would name its internals (`sys.set_int_max_str_digits`)."""
+    if isinstance(cause, RecursionError):
+        return "the body's arrays and objects nest too deeply to be read"
     if isinstance(cause, UnicodeDecodeError):
         return "the body is not JSON text: it must be UTF-8"
     if "integer string conversion" in str(cause):
@@ -255,7 +257,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
             detail = unreadable_body(exc.__cause__) or detail
         known = _BY_STATUS.get(exc.status_code)
         headers = dict(exc.headers or {})

@@ -194,11 +194,45 @@ async def test_malformed_json_is_rejected(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        ("text/plain", "is 'text/plain'"),
+        ("application/x-www-form-urlencoded", "is 'app"),
+        (None, "is not named"),
+    ],
+)
+async def test_a_body_not_sent_as_json_is_415(
+    client: httpx.AsyncClient, content_type: str | None, named: str
+) -> None:
+    """FastAPI left such a body unread and answered that it "should be a valid dictionary"."""
+    headers = {**WRITE, **({"Content-Type": content_type} if content_type else {})}
+    resp = await client.post("/v1/products", content=orjson.dumps(product_body()), headers=headers)
+    problem = assert_problem(resp, 415, detail_has=named)
+    assert problem["type"].endswith("/unsupported-media-type")
+    assert (await client.get("/v1/products", headers=READ)).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "application/merge-patch+json"]
+)
+async def test_json_by_any_of_its_names_is_read(
+    client: httpx.AsyncClient, kettle_type: dict[str, Any], content_type: str
+) -> None:
+    resp = await client.post(
+        "/v1/products",
+        content=orjson.dumps(product_body()),
+        headers={**WRITE, "Content-Type": content_type},
+    )
+    assert resp.status_code == 201, resp.text
+
+
+@pytest.mark.parametrize(
     ("body", "detail"),
     [
         # Python's JSON reader refuses integers of over 4300 digits (CVE-2020-10735).
         (b'{"sku": ' + b"9" * 5000 + b"}", "a number in the body has more than 4300 digits"),
         (b'{"sku": "A-\xff"}', "the body is not JSON text: it must be UTF-8"),
+        (b'{"sku": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nest too deeply"),
     ],
 )
 async def test_a_body_python_cannot_read_says_why(
