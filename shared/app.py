@@ -37,6 +37,7 @@ from shared.events import dlq_topic, origins_of, topic_of
 from shared.http import RequestContextMiddleware
 from shared.idempotency import prune_idempotency_keys
 from shared.inbox import prune_inbox
+from shared.media_type import refuse_other_media_types
 from shared.migrations import MigrationHistory, prepare_schema
 from shared.openapi import install_openapi
 from shared.pruning import prune_forever
@@ -385,7 +386,8 @@ def new_app(
         title=title,
         version="1.0",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_unstorable_body)],
+        # A body of another media type first: its values are not looked at.
+        dependencies=[Depends(refuse_other_media_types), Depends(refuse_unstorable_body)],
     )
     app.state.runtime = component
     app.state.signer = signer

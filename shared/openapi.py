@@ -124,8 +124,9 @@ def derived_statuses(route: Dependant) -> set[int]:
         if part.call is not None:
             found |= _ANSWERED_BY.get(part.call, frozenset())
         if part.body_params:
-            # 400: a body that cannot be read at all (FastAPI's "error parsing the body").
-            found |= {400, 413, 422}
+            # 400: a body that cannot be read at all (FastAPI's "error parsing the body");
+            # 415: one that is not JSON (`shared.media_type`).
+            found |= {400, 413, 415, 422}
         if part.path_params or part.query_params or part.header_params or part.cookie_params:
             found.add(422)
     return found

@@ -109,12 +109,12 @@ async def test_a_malformed_token_request_is_422(client: httpx.AsyncClient, body:
     assert problem["errors"]
 
 
-async def test_a_token_request_that_is_not_json_is_422(client: httpx.AsyncClient) -> None:
+async def test_a_token_request_that_is_not_json_is_415(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/v1/auth/token", content=b"api_key=x", headers={"Content-Type": "text/plain"}
     )
 
-    assert_problem(response, 422)
+    assert_problem(response, 415, detail_has="application/json")
 
 
 async def test_a_created_key_is_shown_once_and_mints_tokens_with_only_its_scopes(

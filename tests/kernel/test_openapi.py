@@ -66,13 +66,14 @@ def test_each_route_lists_the_problems_it_answers() -> None:
     document = sample_app().openapi()
     # The token check 401, the scope 403, the path parameter 422, its own 404.
     assert statuses(document, "get", "/v1/things/{thing_id}") == {"200", "401", "403", "404", "422"}
-    # A body adds 400 (unparsable) and 413; If-Match adds 412; its own 404 and 409.
+    # A body adds 400 (unparsable), 413 and 415 (not JSON); If-Match adds 412; its own 404
+    # and 409.
     assert statuses(document, "patch", "/v1/things/{thing_id}") == {
-        *("200", "400", "401", "403", "404", "409", "412", "413", "422"),
+        *("200", "400", "401", "403", "404", "409", "412", "413", "415", "422"),
     }
     # Idempotency-Key adds 409 (the same key in use) and 422.
     assert statuses(document, "post", "/v1/things") == {
-        *("201", "400", "401", "403", "409", "413", "422"),
+        *("201", "400", "401", "403", "409", "413", "415", "422"),
     }
     # No parameter, no dependency: only what the route declares.
     assert statuses(document, "get", "/v1/things/stats") == {"200"}

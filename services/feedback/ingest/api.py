@@ -82,7 +82,7 @@ def parse_batch(body: bytes) -> list[Any]:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=IngestResponse,
     # The body is read by hand (each event validated on its own), so its problems are named.
-    responses=problems(413, 422),
+    responses=problems(413, 415, 422),
     openapi_extra={"requestBody": ingest_request_schema(EVENT_SCHEMA)},
 )
 async def ingest_customer_events(

@@ -283,6 +283,21 @@ async def test_a_malformed_body_is_a_problem(client: httpx.AsyncClient) -> None:
         assert body["errors"][0]["loc"] == loc
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_batch_not_sent_as_json_is_415(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    """Read by hand, the body was taken whatever its media type, before."""
+    headers = {**INGEST, **({"Content-Type": content_type} if content_type else {})}
+    response = await client.post(
+        "/v1/customer-events",
+        content=orjson.dumps({"events": [event("question")]}),
+        headers=headers,
+    )
+    assert_problem(response, 415, detail_has="Content-Type: application/json")
+    assert (await client.get("/v1/feedback", headers=READ)).json()["items"] == []
+
+
 async def test_ingestion_needs_the_ingest_scope(client: httpx.AsyncClient) -> None:
     batch = {"events": [event("question")]}
     assert_problem(await client.post("/v1/customer-events", json=batch), 401)
