@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
 from gateway.app import create_app
+from gateway.forwarding import exchange_timeout
 from gateway.proxy import shadowed_by_routing
 from shared.settings import Settings
 from tests.gateway.conftest import Ticks
@@ -187,6 +188,15 @@ async def test_a_refused_connection_is_502(
         response = await client.get("/v1/catalog/products", headers=READER)
 
     assert_problem(response, 502, detail_has="the catalog service is unavailable")
+
+
+def test_the_exchange_limit_is_kept_as_set_not_rounded_up_to_a_second() -> None:
+    """aiohttp's default rounds a limit of 5 s or more up to the loop clock's next whole
+    second, so the default 5 s limit answered its 504 after 5.6-6.0 s."""
+    for limit_s in (0.5, 5.0, 30.0):
+        timeout = exchange_timeout(limit_s, 1.0)
+        assert (timeout.total, timeout.sock_connect) == (limit_s, 1.0)
+        assert limit_s < timeout.ceil_threshold
 
 
 async def test_a_slow_service_is_504(client: httpx.AsyncClient) -> None:
