@@ -27,8 +27,9 @@ from shared.auth import Principal
 from shared.money import format_amount
 from shared.periods import Period
 
-# The best sellers whose catalog entry is looked up (one call each): enough for a review,
-# bounded so one report cannot fan out without limit. The rest count as "unknown" type.
+# The best sellers, and the planned products, whose catalog entry is looked up (one call
+# each): enough for a review, bounded so one report cannot fan out without limit. The rest
+# count as "unknown" type.
 CATALOG_LOOKUPS = 100
 # Critical defect findings read from feedback: one page.
 FINDINGS_LIMIT = 200
@@ -133,9 +134,7 @@ async def portfolio_report(
         if_allowed(caller, "pricing:read", "pricing", lambda: _sales(calls, period)),
         if_allowed(caller, "feedback:read", "feedback", lambda: _defects(calls, period)),
     )
-    product_ids = (
-        [r["key"] for r in sales.value["products"]][:CATALOG_LOOKUPS] if sales.value else []
-    )
+    product_ids = _looked_up(sales.value) if sales.value else []
     catalog = await if_allowed(
         caller, "catalog:read", "catalog", lambda: _products(calls, product_ids)
     )
@@ -159,6 +158,15 @@ async def portfolio_report(
         degraded=_named(sections.values(), Missing.DEGRADED),
         forbidden=_named(sections.values(), Missing.FORBIDDEN),
     )
+
+
+def _looked_up(sales: dict[str, Any]) -> list[str]:
+    """The products whose catalog entry the report shows: the best sellers, then the
+    products with a plan for the period (named in `plan_vs_actual` whether they sold or
+    not), at most CATALOG_LOOKUPS of each."""
+    sellers = [row["key"] for row in sales["products"]][:CATALOG_LOOKUPS]
+    planned = [p["subject"] for p in sales["plans"] if p["kind"] == "product"][:CATALOG_LOOKUPS]
+    return list(dict.fromkeys([*sellers, *planned]))
 
 
 def _named(sections: Any, why: Missing) -> list[str]:

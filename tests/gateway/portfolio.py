@@ -4,11 +4,12 @@ events and pricing the sales by customer events, as in production; feedback's tr
 (the real model) turns a customer's review into a critical finding. Or, for the review's
 missing sections, nothing listening where feedback should be.
 
-Three products in March 2030, in EUR:
+Four products in March 2030, in EUR:
 - Alpha (kettle, cost 10.00): 10 sold at 20.00; its plan wanted 100 units and 600.00 margin.
 - Beta (kettle, cost 30.00): 4 sold at 25.00, 2 returned: below cost, half returned.
 - Gamma (toaster, cost 20.00): 5 sold at 50.00; one critical defect report (a one-star
   review: it burned a customer), still open.
+- Delta (kettle, cost 15.00): nothing sold; its plan wanted 50 units.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def _feedback(stack: AsyncExitStack, settings: Settings, catalog: FastAPI,
     app = create_feedback(settings)
     await stack.enter_async_context(running(app))
     made = [e for e in await outbox_events(catalog, CATALOG_EVENTS) if e.type == PRODUCT_CREATED]
-    assert len(made) == 3, made
+    assert len(made) == 4, made
     await deliver(app, *made)
     port = await stack.enter_async_context(serving(app))
     await critical_review(Services({"feedback": f"http://127.0.0.1:{port}"}), gamma)
@@ -110,8 +111,14 @@ async def portfolio(
         alpha = await _product(catalog, "Alpha", "kettle", "10.00")
         beta = await _product(catalog, "Beta", "kettle", "30.00")
         gamma = await _product(catalog, "Gamma", "toaster", "20.00")
+        delta = await _product(catalog, "Delta", "kettle", "15.00")
         before = MARCH - timedelta(days=9)
-        for product_id, cost in ((alpha, "10.00"), (beta, "30.00"), (gamma, "20.00")):
+        for product_id, cost in (
+            (alpha, "10.00"),
+            (beta, "30.00"),
+            (gamma, "20.00"),
+            (delta, "15.00"),
+        ):
             await deliver(pricing_app, created(product_id, cost=cost, at=before))
         await deliver(
             pricing_app,
@@ -120,13 +127,17 @@ async def portfolio(
             return_event(beta, occurred_at=MARCH + timedelta(days=1), quantity=2),
             purchase_event(gamma, occurred_at=MARCH, quantity=5, amount="50.00", account="bolt"),
         )
-        plan = {
-            "kind": "product",
-            "subject": alpha,
-            "currency": "EUR",
-            "targets": [{"month": "2030-03", "units": 100, "revenue": "2000", "margin": "600"}],
-        }
-        assert (await pricing.post("/v1/plans", json=plan, headers=WRITER)).status_code == 201
+        for subject, units in ((alpha, 100), (delta, 50)):
+            plan = {
+                "kind": "product",
+                "subject": subject,
+                "currency": "EUR",
+                "targets": [
+                    {"month": "2030-03", "units": units, "revenue": "2000", "margin": "600"}
+                ],
+            }
+            made = await pricing.post("/v1/plans", json=plan, headers=WRITER)
+            assert made.status_code == 201, made.text
 
         ports = {
             "catalog_port": await stack.enter_async_context(serving(catalog_app)),
