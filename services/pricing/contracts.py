@@ -22,8 +22,8 @@ storefront's customer event (source "/feedback", subject = product id):
   (the B2B customer or customer group, `shared.accounts`) on a purchase or a return when
   the storefront names one, absent otherwise and from events published before it}.
   Pricing reads purchases and returns: they feed revenue and margin metrics and plans'
-  actuals. A return carries no price and, from storefronts today, no quantity: one unit
-  unless it says otherwise.
+  actuals. A return carries no price, and a quantity when the storefront names one: one
+  unit otherwise (and in events published before returns could name one).
 
 Topic `launch.events` (source "/launch", subject = product id):
 

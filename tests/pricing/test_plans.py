@@ -59,7 +59,7 @@ def return_event(
     event_id: str = "",
     account: str | None = None,
 ) -> CloudEvent:
-    """A return as feedback forwards it: no price, and today no quantity."""
+    """A return as feedback forwards it: no price, and a quantity when the storefront named one."""
     data: dict[str, Any] = {
         "event_id": event_id or new_id("ret"),
         "source": "shop",
@@ -350,6 +350,24 @@ async def test_performance_counts_purchases_less_returns_with_variance_and_forec
     assert hidden["months"][0]["actual"]["margin"] is None
     assert hidden["months"][0]["variance"]["margin_pct"] is None
     assert hidden["totals"]["forecast"]["margin"] is None
+
+
+async def test_a_plan_with_no_sales_yet_has_a_margin_of_zero(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    """Nothing sold is a known margin, 0.00, short of the target by all of it (null before,
+    as if the cost were unknown)."""
+    plan = await make_plan(client, await add_product(app, clock, cost="10.00"))
+    view = (
+        await client.get(
+            f"/v1/plans/{plan['id']}/performance", params={"as_of": "2030-03-10"}, headers=FINANCE
+        )
+    ).json()
+    march = view["months"][0]
+    target = march["target"]["margin"]
+    assert (march["actual"]["units"], march["actual"]["margin"]) == (0, "0.00")
+    assert march["variance"]["margin"] == f"-{target}"
+    assert view["totals"]["forecast"]["margin"] == "0.00"
 
 
 async def test_a_return_is_recorded_once_and_valued_at_the_last_earlier_sale(

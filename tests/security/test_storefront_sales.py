@@ -181,6 +181,33 @@ async def test_quantity_price_and_age_are_bounded(
     assert len(await outbox_events(app, CUSTOMER_EVENTS_TOPIC)) == 2
 
 
+async def test_a_return_may_name_its_units_within_the_same_bound(
+    feedback: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    """A return could not say how many units came back (`quantity` was an unknown field);
+    pricing, which reads the published event, counts one unit when it names none."""
+    app, client = feedback
+    await known_product(app)
+    batch = [
+        sale("return", event_id="ret-3", quantity=3),
+        sale("return", event_id="ret-1"),
+        sale("return", event_id="ret-51", quantity=51),
+        sale("return", event_id="ret-0", quantity=0),
+    ]
+    body = (await post(client, SHOP_A, *batch)).json()
+    assert body["accepted"] == 2
+    assert [(r["index"], r["errors"][0]["loc"]) for r in body["rejected"]] == [
+        (2, ["quantity"]),
+        (3, ["quantity"]),
+    ]
+    assert body["rejected"][0]["errors"][0]["msg"] == "must be at most 50"
+    published = [e.data for e in await outbox_events(app, CUSTOMER_EVENTS_TOPIC)]
+    assert [(d["event_id"], d.get("quantity")) for d in published] == [
+        ("ret-3", 3),
+        ("ret-1", None),
+    ]
+
+
 def test_the_bounds_are_settings_with_sane_floors(make_settings: Callable[..., Settings]) -> None:
     defaults = make_settings()
     assert (defaults.ingest_max_quantity, defaults.ingest_max_age_days) == (1000, 90)

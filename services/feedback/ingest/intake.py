@@ -146,6 +146,8 @@ class Review(_Event):
 class Return(_Event):
     kind: Literal["return"]
     reason: Reason
+    # The units that came back; one when not named.
+    quantity: Quantity | None = None
     account: Account | None = None
     text: Text | None = None
 
@@ -312,8 +314,13 @@ def _out_of_bounds(
         problem = _outside_window(moment, now, limits)
         assert problem is not None, "bounds are _outside_window's own"
         problems.append({"loc": ["occurred_at"], "msg": problem})
-    # Only purchases claim a quantity and a price. (Not `getattr(event, "quantity", None)`:
-    # on a pydantic model lacking the field that raises and catches, a tenth of `prepare`.)
+    # Only purchases and returns claim a quantity, and only purchases a price. (Not
+    # `getattr(event, "quantity", None)`: on a pydantic model lacking the field that raises
+    # and catches, a tenth of `prepare`.)
+    if isinstance(event, Return):
+        if event.quantity is not None and event.quantity > limits.max_quantity:
+            problems.append({"loc": ["quantity"], "msg": f"must be at most {limits.max_quantity}"})
+        return problems
     if not isinstance(event, Purchase):
         return problems
     if event.quantity > limits.max_quantity:
