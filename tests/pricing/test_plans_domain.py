@@ -114,7 +114,22 @@ def test_monthly_actuals_take_returns_off_and_value_margin_at_the_cost_of_the_ti
     assert april == Actual(APR, 10, 3, D("160.00"), D("64.00"), 0, 1)
     assert april.units == 7
     assert may == Actual(MAY, 3, 0, D("60.00"), None, 3, 0)
+    # Nothing sold in June: a margin of zero, known (it was unknown, null, before).
     assert june == Actual(JUN)
+    assert (june.margin, june.units_without_cost) == (D(0), 0)
+
+
+def test_margin_is_unknown_only_when_every_line_lacks_a_cost() -> None:
+    no_cost = Line(at(date(2030, 5, 2)), 3, D("60.00"), "EUR", None)
+    unvalued_return = Line(at(date(2030, 5, 3)), -1, None, None, None)
+    costed = Line(at(date(2030, 5, 4)), 1, D("20.00"), "EUR", D("15.00"))
+    (unknown,) = monthly_actuals([no_cost, unvalued_return], [MAY], "EUR")
+    assert (unknown.margin, unknown.units, unknown.units_without_cost) == (None, 2, 3)
+    (known,) = monthly_actuals([no_cost, costed], [MAY], "EUR")
+    assert (known.margin, known.units_without_cost) == (D("5.00"), 3)
+    # A month with no line adds nothing to another's.
+    assert Actual(APR) + unknown == Actual(APR, 3, 1, D("60.00"), None, 3, 1)
+    assert unknown + Actual(APR) == unknown
 
 
 def test_variance_against_the_target() -> None:

@@ -8,7 +8,7 @@ exchange rate in pricing to convert them with).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -150,14 +150,15 @@ class Actual:
     """One month's sales less its returns, in the plan's currency.
 
     The margin covers the lines whose cost was known; `units_without_cost` counts the rest,
-    and `returns_unvalued` the returned units that reduce units but not revenue.
+    and `returns_unvalued` the returned units that reduce units but not revenue. A month
+    with no line has a margin of zero (nothing sold); one whose lines all lack a cost, none.
     """
 
     month: date
     units_sold: int = 0
     units_returned: int = 0
     revenue: Decimal = Decimal(0)
-    margin: Decimal | None = None
+    margin: Decimal | None = Decimal(0)
     units_without_cost: int = 0
     returns_unvalued: int = 0
 
@@ -165,7 +166,16 @@ class Actual:
     def units(self) -> int:
         return self.units_sold - self.units_returned
 
+    @property
+    def has_lines(self) -> bool:
+        return bool(self.units_sold or self.units_returned)
+
     def __add__(self, other: Actual) -> Actual:
+        # No line adds nothing, not even a known zero margin to lines of unknown cost.
+        if not other.has_lines:
+            return self
+        if not self.has_lines:
+            return replace(other, month=self.month)
         margin = (
             None
             if self.margin is None and other.margin is None
@@ -186,7 +196,7 @@ def _actual_of(line: Line, month: date) -> Actual:
     sold = max(line.quantity, 0)
     returned = max(-line.quantity, 0)
     if line.value is None:
-        return Actual(month, sold, returned, returns_unvalued=returned)
+        return Actual(month, sold, returned, margin=None, returns_unvalued=returned)
     margin = None if line.unit_cost is None else line.value - line.unit_cost * line.quantity
     return Actual(
         month,
