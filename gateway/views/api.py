@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.dashboard.render import PAGE_HEADERS, STATIC, templates
@@ -23,11 +23,11 @@ from gateway.views.knowledge_render import (
     sheet_html,
     sheet_markdown,
 )
-from shared.auth import ADMIN
+from shared.auth import ADMIN, Principal
 from shared.dead_letter_api import Filter
 from shared.dead_letters import Status
 from shared.errors import Forbidden, field_error
-from shared.openapi import problems
+from shared.openapi import answers, problems
 from shared.pagination import DEFAULT_LIMIT, Limit
 from shared.periods import PERIOD_PATTERN, parse_period
 
@@ -225,6 +225,15 @@ async def list_dead_letters(
 FINANCE = "pricing:finance"
 
 
+@answers(403)
+async def finance_caller(caller: CallerDep) -> Principal:
+    """The caller, who must hold pricing:finance: the review shows margins. A dependency,
+    so a caller without it is refused before the query is read."""
+    if not caller.has(FINANCE):
+        raise Forbidden(f"this report needs the scope {FINANCE}", required_scope=FINANCE)
+    return caller
+
+
 @router.get(
     "/reports/portfolio",
     response_model=portfolio.PortfolioReport,
@@ -236,7 +245,7 @@ FINANCE = "pricing:finance"
 async def portfolio_review(
     request: Request,
     runtime: RuntimeDep,
-    caller: CallerDep,
+    caller: Annotated[Principal, Depends(finance_caller)],
     period: Annotated[
         str,
         Query(
@@ -256,8 +265,6 @@ async def portfolio_review(
     catalog, feedback) failed, was slow or refused the caller is null (in the page: marked
     missing) and named with that service in `missing`.
     """
-    if not caller.has(FINANCE):
-        raise Forbidden(f"this report needs the scope {FINANCE}", required_scope=FINANCE)
     try:
         parsed = parse_period(period)
     except ValueError as exc:

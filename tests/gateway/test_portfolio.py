@@ -131,6 +131,9 @@ async def test_the_review_needs_a_period_finance_and_a_token(gateway: httpx.Asyn
     reader = auth("catalog:read feedback:read pricing:read")
     denied = assert_problem(await gateway.get(URL, params=MARCH, headers=reader), 403)
     assert denied["required_scope"] == "pricing:finance"
+    # The scope before the query: a 422 told such a caller what the report takes, before.
+    unread = assert_problem(await gateway.get(URL, headers=reader), 403)
+    assert unread["required_scope"] == "pricing:finance"
     assert_problem(await gateway.get(URL, params=MARCH), 401)
 
 
