@@ -21,8 +21,8 @@ SCOPE = "feedback:ingest"
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
-# The feedback service's answer comes back as it is: 202, or its problems (413, 422).
-@router.post("/customer-events", status_code=202, responses=problems(403, 413, 422, 502, 504))
+# The feedback service's answer comes back as it is: 202, or its problems (413, 415, 422).
+@router.post("/customer-events", status_code=202, responses=problems(403, 413, 415, 422, 502, 504))
 async def ingest_customer_events(
     request: Request, runtime: RuntimeDep, caller: CallerDep
 ) -> Response:
