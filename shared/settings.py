@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # Where the gateway listens: the public side.
     host: str = "127.0.0.1"
     # Where the services listen (default: `host`): an internal address, so that callers
-    # outside cannot skip the gateway's rate limits (docs/configuration.md#hosts).
+    # outside cannot skip the gateway's rate limits (docs/configuration.md#processes-and-ports).
     service_host: str | None = None
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # `forwarded_allow_ips`): IPs or CIDRs, `*` for any. None trusted by default, so a
