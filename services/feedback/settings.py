@@ -5,7 +5,7 @@ The kernel's `Settings` is shared by every process; what only this service needs
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Hours until an escalation is overdue, by rule (see docs/configuration.md).
@@ -57,3 +57,13 @@ class FeedbackSettings(BaseSettings):
     review_below: float = Field(default=REVIEW_BELOW, ge=0, le=1)
     # Gauges (lag, overdue escalations) are refreshed at least this often.
     metrics_refresh_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _first_retry_within_the_cap(self) -> FeedbackSettings:
+        # Refused at start: the backoff would raise at the first failed reading instead.
+        if self.triage_retry_first_s > self.triage_retry_max_s:
+            raise ValueError(
+                f"triage_retry_first_s ({self.triage_retry_first_s:g}) must be at most "
+                f"triage_retry_max_s ({self.triage_retry_max_s:g})"
+            )
+        return self

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from services.feedback.app import create_app
@@ -214,3 +215,13 @@ async def test_an_api_replica_without_jobs_leaves_triage_to_the_worker_role(
         assert ready["model"] == "not started"
         assert ready["backlog"] == 1
         assert await states(client, [batch[0]["event_id"]]) == ["pending"]
+
+
+def test_a_first_retry_past_the_cap_is_refused_at_start() -> None:
+    """It started, and the backoff raised at the first failed reading."""
+    with pytest.raises(ValidationError, match="triage_retry_first_s"):
+        FeedbackSettings(triage_retry_first_s=901, triage_retry_max_s=900)
+    assert (
+        FeedbackSettings(triage_retry_first_s=900, triage_retry_max_s=900).triage_retry_first_s
+        == 900
+    )
