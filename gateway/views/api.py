@@ -189,7 +189,7 @@ async def list_dead_letters(
     only). The filters are each service's own (`type`, `topic`, `consumer`, `status`,
     `error`), and `service` asks one service only. A service that fails or does not answer
     in time is named in `degraded`. Replay or discard either kind through routing:
-    `POST /v1/<service>/dead-letters/{id}/replay` (a parked event goes back to the relay's
+    `POST /v1/<service>/dead-letters/{letter_id}/replay` (a parked event goes back to the relay's
     queue) or `.../discard`."""
     if not caller.has(ADMIN):
         raise Forbidden(f"this call needs the scope {ADMIN}", required_scope=ADMIN)

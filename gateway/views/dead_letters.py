@@ -9,7 +9,7 @@ made) taking each stream's items in its own order, and cuts at `limit`. The next
 holds every stream's place: after the last item shown from it, in that stream's own order,
 so no item is skipped or shown twice whatever the mix. Replay and discard go to the service
 that holds the letter or the parked event, through routing
-(`/v1/<service>/dead-letters/{id}/replay`).
+(`/v1/<service>/dead-letters/{letter_id}/replay`).
 """
 
 from __future__ import annotations
