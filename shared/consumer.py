@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from sqlalchemy import text
 
 from shared.backoff import Backoff
@@ -399,7 +399,11 @@ class EventConsumer:
         except ValueError as exc:
             # Not JSON, or not a CloudEvent: no retry can change the bytes.
             return await self._dead_letter(
-                record, event_id=value_id(record.value), event_type=None, error=exc, attempts=0
+                record,
+                event_id=value_id(record.topic, record.value),
+                event_type=None,
+                error=exc,
+                attempts=0,
             )
         handler = self._handlers.get(event.type)
         if handler is None:
@@ -515,6 +519,18 @@ class EventConsumer:
         # If this send fails, it raises: the offset stays uncommitted and the event is tried
         # again after the consumer restarts. Nothing is dropped.
         async with asyncio.timeout(15):
-            await self._producer.send_and_wait(
-                dlq_topic(self.group), value=record.value, key=record.key, headers=headers
-            )
+            try:
+                await self._producer.send_and_wait(
+                    dlq_topic(self.group), value=record.value, key=record.key, headers=headers
+                )
+            except MessageSizeTooLargeError:
+                # Bigger than the producer sends (a record the broker took from someone
+                # else): failing here would jam the partition on every restart. The copy
+                # goes without its value, which the dead-letter store keeps whole.
+                omitted = f"{len(record.value or b'')} bytes, kept in the dead-letter store"
+                await self._producer.send_and_wait(
+                    dlq_topic(self.group),
+                    value=None,
+                    key=record.key,
+                    headers=[*headers, ("dlq-value-omitted", omitted.encode())],
+                )

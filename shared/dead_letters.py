@@ -34,9 +34,14 @@ class Status(StrEnum):
     DISCARDED = "discarded"
 
 
-def value_id(value: bytes | None) -> str:
-    """The key of a value that is no event (so it has no id): the same bytes, the same key."""
-    return "sha256:" + hashlib.sha256(value or b"").hexdigest()
+def value_id(topic: str, value: bytes | None) -> str:
+    """The key of a value that is no event (so it has no id): the same bytes on the same
+    topic, the same key. The topic counts: the same bytes arriving on another topic are
+    another record to keep (they were taken for a redelivery and left no trace)."""
+    digest = hashlib.sha256(topic.encode())
+    digest.update(b"\0")
+    digest.update(value or b"")
+    return "sha256:" + digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,11 @@ class DeadLetter:
             "offset": record.offset,
             "key": record.key.decode(errors="replace") if record.key is not None else None,
             "value": record.value or b"",
-            "headers": [[name, value.decode(errors="replace")] for name, value in record.headers],
+            # A header may come with no value at all (null), which is kept as such.
+            "headers": [
+                [name, None if value is None else value.decode(errors="replace")]
+                for name, value in record.headers
+            ],
             "error_type": type(self.error).__name__,
             "error_message": str(self.error)[:ERROR_MESSAGE_LIMIT],
             "attempts": self.attempts,
@@ -73,7 +82,9 @@ class DeadLetter:
 
 def as_record(row: Any) -> ConsumerRecord:
     """A stored dead letter as the record it came from, to go through the inbox again."""
-    headers = tuple((name, value.encode()) for name, value in row.headers)
+    headers = tuple(
+        (name, None if value is None else value.encode()) for name, value in row.headers
+    )
     key = row.key.encode() if row.key is not None else None
     return ConsumerRecord(
         row.topic, row.partition, row.offset, 0, 0, key, row.value, None, 0, 0, headers

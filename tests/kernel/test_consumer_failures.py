@@ -10,14 +10,14 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from shared.broker import EmbeddedBroker, ensure_topics, group_members
-from shared.events import CloudEvent, encode, new_event
+from shared.events import CloudEvent, dlq_topic, encode, new_event
 from shared.tables import dead_letter
 from shared.uow import UnitOfWork
 from tests.kernel.sample_service import count_note, create_app
@@ -298,3 +298,52 @@ async def test_events_that_fail_validation_go_to_the_dead_letters_at_once(
     assert stored[2].event_id == rejected.id
     assert stored[0].value == b"{not json"
     assert all(row.status == "open" and row.topic == topic for row in stored)
+
+
+# --- 6. Records that jammed the dead-letter path, or left no trace -----------------------
+
+
+async def test_records_the_dead_letter_copy_could_not_carry_go_through(
+    make_settings, broker, topic
+):
+    """Three records hostile to the dead-letter path, then a valid event behind them on the
+    same partition. Before: a value over the producer's limit failed the copy to
+    `dlq.<group>` and a header without a value failed the stored row, each on every restart
+    (the partition jammed); the same bytes on a second topic were taken for a redelivery."""
+    other = unique("sample.more")
+    # The dead-letter producer sends at most max_event_bytes + 64 KiB: 65 KiB here.
+    app = create_app(make_settings(max_event_bytes=1024), consumes=[topic, other])
+    subject = unique("jam")
+    huge = b"X" * 100_000
+    marker = note(subject, text="after")
+    await ensure_topics(broker.bootstrap, [topic, other], partitions=3)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=broker.bootstrap, enable_idempotence=False, max_request_size=1_000_000
+    )
+    await producer.start()
+    try:
+        for target, value, headers in (
+            (topic, huge, []),
+            (topic, b"null header", [("x-null", None)]),
+            (topic, b"same bytes", []),
+            (other, b"same bytes", []),
+            (topic, encode(marker), []),
+        ):
+            await producer.send_and_wait(target, value=value, key=subject.encode(), headers=headers)
+    finally:
+        await producer.stop()
+
+    async with running(app):
+        await eventually(lambda: _seen_is(app, subject, 1), timeout_s=30)
+        stored = {(row.topic, bytes(row.value)): row for row in await stored_dead_letters(app)}
+    assert set(stored) == {
+        (topic, huge),
+        (topic, b"null header"),
+        (topic, b"same bytes"),
+        (other, b"same bytes"),
+    }
+    assert ["x-null", None] in stored[(topic, b"null header")].headers
+    copies = await read_to_end(broker.bootstrap, dlq_topic("sample"), subject)
+    by_size = {dict(c.headers).get("dlq-value-omitted"): c.value for c in copies}
+    assert by_size[b"100000 bytes, kept in the dead-letter store"] is None
+    assert len(copies) == 4

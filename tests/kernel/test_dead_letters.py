@@ -89,7 +89,7 @@ async def store(
     record = ConsumerRecord(TOPIC, 1, offset, 0, 0, b"k", value, None, 0, 0, kafka_headers())
     letter = DeadLetter(
         consumer="sample",
-        event_id=event.id if event else value_id(value),
+        event_id=event.id if event else value_id(TOPIC, value),
         type=event.type if event else None,
         record=record,
         error=error or Invalid("the rules refuse notes for now"),
