@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,16 +27,22 @@ HEADERS: Mapping[str, str] = MappingProxyType({"content-type": CONTENT_TYPE})
 P = TypeVar("P", bound="EventPayload")
 
 
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
 class CloudEvent(BaseModel):
     """The envelope. Unknown extension attributes are kept, as a tolerant reader should."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: str
-    source: str
-    type: str
-    subject: str | None = None
+    # Non-empty, as CloudEvents requires; the id and subject also as the inbox and the
+    # dead-letter store keep them (255 characters, no control character: PostgreSQL cannot
+    # keep a NUL), so no record from outside fails there on every delivery.
+    id: Annotated[str, Field(min_length=1, max_length=255, pattern=_NO_CONTROL)]
+    source: Annotated[str, Field(min_length=1)]
+    type: Annotated[str, Field(min_length=1)]
+    subject: Annotated[str, Field(max_length=255, pattern=_NO_CONTROL)] | None = None
     time: datetime
     datacontenttype: str = "application/json"
     data: dict[str, Any] = Field(default_factory=dict)
@@ -44,7 +50,8 @@ class CloudEvent(BaseModel):
     causationid: str | None = None
     # The subject's version after the change (CloudEvents "sequence" extension, decimal):
     # a consumer that has applied the same or a higher one ignores this event as stale.
-    sequence: str | None = None
+    # At most 18 digits, so it fits the 64-bit column that keeps it.
+    sequence: Annotated[str, Field(pattern=r"^[0-9]{1,18}$")] | None = None
 
     @property
     def sequence_number(self) -> int | None:

@@ -182,3 +182,28 @@ def test_rfc3339_writes_times_as_the_envelope_does(moment: datetime):
 def test_headers_as_text_and_as_kafka_bytes_agree():
     assert dict(HEADERS) == {"content-type": "application/cloudevents+json"}
     assert kafka_headers() == [("content-type", b"application/cloudevents+json")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", ""),
+        ("id", "a\x00b"),
+        ("id", "x" * 256),
+        ("source", ""),
+        ("type", ""),
+        ("subject", "p\x00"),
+        ("subject", "s" * 256),
+        ("sequence", "9" * 19),
+        ("sequence", "-1"),
+    ],
+)
+def test_an_envelope_the_inbox_could_not_keep_is_no_event(field: str, value: str) -> None:
+    """Such a record is dead-lettered at once as no event. Before, an empty id was applied
+    (and every later empty id dropped as its duplicate); a sequence past 64 bits failed the
+    inbox on every delivery before it was dead-lettered."""
+    made = new_event(source="/x", type="x.y.v1", subject="p1", data={}, sequence=7)
+    sent = orjson.loads(encode(made))
+    assert decode(orjson.dumps(sent)).sequence_number == 7
+    with pytest.raises(ValueError, match=field):
+        decode(orjson.dumps({**sent, field: value}))
