@@ -10,10 +10,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from shared.types import EARLIEST_DATE, LATEST_DATE
+
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 _QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$"
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# The years of a plannable date.
+FIRST_YEAR, LAST_YEAR = EARLIEST_DATE.year, LATEST_DATE.year
 
 
 def month_start(day: date) -> date:
@@ -40,7 +44,15 @@ def parse_month(text: str) -> date:
     match = _MONTH.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a month: use YYYY-MM, e.g. 2030-04")
-    return date(int(match[1]), int(match[2]), 1)
+    return date(_year(match[1]), int(match[2]), 1)
+
+
+def _year(digits: str) -> int:
+    # Past 9998 the end of a December has no date: a report of 9999-12 was a 500.
+    year = int(digits)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"out of range: a year from {FIRST_YEAR} to {LAST_YEAR}")
+    return year
 
 
 @dataclass(frozen=True)
@@ -73,12 +85,14 @@ class Period:
 def parse_period(text: str) -> Period:
     """A `YYYY-MM` month or a `YYYY-Qn` quarter; ValueError naming both forms otherwise."""
     if (quarter := _QUARTER.fullmatch(text)) is not None:
-        year, number = int(quarter[1]), int(quarter[2])
+        year, number = _year(quarter[1]), int(quarter[2])
         first = date(year, 3 * number - 2, 1)
         return Period(text, first, date(year, 3 * number, 1))
     try:
         month = parse_month(text)
     except ValueError:
+        if _MONTH.fullmatch(text):
+            raise  # a month, out of range: say so
         raise ValueError(
             f"{text!r} is not a period: use a month YYYY-MM (2030-04) or a quarter YYYY-Qn "
             "(2030-Q2)"

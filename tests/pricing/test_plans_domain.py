@@ -233,6 +233,13 @@ def test_other_periods_are_refused(bad: str) -> None:
         parse_period(bad)
 
 
+@pytest.mark.parametrize("text", ["1969-12", "3000-01", "9999-12", "9999-Q4", "0000-Q1"])
+def test_periods_keep_to_the_years_of_a_plannable_date(text: str) -> None:
+    with pytest.raises(ValueError, match="a year from 1970 to 2999"):
+        parse_period(text)
+    assert parse_period("2999-Q4").end == datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def test_days_in_month() -> None:
     assert [days_in_month(date(2030, m, 1)) for m in (1, 2, 4, 12)] == [31, 28, 30, 31]
     assert days_in_month(date(2032, 2, 1)) == 29
