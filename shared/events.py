@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from uuid6 import uuid7
 
 from shared.clock import utc_now
@@ -28,6 +28,12 @@ P = TypeVar("P", bound="EventPayload")
 
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _fits_64_bits(sequence: str) -> str:
+    if sequence.isascii() and sequence.isdigit() and len(sequence) > 18:
+        raise ValueError("a decimal sequence has at most 18 digits")
+    return sequence
 
 
 class CloudEvent(BaseModel):
@@ -50,8 +56,9 @@ class CloudEvent(BaseModel):
     causationid: str | None = None
     # The subject's version after the change (CloudEvents "sequence" extension, decimal):
     # a consumer that has applied the same or a higher one ignores this event as stale.
-    # At most 18 digits, so it fits the 64-bit column that keeps it.
-    sequence: Annotated[str, Field(pattern=r"^[0-9]{1,18}$")] | None = None
+    # A decimal one of at most 18 digits, to fit the 64-bit column that keeps it; one that
+    # is not decimal is read as no sequence (`sequence_number`).
+    sequence: Annotated[str, AfterValidator(_fits_64_bits)] | None = None
 
     @property
     def sequence_number(self) -> int | None:
