@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from uuid6 import uuid7
 
 from shared.clock import utc_now
+from shared.faults import InvalidEvent
 from shared.observability import causation_id_var, correlation_id_var
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -75,6 +76,22 @@ class EventPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     # Set on each model by `EventRegistry.register`.
     event_type: ClassVar[str]
+
+
+def read_product_event(model: type[P], event: CloudEvent) -> P:
+    """`event.data` read as `model` (which has a `product_id`), of an event about one
+    product: its subject (the key its inbox orders it by, and the partition key) must be
+    that product, or the event is refused as invalid. Otherwise an event whose subject named
+    another product was applied to the product its data named, past that product's order
+    and staleness checks."""
+    data = model.model_validate(event.data)
+    product_id = data.product_id  # type: ignore[attr-defined]
+    if event.subject != product_id:
+        raise InvalidEvent(
+            f"{event.type} {event.id} is about product {product_id!r} but its subject"
+            f" is {event.subject!r}"
+        )
+    return data
 
 
 class EventRegistry:

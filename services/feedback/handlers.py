@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from services.feedback.ingest.service import remember_product
-from shared.events import CloudEvent, EventPayload
+from shared.events import CloudEvent, EventPayload, read_product_event
 from shared.inbox import Handler
 from shared.uow import UnitOfWork
 
@@ -45,7 +45,7 @@ async def on_product_created(
     event: CloudEvent, uow: UnitOfWork, on_queued: Callable[[], None] | None = None
 ) -> None:
     """A new product: remember it and publish the events that waited for its sku."""
-    data = ProductCreatedData.model_validate(event.data)
+    data = read_product_event(ProductCreatedData, event)
     changes = {"name": data.name, "product_type": data.product_type}
     await _remember(uow, data, changes, on_queued)
 
@@ -55,7 +55,7 @@ async def on_product_changed(
 ) -> None:
     """A change of name or product type; also fills in a product whose creation we missed
     (and so may resolve the events held for it)."""
-    data = ProductUpdatedData.model_validate(event.data)
+    data = read_product_event(ProductUpdatedData, event)
     changes = {
         change.field: change.new
         for change in data.changes

@@ -33,7 +33,7 @@ from services.launch.contracts import (
 )
 from services.launch.service import reevaluate_product
 from shared.consumer import Handler
-from shared.events import CloudEvent
+from shared.events import CloudEvent, read_product_event
 from shared.uow import UnitOfWork
 
 M = TypeVar("M", bound=ProductFact)
@@ -43,7 +43,7 @@ def _handler(
     model: type[M], apply: Callable[[UnitOfWork, M], Awaitable[bool]], *, monitoring: timedelta
 ) -> Handler:
     async def handle(event: CloudEvent, uow: UnitOfWork) -> None:
-        data = model.model_validate(event.data)
+        data = read_product_event(model, event)
         if await apply(uow, data):
             await reevaluate_product(
                 uow=uow,

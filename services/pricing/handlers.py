@@ -31,7 +31,7 @@ from services.pricing.plans.service import plan_from_launch, record_return
 from services.pricing.service import DISCONTINUED, retire_product_prices
 from services.pricing.tables import product, product_cost, purchase
 from shared.consumer import Handler
-from shared.events import CloudEvent
+from shared.events import CloudEvent, read_product_event
 from shared.inserts import dialect_insert
 from shared.uow import UnitOfWork
 
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 async def on_product_created(event: CloudEvent, uow: UnitOfWork) -> None:
     """Learn a new product: its SKU, lifecycle and first cost."""
-    data = ProductCreated.model_validate(event.data)
+    data = read_product_event(ProductCreated, event)
     if not await _newer(uow, data.product_id, data.version):
         return
     await _upsert(uow, data.product_id, data.version, sku=data.sku, lifecycle=data.lifecycle)
@@ -50,7 +50,7 @@ async def on_product_created(event: CloudEvent, uow: UnitOfWork) -> None:
 
 async def on_product_updated(event: CloudEvent, uow: UnitOfWork) -> None:
     """Follow a product's cost, keeping the history (margin at the cost of the time)."""
-    data = ProductUpdated.model_validate(event.data)
+    data = read_product_event(ProductUpdated, event)
     if not await _newer(uow, data.product_id, data.version):
         return
     changed, cost = data.cost_change()
@@ -61,7 +61,7 @@ async def on_product_updated(event: CloudEvent, uow: UnitOfWork) -> None:
 
 async def on_lifecycle_changed(event: CloudEvent, uow: UnitOfWork) -> None:
     """Follow the lifecycle; a discontinued product's prices expire, proposals close."""
-    data = LifecycleChanged.model_validate(event.data)
+    data = read_product_event(LifecycleChanged, event)
     if not await _newer(uow, data.product_id, data.version):
         return
     if data.to == DISCONTINUED:
@@ -79,11 +79,11 @@ async def on_customer_event(event: CloudEvent, uow: UnitOfWork) -> None:
     """
     kind = CustomerEventAccepted.model_validate(event.data).kind
     if kind == "return":
-        await record_return(uow=uow, data=Return.model_validate(event.data), now=uow.clock())
+        await record_return(uow=uow, data=read_product_event(Return, event), now=uow.clock())
         return
     if kind != "purchase":
         return
-    data = Purchase.model_validate(event.data)
+    data = read_product_event(Purchase, event)
     await uow.session.execute(
         dialect_insert(uow.dialect, purchase)
         .values(

@@ -25,9 +25,11 @@ from shared.events import (
     event_for,
     kafka_headers,
     new_event,
+    read_product_event,
     rfc3339,
     uuid7_batch,
 )
+from shared.faults import InvalidEvent
 from shared.observability import causation_id_var, correlation_id_var
 
 registry = EventRegistry()
@@ -206,3 +208,16 @@ def test_an_envelope_the_inbox_could_not_keep_is_no_event(field: str, value: str
     assert decode(orjson.dumps(sent)).sequence_number == 7
     with pytest.raises(ValueError, match=field):
         decode(orjson.dumps({**sent, field: value}))
+
+
+class _AboutAProduct(EventPayload):
+    product_id: str
+
+
+def test_an_event_about_a_product_is_read_only_when_its_subject_is_that_product() -> None:
+    event = new_event(source="/x", type="x.y.v1", subject="p1", data={"product_id": "p1"})
+    assert read_product_event(_AboutAProduct, event).product_id == "p1"
+    for subject in ("p2", None):
+        other = event.model_copy(update={"subject": subject})
+        with pytest.raises(InvalidEvent, match="is about product 'p1' but its subject"):
+            read_product_event(_AboutAProduct, other)

@@ -23,7 +23,7 @@ from services.pricing.tables import product, product_cost
 from shared.broker import EmbeddedBroker, ensure_topics
 from shared.events import CloudEvent, decode, encode, kafka_headers
 from shared.settings import Settings
-from shared.tables import inbox
+from shared.tables import dead_letter, inbox
 from tests.pricing.conftest import (
     BOSS,
     FINANCE,
@@ -145,6 +145,41 @@ async def test_cost_and_lifecycle_from_catalog_events_with_redelivery(
     await make_list(client)
     proposed = await propose(client, product_id, "20.00")
     assert proposed["cost"] == {"amount": "12.00", "currency": "EUR"}
+
+
+async def test_an_event_whose_subject_is_another_product_is_dead_lettered(
+    consuming_app: FastAPI, client: httpx.AsyncClient, broker: EmbeddedBroker
+) -> None:
+    """Its subject orders and keys it; its data named the product it changed. Before, a cost
+    change whose subject named another product was applied to the product in its data,
+    past that product's staleness check."""
+    product_id = new_id()
+    first = created(product_id, cost="10.00", at=START)
+    forged = cost_changed(product_id, "10.00", "99.00", version=2, at=START.replace(hour=12))
+    forged = forged.model_copy(update={"subject": new_id()})
+    marker = lifecycle_changed(product_id, "active", version=2, at=START.replace(hour=13))
+    await produce(broker, CATALOG, first, forged, marker)
+    # Keyed by its subject, the forged event may sit on another partition than the others.
+    await eventually(lambda: handled(consuming_app, first, marker), timeout_s=60)
+    await eventually(lambda: _dead_lettered(consuming_app, forged), timeout_s=60)
+
+    async with consuming_app.state.runtime.db.reader() as session:
+        row = (await session.execute(select(product).where(product.c.id == product_id))).one()
+        letters = (
+            await session.execute(
+                select(dead_letter.c.error_type, dead_letter.c.attempts).where(
+                    dead_letter.c.event_id == forged.id
+                )
+            )
+        ).all()
+    assert (row.catalog_version, row.lifecycle, row.cost_amount) == (2, "active", Decimal("10"))
+    assert [tuple(letter) for letter in letters] == [("InvalidEvent", 1)]
+
+
+async def _dead_lettered(app: FastAPI, event: CloudEvent) -> bool:
+    async with app.state.runtime.db.reader() as session:
+        found = await session.scalar(select(func.count()).where(dead_letter.c.event_id == event.id))
+    return found == 1
 
 
 async def test_a_discontinued_product_via_the_broker_once(
