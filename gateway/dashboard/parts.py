@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.dashboard import lists
-from gateway.dashboard.charts import calendar_strip, single, stacked
+from gateway.dashboard.charts import CalendarDay, calendar_strip, single, stacked
 from gateway.dashboard.render import PAGE_HEADERS, templates
 from gateway.runtime import CallerDep, RuntimeDep
 from gateway.upstream import ServiceCalls
@@ -85,8 +85,18 @@ async def summary_part(request: Request, runtime: RuntimeDep, caller: CallerDep)
         severities=SEVERITIES,
         findings_chart=_findings_chart(figures.findings),
         ingestion_chart=_ingestion_chart(figures.ingestion),
-        calendar=calendar_strip(today, calendar, summary.CALENDAR_DAYS),
+        calendar=_calendar(figures.launches, today),
+        today=today,
     )
+
+
+def _calendar(launches: summary.LaunchesPart | None, today: date) -> list[CalendarDay]:
+    """The strip shows exactly the days the summary asked the calendar for (`from`..`to`,
+    both inclusive), so no entry it holds falls off the end."""
+    if launches is None:
+        return calendar_strip(today, [], summary.CALENDAR_DAYS)
+    days = (launches.to - launches.from_).days + 1
+    return calendar_strip(launches.from_, launches.calendar, days)
 
 
 def _open_letters(ops: summary.ServiceOps) -> int:

@@ -3,7 +3,7 @@ every dashboard page carries."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +46,25 @@ def when(value: Any) -> str:
     return moment.strftime("%d %b %Y %H:%M %Z").strip()
 
 
-def day(value: Any) -> str:
-    """A date as `Mon 30 Nov`."""
+def day(value: Any, today: date | None = None) -> str:
+    """A date as `Mon 30 Nov`, with its year when that is not `today`'s (`Mon 04 Jan 2027`):
+    a calendar that reaches into next year must not read as this January."""
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value[:10])
         except ValueError:
             return str(value)
     if isinstance(value, date):
-        return value.strftime("%a %d %b")
+        this_year = (today or datetime.now(UTC).date()).year
+        return value.strftime("%a %d %b" if value.year == this_year else "%a %d %b %Y")
     return "" if value is None else str(value)
+
+
+def plural(count: Any, noun: str, nouns: str | None = None) -> str:
+    """A count with its noun in agreement: `1 report`, `2 reports` (`nouns` when the plural
+    is not the noun and an s)."""
+    many = nouns if nouns is not None else noun + "s"
+    return f"{count} {noun if count == 1 else many}"
 
 
 def words(value: Any) -> str:
@@ -63,4 +72,4 @@ def words(value: Any) -> str:
     return str(value).replace("_", " ").replace("-", " ")
 
 
-templates.env.filters.update(when=when, day=day, words=words)
+templates.env.filters.update(when=when, day=day, words=words, plural=plural)

@@ -24,6 +24,10 @@ from gateway.views.sections import (
 )
 from shared.auth import Principal
 
+# The launch calendar covers CALENDAR_DAYS days, today included: today through
+# today + CALENDAR_DAYS - 1, both ends inclusive (launch's `to` is inclusive). The summary's
+# `from`/`to` and its entries, and the dashboard's strip (drawn from `from`..`to`), are the
+# same days: a launch on the last day shown is in the answer, and none past it.
 CALENDAR_DAYS = 30
 FINDINGS_DAYS = 14
 INGESTION_MINUTES = 15
@@ -32,8 +36,8 @@ _NOT_READY = 503
 
 
 class LaunchesPart(BaseModel):
-    from_: date = Field(alias="from", serialization_alias="from")
-    to: date
+    from_: date = Field(alias="from", serialization_alias="from", description="today")
+    to: date = Field(description=f"the calendar's last day, inclusive: from + {CALENDAR_DAYS - 1}")
     by_readiness: dict[str, int] = Field(
         description="every open plan (planned or approved) by readiness, whatever its target "
         "date: launch's `GET /v1/launches/stats`"
@@ -126,8 +130,13 @@ async def _prices(calls: ServiceCalls) -> Section:
     return section_of(await calls.get("pricing", "/v1/prices/stats"))
 
 
+def calendar_until(today: date) -> date:
+    """The last day of the calendar starting `today` (inclusive)."""
+    return today + timedelta(days=CALENDAR_DAYS - 1)
+
+
 async def _launches(calls: ServiceCalls, today: date) -> Section:
-    until = today + timedelta(days=CALENDAR_DAYS)
+    until = calendar_until(today)
     stats, calendar = await asyncio.gather(
         calls.get("launch", "/v1/launches/stats"),
         calls.get(

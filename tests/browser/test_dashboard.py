@@ -44,6 +44,11 @@ WAIT_S = 60
 # What the page shows, and what an action answers, is checked within this (a loaded machine
 # can keep a service past the dashboard's own budget); "live" means no reload in between.
 SHOWN_MS = 30_000
+# The innermost elements reaching past a width, to say what makes a page scroll sideways.
+PAST_THE_EDGE = """(width) => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > width && e.childElementCount === 0)
+    .slice(0, 5)
+    .map((e) => e.tagName + "." + e.className + " " + e.getBoundingClientRect().right)"""
 
 if not Path(CHROMIUM).exists():
     # Under CI the browser must be there (.ci/run installs it): a skip would hide the tests.
@@ -233,6 +238,8 @@ async def test_a_wrong_key_is_refused_in_words(
         "That API key is not valid, or it was revoked."
     )
     await expect(page.locator("#main")).to_be_hidden()
+    # The tab says what it shows: the form, not the page behind it.
+    await expect(page).to_have_title("Sign in · ProductOps")
     await shot(page, "sign-in-refused")
 
 
@@ -278,6 +285,9 @@ async def test_open_a_product_from_a_search(
     await expect(part.locator("#h-product")).to_contain_text("KT-DASH-1", timeout=SHOWN_MS)
     await expect(part.locator(".plan")).to_be_visible(timeout=SHOWN_MS)
     await expect(part.locator(".gates")).to_contain_text("price approved", timeout=SHOWN_MS)
+    # The page is titled and headed by the product's name, once its part brings it.
+    await expect(page.locator("#main h1")).to_have_text("Boilwell Steel Kettle")
+    await expect(page).to_have_title("Boilwell Steel Kettle · ProductOps")
     await shot(page, "product")
 
 
@@ -318,11 +328,27 @@ async def test_a_price_is_approved_by_a_second_person_not_by_its_proposer(
     row = proposer.locator(f"#price-{price_id}")
     await expect(row).to_be_visible(timeout=SHOWN_MS)
 
-    # Four eyes: the proposer's own approval is refused, in the service's words.
-    await row.get_by_role("button", name="Approve").click()
-    await expect(proposer.locator("#flash.error")).to_be_visible(timeout=SHOWN_MS)
+    # A long page: the row is far below the top of the page.
+    await proposer.evaluate(
+        """() => {
+            const spacer = document.createElement("div");
+            spacer.style.height = "4000px";
+            document.querySelector("#part").before(spacer);
+        }"""
+    )
+
+    # Four eyes: the proposer's own approval is refused, in the service's words, beside the
+    # button that was pressed (in view), until the person dismisses it.
+    approve = row.get_by_role("button", name="Approve")
+    await approve.click()
+    refusal = row.get_by_role("alert")
+    await expect(refusal).to_be_visible(timeout=SHOWN_MS)
+    await expect(refusal).to_be_in_viewport()
     await expect(row).to_be_visible()
     await shot(proposer, "pricing-four-eyes")
+    await refusal.get_by_role("button", name="Dismiss this message").click()
+    await expect(refusal).to_have_count(0)
+    await expect(approve).to_be_focused()
 
     second = await browser.new_context(viewport=DESKTOP)
     try:
@@ -355,9 +381,7 @@ async def test_a_dead_letter_is_replayed_and_discarded_from_the_page(
     # Replaying runs the handler again: the event is still unreadable, and the page says so
     # in the service's words; the letter stays open with the new error.
     await letter.get_by_role("button", name="Replay").click()
-    await expect(page.locator("#flash.error")).to_contain_text(
-        "the replay failed", timeout=SHOWN_MS
-    )
+    await expect(letter.get_by_role("alert")).to_contain_text("the replay failed", timeout=SHOWN_MS)
     await expect(letter).to_have_count(1)
     await shot(page, "dead-letter-replay-failed")
 
@@ -390,3 +414,113 @@ async def test_an_ended_session_sends_the_person_back_to_sign_in(
     )
     await expect(page.locator("#main")).to_be_hidden()
     await shot(page, "session-ended")
+
+
+async def test_typing_survives_a_live_refresh_which_waits_until_the_form_is_left(
+    context: BrowserContext, stack: RunningStack, store: dict[str, Any]
+) -> None:
+    page = await signed_in(context, stack, stack.admin_key, "/dashboard/launches")
+    plan = page.locator("#part .plan", has_text="Boilwell Steel Kettle")
+    await expect(plan).to_be_visible(timeout=SHOWN_MS)
+    # Marks this rendering of the plan: a refresh replaces it with one without the mark.
+    await plan.evaluate("element => { element.dataset.rendering = 'before'; }")
+    evidence = plan.get_by_role("textbox", name=re.compile("^Evidence")).first
+    await evidence.click()
+    await evidence.press_sequentially("checked the manual with")
+
+    # A domain event: the page would fetch its part again.
+    await store["admin"].call(
+        "POST",
+        "/v1/catalog/products",
+        json={
+            "sku": "KT-DASH-LIVE",
+            "name": "Boilwell Live Kettle",
+            "product_type": "kettle",
+            "brand": "Boilwell",
+            "attributes": {"capacity_l": 1.5},
+        },
+        expect=201,
+    )
+
+    waiting = page.locator("#waiting")
+    await expect(waiting).to_contain_text("Updates waiting", timeout=WAIT_S * 1000)
+    await expect(evidence).to_be_focused()
+    await expect(evidence).to_have_value("checked the manual with")
+    await expect(page.locator("[data-rendering='before']")).to_have_count(1)
+    await shot(page, "launches-update-waiting")
+
+    # Cleared, and then left: the waiting update shows.
+    await evidence.fill("")
+    await expect(waiting).to_contain_text("Updates waiting")
+    await page.locator("#main h1").click()
+    await expect(waiting).to_have_text("", timeout=SHOWN_MS)
+    await expect(page.locator("[data-rendering='before']")).to_have_count(0, timeout=SHOWN_MS)
+    await expect(plan).to_be_visible()
+
+
+@pytest.mark.parametrize("where", ["launches", "product"])
+async def test_a_launch_never_makes_the_page_scroll_sideways_on_a_phone(
+    context: BrowserContext, stack: RunningStack, store: dict[str, Any], where: str
+) -> None:
+    path = {
+        "launches": "/dashboard/launches",
+        "product": "/dashboard/products/" + store["kettle"]["id"],
+    }[where]
+    page = await signed_in(context, stack, stack.admin_key, path)
+    await page.set_viewport_size(PHONE)
+    await expect(page.locator("#part .gates").first).to_be_visible(timeout=SHOWN_MS)
+
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], (
+        f"the {where} page scrolls sideways on a phone: {width}px, past its edge: "
+        + str(await page.evaluate(PAST_THE_EDGE, PHONE["width"]))
+    )
+    await shot(page, f"{where}-phone")
+
+
+async def test_long_unbroken_words_wrap_and_keep_the_decision_buttons_on_screen(
+    context: BrowserContext, stack: RunningStack, store: dict[str, Any]
+) -> None:
+    admin = store["admin"]
+    word = "Superlongkettlename" + "x" * 131
+    product = await admin.call(
+        "POST",
+        "/v1/catalog/products",
+        json={
+            "sku": "KT-DASH-LONG",
+            "name": f"Boilwell {word}",
+            "product_type": "kettle",
+            "brand": "Boilwell",
+            "attributes": {"capacity_l": 1.2},
+            "cost": {"amount": "18.00", "currency": "EUR"},
+        },
+        expect=201,
+    )
+
+    async def proposed() -> bool:
+        response = await admin.http.post(
+            "/v1/pricing/prices",
+            headers=admin.headers,
+            json={
+                "product_id": product["id"],
+                "price_list": PRICE_LIST,
+                "amount": "44.90",
+                "reason": "because" + "y" * 293,
+            },
+        )
+        assert response.status_code in (201, 422), response.text
+        return response.status_code == 201
+
+    await eventually(proposed, timeout_s=WAIT_S)
+    page = await signed_in(context, stack, stack.admin_key, "/dashboard/pricing")
+    row = page.locator("#part tbody tr", has_text=word)
+    await expect(row).to_be_visible(timeout=SHOWN_MS)
+
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= DESKTOP["width"], f"the pricing page scrolls sideways: {width}px"
+    # The action column stays within the page's width: no sideways scroll to reach it.
+    for name in ("Approve", "Reject"):
+        box = await row.get_by_role("button", name=name).bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= DESKTOP["width"], f"{name} is off-screen: {box}"
+    await shot(page, "pricing-long-words")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from markupsafe import escape
 
 from gateway.app import create_app
 from gateway.dashboard.pages import NAV
+from gateway.dashboard.render import day, plural
 from shared.settings import Settings
 from tests.gateway.services import ServiceProcess
 from tests.gateway.store import SeededProduct, Services, blocked_launch, product_with_everything
@@ -280,3 +282,109 @@ async def test_the_launches_part_shows_gates_why_blocked_and_actions_by_scope(
     assert f'id="launch-{plan["id"]}"' in reader
     assert "/waivers" not in reader
     assert "/signoff" not in reader
+
+
+def test_dates_carry_their_year_when_it_is_not_this_one_and_counts_agree_with_nouns() -> None:
+    today = date(2026, 11, 30)
+
+    assert day("2026-12-07", today) == "Mon 07 Dec"
+    assert day("2027-01-04", today) == "Mon 04 Jan 2027"
+    assert plural(1, "report") == "1 report"
+    assert plural(2, "report") == "2 reports"
+    assert plural(0, "ask") == "0 asks"
+
+
+def test_the_header_focus_ring_stands_out_3_to_1_against_the_header() -> None:
+    css = (STATIC / "dashboard.css").read_text()
+    header = re.search(r"--ink: (#[0-9a-f]{6})", css)
+    ring = re.search(r"\.top :focus-visible \{ outline-color: (#[0-9a-f]{6}); \}", css)
+    assert header is not None
+    assert ring is not None
+
+    assert _contrast(ring.group(1), header.group(1)) >= 3
+
+
+def _contrast(one: str, other: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_every_page_links_a_favicon_the_policy_allows(gateway: httpx.AsyncClient) -> None:
+    page = await gateway.get("/dashboard")
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page.text)
+    assert icon is not None
+
+    served = await gateway.get(icon.group(1))
+
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("image/svg+xml")
+    assert "img-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_the_product_part_names_the_page_and_counts_asks_in_agreement(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    part = (await gateway.get(f"/dashboard/parts/products/{kettle.id}", headers=READ_ALL)).text
+    product = (await gateway.get(f"/v1/catalog/products/{kettle.id}", headers=READ_ALL)).json()
+
+    # The shell holds no data; the part brings the name its h1 and title take.
+    assert f'data-page-title="{escape(product["name"])}"' in part
+    assert "(1 ask)" in part
+    assert not re.search(r"\b1 (asks|reports|attempts|plans)\b", part)
+    # The product's launch plans sit under its "Launch" h2.
+    assert '<h3 class="plan-title">' in part
+
+
+async def test_plans_on_the_launches_page_are_h2_under_its_h1_and_name_their_controls(
+    gateway: httpx.AsyncClient, plan: dict[str, Any]
+) -> None:
+    part = (
+        await gateway.get(
+            "/dashboard/parts/launches",
+            headers=auth("launch:read launch:write launch:approve catalog:read"),
+        )
+    ).text
+    card = part[part.index(f'id="launch-{plan["id"]}"') :]
+    card = card[: card.index("</article>")]
+
+    assert '<h2 class="plan-title">' in card
+    assert "<h3" not in card
+    # Each repeated control says which gate of which product it acts on.
+    assert '<span class="sr-only"> to waive no critical defects, ' in card
+    assert '<button type="submit">Waive<span class="sr-only"> no critical defects, ' in card
+    # A wide gates table scrolls in its own box, not the page.
+    assert '<div class="scroll">\n  <table class="gates">' in card
+
+
+async def test_pricing_controls_name_the_proposal_they_decide(
+    gateway: httpx.AsyncClient, kettle: SeededProduct
+) -> None:
+    part = (
+        await gateway.get(
+            "/dashboard/parts/pricing", headers=auth("pricing:read pricing:approve catalog:read")
+        )
+    ).text
+    product = (await gateway.get(f"/v1/catalog/products/{kettle.id}", headers=READ_ALL)).json()
+    row = part.split(f'id="price-{kettle.pending_price_id}"', 1)[1].split("</tr>", 1)[0]
+
+    name = str(escape(product["name"]))
+    assert f'<button type="submit">Approve<span class="sr-only"> {name}, ' in row
+    assert f'<button type="submit">Reject<span class="sr-only"> {name}, ' in row
+    assert f'Reason<span class="sr-only"> to reject {name}, ' in row
+
+
+async def test_the_calendar_says_each_launch_readiness_in_words_not_colour_alone(
+    gateway: httpx.AsyncClient, plan: dict[str, Any]
+) -> None:
+    part = (await gateway.get("/dashboard/parts/summary", headers=READ_ALL)).text
+
+    mark = re.search(
+        r'<a class="mark blocked[^"]*"[^>]*>[^<]*<span class="state">([^<]*)</span>', part
+    )
+    assert mark is not None
+    assert mark.group(1) == "· blocked"

@@ -5,6 +5,7 @@ what this module made"."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -127,13 +128,49 @@ async def test_launches_by_readiness_count_every_open_plan_beside_the_30_day_cal
     assert launches["by_status"] == stats.json()["by_status"]
     assert launches["by_readiness"]["blocked"] >= 2
     today = date.fromisoformat(launches["from"])
-    assert date.fromisoformat(launches["to"]) == today + timedelta(days=30)
+    assert date.fromisoformat(launches["to"]) == today + timedelta(days=29)
     shown = [entry["launch_id"] for entry in launches["calendar"]]
     assert plan["id"] in shown
     assert later.json()["id"] not in shown
     (entry,) = [e for e in launches["calendar"] if e["launch_id"] == plan["id"]]
     days_left = (date.fromisoformat(plan["target_date"]) - today).days
     assert (entry["readiness"], entry["days_left"], entry["behind"]) == ("blocked", days_left, True)
+
+
+async def test_the_calendar_and_the_dashboard_strip_show_the_same_30_days(
+    gateway: httpx.AsyncClient, services: Services, kettle: SeededProduct
+) -> None:
+    # 30 days, today included: a plan on the 30th day is in both, one on the 31st in neither.
+    async def plan_in(days: int) -> str:
+        made = await services.call(
+            "POST",
+            "launch",
+            "/v1/launches",
+            scopes="launch:write",
+            json={
+                "product_id": kettle.id,
+                "price_list": await price_list(services),
+                "target_date": (datetime.now(UTC) + timedelta(days=days)).date().isoformat(),
+            },
+            expect=201,
+        )
+        return str(made.json()["id"])
+
+    last, beyond = await plan_in(29), await plan_in(30)
+
+    launches = (await summary(gateway, READ_ALL))["launches"]
+    part = await gateway.get("/dashboard/parts/summary", headers=READ_ALL)
+
+    today = date.fromisoformat(launches["from"])
+    shown = {entry["launch_id"]: entry["target_date"] for entry in launches["calendar"]}
+    assert last in shown
+    assert beyond not in shown
+    assert all(date.fromisoformat(d) <= today + timedelta(days=29) for d in shown.values())
+    strip_days = re.findall(r'<li class="day[^"]*"><time datetime="([0-9-]+)"', part.text)
+    assert len(strip_days) == 30
+    assert strip_days[0] == launches["from"]
+    assert strip_days[-1] == launches["to"]
+    assert "Launch calendar, next 30 days" in part.text
 
 
 async def test_dead_letters_are_counted_per_consumer_group(

@@ -17,6 +17,10 @@
   let lastRefresh = 0;
 
   const $ = (selector) => document.querySelector(selector);
+  // The tab's title follows what is shown: "Sign in" over the form, the page's own otherwise
+  // (a product's page takes its name once its part, fetched with the token, brings it).
+  let pageTitle = document.title;
+  const SIGN_IN_TITLE = "Sign in · ProductOps";
 
   function session() {
     try {
@@ -28,13 +32,45 @@
     return null;
   }
 
+  // Page-wide news (a success, the gateway not answering) goes in the bar at the top, which
+  // stays in view while the page scrolls. An action's failure is said beside that action:
+  // a long page would otherwise show it far above where the person is.
   function say(text, kind) {
     const box = $("#flash");
-    box.textContent = text;
+    $("#flash-text").textContent = text;
     box.className = "flash " + kind;
     box.hidden = false;
     clearTimeout(say.timer);
     if (kind !== "error") say.timer = setTimeout(() => { box.hidden = true; }, 6000);
+  }
+
+  function closeButton(onClose) {
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "close";
+    close.setAttribute("aria-label", "Dismiss this message");
+    close.addEventListener("click", onClose);
+    return close;
+  }
+
+  function sayBeside(form, text) {
+    let box = form.nextElementSibling;
+    if (!box || !box.classList.contains("inline")) {
+      box = document.createElement("div");
+      box.className = "flash error inline";
+      box.setAttribute("role", "alert");
+      box.append(document.createElement("span"), closeButton(() => {
+        // Back to the form the message was about (a refresh may have rendered it again), so
+        // the keyboard's place is not lost with the message.
+        const owner = box.previousElementSibling;
+        box.remove();
+        const first = owner && owner.querySelector("input:not([type=hidden]), button");
+        if (first) first.focus();
+      }));
+      form.after(box);
+    }
+    box.firstElementChild.textContent = text;
+    box.scrollIntoView({ block: "nearest" });
   }
 
   function problemText(status, body, retryAfter) {
@@ -58,6 +94,7 @@
     document.body.classList.remove("signed-in");
     $("#main").hidden = true;
     $("#sign-in").hidden = false;
+    document.title = SIGN_IN_TITLE;
     $("#who").textContent = "";
     const note = $("#sign-in-message");
     note.textContent = message || "";
@@ -68,6 +105,7 @@
   function showPage(saved) {
     $("#sign-in").hidden = true;
     $("#main").hidden = false;
+    document.title = pageTitle;
     document.body.classList.add("signed-in");
     $("#who").textContent = saved.scope ? "scopes: " + saved.scope : "";
     htmx.trigger(document.body, "po-ready");
@@ -220,8 +258,157 @@
     event.detail.headers.Authorization = "Bearer " + saved.token;
   });
 
+  // --- Live refreshes that keep what the person is doing ------------------------------------
+  // Replacing the part while someone types in it would empty the field and drop focus on the
+  // body. So a refresh waits while a form field in the part has focus or holds unsubmitted
+  // input, and runs once they submit, clear the field or leave the form. A refresh the
+  // person asked for (their own action succeeded) runs at once and carries the rest over.
+  const WAITING = "Updates waiting: they show once you submit, clear or leave the form.";
+  let refreshWaiting = false;
+  let forced = null; // the form whose success asked for this refresh, until the part swaps
+
+  const part = () => document.getElementById("part");
+  const FIELDS = "input:not([type=hidden]), textarea, select";
+
+  function edited(field) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (field.tagName === "SELECT") return [...field.options].some((o) => o.selected !== o.defaultSelected);
+    return field.value !== field.defaultValue;
+  }
+
+  function busy() {
+    const region = part();
+    if (!region) return false;
+    const focused = document.activeElement;
+    if (focused && region.contains(focused) && focused.closest("form")) return true;
+    return [...region.querySelectorAll(FIELDS)].some(edited);
+  }
+
+  function setWaiting(waiting) {
+    refreshWaiting = waiting;
+    const note = $("#waiting");
+    if (note) note.textContent = waiting ? WAITING : "";
+  }
+
+  function refreshIfIdle() {
+    if (!refreshWaiting || busy()) return;
+    setWaiting(false);
+    htmx.trigger(document.body, "po-refresh");
+  }
+
+  // What identifies a field, button or link across two renderings of the part: the action
+  // its form posts to (one per row and gate) and its name, or a link's target.
+  function keyOf(element) {
+    const form = element.closest("form");
+    const action = form ? form.getAttribute("hx-post") || "" : "";
+    const name = element.name || element.getAttribute("href") || element.textContent.trim();
+    return action + "|" + element.tagName + "|" + name;
+  }
+
+  function find(region, key) {
+    return [...region.querySelectorAll("input, textarea, select, button, a[href]")].find(
+      (element) => keyOf(element) === key,
+    );
+  }
+
+  // Taken just before a swap, put back just after: unsubmitted input (not of the form that
+  // was just sent), the focus and caret, and action errors the person has not dismissed.
+  function keep(region, sent) {
+    const state = { values: [], focus: null, alerts: [] };
+    for (const field of region.querySelectorAll(FIELDS)) {
+      if (edited(field) && !(sent && sent.contains(field))) {
+        state.values.push([keyOf(field), field.value]);
+      }
+    }
+    const focused = document.activeElement;
+    if (focused && focused !== region && region.contains(focused)) {
+      state.focus = { key: keyOf(focused), start: focused.selectionStart, end: focused.selectionEnd };
+    }
+    for (const alert of region.querySelectorAll(".flash.inline")) {
+      const form = alert.previousElementSibling;
+      if (form && form !== sent) state.alerts.push([form.getAttribute("hx-post"), alert]);
+    }
+    return state;
+  }
+
+  function putBack(region, state) {
+    for (const [key, value] of state.values) {
+      const field = find(region, key);
+      if (field) field.value = value;
+    }
+    for (const [action, alert] of state.alerts) {
+      const form = [...region.querySelectorAll("form")].find((f) => f.getAttribute("hx-post") === action);
+      if (form) form.after(alert);
+    }
+    if (!state.focus) return;
+    const again = find(region, state.focus.key);
+    if (!again) {
+      // What had focus is gone (the row just decided): keep the keyboard in the content.
+      $("#main").focus({ preventScroll: true });
+      return;
+    }
+    again.focus({ preventScroll: true });
+    if (typeof state.focus.start === "number" && typeof again.setSelectionRange === "function") {
+      try {
+        again.setSelectionRange(state.focus.start, state.focus.end);
+      } catch (error) {
+        // Not a text field (a date, say): the focus is enough.
+      }
+    }
+  }
+
+  let kept = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (event.detail.elt !== part() || forced !== null || !busy()) return;
+    event.preventDefault();
+    setWaiting(true);
+  });
+
   document.addEventListener("htmx:beforeSwap", (event) => {
-    event.detail.target.removeAttribute("aria-busy");
+    const target = event.detail.target;
+    if (target === part() && event.detail.shouldSwap) {
+      if (forced === null && busy()) {
+        // The answer came while the person started typing: it waits like the request would.
+        event.detail.shouldSwap = false;
+        setWaiting(true);
+        return;
+      }
+      kept = keep(target, forced);
+    }
+    target.removeAttribute("aria-busy");
+  });
+
+  function nameThePage(region) {
+    const named = region.querySelector("[data-page-title]");
+    if (!named || !named.dataset.pageTitle) return;
+    $("#main h1").textContent = named.dataset.pageTitle;
+    pageTitle = named.dataset.pageTitle + " · ProductOps";
+    document.title = pageTitle;
+  }
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target !== part()) return;
+    nameThePage(event.detail.target);
+    if (kept === null) return;
+    putBack(event.detail.target, kept);
+    kept = null;
+    setWaiting(false);
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt === part()) forced = null;
+  });
+
+  // Leaving the form, or clearing what was typed, lets a waiting refresh run.
+  document.addEventListener("focusout", (event) => {
+    const region = part();
+    if (region && region.contains(event.target)) setTimeout(refreshIfIdle, 0);
+  });
+  document.addEventListener("input", (event) => {
+    const region = part();
+    if (region && region.contains(event.target)) refreshIfIdle();
   });
 
   let partRetry = null;
@@ -239,13 +426,20 @@
     const xhr = event.detail.xhr;
     if (!xhr || xhr.status === 0) return; // not sent: htmx:sendError said so
     if (xhr.status === 401) return showSignIn(ENDED);
+    const elt = event.detail.elt;
     if (xhr.status >= 400) {
-      say(problemText(xhr.status, xhr.responseText, xhr.getResponseHeader("Retry-After")), "error");
+      const text = problemText(xhr.status, xhr.responseText, xhr.getResponseHeader("Retry-After"));
+      if (elt.tagName === "FORM" && elt.isConnected) sayBeside(elt, text);
+      else say(text, "error");
       return;
     }
-    const done = event.detail.elt.dataset && event.detail.elt.dataset.done;
+    const done = elt.dataset && elt.dataset.done;
     if (done) {
       say(done, "ok");
+      const old = elt.nextElementSibling;
+      if (old && old.classList.contains("inline")) old.remove();
+      // The person's own action: show its outcome now, whatever else they are typing.
+      forced = elt;
       htmx.trigger(document.body, "po-refresh");
     }
   });
@@ -253,6 +447,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("#sign-in-form").addEventListener("submit", signIn);
     $("#sign-out").addEventListener("click", () => showSignIn("Signed out."));
+    $("#flash").append(closeButton(() => { $("#flash").hidden = true; }));
     const saved = session();
     if (saved) showPage(saved);
     else showSignIn(sessionStorage.getItem(SESSION) ? ENDED : "");
