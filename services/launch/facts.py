@@ -236,7 +236,8 @@ def no_critical_defects(findings: Iterable[FindingFacts]) -> GateResult:
                 ReasonCode.CRITICAL_FINDING,
                 finding.finding_id,
                 f"critical {finding.kind} finding {finding.finding_id} is {finding.status} "
-                f'({finding.item_count} items): "{short_quote(finding.quote)}"',
+                f"({finding.item_count} {'item' if finding.item_count == 1 else 'items'}): "
+                f'"{short_quote(finding.quote)}"',
                 finding_data(finding),
             )
             for finding in sorted(critical_findings(findings), key=lambda f: f.finding_id)

@@ -361,6 +361,9 @@ def test_a_critical_finding_reason_names_its_id_item_count_severity_and_quote() 
         "quote": quote,
     }
     assert "(7 items)" in second.detail
+    # One item is one item ("(1 items)" on the dashboard, before).
+    (single,) = no_critical_defects([finding(item_count=1)]).reasons
+    assert "(1 item):" in single.detail
     assert len(second.detail) < len(quote) + 80
     assert second.detail.endswith('..."')
     assert len(critical_findings([finding(), finding(status="resolved")])) == 1
