@@ -269,6 +269,8 @@ async def test_sign_in_by_keyboard_and_see_the_summary_at_desktop_and_phone_widt
     await page.click("#sign-out")
     await expect(page.locator("#sign-in-message")).to_have_text("Signed out.")
     assert await page.evaluate("sessionStorage.getItem('productops.session')") is None
+    # Nor is what the key could read left in the page, hidden (it was, before).
+    assert await page.locator("#part").inner_html() == ""
 
 
 async def test_open_a_product_from_a_search(

@@ -92,6 +92,10 @@
     stopLive();
     sessionStorage.removeItem(SESSION);
     document.body.classList.remove("signed-in");
+    // What the key could read goes with it, not merely hidden: the next person at this
+    // browser must not find it in the page.
+    const region = document.getElementById("part");
+    if (region) region.replaceChildren();
     $("#main").hidden = true;
     $("#sign-in").hidden = false;
     document.title = SIGN_IN_TITLE;
