@@ -37,11 +37,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, Strict, StringConstraints
 
 from shared.accounts import MAX_LENGTH as ACCOUNT_LENGTH
 from shared.events import EventPayload
 from shared.money import Money
+from shared.types import Rfc3339
 
 PRODUCT_CREATED = "catalog.product.created.v1"
 PRODUCT_UPDATED = "catalog.product.updated.v1"
@@ -119,11 +120,14 @@ class _Sale(CustomerEventAccepted):
 
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     source: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    occurred_at: AwareDatetime
+    # With a UTC form a datetime can hold: 0001-01-01T00:00:00+14:00 failed the insert on
+    # every try before it was dead-lettered.
+    occurred_at: Rfc3339
     product_id: ProductId
 
 
-Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+# Strict: "2" or 2.0 or true is no count of units a storefront sent.
+Quantity = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
 
 
 class Purchase(_Sale):
