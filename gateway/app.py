@@ -54,6 +54,7 @@ def create_app(
     app.include_router(dashboard_pages.router)
     app.include_router(dashboard_parts)
     dashboard_pages.mount_static(app)
+    dashboard_pages.install_not_found_page(app)
     if "feedback" in runtime.services:
         app.include_router(ingest_router)
     # RoutedCalls answers routed paths before the router: no own route may lie among them.

@@ -6,13 +6,15 @@ data, so it needs no token; the part it names is fetched with the tab's token.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.dashboard.render import HERE, PAGE_HEADERS, STATIC, templates
 from gateway.views.api import ProductId
@@ -29,6 +31,39 @@ NAV = [
     ("/dashboard/products", "Products"),
     ("/dashboard/dead-letters", "Dead letters"),
 ]
+
+
+def install_not_found_page(app: FastAPI) -> None:
+    """A dashboard address that names no page (a mistyped or stale link, followed by a
+    person) answers a page saying so, with status 404, instead of problem+json. Parts and
+    static files keep their problems: a script asked for them."""
+    problem = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        if (
+            isinstance(exc, StarletteHTTPException)
+            and exc.status_code == 404
+            and path.startswith("/dashboard/")
+            and not path.startswith(("/dashboard/parts/", f"{STATIC}/"))
+        ):
+            return templates.TemplateResponse(
+                request,
+                "not_found.html",
+                {
+                    "title": "Not found",
+                    "heading": "Not found",
+                    "here": "",
+                    "nav": NAV,
+                    "static": STATIC,
+                },
+                status_code=404,
+                headers=PAGE_HEADERS,
+            )
+        answer = problem(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
 
 
 def mount_static(app: FastAPI) -> None:

@@ -100,6 +100,23 @@ async def test_the_vendored_htmx_is_served_and_is_the_pinned_file(
     assert (await gateway.get("/dashboard/static/dashboard.css")).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/dashboard/nope", "/dashboard/products/a/b", "/dashboard/x/"])
+async def test_an_address_that_names_no_page_is_a_page_saying_so(
+    gateway: httpx.AsyncClient, path: str
+) -> None:
+    """A person followed the link: it was a problem+json document, before."""
+    response = await gateway.get(path)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert "<h1>Not found</h1>" in response.text
+    assert '<a href="/dashboard">Go to the summary</a>' in response.text
+    # What a script asks for keeps its problem.
+    for scripted in ("/dashboard/parts/nope", "/dashboard/static/nope.js", "/v1/nope"):
+        assert_problem(await gateway.get(scripted), 404)
+
+
 async def test_an_unknown_product_page_id_is_refused_as_the_views_are(
     gateway: httpx.AsyncClient,
 ) -> None:
