@@ -186,6 +186,8 @@ async def test_the_pricing_part_lists_the_waiting_proposal_with_buttons_for_appr
 
     assert f'id="price-{kettle.pending_price_id}"' in approver
     assert f'hx-post="/v1/pricing/prices/{kettle.pending_price_id}/approve"' in approver
+    # The price in effect says its currency too ("29.99" alone, before).
+    assert "<td>29.99 EUR" in approver
     assert f'id="price-{kettle.pending_price_id}"' in reader
     assert "/approve" not in reader
     assert "/reject" not in reader
