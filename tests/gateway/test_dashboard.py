@@ -174,14 +174,15 @@ async def test_a_part_the_caller_may_not_read_says_so_in_words(
     assert "Dead letters need an admin key." in letters
 
 
+async def pricing_part_for_an_approver(gateway: httpx.AsyncClient) -> str:
+    headers = auth("pricing:read pricing:approve catalog:read")
+    return (await gateway.get("/dashboard/parts/pricing", headers=headers)).text
+
+
 async def test_the_pricing_part_lists_the_waiting_proposal_with_buttons_for_approvers_only(
     gateway: httpx.AsyncClient, kettle: SeededProduct
 ) -> None:
-    approver = (
-        await gateway.get(
-            "/dashboard/parts/pricing", headers=auth("pricing:read pricing:approve catalog:read")
-        )
-    ).text
+    approver = await pricing_part_for_an_approver(gateway)
     reader = (await gateway.get("/dashboard/parts/pricing", headers=auth("pricing:read"))).text
 
     assert f'id="price-{kettle.pending_price_id}"' in approver
@@ -383,11 +384,7 @@ async def test_plans_on_the_launches_page_are_h2_under_its_h1_and_name_their_con
 async def test_pricing_controls_name_the_proposal_they_decide(
     gateway: httpx.AsyncClient, kettle: SeededProduct
 ) -> None:
-    part = (
-        await gateway.get(
-            "/dashboard/parts/pricing", headers=auth("pricing:read pricing:approve catalog:read")
-        )
-    ).text
+    part = await pricing_part_for_an_approver(gateway)
     product = (await gateway.get(f"/v1/catalog/products/{kettle.id}", headers=READ_ALL)).json()
     row = part.split(f'id="price-{kettle.pending_price_id}"', 1)[1].split("</tr>", 1)[0]
 

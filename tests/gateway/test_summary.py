@@ -102,11 +102,9 @@ async def test_the_summary_counts_what_each_service_holds(
     assert found["forbidden"] == []
 
 
-async def test_launches_by_readiness_count_every_open_plan_beside_the_30_day_calendar(
-    gateway: httpx.AsyncClient, services: Services, kettle: SeededProduct, plan: dict[str, Any]
-) -> None:
-    # A plan beyond the calendar's 30 days still counts by readiness.
-    later = await services.call(
+async def plan_in(services: Services, kettle: SeededProduct, *, days: int) -> str:
+    """A launch plan of the kettle `days` from today; its id."""
+    made = await services.call(
         "POST",
         "launch",
         "/v1/launches",
@@ -114,10 +112,18 @@ async def test_launches_by_readiness_count_every_open_plan_beside_the_30_day_cal
         json={
             "product_id": kettle.id,
             "price_list": await price_list(services),
-            "target_date": (datetime.now(UTC) + timedelta(days=120)).date().isoformat(),
+            "target_date": (datetime.now(UTC) + timedelta(days=days)).date().isoformat(),
         },
         expect=201,
     )
+    return str(made.json()["id"])
+
+
+async def test_launches_by_readiness_count_every_open_plan_beside_the_30_day_calendar(
+    gateway: httpx.AsyncClient, services: Services, kettle: SeededProduct, plan: dict[str, Any]
+) -> None:
+    # A plan beyond the calendar's 30 days still counts by readiness.
+    later = await plan_in(services, kettle, days=120)
     stats = await services.call(
         "GET", "launch", "/v1/launches/stats", scopes="launch:read", expect=200
     )
@@ -131,7 +137,7 @@ async def test_launches_by_readiness_count_every_open_plan_beside_the_30_day_cal
     assert date.fromisoformat(launches["to"]) == today + timedelta(days=29)
     shown = [entry["launch_id"] for entry in launches["calendar"]]
     assert plan["id"] in shown
-    assert later.json()["id"] not in shown
+    assert later not in shown
     (entry,) = [e for e in launches["calendar"] if e["launch_id"] == plan["id"]]
     days_left = (date.fromisoformat(plan["target_date"]) - today).days
     assert (entry["readiness"], entry["days_left"], entry["behind"]) == ("blocked", days_left, True)
@@ -141,22 +147,8 @@ async def test_the_calendar_and_the_dashboard_strip_show_the_same_30_days(
     gateway: httpx.AsyncClient, services: Services, kettle: SeededProduct
 ) -> None:
     # 30 days, today included: a plan on the 30th day is in both, one on the 31st in neither.
-    async def plan_in(days: int) -> str:
-        made = await services.call(
-            "POST",
-            "launch",
-            "/v1/launches",
-            scopes="launch:write",
-            json={
-                "product_id": kettle.id,
-                "price_list": await price_list(services),
-                "target_date": (datetime.now(UTC) + timedelta(days=days)).date().isoformat(),
-            },
-            expect=201,
-        )
-        return str(made.json()["id"])
-
-    last, beyond = await plan_in(29), await plan_in(30)
+    last = await plan_in(services, kettle, days=29)
+    beyond = await plan_in(services, kettle, days=30)
 
     launches = (await summary(gateway, READ_ALL))["launches"]
     part = await gateway.get("/dashboard/parts/summary", headers=READ_ALL)
