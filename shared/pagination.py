@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.types import TypeDecorator
 
 from shared.errors import Invalid, field_error
+from shared.types import utc_representable
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -116,10 +117,9 @@ class _Key:
             if moment.tzinfo is not None:
                 try:
                     # Compared in UTC: 0001-01-01T00:00:00+14:00 has no UTC form.
-                    moment.astimezone(UTC)
-                except OverflowError:
+                    return utc_representable(moment)
+                except ValueError:
                     raise _malformed() from None
-                return moment
         elif self.kind is date and type(value) is str:
             try:
                 return date.fromisoformat(value)

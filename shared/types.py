@@ -47,7 +47,7 @@ def _plannable(value: date) -> date:
     return value
 
 
-def _utc_representable(value: datetime) -> datetime:
+def utc_representable(value: datetime) -> datetime:
     # Every date-time is kept and compared in UTC, and 9999-12-31T23:00:00-05:00 or
     # 0001-01-01T00:00:00+01:00 has no UTC form a datetime can hold (a 500 when converted).
     try:
@@ -59,7 +59,7 @@ def _utc_representable(value: datetime) -> datetime:
 
 # An input date-time with its offset, as RFC 3339 text only (the OpenAPI `date-time` format).
 Rfc3339 = Annotated[
-    AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc_representable)
+    AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(utc_representable)
 ]
 # An input date, as YYYY-MM-DD text only (the OpenAPI `date` format), from EARLIEST_DATE to
 # LATEST_DATE.

@@ -317,14 +317,12 @@ def _out_of_bounds(
     # Only purchases and returns claim a quantity, and only purchases a price. (Not
     # `getattr(event, "quantity", None)`: on a pydantic model lacking the field that raises
     # and catches, a tenth of `prepare`.)
-    if isinstance(event, Return):
-        if event.quantity is not None and event.quantity > limits.max_quantity:
-            problems.append({"loc": ["quantity"], "msg": f"must be at most {limits.max_quantity}"})
+    if not isinstance(event, Purchase | Return):
         return problems
+    if event.quantity is not None and event.quantity > limits.max_quantity:
+        problems.append({"loc": ["quantity"], "msg": f"must be at most {limits.max_quantity}"})
     if not isinstance(event, Purchase):
         return problems
-    if event.quantity > limits.max_quantity:
-        problems.append({"loc": ["quantity"], "msg": f"must be at most {limits.max_quantity}"})
     if event.unit_price.amount > limits.max_unit_price:
         problems.append(
             {"loc": ["unit_price", "amount"], "msg": f"must be at most {limits.max_unit_price}"}
