@@ -19,6 +19,7 @@ from services.feedback.triage.fresh import (
     FRESH_3_PATH,
     FRESH_4_PATH,
     FRESH_5_PATH,
+    FRESH_6_PATH,
     FRESH_PATH,
     FRESH_PATHS,
     load_fresh,
@@ -33,6 +34,7 @@ SETS = {
     FRESH_3_PATH: DATA / "FRESH_EVAL_3.md",
     FRESH_4_PATH: DATA / "FRESH_EVAL_4.md",
     FRESH_5_PATH: DATA / "FRESH_EVAL_5.md",
+    FRESH_6_PATH: DATA / "FRESH_EVAL_6.md",
 }
 DEV_SETS = [DATA / name for name in ("dev_texts.jsonl", "dev_texts_2.jsonl", "dev_texts_3.jsonl")]
 
