@@ -20,6 +20,7 @@ from services.feedback.triage.fresh import (
     FRESH_4_PATH,
     FRESH_5_PATH,
     FRESH_6_PATH,
+    FRESH_7_PATH,
     FRESH_PATH,
     FRESH_PATHS,
     load_fresh,
@@ -35,6 +36,7 @@ SETS = {
     FRESH_4_PATH: DATA / "FRESH_EVAL_4.md",
     FRESH_5_PATH: DATA / "FRESH_EVAL_5.md",
     FRESH_6_PATH: DATA / "FRESH_EVAL_6.md",
+    FRESH_7_PATH: DATA / "FRESH_EVAL_7.md",
 }
 DEV_SETS = [DATA / name for name in ("dev_texts.jsonl", "dev_texts_2.jsonl", "dev_texts_3.jsonl")]
 
