@@ -1,6 +1,7 @@
 """The frozen fresh evaluation sets (`data/fresh_eval.jsonl`, `data/fresh_eval_2.jsonl`,
 `data/fresh_eval_3.jsonl`, `data/fresh_eval_4.jsonl`, `data/fresh_eval_5.jsonl`,
-`data/fresh_eval_6.jsonl`, `data/fresh_eval_7.jsonl`, issue 15):
+`data/fresh_eval_6.jsonl`, `data/fresh_eval_7.jsonl`, `data/fresh_eval_8.jsonl`,
+issue 15):
 measuring only.
 
 Each was written from the label definitions alone, by an author who had not read the rules,
@@ -25,6 +26,7 @@ FRESH_4_PATH = FRESH_PATH.with_name("fresh_eval_4.jsonl")
 FRESH_5_PATH = FRESH_PATH.with_name("fresh_eval_5.jsonl")
 FRESH_6_PATH = FRESH_PATH.with_name("fresh_eval_6.jsonl")
 FRESH_7_PATH = FRESH_PATH.with_name("fresh_eval_7.jsonl")
+FRESH_8_PATH = FRESH_PATH.with_name("fresh_eval_8.jsonl")
 FRESH_PATHS = (
     FRESH_PATH,
     FRESH_2_PATH,
@@ -33,6 +35,7 @@ FRESH_PATHS = (
     FRESH_5_PATH,
     FRESH_6_PATH,
     FRESH_7_PATH,
+    FRESH_8_PATH,
 )
 
 

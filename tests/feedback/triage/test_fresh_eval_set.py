@@ -21,6 +21,7 @@ from services.feedback.triage.fresh import (
     FRESH_5_PATH,
     FRESH_6_PATH,
     FRESH_7_PATH,
+    FRESH_8_PATH,
     FRESH_PATH,
     FRESH_PATHS,
     load_fresh,
@@ -37,6 +38,7 @@ SETS = {
     FRESH_5_PATH: DATA / "FRESH_EVAL_5.md",
     FRESH_6_PATH: DATA / "FRESH_EVAL_6.md",
     FRESH_7_PATH: DATA / "FRESH_EVAL_7.md",
+    FRESH_8_PATH: DATA / "FRESH_EVAL_8.md",
 }
 DEV_SETS = [DATA / name for name in ("dev_texts.jsonl", "dev_texts_2.jsonl", "dev_texts_3.jsonl")]
 
