@@ -1,13 +1,12 @@
-"""The development sets (`data/dev_texts.jsonl`, `data/dev_texts_2.jsonl`,
-`data/dev_texts_3.jsonl`): written texts the model may be fitted and tuned on, unlike the
-frozen fresh sets.
+"""The development sets (`data/dev_texts.jsonl` to `data/dev_texts_4.jsonl`): written texts
+the model may be fitted and tuned on, unlike the frozen fresh sets.
 
-Thirty-four product types between them that neither the seed nor a frozen set covers (twelve
-in the first, ten in the second, twelve in the third), labelled like the frozen sets
-(category, severity, hazard); each set's card (`data/DEV_TEXTS*.md`) says how it was written
-and how it is used. `evaluate --dev` measures a model by leaving one product type of them out
-at a time. The served category classifier is fitted on all three (`SERVED_DEV_PATHS`), the
-hazard classifier on the first only (`HAZARD_DEV_PATHS`; MODEL.md, "Sixth round").
+Forty-six product types between them that neither the seed nor a frozen set covers (twelve
+in the first, ten in the second, twelve in the third and in the fourth), labelled like the
+frozen sets (category, severity, hazard); each set's card (`data/DEV_TEXTS*.md`) says how it
+was written and how it is used. `evaluate --dev` measures a model by leaving one product type
+of them out at a time. The category classifier is fitted on all of them (`SERVED_DEV_PATHS`),
+the hazard classifier on the first only (`HAZARD_DEV_PATHS`; MODEL.md, "Sixth round").
 """
 
 from __future__ import annotations
@@ -19,7 +18,12 @@ from services.feedback.triage.fresh import FreshItem, load_fresh
 
 DATA_DIR = Path(__file__).parent / "data"
 DEV_PATH = DATA_DIR / "dev_texts.jsonl"
-DEV_PATHS = (DEV_PATH, DATA_DIR / "dev_texts_2.jsonl", DATA_DIR / "dev_texts_3.jsonl")
+DEV_PATHS = (
+    DEV_PATH,
+    DATA_DIR / "dev_texts_2.jsonl",
+    DATA_DIR / "dev_texts_3.jsonl",
+    DATA_DIR / "dev_texts_4.jsonl",
+)
 SERVED_DEV_PATHS = DEV_PATHS
 HAZARD_DEV_PATHS = (DEV_PATH,)
 

@@ -29,7 +29,9 @@ from tests.feedback.triage.data_files import assert_card_names_the_file, rows
 CARDS = {
     path: path.with_name(name)
     for path, name in zip(
-        DEV_PATHS, ("DEV_TEXTS.md", "DEV_TEXTS_2.md", "DEV_TEXTS_3.md"), strict=True
+        DEV_PATHS,
+        ("DEV_TEXTS.md", "DEV_TEXTS_2.md", "DEV_TEXTS_3.md", "DEV_TEXTS_4.md"),
+        strict=True,
     )
 }
 HAZARD_TYPES = {
