@@ -1,8 +1,5 @@
-"""The frozen fresh evaluation sets (`data/fresh_eval.jsonl`, `data/fresh_eval_2.jsonl`,
-`data/fresh_eval_3.jsonl`, `data/fresh_eval_4.jsonl`, `data/fresh_eval_5.jsonl`,
-`data/fresh_eval_6.jsonl`, `data/fresh_eval_7.jsonl`, `data/fresh_eval_8.jsonl`,
-issue 15):
-measuring only.
+"""The frozen fresh evaluation sets (`data/fresh_eval.jsonl`, `data/fresh_eval_2.jsonl` to
+`data/fresh_eval_8.jsonl`, issue 15): measuring only.
 
 Each was written from the label definitions alone, by an author who had not read the rules,
 over product types the seed does not cover; none is used to fit the model or to write rules
@@ -20,23 +17,8 @@ from services.feedback.triage.labels import Category, Severity
 from services.feedback.triage.seed import SeedItem
 
 FRESH_PATH = Path(__file__).parent / "data" / "fresh_eval.jsonl"
-FRESH_2_PATH = FRESH_PATH.with_name("fresh_eval_2.jsonl")
-FRESH_3_PATH = FRESH_PATH.with_name("fresh_eval_3.jsonl")
-FRESH_4_PATH = FRESH_PATH.with_name("fresh_eval_4.jsonl")
-FRESH_5_PATH = FRESH_PATH.with_name("fresh_eval_5.jsonl")
-FRESH_6_PATH = FRESH_PATH.with_name("fresh_eval_6.jsonl")
-FRESH_7_PATH = FRESH_PATH.with_name("fresh_eval_7.jsonl")
-FRESH_8_PATH = FRESH_PATH.with_name("fresh_eval_8.jsonl")
-FRESH_PATHS = (
-    FRESH_PATH,
-    FRESH_2_PATH,
-    FRESH_3_PATH,
-    FRESH_4_PATH,
-    FRESH_5_PATH,
-    FRESH_6_PATH,
-    FRESH_7_PATH,
-    FRESH_8_PATH,
-)
+# One file per round of candidates, each written after the one before had judged a candidate.
+FRESH_PATHS = (FRESH_PATH, *(FRESH_PATH.with_name(f"fresh_eval_{n}.jsonl") for n in range(2, 9)))
 
 
 @dataclass(frozen=True)

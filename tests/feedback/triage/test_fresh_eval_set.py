@@ -14,33 +14,13 @@ from typing import Any
 
 import pytest
 
-from services.feedback.triage.fresh import (
-    FRESH_2_PATH,
-    FRESH_3_PATH,
-    FRESH_4_PATH,
-    FRESH_5_PATH,
-    FRESH_6_PATH,
-    FRESH_7_PATH,
-    FRESH_8_PATH,
-    FRESH_PATH,
-    FRESH_PATHS,
-    load_fresh,
-)
+from services.feedback.triage.dev import DEV_PATHS
+from services.feedback.triage.fresh import FRESH_PATH, FRESH_PATHS, load_fresh
 from tests.feedback.triage.data_files import assert_card_names_the_file, rows
 
 DATA = FRESH_PATH.parent
-# Each frozen set and its card.
-SETS = {
-    FRESH_PATH: DATA / "FRESH_EVAL.md",
-    FRESH_2_PATH: DATA / "FRESH_EVAL_2.md",
-    FRESH_3_PATH: DATA / "FRESH_EVAL_3.md",
-    FRESH_4_PATH: DATA / "FRESH_EVAL_4.md",
-    FRESH_5_PATH: DATA / "FRESH_EVAL_5.md",
-    FRESH_6_PATH: DATA / "FRESH_EVAL_6.md",
-    FRESH_7_PATH: DATA / "FRESH_EVAL_7.md",
-    FRESH_8_PATH: DATA / "FRESH_EVAL_8.md",
-}
-DEV_SETS = [DATA / name for name in ("dev_texts.jsonl", "dev_texts_2.jsonl", "dev_texts_3.jsonl")]
+# Each frozen set and its card (fresh_eval_2.jsonl: FRESH_EVAL_2.md).
+SETS = {path: DATA / f"{path.stem.upper()}.md" for path in FRESH_PATHS}
 
 SEED_PRODUCT_TYPES = {
     "kettle",
@@ -100,7 +80,7 @@ def test_each_set_covers_product_types_no_other_set_has(frozen: Path) -> None:
     # or of a development set.
     others = {
         row["product_type"]
-        for path in (*FRESH_PATHS, *DEV_SETS)
+        for path in (*FRESH_PATHS, *DEV_PATHS)
         if path != frozen
         for row in rows(path)
     }
