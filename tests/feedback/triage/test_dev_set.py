@@ -25,15 +25,8 @@ from services.feedback.triage.remembering import RememberingEncoder
 from services.feedback.triage.seed import load_seed
 from tests.feedback.triage.data_files import assert_card_names_the_file, rows
 
-# Each development set and its card.
-CARDS = {
-    path: path.with_name(name)
-    for path, name in zip(
-        DEV_PATHS,
-        ("DEV_TEXTS.md", "DEV_TEXTS_2.md", "DEV_TEXTS_3.md", "DEV_TEXTS_4.md"),
-        strict=True,
-    )
-}
+# Each development set and its card (dev_texts_2.jsonl: DEV_TEXTS_2.md).
+CARDS = {path: path.with_name(f"{path.stem.upper()}.md") for path in DEV_PATHS}
 HAZARD_TYPES = {
     "fire",
     "burn",
