@@ -1,5 +1,5 @@
 """The frozen fresh evaluation sets (`data/fresh_eval.jsonl`, `data/fresh_eval_2.jsonl` to
-`data/fresh_eval_9.jsonl`, issue 15): measuring only.
+`data/fresh_eval_10.jsonl`, issue 15): measuring only.
 
 Each was written from the label definitions alone, by an author who had not read the rules,
 over product types the seed does not cover; none is used to fit the model or to write rules
@@ -18,7 +18,7 @@ from services.feedback.triage.seed import SeedItem
 
 FRESH_PATH = Path(__file__).parent / "data" / "fresh_eval.jsonl"
 # One file per round of candidates, each written after the one before had judged a candidate.
-FRESH_PATHS = (FRESH_PATH, *(FRESH_PATH.with_name(f"fresh_eval_{n}.jsonl") for n in range(2, 10)))
+FRESH_PATHS = (FRESH_PATH, *(FRESH_PATH.with_name(f"fresh_eval_{n}.jsonl") for n in range(2, 11)))
 
 
 @dataclass(frozen=True)
