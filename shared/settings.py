@@ -295,7 +295,9 @@ class Settings(BaseSettings):
         """The first admin API key: from the environment, else kept in `<data_dir>/admin.key`."""
         if self.admin_key is not None:
             return self.admin_key.get_secret_value()
-        return _read_or_create(self.data_dir / "admin.key", lambda: secrets.token_urlsafe(32))
+        # Hex, not url-safe base64: one key in 64 of those begins with "-", which a command
+        # line (`productops demo --api-key KEY`) reads as an option. 256 bits either way.
+        return _read_or_create(self.data_dir / "admin.key", lambda: secrets.token_hex(32))
 
 
 def _extra_port(component: str) -> int:

@@ -100,7 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--gateway", metavar="URL", help="default: the gateway of the settings")
     demo.add_argument(
-        "--api-key", metavar="KEY", help="default: PRODUCTOPS_ADMIN_KEY, else <data dir>/admin.key"
+        "--api-key",
+        metavar="KEY",
+        help="default: PRODUCTOPS_ADMIN_KEY, else <data dir>/admin.key"
+        " (a key that begins with '-' goes as --api-key=KEY)",
     )
     demo.add_argument(
         "--no-load", dest="load", action="store_false", help="do not load the store first"

@@ -630,6 +630,16 @@ def test_secrets_from_the_environment_are_not_written_to_disk(tmp_path):
 
 
 @pytest.mark.usefixtures("clean_env")
+def test_a_generated_admin_key_can_follow_an_option_on_a_command_line(tmp_path):
+    # A url-safe key could begin with "-", and `--api-key KEY` would then read as two options
+    # (a stack test failed so once).
+    for n in range(64):
+        key = Settings(data_dir=tmp_path / str(n)).bootstrap_admin_key
+        assert len(key) == 64
+        assert set(key) <= set("0123456789abcdef")
+
+
+@pytest.mark.usefixtures("clean_env")
 def test_generated_signing_and_admin_secrets_differ(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assert settings.signing_secret != settings.bootstrap_admin_key
