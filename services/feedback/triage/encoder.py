@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from services.feedback.triage.int8_matmul import with_int8_matmuls
 from services.feedback.triage.integrity import read_verified
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -51,8 +52,14 @@ class Encoder:
         model_sha256: str = MODEL_SHA256,
         tokenizer_sha256: str = TOKENIZER_SHA256,
         threads: int = 1,
+        int8_products: bool = True,
     ) -> None:
         model_bytes = read_verified(model_path or default_model_path(), model_sha256)
+        self.int8_products = int8_products
+        if int8_products:
+            # The verified bytes are what is rewritten (see int8_matmul). False reads as the
+            # file multiplies, in float32, which is how the shipped parameters were fitted.
+            model_bytes, _ = with_int8_matmuls(model_bytes)
         tokenizer_bytes = read_verified(tokenizer_path, tokenizer_sha256)
         self.tokenizer = Tokenizer.from_str(tokenizer_bytes.decode("utf-8"))
         # The shipped file pads every text to 128 tokens; batches are padded to their longest

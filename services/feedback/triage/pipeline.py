@@ -30,7 +30,7 @@ from services.feedback.triage.hazard import (
 from services.feedback.triage.labels import Category, Severity, TriageInput, TriageResult
 from services.feedback.triage.remembering import SpanEncoder
 from services.feedback.triage.rules import compose_text, decide_category, decide_severity
-from services.feedback.triage.safety import screen_spans, sentence_spans
+from services.feedback.triage.safety import clauses, screen_spans, sentence_spans
 from services.feedback.triage.seed import SEED_PATH, load_seed, split
 from services.feedback.triage.sentiment import sentiment
 from services.feedback.triage.topic import topic
@@ -138,10 +138,12 @@ class ModelTriage:
         a sentence to the screen is read again without it (its kept sentences together, and
         each alone when there are several): in the text's own pass every token state has seen
         the dropped sentence, so "No burning smell at all" would colour the sentences kept
-        beside it. Few texts are read twice."""
+        beside it. Whatever is read alone is read in its clauses as well, and so is a text of
+        one sentence that may be a hazard but is not yet one. Few texts are read twice."""
         whole = hazard_probability(self.hazard, embeddings)
         p = np.zeros(len(texts), dtype=np.float32)
         reread: list[tuple[int, str]] = []
+        one_sentence: list[tuple[int, str]] = []
         for k, (text, kept, rows) in enumerate(zip(texts, spans, sentences, strict=True)):
             if not kept:
                 continue
@@ -153,6 +155,8 @@ class ModelTriage:
                 continue
             if len(kept) == 1:
                 p[k] = whole[k]
+                if REREAD_FROM <= p[k] < self.hazard_threshold:
+                    one_sentence.append((k, parts[0]))
                 continue
             in_context = hazard_probability(self.hazard, rows)
             p[k] = max(in_context.max(), whole[k])
@@ -162,13 +166,27 @@ class ModelTriage:
                 reread.extend(
                     (k, part) for part, q in zip(parts, in_context, strict=True) if q >= REREAD_FROM
                 )
-        if reread:
-            alone = hazard_probability(
-                self.hazard, self.encoder.encode([part for _, part in reread])
-            )
-            for (k, _), value in zip(reread, alone, strict=True):
-                p[k] = max(p[k], value)
+        self._read_alone(p, reread)
+        # Then the clauses of what is not yet a hazard: "avoid" after a comma must not dilute
+        # "The lid burned my wife". A text already a hazard stays one whatever they read.
+        self._read_alone(
+            p,
+            [
+                (k, clause)
+                for k, sentence in [*reread, *one_sentence]
+                if p[k] < self.hazard_threshold
+                for clause in clauses(sentence)
+            ],
+        )
         return p
+
+    def _read_alone(self, p: np.ndarray, parts: Sequence[tuple[int, str]]) -> None:
+        """Raise each text's p(hazard) to that of its parts (text index, part) read alone."""
+        if not parts:
+            return
+        alone = hazard_probability(self.hazard, self.encoder.encode([part for _, part in parts]))
+        for (k, _), value in zip(parts, alone, strict=True):
+            p[k] = max(p[k], value)
 
 
 @dataclass(frozen=True)
@@ -257,11 +275,13 @@ def _fit_hazard_on(
 def safe_sentences_of(texts: Sequence[str], hazards: Sequence[bool]) -> list[str]:
     """The sentences triage reads alone in texts that report no hazard: each is no hazard
     either, and the classifier is shown so ("Annoying.", "Brilliant.") since it reads
-    sentences on their own as well as whole texts."""
+    sentences on their own as well as whole texts. They are chosen without the screens of
+    cause and presence (`screen_spans(causes=False)`), which decide how a text is read, not
+    what the classifier learns."""
     return [
         text[start:end]
         for text, hazard in zip(texts, hazards, strict=True)
-        if not hazard and len(kept := screen_spans(text)) > 1
+        if not hazard and len(kept := screen_spans(text, causes=False)) > 1
         for start, end in kept
     ]
 

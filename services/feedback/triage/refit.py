@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from services.feedback.tables import triage_label
 from services.feedback.triage.dev import HAZARD_DEV_PATHS, SERVED_DEV_PATHS
+from services.feedback.triage.encoder import Encoder
 from services.feedback.triage.evaluate import (
     FrozenFigures,
     frozen_figures_by_set,
@@ -116,6 +117,10 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
             + ", data/hazard_descriptions.jsonl, sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),
+        # Fitted on what the served encoder reads (Encoder(int8_products=...)).
+        encoder_products="int8"
+        if isinstance(shipped.encoder, Encoder) and shipped.encoder.int8_products
+        else "float32",
         frozen_sets=frozen_set_digests(),
         frozen_evaluation=asdict(after),
     )

@@ -12,7 +12,14 @@ second-hand reports the customer's own experience contradicts.
   climbed it, it might tip");
 - contradicted hearsay: what others say ("reviews say", "I read", "a friend said") when the
   text answers it with the customer's own experience ("mine has been fine", "not my
-  experience").
+  experience");
+- harm the customer says the product did not cause: a sentence that denies the product's part
+  ("not the leash's fault", "nothing to do with the seat", "my own fault", "pure clumsiness"),
+  and the sentence before it when the denial stands alone ("I tripped on the stairs. Not the
+  gate's fault."): the negation of a cause rather than of a harm word;
+- every sentence of a text that says nobody was there ("nobody was in the kitchen", "empty at
+  the time"): what failed harmed, or nearly harmed, no person. "Nobody was hurt" says no such
+  thing: a fire nobody was hurt by is still a near miss.
 
 The hazard classifier (`hazard`) reads what is left. `HAZARDS` also names a hazard's topic
 (`topic`), and `negated` serves the failure cues of `rules`.
@@ -72,6 +79,7 @@ _CLAUSE_BREAKS = frozenset(
 _NEGATION_WINDOW = 4
 _HYPOTHETICAL = re.compile(r"\b(?:could|might|would|will|can|may|if|safe)\b")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSE_SPLIT = re.compile(r"\s*[,;:]\s+|\s+[-\u2013\u2014]\s+")
 # Harm words a negation can deny besides `HAZARDS`' ("no burns", "never tipped", "nothing
 # came loose"): only used to drop a sentence whose every harm word is denied.
 _HARM_WORDS = re.compile(
@@ -96,6 +104,22 @@ _OWN_EXPERIENCE = re.compile(
     r"\b(?:mine|ours|my own|for me|for us|not my experience|never (?:has|had|did)"
     r"|has(?:n't| not| been fine| been perfect)|have(?:n't| not))\b"
 )
+# The customer denies that the product caused the harm told beside it: the product's (or its)
+# fault is denied, or the customer owns it ("my own fault"). "Not my fault" blames the product.
+_NOT_CAUSED = re.compile(
+    r"(?:\bnot|n't) (?:the |this |that |its |it's |it was )?(?:\w+'s )?fault\b"
+    r"|\bno fault of (?:the|this|its)\b|\b(?:nothing|not anything) to do with (?:the|this|it)\b"
+    r"|\bunrelated to (?:the|this|it)\b|\bnot (?:caused by|because of|due to) (?:the|this|it)\b"
+    r"|(?<!not )(?<!n't )\b(?:my|his|her|our|their) (?:own )?(?:fault|doing)\b|\bclumsiness\b"
+    r"|\bthat's on me\b"
+)
+# Nobody was there when the product failed.
+_NOBODY_THERE = re.compile(
+    r"\b(?:nobody|no one|no-one)(?: was| were| is| sleeps| sat| sitting| standing)?"
+    r" (?:in|on|near|nearby|around|there|home|at home|using it|in the room)\b"
+    r"|\b(?:it|which|they) (?:was|were) empty\b|\bempty at the time\b"
+    r"|\bnothing (?:in|on) (?:there|it) but\b|\bnever (?:even )?got near (?:him|her|them|anyone)\b"
+)
 _WORD = re.compile(r"[a-z']+|[,;:()\-]")
 
 
@@ -111,14 +135,48 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def screen_spans(text: str) -> list[tuple[int, int]]:
+def clauses(sentence: str) -> list[str]:
+    """The clauses of a sentence, split at commas, semicolons, colons and spaced dashes; none
+    when it has only one."""
+    parts = [part for part in _CLAUSE_SPLIT.split(sentence) if part.strip()]
+    return parts if len(parts) > 1 else []
+
+
+def screen_spans(text: str, *, causes: bool = True) -> list[tuple[int, int]]:
     """The spans of the sentences that report something of the customer's own: without the
-    negated, hypothetical and contradicted second-hand ones (see the module docstring)."""
-    contradicted = bool(_OWN_EXPERIENCE.search(text.lower()))
+    negated, hypothetical and contradicted second-hand ones, nor harm the product did not
+    cause; none when nobody was there (see the module docstring).
+
+    With `causes=False` only negation, hypotheticals and hearsay are screened: what chooses
+    the safe sentences the hazard classifier is fitted on, so that the two screens of cause
+    and presence change how a text is read but not the fitted parameters (MODEL.md, "Eleventh
+    round")."""
+    lowered = text.lower()
+    if causes and _NOBODY_THERE.search(lowered):
+        return []
+    contradicted = bool(_OWN_EXPERIENCE.search(lowered))
+    spans = sentence_spans(text)
+    sentences = [text[start:end].lower() for start, end in spans]
+    not_caused = [causes and bool(_NOT_CAUSED.search(sentence)) for sentence in sentences]
+    # A denial with no harm of its own ("Not the gate's fault.") is about the sentence before.
+    denied_before = [
+        k + 1 < len(sentences) and not_caused[k + 1] and not _harm_cues(sentences[k + 1])
+        for k in range(len(sentences))
+    ]
     return [
-        (start, end)
-        for start, end in sentence_spans(text)
-        if not _dropped(text[start:end].lower(), contradicted=contradicted)
+        span
+        for span, sentence, denied, denied_next in zip(
+            spans, sentences, not_caused, denied_before, strict=True
+        )
+        if not (denied or denied_next or _dropped(sentence, contradicted=contradicted))
+    ]
+
+
+def _harm_cues(sentence: str) -> list[re.Match[str]]:
+    return [
+        match
+        for pattern in (*HAZARDS.values(), _HARM_WORDS)
+        for match in pattern.finditer(sentence)
     ]
 
 
@@ -131,8 +189,7 @@ def _dropped(sentence: str, *, contradicted: bool) -> bool:
         return True
     if _CONDITION.match(sentence.strip()):
         return True
-    patterns = [*HAZARDS.values(), _HARM_WORDS]
-    cues = [match for pattern in patterns for match in pattern.finditer(sentence)]
+    cues = _harm_cues(sentence)
     return bool(cues) and all(negated(sentence[: match.start()]) for match in cues)
 
 

@@ -97,6 +97,43 @@ def test_the_issue_examples(model: ModelTriage) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # Read whole, each of these sentences is no hazard (p 0.11-0.49): the praise or the
+        # "avoid" around the harm dilutes it. Its clause read alone is one.
+        "Looks nice, feels solid, the lid burned my wife, avoid.",
+        "Bought two, the leg gave way and my dad fell, avoid avoid avoid.",
+        "Great value, easy to clean, the cord caught fire on my desk.",
+        "Nice design; the blade slipped and cut my thumb badly; returning it.",
+        "Five stars for delivery, one star for the product: it sparked and burned my hand.",
+    ],
+)
+def test_a_harm_among_other_clauses_is_still_a_hazard(model: ModelTriage, text: str) -> None:
+    result = one(model, review(text, 3))
+    assert result.safety_hazard
+    assert (result.category, result.severity) == (Category.DEFECT, Severity.CRITICAL)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lovely colour, arrived early, works a treat.",
+        "Arrived late, box crushed, the lid cracked on day two, avoid.",
+        pytest.param(
+            "Burns through batteries, the fire-red finish chips: meh.",
+            marks=pytest.mark.xfail(
+                reason="a known miss of the hazard classifier, not of the clauses: read whole"
+                " the sentence is p 0.93, and 'Burns through batteries.' alone 0.99",
+                strict=True,
+            ),
+        ),
+    ],
+)
+def test_clauses_without_harm_to_a_person_are_no_hazard(model: ModelTriage, text: str) -> None:
+    assert not one(model, review(text, 2)).safety_hazard
+
+
+@pytest.mark.parametrize(
     ("item", "category"),
     [
         (review("Stopped working after a week, won't even turn on now.", 1), Category.DEFECT),

@@ -1,11 +1,12 @@
-"""The rules a hazard model cannot know: hazard words in their negation scope, hypotheticals
-and contradicted hearsay (`safety.screen_spans`)."""
+"""The rules a hazard model cannot know: hazard words in their negation scope, hypotheticals,
+contradicted hearsay and harm the customer says the product did not cause
+(`safety.screen_spans`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.feedback.triage.safety import HAZARDS, screen_spans, sentence_spans
+from services.feedback.triage.safety import HAZARDS, clauses, screen_spans, sentence_spans
 
 HAZARDOUS = [
     ("The lid burned my daughter's fingers.", "burn"),
@@ -120,6 +121,19 @@ def test_a_question_about_a_real_incident_still_counts() -> None:
             "Mine has been fine for two years.",
         ),
         ("Not a single spark or burnt smell.", ""),
+        (
+            "Tripped over a root and skinned my knee, not the leash's fault. Reels in slowly.",
+            "Reels in slowly.",
+        ),
+        ("My son cut his lip at nursery, nothing to do with the seat. It rattles.", "It rattles."),
+        ("Cut my thumb on the bread knife, my own fault. Toasts evenly.", "Toasts evenly."),
+        ("Twisted my ankle on the kerb carrying it home, pure clumsiness.", ""),
+        # A denial standing alone is about the sentence before it.
+        ("I slipped on the wet floor and hit my head. Not the mat's fault. Grippy.", "Grippy."),
+        ("A wasp stung her at the fete. It wasn't the paint's fault at all.", ""),
+        # Nobody was there: what failed put no person at risk.
+        ("The rail came crashing down. Nobody was in there, thank god.", ""),
+        ("The lid flew open and sprayed the wall; it was empty at the time.", ""),
     ],
 )
 def test_screen_drops_what_reports_no_event_of_ones_own(text: str, kept: str) -> None:
@@ -133,7 +147,45 @@ def test_screen_drops_what_reports_no_event_of_ones_own(text: str, kept: str) ->
         "It caught fire. I was scared when it happened.",
         "People say it is great. The hinge trapped my finger.",
         "A friend warned me, and then it gave me a shock.",
+        # "Not my fault" blames the product: nothing is denied.
+        "It was not my fault, the strap snapped and he fell.",
+        "The strap snapped and he fell. Not my fault, I had done it up properly.",
+        "It cut my finger. The blade guard is faulty.",
+        # Nobody hurt is not nobody there: a fire nobody was hurt by is still a near miss.
+        "The charger caught fire on the desk, luckily nobody was hurt.",
     ],
 )
 def test_screen_keeps_events_and_uncontradicted_reports(text: str) -> None:
     assert screen(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tripped over a root and skinned my knee, not the leash's fault. Reels in slowly.",
+        "The rail came crashing down. Nobody was in there, thank god.",
+    ],
+)
+def test_the_safe_sentences_are_chosen_without_the_screens_of_cause_and_presence(
+    text: str,
+) -> None:
+    # What the hazard classifier is fitted on does not move with those two screens.
+    assert screen_spans(text, causes=False) == sentence_spans(text)
+    assert screen_spans(text) != sentence_spans(text)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "parts"),
+    [
+        ("The lid burned my wife, avoid.", ["The lid burned my wife", "avoid."]),
+        ("Nice design; the blade slipped: cut me", ["Nice design", "the blade slipped", "cut me"]),
+        ("It tipped onto my toddler - never again.", ["It tipped onto my toddler", "never again."]),
+        ("A well-made, sturdy chair.", ["A well-made", "sturdy chair."]),
+        ("The lid burned my wife.", []),
+        ("Ten-year-old me would love it.", []),
+    ],
+)
+def test_clauses_split_at_commas_semicolons_colons_and_spaced_dashes(
+    sentence: str, parts: list[str]
+) -> None:
+    assert clauses(sentence) == parts

@@ -1,0 +1,148 @@
+"""The pinned MiniLM graph with its feed-forward and attention-output layers multiplied in
+int8, one token row at a time.
+
+The shipped file stores each linear layer's weights as int8 with one scale per output column,
+but multiplies in float32: `MatMul(x, Cast(w_q) * scale)`, which onnxruntime folds back to a
+float weight at load. Those float products were 79% of the encoder's time (MODEL.md, "Worker
+throughput"). Here such a MatMul is rewritten to multiply the same int8 weights by its input
+quantized to uint8, each token's row with its own scale and zero point:
+
+    x_q = round(x / s) + z              (per row: s = (max - min) / 255, min <= 0 <= max)
+    y   = (x_q @ w_q - z * colsum(w_q)) * s * scale
+
+The integer product is exact, so a row's result depends on that row alone: a text reads the
+same whatever else is in its batch, and with any number of threads. Per-tensor dynamic
+quantization (onnxruntime's `DynamicQuantizeLinear`) would make a text's reading depend on
+the other texts of its batch.
+
+The query, key and value projections stay float32: they are the three products of one
+input, and quantizing that input moved the served model's readings of the development texts
+(2 categories and 1 hazard of 1,273 changed), where the other layers alone changed none
+(MODEL.md, "Ninth round").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+_ZERO = "int8_matmul_zero"
+_TOP = "int8_matmul_255"
+_TINY = "int8_matmul_tiny"
+_FLAT = "int8_matmul_flat"
+
+
+def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
+    """The model with each MatMul of a weight-only int8 layer whose input no other such layer
+    reads multiplying in int8, and how many were rewritten. Other nodes are kept."""
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    producers = {output: node for node in graph.node for output in node.output}
+    weights = {id(node): _int8_weight(node, producers, initializers) for node in graph.node}
+    readers = Counter(node.input[0] for node in graph.node if weights[id(node)] is not None)
+    nodes: list[onnx.NodeProto] = []
+    added: list[onnx.TensorProto] = []
+    rewritten = 0
+    for node in graph.node:
+        weight = weights[id(node)]
+        if weight is None or readers[node.input[0]] > 1:
+            nodes.append(node)
+            continue
+        quantized_name, scale_name = weight
+        quantized = numpy_helper.to_array(initializers[quantized_name])
+        prefix = f"int8_matmul_{rewritten}_"
+        rewritten += 1
+        column_sums = quantized.astype(np.int64).sum(axis=0, keepdims=True).astype(np.float32)
+        added.append(numpy_helper.from_array(column_sums, prefix + "colsum"))
+        added.append(
+            numpy_helper.from_array(np.array([-1, quantized.shape[0]], np.int64), prefix + "rows")
+        )
+        _append_int8_matmul(
+            nodes.append, prefix, node.input[0], quantized_name, scale_name, node.output[0]
+        )
+    added += [
+        numpy_helper.from_array(np.array(0, np.float32), _ZERO),
+        numpy_helper.from_array(np.array(255, np.float32), _TOP),
+        # A row of zeros has no range; any positive scale quantizes it to its zero point.
+        numpy_helper.from_array(np.array(1e-12, np.float32), _TINY),
+        numpy_helper.from_array(np.array([-1], np.int64), _FLAT),
+    ]
+    del graph.node[:]
+    graph.node.extend(_without_unused(nodes, {output.name for output in graph.output}))
+    graph.initializer.extend(added)
+    return model.SerializeToString(), rewritten
+
+
+def _without_unused(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:
+    """The nodes less those nothing reads any more (the float weights' Cast and Mul)."""
+    while True:
+        read = outputs | {name for node in nodes for name in node.input}
+        kept = [node for node in nodes if any(output in read for output in node.output)]
+        if len(kept) == len(nodes):
+            return kept
+        nodes = kept
+
+
+def _int8_weight(
+    node: onnx.NodeProto,
+    producers: dict[str, onnx.NodeProto],
+    initializers: dict[str, onnx.TensorProto],
+) -> tuple[str, str] | None:
+    """(int8 weight, per-column scale) when the node is `MatMul(x, Cast(w_q) * scale)`."""
+    if node.op_type != "MatMul":
+        return None
+    scaled = producers.get(node.input[1])
+    if scaled is None or scaled.op_type != "Mul":
+        return None
+    cast = producers.get(scaled.input[0])
+    scale_name = scaled.input[1]
+    if cast is None or cast.op_type != "Cast" or scale_name not in initializers:
+        return None
+    quantized = initializers.get(cast.input[0])
+    if quantized is None or quantized.data_type != TensorProto.INT8 or len(quantized.dims) != 2:
+        return None
+    if list(initializers[scale_name].dims) != [1, quantized.dims[1]]:
+        return None
+    return cast.input[0], scale_name
+
+
+def _append_int8_matmul(
+    add: Callable[[onnx.NodeProto], None],
+    prefix: str,
+    x: str,
+    quantized: str,
+    scale: str,
+    output: str,
+) -> None:
+    def op(op_type: str, inputs: list[str], name: str, **attributes: Any) -> str:
+        add(helper.make_node(op_type, inputs, [prefix + name], **attributes))
+        return prefix + name
+
+    # Each row's range, widened to hold 0 so that 0 is exact (padding, GELU's floor).
+    high = op("Max", [op("ReduceMax", [x], "max", axes=[-1], keepdims=1), _ZERO], "high")
+    low = op("Min", [op("ReduceMin", [x], "min", axes=[-1], keepdims=1), _ZERO], "low")
+    row_scale = op("Max", [op("Div", [op("Sub", [high, low], "range"), _TOP], "s0"), _TINY], "s")
+    zero_point = op("Neg", [op("Round", [op("Div", [low, row_scale], "lo")], "lor")], "z")
+    # QuantizeLinear takes one scale per row of a 2-D input (axis 0).
+    rows = op("Reshape", [x, prefix + "rows"], "x2")
+    quantized_rows = op(
+        "QuantizeLinear",
+        [
+            rows,
+            op("Reshape", [row_scale, _FLAT], "s1"),
+            op("Reshape", [op("Cast", [zero_point], "zu", to=TensorProto.UINT8), _FLAT], "z1"),
+        ],
+        "xq2",
+        axis=0,
+    )
+    x_q = op("Reshape", [quantized_rows, op("Shape", [x], "shape")], "xq")
+    product = op("Cast", [op("MatMulInteger", [x_q, quantized], "yi")], "yf", to=TensorProto.FLOAT)
+    # x_q @ w_q counts z once per weight of a column; take that back out.
+    corrected = op("Sub", [product, op("Mul", [zero_point, prefix + "colsum"], "zc")], "yc")
+    add(helper.make_node("Mul", [op("Mul", [corrected, row_scale], "ys"), scale], [output]))
