@@ -112,10 +112,9 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
         fitted_on=(
             "category: seed train part, "
             + ", ".join(f"data/{path.name}" for path in SERVED_DEV_PATHS)
-            + ", corrections; hazard: the mean of two fits on the seed train part, "
+            + ", corrections; hazard: seed train part, "
             + ", ".join(f"data/{path.name}" for path in HAZARD_DEV_PATHS)
-            + " (the first) or the category's development sets (the second),"
-            + " data/hazard_descriptions.jsonl, sentences of their safe texts, corrections"
+            + ", data/hazard_descriptions.jsonl, sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),
         # Fitted on what the served encoder reads (Encoder(int8_products=...)).
