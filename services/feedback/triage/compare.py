@@ -104,6 +104,7 @@ def paired_counts(
 
 def write_readings(path: Path, out: Path) -> None:
     """Triage the set with the served model of the code imported here and write its readings."""
+    # Imported here: `judge` needs no model, and loading the encoder takes a while.
     from services.feedback.triage.pipeline import shipped_triage
 
     items = load_fresh(path)
@@ -156,7 +157,7 @@ def main(argv: Sequence[str] = ()) -> int:
         return 0
     try:
         return 0 if judge(path, args.served, args.candidate) else 1
-    except ValueError as error:
+    except (OSError, ValueError) as error:  # a missing file, or one that is not readings
         parser.error(str(error))
 
 

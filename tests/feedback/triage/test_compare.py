@@ -119,3 +119,11 @@ def test_only_a_frozen_set_can_be_named(capsys: pytest.CaptureFixture[str]) -> N
         main(["--set", "seed.jsonl", "judge", "a.json", "b.json"])
     assert exit_.value.code == 2
     assert "seed.jsonl is not a frozen set" in capsys.readouterr().err
+
+
+def test_judge_names_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere.json"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--set", FIRST.name, "judge", str(missing), str(missing)])
+    assert exit_.value.code == 2
+    assert "nowhere.json" in capsys.readouterr().err
