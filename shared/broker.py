@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,10 +109,14 @@ class EmbeddedBroker:
         """Start the broker and wait until it accepts connections."""
         url = f"tcp://127.0.0.1:{self.port}"
         listen = ["--listener-url", url, "--advertised-listener-url", url]
+        # Each start is a new, empty cluster and says so, as a Kafka that lost its disks
+        # would: Tansu's default id is the same on every start, which hid the loss from
+        # every client that watches the cluster id (shared/broker_watch.py).
+        cluster = ["--cluster-id", f"embedded-{uuid.uuid4().hex}"]
         log_file = append_private(self._log_path) if self._log_path else None
         try:
             self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-                [broker_binary(), "broker", *listen],
+                [broker_binary(), "broker", *listen, *cluster],
                 stdout=log_file or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

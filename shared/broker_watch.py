@@ -40,12 +40,9 @@ class BrokerWatch:
         """True when the broker lost records: its cluster id changed, a partition written to
         is missing or shorter than written, or a topic of `must_hold` is missing or empty
         (what a process that remembers nothing yet can check)."""
-        admin = await self._admin_client()
-        cluster_id = (await admin.describe_cluster()).get("cluster_id")
-        if self._cluster_id is not None and cluster_id != self._cluster_id:
-            self._cluster_id = cluster_id
+        if await self.cluster_changed():
             return True
-        self._cluster_id = cluster_id
+        admin = await self._admin_client()
         # Listing every topic, not naming ours, so that the check itself creates none.
         layout = {
             topic["topic"]: {part["partition"] for part in topic["partitions"]}
@@ -72,6 +69,15 @@ class BrokerWatch:
         for tp, end in ends.items():
             self.wrote(tp, end)  # what is there now is the floor from here on
         return False
+
+    async def cluster_changed(self) -> bool:
+        """True when the broker's cluster id is not the one it had at the last look (the
+        first look only learns it)."""
+        admin = await self._admin_client()
+        cluster_id = (await admin.describe_cluster()).get("cluster_id")
+        changed = self._cluster_id is not None and cluster_id != self._cluster_id
+        self._cluster_id = cluster_id
+        return changed
 
     def forget(self) -> None:
         """Start over from what the broker holds now (after re-publishing to it)."""

@@ -9,8 +9,12 @@ A failure is sorted first (`shared/faults.py`, reliability issue 9). While the d
 away the partition is paused and retried with capped backoff until the database answers; the
 loop keeps polling, so the group keeps this member. An event that is itself wrong goes to
 the dead-letter store and `dlq.<group>` at once; any other failure is retried a few times
-first. A broker that lost its memory (topics gone, nothing assigned) makes the consumer
-rebuild itself, and it reports not ready until it owns partitions again.
+first. A broker that lost its memory (a new cluster id, topics gone, nothing assigned) makes
+the consumer rebuild itself, and it reports not ready until it owns partitions again. The
+offsets committed to the new broker before the loss was noticed are not trusted: a member
+frozen across the restart commits its old positions there (Tansu accepts them, as Kafka does
+for a group it does not know), and they would skip the start of every re-published partition.
+So each partition is read from its beginning until this process commits it again.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from sqlalchemy import text
 
 from shared.backoff import Backoff
 from shared.broker import ensure_topics, group_members, kafka_security
+from shared.broker_watch import BrokerWatch
 from shared.dead_letters import DeadLetter, is_dead_lettered, record_dead_letter, value_id
 from shared.events import (
     CloudEvent,
@@ -63,8 +68,9 @@ class ConsumerStalled(RuntimeError):
 
 
 class ConsumerLost(RuntimeError):
-    """Raised to rebuild a consumer the broker no longer knows: its topics are gone, or it
-    owns nothing while its group has partitions to spare (a restarted memory-only broker)."""
+    """Raised to rebuild a consumer the broker no longer knows: the cluster id changed, its
+    topics are gone, or it owns nothing while its group has partitions to spare (a restarted
+    memory-only broker)."""
 
 
 class _DatabaseAway(Exception):
@@ -139,6 +145,13 @@ class EventConsumer:
         self.database_failures = 0
         self._last_membership_check = 0.0
         self._unassigned_since: float | None = None
+        self._watch = BrokerWatch(
+            settings.bootstrap_servers, timeout_s=10, security=kafka_security(settings)
+        )
+        # Set once the broker was seen to be a new one: the partitions this process has not
+        # committed since are read from their beginning when it is assigned them.
+        self._commits_distrusted = False
+        self._committed_since_new_broker: set[TopicPartition] = set()
 
     @property
     def total_lag(self) -> int:
@@ -180,6 +193,9 @@ class EventConsumer:
                 await self._stop()
 
     async def _start(self) -> None:
+        async with asyncio.timeout(10):
+            # Learnt before the client connects, so a restart after this look is a change.
+            await self._notice_new_broker()
         await ensure_topics(
             self._settings.bootstrap_servers,
             [*self.topics, dlq_topic(self.group)],
@@ -188,7 +204,6 @@ class EventConsumer:
             security=kafka_security(self._settings),
         )
         consumer = AIOKafkaConsumer(
-            *self.topics,
             bootstrap_servers=self._settings.bootstrap_servers,
             **kafka_security(self._settings),
             group_id=self.group,
@@ -200,6 +215,7 @@ class EventConsumer:
             heartbeat_interval_ms=1_000,
             metadata_max_age_ms=30_000,
         )
+        consumer.subscribe(self.topics, listener=_ReadUntrustedFromBeginning(self, consumer))
         self._consumer = consumer
         self._unassigned_since = None
         async with asyncio.timeout(30):
@@ -209,6 +225,7 @@ class EventConsumer:
         consumer, self._consumer = self._consumer, None
         producer, self._producer = self._producer, None
         self.waiting.clear()  # pauses belong to the client being stopped
+        await self._watch.close()  # it keeps the cluster id it learned
         for client in (consumer, producer):
             if client is not None:
                 # A consumer still joining its group holds stop() until the join ends (~3 s
@@ -328,9 +345,26 @@ class EventConsumer:
         if stalled_s > self._settings.consumer_stall_s:
             raise ConsumerStalled(f"lag {self.total_lag} with no progress for {stalled_s:.0f}s")
 
+    async def _notice_new_broker(self) -> bool:
+        """True when the broker's cluster id changed since the last look: a new broker, so
+        from now on the offsets committed to it are not trusted (see the module's doc)."""
+        if not await self._watch.cluster_changed():
+            return False
+        self._commits_distrusted = True
+        self._committed_since_new_broker.clear()
+        log.warning("the broker is a new one; uncommitted partitions are read from the start")
+        return True
+
+    def distrusted(self, assigned: set[TopicPartition]) -> set[TopicPartition]:
+        """The partitions of `assigned` whose committed offset is not to be trusted."""
+        if not self._commits_distrusted:
+            return set()
+        return assigned - self._committed_since_new_broker
+
     async def _check_membership(self) -> None:
         """A restarted memory-only broker has lost the topics and the group; the client may
-        not notice and sit idle with lag 0. Look, and raise `ConsumerLost` to rebuild."""
+        not notice and sit idle with lag 0, or go on from its old positions. Look, and raise
+        `ConsumerLost` to rebuild."""
         consumer = self._consumer
         assert consumer is not None
         now = time.monotonic()
@@ -340,8 +374,14 @@ class EventConsumer:
         try:
             async with asyncio.timeout(10):
                 present = await consumer.topics()  # all topics: this never auto-creates one
+                new_broker = await self._notice_new_broker()
         except (KafkaError, TimeoutError):
-            return  # a broker that does not answer is no proof of loss; the client reconnects
+            # A broker that does not answer is no proof of loss. The client reconnects; the
+            # watch connects afresh at its next look.
+            await self._watch.close()
+            return
+        if new_broker:
+            raise ConsumerLost("the broker's cluster id changed: a new, empty broker")
         missing = sorted({*self.topics, dlq_topic(self.group)} - present)
         if missing:
             raise ConsumerLost(f"topics missing on the broker: {', '.join(missing)}")
@@ -378,6 +418,8 @@ class EventConsumer:
             await consumer.commit({tp: offset})
         except (CommitFailedError, KafkaError) as exc:
             log.warning("commit failed; events will be redelivered", extra={"error": str(exc)})
+            return
+        self._committed_since_new_broker.add(tp)
 
     async def _update_lag(self) -> None:
         consumer = self._consumer
@@ -534,3 +576,20 @@ class EventConsumer:
                     key=record.key,
                     headers=[*headers, ("dlq-value-omitted", omitted.encode())],
                 )
+
+
+class _ReadUntrustedFromBeginning(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Starts the partitions whose committed offset is not trusted at their beginning; the
+    inbox absorbs what is read twice."""
+
+    def __init__(self, owner: EventConsumer, consumer: AIOKafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        distrusted = self._owner.distrusted(set(assigned))
+        if distrusted:
+            await self._consumer.seek_to_beginning(*distrusted)

@@ -4,8 +4,11 @@ fail validation, and a redelivered dead letter."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -211,6 +214,63 @@ async def test_a_consumer_rebuilds_after_the_broker_restarts_empty(make_settings
     finally:
         fresh.stop()
         first.stop()
+
+
+async def test_old_positions_committed_to_a_restarted_broker_skip_no_event(make_settings, topic):
+    """A member frozen across an empty restart of the broker thaws and commits the positions
+    it reached on the lost broker into the new one (the fault suite lost 15-30 re-published
+    events so). The consumer sees the new cluster id and reads from the partition's
+    beginning, so the events below those positions are applied too."""
+    first = EmbeddedBroker()
+    first.start()
+    fresh = EmbeddedBroker(port=first.port)
+    settings = make_settings(kafka_bootstrap=first.bootstrap)
+    app = create_app(settings, consumes=[topic])
+    subject = unique("stale")
+    partition = TopicPartition(topic, 0)
+    after = [note(subject, text=f"after {n}") for n in range(30)]
+
+    async def fill_behind_its_back() -> None:
+        await ensure_topics(fresh.bootstrap, [topic], partitions=1)
+        await _commit_as_group(fresh.bootstrap, "sample", partition, offset=20)
+        await produce_events(fresh.bootstrap, topic, subject, *after)
+
+    try:
+        await ensure_topics(first.bootstrap, [topic], partitions=1)
+        async with running(app):
+            before = [note(subject, text=f"before {n}") for n in range(20)]
+            await produce_events(first.bootstrap, topic, subject, *before)
+            await eventually(lambda: _seen_is(app, subject, 20))
+
+            # Blocking calls: the app's loop, and its consumer, stand still throughout.
+            first.stop()
+            fresh.start()  # here, not on another thread: the broker dies with its thread
+            _with_this_loop_frozen(fill_behind_its_back)
+
+            await eventually(lambda: _seen_is(app, subject, 50), timeout_s=60)
+    finally:
+        fresh.stop()
+        first.stop()
+
+
+def _with_this_loop_frozen(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `work` on another thread and block this event loop until it ends: the app's
+    consumer stands still meanwhile, as a process stopped with SIGSTOP would."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, work()).result(timeout=60)
+
+
+async def _commit_as_group(bootstrap: str, group: str, tp: TopicPartition, *, offset: int) -> None:
+    """Commit `offset` for `group` from outside it, as a thawed member with a stale member
+    id does: a broker that does not know the group takes it."""
+    committer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await committer.start()
+    try:
+        committer.assign([tp])
+        await committer.commit({tp: offset})
+        assert await committer.committed(tp) == offset
+    finally:
+        await committer.stop()
 
 
 async def _readyz_says(client: Any, status: int, consumer_state: str) -> bool:
