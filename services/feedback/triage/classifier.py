@@ -78,6 +78,28 @@ def fit(
     )
 
 
+def mean_of_logits(a: LinearClassifier, b: LinearClassifier) -> LinearClassifier:
+    """The classifier whose logits are the mean of `a`'s and `b`'s (same classes): one linear
+    map of the raw features, so it is stored and read like any fitted classifier."""
+    if a.classes != b.classes:
+        raise ValueError(f"classes differ: {a.classes} and {b.classes}")
+
+    def raw(model: LinearClassifier) -> tuple[np.ndarray, np.ndarray]:
+        # ((x - mean) / scale) W + b  ==  x (W / scale) + (b - (mean / scale) W)
+        weights = model.weights.astype(np.float64) / model.scale.astype(np.float64)[:, None]
+        return weights, model.bias - (model.mean / model.scale).astype(np.float64) @ model.weights
+
+    (weights_a, bias_a), (weights_b, bias_b) = raw(a), raw(b)
+    width = weights_a.shape[0]
+    return LinearClassifier(
+        classes=a.classes,
+        mean=np.zeros(width, dtype=np.float32),
+        scale=np.ones(width, dtype=np.float32),
+        weights=((weights_a + weights_b) / 2).astype(np.float32),
+        bias=((bias_a + bias_b) / 2).astype(np.float32),
+    )
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)

@@ -5,8 +5,9 @@ Forty-six product types between them that neither the seed nor a frozen set cove
 in the first, ten in the second, twelve in the third and in the fourth), labelled like the
 frozen sets (category, severity, hazard); each set's card (`data/DEV_TEXTS*.md`) says how it
 was written and how it is used. `evaluate --dev` measures a model by leaving one product type
-of them out at a time. The category classifier is fitted on all of them (`SERVED_DEV_PATHS`),
-the hazard classifier on the first only (`HAZARD_DEV_PATHS`; MODEL.md, "Sixth round").
+of them out at a time. The category classifier is fitted on all of them (`SERVED_DEV_PATHS`);
+the hazard classifier is the mean of a fit on the first only (`HAZARD_DEV_PATHS`; MODEL.md,
+"Sixth round") and a fit on all of them ("Fourteenth round").
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 
-SAME_PROBLEM_THRESHOLD = 0.41
+SAME_PROBLEM_THRESHOLD = 0.4
 
 
 def similarity(a: Sequence[float], b: Sequence[float]) -> float:

@@ -25,17 +25,16 @@ DESCRIPTIONS_PATH = Path(__file__).parent / "data" / "hazard_descriptions.jsonl"
 HAZARD_CLASSES = ("safe", "hazard")
 # L2 of the hazard classifier (the category classifier has its own, `classifier.L2`) and the
 # p(hazard) from which a text is a hazard. L2 was chosen on the first development set, leaving
-# one product type out at a time (`evaluate --dev`). Fitted on all four development sets, no
-# setting found as many hazards with as few false ones and still read the issue's own example
-# ("One star. The lid burned my wife, avoid.") as a hazard, so the hazard classifier is fitted
-# on the first only (`dev.HAZARD_DEV_PATHS`; MODEL.md, "Sixth round" and "Eleventh round").
-# The threshold is the twelfth round's: of 0.70-0.90, the one farthest from the served
-# model's figures on the folds of all four sets in the worse of hazards found and false
-# hazards (clauses read, the screens of cause and presence, int8 products), among those at
-# which the behaviour tests pass; 0.80 and 0.81 tie, and 0.80 is what was served. The classes
-# are weighted by inverse frequency in the fit, so 0.5 would be even odds.
+# one product type out at a time (`evaluate --dev`). Since the fourteenth round the served
+# classifier is the mean of two fits (`pipeline.fit_classifiers`): on the first development
+# set (`dev.HAZARD_DEV_PATHS`), and on all four. The threshold is that round's: of 0.55-0.90 in
+# steps of 0.01, the one farthest from the served model's figures on the development folds in
+# the worse of hazards found and false hazards, among those at which the behaviour tests pass
+# (0.66-0.75 tie; the highest, nearest the threshold served before; MODEL.md, "Fourteenth
+# round"). The classes are weighted by inverse frequency in each fit, so 0.5 would be even
+# odds.
 HAZARD_L2 = 1.0
-HAZARD_THRESHOLD = 0.8
+HAZARD_THRESHOLD = 0.75
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,11 @@ CATEGORIES = tuple(category.value for category in Category)
 # p(hazard), of the whole text or a sentence in context, from which a text of several
 # sentences has them read one by one (see `ModelTriage._hazard_probabilities`).
 REREAD_FROM = 0.05
+# p(hazard) from which a text of one sentence has its clauses read one by one. The mean of two
+# classifiers (the fourteenth round) reads a plain report of harm among other clauses lower
+# than its sentences; 0.02 is the highest of 0.01-0.05 at which the behaviour tests pass
+# (0.03), less 0.01 for a refit's drift (MODEL.md, "Fourteenth round").
+CLAUSES_FROM = 0.02
 
 
 def features(embeddings: np.ndarray, items: Sequence[TriageInput]) -> np.ndarray:
@@ -155,7 +160,7 @@ class ModelTriage:
                 continue
             if len(kept) == 1:
                 p[k] = whole[k]
-                if REREAD_FROM <= p[k] < self.hazard_threshold:
+                if CLAUSES_FROM <= p[k] < self.hazard_threshold:
                     one_sentence.append((k, parts[0]))
                 continue
             in_context = hazard_probability(self.hazard, rows)
@@ -214,9 +219,10 @@ def fit_classifiers(
 ) -> Fitted:
     """Fit the category classifier on the train part of the seed set, the development sets the
     served model's category is fitted on (`dev.SERVED_DEV_PATHS`, or `dev`) and the
-    corrections, and the hazard classifier on the seed's train part, the development set its
-    hazard is fitted on (`dev.HAZARD_DEV_PATHS`, or `hazard_dev`), the corrections, the
-    written hazard descriptions and the sentences of the safe ones among them.
+    corrections, and the hazard classifier as the mean of two fits (`mean_of_logits`) on the
+    seed's train part, the corrections, the written hazard descriptions and the sentences of
+    the safe ones among them: one with the development set of `dev.HAZARD_DEV_PATHS` (or
+    `hazard_dev`), one with those of the category.
     Deterministic: the same data gives the same parameters."""
     train, _ = split(load_seed(seed_path))
     seeded = [
@@ -239,7 +245,13 @@ def fit_classifiers(
         CATEGORIES,
     )
     for_hazard = labelled_from(load_dev(HAZARD_DEV_PATHS) if hazard_dev is None else hazard_dev)
-    return Fitted(category=category, hazard=_fit_hazard_on(encoder, for_hazard))
+    # Fitted on the first development set, the hazard classifier reads short, plain reports of
+    # harm well; fitted on all of them, it flags far fewer false hazards but misses some of
+    # those: the served one is the mean of the two (MODEL.md, "Fourteenth round").
+    hazard = linear.mean_of_logits(
+        _fit_hazard_on(encoder, for_hazard), _fit_hazard_on(encoder, for_category)
+    )
+    return Fitted(category=category, hazard=hazard)
 
 
 def _fit_hazard_on(

@@ -112,9 +112,10 @@ def refit(corrections: Sequence[Correction], *, fitted_path: Path = FITTED_PATH)
         fitted_on=(
             "category: seed train part, "
             + ", ".join(f"data/{path.name}" for path in SERVED_DEV_PATHS)
-            + ", corrections; hazard: seed train part, "
+            + ", corrections; hazard: the mean of two fits on the seed train part, "
             + ", ".join(f"data/{path.name}" for path in HAZARD_DEV_PATHS)
-            + ", data/hazard_descriptions.jsonl, sentences of their safe texts, corrections"
+            + " (the first) or the category's development sets (the second),"
+            + " data/hazard_descriptions.jsonl, sentences of their safe texts, corrections"
         ),
         corrections=len(corrections),
         # Fitted on what the served encoder reads (Encoder(int8_products=...)).

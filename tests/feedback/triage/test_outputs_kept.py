@@ -6,6 +6,7 @@ worker's performance work (issue 16) and taken again when the served model itsel
 (candidate F of issue 15's sixth round, MODEL.md: 3 of the 36 texts changed category; candidate
 J of the tenth round: 1 text changed category and severity, 33 confidences moved; candidate
 M of the thirteenth round, int8 products and clauses read: no reading changed, 25 confidences
+moved; candidate O of the fourteenth round, refitted: no reading changed, 28 confidences
 moved). The
 same inputs must read the same today: category, severity, hazard and topic exactly,
 sentiment and confidence to float32 noise; whether read in one batch, in batches of another
