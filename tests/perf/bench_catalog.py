@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.perf.bench_catalog [--products 100000] [--creates 2000]
                                                  [--events 20000] [--no-postgres]
+                                                 [--catalog-processes 2]
 
 `--products 0` leaves out the reads, `--events 0` the relay (creates only).
 
@@ -9,6 +10,9 @@
   creates straight to the real catalog process, in the same run, with the CPU each process
   spent per create; on SQLite the limit under them in the same run: the same rows inserted
   with raw sqlite3 at the service's `synchronous` level;
+- on PostgreSQL, the same creates straight to one catalog process and spread over
+  `--catalog-processes` of them on the same database, alternating (1, N, N, 1) in the same
+  run: whether a second process adds creates, and its CPU per create;
 - list and search p50/p99 with N products, on SQLite and on PostgreSQL;
 - the outbox relay's events per second next to raw aiokafka producing the same events to
   the same broker in the same run (the raw limit).
@@ -51,6 +55,7 @@ from tests.perf.common import (
     drop_postgres,
     figure,
     line,
+    machine_busy,
     postgres_url,
     record,
     section,
@@ -64,6 +69,29 @@ IDLE_S = 3.0
 # The gateway's other upstreams: not started, only routing to the catalog is measured.
 OTHERS = ("feedback", "launch", "pricing")
 WORDS = ["kettle", "toaster", "blender", "grinder", "mixer", "lamp", "chair", "desk", "mug", "pan"]
+
+
+class CoresBusy:
+    """How many cores the whole machine (every process) and this bench's own HTTP clients
+    kept busy while a measured run ran: what was left for the processes measured."""
+
+    def __enter__(self) -> CoresBusy:
+        self._machine, self._client = machine_busy()[0], time.process_time()
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.perf_counter() - self._started
+        self.machine = (machine_busy()[0] - self._machine) / elapsed
+        self.client = (time.process_time() - self._client) / elapsed
+
+    def report(self, label: str) -> None:
+        print(
+            f"    cores busy: the machine {self.machine:4.2f} of {os.cpu_count()},"
+            f" this bench's clients {self.client:4.2f}"
+        )
+        figure(f"cores busy, the machine, {label}", self.machine)
+        figure(f"cores busy, the bench's clients, {label}", self.client)
 
 
 class Creates:
@@ -83,8 +111,10 @@ class Creates:
             )
         assert response.status_code in (201, 409), response.text
 
-    async def post(self, url: str, n: int) -> tuple[float, list[float]]:
-        """`n` creates at `url`; seconds taken and each create's latency."""
+    async def post(self, url: str | list[str], n: int) -> tuple[float, list[float]]:
+        """`n` creates at `url` (taking a list's URLs in turn); seconds taken and each
+        create's latency."""
+        urls = [url] if isinstance(url, str) else url
         first, self.made = self.made, self.made + n
         limits = httpx.Limits(max_connections=self.concurrency)
         async with httpx.AsyncClient(
@@ -93,7 +123,7 @@ class Creates:
 
             async def create(i: int) -> None:
                 r = await client.post(
-                    url,
+                    urls[i % len(urls)],
                     json={
                         "sku": f"API-{self.run}-{first + i}",
                         "name": f"{random.choice(WORDS)} {i}",
@@ -131,7 +161,8 @@ async def bench_creates(
     figure("catalog idle CPU a second", idle_ms, "ms")
     for path, url in paths.items():
         before = catalog.cpu_seconds(), gateway.cpu_seconds()
-        elapsed, latencies = await creates.post(url, n)
+        with CoresBusy() as busy:
+            elapsed, latencies = await creates.post(url, n)
         catalog_ms = (catalog.cpu_seconds() - before[0]) / n * 1000
         gateway_ms = (gateway.cpu_seconds() - before[1]) / n * 1000
         print(f"  creates {path} ({creates.concurrency} concurrent) {n / elapsed:8.0f} /s")
@@ -141,6 +172,7 @@ async def bench_creates(
         # is in the figure, as it is part of the work a create costs.
         print(f"    CPU per create: catalog {catalog_ms:5.2f} ms, gateway {gateway_ms:5.2f} ms")
         figure(f"catalog CPU per create {path}", catalog_ms, "ms")
+        busy.report(path)
         if path == "through the gateway":
             figure("gateway CPU per create", gateway_ms, "ms")
             cores = TARGET_CREATES_PER_S * (catalog_ms + gateway_ms) / 1000
@@ -148,6 +180,34 @@ async def bench_creates(
                 f"    one catalog process: at most {1000 / catalog_ms:5.0f} /s on one core;"
                 f" {TARGET_CREATES_PER_S}/s would need {cores:.1f} cores of this CPU"
             )
+
+
+async def bench_catalog_processes(
+    first: ServiceProcess, others: list[ServiceProcess], creates: Creates, n: int
+) -> None:
+    """The same creates straight to one catalog process and spread over all of them (one
+    database), alternating 1, N, N, 1: what another process adds on this machine, and the
+    CPU a create costs across the processes (the README's "Scaling out")."""
+    everyone = [first, *others]
+    for process in others:
+        await process.wait_ready()
+        await creates.post(f"{process.url}/v1/products", 100)  # connections, caches
+    for round_, processes in enumerate([[first], everyone, everyone, [first]], start=1):
+        before = sum(process.cpu_seconds() for process in everyone)
+        with CoresBusy() as busy:
+            elapsed, latencies = await creates.post(
+                [f"{process.url}/v1/products" for process in processes], n
+            )
+        cpu_ms = (sum(process.cpu_seconds() for process in everyone) - before) / n * 1000
+        label = f"{len(processes)} catalog process{'es' if len(processes) > 1 else ''}"
+        print(
+            f"  round {round_}: creates straight to {label} {n / elapsed:8.0f} /s,"
+            f" {cpu_ms:5.2f} ms of catalog CPU a create (all processes)"
+        )
+        figure(f"creates straight, {label}, round {round_}", n / elapsed, "/s")
+        figure(f"catalog CPU per create, {label}, round {round_}", cpu_ms, "ms")
+        line(f"create latency, {label}, round {round_}", latencies)
+        busy.report(f"{label}, round {round_}")
 
 
 async def relay_rounds(database_url: str) -> None:
@@ -323,8 +383,21 @@ async def bench_backend(
                     subject="bench", name="bench", owner="bench", scopes=frozenset({"admin"})
                 )
             }
-            await bench_creates(catalog, gateway, Creates(headers, args.concurrency), args.creates)
+            creates = Creates(headers, args.concurrency)
+            await bench_creates(catalog, gateway, creates, args.creates)
             await relay_rounds(database_url)
+            if args.catalog_processes > 1:
+                others = [
+                    ServiceProcess(
+                        "catalog", Path(tmp), database_url=database_url, bootstrap=broker.bootstrap
+                    )
+                    for _ in range(args.catalog_processes - 1)
+                ]
+                try:
+                    await bench_catalog_processes(catalog, others, creates, args.creates)
+                finally:
+                    for process in others:
+                        process.stop()
             if label == "SQLite":
                 await raw_sqlite_creates(args.creates)
             if args.products:
@@ -414,6 +487,12 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--catalog-processes",
+        type=int,
+        default=2,
+        help="catalog processes the creates are spread over on PostgreSQL (1: not measured)",
+    )
     arguments = parser.parse_args()
     asyncio.run(main(arguments))
     record("catalog", **vars(arguments))

@@ -61,6 +61,7 @@ from tests.perf.common import (
     drop_postgres,
     figure,
     load_average,
+    machine_busy,
     pct,
     postgres_url,
     probe_headers,
@@ -85,16 +86,6 @@ TEXTS = {
 # A storefront's day: mostly purchases, some texts for triage, a few search misses.
 MIX = [("purchase", 70), ("review", 16), ("return", 5), ("question", 5), ("search_miss", 2),
        ("support_ticket", 2)]  # fmt: skip
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, every process of every user."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    except OSError:
-        return 0.0, 0.0
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
 
 
 def make_event(i: int, run: str) -> dict[str, Any]:

@@ -34,13 +34,14 @@ import orjson
 
 from shared.auth import TokenSigner
 from shared.broker import EmbeddedBroker
-from tests.perf.bench_ingest import machine_busy, make_event, until
+from tests.perf.bench_ingest import make_event, until
 from tests.perf.common import (
     SECRET,
     ServiceProcess,
     cpu_seconds,
     drop_postgres,
     figure,
+    machine_busy,
     pct,
     postgres_url,
     record,

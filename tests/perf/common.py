@@ -40,6 +40,16 @@ def cpu_seconds(pid: int) -> float:
     return _stat_cpu(Path(f"/proc/{pid}/stat"))
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, every process of every user."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
+
+
 def thread_cpu_seconds(pid: int, tid: int) -> float:
     """The same for one thread of a process (its main thread's id is the process's)."""
     return _stat_cpu(Path(f"/proc/{pid}/task/{tid}/stat"))
