@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -29,3 +29,17 @@ async def topic(broker: EmbeddedBroker) -> str:
     name = f"relay.events-{uuid.uuid4().hex[:8]}"
     await ensure_topics(broker.bootstrap, [name], partitions=1)
     return name
+
+
+@pytest.fixture
+def broker_to_restart() -> Iterator[tuple[EmbeddedBroker, EmbeddedBroker]]:
+    """A private broker, started, and the one to start on its port once the test stopped it:
+    an empty restart, as the embedded broker keeps nothing across one."""
+    first = EmbeddedBroker()
+    first.start()
+    fresh = EmbeddedBroker(port=first.port)
+    try:
+        yield first, fresh
+    finally:
+        fresh.stop()
+        first.stop()

@@ -25,10 +25,10 @@ async def _fill(bootstrap: str, topic: str, records: int) -> int:
     return sent.offset + 1
 
 
-async def test_each_start_of_the_embedded_broker_is_a_new_cluster() -> None:
-    first = EmbeddedBroker()
-    first.start()
-    fresh = EmbeddedBroker(port=first.port)
+async def test_each_start_of_the_embedded_broker_is_a_new_cluster(
+    broker_to_restart: tuple[EmbeddedBroker, EmbeddedBroker],
+) -> None:
+    first, fresh = broker_to_restart
     watch = BrokerWatch(first.bootstrap, timeout_s=5)
     try:
         assert not await watch.cluster_changed()  # the first look learns the id
@@ -39,17 +39,15 @@ async def test_each_start_of_the_embedded_broker_is_a_new_cluster() -> None:
         assert await watch.cluster_changed()
         assert not await watch.cluster_changed()
     finally:
-        await watch.close()  # as a process does after a look that failed
-        fresh.stop()
-        first.stop()
+        await watch.close()
 
 
-async def test_a_restarted_broker_that_already_holds_more_than_was_written_is_a_loss() -> None:
+async def test_a_restarted_broker_that_already_holds_more_than_was_written_is_a_loss(
+    broker_to_restart: tuple[EmbeddedBroker, EmbeddedBroker],
+) -> None:
     """Re-published records can make a partition of the new broker longer than it was on the
     old one, so its end offset alone would pass it: the cluster id tells."""
-    first = EmbeddedBroker()
-    first.start()
-    fresh = EmbeddedBroker(port=first.port)
+    first, fresh = broker_to_restart
     topic = unique("watched")
     watch = BrokerWatch(first.bootstrap, timeout_s=5)
     try:
@@ -66,6 +64,4 @@ async def test_a_restarted_broker_that_already_holds_more_than_was_written_is_a_
         watch.forget()
         assert not await watch.lost_data()
     finally:
-        await watch.close()  # as a process does after a look that failed
-        fresh.stop()
-        first.stop()
+        await watch.close()

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from shared.broker import EmbeddedBroker, ensure_topics, group_members
+from shared.broker import ensure_topics, group_members
 from shared.events import CloudEvent, dlq_topic, encode, new_event
 from shared.tables import dead_letter
 from shared.uow import UnitOfWork
@@ -178,52 +178,48 @@ async def test_a_redelivered_dead_letter_is_not_dead_lettered_again(make_setting
 # --- 3. A broker that lost its memory: rebuild, and not ready meanwhile -----------------
 
 
-async def test_a_consumer_rebuilds_after_the_broker_restarts_empty(make_settings, topic):
-    first = EmbeddedBroker()
-    first.start()
-    fresh = EmbeddedBroker(port=first.port)
+async def test_a_consumer_rebuilds_after_the_broker_restarts_empty(
+    make_settings, topic, broker_to_restart
+):
+    first, fresh = broker_to_restart
     settings = make_settings(kafka_bootstrap=first.bootstrap)
     app = create_app(settings, consumes=[topic])
     subject = unique("restart")
-    try:
-        await ensure_topics(first.bootstrap, [topic], partitions=3)
-        async with running(app) as client:
-            consumer = app.state.runtime.consumer
-            await produce_events(first.bootstrap, topic, subject, note(subject, text="one"))
-            await eventually(lambda: _seen_is(app, subject, 1))
+    await ensure_topics(first.bootstrap, [topic], partitions=3)
+    async with running(app) as client:
+        consumer = app.state.runtime.consumer
+        await produce_events(first.bootstrap, topic, subject, note(subject, text="one"))
+        await eventually(lambda: _seen_is(app, subject, 1))
 
-            first.stop()
-            fresh.start()  # the same port, no topics, no groups, no offsets
-            await eventually(lambda: _readyz_says(client, 503, "rebuilding"), timeout_s=60)
-            await eventually(lambda: _readyz_says(client, 200, "running"), timeout_s=60)
-            assert consumer.partitions > 0
-            admin = AIOKafkaAdminClient(bootstrap_servers=fresh.bootstrap)
-            await admin.start()
-            try:
-                described = await admin.describe_topics([topic, "dlq.sample"])
-            finally:
-                await admin.close()
-            by_name = {t["topic"]: t for t in described}
-            # The broker may have auto-created the consumed topic on a metadata request
-            # (Tansu does, with its own partition count); the dead-letter topic is ours.
-            assert {by_name[name]["error_code"] for name in (topic, "dlq.sample")} == {0}
-            assert len(by_name["dlq.sample"]["partitions"]) == settings.topic_partitions
-
-            await produce_events(fresh.bootstrap, topic, subject, note(subject, text="two"))
-            await eventually(lambda: _seen_is(app, subject, 2), timeout_s=60)
-    finally:
-        fresh.stop()
         first.stop()
+        fresh.start()  # the same port, no topics, no groups, no offsets
+        await eventually(lambda: _readyz_says(client, 503, "rebuilding"), timeout_s=60)
+        await eventually(lambda: _readyz_says(client, 200, "running"), timeout_s=60)
+        assert consumer.partitions > 0
+        admin = AIOKafkaAdminClient(bootstrap_servers=fresh.bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([topic, "dlq.sample"])
+        finally:
+            await admin.close()
+        by_name = {t["topic"]: t for t in described}
+        # The broker may have auto-created the consumed topic on a metadata request
+        # (Tansu does, with its own partition count); the dead-letter topic is ours.
+        assert {by_name[name]["error_code"] for name in (topic, "dlq.sample")} == {0}
+        assert len(by_name["dlq.sample"]["partitions"]) == settings.topic_partitions
+
+        await produce_events(fresh.bootstrap, topic, subject, note(subject, text="two"))
+        await eventually(lambda: _seen_is(app, subject, 2), timeout_s=60)
 
 
-async def test_old_positions_committed_to_a_restarted_broker_skip_no_event(make_settings, topic):
+async def test_old_positions_committed_to_a_restarted_broker_skip_no_event(
+    make_settings, topic, broker_to_restart
+):
     """A member frozen across an empty restart of the broker thaws and commits the positions
     it reached on the lost broker into the new one (the fault suite lost 15-30 re-published
     events so). The consumer sees the new cluster id and reads from the partition's
     beginning, so the events below those positions are applied too."""
-    first = EmbeddedBroker()
-    first.start()
-    fresh = EmbeddedBroker(port=first.port)
+    first, fresh = broker_to_restart
     settings = make_settings(kafka_bootstrap=first.bootstrap)
     app = create_app(settings, consumes=[topic])
     subject = unique("stale")
@@ -235,22 +231,18 @@ async def test_old_positions_committed_to_a_restarted_broker_skip_no_event(make_
         await _commit_as_group(fresh.bootstrap, "sample", partition, offset=20)
         await produce_events(fresh.bootstrap, topic, subject, *after)
 
-    try:
-        await ensure_topics(first.bootstrap, [topic], partitions=1)
-        async with running(app):
-            before = [note(subject, text=f"before {n}") for n in range(20)]
-            await produce_events(first.bootstrap, topic, subject, *before)
-            await eventually(lambda: _seen_is(app, subject, 20))
+    await ensure_topics(first.bootstrap, [topic], partitions=1)
+    async with running(app):
+        before = [note(subject, text=f"before {n}") for n in range(20)]
+        await produce_events(first.bootstrap, topic, subject, *before)
+        await eventually(lambda: _seen_is(app, subject, 20))
 
-            # Blocking calls: the app's loop, and its consumer, stand still throughout.
-            first.stop()
-            fresh.start()  # here, not on another thread: the broker dies with its thread
-            _with_this_loop_frozen(fill_behind_its_back)
-
-            await eventually(lambda: _seen_is(app, subject, 50), timeout_s=60)
-    finally:
-        fresh.stop()
+        # Blocking calls: the app's loop, and its consumer, stand still throughout.
         first.stop()
+        fresh.start()  # here, not on another thread: the broker dies with its thread
+        _with_this_loop_frozen(fill_behind_its_back)
+
+        await eventually(lambda: _seen_is(app, subject, 50), timeout_s=60)
 
 
 def _with_this_loop_frozen(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
