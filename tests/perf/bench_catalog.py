@@ -10,7 +10,7 @@
   creates straight to the real catalog process, in the same run, with the CPU each process
   spent per create; on SQLite the limit under them in the same run: the same rows inserted
   with raw sqlite3 at the service's `synchronous` level;
-- on PostgreSQL, the same creates straight to one catalog process and spread over
+- on each database, the same creates straight to one catalog process and spread over
   `--catalog-processes` of them on the same database, alternating (1, N, N, 1) in the same
   run: whether a second process adds creates, and its CPU per create;
 - list and search p50/p99 with N products, on SQLite and on PostgreSQL;
@@ -491,7 +491,7 @@ if __name__ == "__main__":
         "--catalog-processes",
         type=int,
         default=2,
-        help="catalog processes the creates are spread over on PostgreSQL (1: not measured)",
+        help="catalog processes on one database the creates are spread over (1: not measured)",
     )
     arguments = parser.parse_args()
     asyncio.run(main(arguments))
