@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.catalog import service
+from services.catalog.creates import ProductCreatesDep
 from services.catalog.domain import Lifecycle
 from services.catalog.notices import CoreNoticesDep
 from services.catalog.schemas import (
@@ -81,19 +82,23 @@ async def get_product_type(code: str, runtime: RuntimeDep, _: Reader) -> Product
 async def create_product(
     body: ProductCreate,
     runtime: RuntimeDep,
+    creates: ProductCreatesDep,
     notices: CoreNoticesDep,
     idem: IdempotencyDep,
     actor: Writer,
     response: Response,
 ) -> Response | ProductPublic:
     """Create a product in `draft`; its completeness follows its product type."""
-    async with runtime.uow() as uow:
-        if (replayed := await idem.replay(uow, body)) is not None:
-            return replayed
-        created = product_public(
-            await service.create_product(uow=uow, data=body, actor=actor, notices=notices)
-        )
-        await idem.remember(uow, status.HTTP_201_CREATED, created)
+    if idem.key is None:
+        created = product_public(await creates.submit(service.NewProduct(body, actor)))
+    else:
+        async with runtime.uow() as uow:
+            if (replayed := await idem.replay(uow, body)) is not None:
+                return replayed
+            created = product_public(
+                await service.create_product(uow=uow, data=body, actor=actor, notices=notices)
+            )
+            await idem.remember(uow, status.HTTP_201_CREATED, created)
     response.headers["Location"] = f"/v1/products/{created.id}"
     return _describe(response, created)
 

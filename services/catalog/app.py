@@ -6,13 +6,14 @@ from fastapi import FastAPI
 
 from services.catalog.api import router
 from services.catalog.case_studies.api import router as case_studies_router
+from services.catalog.creates import product_creates
 from services.catalog.decisions.api import router as decisions_router
 from services.catalog.decisions.service import current_decisions, refuse_move_against_decision
 from services.catalog.launches.contracts import LAUNCH_TOPIC, LAUNCHED
 from services.catalog.launches.handlers import launched_handler
 from services.catalog.migrations import history
 from services.catalog.notices import (
-    ClaimingSku,
+    ClaimingSkus,
     CoreNotices,
     LifecycleMoved,
     MovingLifecycle,
@@ -27,7 +28,7 @@ from services.catalog.research.api import router as research_router
 from services.catalog.snapshots import product_snapshots
 from services.catalog.tables import metadata
 from services.catalog.variants.api import router as variants_router
-from services.catalog.variants.service import claim_product_sku, follow_product_lifecycle
+from services.catalog.variants.service import claim_product_skus, follow_product_lifecycle
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import Clock, utc_now
 from shared.settings import Settings
@@ -37,7 +38,7 @@ def core_notices() -> CoreNotices:
     """The sub-domains' subscriptions to the core's product changes."""
     notices = CoreNotices()
     # Products and variants share one SKU space.
-    notices.subscribe(ClaimingSku, claim_product_sku)
+    notices.subscribe(ClaimingSkus, claim_product_skus)
     # A rejected product cannot become active (issue 3): 409 with the decision.
     notices.subscribe(MovingLifecycle, refuse_move_against_decision)
     # Requirements and recommendations follow what active products offer (issue 3).
@@ -75,4 +76,5 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app = create_service_app(spec, settings, clock=clock)
     app.state.core_notices = notices
+    app.state.product_creates = product_creates(unit_of_work=app.state.runtime.uow, notices=notices)
     return app

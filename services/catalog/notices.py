@@ -10,21 +10,25 @@ leaves the process: events for other services still go through the outbox.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Row
 
 from services.catalog.domain import Lifecycle
+from shared.errors import Conflict
 from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class ClaimingSku:
-    """A product is about to be created with `sku`; whoever also hands out SKUs may refuse."""
+class ClaimingSkus:
+    """Products are about to be created with `skus`; whoever also hands out SKUs refuses each
+    SKU it holds by putting its 409 in `refused` (so one taken SKU refuses only its product
+    of a group created together)."""
 
-    sku: str
+    skus: tuple[str, ...]
+    refused: dict[str, Conflict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,8 @@ class LifecycleMoved:
     to: Lifecycle
 
 
-Notice = ClaimingSku | MovingLifecycle | ProductChanged | LifecycleMoved
-N = TypeVar("N", ClaimingSku, MovingLifecycle, ProductChanged, LifecycleMoved)
+Notice = ClaimingSkus | MovingLifecycle | ProductChanged | LifecycleMoved
+N = TypeVar("N", ClaimingSkus, MovingLifecycle, ProductChanged, LifecycleMoved)
 Subscriber = Callable[[UnitOfWork, N], Awaitable[None]]
 
 

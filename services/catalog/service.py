@@ -5,6 +5,7 @@ outbox in the caller's unit of work. Reads take a read-only session instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -44,7 +45,7 @@ from services.catalog.events import (
     product_updated,
 )
 from services.catalog.notices import (
-    ClaimingSku,
+    ClaimingSkus,
     CoreNotices,
     LifecycleMoved,
     MovingLifecycle,
@@ -59,7 +60,8 @@ from services.catalog.schemas import (
 from services.catalog.tables import product, product_change, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.errors import Conflict, NotFound, field_error
+from shared.db import one_of
+from shared.errors import Conflict, DomainError, Invalid, NotFound, field_error
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
 
@@ -132,12 +134,79 @@ async def list_product_types(
 # --- products ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NewProduct:
+    """One product to create, and who asks."""
+
+    data: ProductCreate
+    actor: Principal
+
+
 async def create_product(
     *, uow: UnitOfWork, data: ProductCreate, actor: Principal, notices: CoreNotices
 ) -> ProductRow:
     """Create a draft product; 422 for an unknown product type, 409 for a taken SKU."""
-    required = await _required_attributes(uow.session, data.product_type)
-    await notices.send(uow, ClaimingSku(sku=data.sku))
+    created = await create_products(uow=uow, new=[NewProduct(data, actor)], notices=notices)
+    if isinstance(created[0], DomainError):
+        raise created[0]
+    return created[0]
+
+
+async def create_products(
+    *, uow: UnitOfWork, new: Sequence[NewProduct], notices: CoreNotices
+) -> list[ProductRow | DomainError]:
+    """Create draft products in one unit of work, with one statement a step for all of them
+    (group commit, `services/catalog/creates.py`). Each is answered in order with its row or
+    its own error, which leaves the others to be created: 422 for an unknown product type,
+    409 for a SKU taken before or by an earlier one of `new`."""
+    required = await _required_attributes_of(uow, {item.data.product_type for item in new})
+    claiming = ClaimingSkus(skus=tuple(dict.fromkeys(item.data.sku for item in new)))
+    await notices.send(uow, claiming)
+    now = uow.clock()
+    answers: list[str | DomainError] = []
+    to_insert: list[dict[str, Any]] = []
+    claimed: dict[str, str] = {}  # SKU: the id of the product of `new` that takes it
+    for item in new:
+        data = item.data
+        if data.product_type not in required:
+            answers.append(_unknown_product_type_field(data.product_type))
+        elif refused := claiming.refused.get(data.sku):
+            answers.append(refused)
+        elif data.sku in claimed:
+            answers.append(_duplicate_sku(data.sku, product_id=claimed[data.sku]))
+        else:
+            values = _new_product(item, required[data.product_type], now)
+            claimed[data.sku] = values["id"]
+            to_insert.append(values)
+            answers.append(values["id"])
+    rows = await _inserted_products(uow, to_insert) if to_insert else {}
+    uow.publish_many(
+        catalog_event(product_created(row), subject=row.id, sequence=row.version)
+        for row in rows.values()
+    )
+    return [rows[answer] if isinstance(answer, str) else answer for answer in answers]
+
+
+async def _inserted_products(
+    uow: UnitOfWork, values: list[dict[str, Any]]
+) -> dict[str, ProductRow]:
+    """Insert new products with one statement; their rows by id."""
+    # No savepoint around the insert: the claim has already refused every taken SKU under
+    # the write lock. Should the insert fail anyway, it fails the whole unit of work: a
+    # group is then created again product by product (`GroupCommit`), and alone a failed
+    # insert is that product's 409.
+    try:
+        inserted = await uow.session.execute(_INSERT_PRODUCT, values)
+    except IntegrityError as exc:
+        if len(values) > 1:
+            raise
+        raise _duplicate_sku(values[0]["sku"]) from exc
+    return {row.id: row for row in inserted}
+
+
+def _new_product(item: NewProduct, required: list[str], now: datetime) -> dict[str, Any]:
+    """The row of a new draft product."""
+    data = item.data
     completeness = compute_completeness(
         name=data.name,
         brand=data.brand,
@@ -145,8 +214,7 @@ async def create_product(
         attributes=data.attributes,
         required_attributes=required,
     )
-    now = uow.clock()
-    values = {
+    return {
         "id": str(uuid7()),
         "sku": data.sku,
         "name": data.name,
@@ -162,17 +230,8 @@ async def create_product(
         "version": 1,
         "created_at": now,
         "updated_at": now,
-        "created_by": actor.subject,
+        "created_by": item.actor.subject,
     }
-    # No savepoint around the insert: `claim_sku` has already refused a taken SKU under
-    # the write lock, and a Conflict ends the caller's unit of work anyway (both callers
-    # let it), so a failed insert never needs the transaction kept usable.
-    try:
-        row = (await uow.session.execute(_INSERT_PRODUCT, values)).one()
-    except IntegrityError as exc:
-        raise _duplicate_sku(data.sku) from exc
-    uow.publish(catalog_event(product_created(row), subject=row.id, sequence=row.version))
-    return row
 
 
 async def get_product(*, session: AsyncSession, product_id: str) -> ProductRow:
@@ -381,12 +440,26 @@ _INSERT_PRODUCT = insert(product).returning(*product.c)
 async def _required_attributes(session: AsyncSession, code: str) -> list[str]:
     required = await session.scalar(_REQUIRED_ATTRIBUTES, {"code": code})
     if required is None:
-        raise field_error(
-            "product_type",
-            "unknown product type",
-            detail=f"unknown product type {code!r}; create it with POST /v1/product-types first",
-        )
+        raise _unknown_product_type_field(code)
     return list(required)
+
+
+async def _required_attributes_of(uow: UnitOfWork, codes: set[str]) -> dict[str, list[str]]:
+    """The required attributes of each of the product types `codes` names that exists."""
+    found = await uow.session.execute(
+        select(product_type.c.code, product_type.c.required_attributes).where(
+            one_of(product_type.c.code, codes, dialect=uow.dialect)
+        )
+    )
+    return {code: list(required) for code, required in found}
+
+
+def _unknown_product_type_field(code: str) -> Invalid:
+    return field_error(
+        "product_type",
+        "unknown product type",
+        detail=f"unknown product type {code!r}; create it with POST /v1/product-types first",
+    )
 
 
 async def _locked_product(uow: UnitOfWork, product_id: str) -> ProductRow:
@@ -452,8 +525,8 @@ def _duplicate_type(code: str) -> Conflict:
     return Conflict(f"a product type with code {code!r} already exists", code=code)
 
 
-def _duplicate_sku(sku: str) -> Conflict:
-    return Conflict(f"a product with SKU {sku!r} already exists", sku=sku)
+def _duplicate_sku(sku: str, **extra: Any) -> Conflict:
+    return Conflict(f"a product with SKU {sku!r} already exists", sku=sku, **extra)
 
 
 def _product_not_found(product_id: str) -> NotFound:

@@ -6,10 +6,13 @@ product's lifecycle use case, so a variant move and its product's move never int
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Row,
+    String,
     bindparam,
     insert,
     literal_column,
@@ -18,6 +21,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -25,7 +29,7 @@ from uuid6 import uuid7
 from services.catalog.decisions.service import check_move
 from services.catalog.domain import Lifecycle, diff_fields
 from services.catalog.events import catalog_event, completeness_data, field_changes
-from services.catalog.notices import ClaimingSku, LifecycleMoved
+from services.catalog.notices import ClaimingSkus, LifecycleMoved
 from services.catalog.schemas import MAX_ATTRIBUTES
 from services.catalog.tables import product, product_type
 from services.catalog.variants.domain import (
@@ -50,6 +54,7 @@ from services.catalog.variants.schemas import VariantCreate, VariantUpdate
 from services.catalog.variants.tables import product_variant
 from shared.auth import Principal
 from shared.concurrency import check_version
+from shared.db import one_of
 from shared.errors import Conflict, NotFound, field_error
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
@@ -58,48 +63,68 @@ VariantRow = Row[Any]
 VARIANTS = Keyset(product_variant.c.id)
 # The two-key advisory lock space is apart from the one-key space the outbox relay uses.
 _SKU_LOCK_SPACE = 0x534B55
-_LOCK_SKU = text(f"SELECT pg_advisory_xact_lock({_SKU_LOCK_SPACE}, hashtext(:sku))")
-# Who holds a SKU, products before variants, in one statement (one round trip per create).
-_SKU_HOLDERS = union_all(
-    select(
-        literal_column("'product'").label("kind"),
-        product.c.id.label("id"),
-        product.c.id.label("product_id"),
-    ).where(product.c.sku == bindparam("sku")),
-    select(literal_column("'variant'"), product_variant.c.id, product_variant.c.product_id).where(
-        product_variant.c.sku == bindparam("sku")
-    ),
-).order_by("kind")
+# One lock a SKU, taken in one order (of the hashes), so two groups of creates sharing
+# SKUs wait for each other rather than deadlock.
+_LOCK_SKUS = text(
+    "SELECT pg_advisory_xact_lock(:space, h) FROM"
+    " (SELECT DISTINCT hashtext(s) AS h FROM unnest(:skus) AS s ORDER BY h) AS ordered"
+).bindparams(bindparam("space", _SKU_LOCK_SPACE), bindparam("skus", type_=ARRAY(String)))
+
+
+def _sku_holders(skus: Sequence[str], dialect: str) -> CompoundSelect:
+    """Who holds each of `skus`, products before variants, in one statement."""
+    return union_all(
+        select(
+            literal_column("'product'").label("kind"),
+            product.c.sku.label("sku"),
+            product.c.id.label("id"),
+            product.c.id.label("product_id"),
+        ).where(one_of(product.c.sku, skus, dialect=dialect)),
+        select(
+            literal_column("'variant'"),
+            product_variant.c.sku,
+            product_variant.c.id,
+            product_variant.c.product_id,
+        ).where(one_of(product_variant.c.sku, skus, dialect=dialect)),
+    ).order_by("kind")
 
 
 # --- SKUs, shared with product creation ---------------------------------------------------------
 
 
-async def claim_sku(*, uow: UnitOfWork, sku: str) -> None:
-    """409 if a product or a variant holds the SKU; on PostgreSQL, also serialize its creates.
+async def claim_skus(*, uow: UnitOfWork, skus: Sequence[str]) -> dict[str, Conflict]:
+    """The 409 of each of `skus` a product or a variant holds; on PostgreSQL, also serialize
+    the creates of each SKU to the end of the transaction.
 
     Products and variants live in two tables, so no one unique index covers both; a
     transaction-scoped advisory lock per SKU closes the race between the check and the insert
     (SQLite's BEGIN IMMEDIATE already serializes writers).
     """
     if uow.dialect == "postgresql":
-        await uow.session.execute(_LOCK_SKU, {"sku": sku})
-    held = (await uow.session.execute(_SKU_HOLDERS, {"sku": sku})).first()
-    if held is None:
-        return
+        await uow.session.execute(_LOCK_SKUS, {"skus": list(skus)})
+    refused: dict[str, Conflict] = {}
+    for held in await uow.session.execute(_sku_holders(skus, uow.dialect)):
+        if held.sku not in refused:
+            refused[held.sku] = _held(held)
+    return refused
+
+
+def _held(held: Row[Any]) -> Conflict:
     if held.kind == "product":
-        raise Conflict(f"a product with SKU {sku!r} already exists", sku=sku, product_id=held.id)
-    raise Conflict(
-        f"a variant with SKU {sku!r} already exists",
-        sku=sku,
+        return Conflict(
+            f"a product with SKU {held.sku!r} already exists", sku=held.sku, product_id=held.id
+        )
+    return Conflict(
+        f"a variant with SKU {held.sku!r} already exists",
+        sku=held.sku,
         product_id=held.product_id,
         variant_id=held.id,
     )
 
 
-async def claim_product_sku(uow: UnitOfWork, claiming: ClaimingSku) -> None:
-    """Subscribes to the core's product creation: a new product claims its SKU here too."""
-    await claim_sku(uow=uow, sku=claiming.sku)
+async def claim_product_skus(uow: UnitOfWork, claiming: ClaimingSkus) -> None:
+    """Subscribes to the core's product creation: new products claim their SKUs here too."""
+    claiming.refused.update(await claim_skus(uow=uow, skus=claiming.skus))
 
 
 # --- variants ----------------------------------------------------------------------------------
@@ -112,7 +137,8 @@ async def create_variant(
     context = await _context(uow.session, product_id, lock=True)
     check_new_variant(context.lifecycle)
     check_overrides(data.axes, data.attributes)
-    await claim_sku(uow=uow, sku=data.sku)
+    if refused := await claim_skus(uow=uow, skus=[data.sku]):
+        raise refused[data.sku]
     check_axes(data.axes, await _sibling_axes(uow.session, product_id))
     now = uow.clock()
     values = {

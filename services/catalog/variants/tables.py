@@ -15,7 +15,7 @@ product_variant = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("product_id", String(36), ForeignKey(product.c.id), nullable=False),
-    # Unique among variants here; unique against products by `claim_sku` (both tables).
+    # Unique among variants here; unique against products by `claim_skus` (both tables).
     Column("sku", String(64), nullable=False, unique=True),
     Column("axes", JsonType, nullable=False),
     # sha256 of the case-folded axis values: two variants of a product never share it.
