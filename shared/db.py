@@ -22,11 +22,11 @@ from sqlalchemy import (
     CursorResult,
     MetaData,
     Result,
+    String,
     any_,
     bindparam,
     event,
     func,
-    literal,
     select,
     text,
 )
@@ -80,11 +80,29 @@ def one_of(
     sequence numbers): `column.in_(values)` coerces each value and renders a parameter for
     each at every execution, which cost more of the main thread than the query itself.
     """
+    return _one_of(column, None, dialect, value=one_of_values(values, dialect=dialect))
+
+
+def one_of_param(column: ColumnElement[Any], name: str, *, dialect: str) -> ColumnElement[bool]:
+    """`one_of` with its values left to the parameter `name`, for a statement built once
+    (a new statement is walked for its cache key at every execution); bind the values as
+    `one_of_values` gives them."""
+    return _one_of(column, name, dialect)
+
+
+def one_of_values(values: Iterable[Any], *, dialect: str) -> Any:
+    """The values of a `one_of` parameter as the dialect binds them."""
     listed = list(values)
+    return orjson.dumps(listed).decode() if dialect == "sqlite" else listed
+
+
+def _one_of(
+    column: ColumnElement[Any], name: str | None, dialect: str, **value: Any
+) -> ColumnElement[bool]:
     if dialect == "sqlite":
-        array = func.json_each(literal(orjson.dumps(listed).decode())).table_valued("value")
+        array = func.json_each(bindparam(name, type_=String(), **value)).table_valued("value")
         return column.in_(select(array.c.value).scalar_subquery())
-    return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
+    return column == any_(bindparam(name, type_=ARRAY(column.type), **value))
 
 
 def _sqlite_pragmas(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None]:

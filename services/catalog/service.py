@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -60,7 +61,7 @@ from services.catalog.schemas import (
 from services.catalog.tables import product, product_change, product_type
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.db import one_of
+from shared.db import one_of_param, one_of_values
 from shared.errors import Conflict, DomainError, Invalid, NotFound, field_error
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
@@ -447,11 +448,17 @@ async def _required_attributes(session: AsyncSession, code: str) -> list[str]:
 async def _required_attributes_of(uow: UnitOfWork, codes: set[str]) -> dict[str, list[str]]:
     """The required attributes of each of the product types `codes` names that exists."""
     found = await uow.session.execute(
-        select(product_type.c.code, product_type.c.required_attributes).where(
-            one_of(product_type.c.code, codes, dialect=uow.dialect)
-        )
+        _required_attributes_of_codes(uow.dialect),
+        {"codes": one_of_values(codes, dialect=uow.dialect)},
     )
     return {code: list(required) for code, required in found}
+
+
+@cache
+def _required_attributes_of_codes(dialect: str) -> Select[Any]:
+    return select(product_type.c.code, product_type.c.required_attributes).where(
+        one_of_param(product_type.c.code, "codes", dialect=dialect)
+    )
 
 
 def _unknown_product_type_field(code: str) -> Invalid:

@@ -7,6 +7,7 @@ product's lifecycle use case, so a variant move and its product's move never int
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -54,7 +55,7 @@ from services.catalog.variants.schemas import VariantCreate, VariantUpdate
 from services.catalog.variants.tables import product_variant
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.db import one_of
+from shared.db import one_of_param, one_of_values
 from shared.errors import Conflict, NotFound, field_error
 from shared.pagination import Keyset, Page
 from shared.uow import UnitOfWork
@@ -71,21 +72,23 @@ _LOCK_SKUS = text(
 ).bindparams(bindparam("space", _SKU_LOCK_SPACE), bindparam("skus", type_=ARRAY(String)))
 
 
-def _sku_holders(skus: Sequence[str], dialect: str) -> CompoundSelect:
-    """Who holds each of `skus`, products before variants, in one statement."""
+@cache
+def _sku_holders(dialect: str) -> CompoundSelect:
+    """Who holds each of the SKUs `skus` binds, products before variants, in one statement;
+    built once for each dialect."""
     return union_all(
         select(
             literal_column("'product'").label("kind"),
             product.c.sku.label("sku"),
             product.c.id.label("id"),
             product.c.id.label("product_id"),
-        ).where(one_of(product.c.sku, skus, dialect=dialect)),
+        ).where(one_of_param(product.c.sku, "skus", dialect=dialect)),
         select(
             literal_column("'variant'"),
             product_variant.c.sku,
             product_variant.c.id,
             product_variant.c.product_id,
-        ).where(one_of(product_variant.c.sku, skus, dialect=dialect)),
+        ).where(one_of_param(product_variant.c.sku, "skus", dialect=dialect)),
     ).order_by("kind")
 
 
@@ -103,7 +106,9 @@ async def claim_skus(*, uow: UnitOfWork, skus: Sequence[str]) -> dict[str, Confl
     if uow.dialect == "postgresql":
         await uow.session.execute(_LOCK_SKUS, {"skus": list(skus)})
     refused: dict[str, Conflict] = {}
-    for held in await uow.session.execute(_sku_holders(skus, uow.dialect)):
+    holders = _sku_holders(uow.dialect)
+    bound = {"skus": one_of_values(skus, dialect=uow.dialect)}
+    for held in await uow.session.execute(holders, bound):
         if held.sku not in refused:
             refused[held.sku] = _held(held)
     return refused
