@@ -4,7 +4,8 @@ created together, in the next transaction, each answered once it has committed.
 A create alone is a transaction of five statements (the product type's required attributes,
 the SKU claim, the insert, the outbox insert, the commit), and most of a create's CPU was
 those statements' trips to the database (docs/performance.md). Created together, a group
-of creates takes the same five statements, one of each for all of them. A create that
+of creates takes the same statements, one of each for all of them, less the first once the
+process knows the group's types (`service.RequiredAttributes`). A create that
 carries an `Idempotency-Key` keeps a transaction of its own: its key is read and stored with
 the product, and a retry is rare.
 """
@@ -35,9 +36,11 @@ def product_creates(
     """The app's product creates, grouped on SQLite and on PostgreSQL alike: on both, the
     statements a group shares are most of what a create costs the process."""
 
+    types = service.RequiredAttributes()
+
     async def store(new: list[service.NewProduct]) -> list[service.ProductRow | DomainError]:
         async with unit_of_work() as uow:
-            return await service.create_products(uow=uow, new=new, notices=notices)
+            return await service.create_products(uow=uow, new=new, notices=notices, types=types)
 
     return GroupCommit(store, max_weight=MAX_GROUP_CREATES)
 

@@ -153,14 +153,45 @@ async def create_product(
     return created[0]
 
 
+# Types are few (a catalog's kinds of product); the bound only keeps a process's memory
+# bounded should a caller create types without end.
+MAX_TYPES_KEPT = 10_000
+
+
+class RequiredAttributes:
+    """The required attributes of product types, each type read from the database once.
+
+    A product type never changes once created (no route updates or deletes one), so what
+    a process has read stays true: a group of creates then skips that statement, one of the
+    few each group waits on the event loop for. Only types found are kept.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, list[str]] = {}
+
+    async def of(self, uow: UnitOfWork, codes: set[str]) -> dict[str, list[str]]:
+        """The required attributes of each of the types `codes` names that exists."""
+        if missing := codes - self._known.keys():
+            if len(self._known) >= MAX_TYPES_KEPT:
+                self._known.clear()
+            self._known.update(await _required_attributes_of(uow, missing))
+        return {code: self._known[code] for code in codes if code in self._known}
+
+
 async def create_products(
-    *, uow: UnitOfWork, new: Sequence[NewProduct], notices: CoreNotices
+    *,
+    uow: UnitOfWork,
+    new: Sequence[NewProduct],
+    notices: CoreNotices,
+    types: RequiredAttributes | None = None,
 ) -> list[ProductRow | DomainError]:
     """Create draft products in one unit of work, with one statement a step for all of them
     (group commit, `services/catalog/creates.py`). Each is answered in order with its row or
     its own error, which leaves the others to be created: 422 for an unknown product type,
-    409 for a SKU taken before or by an earlier one of `new`."""
-    required = await _required_attributes_of(uow, {item.data.product_type for item in new})
+    409 for a SKU taken before or by an earlier one of `new`. `types` may keep the product
+    types' required attributes from one call to the next."""
+    types = types or RequiredAttributes()
+    required = await types.of(uow, {item.data.product_type for item in new})
     claiming = ClaimingSkus(skus=tuple(dict.fromkeys(item.data.sku for item in new)))
     await notices.send(uow, claiming)
     now = uow.clock()

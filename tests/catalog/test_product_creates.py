@@ -194,3 +194,18 @@ async def test_concurrent_requests_each_get_their_own_response(
         assert resp.headers["Location"] == f"/v1/products/{created['id']}"
         fetched = await client.get(resp.headers["Location"], headers=READ)
         assert fetched.json() == created
+
+
+async def test_a_type_created_after_a_refusal_is_found(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    creates = product_creates(unit_of_work=app.state.runtime.uow, notices=app.state.core_notices)
+
+    with pytest.raises(Invalid) as refused:
+        await creates.submit(new(sku="TS-1", product_type="toaster"))
+    await make_type(client, "toaster", ("slots",))
+    created = await creates.submit(new(sku="TS-1", product_type="toaster", attributes={}))
+
+    assert "unknown product type 'toaster'" in refused.value.detail
+    assert created.product_type == "toaster"
+    assert created.completeness_missing == ["description", "attributes.slots"]
