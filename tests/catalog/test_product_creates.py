@@ -23,7 +23,7 @@ from shared.errors import Conflict, EventTooLarge, Invalid
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.catalog.conftest import READ, WRITE, make_product, make_type, outbox_events, product_body
-from tests.support import assert_problem
+from tests.support import assert_problem, pg_database, running
 
 EDITOR = Principal(subject="editor-key", name="editor", scopes=frozenset(), owner="editors")
 
@@ -209,3 +209,41 @@ async def test_a_type_created_after_a_refusal_is_found(
     assert "unknown product type 'toaster'" in refused.value.detail
     assert created.product_type == "toaster"
     assert created.completeness_missing == ["description", "attributes.slots"]
+
+
+@pytest.mark.postgres
+async def test_two_processes_grouping_the_same_skus_create_each_once(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Two catalog processes on one PostgreSQL database, each with a group of the same 40
+    SKUs (in opposite orders): every SKU is created once, the other create of it is a 409,
+    and neither group fails: the later one waits for the earlier one's SKU locks, then
+    finds every SKU held."""
+    skus = [f"KT-{i}" for i in range(40)]
+    async with pg_database() as url:
+        apps = [
+            create_app(make_settings(catalog_database_url=url, run_consumers=False))
+            for _ in range(2)
+        ]
+        async with running(apps[0]) as client, running(apps[1]):
+            await make_type(client, "kettle", ("color", "capacity_l"))
+            transactions = [CountedTransactions(app) for app in apps]
+            creates = [
+                product_creates(unit_of_work=counted, notices=app.state.core_notices)
+                for app, counted in zip(apps, transactions, strict=True)
+            ]
+
+            answers = await asyncio.gather(
+                *(creates[0].submit(new(sku=sku)) for sku in skus),
+                *(creates[1].submit(new(sku=sku)) for sku in reversed(skus)),
+                return_exceptions=True,
+            )
+
+            stored = await stored_skus(apps[0])
+    created = [answer for answer in answers if not isinstance(answer, BaseException)]
+    refused = [answer for answer in answers if isinstance(answer, BaseException)]
+    assert sorted(row.sku for row in created) == sorted(skus)
+    assert len(refused) == len(skus)
+    assert all(isinstance(answer, Conflict) for answer in refused)
+    assert sorted(stored) == sorted(skus)
+    assert [counted.opened for counted in transactions] == [1, 1]
