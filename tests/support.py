@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.auth import SCOPES, TokenSigner
 from shared.broker import free_port
+from shared.uow import UnitOfWork
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PG_ADMIN_DSN = os.environ.get("PRODUCTOPS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -233,3 +234,16 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> lis
         for topic in topics
         for partition in sorted(consumer.partitions_for_topic(topic) or ())
     ]
+
+
+class CountedTransactions:
+    """The runtime's units of work, counted."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.runtime = app.state.runtime
+        self.opened = 0
+
+    def __call__(self) -> UnitOfWork:
+        self.opened += 1
+        uow: UnitOfWork = self.runtime.uow()
+        return uow

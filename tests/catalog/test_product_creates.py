@@ -21,24 +21,10 @@ from services.catalog.tables import product
 from shared.auth import Principal
 from shared.errors import Conflict, EventTooLarge, Invalid
 from shared.settings import Settings
-from shared.uow import UnitOfWork
 from tests.catalog.conftest import READ, WRITE, make_product, make_type, outbox_events, product_body
-from tests.support import assert_problem, pg_database, running
+from tests.support import CountedTransactions, assert_problem, pg_database, running
 
 EDITOR = Principal(subject="editor-key", name="editor", scopes=frozenset(), owner="editors")
-
-
-class CountedTransactions:
-    """The runtime's units of work, counted."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.runtime = app.state.runtime
-        self.opened = 0
-
-    def __call__(self) -> UnitOfWork:
-        self.opened += 1
-        uow: UnitOfWork = self.runtime.uow()
-        return uow
 
 
 def new(**overrides: Any) -> NewProduct:

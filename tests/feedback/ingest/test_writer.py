@@ -19,25 +19,12 @@ from services.feedback.tables import customer_event
 from shared.auth import Principal
 from shared.errors import EventTooLarge
 from shared.settings import Settings
-from shared.uow import UnitOfWork
 from tests.feedback.conftest import event, known_product
+from tests.support import CountedTransactions
 
 
 def shop(owner: str) -> Principal:
     return Principal(subject=f"{owner}-key", name=owner, scopes=frozenset(), owner=owner)
-
-
-class CountedTransactions:
-    """The runtime's units of work, counted."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.runtime = app.state.runtime
-        self.opened = 0
-
-    def __call__(self) -> UnitOfWork:
-        self.opened += 1
-        uow: UnitOfWork = self.runtime.uow()
-        return uow
 
 
 def prepared(app: FastAPI, owner: str, *event_ids: str, **fields: Any) -> ingestion.Prepared:
