@@ -52,9 +52,12 @@ def real_services(
 def view_settings(
     make_settings: Callable[..., Settings], real_services: dict[str, ServiceProcess]
 ) -> Settings:
-    """Gateway settings routing to the real services (and on their broker)."""
+    """Gateway settings routing to the real services (and on their broker), with a view
+    budget of 10 s rather than the default 0.8 s: under the other test worker's load a
+    service that is up can take seconds, and only a frozen one should look degraded. The
+    hung-service tests wait the budget out, which is what it costs."""
     ports = {f"{name}_port": service.port for name, service in real_services.items()}
-    return make_settings(**ports)
+    return make_settings(**ports, view_budget_s=10)
 
 
 class Ticks:

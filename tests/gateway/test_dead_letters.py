@@ -30,10 +30,7 @@ ADMIN = auth("admin")
 
 @pytest.fixture
 async def gateway(view_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    # Each page asks every service twice (letters, parked events): a roomier budget than
-    # the default 0.8 s, so a loaded test machine does not make a service look degraded.
-    settings = view_settings.model_copy(update={"view_budget_s": 3.0})
-    async with running(create_app(settings, services=SERVICES)) as http:
+    async with running(create_app(view_settings, services=SERVICES)) as http:
         yield http
 
 
