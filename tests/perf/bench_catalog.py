@@ -8,8 +8,9 @@
 
 - product creates per second (16 concurrent) through a real gateway process, and the same
   creates straight to the real catalog process, in the same run, with the CPU each process
-  spent per create; on SQLite the limit under them in the same run: the same rows inserted
-  with raw sqlite3 at the service's `synchronous` level;
+  spent per create; the limit under them in the same run, and their ratio to it: the same
+  rows inserted with raw sqlite3 at the service's `synchronous` level, and on PostgreSQL
+  with asyncpg alone over as many connections as there are clients;
 - on each database, the same creates straight to one catalog process and spread over
   `--catalog-processes` of them on the same database, alternating (1, N, N, 1) in the same
   run: whether a second process adds creates, and its CPU per create;
@@ -33,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import httpx
 from pydantic import SecretStr
 from sqlalchemy import distinct, func, insert, select, text
@@ -145,9 +147,11 @@ class Creates:
 
 async def bench_creates(
     catalog: ServiceProcess, gateway: ServiceProcess, creates: Creates, n: int
-) -> None:
+) -> float:
     """The same creates straight to the catalog and through the gateway, in the same run,
-    with the CPU each process spent per create: what 600/s would need in cores."""
+    with the CPU each process spent per create: what 600/s would need in cores. Returns the
+    creates a second through the gateway."""
+    through_gateway = 0.0
     await creates.product_type(catalog.url)
     paths = {
         "straight to the catalog": f"{catalog.url}/v1/products",
@@ -177,12 +181,14 @@ async def bench_creates(
         figure(f"catalog CPU per create {path}", catalog_ms, "ms")
         busy.report(path)
         if path == "through the gateway":
+            through_gateway = n / elapsed
             figure("gateway CPU per create", gateway_ms, "ms")
             cores = TARGET_CREATES_PER_S * (catalog_ms + gateway_ms) / 1000
             print(
                 f"    one catalog process: at most {1000 / catalog_ms:5.0f} /s on one core;"
                 f" {TARGET_CREATES_PER_S}/s would need {cores:.1f} cores of this CPU"
             )
+    return through_gateway
 
 
 async def bench_catalog_processes(
@@ -231,7 +237,7 @@ async def relay_rounds(database_url: str) -> None:
     figure("events a relay round", events / max(rounds, 1))
 
 
-async def raw_sqlite_creates(n: int) -> None:
+async def raw_sqlite_creates(n: int) -> float:
     """The limit under the API's creates on SQLite, in the same run: the standard library's
     sqlite3, one thread, on a migrated catalog database (its indexes and search triggers),
     each transaction what a create writes: the type read, the product row and its outbox row,
@@ -275,6 +281,74 @@ async def raw_sqlite_creates(n: int) -> None:
         conn.close()
     print(f"  limit: raw sqlite3, same rows, one thread, synchronous=full {n / elapsed:8.0f} /s")
     figure("raw sqlite3 creates, same rows", n / elapsed, "/s")
+    return n / elapsed
+
+
+# What one create writes, as the catalog writes it (`raw_postgres_creates`).
+_RAW_PG_STATEMENTS = (
+    "SELECT required_attributes FROM product_type WHERE code = 'bench'",
+    "SELECT pg_advisory_xact_lock(1, hashtext($1))",
+    "SELECT 1 FROM product WHERE sku = $1 UNION ALL SELECT 1 FROM product_variant WHERE sku = $1",
+    "INSERT INTO product (id, sku, name, product_type, brand, attributes, cost_amount,"
+    " cost_currency, lifecycle, completeness_score, completeness_missing, version, created_at,"
+    " updated_at, created_by) VALUES ($1, $2, $3, 'bench', $4, '{\"colour\": \"red\"}',"
+    " 9.99, 'EUR', 'draft', 60, '[\"description\"]', 1, $5, $5, 'bench')",
+    "INSERT INTO outbox (id, topic, key, type, payload, headers, created_at, attempts)"
+    " VALUES ($1, 'catalog.events', $2, 'catalog.product.created.v1', $3, '{}', $4, 0)",
+)
+
+
+async def raw_postgres_creates(n: int, concurrency: int) -> float:
+    """The limit under the API's creates on PostgreSQL, in the same run: asyncpg alone, with
+    as many connections as the API has clients, on a migrated catalog database of its own
+    (its trigram and B-tree indexes), each transaction what a create alone writes: the type
+    read, the SKU's advisory lock and check, the product row and its outbox row, committed
+    at PostgreSQL's durable default."""
+    url = await postgres_url()
+    if url is None:
+        raise RuntimeError("PostgreSQL stopped answering during the run")
+    try:
+        db = Database(url)
+        await upgrade(db, history)
+        await db.dispose()
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        conns = [await asyncpg.connect(dsn) for _ in range(concurrency)]
+        try:
+            now = datetime.now(UTC)
+            await conns[0].execute(
+                "INSERT INTO product_type (code, name, required_attributes, created_at, version)"
+                " VALUES ('bench', 'Bench', '[\"colour\", \"size\"]', $1, 1)",
+                now,
+            )
+            read_type, lock, check, insert_product, insert_event = _RAW_PG_STATEMENTS
+
+            async def writer(conn: asyncpg.Connection, first: int) -> None:
+                for i in range(first, n, concurrency):
+                    sku, product_id = f"RAW-{i}", str(uuid7())
+                    async with conn.transaction():
+                        await conn.fetchval(read_type)
+                        await conn.execute(lock, sku)
+                        await conn.fetch(check, sku)
+                        name = f"{WORDS[i % 10]} {i}"
+                        await conn.execute(
+                            insert_product, product_id, sku, name, BRANDS[i % 200], now
+                        )
+                        await conn.execute(insert_event, str(uuid7()), product_id, "x" * 600, now)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(writer(conn, k) for k, conn in enumerate(conns)))
+            elapsed = time.perf_counter() - started
+        finally:
+            for conn in conns:
+                await conn.close()
+    finally:
+        await drop_postgres(url)
+    print(
+        f"  limit: raw asyncpg, same rows, {concurrency} connections, a transaction a create"
+        f" {n / elapsed:8.0f} /s"
+    )
+    figure("raw asyncpg creates, same rows", n / elapsed, "/s")
+    return n / elapsed
 
 
 async def seed(database_url: str, count: int) -> None:
@@ -387,7 +461,7 @@ async def bench_backend(
                 )
             }
             creates = Creates(headers, args.concurrency)
-            await bench_creates(catalog, gateway, creates, args.creates)
+            through_gateway = await bench_creates(catalog, gateway, creates, args.creates)
             await relay_rounds(database_url)
             if args.catalog_processes > 1:
                 others = [
@@ -402,7 +476,11 @@ async def bench_backend(
                     for process in others:
                         process.stop()
             if label == "SQLite":
-                await raw_sqlite_creates(args.creates)
+                limit = await raw_sqlite_creates(args.creates)
+            else:
+                limit = await raw_postgres_creates(args.creates, args.concurrency)
+            print(f"  creates through the gateway / this limit {through_gateway / limit:8.2f}x")
+            figure("creates through the gateway / raw", through_gateway / limit, "x")
             if args.products:
                 await seed(database_url, args.products)
                 await bench_reads(catalog.url, headers, args.samples)
