@@ -169,8 +169,10 @@ def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     transaction fails on it: the pool retries the checkout on `DisconnectionError`.
     SQLAlchemy's own `pool_pre_ping` does the same in three round trips on asyncpg (BEGIN,
     a prepared `;`, ROLLBACK: the transaction is there for PgBouncer's transaction mode and
-    its prepared statements). asyncpg's `execute` without arguments uses the simple query
-    protocol, which prepares nothing and needs no transaction. A checkout starts every
+    its prepared statements, which this platform does not run under: a pooler in front must
+    be in session mode, docs/deploy.md). asyncpg's `execute` without arguments uses the
+    simple query protocol, which prepares nothing and needs no transaction; it cannot send an
+    empty query (it fails on the empty response), hence `SELECT 1`. A checkout starts every
     transaction, so of a group of creates' nine trips this was three (docs/performance.md)."""
     try:
         await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
