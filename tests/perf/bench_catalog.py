@@ -8,9 +8,10 @@
 
 - product creates per second (16 concurrent) through a real gateway process, and the same
   creates straight to the real catalog process, in the same run, with the CPU each process
-  spent per create; the limit under them in the same run, and their ratio to it: the same
-  rows inserted with raw sqlite3 at the service's `synchronous` level, and on PostgreSQL
-  with asyncpg alone over as many connections as there are clients;
+  spent per create, and beside it what any request costs the catalog (a bare `/healthz`,
+  an authenticated read of one product type); the limit under them in the same run, and
+  their ratio to it: the same rows inserted with raw sqlite3 at the service's `synchronous`
+  level, and on PostgreSQL with asyncpg alone over as many connections as there are clients;
 - on each database, the same creates straight to one catalog process and spread over
   `--catalog-processes` of them on the same database, alternating (1, N, N, 1) in the same
   run: whether a second process adds creates, and its CPU per create;
@@ -217,6 +218,48 @@ async def bench_catalog_processes(
         figure(f"catalog CPU per create, {label}, round {round_}", cpu_ms, "ms")
         line(f"create latency, {label}, round {round_}", latencies)
         busy.report(f"{label}, round {round_}")
+
+
+async def gets(url: str, headers: dict[str, str], n: int, concurrency: int) -> float:
+    """`n` GETs of `url` at `concurrency`; the seconds they took."""
+    async with aiohttp.ClientSession(
+        headers=headers, connector=aiohttp.TCPConnector(limit=concurrency)
+    ) as client:
+
+        async def call(_: int) -> None:
+            async with client.get(url) as response:
+                await response.read()
+                assert response.status == 200, response.status
+
+        started = time.perf_counter()
+        await timed(n, concurrency, call)
+        return time.perf_counter() - started
+
+
+async def request_floor(
+    catalog: ServiceProcess, headers: dict[str, str], n: int, concurrency: int
+) -> None:
+    """What any request costs the catalog, beside what a create costs it, in the same run:
+    `GET /healthz` (uvicorn and a route, no token, no database) and an authenticated
+    `GET /v1/product-types/bench` (the middleware, FastAPI's dependencies, the token, one
+    read transaction), each `n` times at `concurrency`, straight to the catalog."""
+    calls = {
+        "a bare GET /healthz": (f"{catalog.url}/healthz", {}),
+        "an authenticated GET of one product type": (
+            f"{catalog.url}/v1/product-types/bench",
+            headers,
+        ),
+    }
+    for label, (url, sent) in calls.items():
+        before = catalog.cpu_seconds()
+        elapsed = await gets(url, sent, n, concurrency)
+        cpu_ms = (catalog.cpu_seconds() - before) / n * 1000
+        print(
+            f"  floor: {label} ({concurrency} concurrent) {n / elapsed:8.0f} /s,"
+            f" catalog CPU {cpu_ms:5.2f} ms a request"
+        )
+        figure(f"floor: {label}", n / elapsed, "/s")
+        figure(f"floor: catalog CPU per request, {label}", cpu_ms, "ms")
 
 
 async def relay_rounds(database_url: str) -> None:
@@ -462,6 +505,7 @@ async def bench_backend(
             }
             creates = Creates(headers, args.concurrency)
             through_gateway = await bench_creates(catalog, gateway, creates, args.creates)
+            await request_floor(catalog, headers, args.creates, args.concurrency)
             await relay_rounds(database_url)
             if args.catalog_processes > 1:
                 others = [
