@@ -53,15 +53,11 @@ async def store(services: Services) -> KnowledgeStore:
 
 
 @pytest.fixture
-async def gateway(
-    make_settings: Callable[..., Settings], real_services: dict[str, ServiceProcess]
-) -> AsyncIterator[httpx.AsyncClient]:
-    # A sheet asks the catalog eight things at once, a pack that per product: a budget
-    # far above the default's 0.8 s, so a machine busy with other tests does not fail it
-    # (in a CI run of 2026-12-01 all twelve calls of one sheet outlasted 3 s under load).
-    ports = {f"{name}_port": service.port for name, service in real_services.items()}
-    settings = make_settings(**ports, view_budget_s=10)
-    async with running(create_app(settings, services=SERVICES)) as http:
+async def gateway(view_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    # A sheet asks the catalog eight things at once, a pack that per product: the shared
+    # fixture's 10 s budget, as in a CI run of 2026-12-01 all twelve calls of one sheet
+    # outlasted 3 s under load.
+    async with running(create_app(view_settings, services=SERVICES)) as http:
         yield http
 
 
