@@ -50,8 +50,8 @@ def create_app(
         event_topics={CUSTOMER_EVENT_ACCEPTED: CUSTOMER_EVENTS_TOPIC},
         # Started once the tables exist; on shutdown it finishes its current transaction
         # before the database closes.
-        background=[scheduler.run],
-        on_stop=[scheduler.stop],
+        background=[scheduler.job.run],
+        on_stop=[scheduler.job.stop],
         stop_timeout_s=_STOP_TIMEOUT_S,
         snapshots=price_snapshots,
     )

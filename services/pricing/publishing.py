@@ -9,9 +9,6 @@ however many schedulers run, a price is published once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,15 +23,10 @@ from services.pricing.service import WINDOW_COLUMNS, publish_price_events, windo
 from services.pricing.tables import price
 from services.pricing.timeline import PriceWindow, replaced
 from shared.app import Runtime
-from shared.backoff import Backoff
 from shared.db import one_of
+from shared.due import DueJob
 from shared.uow import UnitOfWork
 
-log = logging.getLogger(__name__)
-
-_MIN_SLEEP_S = 0.01
-# A failed tick (database away) is retried at these intervals.
-_RETRY = Backoff(first_s=0.4, cap_s=10.0)
 APPROVED = PriceStatus.APPROVED.value
 PUBLISHED = PriceStatus.PUBLISHED.value
 _SCHEDULED = frozenset(status.value for status in SCHEDULED_STATUSES)
@@ -182,23 +174,20 @@ async def _replaced(uow: UnitOfWork, due: Sequence[Any]) -> dict[str, str | None
 
 
 class Scheduler:
-    """Runs the schedule: wakes when the next price is due (at most `poll_s` apart, to
-    notice prices approved by other processes) or when told a price was approved.
+    """Runs the schedule on a `DueJob`: wakes when the next price is due (at most `poll_s`
+    apart, to notice prices approved by other processes) or when told a price was approved.
 
-    A background job of the service (`ServiceSpec.background` runs `run`, and
-    `ServiceSpec.on_stop` calls `stop`); it works on the runtime's database and clock.
+    A background job of the service (`ServiceSpec.background` runs `job.run`, and
+    `ServiceSpec.on_stop` calls `job.stop`); it works on the runtime's database and clock.
     """
 
     def __init__(self, *, poll_s: float = 1.0, batch_size: int = 500) -> None:
-        self.poll_s = poll_s
         self.batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self.last_error: str | None = None
+        self.job = DueJob(work=self.tick, next_due=_next_due, poll_s=poll_s)
 
     def notify(self) -> None:
         """A price was approved: look at the schedule now."""
-        self._wake.set()
+        self.job.notify()
 
     async def tick(self, runtime: Runtime) -> int:
         """Publish, then expire, everything due now, batch by batch; returns the count."""
@@ -212,39 +201,7 @@ class Scheduler:
                     break
         return done
 
-    def stop(self) -> None:
-        """Finish the current tick, then return from `run`.
 
-        Stopping between transactions, rather than cancelling one midway, leaves no
-        connection (and on SQLite no write lock) behind.
-        """
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self, runtime: Runtime) -> None:
-        """Tick until stopped; a failed tick (database away) is retried with backoff."""
-        failures = 0
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.tick(runtime)
-                delay = await self._delay(runtime)
-                failures, self.last_error = 0, None
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("scheduler tick failed; retrying", extra={"error": self.last_error})
-                delay = _RETRY.delay(failures)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
-
-    async def _delay(self, runtime: Runtime) -> float:
-        async with runtime.db.reader() as session:
-            due = await next_due(session)
-        if due is None:
-            return self.poll_s
-        # Never zero: a due row another replica holds locked would make this spin.
-        return min(self.poll_s, max(_MIN_SLEEP_S, (due - runtime.clock()).total_seconds()))
+async def _next_due(runtime: Runtime) -> datetime | None:
+    async with runtime.db.reader() as session:
+        return await next_due(session)
