@@ -1,8 +1,8 @@
 """Capped exponential backoff with jitter: how long a retry loop waits before trying again.
 
-One policy for every loop that retries after a failure (topic creation, the pricing
-scheduler, the triage worker, the stack supervisor's restarts), each with its own
-constants. The outbox relay and the consumer are meant to adopt it too:
+One policy for every loop that retries after a failure (topic creation, the due jobs of
+`shared.due`, the outbox relay, the consumer, the live feed, the triage worker, the stack
+supervisor's restarts), each with its own constants, in this shape:
 
     RETRY = Backoff(first_s=0.1, cap_s=settings.relay_max_backoff_s)
     failures = 0
