@@ -17,8 +17,9 @@ supervisor's restarts), each with its own constants, in this shape:
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -57,3 +58,34 @@ class Backoff:
         except OverflowError:  # far past the cap
             base = self.cap_s
         return base * (1 - self.jitter * self.rand())
+
+
+async def rebuild_until_cancelled(
+    *,
+    start: Callable[[], Awaitable[None]],
+    serve: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    backoff: Backoff,
+    failed: Callable[[Exception], None],
+) -> None:
+    """Start a client and `serve` with it until cancelled. After any failure (of `start` or
+    `serve`), `failed` is told, `backoff`'s delay passes, and the client is stopped and built
+    again; `stop` runs however the round ends. The first good start resets the delays.
+
+    The loop of the Kafka consumers (a service's group, the gateway's live feed), which
+    must outlive a broker that restarts or forgets its topics.
+    """
+    failures = 0
+    while True:
+        try:
+            await start()
+            failures = 0
+            await serve()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            failed(exc)
+            await asyncio.sleep(backoff.delay(failures))
+        finally:
+            await stop()

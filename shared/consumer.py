@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from sqlalchemy import text
 
-from shared.backoff import Backoff
+from shared.backoff import Backoff, rebuild_until_cancelled
 from shared.broker import ensure_topics, group_members, kafka_security
 from shared.broker_watch import BrokerWatch
 from shared.dead_letters import DeadLetter, is_dead_lettered, record_dead_letter, value_id
@@ -173,24 +173,18 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled, rebuilding the client after any failure."""
-        failures = 0
-        while True:
-            try:
-                await self._start()
-                failures = 0
-                await self._poll_forever()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self.rebuilding = self.last_error
-                log.warning(
-                    "consumer restarting", extra={"group": self.group, "error": self.last_error}
-                )
-                await asyncio.sleep(self._restart.delay(failures))
-            finally:
-                await self._stop()
+        await rebuild_until_cancelled(
+            start=self._start,
+            serve=self._poll_forever,
+            stop=self._stop,
+            backoff=self._restart,
+            failed=self._restarting,
+        )
+
+    def _restarting(self, exc: Exception) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.rebuilding = self.last_error
+        log.warning("consumer restarting", extra={"group": self.group, "error": self.last_error})
 
     async def _start(self) -> None:
         async with asyncio.timeout(10):

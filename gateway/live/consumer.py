@@ -19,7 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from gateway.live.feed import LiveFeed
-from shared.backoff import Backoff
+from shared.backoff import Backoff, rebuild_until_cancelled
 from shared.broker import ensure_topics, kafka_security
 from shared.settings import Settings
 
@@ -57,21 +57,17 @@ class LiveConsumer:
 
     async def run(self) -> None:
         """Read until cancelled, rebuilding the client after any failure."""
-        failures = 0
-        while True:
-            try:
-                await self._start()
-                failures = 0
-                await self._read_forever()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                self.state = f"reconnecting: {type(exc).__name__}"
-                log.warning("live feed consumer restarting", extra={"error": repr(exc)})
-                await asyncio.sleep(_RETRY.delay(failures))
-            finally:
-                await self._stop()
+        await rebuild_until_cancelled(
+            start=self._start,
+            serve=self._read_forever,
+            stop=self._stop,
+            backoff=_RETRY,
+            failed=self._restarting,
+        )
+
+    def _restarting(self, exc: Exception) -> None:
+        self.state = f"reconnecting: {type(exc).__name__}"
+        log.warning("live feed consumer restarting", extra={"error": repr(exc)})
 
     async def _start(self) -> None:
         # Created first: a topic that does not exist yet would be assigned only at the next

@@ -1,10 +1,13 @@
-"""Capped exponential backoff with jitter, on a fixed random source: no I/O, no sleeping."""
+"""Capped exponential backoff with jitter, on a fixed random source, and the consumers' rebuild
+loop on stand-in clients: no I/O, sleeps of zero."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from shared.backoff import Backoff
+from shared.backoff import Backoff, rebuild_until_cancelled
 
 
 def test_delays_double_up_to_the_cap_without_jitter():
@@ -53,3 +56,48 @@ def test_nonsense_settings_are_refused(fields):
 def test_attempts_count_from_one():
     with pytest.raises(ValueError, match="from 1"):
         Backoff(first_s=1.0, cap_s=2.0).delay(0)
+
+
+class FlakyClient:
+    """Fails to start `failing_starts` times, then serves until cancelled; records each call."""
+
+    def __init__(self, failing_starts: int) -> None:
+        self.failing_starts = failing_starts
+        self.calls: list[str] = []
+        self.serving = asyncio.Event()
+
+    async def start(self) -> None:
+        self.calls.append("start")
+        if self.failing_starts:
+            self.failing_starts -= 1
+            raise ConnectionError("broker away")
+
+    async def serve(self) -> None:
+        self.calls.append("serve")
+        self.serving.set()
+        await asyncio.Event().wait()
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+
+async def test_the_rebuild_loop_stops_and_starts_again_after_each_failure_until_cancelled():
+    client = FlakyClient(failing_starts=2)
+    failures: list[str] = []
+    loop = asyncio.create_task(
+        rebuild_until_cancelled(
+            start=client.start,
+            serve=client.serve,
+            stop=client.stop,
+            backoff=Backoff(first_s=0.0, cap_s=0.0),
+            failed=lambda exc: failures.append(str(exc)),
+        )
+    )
+    async with asyncio.timeout(5):
+        await client.serving.wait()
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert failures == ["broker away", "broker away"]
+    # Stopped after every round, the cancelled one too.
+    assert client.calls == ["start", "stop", "start", "stop", "start", "serve", "stop"]
