@@ -11,7 +11,12 @@ quantized to uint8, each token's row with its own scale and zero point:
     y   = (x_q @ w_q - z * colsum(w_q)) * s * scale
 
 The integer product is exact, so a row's result depends on that row alone: a text reads the
-same whatever else is in its batch, and with any number of threads. Per-tensor dynamic
+same whatever else is in its batch, and with any number of threads. Exact on every CPU: the
+weights go to `MatMulInteger` as uint8 (w_q + 128) with 128 as their zero point, because
+onnxruntime's uint8-by-int8 kernel on x86 without VNNI (AVX2, AVX-512 without VNNI) adds
+pairs of products in 16 bits, which saturate (255 * 127 * 2 > 32767): on such a CPU
+(2026-12-01) the readings of int8 weights moved by up to 0.01 and one text of the outputs
+test changed category. Its uint8-by-uint8 kernel sums in 32 bits. Per-tensor dynamic
 quantization (onnxruntime's `DynamicQuantizeLinear`) would make a text's reading depend on
 the other texts of its batch.
 
@@ -34,6 +39,11 @@ _ZERO = "int8_matmul_zero"
 _TOP = "int8_matmul_255"
 _TINY = "int8_matmul_tiny"
 _FLAT = "int8_matmul_flat"
+_WEIGHT_ZERO = "int8_matmul_128"
+# The int8 weights are handed to MatMulInteger as uint8 (w + 128) with 128 as their zero
+# point: a uint8-by-uint8 product is exact on every x86 CPU, where onnxruntime's
+# uint8-by-int8 kernel without VNNI sums pairs of products in 16 bits that can saturate.
+_OFFSET = 128
 
 
 def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
@@ -58,11 +68,13 @@ def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
         rewritten += 1
         column_sums = quantized.astype(np.int64).sum(axis=0, keepdims=True).astype(np.float32)
         added.append(numpy_helper.from_array(column_sums, prefix + "colsum"))
+        offset = (quantized.astype(np.int16) + _OFFSET).astype(np.uint8)
+        added.append(numpy_helper.from_array(offset, prefix + "wu"))
         added.append(
             numpy_helper.from_array(np.array([-1, quantized.shape[0]], np.int64), prefix + "rows")
         )
         _append_int8_matmul(
-            nodes.append, prefix, node.input[0], quantized_name, scale_name, node.output[0]
+            nodes.append, prefix, node.input[0], prefix + "wu", scale_name, node.output[0]
         )
     added += [
         numpy_helper.from_array(np.array(0, np.float32), _ZERO),
@@ -70,10 +82,16 @@ def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
         # A row of zeros has no range; any positive scale quantizes it to its zero point.
         numpy_helper.from_array(np.array(1e-12, np.float32), _TINY),
         numpy_helper.from_array(np.array([-1], np.int64), _FLAT),
+        numpy_helper.from_array(np.array(_OFFSET, np.uint8), _WEIGHT_ZERO),
     ]
+    kept = _without_unused(nodes, {output.name for output in graph.output})
+    read = {name for node in kept for name in node.input}
+    # The int8 weights are read as their uint8 copies now: only those are kept.
+    tensors = [tensor for tensor in [*graph.initializer, *added] if tensor.name in read]
     del graph.node[:]
-    graph.node.extend(_without_unused(nodes, {output.name for output in graph.output}))
-    graph.initializer.extend(added)
+    graph.node.extend(kept)
+    del graph.initializer[:]
+    graph.initializer.extend(tensors)
     return model.SerializeToString(), rewritten
 
 
@@ -140,7 +158,9 @@ def _append_int8_matmul(
         axis=0,
     )
     x_q = op("Reshape", [quantized_rows, op("Shape", [x], "shape")], "xq")
-    product = op("Cast", [op("MatMulInteger", [x_q, quantized], "yi")], "yf", to=TensorProto.FLOAT)
+    # (x_q - 0) @ (w_u - 128): exactly x_q @ w_q.
+    integer = op("MatMulInteger", [x_q, quantized, "", _WEIGHT_ZERO], "yi")
+    product = op("Cast", [integer], "yf", to=TensorProto.FLOAT)
     # x_q @ w_q counts z once per weight of a column; take that back out.
     corrected = op("Sub", [product, op("Mul", [zero_point, prefix + "colsum"], "zc")], "yc")
     add(helper.make_node("Mul", [op("Mul", [corrected, row_scale], "ys"), scale], [output]))

@@ -9,9 +9,10 @@ M of the thirteenth round, int8 products and clauses read: no reading changed, 2
 moved; candidate O of the fourteenth round, refitted: no reading changed, 28 confidences
 moved). The
 same inputs must read the same today: category, severity, hazard and topic exactly,
-sentiment and confidence to float32 noise; whether read in one batch, in batches of another
-size or one by one (the encoder pads each batch to its longest text, so the company a text
-keeps must not change its reading).
+sentiment to float32 noise and confidence to what another CPU's float kernels move it
+(`CONFIDENCE_ON_ANY_CPU`); whether read in one batch, in batches of another size or one by
+one (the encoder pads each batch to its longest text, so the company a text keeps must not
+change its reading).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from services.feedback.triage.pipeline import ModelTriage
 from shared.settings import Settings
 
 BEFORE = Path(__file__).parent / "data" / "model_readings.json"
+# The readings were taken on AVX-512 machines; on an AVX2 one (2026-12-01), with the same
+# integer products, onnxruntime's float kernels moved a confidence 0.0014 at most.
+CONFIDENCE_ON_ANY_CPU = 5e-3
 EXPECTED: list[dict[str, Any]] = json.loads(BEFORE.read_text())
 INPUTS = [
     TriageInput(
@@ -63,7 +67,9 @@ def test_the_model_reads_the_fixed_set_as_before(model: ModelTriage, size: int) 
         expected = (row["category"], row["severity"], row["safety_hazard"], row["topic"])
         assert reading(result) == expected, row["text"]
         assert result.sentiment == pytest.approx(row["sentiment"], abs=1e-4), row["text"]
-        assert result.confidence == pytest.approx(row["confidence"], abs=1e-3), row["text"]
+        assert result.confidence == pytest.approx(row["confidence"], abs=CONFIDENCE_ON_ANY_CPU), (
+            row["text"]
+        )
 
 
 def test_the_apps_model_runs_on_the_configured_threads_and_reads_as_before(

@@ -14,15 +14,31 @@ import pytest
 
 from services.feedback.tables import feedback_item, finding, metadata, triage_label
 from services.feedback.triage import Category, ModelIntegrityError, TriageInput
+from services.feedback.triage.dev import load_dev
 from services.feedback.triage.encoder import Encoder
 from services.feedback.triage.evaluate import FrozenFigures, frozen_set_digests
 from services.feedback.triage.fitted import FITTED_PATH, load_fitted, manifest_path, save_fitted
-from services.feedback.triage.hazard import load_descriptions
-from services.feedback.triage.pipeline import Correction, ModelTriage, fit_classifiers
+from services.feedback.triage.hazard import HAZARD_CLASSES, HAZARD_THRESHOLD, load_descriptions
+from services.feedback.triage.pipeline import (
+    Correction,
+    ModelTriage,
+    features,
+    fit_classifiers,
+)
 from services.feedback.triage.refit import load_corrections, recorded_figures, refit
+from services.feedback.triage.rules import compose_text
 from shared.db import Database
 
-FIT_ROUNDING = 1e-5
+# A refit on another CPU is not the same to float32 rounding: onnxruntime's float kernels
+# differ by instruction set, and the encoder's readings with them. Measured on 2026-12-01 on
+# an AVX2 machine against the file fitted on an AVX-512 one: the category's feature mean and
+# spread moved 2.7e-5 at most, its weights 2.1e-3 and the hazard's 5.2e-2 (gradient descent
+# carries a small change of its input a long way), its probabilities 0.019 at most, and no
+# text of the development sets changed category or hazard. Leaving one development text out
+# moves the mean and spread 5.5e-4 or more: at DATA_PIN they pin the texts the category was
+# fitted on, on any CPU. The readings below check the rest.
+DATA_PIN = 1e-4
+SAME_READING = 0.05
 
 
 def test_the_shipped_file_is_the_fit_it_says(model: ModelTriage) -> None:
@@ -34,18 +50,28 @@ def test_the_shipped_file_is_the_fit_it_says(model: ModelTriage) -> None:
         # on float32 products, and are read with int8 ones (MODEL.md, "Ninth round").
         encoder = Encoder(int8_products=about["encoder_products"] == "int8")
         fitted = fit_classifiers(encoder)
-        # To float32 rounding: another numpy or onnxruntime release sums in another order
-        # (1e-7 apart); leaving out one development text moves every part by 1.6e-4 or more.
         for part in ("category", "hazard"):
             assert getattr(fitted, part).classes == getattr(shipped, part).classes
-            for name in ("mean", "scale", "weights", "bias"):
-                np.testing.assert_allclose(
-                    getattr(getattr(fitted, part), name),
-                    getattr(getattr(shipped, part), name),
-                    rtol=0,
-                    atol=FIT_ROUNDING,
-                    err_msg=f"{part}.{name}",
-                )
+        for name in ("mean", "scale"):
+            np.testing.assert_allclose(
+                getattr(fitted.category, name),
+                getattr(shipped.category, name),
+                rtol=0,
+                atol=DATA_PIN,
+                err_msg=f"category.{name}",
+            )
+        # Both classifiers read every development text as the shipped ones do.
+        inputs = [item.as_input() for item in load_dev()]
+        embeddings = encoder.encode([compose_text(item) for item in inputs])
+        for part, rows in (("category", features(embeddings, inputs)), ("hazard", embeddings)):
+            refitted = getattr(fitted, part).probabilities(rows)
+            served = getattr(shipped, part).probabilities(rows)
+            np.testing.assert_allclose(refitted, served, rtol=0, atol=SAME_READING, err_msg=part)
+            np.testing.assert_array_equal(refitted.argmax(axis=1), served.argmax(axis=1))
+        hazard = list(HAZARD_CLASSES).index("hazard")
+        refitted_hazards = fitted.hazard.probabilities(embeddings)[:, hazard] >= HAZARD_THRESHOLD
+        served_hazards = shipped.hazard.probabilities(embeddings)[:, hazard] >= HAZARD_THRESHOLD
+        np.testing.assert_array_equal(refitted_hazards, served_hazards)
 
 
 def test_a_fitted_file_round_trips_and_a_changed_byte_is_refused(tmp_path: Path) -> None:
