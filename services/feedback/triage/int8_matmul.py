@@ -11,14 +11,19 @@ quantized to uint8, each token's row with its own scale and zero point:
     y   = (x_q @ w_q - z * colsum(w_q)) * s * scale
 
 The integer product is exact, so a row's result depends on that row alone: a text reads the
-same whatever else is in its batch, and with any number of threads. Exact on every CPU: the
-weights go to `MatMulInteger` as uint8 (w_q + 128) with 128 as their zero point, because
-onnxruntime's uint8-by-int8 kernel on x86 without VNNI (AVX2, AVX-512 without VNNI) adds
-pairs of products in 16 bits, which saturate (255 * 127 * 2 > 32767): on such a CPU
-(2026-12-01) the readings of int8 weights moved by up to 0.01 and one text of the outputs
-test changed category. Its uint8-by-uint8 kernel sums in 32 bits. Per-tensor dynamic
+same whatever else is in its batch, and with any number of threads. Per-tensor dynamic
 quantization (onnxruntime's `DynamicQuantizeLinear`) would make a text's reading depend on
 the other texts of its batch.
+
+Exact on every CPU. onnxruntime's uint8-by-int8 kernel on x86 without VNNI (AVX2, AVX-512
+without VNNI) adds pairs of products in 16 bits, which saturate (255 * 127 * 2 > 32767): on
+such a CPU (2026-12-01) the readings of int8 weights moved by up to 0.01 and one text of the
+outputs test changed category. Its uint8-by-uint8 kernel sums in 32 bits on any x86, but
+is a third slower than the VNNI kernel for int8 weights (MODEL.md, "The same readings on
+every CPU"). So the process first multiplies a few rows at the ends of both ranges with
+the int8 kernel (`signed_products_exact`): where that product is exact, the weights stay
+int8; where it is not, they go to `MatMulInteger` as uint8 (w_q + 128) with 128 as their
+zero point. Both give the same integers, so the readings do not depend on which.
 
 The query, key and value projections, the three products of one input, each quantize that
 input on their own. Until the fourteenth round they stayed float32, because quantizing them
@@ -28,11 +33,13 @@ since then the parameters are fitted on these products (MODEL.md, "Fourteenth ro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 _ZERO = "int8_matmul_zero"
@@ -40,15 +47,44 @@ _TOP = "int8_matmul_255"
 _TINY = "int8_matmul_tiny"
 _FLAT = "int8_matmul_flat"
 _WEIGHT_ZERO = "int8_matmul_128"
-# The int8 weights are handed to MatMulInteger as uint8 (w + 128) with 128 as their zero
-# point: a uint8-by-uint8 product is exact on every x86 CPU, where onnxruntime's
-# uint8-by-int8 kernel without VNNI sums pairs of products in 16 bits that can saturate.
+# Where the uint8-by-int8 kernel is not exact, the int8 weights are handed to MatMulInteger
+# as uint8 (w + 128) with 128 as their zero point.
 _OFFSET = 128
+# The probe's shape: a layer's width, and enough rows and columns for the kernel's own
+# blocking.
+_PROBE_ROWS, _PROBE_WIDTH, _PROBE_COLUMNS = 64, 384, 16
 
 
-def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
+@functools.cache
+def signed_products_exact() -> bool:
+    """Whether onnxruntime's `MatMulInteger` multiplies uint8 by int8 exactly on this CPU:
+    inputs at the top of their range against weights at both ends of theirs, where a kernel
+    that sums pairs of products in 16 bits saturates."""
+    inputs = np.full((_PROBE_ROWS, _PROBE_WIDTH), 255, np.uint8)
+    inputs[1::2, ::3] = 0
+    weights = np.full((_PROBE_WIDTH, _PROBE_COLUMNS), 127, np.int8)
+    weights[:, 1::2] = -128
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "signed_products_probe",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [None, _PROBE_WIDTH])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [None, _PROBE_COLUMNS])],
+        [numpy_helper.from_array(weights, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (product,) = session.run(None, {"a": inputs})
+    return bool(np.array_equal(product, inputs.astype(np.int64) @ weights.astype(np.int64)))
+
+
+def with_int8_matmuls(
+    model_bytes: bytes, *, signed_weights: bool | None = None
+) -> tuple[bytes, int]:
     """The model with each MatMul of a weight-only int8 layer multiplying in int8, and how
-    many were rewritten. Other nodes are kept."""
+    many were rewritten. Other nodes are kept. The weights stay int8 where `signed_weights`
+    is true, go as uint8 where it is false, and by default as `signed_products_exact` finds."""
+    signed = signed_products_exact() if signed_weights is None else signed_weights
     model = onnx.load_from_string(model_bytes)
     graph = model.graph
     initializers = {tensor.name: tensor for tensor in graph.initializer}
@@ -68,13 +104,18 @@ def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
         rewritten += 1
         column_sums = quantized.astype(np.int64).sum(axis=0, keepdims=True).astype(np.float32)
         added.append(numpy_helper.from_array(column_sums, prefix + "colsum"))
-        offset = (quantized.astype(np.int16) + _OFFSET).astype(np.uint8)
-        added.append(numpy_helper.from_array(offset, prefix + "wu"))
         added.append(
             numpy_helper.from_array(np.array([-1, quantized.shape[0]], np.int64), prefix + "rows")
         )
+        if signed:
+            weight_inputs = [quantized_name]
+        else:
+            offset = (quantized.astype(np.int16) + _OFFSET).astype(np.uint8)
+            added.append(numpy_helper.from_array(offset, prefix + "wu"))
+            # MatMulInteger's inputs after x_q: B, x_q's zero point (none), B's zero point.
+            weight_inputs = [prefix + "wu", "", _WEIGHT_ZERO]
         _append_int8_matmul(
-            nodes.append, prefix, node.input[0], prefix + "wu", scale_name, node.output[0]
+            nodes.append, prefix, node.input[0], weight_inputs, scale_name, node.output[0]
         )
     added += [
         numpy_helper.from_array(np.array(0, np.float32), _ZERO),
@@ -86,7 +127,7 @@ def with_int8_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
     ]
     kept = _without_unused(nodes, {output.name for output in graph.output})
     read = {name for node in kept for name in node.input}
-    # The int8 weights are read as their uint8 copies now: only those are kept.
+    # Where the int8 weights are read as their uint8 copies, only those are kept.
     tensors = [tensor for tensor in [*graph.initializer, *added] if tensor.name in read]
     del graph.node[:]
     graph.node.extend(kept)
@@ -132,7 +173,7 @@ def _append_int8_matmul(
     add: Callable[[onnx.NodeProto], None],
     prefix: str,
     x: str,
-    quantized: str,
+    weight_inputs: list[str],
     scale: str,
     output: str,
 ) -> None:
@@ -158,8 +199,8 @@ def _append_int8_matmul(
         axis=0,
     )
     x_q = op("Reshape", [quantized_rows, op("Shape", [x], "shape")], "xq")
-    # (x_q - 0) @ (w_u - 128): exactly x_q @ w_q.
-    integer = op("MatMulInteger", [x_q, quantized, "", _WEIGHT_ZERO], "yi")
+    # x_q @ w_q, or with the uint8 weights (x_q - 0) @ (w_u - 128), the same integers.
+    integer = op("MatMulInteger", [x_q, *weight_inputs], "yi")
     product = op("Cast", [integer], "yf", to=TensorProto.FLOAT)
     # x_q @ w_q counts z once per weight of a column; take that back out.
     corrected = op("Sub", [product, op("Mul", [zero_point, prefix + "colsum"], "zc")], "yc")
