@@ -121,8 +121,8 @@ def figure(name: str, value: float, unit: str = "") -> None:
 
 def record(bench: str, *, directory: Path | None = None, **settings: Any) -> Path:
     """Write this run's figures to `var/bench/<bench>-<UTC timestamp>.json` with what is
-    needed to judge them: commit, date, cores, Python, the load average at the first figure
-    and at the end, and the bench's own settings; then start afresh. Returns the file."""
+    needed to judge them: commit, date, cores, the CPU, Python, the load average at the first
+    figure and at the end, and the bench's own settings; then start afresh. Returns the file."""
     now = datetime.now(UTC)
     result: dict[str, Any] = {
         "bench": bench,
@@ -130,6 +130,7 @@ def record(bench: str, *, directory: Path | None = None, **settings: Any) -> Pat
         "commit": _commit(),
         "machine": {
             "cores": os.cpu_count(),
+            **cpu(),
             "python": platform.python_version(),
             "platform": platform.platform(),
             "load_average_start": list(_LOAD_AT_START[0] if _LOAD_AT_START else load_average()),
@@ -147,6 +148,32 @@ def record(bench: str, *, directory: Path | None = None, **settings: Any) -> Pat
     _LOAD_AT_START.clear()
     print(f"\n(figures in {path}; load average {result['machine']['load_average_end']})")
     return path
+
+
+# The instruction sets the measured paths lean on: the triage encoder's int8 products run
+# on VNNI or AMX where the CPU has them (services/feedback/triage/int8_matmul.py), and
+# machines here that share a model name ("AMD EPYC") differ in them.
+_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+    """The processor, as `record` writes it: its model name with family and model numbers,
+    and which of `_CPU_FLAGS` it has; the platform's processor name where there is no
+    /proc/cpuinfo."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return {"cpu": platform.processor() or "unknown", "cpu_flags": []}
+    first_processor = text.split("\n\n")[0].splitlines()
+    first = {
+        key.strip(): value.strip()
+        for key, _, value in (line.partition(":") for line in first_processor)
+    }
+    flags = set(first.get("flags", "").split())
+    name = first.get("model name", platform.processor() or "unknown")
+    if "cpu family" in first and "model" in first:
+        name += f" (family {first['cpu family']}, model {first['model']})"
+    return {"cpu": name, "cpu_flags": [flag for flag in _CPU_FLAGS if flag in flags]}
 
 
 def _commit() -> str:

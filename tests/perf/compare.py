@@ -6,6 +6,8 @@ Every bench writes `var/bench/<bench>-<UTC timestamp>.json` (tests/perf/common.p
 For each bench this prints one table: figure, previous, now, change %, and whether the change
 is for the better, with both runs' commit and load average. Figures from runs under very
 different load are not comparable (issue 16's first rule): the load is printed to judge that.
+Nor are figures from two machines: the table says so when the cores, the CPU, its
+instruction sets or Python differ.
 """
 
 from __future__ import annotations
@@ -101,6 +103,32 @@ def settings_changed(previous: Mapping[str, Any] | None, now: Mapping[str, Any])
     )
 
 
+# What makes two runs' figures comparable at all: the same machine (issue 16's first rule).
+# Machines here that differ only in their instruction sets have moved figures by a third.
+_MACHINE = ("cores", "cpu", "cpu_flags", "python")
+
+
+def machine_changed(previous: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str:
+    """How the machines of the two runs differ, as `name: old -> new`; "" if they do not.
+    A run recorded before the CPU was written shows it as unrecorded."""
+    if previous is None:
+        return ""
+    before, after = previous["machine"], now["machine"]
+    return ", ".join(
+        f"{name}: {_shown(before.get(name))} -> {_shown(after.get(name))}"
+        for name in _MACHINE
+        if before.get(name) != after.get(name)
+    )
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unrecorded"
+    if isinstance(value, list):  # instruction sets
+        return " ".join(value) or "none"
+    return str(value)
+
+
 def _number(value: float | None) -> str:
     if value is None:
         return "-"
@@ -139,6 +167,8 @@ def render(bench: str, previous: Mapping[str, Any] | None, now: Mapping[str, Any
         f"  previous: {_run(previous)}",
         f"  now:      {_run(now)}",
     ]
+    if moved := machine_changed(previous, now):
+        text.append(f"  another machine (previous -> now): {moved}: not comparable")
     if changed := settings_changed(previous, now):
         text.append(f"  settings differ (previous -> now): {changed}")
     for line in [header, *cells]:

@@ -10,7 +10,14 @@ from typing import Any
 import orjson
 
 from tests.perf import common
-from tests.perf.compare import Row, compare, render, runs_by_bench, settings_changed
+from tests.perf.compare import (
+    Row,
+    compare,
+    machine_changed,
+    render,
+    runs_by_bench,
+    settings_changed,
+)
 
 
 def _run(figures: dict[str, tuple[float, str]], *, date: str = "2026-11-29T12:00:00Z") -> Any:
@@ -123,6 +130,7 @@ def test_record_writes_the_figures_with_the_machine_and_starts_afresh(tmp_path: 
     assert written["bench"] == "demo"
     assert written["settings"] == {"events": 500}
     assert written["machine"]["cores"] >= 1
+    assert written["machine"]["cpu"] == common.cpu()["cpu"]
     assert len(written["machine"]["load_average_start"]) == 3
     assert written["figures"] == {
         "on SQLite: rate": {"value": 1234.5678, "unit": "/s"},
@@ -133,3 +141,40 @@ def test_record_writes_the_figures_with_the_machine_and_starts_afresh(tmp_path: 
     }
     again = orjson.loads(common.record("demo", directory=tmp_path).read_bytes())
     assert again["figures"] == {}
+
+
+def test_runs_on_another_machine_say_so() -> None:
+    previous = _run({"rate": (1, "/s")})
+    previous["machine"] |= {"cpu": "AMD EPYC (family 25, model 1)", "cpu_flags": ["avx2"]}
+    now = _run({"rate": (2, "/s")})
+    now["machine"] |= {
+        "cpu": "AMD EPYC (family 25, model 17)",
+        "cpu_flags": ["avx2", "avx512f", "avx512_vnni"],
+    }
+    assert machine_changed(previous, now) == (
+        "cpu: AMD EPYC (family 25, model 1) -> AMD EPYC (family 25, model 17), "
+        "cpu_flags: avx2 -> avx2 avx512f avx512_vnni"
+    )
+    assert machine_changed(now, now) == ""
+    assert machine_changed(None, now) == ""
+    # A run recorded before the CPU was written down.
+    assert machine_changed(_run({}), now).startswith("cpu: unrecorded -> AMD EPYC")
+    assert (
+        "  another machine (previous -> now): cpu: AMD EPYC (family 25, model 1) -> AMD EPYC"
+        " (family 25, model 17), cpu_flags: avx2 -> avx2 avx512f avx512_vnni: not comparable"
+        in render("ingest", previous, now).splitlines()
+    )
+
+
+def test_the_cpu_is_read_from_the_first_processor(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+        "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n\n"
+        "processor\t: 1\nmodel name\t: something else\nflags\t\t: fpu\n"
+    )
+    assert common.cpu(cpuinfo) == {
+        "cpu": "AMD EPYC (family 25, model 17)",
+        "cpu_flags": ["avx2", "avx512f", "avx512_vnni"],
+    }
+    assert common.cpu(tmp_path / "absent")["cpu_flags"] == []
