@@ -150,9 +150,10 @@ def record(bench: str, *, directory: Path | None = None, **settings: Any) -> Pat
     return path
 
 
-# The instruction sets the measured paths lean on: the triage encoder's int8 products run
-# on VNNI or AMX where the CPU has them (services/feedback/triage/int8_matmul.py), and
-# machines here that share a model name ("AMD EPYC") differ in them.
+# Instruction sets that change the figures: VNNI decides which kernel multiplies the triage
+# encoder's int8 products (services/feedback/triage/int8_matmul.py), AVX-VNNI and AMX-INT8
+# are the other int8 instructions of x86, and machines here that share a model name ("AMD
+# EPYC") differ in them.
 _CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
