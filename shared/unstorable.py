@@ -6,7 +6,11 @@
   written as UTF-8 at all (a 500 on both databases);
 - `NaN`, `Infinity` and numbers past a float's range (`1e400`): not JSON (RFC 8259), yet
   Python's decoder, which FastAPI uses, takes them; a JSON column then kept `null` in their
-  place on SQLite, and PostgreSQL refused them (a 500).
+  place on SQLite, and PostgreSQL refused them (a 500);
+- an integer past 64 bits (`2**63` and beyond, `-2**63 - 1` and below): Python's decoder
+  takes any integer, but orjson, which writes the events, the responses and the idempotency
+  records, cannot (a 500: schemathesis found it in a questionnaire's answers), and most JSON
+  readers (PostgreSQL's `bigint`, Java's `long`, Go's `int64`) stop at the signed range.
 
 Pydantic refuses them in plain string and number fields already, but not inside a free-form
 JSON value (a product's `attributes`). The middleware refuses a NUL in the path and the query
@@ -29,13 +33,18 @@ from shared.errors import FieldError, invalid_input
 NUL_MESSAGE = "must not contain the NUL character"
 SURROGATE_MESSAGE = "must not contain a lone surrogate (\\ud800-\\udfff): it is not Unicode text"
 NOT_FINITE_MESSAGE = "must be a finite number (JSON has no NaN or Infinity)"
+INTEGER_RANGE_MESSAGE = (
+    "must be an integer from -9223372036854775808 to 9223372036854775807 (64 bits)"
+)
+_INT64 = range(-(2**63), 2**63)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # What a body must hold for any of them to be in it: a NUL or a surrogate only as an escape (a
 # raw control character is not valid JSON, a surrogate's UTF-8 bytes are not valid UTF-8),
-# the two constants, an exponent of three digits or a run of 300 digits (a float is at most
-# 309 digits before its point). A body without these bytes needs no closer look; one with an
-# escaped pair (an emoji) or "NaN" in a text is looked at and passes.
-_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|NaN|Infinity|[eE][-+]?\d{3}|\d{300}")
+# the two constants, an exponent of three digits or a run of 19 digits (an integer past 64
+# bits has at least 19; so has a float written out past its range). A body without these
+# bytes needs no closer look; one with an escaped pair (an emoji), "NaN" in a text or a long
+# number that fits is looked at and passes.
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|NaN|Infinity|[eE][-+]?\d{3}|\d{19}")
 # Enough places to fix a body by; a batch full of them is not listed whole.
 MAX_REPORTED = 20
 
@@ -52,14 +61,17 @@ def unstorable_text(text: str) -> str | None:
 
 def unstorable_places(value: object, loc: Loc = ()) -> Iterator[FieldError]:
     """Where a decoded JSON value holds what cannot be kept, and why: a text, an object's key
-    (the key itself is the place then, shown without the character), or a number that is not
-    finite."""
+    (the key itself is the place then, shown without the character), a number that is not
+    finite, or an integer past 64 bits."""
     if isinstance(value, str):
         if why := unstorable_text(value):
             yield FieldError(loc, why)
     elif isinstance(value, float):
         if not math.isfinite(value):
             yield FieldError(loc, NOT_FINITE_MESSAGE)
+    elif isinstance(value, int):
+        if value not in _INT64:
+            yield FieldError(loc, INTEGER_RANGE_MESSAGE)
     elif isinstance(value, dict):
         for key, item in value.items():
             if why := unstorable_text(key):

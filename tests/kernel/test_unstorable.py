@@ -1,5 +1,6 @@
-"""Where a decoded JSON body holds text no database can keep (shared.unstorable.py):
-the NUL character and lone surrogates, without I/O."""
+"""Where a decoded JSON body holds what no database can keep (shared.unstorable.py): the NUL
+character, lone surrogates, numbers that are not finite and integers past 64 bits, without
+I/O."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from shared.errors import FieldError
 from shared.unstorable import (
+    INTEGER_RANGE_MESSAGE,
     NOT_FINITE_MESSAGE,
     NUL_MESSAGE,
     SURROGATE_MESSAGE,
@@ -19,6 +21,7 @@ from shared.unstorable import (
 NUL = NUL_MESSAGE
 HALF = SURROGATE_MESSAGE
 INFINITE = NOT_FINITE_MESSAGE
+WIDE = INTEGER_RANGE_MESSAGE
 
 
 @pytest.mark.parametrize(
@@ -35,7 +38,14 @@ INFINITE = NOT_FINITE_MESSAGE
         pytest.param("\U0001f600 \u00e9 \uffff", [], id="astral-and-other-text-is-kept"),
         pytest.param({"a": [float("nan")]}, [(("a", 0), INFINITE)], id="nan"),
         pytest.param({"a": float("-inf")}, [(("a",), INFINITE)], id="infinity"),
-        pytest.param([1, 2.5, -0.0, 10**40, None, True, "NaN"], [], id="none-here"),
+        pytest.param({"a": [2**63]}, [(("a", 0), WIDE)], id="past-64-bits"),
+        pytest.param({"a": -(2**63) - 1}, [(("a",), WIDE)], id="below-64-bits"),
+        pytest.param([10**40], [((0,), WIDE)], id="far-past"),
+        pytest.param(
+            [1, 2.5, -0.0, 1e40, 2**63 - 1, -(2**63), None, True, "NaN", "9" * 40],
+            [],
+            id="none-here",
+        ),
         pytest.param("\\u0000", [], id="backslash-u0000-is-text"),
     ],
 )
@@ -55,3 +65,7 @@ def test_the_json_escapes_are_found_after_decoding() -> None:
         FieldError((1,), INFINITE),
         FieldError((2,), INFINITE),
     ]
+    # Any integer decodes exactly; one past 64 bits is refused, as the encoder cannot write it.
+    assert list(
+        unstorable_places(json.loads(b"[9223372036854775807, 9223372036854775808, 1.5e19]"))
+    ) == [FieldError((1,), WIDE)]

@@ -1,6 +1,7 @@
-"""Every route whose body is a model refuses text no database can keep (a NUL character, a lone
-surrogate: shared.unstorable.py) with a 422 naming the place, in every app: a body holding
-one was a 500 wherever the text reached the database. Routes that read their body raw
+"""Every route whose body is a model refuses values no database can keep (a NUL character, a
+lone surrogate, a number that is not finite, an integer past 64 bits: shared.unstorable.py)
+with a 422 naming the place, in every app: a body holding one was a 500 wherever the value
+reached the database or the JSON encoder. Routes that read their body raw
 (storefront ingestion, the gateway's forwarding) refuse it per event or leave it to the
 service behind them, and are not listed here."""
 
@@ -15,13 +16,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.settings import Settings
 from shared.stack.components import GATEWAY, load_factory, service_names
-from shared.unstorable import NOT_FINITE_MESSAGE, SURROGATE_MESSAGE
+from shared.unstorable import INTEGER_RANGE_MESSAGE, NOT_FINITE_MESSAGE, SURROGATE_MESSAGE
 from tests.support import assert_problem
 
 BODIES = [
     (b'{"name": "a\\u0000b"}', "must not contain the NUL character"),
     (b'{"name": "a\\ud800b"}', SURROGATE_MESSAGE),
     (b'{"name": -Infinity}', NOT_FINITE_MESSAGE),
+    (b'{"name": 9223372036854775808}', INTEGER_RANGE_MESSAGE),
 ]
 JSON = {"Content-Type": "application/json"}
 _PARAMETER = re.compile(r"\{[^}]+\}")
