@@ -33,10 +33,8 @@ from shared.errors import FieldError, invalid_input
 NUL_MESSAGE = "must not contain the NUL character"
 SURROGATE_MESSAGE = "must not contain a lone surrogate (\\ud800-\\udfff): it is not Unicode text"
 NOT_FINITE_MESSAGE = "must be a finite number (JSON has no NaN or Infinity)"
-INTEGER_RANGE_MESSAGE = (
-    "must be an integer from -9223372036854775808 to 9223372036854775807 (64 bits)"
-)
 _INT64 = range(-(2**63), 2**63)
+INTEGER_RANGE_MESSAGE = f"must be an integer from {_INT64.start} to {_INT64.stop - 1} (64 bits)"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # What a body must hold for any of them to be in it: a NUL or a surrogate only as an escape (a
 # raw control character is not valid JSON, a surrogate's UTF-8 bytes are not valid UTF-8),

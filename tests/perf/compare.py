@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,11 +96,7 @@ def settings_changed(previous: Mapping[str, Any] | None, now: Mapping[str, Any])
     if previous is None:
         return ""
     before, after = previous.get("settings", {}), now.get("settings", {})
-    return ", ".join(
-        f"{name}: {before.get(name)} -> {after.get(name)}"
-        for name in sorted(before.keys() | after.keys())
-        if before.get(name) != after.get(name)
-    )
+    return _differences(before, after, sorted(before.keys() | after.keys()), str)
 
 
 # What makes two runs' figures comparable at all: the same machine (issue 16's first rule).
@@ -113,10 +109,19 @@ def machine_changed(previous: Mapping[str, Any] | None, now: Mapping[str, Any]) 
     A run recorded before the CPU was written shows it as unrecorded."""
     if previous is None:
         return ""
-    before, after = previous["machine"], now["machine"]
+    return _differences(previous["machine"], now["machine"], _MACHINE, _shown)
+
+
+def _differences(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    names: Iterable[str],
+    shown: Callable[[Any], str],
+) -> str:
+    """`name: old -> new` for each of `names` whose value differs, joined by commas."""
     return ", ".join(
-        f"{name}: {_shown(before.get(name))} -> {_shown(after.get(name))}"
-        for name in _MACHINE
+        f"{name}: {shown(before.get(name))} -> {shown(after.get(name))}"
+        for name in names
         if before.get(name) != after.get(name)
     )
 
