@@ -15,7 +15,9 @@
 - on each database, the same creates straight to one catalog process and spread over
   `--catalog-processes` of them on the same database, alternating (1, N, N, 1) in the same
   run: whether a second process adds creates, and its CPU per create;
-- list and search p50/p99 with N products, on SQLite and on PostgreSQL;
+- list and search p50/p99 with N products, on SQLite and on PostgreSQL, and beside the
+  rare-SKU search in the same run what it is made of: a `/healthz` through the same client
+  (no database) and the search's use case alone in this process (its queries, no HTTP);
 - the outbox relay's events per second next to raw aiokafka producing the same events to
   the same broker in the same run (the raw limit).
 """
@@ -41,6 +43,7 @@ from pydantic import SecretStr
 from sqlalchemy import distinct, func, insert, select, text
 from uuid6 import uuid7
 
+from services.catalog import service
 from services.catalog.migrations import history
 from services.catalog.tables import product
 from shared.auth import TokenSigner
@@ -48,6 +51,7 @@ from shared.broker import EmbeddedBroker, ensure_topics, free_port
 from shared.db import Database
 from shared.events import encode, kafka_headers, new_event
 from shared.migrations import upgrade
+from shared.pagination import DEFAULT_LIMIT
 from shared.relay import OutboxRelay, new_producer
 from shared.settings import Settings
 from shared.tables import metadata as kernel_metadata
@@ -434,7 +438,12 @@ async def seed(database_url: str, count: int) -> None:
     print(f"  seeded {count} products directly in {time.perf_counter() - started:.1f} s")
 
 
-async def bench_reads(base: str, headers: dict[str, str], samples: int) -> None:
+def rare_sku(i: int) -> str:
+    """The `i`-th sample's needle: one seeded product's SKU."""
+    return f"SEED-{(i * 7919) % 100000:07d}"
+
+
+async def bench_reads(base: str, headers: dict[str, str], samples: int, database_url: str) -> None:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
 
         async def get(path: str, params: dict[str, str | int]) -> dict:
@@ -447,7 +456,7 @@ async def bench_reads(base: str, headers: dict[str, str], samples: int) -> None:
             "filter brand": lambda i: {"brand": BRANDS[i % len(BRANDS)], "limit": 50},
             "filter lifecycle + type": lambda i: {"lifecycle": "active", "product_type": "bench"},
             "search q (substring, 1 word)": lambda i: {"q": WORDS[i % 10], "limit": 50},
-            "search q (rare: one sku)": lambda i: {"q": f"SEED-{(i * 7919) % 100000:07d}"},
+            "search q (rare: one sku)": lambda i: {"q": rare_sku(i)},
         }
         for label, params_of in cases.items():
             for i in range(5):  # warm-up
@@ -471,6 +480,42 @@ async def bench_reads(base: str, headers: dict[str, str], samples: int) -> None:
             latencies.append(time.perf_counter() - started)
             cursor = body["next_cursor"]
         line("cursor walk, pages of 200", latencies)
+
+        # What the rare-SKU search is made of, in the same run: a request that reaches no
+        # database through the same client, and the use case's own queries without HTTP.
+        latencies = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            assert (await client.get("/healthz")).status_code == 200
+            latencies.append(time.perf_counter() - started)
+        line("floor: GET /healthz, this client", latencies)
+    await rare_search_alone(database_url, samples)
+
+
+async def rare_search_alone(database_url: str, samples: int) -> None:
+    """The rare-SKU search as the route runs it (`service.list_products` in a reader
+    session), in this process, with no HTTP, token or response around it."""
+    db = Database(database_url)
+    latencies = []
+    try:
+        for i in range(-5, samples):  # five warm-up calls
+            started = time.perf_counter()
+            async with db.reader() as session:
+                page = await service.list_products(
+                    session=session,
+                    q=rare_sku(i),
+                    product_type=None,
+                    brand=None,
+                    lifecycle=None,
+                    limit=DEFAULT_LIMIT,
+                    cursor=None,
+                )
+            assert len(page.items) == 1, page
+            if i >= 0:
+                latencies.append(time.perf_counter() - started)
+    finally:
+        await db.dispose()
+    line("search q (rare: one sku), use case alone", latencies)
 
 
 async def bench_backend(
@@ -527,7 +572,7 @@ async def bench_backend(
             figure("creates through the gateway / raw", through_gateway / limit, "x")
             if args.products:
                 await seed(database_url, args.products)
-                await bench_reads(catalog.url, headers, args.samples)
+                await bench_reads(catalog.url, headers, args.samples, database_url)
         finally:
             gateway.stop()
             catalog.stop()
