@@ -63,9 +63,9 @@ from tests.perf.common import (
     load_average,
     machine_busy,
     pct,
-    postgres_url,
     probe_headers,
     record,
+    required_postgres,
     section,
     thread_cpu_seconds,
 )
@@ -568,9 +568,7 @@ async def main(args: argparse.Namespace) -> None:
         owner="bench",
         scopes=frozenset({"feedback:ingest", "feedback:ingest-sales"}),
     )
-    pg = await postgres_url() if args.postgres else None
-    if args.postgres and pg is None:
-        raise SystemExit("--postgres: PostgreSQL does not answer at 127.0.0.1:5432")
+    pg = await required_postgres() if args.postgres else None
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         database = pg or f"sqlite+aiosqlite:///{Path(tmp) / 'feedback.db'}"
         print(f"  feedback database: {database.split(':', 1)[0]}")

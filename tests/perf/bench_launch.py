@@ -65,9 +65,9 @@ from tests.perf.common import (
     line,
     ms,
     pct,
-    postgres_url,
     probe_headers,
     record,
+    required_postgres,
     section,
 )
 
@@ -315,10 +315,7 @@ async def broker_hop(bootstrap: str, samples: int, fetch_wait_ms: int) -> list[f
 
 
 async def bench_review_to_gate(args: argparse.Namespace, tmp: Path, broker: EmbeddedBroker) -> None:
-    made = {name: await postgres_url() for name in SERVICES} if args.postgres else {}
-    pg = {name: url for name, url in made.items() if url is not None}
-    if len(pg) < len(made):
-        raise SystemExit("PostgreSQL not reachable at 127.0.0.1:5432")
+    pg = {name: await required_postgres() for name in SERVICES} if args.postgres else {}
     databases = {
         name: pg.get(name) or f"sqlite+aiosqlite:///{tmp / f'{name}.db'}"
         for name in (*SERVICES, "gateway")
@@ -430,7 +427,7 @@ async def count_of(db: Database, event_type: str) -> int:
 
 
 async def bench_reevaluation(args: argparse.Namespace, tmp: Path) -> None:
-    pg = await postgres_url() if args.postgres else None
+    pg = await required_postgres() if args.postgres else None
     url = pg or f"sqlite+aiosqlite:///{tmp / 'launch-reeval.db'}"
     section(f"(b) gate re-evaluation, {args.plans} open plans, launch on {url.split(':', 1)[0]}")
     settings = Settings(

@@ -194,7 +194,10 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         await measure("SQLite", f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}", args)
-    if not args.no_postgres and (url := await postgres_url()) is not None:
+    url = None if args.no_postgres else await postgres_url()
+    if url is None and not args.no_postgres:
+        print("\n== PostgreSQL not reachable: skipped")
+    if url is not None:
         try:
             await measure("PostgreSQL", url, args)
         finally:

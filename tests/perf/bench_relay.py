@@ -48,8 +48,8 @@ from tests.perf.common import (
     figure,
     line,
     load_average,
-    postgres_url,
     record,
+    required_postgres,
     section,
 )
 
@@ -200,9 +200,7 @@ async def main(args: argparse.Namespace) -> None:
         f"relay benchmark: {args.events} events, {args.rounds} rounds, {os.cpu_count()} cores,"
         f" load {load()}"
     )
-    pg = await postgres_url() if args.postgres else None
-    if args.postgres and pg is None:
-        raise SystemExit("--postgres: PostgreSQL does not answer at 127.0.0.1:5432")
+    pg = await required_postgres() if args.postgres else None
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         db = Database(pg or f"sqlite+aiosqlite:///{tmp}/relay.db")
         try:

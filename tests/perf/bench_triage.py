@@ -51,8 +51,8 @@ from tests.perf.common import (
     drop_postgres,
     figure,
     load_average,
-    postgres_url,
     record,
+    required_postgres,
     section,
 )
 
@@ -227,9 +227,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as data:
         overrides: dict[str, Any] = {}
         if args.postgres:
-            scratch = await postgres_url()
-            if scratch is None:
-                raise SystemExit("--postgres: PostgreSQL does not answer at 127.0.0.1:5432")
+            scratch = await required_postgres()
             overrides["feedback_database_url"] = scratch
         settings = Settings(
             data_dir=Path(data),

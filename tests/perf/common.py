@@ -308,6 +308,15 @@ async def postgres_url() -> str | None:
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
+async def required_postgres() -> str:
+    """A fresh scratch database for a bench asked to run on PostgreSQL (`--postgres`): when
+    PostgreSQL does not answer the bench stops, never running on SQLite instead."""
+    url = await postgres_url()
+    if url is None:
+        raise SystemExit(f"--postgres: PostgreSQL does not answer ({PG_DSN})")
+    return url
+
+
 async def drop_postgres(url: str) -> None:
     conn = await asyncpg.connect(PG_DSN)
     await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
