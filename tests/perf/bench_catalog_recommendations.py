@@ -62,7 +62,7 @@ from tests.perf.common import (
     drop_postgres,
     figure,
     line,
-    postgres_url,
+    optional_postgres,
     probe_headers,
     record,
     section,
@@ -373,10 +373,7 @@ async def main(args: argparse.Namespace) -> None:
         await bench_recommendations(
             "SQLite", f"sqlite+aiosqlite:///{tmp}/catalog-{uuid.uuid4().hex[:6]}.db", **options
         )
-    url = None if args.no_postgres else await postgres_url()
-    if url is None and not args.no_postgres:
-        print("\n== PostgreSQL not reachable: skipped")
-    if url is not None:
+    if (url := await optional_postgres(skipped=args.no_postgres)) is not None:
         try:
             await bench_recommendations("PostgreSQL", url, **options)
         finally:

@@ -63,7 +63,7 @@ from tests.perf.common import (
     figure,
     line,
     ms,
-    postgres_url,
+    optional_postgres,
     record,
 )
 
@@ -300,16 +300,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         await bench_ranking(f"sqlite+aiosqlite:///{tmp}/catalog.db", args, "SQLite")
-    if args.no_postgres:
-        return
-    url = await postgres_url()
-    if url is None:
-        print("\n== PostgreSQL not reachable: skipped")
-        return
-    try:
-        await bench_ranking(url, args, "PostgreSQL")
-    finally:
-        await drop_postgres(url)
+    if (url := await optional_postgres(skipped=args.no_postgres)) is not None:
+        try:
+            await bench_ranking(url, args, "PostgreSQL")
+        finally:
+            await drop_postgres(url)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from services.pricing.tables import (
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.periods import parse_period
-from tests.perf.common import drop_postgres, line, postgres_url, record, section
+from tests.perf.common import drop_postgres, line, optional_postgres, record, section
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 PRICES = [Decimal(p) for p in ("19.99", "21.50", "24.00", "17.99")]
@@ -194,10 +194,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         await measure("SQLite", f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}", args)
-    url = None if args.no_postgres else await postgres_url()
-    if url is None and not args.no_postgres:
-        print("\n== PostgreSQL not reachable: skipped")
-    if url is not None:
+    if (url := await optional_postgres(skipped=args.no_postgres)) is not None:
         try:
             await measure("PostgreSQL", url, args)
         finally:

@@ -50,7 +50,7 @@ from tests.perf.common import (
     drop_postgres,
     figure,
     line,
-    postgres_url,
+    optional_postgres,
     record,
     section,
     timed,
@@ -396,15 +396,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         await bench_backend("SQLite", f"sqlite+aiosqlite:///{tmp}/pricing.db", broker, args)
-        if not args.no_postgres:
-            url = await postgres_url()
-            if url is None:
-                print("\n== PostgreSQL not reachable: skipped")
-            else:
-                try:
-                    await bench_backend("PostgreSQL", url, broker, args)
-                finally:
-                    await drop_postgres(url)
+        if (url := await optional_postgres(skipped=args.no_postgres)) is not None:
+            try:
+                await bench_backend("PostgreSQL", url, broker, args)
+            finally:
+                await drop_postgres(url)
     record("pricing", **vars(args))
 
 

@@ -308,6 +308,17 @@ async def postgres_url() -> str | None:
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
+async def optional_postgres(*, skipped: bool) -> str | None:
+    """A fresh scratch database for a bench that runs on SQLite and then on PostgreSQL,
+    unless `skipped` (`--no-postgres`); None, said aloud, when PostgreSQL does not answer."""
+    if skipped:
+        return None
+    url = await postgres_url()
+    if url is None:
+        print("\n== PostgreSQL not reachable: skipped")
+    return url
+
+
 async def required_postgres() -> str:
     """A fresh scratch database for a bench asked to run on PostgreSQL (`--postgres`): when
     PostgreSQL does not answer the bench stops, never running on SQLite instead."""

@@ -1,6 +1,7 @@
 """A bench asked for PostgreSQL (`--postgres`) runs on it or stops (issue 16: never a silent
-run on SQLite). PostgreSQL is made unreachable by pointing the benches at a loopback port
-nothing listens on; each bench must stop before it starts a broker or a service."""
+run on SQLite), and a bench that runs on both databases says when it skips PostgreSQL.
+PostgreSQL is made unreachable by pointing the benches at a loopback port nothing listens
+on; each bench asked for it must stop before it starts a broker or a service."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ async def test_required_postgres_gives_a_scratch_database_when_it_answers() -> N
         assert url.startswith("postgresql+asyncpg://postgres@127.0.0.1:5432/po_bench_")
     finally:
         await common.drop_postgres(url)
+
+
+async def test_a_bench_told_to_skip_postgres_does_not_ask_for_it(
+    unreachable_postgres: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await common.optional_postgres(skipped=True) is None
+    assert capsys.readouterr().out == ""
+
+
+async def test_a_bench_that_runs_on_both_says_when_postgres_is_skipped(
+    unreachable_postgres: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await common.optional_postgres(skipped=False) is None
+    assert capsys.readouterr().out == "\n== PostgreSQL not reachable: skipped\n"
