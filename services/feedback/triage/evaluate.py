@@ -17,7 +17,8 @@ grouping precision / recall on `problem` pairs, texts/s. No item text is printed
 for measuring, not for reading while writing rules.
 
 With `--dev`, the development sets (`data/dev_texts*.jsonl`; the shipped category classifier
-is fitted on all three, its hazard classifier on the first) are measured by leaving one
+is fitted on all of them, its hazard classifier is the mean of a fit on the first and a fit on
+all of them) are measured by leaving one
 product type out at a time: the classifiers are fitted on everything else they are fitted on
 (seed train part, hazard descriptions, the other product types) and
 measured on the type left out, per type and overall, at each hazard threshold of
@@ -51,7 +52,8 @@ from services.feedback.triage.seed import SeedItem, load_seed, split
 THROUGHPUT_BATCH = 32
 # The per-type tables' first column (the longest product type so far has 20 characters).
 NAME_WIDTH = 22
-DEV_THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9)
+# The served threshold among them, so the per-type table is read where the model is served.
+DEV_THRESHOLDS = tuple(sorted({0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, HAZARD_THRESHOLD}))
 
 
 @dataclass(frozen=True)
@@ -359,7 +361,7 @@ def dev_report() -> None:
             f"  {threshold:.2f}: {figures.category_accuracy:.3f} / {figures.category_macro_f1:.3f},"
             f" {found}/{sum(i.hazard for i in items)}, {figures.false_hazard_rate:.3f}{mark}"
         )
-    results = by_threshold.get(HAZARD_THRESHOLD) or next(iter(by_threshold.values()))
+    results = by_threshold[HAZARD_THRESHOLD]
     cat_truth = [i.category.value for i in items]
     cat_pred = [r.category.value for r in results]
     print(

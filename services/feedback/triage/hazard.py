@@ -27,14 +27,15 @@ HAZARD_CLASSES = ("safe", "hazard")
 # p(hazard) from which a text is a hazard. L2 was chosen on the first development set, leaving
 # one product type out at a time (`evaluate --dev`). Since the fourteenth round the served
 # classifier is the mean of two fits (`pipeline.fit_classifiers`): on the first development
-# set (`dev.HAZARD_DEV_PATHS`), and on all four. The threshold is that round's: of 0.55-0.90 in
-# steps of 0.01, the one farthest from the served model's figures on the development folds in
-# the worse of hazards found and false hazards, among those at which the behaviour tests pass
-# (0.66-0.75 tie; the highest, nearest the threshold served before; MODEL.md, "Fourteenth
+# set (`dev.HAZARD_DEV_PATHS`), and on all of them. The threshold is chosen by that round's
+# rule, applied again when the fifteenth round added the fifth set: of 0.55-0.90 in steps of
+# 0.01, the one farthest from the served model's figures on the development texts in the
+# worse of hazards found and false hazards, among those at which the behaviour tests pass
+# (0.71-0.74 tie; the highest, nearest the threshold served before; MODEL.md, "Fifteenth
 # round"). The classes are weighted by inverse frequency in each fit, so 0.5 would be even
 # odds.
 HAZARD_L2 = 1.0
-HAZARD_THRESHOLD = 0.75
+HAZARD_THRESHOLD = 0.74
 
 
 @dataclass(frozen=True)

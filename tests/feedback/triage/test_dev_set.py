@@ -22,7 +22,7 @@ from services.feedback.triage.dev import (
     SERVED_DEV_PATHS,
     load_dev,
 )
-from services.feedback.triage.evaluate import leave_one_type_out
+from services.feedback.triage.evaluate import DEV_THRESHOLDS, leave_one_type_out
 from services.feedback.triage.fresh import FRESH_PATHS
 from services.feedback.triage.hazard import HAZARD_THRESHOLD, load_descriptions
 from services.feedback.triage.labels import Category, Severity
@@ -131,6 +131,12 @@ def test_the_loader_reads_every_item() -> None:
     assert [item.hazard for item in loaded] == [row["hazard"] for row in written]
 
 
+def test_evaluate_dev_reads_its_table_at_the_served_threshold() -> None:
+    # Its per-type table is printed at HAZARD_THRESHOLD: the threshold must be on its grid.
+    assert HAZARD_THRESHOLD in DEV_THRESHOLDS
+    assert list(DEV_THRESHOLDS) == sorted(DEV_THRESHOLDS)
+
+
 def test_a_product_type_is_measured_by_a_fit_without_it(model: ModelTriage) -> None:
     # `evaluate --dev`: changing the labels of the type left out changes none of its results.
     items = [item for item in load_dev() if item.product in ("toaster", "desk lamp")]
@@ -151,8 +157,8 @@ def test_a_product_type_is_measured_by_a_fit_without_it(model: ModelTriage) -> N
 def test_the_category_and_the_hazards_second_fit_learn_from_every_set(
     model: ModelTriage,
 ) -> None:
-    # MODEL.md, "Fourteenth round": the category classifier is fitted on all four sets, the
-    # hazard classifier is the mean of a fit on the first set and a fit on all four, so
+    # MODEL.md, "Fourteenth round": the category classifier is fitted on every set, the
+    # hazard classifier is the mean of a fit on the first set and a fit on all of them, so
     # relabelling an item of another set moves both; its first fit alone does not see it.
     encoder = RememberingEncoder(model.encoder)
     items = load_dev(SERVED_DEV_PATHS)
