@@ -18,7 +18,7 @@ from services.feedback.triage.seed import SeedItem
 
 FRESH_PATH = Path(__file__).parent / "data" / "fresh_eval.jsonl"
 # One file per round of candidates, each written after the one before had judged a candidate.
-FRESH_PATHS = (FRESH_PATH, *(FRESH_PATH.with_name(f"fresh_eval_{n}.jsonl") for n in range(2, 14)))
+FRESH_PATHS = (FRESH_PATH, *(FRESH_PATH.with_name(f"fresh_eval_{n}.jsonl") for n in range(2, 15)))
 
 
 @dataclass(frozen=True)
